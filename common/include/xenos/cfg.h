@@ -1,0 +1,140 @@
+/*
+ * cfg.h: YAML configuration files (simulator scenarios, tenant policies)
+ * loaded through libcyaml, with errors a person can act on.
+ *
+ * libcyaml checks a document against a schema but reports problems as a
+ * stream of log lines ("Load: Invalid INT value" followed by a backtrace of
+ * "in mapping field ... (line: 3, column: 6)").  cfg_load() captures that
+ * stream and turns it into one line:
+ *
+ *     FILE:LINE: FIELD.PATH: reason
+ *
+ * e.g. "s.yaml:7: domains[1].workload: unexpected key 'tpye'".  Checks a
+ * loader makes after loading (a weight of 0, a duplicate name) name their
+ * line the same way through cfg_invalid(), which finds the node by its path
+ * with libyaml's document API.
+ *
+ * Paths are arrays of components: mapping keys, and sequence indexes
+ * written in decimal ({"domains", "2", "weight"}).  In messages, a
+ * component made only of digits is shown as an index ("domains[2].weight").
+ *
+ * Errors are negative errno values: -ENOENT, -EACCES, -EISDIR... from
+ * opening and reading, -EFBIG for a file over CFG_MAX_BYTES, -ENOMEM, and
+ * -EINVAL for anything wrong with the content.  Nothing here aborts.
+ */
+#ifndef XENOS_CFG_H
+#define XENOS_CFG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cyaml/cyaml.h>
+
+/* Configuration files are small; a bigger one is a mistake, not data. */
+#define CFG_MAX_BYTES   (16u << 20)
+
+/*
+ * Load the YAML file @path against @schema, which must describe a mapping
+ * held by pointer (CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, ...)).
+ *
+ * Returns 0 and sets *@out to the loaded data, which the caller owns and
+ * frees with cfg_free(@schema, *@out).  *@out may be NULL when the file is a
+ * mapping that sets none of the schema's (then all optional) keys.
+ *
+ * On error returns a negative errno, leaves *@out untouched, allocates
+ * nothing and writes one line to @err (no trailing newline), cut short if
+ * @errlen is too small:
+ *   - "FILE: cannot read: No such file or directory"   (-ENOENT, ...)
+ *   - "FILE: empty file, expected a YAML mapping"       (-EINVAL)
+ *   - "FILE:LINE: YAML syntax error: <libyaml's reason>" (-EINVAL)
+ *   - "FILE:LINE: PATH: <schema violation>"             (-EINVAL)
+ * Text from the file that appears in a message is escaped (cfg_escape), so
+ * a hostile key cannot break the line or the terminal.
+ *
+ * Strings containing a NUL byte ("a\0b" in a double-quoted scalar) are
+ * refused, since libcyaml would silently cut them at the NUL.
+ */
+int cfg_load(const char *path, const cyaml_schema_value_t *schema,
+             void **out, char *err, size_t errlen);
+
+/* Free what cfg_load() returned with the same @schema.  @data may be NULL. */
+void cfg_free(const cyaml_schema_value_t *schema, void *data);
+
+/*
+ * Find the node at @keys[0..@nkeys) in the YAML file @path and set *@line
+ * to its 1-based line: for a mapping key, the line of the key; for a
+ * sequence index, the line the entry starts on; for no keys at all, the
+ * line the document's root starts on.  When a key appears twice in one
+ * mapping, the last one counts (it is the one a "given twice" error means).
+ *
+ * Returns 0 when the whole path exists; -ENODATA when only a prefix does,
+ * with *@line set to the deepest node found (so "block_us is missing"
+ * points at the workload it is missing from), or to 1 when the file holds
+ * no document; otherwise a negative errno from reading (-ENOENT: no such
+ * file) or parsing (-EINVAL) the file, *@line untouched.
+ *
+ * The file is read again on every call: meant for error paths only.
+ */
+int cfg_locate(const char *path, const char *const *keys, size_t nkeys,
+               unsigned int *line);
+
+/*
+ * Report a problem found after loading: writes "FILE:LINE: PATH: reason"
+ * into @err, where LINE comes from cfg_locate(@path, @keys, @nkeys) (left
+ * out if the file cannot be read any more), PATH is @keys formatted as
+ * "domains[2].weight" (left out when @nkeys is 0) and the reason is
+ * printf(@fmt, ...).  Text from the file passed in the arguments should be
+ * escaped with cfg_escape() first.  The message is cut short if @errlen is
+ * too small: the error it reports matters more than its length.
+ *
+ * Always returns -EINVAL, so a loader can "return cfg_invalid(...)".
+ */
+int cfg_invalid(char *err, size_t errlen, const char *path,
+                const char *const *keys, size_t nkeys, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+/*
+ * Parse a whole string as a decimal integer in [@min, @max]: an optional
+ * sign, then digits only (no spaces, no "0x", no "1.5", no "10s": libcyaml's
+ * own integer type accepts all of those, silently, which is why loaders
+ * read numbers as strings and parse them here).
+ *
+ * Returns 0 and sets *@out; -EINVAL if @s is not such a number; -ERANGE if
+ * it is outside [@min, @max] (*@out is then set to the value when it fits
+ * an int64_t, and to @min or @max otherwise, for the message).
+ */
+int cfg_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/*
+ * Parse a decimal number with at most @decimals digits after the point
+ * ("1.25" with @decimals 3) and return it scaled by 10^@decimals in *@out
+ * (1250): exact, so microseconds become nanoseconds without rounding.
+ * @decimals is at most 18.
+ *
+ * Returns 0; -EINVAL if @s is not such a number (too many decimals
+ * included); -ERANGE if the scaled value does not fit an int64_t.
+ */
+int cfg_parse_fixed(const char *s, unsigned int decimals, int64_t *out);
+
+/*
+ * Copy @src into @dst so it can be shown on one line: control characters
+ * become \n, \t, \r, \xNN (C0 and DEL) or \u0080..\u009f (C1), a
+ * backslash becomes "\\", bytes that are not valid UTF-8 become \xNN;
+ * valid UTF-8 text is kept as it is.
+ *
+ * Returns 0, or -ENOSPC when the result (with its NUL) does not fit
+ * @dstlen, in which case @dst holds as much as fits, still terminated and
+ * never cut inside an escape or a UTF-8 character.
+ */
+int cfg_escape(char *dst, size_t dstlen, const char *src);
+
+/*
+ * The well-formed UTF-8 character at @s (NUL-terminated): returns its
+ * length, 1..4, and sets *@cp to its code point; returns 0 when @s does not
+ * start one (a stray continuation byte, an overlong form, a surrogate,
+ * beyond U+10FFFF, cut short).  NUL is the one-byte character 0.  Shared by
+ * every writer that must escape names: cfg_escape(), the JSON reports.
+ */
+size_t cfg_utf8_next(const char *s, uint32_t *cp);
+
+#endif /* XENOS_CFG_H */

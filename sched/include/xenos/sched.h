@@ -1,0 +1,214 @@
+/*
+ * sched.h: the scheduler framework.  A policy is a const struct sch_ops whose
+ * hooks have the names and meaning of Xen 4.17's struct scheduler
+ * (xen/common/sched/private.h); a host (the simulator, or Xen through
+ * sched/xen/) owns pCPUs, domains and units and calls the hooks.
+ *
+ * What differs from Xen, and why:
+ * - Hooks get the pCPU and the time as arguments (Xen uses
+ *   smp_processor_id() and NOW(); the adapter passes them): policy code
+ *   never reads a clock or global state, so simulations repeat exactly.
+ * - do_schedule() returns its decision in a struct sch_slice instead of
+ *   writing it into the previous unit.
+ * - pick_resource() returns a pCPU number; a unit's resource is its pCPU.
+ * - adjust()/adjust_global() take small typed structs instead of the
+ *   domctl/sysctl unions; the Xen adapter translates.
+ *
+ * Locking, as in Xen: each pCPU has a schedule lock (sch_resource.lock).  The
+ * host holds the lock of a unit's pCPU around insert_unit, remove_unit, sleep,
+ * wake, yield, context_saved and do_schedule; pick_resource is called with it
+ * held too.  adjust and adjust_global are called with no lock held: the
+ * policy takes its own.  alloc and free hooks are called with no lock held.
+ * In the simulator everything runs on one thread and the locks only check
+ * that they are not taken twice.
+ */
+#ifndef XENOS_SCHED_H
+#define XENOS_SCHED_H
+
+#include <xenos/host.h>
+
+#define SCH_WEIGHT_MIN      1
+#define SCH_WEIGHT_MAX      65535
+#define SCH_WEIGHT_DEFAULT  256
+
+/* Passed in a PUT to leave a field as it is. */
+#define SCH_PARAM_UNCHANGED 0xffffffffu
+
+struct sch_domain {
+    unsigned int id;            /* domid */
+    unsigned int nr_units;
+    struct sch_unit **units;    /* owned by the host */
+    void *priv;                 /* policy's: from alloc_domdata */
+};
+
+struct sch_unit {
+    unsigned int id;            /* vCPU number within its domain */
+    struct sch_domain *domain;  /* NULL for a pCPU's idle unit */
+    unsigned int res;           /* pCPU whose runqueue it belongs to */
+    void *priv;                 /* policy's: from alloc_udata */
+
+    /* Maintained by the host; read-only for policies. */
+    bool is_idle;               /* the idle unit of pCPU res */
+    bool is_running;            /* on a pCPU right now */
+    bool runnable;              /* wants to run (Xen's unit_runnable()) */
+    struct sch_cpumask hard_affinity;
+    struct sch_cpumask soft_affinity;
+};
+
+struct sch_resource {
+    unsigned int cpu;
+    struct sch_lock *lock;      /* Xen's schedule_lock */
+    struct sch_unit *curr;      /* running now (the idle unit when idle) */
+    struct sch_unit *idle;
+    void *priv;                 /* policy's: from alloc_pdata */
+};
+
+/* An instance of a policy on a set of pCPUs (Xen: scheduler + cpupool). */
+struct sch_sched {
+    const struct sch_ops *ops;
+    void *priv;                 /* policy's global data, set by init */
+    void *host;                 /* the host's, opaque to policies */
+    unsigned int nr_cpus;       /* pCPUs 0..nr_cpus-1 exist... */
+    struct sch_cpumask cpus;    /* ...and these belong to this instance */
+    struct sch_resource *res;   /* indexed by pCPU */
+};
+
+/* What do_schedule decided. */
+struct sch_slice {
+    struct sch_unit *task;      /* run this next (a unit, or the idle unit) */
+    sch_time_t time;            /* call do_schedule again after this, or -1 */
+    bool migrated;              /* task came from another pCPU's runqueue */
+};
+
+enum sch_param_cmd {
+    SCH_PARAM_GET,
+    SCH_PARAM_PUT,
+};
+
+/* Per-domain control (Xen: XEN_DOMCTL_SCHEDOP_getinfo/putinfo, credit). */
+struct sch_dom_params {
+    enum sch_param_cmd cmd;
+    uint32_t weight;            /* 1..65535 */
+    uint32_t cap_pct;           /* percent of one pCPU, 0 = no cap */
+};
+
+/*
+ * Per-instance tunables (Xen: XEN_SYSCTL_SCHEDOP_getinfo/putinfo).  A policy
+ * ignores fields it has no use for and answers a GET with 0 for them.
+ */
+struct sch_global_params {
+    enum sch_param_cmd cmd;
+    uint32_t tslice_us;         /* time slice */
+    uint32_t ratelimit_us;      /* least run time before preemption */
+    uint32_t period_us;         /* accounting / cap budget period */
+    uint32_t boost;             /* 1: wake-up boost on, 0: off */
+    uint32_t latency_us;        /* wake-up latency target */
+};
+
+struct sch_ops {
+    const char *name;           /* full name */
+    const char *opt_name;       /* name used to pick it ("credit") */
+
+    /* Set up / tear down the instance: allocate s->priv.  Returns 0 or a
+     * negative errno.  Called before any other hook / after all others. */
+    int (*init)(struct sch_sched *s);
+    void (*deinit)(struct sch_sched *s);
+
+    /* Per-pCPU data for @cpu; NULL means out of memory.  The host stores it
+     * in s->res[cpu].priv.  No lock held. */
+    void *(*alloc_pdata)(const struct sch_sched *s, unsigned int cpu);
+    void (*free_pdata)(const struct sch_sched *s, void *pd, unsigned int cpu);
+
+    /* Per-domain data; NULL means out of memory.  No lock held. */
+    void *(*alloc_domdata)(const struct sch_sched *s, struct sch_domain *d);
+    void (*free_domdata)(const struct sch_sched *s, void *dd);
+
+    /* Per-unit data (@dd is the domain's); NULL means out of memory.  The
+     * idle units get one too, with @dd NULL.  No lock held. */
+    void *(*alloc_udata)(const struct sch_sched *s, struct sch_unit *u,
+                         void *dd);
+    void (*free_udata)(const struct sch_sched *s, void *ud);
+
+    /* A unit joins / leaves the instance (domain created / destroyed).  On
+     * insert it is not runnable yet: a wake follows.  Before remove it has
+     * been put to sleep and is not running.  Lock of u->res held. */
+    void (*insert_unit)(const struct sch_sched *s, struct sch_unit *u);
+    void (*remove_unit)(const struct sch_sched *s, struct sch_unit *u);
+
+    /* u stopped being runnable (blocked, paused) at @now; if it is running
+     * the policy kicks its pCPU.  Lock of u->res held. */
+    void (*sleep)(const struct sch_sched *s, struct sch_unit *u,
+                  sch_time_t now);
+    /* u became runnable at @now: queue it and kick whichever pCPU should
+     * run it.  Lock of u->res held. */
+    void (*wake)(const struct sch_sched *s, struct sch_unit *u,
+                 sch_time_t now);
+    /* u, running, offers its pCPU to others.  Lock of u->res held. */
+    void (*yield)(const struct sch_sched *s, struct sch_unit *u,
+                  sch_time_t now);
+    /* u was switched out and its state saved; it may now run elsewhere.
+     * Lock of u->res held. */
+    void (*context_saved)(const struct sch_sched *s, struct sch_unit *u,
+                          sch_time_t now);
+
+    /*
+     * Choose what @cpu runs from @now.  @curr is what it ran until now (its
+     * idle unit if idle); if curr is runnable and not chosen, the policy
+     * keeps it queued.  @tasklet_work: the pCPU must run its idle unit.
+     * Fills @out.  Lock of @cpu held; the policy may trylock other pCPUs to
+     * steal work, and then sets out->migrated and the unit's res.
+     */
+    void (*do_schedule)(const struct sch_sched *s, struct sch_unit *curr,
+                        unsigned int cpu, sch_time_t now, bool tasklet_work,
+                        struct sch_slice *out);
+
+    /* The pCPU @u should run on now (within its hard affinity).  Lock of
+     * u->res held. */
+    unsigned int (*pick_resource)(const struct sch_sched *s,
+                                  const struct sch_unit *u);
+
+    /* GET or PUT a domain's weight and cap.  Returns 0 or -SCH_EINVAL for a
+     * value out of range (nothing changed then).  No lock held. */
+    int (*adjust)(const struct sch_sched *s, struct sch_domain *d,
+                  struct sch_dom_params *p, sch_time_t now);
+    /* GET or PUT the instance's tunables; 0 or -SCH_EINVAL.  No lock. */
+    int (*adjust_global)(const struct sch_sched *s,
+                         struct sch_global_params *p);
+
+    /* Print settings / one pCPU's state through sch_printk.  Optional. */
+    void (*dump_settings)(const struct sch_sched *s);
+    void (*dump_cpu_state)(const struct sch_sched *s, unsigned int cpu);
+};
+
+static inline struct sch_resource *sch_res(const struct sch_sched *s,
+                                           unsigned int cpu)
+{
+    return &s->res[cpu];
+}
+
+static inline struct sch_unit *sch_curr_on_cpu(const struct sch_sched *s,
+                                               unsigned int cpu)
+{
+    return s->res[cpu].curr;
+}
+
+/* Moves @u to @cpu's runqueue; caller holds both pCPUs' locks. */
+static inline void sch_unit_set_res(struct sch_unit *u, unsigned int cpu)
+{
+    u->res = cpu;
+}
+
+/* ------------------------------------------------------------------ */
+/* Registry: every policy, found by name (sched/policies.def).         */
+
+#define SCH_POLICY(name) extern const struct sch_ops sch_ops_##name;
+#include <xenos/policies.def>
+#undef SCH_POLICY
+
+/* All policies, NULL-terminated, in the order of policies.def. */
+extern const struct sch_ops *const sch_policies[];
+
+/* The policy whose opt_name is @name, or NULL. */
+const struct sch_ops *sch_policy_find(const char *name);
+
+#endif /* XENOS_SCHED_H */

@@ -1,0 +1,358 @@
+/*
+ * main.c: xenos-sim, the simulator's command line.
+ *
+ * Loads a scenario, picks the policy (--policy, else the scenario's, else
+ * credit), runs the simulated host to the end of the scenario and prints
+ * what each domain got: a table, or one JSON object with --json; --csv DIR
+ * also writes domains.csv and windows.csv.
+ *
+ * The run goes in steps of 1% of its duration, so a long one can draw a
+ * progress bar.  The bar goes to stderr, only when that is a terminal and
+ * only once the run has taken a second, so pipes, logs and quick runs see
+ * nothing of it, and stdout holds the report alone.
+ *
+ * Exit status: 0 done; 1 the run or its output failed; 2 bad usage, bad
+ * scenario or unknown policy (nothing is written to stdout then).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xenos/cfg.h>
+#include <xenos/sched.h>
+#include <xenos/sim.h>
+
+#define XS_EXIT_FAIL    1
+#define XS_EXIT_USAGE   2
+
+#define XS_DEFAULT_POLICY   "credit"
+#define XS_STEPS            100         /* progress granularity: 1% */
+#define XS_BAR_AFTER_NS     1000000000  /* wall time before a bar shows */
+#define XS_BAR_WIDTH        40
+/* Same bound as a scenario's duration_ms: a day of simulated time. */
+#define XS_DURATION_MS_MAX  86400000
+
+struct xs_opts {
+    const char *scenario;
+    const char *policy;
+    const char *csv_dir;
+    const char *duration_arg;
+    const char *seed_arg;
+    bool json;
+};
+
+static void xs_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: xenos-sim SCENARIO [options]\n"
+            "Run a scenario (YAML) on a simulated Xen host and report what\n"
+            "each domain got.\n"
+            "\n"
+            "  --policy P        scheduling policy (default: the scenario's,"
+            " else %s)\n"
+            "  --duration-ms N   simulated time, overriding the scenario's\n"
+            "  --seed N          random seed, overriding the scenario's\n"
+            "  --json            print one JSON object instead of a table\n"
+            "  --csv DIR         also write DIR/domains.csv, "
+            "DIR/windows.csv\n"
+            "  --list-policies   list the policies, one a line, and exit\n"
+            "  --help            show this and exit\n"
+            "\n"
+            "Exit status: 0 done, 1 run or output failed, 2 bad usage,\n"
+            "scenario or policy.\n", XS_DEFAULT_POLICY);
+}
+
+/* Names only, one a line: scripts loop over them (bench/run). */
+static void xs_list_policies(FILE *f)
+{
+    const struct sch_ops *const *p;
+
+    for ( p = sch_policies; *p; p++ )
+        fprintf(f, "%s\n", (*p)->opt_name);
+}
+
+/* "credit, rr": for a message about an unknown policy. */
+static void xs_known_policies(FILE *f)
+{
+    const struct sch_ops *const *p;
+
+    for ( p = sch_policies; *p; p++ )
+        fprintf(f, "%s%s", p == sch_policies ? "" : ", ", (*p)->opt_name);
+}
+
+/* Returns -1 to go on, or the exit status. */
+static int xs_parse_args(int argc, char **argv, struct xs_opts *o)
+{
+    enum {
+        OPT_POLICY = 256, OPT_DURATION, OPT_SEED, OPT_JSON, OPT_CSV,
+        OPT_LIST, OPT_HELP,
+    };
+    static const struct option longopts[] = {
+        { "policy", required_argument, NULL, OPT_POLICY },
+        { "duration-ms", required_argument, NULL, OPT_DURATION },
+        { "seed", required_argument, NULL, OPT_SEED },
+        { "json", no_argument, NULL, OPT_JSON },
+        { "csv", required_argument, NULL, OPT_CSV },
+        { "list-policies", no_argument, NULL, OPT_LIST },
+        { "help", no_argument, NULL, OPT_HELP },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    while ( (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1 )
+    {
+        switch ( c )
+        {
+        case OPT_POLICY:
+            o->policy = optarg;
+            break;
+        case OPT_DURATION:
+            o->duration_arg = optarg;
+            break;
+        case OPT_SEED:
+            o->seed_arg = optarg;
+            break;
+        case OPT_JSON:
+            o->json = true;
+            break;
+        case OPT_CSV:
+            o->csv_dir = optarg;
+            break;
+        case OPT_LIST:
+            xs_list_policies(stdout);
+            return fflush(stdout) ? XS_EXIT_FAIL : 0;
+        case 'h':
+        case OPT_HELP:
+            xs_usage(stdout);
+            return fflush(stdout) ? XS_EXIT_FAIL : 0;
+        default:
+            /* getopt_long has said what is wrong */
+            fprintf(stderr, "Try 'xenos-sim --help'.\n");
+            return XS_EXIT_USAGE;
+        }
+    }
+    if ( optind != argc - 1 )
+    {
+        fprintf(stderr, "xenos-sim: %s\n",
+                optind == argc ? "no SCENARIO given" : "one SCENARIO only");
+        xs_usage(stderr);
+        return XS_EXIT_USAGE;
+    }
+    o->scenario = argv[optind];
+    return -1;
+}
+
+static int xs_number(const char *opt, const char *arg, int64_t min,
+                     int64_t max, int64_t *out)
+{
+    char esc[64];
+    int rc = cfg_parse_int(arg, min, max, out);
+
+    if ( !rc )
+        return 0;
+    cfg_escape(esc, sizeof(esc), arg);
+    if ( rc == -EINVAL )
+        fprintf(stderr, "xenos-sim: %s: must be an integer, not '%s'\n",
+                opt, esc);
+    else
+        fprintf(stderr, "xenos-sim: %s: must be %" PRId64 "..%" PRId64
+                ", not %s\n", opt, min, max, esc);
+    return -EINVAL;
+}
+
+/* The policy to run, or NULL after saying why not. */
+static const struct sch_ops *xs_policy(const struct xs_opts *o,
+                                       const struct sim_scenario *sc)
+{
+    const char *name = o->policy ? o->policy
+                     : sc->policy ? sc->policy : XS_DEFAULT_POLICY;
+    const struct sch_ops *ops = sch_policy_find(name);
+    const char *const keys[] = { "policy" };
+    char esc[128];
+    unsigned int line;
+
+    if ( ops )
+        return ops;
+    cfg_escape(esc, sizeof(esc), name);
+    fprintf(stderr, "xenos-sim: ");
+    /* Named by the scenario: point at the line, as for any bad value. */
+    if ( !o->policy )
+    {
+        cfg_escape(esc, sizeof(esc), sc->path);
+        fprintf(stderr, "%s", esc);
+        if ( cfg_locate(sc->path, keys, 1, &line) == 0 )
+            fprintf(stderr, ":%u", line);
+        fprintf(stderr, ": policy: ");
+        cfg_escape(esc, sizeof(esc), name);
+    }
+    fprintf(stderr, "unknown policy '%s' (known: ", esc);
+    xs_known_policies(stderr);
+    fprintf(stderr, ")\n");
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Progress                                                           */
+
+struct xs_progress {
+    bool tty;
+    bool shown;
+    struct timespec start;
+};
+
+static int64_t xs_wall_ns(const struct timespec *since)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)(now.tv_sec - since->tv_sec) * 1000000000 +
+           (now.tv_nsec - since->tv_nsec);
+}
+
+static void xs_progress_init(struct xs_progress *p)
+{
+    p->tty = isatty(STDERR_FILENO);
+    p->shown = false;
+    clock_gettime(CLOCK_MONOTONIC, &p->start);
+}
+
+static void xs_progress(struct xs_progress *p, sch_time_t done,
+                        sch_time_t total)
+{
+    char bar[XS_BAR_WIDTH + 1];
+    int fill;
+
+    if ( !p->tty || (!p->shown && xs_wall_ns(&p->start) < XS_BAR_AFTER_NS) )
+        return;
+    p->shown = true;
+    fill = (int)(done * XS_BAR_WIDTH / total);
+    memset(bar, '#', (size_t)fill);
+    memset(bar + fill, ' ', (size_t)(XS_BAR_WIDTH - fill));
+    bar[XS_BAR_WIDTH] = '\0';
+    fprintf(stderr, "\r[%s] %3d%%  %.1f/%.1f s simulated", bar,
+            (int)(done * 100 / total), (double)done / 1e9,
+            (double)total / 1e9);
+    fflush(stderr);
+}
+
+/* Wipe the bar, so the terminal holds only the report. */
+static void xs_progress_end(struct xs_progress *p)
+{
+    if ( p->shown )
+        fprintf(stderr, "\r%*s\r", XS_BAR_WIDTH + 40, "");
+}
+
+/* ------------------------------------------------------------------ */
+
+static int xs_run(const struct xs_opts *o, struct sim_scenario *sc)
+{
+    const struct sch_ops *ops;
+    struct xs_progress prog;
+    struct sim_result res;
+    char err[512];
+    struct sim *sim;
+    sch_time_t t = 0, step;
+    int64_t v;
+    int rc, status = 0;
+
+    if ( o->duration_arg )
+    {
+        if ( xs_number("--duration-ms", o->duration_arg, 1,
+                       XS_DURATION_MS_MAX, &v) )
+            return XS_EXIT_USAGE;
+        sc->duration_ns = SCH_MSEC(v);
+    }
+    if ( o->seed_arg )
+    {
+        if ( xs_number("--seed", o->seed_arg, 0, INT64_MAX, &v) )
+            return XS_EXIT_USAGE;
+        sc->seed = (uint64_t)v;
+    }
+    ops = xs_policy(o, sc);
+    if ( !ops )
+        return XS_EXIT_USAGE;
+
+    err[0] = '\0';
+    sim = sim_alloc(sc, ops, err, sizeof(err));
+    if ( !sim )
+    {
+        fprintf(stderr, "xenos-sim: %s\n", err[0] ? err : "out of memory");
+        return XS_EXIT_FAIL;
+    }
+
+    step = sc->duration_ns / XS_STEPS;
+    if ( step < 1 )
+        step = 1;
+    xs_progress_init(&prog);
+    while ( t < sc->duration_ns )
+    {
+        t = sc->duration_ns - t > step ? t + step : sc->duration_ns;
+        sim_run_until(sim, t);
+        xs_progress(&prog, t, sc->duration_ns);
+    }
+    xs_progress_end(&prog);
+
+    rc = sim_result(sim, &res);
+    if ( rc )
+    {
+        fprintf(stderr, "xenos-sim: results: %s\n", strerror(-rc));
+        status = XS_EXIT_FAIL;
+        goto out_free_sim;
+    }
+    rc = o->json ? sim_report_json(stdout, &res)
+                 : sim_report_table(stdout, &res);
+    if ( rc )
+    {
+        fprintf(stderr, "xenos-sim: writing the report: %s\n",
+                strerror(-rc));
+        status = XS_EXIT_FAIL;
+    }
+    if ( o->csv_dir )
+    {
+        rc = sim_report_csv(o->csv_dir, &res);
+        if ( rc )
+        {
+            cfg_escape(err, sizeof(err), o->csv_dir);
+            fprintf(stderr, "xenos-sim: writing CSV to %s: %s\n", err,
+                    strerror(-rc));
+            status = XS_EXIT_FAIL;
+        }
+    }
+ out_free_sim:
+    sim_free(sim);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    struct xs_opts o = { 0 };
+    struct sim_scenario sc;
+    char err[1024];
+    int status;
+
+    status = xs_parse_args(argc, argv, &o);
+    if ( status >= 0 )
+        return status;
+
+    if ( sim_scenario_load(o.scenario, &sc, err, sizeof(err)) )
+    {
+        fprintf(stderr, "xenos-sim: %s\n", err);
+        return XS_EXIT_USAGE;
+    }
+    status = xs_run(&o, &sc);
+    sim_scenario_free(&sc);
+    /* A report cut short by a closed pipe or a full disk is a failure. */
+    if ( fclose(stdout) && !status )
+    {
+        fprintf(stderr, "xenos-sim: writing the report: %s\n",
+                strerror(errno));
+        status = XS_EXIT_FAIL;
+    }
+    return status;
+}

@@ -1,0 +1,121 @@
+/*
+ * private.h: for the simulator's own files only (sim.c, host.c).
+ *
+ * The simulated host: pCPUs, domains and their vCPUs (units), an event queue
+ * and per-domain measurements.  Every event is embedded in the object it
+ * belongs to (a pCPU's reschedule, a vCPU's workload steps, a policy's
+ * timers), so running never allocates.
+ */
+#ifndef XENOS_SIM_PRIVATE_H
+#define XENOS_SIM_PRIVATE_H
+
+#include <stdio.h>
+
+#include <xenos/sim.h>
+
+enum sim_ev_kind {
+    SIM_K_TIMER,        /* a policy's sch_timer */
+    SIM_K_CPU,          /* a pCPU runs do_schedule */
+    SIM_K_WORK,         /* a running vCPU finishes its current CPU burst */
+    SIM_K_WALL,         /* a vCPU's wall-clock step: wake, phase, arrival */
+};
+
+/* Log-linear histogram of ns values: exact below 256, then 128 buckets per
+ * power of two (under 0.8% error). */
+#define SIM_HIST_LINEAR  256u
+#define SIM_HIST_SUB     128u
+#define SIM_HIST_BUCKETS (SIM_HIST_LINEAR + 56u * SIM_HIST_SUB)
+
+struct sim_hist {
+    uint32_t *counts;           /* NULL until the first value */
+    uint64_t n;
+    sch_time_t max;
+};
+
+struct sim_dom;
+
+struct sim_vcpu {
+    struct sch_unit unit;
+    struct sim_dom *dom;
+    struct sim_event work;      /* SIM_K_WORK */
+    struct sim_event wall;      /* SIM_K_WALL */
+    uint64_t rng;
+    sch_time_t work_left;       /* CPU ns before the burst ends */
+    sch_time_t run_start;       /* when its work began to progress */
+    sch_time_t woke_at;         /* last wake, until it runs; -1 if none */
+    sch_time_t wait_since;      /* runnable and not running since */
+    size_t trace_pos;           /* trace: next (run, block) pair */
+    bool on;                    /* bursty: in the on phase */
+    /* request: arrival times of queued requests, a ring */
+    sch_time_t *req;
+    size_t req_head, req_len, req_cap;
+};
+
+struct sim_dom {
+    struct sch_domain dom;
+    const struct sim_domain_spec *spec;
+    struct sim_vcpu *vcpus;
+    sch_time_t cpu_ns;
+    uint64_t switches;
+    struct sim_hist wake_lat;
+    struct sim_hist response;
+};
+
+struct sim_cpu {
+    struct sim_event ev;        /* SIM_K_CPU: reschedule */
+    struct sch_unit idle;
+    sch_time_t since;           /* curr charged up to here */
+    sch_time_t busy_until;      /* a context switch keeps it busy till */
+};
+
+/*
+ * The event queue: a radix heap (evq.c).  Bucket 0 holds the events due at
+ * `last`, in seq order; bucket b > 0 those whose time first differs from
+ * `last` in bit b - 1.
+ */
+#define SIM_EVQ_BUCKETS 64
+
+struct sim_evq {
+    struct sim_event *head[SIM_EVQ_BUCKETS], *tail[SIM_EVQ_BUCKETS];
+    uint64_t nonempty;                  /* bit b: bucket b has events */
+    sch_time_t last;                    /* no queued event is earlier */
+};
+
+struct sim {
+    const struct sim_scenario *sc;
+    struct sch_sched s;
+    struct sch_resource *res;
+    struct sch_lock *locks;
+    struct sim_cpu *cpus;
+    struct sim_dom *doms;
+    FILE *log;
+
+    struct sim_evq evq;
+    uint64_t seq;
+    sch_time_t now;
+    uint64_t events;
+    sch_time_t idle_waiting;    /* idle_audit_ns measurement */
+
+    /* window_cpu[d * win_cap + w]: ns domain d ran in window w */
+    sch_time_t *window_cpu;
+    unsigned int win_cap;
+    unsigned int win_used;
+
+    /* sim_result's arrays */
+    struct sim_dom_result *res_doms;
+    sch_time_t *res_windows;
+};
+
+/*
+ * Event queue (evq.c; host.c's timers use it too).  set queues @ev at @t
+ * (not before now) or moves it there, with a fresh seq; cancel takes it
+ * out if queued; first returns the next event due without taking it out,
+ * or NULL.  None of them allocates or fails.
+ */
+void sim__ev_set(struct sim *sim, struct sim_event *ev, sch_time_t t);
+void sim__ev_cancel(struct sim *sim, struct sim_event *ev);
+struct sim_event *sim__ev_first(struct sim *sim);
+/* Forget every queued event (tear-down). */
+void sim__evq_drain(struct sim *sim);
+
+#endif /* XENOS_SIM_PRIVATE_H */

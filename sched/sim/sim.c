@@ -1,0 +1,940 @@
+/*
+ * sim.c: the discrete-event engine that hosts a policy.
+ *
+ * Design: time jumps from event to event.  The queue (evq.c) holds events
+ * embedded in their owners, ordered by (time, seq); seq grows with every
+ * insertion, so events due at the same time run in the order they were
+ * queued and a run depends only on scenario, policy and seed.
+ *
+ * The host plays Xen's part around the policy: a vCPU that runs consumes
+ * its workload's CPU burst; when the burst ends the vCPU blocks (sleep
+ * hook, then its pCPU reschedules at once, as a blocking vCPU does in
+ * Xen); a wall-clock event wakes it again (wake hook).  A pCPU reschedules
+ * when kicked or when the slice do_schedule returned runs out.  Switching
+ * to another unit costs context_switch_ns, charged to the incoming unit
+ * (its work starts after it), as Xen's runstate accounting would.
+ *
+ * Measurements: CPU time per domain and per 100 ms window, wake-to-run
+ * latency (wake until the pCPU switches to it), request response times,
+ * context switches.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "private.h"
+
+/* ------------------------------------------------------------------ */
+/* Measurements                                                       */
+
+static unsigned int hist_bucket(sch_time_t v)
+{
+    unsigned int k, shift;
+
+    if ( v < (sch_time_t)SIM_HIST_LINEAR )
+        return (unsigned int)(v < 0 ? 0 : v);
+    k = 63 - (unsigned int)__builtin_clzll((unsigned long long)v);
+    shift = k - 7;
+    return SIM_HIST_LINEAR + (k - 8) * SIM_HIST_SUB +
+           (unsigned int)(((unsigned long long)v >> shift) - SIM_HIST_SUB);
+}
+
+/* Largest value that falls in bucket @b. */
+static sch_time_t hist_bucket_top(unsigned int b)
+{
+    unsigned int k, sub;
+
+    if ( b < SIM_HIST_LINEAR )
+        return b;
+    k = (b - SIM_HIST_LINEAR) / SIM_HIST_SUB + 8;
+    sub = (b - SIM_HIST_LINEAR) % SIM_HIST_SUB + SIM_HIST_SUB;
+    return (sch_time_t)((((unsigned long long)sub + 1) << (k - 7)) - 1);
+}
+
+static void hist_add(struct sim_hist *h, sch_time_t v)
+{
+    if ( !h->counts )
+    {
+        h->counts = calloc(SIM_HIST_BUCKETS, sizeof(*h->counts));
+        if ( !h->counts )
+            return;     /* measured as missing, never as wrong */
+    }
+    h->counts[hist_bucket(v)]++;
+    h->n++;
+    if ( v > h->max )
+        h->max = v;
+}
+
+/* Smallest bucket top at or above the @q quantile, capped at the max. */
+static sch_time_t hist_quantile(const struct sim_hist *h, double q)
+{
+    uint64_t want = (uint64_t)ceil(q * (double)h->n), seen = 0;
+    unsigned int b;
+
+    if ( want == 0 )
+        want = 1;
+    for ( b = 0; b < SIM_HIST_BUCKETS; b++ )
+    {
+        seen += h->counts[b];
+        if ( seen >= want )
+        {
+            sch_time_t top = hist_bucket_top(b);
+
+            return top < h->max ? top : h->max;
+        }
+    }
+    return h->max;
+}
+
+static void hist_percentiles(const struct sim_hist *h,
+                             struct sim_percentiles *p)
+{
+    memset(p, 0, sizeof(*p));
+    if ( !h->counts || h->n == 0 )
+        return;
+    p->count = h->n;
+    p->p50 = hist_quantile(h, 0.50);
+    p->p99 = hist_quantile(h, 0.99);
+    p->p999 = hist_quantile(h, 0.999);
+    p->max = h->max;
+}
+
+static int windows_grow(struct sim *sim, unsigned int need)
+{
+    unsigned int nd = sim->sc->nr_domains, cap = sim->win_cap, d;
+    sch_time_t *w;
+
+    while ( cap < need )
+        cap = cap ? cap * 2 : 64;
+    w = calloc((size_t)nd * cap, sizeof(*w));
+    if ( !w )
+        return -ENOMEM;
+    for ( d = 0; d < nd && sim->win_cap; d++ )
+        memcpy(&w[(size_t)d * cap], &sim->window_cpu[(size_t)d * sim->win_cap],
+               sim->win_cap * sizeof(*w));
+    free(sim->window_cpu);
+    sim->window_cpu = w;
+    sim->win_cap = cap;
+    return 0;
+}
+
+/* Charge [@from, @to) of pCPU time to @d, split over windows. */
+static void charge(struct sim *sim, struct sim_dom *d, sch_time_t from,
+                   sch_time_t to)
+{
+    size_t base;
+
+    if ( to <= from )
+        return;
+    d->cpu_ns += to - from;
+    base = (size_t)(d - sim->doms);
+    while ( from < to )
+    {
+        unsigned int w = (unsigned int)(from / SIM_WINDOW_NS);
+        sch_time_t end = (sch_time_t)(w + 1) * SIM_WINDOW_NS;
+
+        if ( end > to )
+            end = to;
+        if ( w >= sim->win_cap && windows_grow(sim, w + 1) )
+            return;     /* totals stay right; only windows are lost */
+        sim->window_cpu[base * sim->win_cap + w] += end - from;
+        if ( w + 1 > sim->win_used )
+            sim->win_used = w + 1;
+        from = end;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Workloads                                                          */
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [0, n). */
+static sch_time_t rng_below(uint64_t *s, sch_time_t n)
+{
+    return n > 0 ? (sch_time_t)(rng_next(s) % (uint64_t)n) : 0;
+}
+
+/* Exponential inter-arrival time for @rate_hz, at least 1 ns. */
+static sch_time_t rng_exp_ns(uint64_t *s, double rate_hz)
+{
+    double u = ((double)(rng_next(s) >> 11) + 0.5) * 0x1.0p-53;
+    double ns = -log(u) / rate_hz * 1e9;
+
+    return ns < 1.0 ? 1 : (sch_time_t)ns;
+}
+
+static const struct sim_workload *wl(const struct sim_vcpu *v)
+{
+    return &v->dom->spec->workload;
+}
+
+static struct sch_lock *unit_lock(struct sim *sim, const struct sch_unit *u)
+{
+    return sim->res[u->res].lock;
+}
+
+static void vcpu_wake(struct sim *sim, struct sim_vcpu *v)
+{
+    struct sch_lock *lock = unit_lock(sim, &v->unit);
+
+    SCH_ASSERT(!v->unit.runnable);
+    v->unit.runnable = true;
+    v->woke_at = v->wait_since = sim->now;
+    sch_spin_lock(lock);
+    sim->s.ops->wake(&sim->s, &v->unit, sim->now);
+    sch_spin_unlock(lock);
+}
+
+/* The running @v ran out of work: it blocks, and its pCPU reschedules. */
+static void vcpu_block(struct sim *sim, struct sim_vcpu *v)
+{
+    struct sch_lock *lock = unit_lock(sim, &v->unit);
+    unsigned int cpu = v->unit.res;
+
+    v->unit.runnable = false;
+    sch_spin_lock(lock);
+    if ( sim->s.ops->sleep )
+        sim->s.ops->sleep(&sim->s, &v->unit, sim->now);
+    sch_spin_unlock(lock);
+    if ( v->unit.is_running )
+        sch_kick(&sim->s, cpu);
+}
+
+/* Work of the next burst, when the vCPU becomes runnable. */
+static void next_burst(struct sim *sim, struct sim_vcpu *v)
+{
+    const struct sim_workload *w = wl(v);
+
+    (void)sim;
+    switch ( w->type )
+    {
+    case SIM_WL_CPU:
+    case SIM_WL_BURSTY:
+        v->work_left = SCH_TIME_MAX;
+        break;
+    case SIM_WL_IO:
+        v->work_left = w->run_ns;
+        break;
+    case SIM_WL_TRACE:
+        v->work_left = w->trace[v->trace_pos];
+        break;
+    case SIM_WL_REQUEST:
+        v->work_left = w->service_ns;
+        break;
+    }
+}
+
+/* SIM_K_WORK: the running vCPU's burst is done. */
+static void on_work(struct sim *sim, struct sim_vcpu *v)
+{
+    const struct sim_workload *w = wl(v);
+    sch_time_t block_ns = 0;
+
+    v->work_left = 0;
+    switch ( w->type )
+    {
+    case SIM_WL_IO:
+        block_ns = w->block_ns;
+        break;
+    case SIM_WL_TRACE:
+        block_ns = w->trace[v->trace_pos + 1];
+        v->trace_pos = (v->trace_pos + 2) % w->trace_len;
+        break;
+    case SIM_WL_REQUEST:
+        hist_add(&v->dom->response, sim->now - v->req[v->req_head]);
+        v->req_head = (v->req_head + 1) % v->req_cap;
+        if ( --v->req_len > 0 )
+        {
+            /* Next queued request: keep running, no block. */
+            next_burst(sim, v);
+            v->run_start = sim->now;
+            sim__ev_set(sim, &v->work, sim->now + v->work_left);
+            return;
+        }
+        vcpu_block(sim, v);
+        return;
+    case SIM_WL_CPU:
+    case SIM_WL_BURSTY:
+        SCH_ASSERT(0);
+    }
+    vcpu_block(sim, v);
+    sim__ev_set(sim, &v->wall, sim->now + block_ns);
+}
+
+static int req_push(struct sim_vcpu *v, sch_time_t t)
+{
+    if ( v->req_len == v->req_cap )
+    {
+        size_t cap = v->req_cap ? v->req_cap * 2 : 16, i;
+        sch_time_t *q = malloc(cap * sizeof(*q));
+
+        if ( !q )
+            return -ENOMEM;
+        for ( i = 0; i < v->req_len; i++ )
+            q[i] = v->req[(v->req_head + i) % v->req_cap];
+        free(v->req);
+        v->req = q;
+        v->req_head = 0;
+        v->req_cap = cap;
+    }
+    v->req[(v->req_head + v->req_len++) % v->req_cap] = t;
+    return 0;
+}
+
+/* SIM_K_WALL: a blocked vCPU's time is up, a phase turns, a request comes. */
+static void on_wall(struct sim *sim, struct sim_vcpu *v)
+{
+    const struct sim_workload *w = wl(v);
+
+    switch ( w->type )
+    {
+    case SIM_WL_CPU:
+    case SIM_WL_IO:
+    case SIM_WL_TRACE:
+        next_burst(sim, v);
+        vcpu_wake(sim, v);
+        break;
+    case SIM_WL_BURSTY:
+        v->on = !v->on;
+        sim__ev_set(sim, &v->wall, sim->now + (v->on ? w->on_ns : w->off_ns));
+        if ( v->on )
+        {
+            next_burst(sim, v);
+            vcpu_wake(sim, v);
+        }
+        else
+            vcpu_block(sim, v);
+        break;
+    case SIM_WL_REQUEST:
+        sim__ev_set(sim, &v->wall, sim->now + rng_exp_ns(&v->rng, w->rate_hz));
+        if ( req_push(v, sim->now) )
+            break;      /* out of memory: the request is dropped */
+        if ( v->req_len == 1 )
+        {
+            next_burst(sim, v);
+            vcpu_wake(sim, v);
+        }
+        break;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* pCPUs                                                              */
+
+static struct sim_vcpu *vcpu_of(struct sch_unit *u)
+{
+    return u->is_idle ? NULL : sch_container_of(u, struct sim_vcpu, unit);
+}
+
+/* Stop the clock on what @cpu runs: charge it and bank its work done. */
+static void cpu_settle(struct sim *sim, unsigned int cpu)
+{
+    struct sim_cpu *c = &sim->cpus[cpu];
+    struct sim_vcpu *v = vcpu_of(sim->res[cpu].curr);
+
+    if ( v )
+    {
+        charge(sim, v->dom, c->since, sim->now);
+        if ( v->work.pos != SIM_EV_IDLE )
+        {
+            if ( sim->now > v->run_start )
+                v->work_left -= sim->now - v->run_start;
+            sim__ev_cancel(sim, &v->work);
+        }
+        v->run_start = sim->now;
+    }
+    c->since = sim->now;
+}
+
+/* Let @v's work progress on its pCPU from @from. */
+static void vcpu_start(struct sim *sim, struct sim_vcpu *v, sch_time_t from)
+{
+    v->run_start = from;
+    if ( v->work_left != SCH_TIME_MAX && v->unit.runnable )
+        sim__ev_set(sim, &v->work, from + v->work_left);
+}
+
+static void on_cpu(struct sim *sim, unsigned int cpu)
+{
+    struct sch_resource *r = &sim->res[cpu];
+    struct sim_cpu *c = &sim->cpus[cpu];
+    struct sch_unit *prev = r->curr, *next;
+    struct sim_vcpu *nv;
+    struct sch_slice out = { NULL, -1, false };
+
+    cpu_settle(sim, cpu);
+    sch_spin_lock(r->lock);
+    sim->s.ops->do_schedule(&sim->s, prev, cpu, sim->now, false, &out);
+    sch_spin_unlock(r->lock);
+
+    next = out.task;
+    SCH_ASSERT(next != NULL);
+    SCH_ASSERT(next->is_idle ? next == r->idle
+                             : next->runnable && next->res == cpu &&
+                               sch_cpumask_test(&next->hard_affinity, cpu));
+    SCH_ASSERT(next == prev || !next->is_running);
+    SCH_ASSERT(out.time != 0);
+
+    if ( next != prev )
+    {
+        struct sim_vcpu *pv = vcpu_of(prev);
+
+        prev->is_running = false;
+        if ( pv )
+            pv->wait_since = sim->now;     /* preempted: waits from now */
+        next->is_running = true;
+        r->curr = next;
+        nv = vcpu_of(next);
+        c->busy_until = sim->now;
+        if ( nv )
+        {
+            nv->dom->switches++;
+            c->busy_until = sim->now + sim->sc->context_switch_ns;
+        }
+        if ( pv && sim->s.ops->context_saved )
+        {
+            struct sch_lock *lock = unit_lock(sim, prev);
+
+            sch_spin_lock(lock);
+            sim->s.ops->context_saved(&sim->s, prev, sim->now);
+            sch_spin_unlock(lock);
+        }
+    }
+    nv = vcpu_of(next);
+    if ( nv )
+    {
+        if ( nv->woke_at >= 0 )
+        {
+            hist_add(&nv->dom->wake_lat, sim->now - nv->woke_at);
+            nv->woke_at = -1;
+        }
+        vcpu_start(sim, nv, c->busy_until > sim->now ? c->busy_until
+                                                     : sim->now);
+    }
+    if ( out.time > 0 )
+        sim__ev_set(sim, &c->ev, sim->now + out.time);
+    else
+        sim__ev_cancel(sim, &c->ev);
+}
+
+/* ------------------------------------------------------------------ */
+/* Running                                                            */
+
+/*
+ * Over [now, @t), while no event changes anything: is some pCPU idle while
+ * a unit that may run there has waited longer than idle_audit_ns?  Adds
+ * the part of the interval where that holds.
+ */
+static void idle_audit(struct sim *sim, sch_time_t t)
+{
+    const struct sim_scenario *sc = sim->sc;
+    struct sch_cpumask idle;
+    sch_time_t from = t;
+    unsigned int cpu, i, j;
+
+    sch_cpumask_clear_all(&idle);
+    for ( cpu = 0; cpu < sc->pcpus; cpu++ )
+        if ( sim->res[cpu].curr->is_idle )
+            sch_cpumask_set(&idle, cpu);
+    if ( sch_cpumask_empty(&idle) )
+        return;
+    for ( i = 0; i < sc->nr_domains; i++ )
+        for ( j = 0; j < sc->domains[i].vcpus; j++ )
+        {
+            const struct sim_vcpu *v = &sim->doms[i].vcpus[j];
+            sch_time_t late = v->wait_since + sc->idle_audit_ns;
+
+            /* A capped domain may wait for its budget: that is the cap
+             * working, not a pCPU left idle. */
+            if ( !v->unit.runnable || v->unit.is_running ||
+                 v->dom->spec->cap_pct ||
+                 !sch_cpumask_intersects(&idle, &v->unit.hard_affinity) )
+                continue;
+            if ( late < sim->now )
+                late = sim->now;
+            if ( late < from )
+                from = late;
+        }
+    sim->idle_waiting += t - from;
+}
+
+static void dispatch(struct sim *sim, struct sim_event *ev)
+{
+    switch ( ev->kind )
+    {
+    case SIM_K_TIMER:
+    {
+        struct sch_timer *t = sch_container_of(ev, struct sch_timer, ev);
+
+        t->fn(t->data, sim->now);
+        break;
+    }
+    case SIM_K_CPU:
+        on_cpu(sim, (unsigned int)(sch_container_of(ev, struct sim_cpu, ev) -
+                                   sim->cpus));
+        break;
+    case SIM_K_WORK:
+        on_work(sim, sch_container_of(ev, struct sim_vcpu, work));
+        break;
+    case SIM_K_WALL:
+        on_wall(sim, sch_container_of(ev, struct sim_vcpu, wall));
+        break;
+    }
+}
+
+void sim_run_until(struct sim *sim, sch_time_t t)
+{
+    struct sim_event *ev;
+
+    while ( (ev = sim__ev_first(sim)) && ev->time <= t )
+    {
+        if ( sim->sc->idle_audit_ns && ev->time > sim->now )
+            idle_audit(sim, ev->time);
+        sim->now = ev->time;
+        sim__ev_cancel(sim, ev);
+        sim->events++;
+        dispatch(sim, ev);
+    }
+    if ( t > sim->now )
+    {
+        if ( sim->sc->idle_audit_ns )
+            idle_audit(sim, t);
+        sim->now = t;
+    }
+}
+
+sch_time_t sim_now(const struct sim *sim)
+{
+    return sim->now;
+}
+
+uint64_t sim_events(const struct sim *sim)
+{
+    return sim->events;
+}
+
+struct sch_sched *sim_sched(struct sim *sim)
+{
+    return &sim->s;
+}
+
+struct sch_domain *sim_domain(struct sim *sim, unsigned int i)
+{
+    return i < sim->sc->nr_domains ? &sim->doms[i].dom : NULL;
+}
+
+void sim_set_log(struct sim *sim, FILE *f)
+{
+    sim->log = f;
+}
+
+/* ------------------------------------------------------------------ */
+/* Set-up and tear-down                                               */
+
+static void fail(char *err, size_t errlen, const char *what, int rc)
+{
+    if ( errlen )
+        snprintf(err, errlen, "%s: %s", what, strerror(rc < 0 ? -rc : rc));
+}
+
+static int setup_cpus(struct sim *sim)
+{
+    const struct sch_ops *ops = sim->s.ops;
+    unsigned int cpu;
+
+    for ( cpu = 0; cpu < sim->s.nr_cpus; cpu++ )
+    {
+        struct sch_resource *r = &sim->res[cpu];
+        struct sch_unit *idle = &sim->cpus[cpu].idle;
+
+        sim->cpus[cpu].ev.kind = SIM_K_CPU;
+        sim->cpus[cpu].ev.pos = SIM_EV_IDLE;
+        idle->is_idle = true;
+        idle->is_running = true;
+        idle->res = cpu;
+        sch_cpumask_set(&idle->hard_affinity, cpu);
+        sch_cpumask_set(&idle->soft_affinity, cpu);
+        r->cpu = cpu;
+        r->lock = &sim->locks[cpu];
+        r->curr = r->idle = idle;
+        if ( ops->alloc_pdata &&
+             !(r->priv = ops->alloc_pdata(&sim->s, cpu)) )
+            return -ENOMEM;
+        if ( ops->alloc_udata &&
+             !(idle->priv = ops->alloc_udata(&sim->s, idle, NULL)) )
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+static int setup_domain(struct sim *sim, unsigned int i, unsigned int *next_cpu)
+{
+    const struct sch_ops *ops = sim->s.ops;
+    const struct sim_domain_spec *spec = &sim->sc->domains[i];
+    struct sim_dom *d = &sim->doms[i];
+    unsigned int j;
+
+    d->spec = spec;
+    d->dom.id = i + 1;      /* domid 0 is dom0, not simulated */
+    d->dom.nr_units = spec->vcpus;
+    d->vcpus = calloc(spec->vcpus, sizeof(*d->vcpus));
+    d->dom.units = calloc(spec->vcpus, sizeof(*d->dom.units));
+    if ( !d->vcpus || !d->dom.units )
+        return -ENOMEM;
+    if ( ops->alloc_domdata &&
+         !(d->dom.priv = ops->alloc_domdata(&sim->s, &d->dom)) )
+        return -ENOMEM;
+    for ( j = 0; j < spec->vcpus; j++ )
+    {
+        struct sim_vcpu *v = &d->vcpus[j];
+        struct sch_unit *u = &v->unit;
+        struct sch_cpumask aff;
+
+        v->dom = d;
+        v->work.kind = SIM_K_WORK;
+        v->wall.kind = SIM_K_WALL;
+        v->work.pos = v->wall.pos = SIM_EV_IDLE;
+        v->woke_at = -1;
+        v->rng = sim->sc->seed * 0x100000001b3ull + ((uint64_t)i << 20) + j;
+        u->id = j;
+        u->domain = &d->dom;
+        sch_cpumask_and(&aff, &spec->affinity, &sim->s.cpus);
+        u->hard_affinity = aff;
+        u->soft_affinity = aff;
+        /* Xen places new vCPUs round robin over the pool's pCPUs. */
+        *next_cpu = sch_cpumask_cycle(&aff, *next_cpu);
+        u->res = *next_cpu;
+        d->dom.units[j] = u;
+        if ( ops->alloc_udata &&
+             !(u->priv = ops->alloc_udata(&sim->s, u, d->dom.priv)) )
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+static int apply_params(struct sim *sim, char *err, size_t errlen)
+{
+    const struct sch_ops *ops = sim->s.ops;
+    const struct sch_global_params *g = &sim->sc->sched;
+    unsigned int i;
+
+    if ( ops->adjust_global &&
+         (g->tslice_us != SCH_PARAM_UNCHANGED ||
+          g->ratelimit_us != SCH_PARAM_UNCHANGED ||
+          g->period_us != SCH_PARAM_UNCHANGED ||
+          g->boost != SCH_PARAM_UNCHANGED ||
+          g->latency_us != SCH_PARAM_UNCHANGED) )
+    {
+        struct sch_global_params p = *g;
+
+        p.cmd = SCH_PARAM_PUT;
+        if ( ops->adjust_global(&sim->s, &p) )
+        {
+            snprintf(err, errlen, "%s: policy %s rejects the sched tunables",
+                     sim->sc->path ? sim->sc->path : "scenario",
+                     ops->opt_name);
+            return -EINVAL;
+        }
+    }
+    for ( i = 0; i < sim->sc->nr_domains; i++ )
+    {
+        const struct sim_domain_spec *spec = &sim->sc->domains[i];
+        struct sch_dom_params p = {
+            .cmd = SCH_PARAM_PUT,
+            .weight = spec->weight,
+            .cap_pct = spec->cap_pct,
+        };
+
+        if ( !ops->adjust )
+            continue;   /* e.g. rr: weight and cap mean nothing to it */
+        if ( ops->adjust(&sim->s, &sim->doms[i].dom, &p, 0) )
+        {
+            snprintf(err, errlen, "%s: policy %s rejects weight %u cap %u "
+                     "of domain %u", sim->sc->path ? sim->sc->path
+                                                   : "scenario",
+                     ops->opt_name, spec->weight, spec->cap_pct, i);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* Put every vCPU in the policy's hands and give it its first step. */
+static void start_domains(struct sim *sim)
+{
+    unsigned int i, j;
+
+    /* pCPUs come up idle and schedule once, as Xen's do at boot. */
+    for ( i = 0; i < sim->s.nr_cpus; i++ )
+        sch_kick(&sim->s, i);
+
+    for ( i = 0; i < sim->sc->nr_domains; i++ )
+    {
+        struct sim_dom *d = &sim->doms[i];
+        const struct sim_workload *w = &d->spec->workload;
+
+        for ( j = 0; j < d->spec->vcpus; j++ )
+        {
+            struct sim_vcpu *v = &d->vcpus[j];
+            struct sch_lock *lock = unit_lock(sim, &v->unit);
+            sch_time_t first = 0;
+
+            if ( sim->s.ops->insert_unit )
+            {
+                sch_spin_lock(lock);
+                sim->s.ops->insert_unit(&sim->s, &v->unit);
+                sch_spin_unlock(lock);
+            }
+            /* Spread the phases, so equal vCPUs do not move in lockstep. */
+            switch ( w->type )
+            {
+            case SIM_WL_CPU:
+            case SIM_WL_TRACE:
+                break;
+            case SIM_WL_IO:
+                first = rng_below(&v->rng, w->block_ns);
+                break;
+            case SIM_WL_BURSTY:
+                /* wall event turns the phase on */
+                first = w->phase_set ? w->phase_ns
+                                     : rng_below(&v->rng, w->off_ns);
+                break;
+            case SIM_WL_REQUEST:
+                first = rng_exp_ns(&v->rng, w->rate_hz);
+                break;
+            }
+            sim__ev_set(sim, &v->wall, first);
+        }
+    }
+}
+
+struct sim *sim_alloc(const struct sim_scenario *sc, const struct sch_ops *ops,
+                      char *err, size_t errlen)
+{
+    struct sim *sim = calloc(1, sizeof(*sim));
+    unsigned int i, next_cpu;
+    int rc = -ENOMEM;
+
+    if ( !sim )
+        goto out_nomem;
+    sim->sc = sc;
+    sim->log = stderr;
+    sim->s.host = sim;
+    sim->s.nr_cpus = sc->pcpus;
+    for ( i = 0; i < sc->pcpus; i++ )
+        sch_cpumask_set(&sim->s.cpus, i);
+    sim->res = calloc(sc->pcpus, sizeof(*sim->res));
+    sim->locks = calloc(sc->pcpus, sizeof(*sim->locks));
+    sim->cpus = calloc(sc->pcpus, sizeof(*sim->cpus));
+    sim->doms = calloc(sc->nr_domains, sizeof(*sim->doms));
+    if ( !sim->res || !sim->locks || !sim->cpus || !sim->doms )
+        goto out_free;
+    sim->s.res = sim->res;
+    if ( windows_grow(sim, (unsigned int)(sc->duration_ns / SIM_WINDOW_NS)
+                           + 1) )
+        goto out_free;
+
+    sim->s.ops = ops;   /* from here on sim_free calls deinit */
+    rc = ops->init(&sim->s);
+    if ( rc )
+    {
+        sim->s.ops = NULL;
+        goto out_free;
+    }
+    rc = setup_cpus(sim);
+    next_cpu = sc->pcpus - 1;
+    for ( i = 0; !rc && i < sc->nr_domains; i++ )
+        rc = setup_domain(sim, i, &next_cpu);
+    if ( rc )
+        goto out_free;
+    if ( apply_params(sim, err, errlen) )
+    {
+        sim_free(sim);
+        return NULL;
+    }
+    start_domains(sim);
+    return sim;
+
+ out_free:
+    fail(err, errlen, "simulator set-up", rc);
+    sim_free(sim);
+    return NULL;
+ out_nomem:
+    fail(err, errlen, "simulator set-up", -ENOMEM);
+    return NULL;
+}
+
+/* As Xen destroys a vCPU: off the pCPU, asleep, out of the policy. */
+static void unit_destroy(struct sim *sim, struct sim_vcpu *v)
+{
+    const struct sch_ops *ops = sim->s.ops;
+    struct sch_unit *u = &v->unit;
+    struct sch_resource *r = &sim->res[u->res];
+
+    if ( u->runnable )
+    {
+        u->runnable = false;
+        if ( ops->sleep )
+        {
+            sch_spin_lock(r->lock);
+            ops->sleep(&sim->s, u, sim->now);
+            sch_spin_unlock(r->lock);
+        }
+    }
+    if ( u->is_running )
+    {
+        /* The pCPU would switch to idle; no decision is needed for that. */
+        u->is_running = false;
+        r->curr = r->idle;
+        r->idle->is_running = true;
+    }
+    if ( ops->remove_unit )
+    {
+        sch_spin_lock(r->lock);
+        ops->remove_unit(&sim->s, u);
+        sch_spin_unlock(r->lock);
+    }
+    if ( ops->free_udata )
+        ops->free_udata(&sim->s, u->priv);
+    u->priv = NULL;
+}
+
+void sim_free(struct sim *sim)
+{
+    const struct sch_ops *ops;
+    unsigned int i, j;
+
+    if ( !sim )
+        return;
+    ops = sim->s.ops;
+    /* Nothing may fire or be unlinked once its owner is gone: forget every
+     * queued event first, so the policy's timer kills are no-ops. */
+    sim__evq_drain(sim);
+    for ( i = 0; sim->doms && i < sim->sc->nr_domains; i++ )
+    {
+        struct sim_dom *d = &sim->doms[i];
+
+        for ( j = 0; d->vcpus && j < d->spec->vcpus; j++ )
+        {
+            struct sim_vcpu *v = &d->vcpus[j];
+
+            if ( ops && v->unit.priv )
+                unit_destroy(sim, v);
+            free(v->req);
+        }
+        if ( ops && d->dom.priv && ops->free_domdata )
+            ops->free_domdata(&sim->s, d->dom.priv);
+        free(d->vcpus);
+        free(d->dom.units);
+        free(d->wake_lat.counts);
+        free(d->response.counts);
+    }
+    for ( i = 0; sim->cpus && i < sim->s.nr_cpus; i++ )
+    {
+        if ( ops && sim->cpus[i].idle.priv && ops->free_udata )
+            ops->free_udata(&sim->s, sim->cpus[i].idle.priv);
+        if ( ops && sim->res[i].priv && ops->free_pdata )
+            ops->free_pdata(&sim->s, sim->res[i].priv, i);
+    }
+    if ( ops )
+        ops->deinit(&sim->s);
+    free(sim->doms);
+    free(sim->cpus);
+    free(sim->locks);
+    free(sim->res);
+    free(sim->window_cpu);
+    free(sim->res_doms);
+    free(sim->res_windows);
+    free(sim);
+}
+
+/* ------------------------------------------------------------------ */
+/* Results                                                            */
+
+int sim_result(struct sim *sim, struct sim_result *out)
+{
+    const struct sim_scenario *sc = sim->sc;
+    unsigned int nd = sc->nr_domains, nw, i, w, cpu;
+    double *ent;
+    sch_time_t host_ns;
+
+    /* Bring running units' accounting up to now. */
+    for ( cpu = 0; cpu < sc->pcpus; cpu++ )
+    {
+        struct sim_vcpu *v = vcpu_of(sim->res[cpu].curr);
+
+        if ( v )
+        {
+            charge(sim, v->dom, sim->cpus[cpu].since, sim->now);
+            sim->cpus[cpu].since = sim->now;
+        }
+    }
+    nw = sim->win_used;
+    if ( (sim->now + SIM_WINDOW_NS - 1) / SIM_WINDOW_NS < nw )
+        nw = (unsigned int)((sim->now + SIM_WINDOW_NS - 1) / SIM_WINDOW_NS);
+
+    free(sim->res_doms);
+    free(sim->res_windows);
+    sim->res_doms = calloc(nd ? nd : 1, sizeof(*sim->res_doms));
+    sim->res_windows = calloc((size_t)nd * (nw ? nw : 1),
+                              sizeof(*sim->res_windows));
+    ent = calloc(nd ? nd : 1, sizeof(*ent));
+    if ( !sim->res_doms || !sim->res_windows || !ent )
+    {
+        free(ent);
+        return -ENOMEM;
+    }
+    sim_entitlement(sc, ent);
+    host_ns = sim->now * (sch_time_t)sc->pcpus;
+
+    for ( i = 0; i < nd; i++ )
+    {
+        struct sim_dom *d = &sim->doms[i];
+        struct sim_dom_result *r = &sim->res_doms[i];
+        sch_time_t peak = 0;
+
+        r->name = d->spec->name;
+        r->vcpus = d->spec->vcpus;
+        r->weight = d->spec->weight;
+        r->cap_pct = d->spec->cap_pct;
+        r->cpu_ns = d->cpu_ns;
+        r->share = host_ns ? (double)d->cpu_ns / (double)host_ns : 0;
+        r->entitled_share = ent[i];
+        hist_percentiles(&d->wake_lat, &r->wake_latency);
+        hist_percentiles(&d->response, &r->response);
+        r->context_switches = d->switches;
+        for ( w = 0; w < nw; w++ )
+        {
+            sch_time_t v = sim->window_cpu[(size_t)i * sim->win_cap + w];
+
+            sim->res_windows[(size_t)i * nw + w] = v;
+            /* A partial last window is not a whole one: skip it. */
+            if ( (sch_time_t)(w + 1) * SIM_WINDOW_NS <= sim->now && v > peak )
+                peak = v;
+        }
+        r->cap_window_max_pct = 100.0 * (double)peak / (double)SIM_WINDOW_NS;
+    }
+    free(ent);
+
+    out->policy = sim->s.ops->opt_name;
+    out->seed = sc->seed;
+    out->pcpus = sc->pcpus;
+    out->events = sim->events;
+    out->sim_ns = sim->now;
+    out->idle_while_waiting_ns = sim->idle_waiting;
+    out->nr_domains = nd;
+    out->domains = sim->res_doms;
+    out->window_ns = SIM_WINDOW_NS;
+    out->nr_windows = nw;
+    out->window_cpu_ns = sim->res_windows;
+    return 0;
+}
