@@ -1,0 +1,1154 @@
+/*
+ * fcredit.c: xenos's fine-grained credit scheduler.
+ *
+ * Design
+ * ------
+ * Credit is virtual time.  A running unit's vtime grows with every ns it
+ * runs, by 256 / (its domain's weight / the domain's runnable units), so a
+ * domain's units together earn exactly the domain's weight and nothing is
+ * sampled: there are no ticks.  Each pCPU keeps its runnable units in a
+ * pairing heap ordered by (vtime, seq): wake is O(1), pick O(log n)
+ * amortised.  The unit with the least vtime runs until its vtime passes the
+ * next one's by FC_GRAN_US (never longer than the time slice), which bounds
+ * every unit's lag behind its fair share by the granularity.
+ *
+ * Waking (the boost): a unit that slept is placed at max(own vtime, pCPU
+ * min vtime - latency), so it runs soon (it is behind whoever runs) but
+ * sleeping never banks more than "latency" of credit: sleeping often cannot
+ * buy more than the weight's share.  A waking unit behind the running one
+ * preempts it once the running one has had ratelimit_us; so wake-to-run is
+ * bounded by the ratelimit.  With boost off a waker is placed at the min
+ * vtime and waits for the running slice to end.
+ *
+ * Caps: a capped domain has a budget of cap% of each period (default 10 ms),
+ * shared by its units.  A unit of a capped domain runs for at most its
+ * share of the remaining budget, so the pCPU reschedules exactly when the
+ * budget is spent; the domain is then throttled: its units are parked, off
+ * the runqueues, until a per-domain timer refills the budget at the period's
+ * end.  Overdraft (never more than one decision's worth) is paid from the
+ * next period.
+ *
+ * Balancing: a waking unit goes to an idle pCPU in its hard affinity when its
+ * own pCPU is busy; a pCPU about to idle steals the least-vtime unit of the
+ * peer with most waiting; a pCPU with units waiting kicks an idle peer; and
+ * every FC_BALANCE_US a busy pCPU pulls from a peer with at least two more
+ * waiting.  vtimes are per pCPU: a migrating unit keeps its lag relative to
+ * the pCPU min vtime.  Everything is integer arithmetic.
+ *
+ * Locking
+ * -------
+ * Per-pCPU state (runqueue, parked list, min vtime) is under that pCPU's
+ * schedule lock, which the host holds around the unit hooks.  Domain state
+ * (budget, runnable count, throttled) is under fc_dom.lock.  Order: pCPU
+ * lock (the caller's, then a peer's, only by trylock), then domain lock.
+ * The refill timer takes only the domain lock and kicks the pCPUs that hold
+ * parked units; they requeue them under their own lock.
+ */
+#include <xenos/sched.h>
+
+#define FC_TSLICE_US_DEFAULT     10000u   /* longest run without a decision */
+#define FC_RATELIMIT_US_DEFAULT  50u      /* least run before a wake preempts */
+#define FC_PERIOD_US_DEFAULT     10000u   /* cap budget period */
+#define FC_LATENCY_US_DEFAULT    1000u    /* most credit a sleeper may bank */
+#define FC_GRAN_US               500u     /* vtime lead before a switch */
+#define FC_MIN_SLICE_US          100u     /* shortest slice */
+#define FC_BALANCE_US            1000u    /* least time between balancing */
+#define FC_WEIGHT_UNIT           256u     /* vtime runs at 1 ns/ns at this */
+#define FC_LOAD_SCALE            1024u    /* load = weight share x this */
+#define FC_PULL_SCAN             8u       /* candidates a balance looks at */
+#define FC_NO_CPU                (~0u)
+
+#define FC_TSLICE_US_MIN         100u
+#define FC_TSLICE_US_MAX         1000000u
+#define FC_PERIOD_US_MIN         1000u
+#define FC_PERIOD_US_MAX         1000000u
+#define FC_LATENCY_US_MAX        100000u
+
+/* Pairing heap node; prev is the parent for a first child. */
+struct fc_node {
+    struct fc_node *child, *next, *prev;
+};
+
+struct fc_private {
+    struct sch_lock lock;               /* tunables and the masks */
+    struct sch_cpumask idlers;
+    struct sch_cpumask waiting;         /* pCPUs with units queued */
+    sch_time_t tslice, ratelimit, period, latency;
+    bool boost;
+};
+
+struct fc_pcpu {
+    struct fc_node *runq;               /* heap root, least (vtime, seq) */
+    unsigned int nr_queued;
+    uint64_t load;                      /* sum of its units' contrib */
+    uint64_t seq;
+    uint64_t min_vtime;                 /* never goes back */
+    struct sch_list parked;             /* runnable, domain throttled */
+    sch_time_t last_balance;
+};
+
+struct fc_dom {
+    struct sch_lock lock;
+    struct sch_domain *dom;
+    uint32_t weight, cap_pct;
+    unsigned int nr_runnable;
+    /* Units running now, and the sum of their start times: the budget
+     * they are spending at time t is nr_running * t - start_sum. */
+    unsigned int nr_running;
+    sch_time_t start_sum;
+    sch_time_t budget;                  /* ns left this period; may be < 0 */
+    sch_time_t period_end;
+    bool throttled;
+    struct sch_cpumask parked_on;       /* pCPUs with parked units of ours */
+    struct sch_timer refill;
+    const struct sch_sched *s;
+};
+
+struct fc_unit {
+    struct fc_node node;                /* first: heap nodes cast to units */
+    struct sch_unit *unit;
+    struct fc_dom *dom;
+    uint64_t vtime;
+    uint64_t seq;
+    uint64_t rem;                       /* vtime remainder, in weight units */
+    sch_time_t start;                   /* accounted up to here */
+    unsigned int loaded_on;             /* pCPU whose load has us, or none */
+    uint64_t contrib;                   /* what we added to that load */
+    sch_time_t run_start;               /* switched in at */
+    struct sch_list park_elem;
+    bool queued, parked, yielding;
+};
+
+static struct fc_private *fc_priv(const struct sch_sched *s)
+{
+    return s->priv;
+}
+
+static struct fc_pcpu *fc_pcpu(const struct sch_sched *s, unsigned int cpu)
+{
+    return s->res[cpu].priv;
+}
+
+static struct fc_unit *fc_unit(const struct sch_unit *u)
+{
+    return u->priv;
+}
+
+/*
+ * Load balancing weighs pCPUs by what their units are entitled to: a
+ * unit's contrib is its share of its domain's weight.  @fu leaves the load
+ * of the pCPU it was counted on and joins @cpu's (FC_NO_CPU: none).  The
+ * contrib is refreshed on every move, so a domain's changing number of
+ * runnable units is followed as its units move and run.  Caller holds the
+ * locks of both pCPUs.
+ */
+static void fc_load_move(const struct sch_sched *s, struct fc_unit *fu,
+                         unsigned int cpu)
+{
+    const struct fc_dom *fd = fu->dom;
+
+    if ( fu->loaded_on != FC_NO_CPU )
+        fc_pcpu(s, fu->loaded_on)->load -= fu->contrib;
+    fu->loaded_on = cpu;
+    if ( cpu == FC_NO_CPU )
+        return;
+    fu->contrib = (uint64_t)fd->weight * FC_LOAD_SCALE /
+                  (fd->nr_runnable ? fd->nr_runnable : 1);
+    fc_pcpu(s, cpu)->load += fu->contrib;
+}
+
+/* a < b for vtimes that may wrap: only their distance matters. */
+static bool fc_vt_before(uint64_t a, uint64_t b)
+{
+    return (int64_t)(a - b) < 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Runqueue: a pairing heap                                            */
+
+static bool fc_node_before(const struct fc_node *a, const struct fc_node *b)
+{
+    const struct fc_unit *ua = (const struct fc_unit *)a;
+    const struct fc_unit *ub = (const struct fc_unit *)b;
+
+    if ( ua->vtime != ub->vtime )
+        return fc_vt_before(ua->vtime, ub->vtime);
+    return ua->seq < ub->seq;
+}
+
+/* Join two roots; the result's next and prev are left to the caller. */
+static struct fc_node *fc_meld(struct fc_node *a, struct fc_node *b)
+{
+    struct fc_node *t;
+
+    if ( fc_node_before(b, a) )
+    {
+        t = a;
+        a = b;
+        b = t;
+    }
+    b->prev = a;
+    b->next = a->child;
+    if ( a->child )
+        a->child->prev = b;
+    a->child = b;
+    return a;
+}
+
+/* Merge a list of sibling roots: pair left to right, then fold right to
+ * left.  That order is what makes delete-min O(log n) amortised. */
+static struct fc_node *fc_merge_pairs(struct fc_node *first)
+{
+    struct fc_node *pairs = NULL, *a, *b, *rest;
+
+    while ( first )
+    {
+        a = first;
+        b = a->next;
+        rest = b ? b->next : NULL;
+        a->next = a->prev = NULL;
+        if ( b )
+        {
+            b->next = b->prev = NULL;
+            a = fc_meld(a, b);
+        }
+        a->next = pairs;        /* stack of pairs, last pair on top */
+        pairs = a;
+        first = rest;
+    }
+    if ( !pairs )
+        return NULL;
+    a = pairs;
+    pairs = pairs->next;
+    a->next = NULL;
+    while ( pairs )
+    {
+        b = pairs;
+        pairs = pairs->next;
+        b->next = NULL;
+        a = fc_meld(a, b);
+    }
+    a->prev = NULL;
+    return a;
+}
+
+/* Track which pCPUs have units waiting, so stealing looks only there. */
+static void fc_mark_waiting(const struct sch_sched *s, unsigned int cpu,
+                            bool waiting)
+{
+    struct fc_private *prv = fc_priv(s);
+
+    sch_spin_lock(&prv->lock);
+    if ( waiting )
+        sch_cpumask_set(&prv->waiting, cpu);
+    else
+        sch_cpumask_clear(&prv->waiting, cpu);
+    sch_spin_unlock(&prv->lock);
+}
+
+static void fc_runq_insert(const struct sch_sched *s, unsigned int cpu,
+                           struct fc_unit *fu)
+{
+    struct fc_pcpu *pc = fc_pcpu(s, cpu);
+    struct fc_node *n = &fu->node;
+
+    SCH_ASSERT(!fu->queued && !fu->parked);
+    n->child = n->next = n->prev = NULL;
+    fu->seq = pc->seq++;
+    fu->queued = true;
+    fc_load_move(s, fu, cpu);
+    pc->runq = pc->runq ? fc_meld(pc->runq, n) : n;
+    pc->runq->prev = pc->runq->next = NULL;
+    if ( pc->nr_queued++ == 0 )
+        fc_mark_waiting(s, cpu, true);
+}
+
+static void fc_runq_remove(const struct sch_sched *s, unsigned int cpu,
+                           struct fc_unit *fu)
+{
+    struct fc_pcpu *pc = fc_pcpu(s, cpu);
+    struct fc_node *n = &fu->node, *sub;
+
+    SCH_ASSERT(fu->queued);
+    fu->queued = false;
+    if ( --pc->nr_queued == 0 )
+        fc_mark_waiting(s, cpu, false);
+    if ( n == pc->runq )
+    {
+        pc->runq = fc_merge_pairs(n->child);
+        return;
+    }
+    if ( n->prev->child == n )
+        n->prev->child = n->next;
+    else
+        n->prev->next = n->next;
+    if ( n->next )
+        n->next->prev = n->prev;
+    sub = fc_merge_pairs(n->child);
+    if ( sub )
+    {
+        pc->runq = fc_meld(pc->runq, sub);
+        pc->runq->prev = pc->runq->next = NULL;
+    }
+}
+
+static struct fc_unit *fc_runq_head(const struct fc_pcpu *pc)
+{
+    return (struct fc_unit *)pc->runq;
+}
+
+/* ------------------------------------------------------------------ */
+/* Accounting                                                          */
+
+static void fc_budget_refill(const struct fc_private *prv, struct fc_dom *fd,
+                             sch_time_t now)
+{
+    sch_time_t full;
+
+    if ( !fd->cap_pct || now < fd->period_end )
+        return;
+    full = prv->period * fd->cap_pct / 100;
+    /* Debt carries into the next period; unused budget does not. */
+    fd->budget = full + (fd->budget < 0 ? fd->budget : 0);
+    if ( fd->budget < -full )
+        fd->budget = -full;
+    fd->period_end += ((now - fd->period_end) / prv->period + 1) * prv->period;
+}
+
+/* Charge @fu for running until @now: vtime, and its domain's budget. */
+static void fc_burn(const struct sch_sched *s, struct fc_unit *fu,
+                    sch_time_t now)
+{
+    struct fc_dom *fd = fu->dom;
+    sch_time_t delta = now - fu->start;
+    uint64_t scaled;
+    unsigned int share;
+
+    if ( delta <= 0 )
+        return;
+    fu->start = now;
+    sch_spin_lock(&fd->lock);
+    fd->start_sum += delta;             /* our start moved on by delta */
+    share = fd->nr_runnable ? fd->nr_runnable : 1;
+    scaled = (uint64_t)delta * FC_WEIGHT_UNIT * share + fu->rem;
+    fu->vtime += scaled / fd->weight;
+    fu->rem = scaled % fd->weight;
+    if ( fd->cap_pct )
+    {
+        fc_budget_refill(fc_priv(s), fd, now);
+        fd->budget -= delta;
+    }
+    sch_spin_unlock(&fd->lock);
+}
+
+/* Budget left at @now, counting what running units are spending right now
+ * (not yet burnt).  Domain lock held. */
+static sch_time_t fc_dom_left_locked(const struct fc_dom *fd, sch_time_t now)
+{
+    return fd->budget - ((sch_time_t)fd->nr_running * now - fd->start_sum);
+}
+
+/* Is @fd out of budget?  Throttles it and arms the refill if so.  Domain
+ * lock held. */
+static bool fc_dom_throttle_locked(const struct sch_sched *s,
+                                   struct fc_dom *fd, sch_time_t now)
+{
+    if ( !fd->cap_pct )
+        return false;
+    fc_budget_refill(fc_priv(s), fd, now);
+    if ( fc_dom_left_locked(fd, now) > 0 )
+        return false;
+    if ( !fd->throttled )
+    {
+        fd->throttled = true;
+        sch_timer_set(&fd->refill, fd->period_end);
+    }
+    return true;
+}
+
+static void fc_park(const struct sch_sched *s, struct fc_unit *fu,
+                    unsigned int cpu)
+{
+    struct fc_dom *fd = fu->dom;
+
+    SCH_ASSERT(!fu->queued && !fu->parked);
+    fu->parked = true;
+    fc_load_move(s, fu, FC_NO_CPU);
+    sch_list_add_tail(&fu->park_elem, &fc_pcpu(s, cpu)->parked);
+    sch_spin_lock(&fd->lock);
+    sch_cpumask_set(&fd->parked_on, cpu);
+    sch_spin_unlock(&fd->lock);
+}
+
+static void fc_unpark(struct fc_unit *fu)
+{
+    SCH_ASSERT(fu->parked);
+    fu->parked = false;
+    sch_list_del_init(&fu->park_elem);
+}
+
+/* Queue @fu on @cpu, or park it if its domain is throttled. */
+static void fc_enqueue(const struct sch_sched *s, struct fc_unit *fu,
+                       unsigned int cpu, sch_time_t now)
+{
+    struct fc_dom *fd = fu->dom;
+    bool throttled;
+
+    sch_spin_lock(&fd->lock);
+    throttled = fc_dom_throttle_locked(s, fd, now);
+    sch_spin_unlock(&fd->lock);
+    if ( throttled )
+        fc_park(s, fu, cpu);
+    else
+        fc_runq_insert(s, cpu, fu);
+}
+
+/* Requeue parked units whose domain has budget again.  Lock of @cpu held. */
+static void fc_unpark_ready(const struct sch_sched *s, unsigned int cpu,
+                            sch_time_t now)
+{
+    struct fc_pcpu *pc = fc_pcpu(s, cpu);
+    struct sch_list *pos, *n;
+
+    sch_list_for_each_safe(pos, n, &pc->parked)
+    {
+        struct fc_unit *fu = sch_list_entry(pos, struct fc_unit, park_elem);
+        bool throttled;
+
+        sch_spin_lock(&fu->dom->lock);
+        throttled = fc_dom_throttle_locked(s, fu->dom, now);
+        if ( throttled )
+            sch_cpumask_set(&fu->dom->parked_on, cpu);  /* kick us again */
+        sch_spin_unlock(&fu->dom->lock);
+        if ( throttled )
+            continue;
+        fc_unpark(fu);
+        if ( fc_vt_before(fu->vtime, pc->min_vtime) )
+            fu->vtime = pc->min_vtime;
+        fc_runq_insert(s, cpu, fu);
+    }
+}
+
+static void fc_set_idle(const struct sch_sched *s, unsigned int cpu,
+                        bool idle)
+{
+    struct fc_private *prv = fc_priv(s);
+
+    sch_spin_lock(&prv->lock);
+    if ( idle )
+        sch_cpumask_set(&prv->idlers, cpu);
+    else
+        sch_cpumask_clear(&prv->idlers, cpu);
+    sch_spin_unlock(&prv->lock);
+}
+
+/*
+ * Kick @cpu to pick up work.  An idle pCPU leaves the idlers as it is
+ * kicked, not when it gets round to scheduling: a second pCPU looking for
+ * an idler to hand work to must not pick one that is already on its way
+ * to other work, or that work waits while a truly idle pCPU sleeps on.
+ */
+static void fc_kick(const struct sch_sched *s, unsigned int cpu)
+{
+    fc_set_idle(s, cpu, false);
+    sch_kick(s, cpu);
+}
+
+static void fc_refill_timer(void *data, sch_time_t now)
+{
+    struct fc_dom *fd = data;
+    const struct sch_sched *s = fd->s;
+    struct sch_cpumask kick;
+    unsigned int cpu;
+    bool throttled;
+
+    sch_spin_lock(&fd->lock);
+    fd->throttled = false;
+    throttled = fc_dom_throttle_locked(s, fd, now);
+    kick = fd->parked_on;
+    if ( !throttled )
+        sch_cpumask_clear_all(&fd->parked_on);
+    sch_spin_unlock(&fd->lock);
+    if ( throttled )
+        return;
+    sch_for_each_cpu(cpu, &kick)
+        fc_kick(s, cpu);
+}
+
+/* ------------------------------------------------------------------ */
+/* Placement                                                           */
+
+/* Move @fu's vtime from @from's frame to @to's, keeping its lag. */
+static void fc_rebase(const struct sch_sched *s, struct fc_unit *fu,
+                      unsigned int from, unsigned int to)
+{
+    if ( from == to )
+        return;
+    fu->vtime = fu->vtime - fc_pcpu(s, from)->min_vtime +
+                fc_pcpu(s, to)->min_vtime;
+}
+
+static unsigned int fc_idler_for(const struct sch_sched *s,
+                                 const struct sch_unit *u)
+{
+    struct fc_private *prv = fc_priv(s);
+    struct sch_cpumask mask;
+
+    sch_spin_lock(&prv->lock);
+    sch_cpumask_and(&mask, &prv->idlers, &u->hard_affinity);
+    sch_spin_unlock(&prv->lock);
+    if ( sch_cpumask_test(&mask, u->res) )
+        return u->res;
+    return sch_cpumask_cycle(&mask, u->res);
+}
+
+/*
+ * Units wait: kick up to @n idle pCPUs (allowed for the unit at the head of
+ * @cpu's queue) to come and steal.  Each kicked pCPU leaves the idlers at
+ * once, so no two kicks go to one pCPU.
+ */
+static void fc_kick_idlers(const struct sch_sched *s, unsigned int cpu,
+                           unsigned int n)
+{
+    struct fc_private *prv = fc_priv(s);
+    const struct fc_unit *head = fc_runq_head(fc_pcpu(s, cpu));
+    struct sch_cpumask mask;
+    unsigned int peer = cpu;
+
+    if ( !head )
+        return;
+    sch_spin_lock(&prv->lock);
+    sch_cpumask_and(&mask, &prv->idlers, &head->unit->hard_affinity);
+    sch_spin_unlock(&prv->lock);
+    while ( n-- && (peer = sch_cpumask_cycle(&mask, peer)) < SCH_MAX_CPUS )
+    {
+        sch_cpumask_clear(&mask, peer);
+        fc_kick(s, peer);
+    }
+}
+
+/*
+ * @cpu was kicked out of idle but found work of its own: the kick may
+ * have been meant for stealing from a peer, so pass it on to another idler
+ * while any peer has units waiting.
+ */
+static void fc_pass_kick(const struct sch_sched *s, unsigned int cpu)
+{
+    struct fc_private *prv = fc_priv(s);
+    struct sch_cpumask waiting;
+    unsigned int peer;
+
+    sch_spin_lock(&prv->lock);
+    waiting = prv->waiting;
+    sch_spin_unlock(&prv->lock);
+    sch_cpumask_clear(&waiting, cpu);
+    sch_for_each_cpu(peer, &waiting)
+    {
+        fc_kick_idlers(s, peer, 1);
+        return;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Hooks                                                               */
+
+static int fc_init(struct sch_sched *s)
+{
+    struct fc_private *prv = sch_zalloc(s, sizeof(*prv));
+
+    if ( !prv )
+        return -SCH_ENOMEM;
+    prv->tslice = SCH_USEC(FC_TSLICE_US_DEFAULT);
+    prv->ratelimit = SCH_USEC(FC_RATELIMIT_US_DEFAULT);
+    prv->period = SCH_USEC(FC_PERIOD_US_DEFAULT);
+    prv->latency = SCH_USEC(FC_LATENCY_US_DEFAULT);
+    prv->boost = true;
+    s->priv = prv;
+    return 0;
+}
+
+static void fc_deinit(struct sch_sched *s)
+{
+    sch_free(s, s->priv);
+    s->priv = NULL;
+}
+
+static void *fc_alloc_pdata(const struct sch_sched *s, unsigned int cpu)
+{
+    struct fc_pcpu *pc = sch_zalloc(s, sizeof(*pc));
+
+    (void)cpu;
+    if ( pc )
+        sch_list_init(&pc->parked);
+    return pc;
+}
+
+static void fc_free_pdata(const struct sch_sched *s, void *pd,
+                          unsigned int cpu)
+{
+    (void)cpu;
+    sch_free(s, pd);
+}
+
+static void *fc_alloc_domdata(const struct sch_sched *s, struct sch_domain *d)
+{
+    struct fc_dom *fd = sch_zalloc(s, sizeof(*fd));
+    unsigned int cpu;
+
+    if ( !fd )
+        return NULL;
+    fd->dom = d;
+    fd->s = s;
+    fd->weight = SCH_WEIGHT_DEFAULT;
+    /* The refill timer lives on the domain's first pCPU of the pool. */
+    cpu = sch_cpumask_next(&s->cpus, 0);
+    sch_timer_init(s, &fd->refill, fc_refill_timer, fd, cpu);
+    return fd;
+}
+
+static void fc_free_domdata(const struct sch_sched *s, void *dd)
+{
+    struct fc_dom *fd = dd;
+
+    if ( !fd )
+        return;
+    sch_timer_kill(&fd->refill);
+    sch_free(s, fd);
+}
+
+static void *fc_alloc_udata(const struct sch_sched *s, struct sch_unit *u,
+                            void *dd)
+{
+    struct fc_unit *fu = sch_zalloc(s, sizeof(*fu));
+
+    if ( !fu )
+        return NULL;
+    fu->unit = u;
+    fu->dom = dd;
+    fu->loaded_on = FC_NO_CPU;
+    sch_list_init(&fu->park_elem);
+    return fu;
+}
+
+static void fc_free_udata(const struct sch_sched *s, void *ud)
+{
+    sch_free(s, ud);
+}
+
+static void fc_insert_unit(const struct sch_sched *s, struct sch_unit *u)
+{
+    fc_unit(u)->vtime = fc_pcpu(s, u->res)->min_vtime;
+}
+
+static void fc_dequeue(const struct sch_sched *s, struct fc_unit *fu)
+{
+    if ( fu->queued )
+        fc_runq_remove(s, fu->unit->res, fu);
+    else if ( fu->parked )
+        fc_unpark(fu);
+}
+
+static void fc_remove_unit(const struct sch_sched *s, struct sch_unit *u)
+{
+    fc_dequeue(s, fc_unit(u));
+    fc_load_move(s, fc_unit(u), FC_NO_CPU);
+}
+
+static void fc_runnable_delta(struct fc_dom *fd, int d)
+{
+    sch_spin_lock(&fd->lock);
+    fd->nr_runnable += d;
+    sch_spin_unlock(&fd->lock);
+}
+
+static void fc_sleep(const struct sch_sched *s, struct sch_unit *u,
+                     sch_time_t now)
+{
+    struct fc_unit *fu = fc_unit(u);
+
+    if ( u->is_running )
+    {
+        fc_burn(s, fu, now);
+        sch_kick(s, u->res);
+    }
+    else
+        fc_dequeue(s, fu);
+    fc_load_move(s, fu, FC_NO_CPU);
+    fc_runnable_delta(fu->dom, -1);
+}
+
+static void fc_wake(const struct sch_sched *s, struct sch_unit *u,
+                    sch_time_t now)
+{
+    struct fc_private *prv = fc_priv(s);
+    struct fc_unit *fu = fc_unit(u);
+    unsigned int cpu = u->res, idler;
+    struct sch_unit *curr;
+    struct fc_pcpu *pc;
+    uint64_t floor;
+
+    fc_runnable_delta(fu->dom, 1);
+    if ( u->is_running || fu->queued || fu->parked )
+        return;
+
+    /* Busy here and idle elsewhere: go there (host lets us move it). */
+    curr = sch_curr_on_cpu(s, cpu);
+    if ( !curr->is_idle || !sch_cpumask_test(&u->hard_affinity, cpu) )
+    {
+        idler = fc_idler_for(s, u);
+        if ( idler < SCH_MAX_CPUS && idler != cpu )
+        {
+            fc_rebase(s, fu, cpu, idler);
+            sch_unit_set_res(u, idler);
+            cpu = idler;
+            curr = sch_curr_on_cpu(s, cpu);
+        }
+    }
+    pc = fc_pcpu(s, cpu);
+
+    /* Bank at most "latency" of credit for the sleep. */
+    floor = pc->min_vtime - (prv->boost ? (uint64_t)prv->latency : 0);
+    if ( fc_vt_before(fu->vtime, floor) )
+        fu->vtime = floor;
+    fu->start = now;
+    fc_enqueue(s, fu, cpu, now);
+    if ( !fu->queued )
+        return;
+
+    if ( curr->is_idle )
+    {
+        fc_kick(s, cpu);
+        return;
+    }
+    /* Boost: preempt whoever runs if the waker is behind it.  Without it
+     * the waker waits for the running slice to end. */
+    if ( !prv->boost )
+        return;
+    fc_burn(s, fc_unit(curr), now);
+    if ( fc_vt_before(fu->vtime, fc_unit(curr)->vtime) )
+        sch_kick(s, cpu);
+}
+
+static void fc_yield(const struct sch_sched *s, struct sch_unit *u,
+                     sch_time_t now)
+{
+    (void)now;
+    fc_unit(u)->yielding = true;
+    sch_kick(s, u->res);
+}
+
+/* Take @fu, queued on @peer, over to @cpu. */
+static void fc_migrate(const struct sch_sched *s, struct fc_unit *fu,
+                       unsigned int peer, unsigned int cpu)
+{
+    fc_runq_remove(s, peer, fu);
+    fc_rebase(s, fu, peer, cpu);
+    sch_unit_set_res(fu->unit, cpu);
+    fc_load_move(s, fu, cpu);
+}
+
+/*
+ * @cpu is about to idle: take the least-vtime unit of the peer with most
+ * waiting.  Lock of @cpu held; the peer is only trylocked, so two pCPUs
+ * stealing from each other cannot deadlock.
+ */
+static struct fc_unit *fc_steal(const struct sch_sched *s, unsigned int cpu)
+{
+    unsigned int peer, best = SCH_MAX_CPUS, most = 0;
+    struct sch_cpumask waiting;
+    struct fc_unit *fu;
+
+    sch_spin_lock(&fc_priv(s)->lock);
+    waiting = fc_priv(s)->waiting;
+    sch_spin_unlock(&fc_priv(s)->lock);
+    sch_for_each_cpu(peer, &waiting)
+    {
+        struct fc_pcpu *pp = fc_pcpu(s, peer);
+        const struct fc_unit *head = fc_runq_head(pp);
+
+        if ( peer == cpu || pp->nr_queued <= most || !head ||
+             !sch_cpumask_test(&head->unit->hard_affinity, cpu) )
+            continue;
+        most = pp->nr_queued;
+        best = peer;
+    }
+    if ( best == SCH_MAX_CPUS ||
+         !sch_spin_trylock(sch_res(s, best)->lock) )
+        return NULL;
+    fu = fc_runq_head(fc_pcpu(s, best));
+    if ( fu && sch_cpumask_test(&fu->unit->hard_affinity, cpu) )
+        fc_migrate(s, fu, best, cpu);
+    else
+        fu = NULL;
+    sch_spin_unlock(sch_res(s, best)->lock);
+    return fu;
+}
+
+/*
+ * Balance by weight: pull from the most loaded peer a waiting unit whose
+ * contrib is below the difference in load, so every move narrows it and
+ * nothing ping-pongs.  Only the heap's root and its first children are
+ * looked at: cheap, and over successive balances enough.
+ */
+static void fc_balance(const struct sch_sched *s, unsigned int cpu)
+{
+    struct fc_pcpu *pc = fc_pcpu(s, cpu), *pp;
+    unsigned int peer, best = SCH_MAX_CPUS, n;
+    struct sch_cpumask waiting;
+    uint64_t most = pc->load;
+    struct fc_node *node;
+
+    sch_spin_lock(&fc_priv(s)->lock);
+    waiting = fc_priv(s)->waiting;
+    sch_spin_unlock(&fc_priv(s)->lock);
+    sch_for_each_cpu(peer, &waiting)
+        if ( peer != cpu && fc_pcpu(s, peer)->load > most )
+        {
+            most = fc_pcpu(s, peer)->load;
+            best = peer;
+        }
+    if ( best == SCH_MAX_CPUS ||
+         !sch_spin_trylock(sch_res(s, best)->lock) )
+        return;
+    pp = fc_pcpu(s, best);
+    node = pp->runq;
+    for ( n = 0; node && n < FC_PULL_SCAN; n++ )
+    {
+        struct fc_unit *fu = (struct fc_unit *)node;
+
+        if ( fu->contrib < pp->load - pc->load &&
+             sch_cpumask_test(&fu->unit->hard_affinity, cpu) )
+        {
+            fc_migrate(s, fu, best, cpu);
+            fc_runq_insert(s, cpu, fu);
+            break;
+        }
+        node = n == 0 ? node->child : node->next;
+    }
+    sch_spin_unlock(sch_res(s, best)->lock);
+}
+
+/* The least-vtime unit of @cpu's queue whose domain still has budget. */
+static struct fc_unit *fc_pick(const struct sch_sched *s, unsigned int cpu,
+                               sch_time_t now)
+{
+    struct fc_pcpu *pc = fc_pcpu(s, cpu);
+    struct fc_unit *fu;
+
+    while ( (fu = fc_runq_head(pc)) )
+    {
+        bool throttled;
+
+        fc_runq_remove(s, cpu, fu);
+        sch_spin_lock(&fu->dom->lock);
+        throttled = fc_dom_throttle_locked(s, fu->dom, now);
+        sch_spin_unlock(&fu->dom->lock);
+        if ( !throttled )
+            return fu;
+        fc_park(s, fu, cpu);
+    }
+    return NULL;
+}
+
+/* The most of its domain's budget left at @now that @fu may spend in one
+ * go: all its runnable units may be spending the budget at once.  Never
+ * below the minimum slice unless the budget is: slicing the last crumbs
+ * ever finer would cost more than it could save. */
+static sch_time_t fc_budget_slice(struct fc_dom *fd, sch_time_t now)
+{
+    sch_time_t left, each;
+    unsigned int n;
+
+    sch_spin_lock(&fd->lock);
+    left = fc_dom_left_locked(fd, now);
+    n = fd->nr_runnable > fd->nr_running ? fd->nr_runnable : fd->nr_running;
+    sch_spin_unlock(&fd->lock);
+    each = left / (n ? n : 1);
+    if ( each < SCH_USEC(FC_MIN_SLICE_US) )
+        each = left < SCH_USEC(FC_MIN_SLICE_US) ? left
+                                                : SCH_USEC(FC_MIN_SLICE_US);
+    return each > 1 ? each : 1;
+}
+
+/* How long @fu may run from @now before the next decision. */
+static sch_time_t fc_slice(const struct sch_sched *s, struct fc_unit *fu,
+                           const struct fc_pcpu *pc, sch_time_t now)
+{
+    const struct fc_private *prv = fc_priv(s);
+    const struct fc_unit *next = fc_runq_head(pc);
+    struct fc_dom *fd = fu->dom;
+    sch_time_t slice = prv->tslice;
+
+    if ( next )
+    {
+        /* Real time for our vtime to pass next's by the granularity. */
+        uint64_t goal = next->vtime + SCH_USEC(FC_GRAN_US);
+        uint64_t lead = fc_vt_before(goal, fu->vtime) ? 0 : goal - fu->vtime;
+        unsigned int share = fd->nr_runnable ? fd->nr_runnable : 1;
+
+        lead = lead * fd->weight / (FC_WEIGHT_UNIT * share);
+        if ( (sch_time_t)lead < slice )
+            slice = (sch_time_t)lead;
+        if ( slice < SCH_USEC(FC_MIN_SLICE_US) )
+            slice = SCH_USEC(FC_MIN_SLICE_US);
+    }
+    if ( fd->cap_pct )
+    {
+        sch_time_t left = fc_budget_slice(fd, now);
+
+        if ( left < slice )
+            slice = left;
+    }
+    return slice;
+}
+
+/* @fu starts or stops spending its domain's budget at @now (its start). */
+static void fc_running(struct fc_unit *fu, bool on, sch_time_t now)
+{
+    struct fc_dom *fd = fu->dom;
+
+    SCH_ASSERT(fu->start == now);
+    sch_spin_lock(&fd->lock);
+    if ( on )
+    {
+        fd->nr_running++;
+        fd->start_sum += now;
+    }
+    else
+    {
+        SCH_ASSERT(fd->nr_running > 0);
+        fd->nr_running--;
+        fd->start_sum -= now;
+    }
+    sch_spin_unlock(&fd->lock);
+}
+
+/* Raise @cpu's min vtime to the least of @next and what still waits. */
+static void fc_advance_min(struct fc_pcpu *pc, const struct fc_unit *next)
+{
+    const struct fc_unit *head = fc_runq_head(pc);
+    uint64_t least = next->vtime;
+
+    if ( head && fc_vt_before(head->vtime, least) )
+        least = head->vtime;
+    if ( fc_vt_before(pc->min_vtime, least) )
+        pc->min_vtime = least;
+}
+
+static void fc_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
+                           unsigned int cpu, sch_time_t now,
+                           bool tasklet_work, struct sch_slice *out)
+{
+    const struct fc_private *prv = fc_priv(s);
+    struct fc_pcpu *pc = fc_pcpu(s, cpu);
+    struct fc_unit *fc = curr->is_idle ? NULL : fc_unit(curr), *next = NULL;
+    bool yielding = false;
+
+    out->migrated = false;
+    fc_unpark_ready(s, cpu, now);
+    if ( fc )
+    {
+        fc_burn(s, fc, now);
+        yielding = fc->yielding;
+        fc->yielding = false;
+        if ( curr->runnable )
+            fc_enqueue(s, fc, cpu, now);    /* parks it if out of budget */
+    }
+
+    if ( !tasklet_work )
+    {
+        next = fc_pick(s, cpu, now);
+        if ( next && next == fc && yielding && fc_runq_head(pc) )
+        {
+            /* A yield lets the next one go first, once. */
+            struct fc_unit *other = fc_pick(s, cpu, now);
+
+            fc_runq_insert(s, cpu, next);
+            next = other;
+        }
+        if ( next && fc && next != fc && fc->queued && !yielding &&
+             now - fc->run_start < prv->ratelimit )
+        {
+            /* Ratelimit: curr keeps the pCPU for its minimum first. */
+            fc_runq_insert(s, cpu, next);
+            fc_runq_remove(s, cpu, fc);
+            out->task = curr;
+            out->time = prv->ratelimit - (now - fc->run_start);
+            fc_kick_idlers(s, cpu, 1);  /* next may run elsewhere now */
+            return;
+        }
+        if ( !next )
+        {
+            next = fc_steal(s, cpu);
+            out->migrated = next != NULL;
+        }
+        else if ( now - pc->last_balance >= SCH_USEC(FC_BALANCE_US) )
+        {
+            pc->last_balance = now;
+            fc_balance(s, cpu);
+        }
+    }
+
+    if ( fc && next != fc )
+        fc_running(fc, false, now);
+    if ( !next )
+    {
+        out->task = sch_res(s, cpu)->idle;
+        out->time = -1;
+        fc_set_idle(s, cpu, true);
+        return;
+    }
+
+    fc_advance_min(pc, next);
+    if ( next != fc )
+    {
+        next->run_start = now;
+        next->start = now;
+        fc_running(next, true, now);
+    }
+    out->task = next->unit;
+    out->time = fc_slice(s, next, pc, now);
+    fc_set_idle(s, cpu, false);
+    if ( pc->nr_queued )
+        fc_kick_idlers(s, cpu, pc->nr_queued);
+    if ( !fc && !out->migrated )
+        fc_pass_kick(s, cpu);
+}
+
+static unsigned int fc_pick_resource(const struct sch_sched *s,
+                                     const struct sch_unit *u)
+{
+    struct sch_cpumask mask;
+    unsigned int cpu = fc_idler_for(s, u);
+
+    if ( cpu < SCH_MAX_CPUS )
+        return cpu;
+    if ( sch_cpumask_test(&u->hard_affinity, u->res) )
+        return u->res;
+    sch_cpumask_and(&mask, &s->cpus, &u->hard_affinity);
+    return sch_cpumask_next(&mask, 0);
+}
+
+static int fc_adjust(const struct sch_sched *s, struct sch_domain *d,
+                     struct sch_dom_params *p, sch_time_t now)
+{
+    struct fc_dom *fd = d->priv;
+
+    if ( p->cmd == SCH_PARAM_GET )
+    {
+        sch_spin_lock(&fd->lock);
+        p->weight = fd->weight;
+        p->cap_pct = fd->cap_pct;
+        sch_spin_unlock(&fd->lock);
+        return 0;
+    }
+    if ( p->weight != SCH_PARAM_UNCHANGED &&
+         (p->weight < SCH_WEIGHT_MIN || p->weight > SCH_WEIGHT_MAX) )
+        return -SCH_EINVAL;
+    if ( p->cap_pct != SCH_PARAM_UNCHANGED &&
+         p->cap_pct > 100 * s->nr_cpus )
+        return -SCH_EINVAL;
+    sch_spin_lock(&fd->lock);
+    if ( p->weight != SCH_PARAM_UNCHANGED )
+        fd->weight = p->weight;
+    if ( p->cap_pct != SCH_PARAM_UNCHANGED && p->cap_pct != fd->cap_pct )
+    {
+        fd->cap_pct = p->cap_pct;
+        /* A new cap starts a fresh period with a full budget. */
+        fd->budget = fc_priv(s)->period * p->cap_pct / 100;
+        fd->period_end = now + fc_priv(s)->period;
+    }
+    sch_spin_unlock(&fd->lock);
+    return 0;
+}
+
+static int fc_adjust_global(const struct sch_sched *s,
+                            struct sch_global_params *p)
+{
+    struct fc_private *prv = fc_priv(s);
+    uint32_t tslice, ratelimit, period, latency;
+
+    sch_spin_lock(&prv->lock);
+    tslice = (uint32_t)(prv->tslice / 1000);
+    ratelimit = (uint32_t)(prv->ratelimit / 1000);
+    period = (uint32_t)(prv->period / 1000);
+    latency = (uint32_t)(prv->latency / 1000);
+    if ( p->cmd == SCH_PARAM_GET )
+    {
+        p->tslice_us = tslice;
+        p->ratelimit_us = ratelimit;
+        p->period_us = period;
+        p->latency_us = latency;
+        p->boost = prv->boost;
+        sch_spin_unlock(&prv->lock);
+        return 0;
+    }
+    if ( p->tslice_us != SCH_PARAM_UNCHANGED )
+        tslice = p->tslice_us;
+    if ( p->ratelimit_us != SCH_PARAM_UNCHANGED )
+        ratelimit = p->ratelimit_us;
+    if ( p->period_us != SCH_PARAM_UNCHANGED )
+        period = p->period_us;
+    if ( p->latency_us != SCH_PARAM_UNCHANGED )
+        latency = p->latency_us;
+    if ( tslice < FC_TSLICE_US_MIN || tslice > FC_TSLICE_US_MAX ||
+         ratelimit > tslice || period < FC_PERIOD_US_MIN ||
+         period > FC_PERIOD_US_MAX || latency > FC_LATENCY_US_MAX ||
+         (p->boost != SCH_PARAM_UNCHANGED && p->boost > 1) )
+    {
+        sch_spin_unlock(&prv->lock);
+        return -SCH_EINVAL;
+    }
+    prv->tslice = SCH_USEC(tslice);
+    prv->ratelimit = SCH_USEC(ratelimit);
+    prv->period = SCH_USEC(period);
+    prv->latency = SCH_USEC(latency);
+    if ( p->boost != SCH_PARAM_UNCHANGED )
+        prv->boost = p->boost;
+    sch_spin_unlock(&prv->lock);
+    return 0;
+}
+
+static void fc_dump_settings(const struct sch_sched *s)
+{
+    const struct fc_private *prv = fc_priv(s);
+
+    sch_printk(s, "fcredit: tslice %lld us, ratelimit %lld us, period %lld us,"
+               " latency %lld us, boost %d\n",
+               (long long)(prv->tslice / 1000),
+               (long long)(prv->ratelimit / 1000),
+               (long long)(prv->period / 1000),
+               (long long)(prv->latency / 1000), prv->boost);
+}
+
+static void fc_dump_cpu_state(const struct sch_sched *s, unsigned int cpu)
+{
+    const struct fc_pcpu *pc = fc_pcpu(s, cpu);
+
+    sch_printk(s, "fcredit cpu %u: %u queued, min vtime %llu\n", cpu,
+               pc->nr_queued, (unsigned long long)pc->min_vtime);
+}
+
+const struct sch_ops sch_ops_fcredit = {
+    .name           = "xenos fine-grained credit",
+    .opt_name       = "fcredit",
+    .init           = fc_init,
+    .deinit         = fc_deinit,
+    .alloc_pdata    = fc_alloc_pdata,
+    .free_pdata     = fc_free_pdata,
+    .alloc_domdata  = fc_alloc_domdata,
+    .free_domdata   = fc_free_domdata,
+    .alloc_udata    = fc_alloc_udata,
+    .free_udata     = fc_free_udata,
+    .insert_unit    = fc_insert_unit,
+    .remove_unit    = fc_remove_unit,
+    .sleep          = fc_sleep,
+    .wake           = fc_wake,
+    .yield          = fc_yield,
+    .do_schedule    = fc_do_schedule,
+    .pick_resource  = fc_pick_resource,
+    .adjust         = fc_adjust,
+    .adjust_global  = fc_adjust_global,
+    .dump_settings  = fc_dump_settings,
+    .dump_cpu_state = fc_dump_cpu_state,
+};
