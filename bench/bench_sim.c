@@ -1,10 +1,11 @@
 /*
  * bench_sim.c: simulator throughput, events per second of wall time on one
- * core, for a scenario and a policy.  Best of 3 runs.
+ * core, for a scenario and a policy.  Best of 5 runs.
  *
- * Usage: bench_sim SCENARIO [POLICY]
+ * Usage: bench_sim SCENARIO [POLICY [DURATION_MS]]
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include <xenos/sim.h>
@@ -27,9 +28,9 @@ int main(int argc, char **argv)
     unsigned int units = 0, i;
     int rep;
 
-    if ( argc < 2 || argc > 3 )
+    if ( argc < 2 || argc > 4 )
     {
-        fprintf(stderr, "usage: bench_sim SCENARIO [POLICY]\n");
+        fprintf(stderr, "usage: bench_sim SCENARIO [POLICY [DURATION_MS]]\n");
         return 2;
     }
     if ( sim_scenario_load(argv[1], &sc, err, sizeof(err)) )
@@ -37,6 +38,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         return 2;
     }
+    if ( argc > 3 )
+        sc.duration_ns = SCH_MSEC(strtoll(argv[3], NULL, 10));
     ops = sch_policy_find(argc > 2 ? argv[2] : sc.policy ? sc.policy
                                                           : "credit");
     if ( !ops )
@@ -46,7 +49,7 @@ int main(int argc, char **argv)
     }
     for ( i = 0; i < sc.nr_domains; i++ )
         units += sc.domains[i].vcpus;
-    for ( rep = 0; rep < 3; rep++ )
+    for ( rep = 0; rep < 5; rep++ )
     {
         struct sim *sim = sim_alloc(&sc, ops, err, sizeof(err));
         double t0, t1;

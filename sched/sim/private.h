@@ -68,17 +68,24 @@ struct sim_cpu {
     sch_time_t busy_until;      /* a context switch keeps it busy till */
 };
 
-/*
- * The event queue: a radix heap (evq.c).  Bucket 0 holds the events due at
- * `last`, in seq order; bucket b > 0 those whose time first differs from
- * `last` in bit b - 1.
- */
-#define SIM_EVQ_BUCKETS 64
+/* The event queue: a two-level timing wheel (evq.c). */
+#define SIM_EVQ_BITS    12
+#define SIM_EVQ_SLOTS   (1u << SIM_EVQ_BITS)
+
+struct sim_evlist {
+    struct sim_event *head, *tail;
+};
+
+struct sim_evbits {
+    uint64_t word[SIM_EVQ_SLOTS / 64];
+    uint64_t summary;                   /* bit w: word[w] is not 0 */
+};
 
 struct sim_evq {
-    struct sim_event *head[SIM_EVQ_BUCKETS], *tail[SIM_EVQ_BUCKETS];
-    uint64_t nonempty;                  /* bit b: bucket b has events */
-    sch_time_t last;                    /* no queued event is earlier */
+    struct sim_evlist l0[SIM_EVQ_SLOTS], l1[SIM_EVQ_SLOTS];
+    struct sim_evlist far, early;
+    struct sim_evbits l0_bits, l1_bits;
+    sch_time_t cur;                     /* no wheel event is earlier */
 };
 
 struct sim {
@@ -115,6 +122,8 @@ struct sim {
 void sim__ev_set(struct sim *sim, struct sim_event *ev, sch_time_t t);
 void sim__ev_cancel(struct sim *sim, struct sim_event *ev);
 struct sim_event *sim__ev_first(struct sim *sim);
+/* The event at @t is being run: nothing earlier will be queued. */
+void sim__evq_advance(struct sim *sim, sch_time_t t);
 /* Forget every queued event (tear-down). */
 void sim__evq_drain(struct sim *sim);
 

@@ -500,6 +500,7 @@ void sim_run_until(struct sim *sim, sch_time_t t)
         if ( sim->sc->idle_audit_ns && ev->time > sim->now )
             idle_audit(sim, ev->time);
         sim->now = ev->time;
+        sim__evq_advance(sim, ev->time);
         sim__ev_cancel(sim, ev);
         sim->events++;
         dispatch(sim, ev);
