@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 
 #include <xenos/cfg.h>
+#include <xenos/text.h>
 #include <xenos/sim.h>
 
 /* ------------------------------------------------------------------ */
@@ -83,57 +84,12 @@ static int rep_finish(struct rep_out *o)
 /* @s as a JSON string, quotes included; NULL becomes null. */
 static void rep_json_str(struct rep_out *o, const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
-
-    if ( !s )
-    {
-        rep_puts(o, "null");
+    if ( o->err )
         return;
-    }
-    rep_puts(o, "\"");
-    while ( *p )
-    {
-        uint32_t cp;
-        size_t n = cfg_utf8_next((const char *)p, &cp);
-
-        if ( !n )
-        {
-            rep_puts(o, "\\ufffd");     /* not UTF-8: replacement char */
-            p++;
-            continue;
-        }
-        switch ( cp )
-        {
-        case '"':
-            rep_puts(o, "\\\"");
-            break;
-        case '\\':
-            rep_puts(o, "\\\\");
-            break;
-        case '\n':
-            rep_puts(o, "\\n");
-            break;
-        case '\r':
-            rep_puts(o, "\\r");
-            break;
-        case '\t':
-            rep_puts(o, "\\t");
-            break;
-        case 0x7f:
-        case 0x2028:    /* line separators: valid JSON, but break */
-        case 0x2029:    /* JavaScript and some line-based tools */
-            rep_printf(o, "\\u%04" PRIx32, cp);
-            break;
-        default:
-            if ( cp < 0x20 )
-                rep_printf(o, "\\u%04" PRIx32, cp);
-            else
-                rep_write(o, (const char *)p, n);
-            break;
-        }
-        p += n;
-    }
-    rep_puts(o, "\"");
+    errno = 0;
+    txt_json_str(o->f, s);
+    if ( ferror(o->f) )
+        rep_fail(o);
 }
 
 /* A fraction or percentage: fixed decimals; JSON has no NaN or inf. */
