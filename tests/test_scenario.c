@@ -90,6 +90,8 @@ static const struct example {
     { "many-tenants.yaml", 8, 32, 56 },
     { "trace-replay.yaml", 2, 3, 4 },
     { "bench-64.yaml", 64, 256, 2048 },
+    { "lifecycle.yaml", 4, 9, 13 },
+    { "hostile-names.yaml", 2, 10, 10 },
 };
 
 START_TEST(test_scenario_example_loads)
@@ -361,6 +363,67 @@ START_TEST(test_scenario_hostile_names_byte_exact)
 }
 END_TEST
 
+/* Host view and lifecycle keys: converted exactly, and their defaults
+ * (a domain created at 0 that lives for the whole run). */
+START_TEST(test_scenario_lifecycle_values)
+{
+    static const char yaml[] =
+        "pcpus: 2\n"
+        "duration_ms: 100\n"
+        "domains:\n"
+        "  - name: web\n"
+        "    workload: {type: cpu}\n"
+        "  - name: db\n"
+        "    uuid: 0F1E2D3C-4B5A-4978-8695-A4B3C2D1E0F0\n"
+        "    tenant: \"acme \\\"corp\\\"\"\n"
+        "    memory_mb: 2048\n"
+        "    maxmem_mb: 4096\n"
+        "    start_ms: 10.5\n"
+        "    reboot_ms: [20, 30.000001]\n"
+        "    migrate_ms: 40\n"
+        "    workload: {type: cpu}\n"
+        "  - name: tmp\n"
+        "    memory_mb: 256\n"
+        "    destroy_ms: 50\n"
+        "    workload: {type: cpu}\n";
+    struct sim_scenario sc;
+    char path[512], err[512];
+    const struct sim_domain_spec *d;
+
+    put_file("s.yaml", yaml, path, sizeof(path));
+    ck_assert_msg(sim_scenario_load(path, &sc, err, sizeof(err)) == 0,
+                  "%s", err);
+    d = &sc.domains[0];
+    /* uuid5(uuid5(NAMESPACE_DNS, "sim.xenos"), "web"), from Python */
+    ck_assert_str_eq(d->uuid, "23b0236f-7706-5d5b-9727-a0d8ce3d418e");
+    ck_assert_ptr_null(d->tenant);
+    ck_assert_uint_eq(d->memory_mb, SIM_MEMORY_MB_DEFAULT);
+    ck_assert_uint_eq(d->maxmem_mb, SIM_MEMORY_MB_DEFAULT);
+    ck_assert_int_eq(d->start_ns, 0);
+    ck_assert_uint_eq(d->nr_reboots, 0);
+    ck_assert_int_eq(d->end, SIM_END_NONE);
+
+    d = &sc.domains[1];
+    ck_assert_str_eq(d->uuid, "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f0");
+    ck_assert_str_eq(d->tenant, "acme \"corp\"");
+    ck_assert_uint_eq(d->memory_mb, 2048);
+    ck_assert_uint_eq(d->maxmem_mb, 4096);
+    ck_assert_int_eq(d->start_ns, 10500000);
+    ck_assert_uint_eq(d->nr_reboots, 2);
+    ck_assert_int_eq(d->reboot_ns[0], SCH_MSEC(20));
+    ck_assert_int_eq(d->reboot_ns[1], SCH_MSEC(30) + 1);
+    ck_assert_int_eq(d->end, SIM_END_MIGRATE);
+    ck_assert_int_eq(d->end_ns, SCH_MSEC(40));
+
+    d = &sc.domains[2];
+    ck_assert_uint_eq(d->memory_mb, 256);
+    ck_assert_uint_eq(d->maxmem_mb, 256);
+    ck_assert_int_eq(d->end, SIM_END_DESTROY);
+    ck_assert_int_eq(d->end_ns, SCH_MSEC(50));
+    sim_scenario_free(&sc);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* Bad files                                                          */
 
@@ -483,6 +546,45 @@ static const struct bad_case {
     { "boost.yaml", "pcpus: 2\nduration_ms: 100\nsched:\n  boost: maybe\n"
       "domains:\n  - name: a\n" CPU,
       -EINVAL, 4, "sched.boost", "not 'maybe'", NULL, NULL },
+    { "uuid-bad.yaml", HEAD "  - name: a\n    uuid: 1234\n" CPU,
+      -EINVAL, 5, "domains[0].uuid", "must be a uuid", NULL, NULL },
+    { "uuid-twice.yaml", HEAD "  - name: a\n"
+      "    uuid: 0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f0\n" CPU
+      "  - name: b\n    uuid: 0F1E2D3C-4B5A-4978-8695-A4B3C2D1E0F0\n" CPU,
+      -EINVAL, 8, "domains[1].uuid",
+      "duplicate uuid 0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f0 (first at line "
+      "5)", NULL, NULL },
+    { "tenant-empty.yaml", HEAD "  - name: a\n    tenant: ''\n" CPU,
+      -EINVAL, 5, "domains[0].tenant", "must not be empty", NULL, NULL },
+    { "memory-zero.yaml", HEAD "  - name: a\n    memory_mb: 0\n" CPU,
+      -EINVAL, 5, "domains[0].memory_mb", "must be 1..16777216, not 0",
+      NULL, NULL },
+    { "maxmem-small.yaml", HEAD "  - name: a\n    memory_mb: 1024\n"
+      "    maxmem_mb: 512\n" CPU,
+      -EINVAL, 6, "domains[0].maxmem_mb", "must be 1024..16777216, not 512",
+      NULL, NULL },
+    { "start-negative.yaml", HEAD "  - name: a\n    start_ms: -1\n" CPU,
+      -EINVAL, 5, "domains[0].start_ms", "must be >= 0", NULL, NULL },
+    { "reboot-before-start.yaml", HEAD "  - name: a\n    start_ms: 50\n"
+      "    reboot_ms: [50]\n" CPU,
+      -EINVAL, 6, "domains[0].reboot_ms[0]",
+      "must be after start_ms (50), not 50", NULL, NULL },
+    { "reboot-order.yaml", HEAD "  - name: a\n"
+      "    reboot_ms: [10, 30.5, 20]\n" CPU,
+      -EINVAL, 5, "domains[0].reboot_ms[2]",
+      "must be after the reboot before (30.5), not 20", NULL, NULL },
+    { "reboot-scalar.yaml", HEAD "  - name: a\n    reboot_ms: 10\n" CPU,
+      -EINVAL, 5, "domains[0].reboot_ms", "expected a list", NULL, NULL },
+    { "migrate-and-destroy.yaml", HEAD "  - name: a\n    migrate_ms: 10\n"
+      "    destroy_ms: 20\n" CPU,
+      -EINVAL, 6, "domains[0].destroy_ms", "give migrate_ms or destroy_ms",
+      NULL, NULL },
+    { "destroy-before-reboot.yaml", HEAD "  - name: a\n"
+      "    reboot_ms: [40]\n    destroy_ms: 40\n" CPU,
+      -EINVAL, 6, "domains[0].destroy_ms",
+      "must be after the last reboot (40), not 40", NULL, NULL },
+    { "migrate-unit.yaml", HEAD "  - name: a\n    migrate_ms: 10s\n" CPU,
+      -EINVAL, 5, "domains[0].migrate_ms", "must be a number", NULL, NULL },
     { "top-scalar.yaml", "hello\n",
       -EINVAL, 1, NULL, "expected a mapping", NULL, NULL },
     { "not-utf8.yaml", HEAD "  - name: a\xff\n" CPU,
@@ -590,6 +692,7 @@ static Suite *scenario_suite(void)
     tcase_add_test(tc, test_scenario_defaults);
     tcase_add_test(tc, test_scenario_zero_tunables_kept);
     tcase_add_test(tc, test_scenario_hostile_names_byte_exact);
+    tcase_add_test(tc, test_scenario_lifecycle_values);
     tcase_add_loop_test(tc, test_scenario_bad_file_rejected, 0,
                         sizeof(bad_cases) / sizeof(bad_cases[0]));
     tcase_add_test(tc, test_scenario_error_escapes_file_text);

@@ -1,5 +1,5 @@
 /*
- * private.h: for the simulator's own files only (sim.c, host.c).
+ * private.h: for the simulator's own files only (sim.c, evq.c, host.c).
  *
  * The simulated host: pCPUs, domains and their vCPUs (units), an event queue
  * and per-domain measurements.  Every event is embedded in the object it
@@ -18,6 +18,7 @@ enum sim_ev_kind {
     SIM_K_CPU,          /* a pCPU runs do_schedule */
     SIM_K_WORK,         /* a running vCPU finishes its current CPU burst */
     SIM_K_WALL,         /* a vCPU's wall-clock step: wake, phase, arrival */
+    SIM_K_LIFE,         /* a domain is created, rebooted, or leaves */
 };
 
 /* Log-linear histogram of ns values: exact below 256, then 128 buckets per
@@ -51,14 +52,34 @@ struct sim_vcpu {
     size_t req_head, req_len, req_cap;
 };
 
+/*
+ * A scenario domain: one uuid, over all its incarnations.  dom, the vCPUs'
+ * units and their events are reused by each incarnation (the policy's data
+ * is freed and allocated again, as Xen would).
+ */
 struct sim_dom {
     struct sch_domain dom;
     const struct sim_domain_spec *spec;
     struct sim_vcpu *vcpus;
-    sch_time_t cpu_ns;
+    sch_time_t cpu_ns;          /* all incarnations */
     uint64_t switches;
     struct sim_hist wake_lat;
     struct sim_hist response;
+
+    char uuid[SIM_UUID_LEN + 1];
+    enum sim_dom_life life;
+    struct sim_event ev;        /* SIM_K_LIFE: the next lifecycle step */
+    unsigned int step;          /* 0 create, 1..nr_reboots, then the end */
+    uint32_t weight, cap_pct;   /* last set; applied at each (re)boot */
+    /* This incarnation, since (re)boot */
+    sch_time_t boot_cpu_ns;     /* cpu_ns when it began */
+    uint64_t *vcpu_ns;          /* per vCPU */
+    struct sim_vbd_stats vbd;
+    struct sim_vif_stats vif;
+    bool io_write;              /* the next io request is a write */
+    /* Ground truth: room for 1 + nr_reboots, filled as they happen */
+    struct sim_incarnation *inc;
+    unsigned int nr_inc;
 };
 
 struct sim_cpu {
@@ -100,6 +121,10 @@ struct sim {
     struct sim_evq evq;
     uint64_t seq;
     sch_time_t now;
+    sch_time_t settled;         /* every pCPU's since is this, or -1 */
+    unsigned int next_cpu;      /* where the next new vCPU goes */
+    uint32_t next_domid;
+    unsigned int *by_uuid;      /* domain indexes sorted by uuid */
     uint64_t events;
     sch_time_t idle_waiting;    /* idle_audit_ns measurement */
 

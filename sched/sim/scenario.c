@@ -32,6 +32,15 @@
  *       weight          1..65535, default 256
  *       cap_pct         0..100 * pcpus, default 0 (no cap)
  *       affinity        list of pCPUs < pcpus, default all
+ *       uuid            default: derived from the name (sim_uuid_from_name);
+ *                       unique, any case, kept lower-cased
+ *       tenant          the host's tenant key (any non-empty string)
+ *       memory_mb       1..16777216, default 512
+ *       maxmem_mb       memory_mb..16777216, default memory_mb
+ *       start_ms        created then, default 0
+ *       reboot_ms       list, each after start_ms and the one before
+ *       migrate_ms      leaves the host then, after every reboot...
+ *       destroy_ms      ...or is destroyed then (not both)
  *       workload:       required, one of
  *         {type: cpu}
  *         {type: io, run_us: R, block_us: B}
@@ -41,7 +50,9 @@
  *         {type: trace, file: F}   F relative to the scenario's directory;
  *                                  lines "run_us,block_us", # comments
  * Every time and rate given must be > 0 (a trace's block_us, phase_us,
- * context_switch_us and idle_audit_us may be 0).
+ * context_switch_us, idle_audit_us and start_ms may be 0).  Lifecycle
+ * times are not bound to duration_ms, since xenos-sim --duration-ms may
+ * run a scenario for longer: what comes after the end never happens.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -60,6 +71,7 @@
 #define SCN_BURST_US_MAX        3600000000ll    /* an hour */
 #define SCN_PHASE_MS_MAX        3600000         /* an hour */
 #define SCN_RATE_HZ_MAX         1000000
+#define SCN_MEMORY_MB_MAX       16777216        /* 16 TiB */
 /* Below SCH_PARAM_UNCHANGED, which the engine passes for "keep". */
 #define SCN_TUNABLE_US_MAX      100000000       /* 100 s */
 
@@ -84,6 +96,10 @@ struct scn_raw_domain {
     char **affinity;
     unsigned int affinity_count;
     struct scn_raw_workload *workload;
+    char *uuid, *tenant, *memory_mb, *maxmem_mb;
+    char *start_ms, *migrate_ms, *destroy_ms;
+    char **reboot_ms;
+    unsigned int reboot_ms_count;
 };
 
 struct scn_raw {
@@ -135,6 +151,16 @@ static const cyaml_schema_field_t scn_domain_fields[] = {
                          1, CYAML_UNLIMITED),
     CYAML_FIELD_MAPPING_PTR("workload", SCN_REQ, struct scn_raw_domain,
                             workload, scn_workload_fields),
+    SCN_STR("uuid", SCN_OPT, struct scn_raw_domain, uuid),
+    SCN_STR("tenant", SCN_OPT, struct scn_raw_domain, tenant),
+    SCN_STR("memory_mb", SCN_OPT, struct scn_raw_domain, memory_mb),
+    SCN_STR("maxmem_mb", SCN_OPT, struct scn_raw_domain, maxmem_mb),
+    SCN_STR("start_ms", SCN_OPT, struct scn_raw_domain, start_ms),
+    CYAML_FIELD_SEQUENCE("reboot_ms", CYAML_FLAG_POINTER | SCN_OPT,
+                         struct scn_raw_domain, reboot_ms, &scn_string_entry,
+                         0, CYAML_UNLIMITED),
+    SCN_STR("migrate_ms", SCN_OPT, struct scn_raw_domain, migrate_ms),
+    SCN_STR("destroy_ms", SCN_OPT, struct scn_raw_domain, destroy_ms),
     CYAML_FIELD_END
 };
 
@@ -545,6 +571,133 @@ static int scn_workload(const struct scn *c, const struct scn_raw_workload *r,
 /* ------------------------------------------------------------------ */
 /* Domains and the whole scenario                                     */
 
+/* uuid, tenant and memory: the domain as the host shows it. */
+static int scn_host_view(struct scn *c, const struct scn_raw_domain *r,
+                         struct sim_domain_spec *d)
+{
+    const char *i = c->dom;
+    char esc[64];
+    int64_t v;
+    int rc;
+
+    if ( r->uuid && sim_uuid_parse(r->uuid, d->uuid) )
+        return cfg_invalid(c->err, c->errlen, c->path,
+                           SCN_PATH("domains", i, "uuid"),
+                           "must be a uuid (8-4-4-4-12 hex digits), not "
+                           "'%s'", scn_esc(esc, sizeof(esc), r->uuid));
+    if ( !r->uuid )
+        sim_uuid_from_name(d->name, d->uuid);
+    if ( r->tenant )
+    {
+        if ( !r->tenant[0] )
+            return cfg_invalid(c->err, c->errlen, c->path,
+                               SCN_PATH("domains", i, "tenant"),
+                               "must not be empty (leave it out for none)");
+        d->tenant = strdup(r->tenant);
+        if ( !d->tenant )
+            return -ENOMEM;
+    }
+    d->memory_mb = SIM_MEMORY_MB_DEFAULT;
+    if ( r->memory_mb )
+    {
+        rc = scn_int(c, r->memory_mb, SCN_PATH("domains", i, "memory_mb"), 1,
+                     SCN_MEMORY_MB_MAX, &v);
+        if ( rc )
+            return rc;
+        d->memory_mb = (uint64_t)v;
+    }
+    d->maxmem_mb = d->memory_mb;
+    if ( r->maxmem_mb )
+    {
+        rc = scn_int(c, r->maxmem_mb, SCN_PATH("domains", i, "maxmem_mb"),
+                     (int64_t)d->memory_mb, SCN_MEMORY_MB_MAX, &v);
+        if ( rc )
+            return rc;
+        d->maxmem_mb = (uint64_t)v;
+    }
+    return 0;
+}
+
+/* A lifecycle time in ms (decimals to the ns), later than @after_ns
+ * unless that is negative; @what names @after_ns in the message. */
+static int scn_life_time(struct scn *c, const char *s,
+                         const char *const *keys, size_t nkeys,
+                         sch_time_t after_ns, const char *what,
+                         sch_time_t *out)
+{
+    int rc = scn_time(c, s, keys, nkeys, 6, false, SCN_DURATION_MS_MAX, out);
+    char ms[32];
+    int n;
+
+    if ( rc || after_ns < 0 || *out > after_ns )
+        return rc;
+    /* after_ns in ms as the file would write it: "1500", "0.25" */
+    n = snprintf(ms, sizeof(ms), "%lld.%06lld",
+                 (long long)(after_ns / 1000000),
+                 (long long)(after_ns % 1000000));
+    while ( n > 0 && ms[n - 1] == '0' )
+        ms[--n] = '\0';
+    if ( n > 0 && ms[n - 1] == '.' )
+        ms[--n] = '\0';
+    return cfg_invalid(c->err, c->errlen, c->path, keys, nkeys,
+                       "must be after %s (%s), not %s", what, ms, s);
+}
+
+/* start_ms, reboot_ms, and migrate_ms or destroy_ms. */
+static int scn_lifecycle(struct scn *c, const struct scn_raw_domain *r,
+                         struct sim_domain_spec *d)
+{
+    const char *i = c->dom;
+    sch_time_t last;
+    unsigned int j;
+    int rc;
+
+    if ( r->start_ms )
+    {
+        rc = scn_life_time(c, r->start_ms, SCN_PATH("domains", i, "start_ms"),
+                           -1, "", &d->start_ns);
+        if ( rc )
+            return rc;
+    }
+    last = d->start_ns;
+    if ( r->reboot_ms && r->reboot_ms_count )
+    {
+        d->reboot_ns = calloc(r->reboot_ms_count, sizeof(*d->reboot_ns));
+        if ( !d->reboot_ns )
+            return -ENOMEM;
+    }
+    for ( j = 0; r->reboot_ms && j < r->reboot_ms_count; j++ )
+    {
+        snprintf(c->entry, sizeof(c->entry), "%u", j);
+        rc = scn_life_time(c, r->reboot_ms[j],
+                           SCN_PATH("domains", i, "reboot_ms", c->entry),
+                           last, j ? "the reboot before" : "start_ms",
+                           &d->reboot_ns[j]);
+        if ( rc )
+            return rc;
+        last = d->reboot_ns[j];
+        d->nr_reboots++;
+    }
+    if ( r->migrate_ms && r->destroy_ms )
+        return cfg_invalid(c->err, c->errlen, c->path,
+                           SCN_PATH("domains", i, "destroy_ms"),
+                           "a domain that migrates away is not also "
+                           "destroyed: give migrate_ms or destroy_ms");
+    if ( r->migrate_ms || r->destroy_ms )
+    {
+        const char *key = r->migrate_ms ? "migrate_ms" : "destroy_ms";
+
+        d->end = r->migrate_ms ? SIM_END_MIGRATE : SIM_END_DESTROY;
+        rc = scn_life_time(c, r->migrate_ms ? r->migrate_ms : r->destroy_ms,
+                           SCN_PATH("domains", i, key), last,
+                           d->nr_reboots ? "the last reboot" : "start_ms",
+                           &d->end_ns);
+        if ( rc )
+            return rc;
+    }
+    return 0;
+}
+
 static int scn_domain(struct scn *c, const struct sim_scenario *sc,
                       const struct scn_raw_domain *r,
                       struct sim_domain_spec *d)
@@ -603,7 +756,12 @@ static int scn_domain(struct scn *c, const struct sim_scenario *sc,
             return rc;
         sch_cpumask_set(&d->affinity, (unsigned int)v);
     }
-    return scn_workload(c, r->workload, &d->workload);
+    rc = scn_workload(c, r->workload, &d->workload);
+    if ( !rc )
+        rc = scn_host_view(c, r, d);
+    if ( !rc )
+        rc = scn_lifecycle(c, r, d);
+    return rc;
 }
 
 struct scn_named {
@@ -655,6 +813,48 @@ static int scn_unique(struct scn *c, const struct sim_scenario *sc)
                        "duplicate domain name '%s' (first at line %u)",
                        scn_esc(esc, sizeof(esc), sc->domains[dup].name),
                        line);
+}
+
+static int scn_uuid_cmp(const void *a, const void *b, void *arg)
+{
+    const struct sim_scenario *sc = arg;
+    unsigned int x = *(const unsigned int *)a, y = *(const unsigned int *)b;
+    int r = strcmp(sc->domains[x].uuid, sc->domains[y].uuid);
+
+    return r ? r : (x > y) - (x < y);
+}
+
+/* uuids must be unique too: the host and its accounting key by them.
+ * Only a given uuid can repeat another (derived ones differ by name). */
+static int scn_unique_uuid(struct scn *c, const struct sim_scenario *sc)
+{
+    unsigned int i, dup = UINT32_MAX, first = 0, line = 0, *v;
+
+    v = malloc(sc->nr_domains * sizeof(*v));
+    if ( !v )
+        return -ENOMEM;
+    for ( i = 0; i < sc->nr_domains; i++ )
+        v[i] = i;
+    qsort_r(v, sc->nr_domains, sizeof(*v), scn_uuid_cmp, (void *)sc);
+    for ( i = 1; i < sc->nr_domains; i++ )
+        if ( !strcmp(sc->domains[v[i - 1]].uuid, sc->domains[v[i]].uuid) &&
+             v[i] < dup )
+        {
+            dup = v[i];
+            first = v[i - 1];
+        }
+    free(v);
+    if ( dup == UINT32_MAX )
+        return 0;
+
+    snprintf(c->dom, sizeof(c->dom), "%u", first);
+    if ( cfg_locate(c->path, SCN_PATH("domains", c->dom, "uuid"), &line) )
+        cfg_locate(c->path, SCN_PATH("domains", c->dom, "name"), &line);
+    snprintf(c->dom, sizeof(c->dom), "%u", dup);
+    return cfg_invalid(c->err, c->errlen, c->path,
+                       SCN_PATH("domains", c->dom, "uuid"),
+                       "duplicate uuid %s (first at line %u)",
+                       sc->domains[dup].uuid, line);
 }
 
 static int scn_convert(struct scn *c, const struct scn_raw *r,
@@ -746,7 +946,8 @@ static int scn_convert(struct scn *c, const struct scn_raw *r,
         if ( rc )
             return rc;
     }
-    return scn_unique(c, sc);
+    rc = scn_unique(c, sc);
+    return rc ? rc : scn_unique_uuid(c, sc);
 }
 
 int sim_scenario_load(const char *path, struct sim_scenario *out,
@@ -793,6 +994,8 @@ void sim_scenario_free(struct sim_scenario *sc)
     for ( i = 0; sc->domains && i < sc->nr_domains; i++ )
     {
         free(sc->domains[i].name);
+        free(sc->domains[i].tenant);
+        free(sc->domains[i].reboot_ns);
         free(sc->domains[i].workload.file);
         free(sc->domains[i].workload.trace);
     }

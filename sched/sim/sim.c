@@ -17,6 +17,16 @@
  * Measurements: CPU time per domain and per 100 ms window, wake-to-run
  * latency (wake until the pCPU switches to it), request response times,
  * context switches.
+ *
+ * Lifecycle: a domain's creation, reboots and end (migration or
+ * destruction) are SIM_K_LIFE events of its own.  Domains created at time
+ * 0 are set up by sim_alloc itself, hook by hook in the order the engine
+ * has always used, so a scenario without lifecycle keys runs exactly as it
+ * did before they existed.  Destroying a domain plays Xen's part: its
+ * vCPUs are paused (sleep), each one still on a pCPU is switched out there
+ * and then (do_schedule, context_saved), and only then are they removed
+ * and their policy data freed.  The host-side counters (I/O, network) are
+ * derived from the workloads, so they are as deterministic as the rest.
  */
 #include <errno.h>
 #include <math.h>
@@ -119,15 +129,18 @@ static int windows_grow(struct sim *sim, unsigned int need)
     return 0;
 }
 
-/* Charge [@from, @to) of pCPU time to @d, split over windows. */
-static void charge(struct sim *sim, struct sim_dom *d, sch_time_t from,
+/* Charge [@from, @to) of pCPU time to @v and its domain, split over
+ * windows. */
+static void charge(struct sim *sim, struct sim_vcpu *v, sch_time_t from,
                    sch_time_t to)
 {
+    struct sim_dom *d = v->dom;
     size_t base;
 
     if ( to <= from )
         return;
     d->cpu_ns += to - from;
+    d->vcpu_ns[v->unit.id] += (uint64_t)(to - from);
     base = (size_t)(d - sim->doms);
     while ( from < to )
     {
@@ -170,6 +183,30 @@ static sch_time_t rng_exp_ns(uint64_t *s, double rate_hz)
     double ns = -log(u) / rate_hz * 1e9;
 
     return ns < 1.0 ? 1 : (sch_time_t)ns;
+}
+
+/* Host-side counters of a finished burst (see sim.h). */
+static void count_io(struct sim_dom *d)
+{
+    if ( d->io_write )
+    {
+        d->vbd.wr_reqs++;
+        d->vbd.wr_sectors += SIM_IO_SECTORS;
+    }
+    else
+    {
+        d->vbd.rd_reqs++;
+        d->vbd.rd_sectors += SIM_IO_SECTORS;
+    }
+    d->io_write = !d->io_write;
+}
+
+static void count_request(struct sim_dom *d)
+{
+    d->vif.rx_pkts += SIM_RX_PKTS;
+    d->vif.rx_bytes += SIM_RX_BYTES;
+    d->vif.tx_pkts += SIM_TX_PKTS;
+    d->vif.tx_bytes += SIM_TX_BYTES;
 }
 
 static const struct sim_workload *wl(const struct sim_vcpu *v)
@@ -243,13 +280,16 @@ static void on_work(struct sim *sim, struct sim_vcpu *v)
     switch ( w->type )
     {
     case SIM_WL_IO:
+        count_io(v->dom);
         block_ns = w->block_ns;
         break;
     case SIM_WL_TRACE:
+        count_io(v->dom);
         block_ns = w->trace[v->trace_pos + 1];
         v->trace_pos = (v->trace_pos + 2) % w->trace_len;
         break;
     case SIM_WL_REQUEST:
+        count_request(v->dom);
         hist_add(&v->dom->response, sim->now - v->req[v->req_head]);
         v->req_head = (v->req_head + 1) % v->req_cap;
         if ( --v->req_len > 0 )
@@ -343,7 +383,7 @@ static void cpu_settle(struct sim *sim, unsigned int cpu)
 
     if ( v )
     {
-        charge(sim, v->dom, c->since, sim->now);
+        charge(sim, v, c->since, sim->now);
         if ( v->work.pos != SIM_EV_IDLE )
         {
             if ( sim->now > v->run_start )
@@ -427,6 +467,274 @@ static void on_cpu(struct sim *sim, unsigned int cpu)
 }
 
 /* ------------------------------------------------------------------ */
+/* Domain lifecycle                                                   */
+
+/*
+ * Policy data for a new incarnation of @d with the next domid, its vCPUs
+ * placed round robin over the pCPUs they may use, as Xen places new
+ * vCPUs.  On failure (-ENOMEM) nothing of the incarnation is left and no
+ * domid is used up.
+ */
+static int dom_alloc(struct sim *sim, struct sim_dom *d)
+{
+    const struct sch_ops *ops = sim->s.ops;
+    const struct sim_domain_spec *spec = d->spec;
+    unsigned int j;
+
+    d->dom.id = sim->next_domid;
+    if ( ops->alloc_domdata &&
+         !(d->dom.priv = ops->alloc_domdata(&sim->s, &d->dom)) )
+        return -ENOMEM;
+    for ( j = 0; j < spec->vcpus; j++ )
+    {
+        struct sch_unit *u = &d->vcpus[j].unit;
+        struct sch_cpumask aff;
+
+        sch_cpumask_and(&aff, &spec->affinity, &sim->s.cpus);
+        u->hard_affinity = aff;
+        u->soft_affinity = aff;
+        sim->next_cpu = sch_cpumask_cycle(&aff, sim->next_cpu);
+        u->res = sim->next_cpu;
+        if ( ops->alloc_udata &&
+             !(u->priv = ops->alloc_udata(&sim->s, u, d->dom.priv)) )
+            goto out_free;
+    }
+    sim->next_domid++;
+    return 0;
+
+ out_free:
+    while ( j-- > 0 )
+    {
+        if ( ops->free_udata )
+            ops->free_udata(&sim->s, d->vcpus[j].unit.priv);
+        d->vcpus[j].unit.priv = NULL;
+    }
+    if ( d->dom.priv && ops->free_domdata )
+        ops->free_domdata(&sim->s, d->dom.priv);
+    d->dom.priv = NULL;
+    return -ENOMEM;
+}
+
+/* The weight and cap in force for @d's uuid, to the policy: 0 or
+ * -EINVAL if it refuses them. */
+static int dom_adjust(struct sim *sim, struct sim_dom *d)
+{
+    const struct sch_ops *ops = sim->s.ops;
+    struct sch_dom_params p = {
+        .cmd = SCH_PARAM_PUT,
+        .weight = d->weight,
+        .cap_pct = d->cap_pct,
+    };
+
+    if ( !ops->adjust )
+        return 0;       /* e.g. rr: weight and cap mean nothing to it */
+    return ops->adjust(&sim->s, &d->dom, &p, sim->now) ? -EINVAL : 0;
+}
+
+/*
+ * The new incarnation's vCPUs join the policy and take their workload's
+ * first step; its counters start from 0.  Needs dom_alloc first.
+ */
+static void dom_start(struct sim *sim, struct sim_dom *d)
+{
+    const struct sim_workload *w = &d->spec->workload;
+    unsigned int j;
+
+    for ( j = 0; j < d->spec->vcpus; j++ )
+    {
+        struct sim_vcpu *v = &d->vcpus[j];
+        struct sch_lock *lock = unit_lock(sim, &v->unit);
+        sch_time_t first = 0;
+
+        /* A rebooted OS starts its work afresh; the random stream goes
+         * on, so no two incarnations replay the same arrivals. */
+        v->work_left = 0;
+        v->woke_at = -1;
+        v->trace_pos = 0;
+        v->on = false;
+        v->req_head = v->req_len = 0;
+        if ( sim->s.ops->insert_unit )
+        {
+            sch_spin_lock(lock);
+            sim->s.ops->insert_unit(&sim->s, &v->unit);
+            sch_spin_unlock(lock);
+        }
+        /* Spread the phases, so equal vCPUs do not move in lockstep. */
+        switch ( w->type )
+        {
+        case SIM_WL_CPU:
+        case SIM_WL_TRACE:
+            break;
+        case SIM_WL_IO:
+            first = rng_below(&v->rng, w->block_ns);
+            break;
+        case SIM_WL_BURSTY:
+            /* wall event turns the phase on */
+            first = w->phase_set ? w->phase_ns
+                                 : rng_below(&v->rng, w->off_ns);
+            break;
+        case SIM_WL_REQUEST:
+            first = rng_exp_ns(&v->rng, w->rate_hz);
+            break;
+        }
+        sim__ev_set(sim, &v->wall, sim->now + first);
+    }
+    d->life = SIM_LIFE_ALIVE;
+    d->boot_cpu_ns = d->cpu_ns;
+    memset(d->vcpu_ns, 0, d->spec->vcpus * sizeof(*d->vcpu_ns));
+    memset(&d->vbd, 0, sizeof(d->vbd));
+    memset(&d->vif, 0, sizeof(d->vif));
+    d->vbd.id = SIM_VBD_ID;
+    d->vif.id = SIM_VIF_ID;
+    d->io_write = false;
+    SCH_ASSERT(d->nr_inc < 1 + d->spec->nr_reboots);
+    d->inc[d->nr_inc++] = (struct sim_incarnation){
+        .domid = d->dom.id,
+        .created_ns = sim->now,
+        .ended_ns = -1,
+        .end = SIM_END_NONE,
+    };
+}
+
+static void dom_create(struct sim *sim, struct sim_dom *d)
+{
+    int rc = dom_alloc(sim, d);
+
+    if ( rc )
+    {
+        /* A host out of memory fails the domain, not itself. */
+        fprintf(sim->log, "sim: domain %u not created at %lld ns: %s\n",
+                (unsigned int)(d - sim->doms), (long long)sim->now,
+                strerror(-rc));
+        d->life = SIM_LIFE_GONE;
+        return;
+    }
+    if ( dom_adjust(sim, d) )
+        fprintf(sim->log, "sim: policy %s rejects weight %u cap %u of "
+                "domain %u: it keeps the policy's defaults\n",
+                sim->s.ops->opt_name, d->weight, d->cap_pct,
+                (unsigned int)(d - sim->doms));
+    dom_start(sim, d);
+}
+
+/* The pCPU running @u, which must be running. */
+static unsigned int running_cpu(struct sim *sim, const struct sch_unit *u)
+{
+    unsigned int cpu;
+
+    for ( cpu = 0; cpu < sim->s.nr_cpus; cpu++ )
+        if ( sim->res[cpu].curr == u )
+            return cpu;
+    SCH_ASSERT(0);
+    return 0;
+}
+
+/*
+ * End @d's incarnation now (@how: reboot, migrate, destroy), as Xen
+ * destroys a domain: every vCPU paused first (so none is picked again),
+ * each one on a pCPU switched out by a decision of its pCPU, then all
+ * removed from the policy and the policy's data freed.  Its time is
+ * charged up to now, so the incarnation's counters are final.
+ */
+static void dom_destroy(struct sim *sim, struct sim_dom *d,
+                        enum sim_dom_end how)
+{
+    const struct sch_ops *ops = sim->s.ops;
+    unsigned int j, n = d->spec->vcpus;
+
+    if ( d->life != SIM_LIFE_ALIVE )
+        return;
+    for ( j = 0; j < n; j++ )
+    {
+        struct sim_vcpu *v = &d->vcpus[j];
+
+        sim__ev_cancel(sim, &v->wall);
+        if ( v->unit.runnable )
+        {
+            struct sch_lock *lock = unit_lock(sim, &v->unit);
+
+            v->unit.runnable = false;
+            if ( ops->sleep )
+            {
+                sch_spin_lock(lock);
+                ops->sleep(&sim->s, &v->unit, sim->now);
+                sch_spin_unlock(lock);
+            }
+        }
+    }
+    for ( j = 0; j < n; j++ )
+    {
+        struct sim_vcpu *v = &d->vcpus[j];
+
+        if ( v->unit.is_running )
+            on_cpu(sim, running_cpu(sim, &v->unit));
+        SCH_ASSERT(!v->unit.is_running);
+        sim__ev_cancel(sim, &v->work);
+    }
+    for ( j = 0; j < n; j++ )
+    {
+        struct sch_unit *u = &d->vcpus[j].unit;
+        struct sch_lock *lock = unit_lock(sim, u);
+
+        if ( ops->remove_unit )
+        {
+            sch_spin_lock(lock);
+            ops->remove_unit(&sim->s, u);
+            sch_spin_unlock(lock);
+        }
+        if ( ops->free_udata )
+            ops->free_udata(&sim->s, u->priv);
+        u->priv = NULL;
+    }
+    if ( ops->free_domdata && d->dom.priv )
+        ops->free_domdata(&sim->s, d->dom.priv);
+    d->dom.priv = NULL;
+
+    SCH_ASSERT(d->nr_inc > 0);
+    d->inc[d->nr_inc - 1].ended_ns = sim->now;
+    d->inc[d->nr_inc - 1].end = how;
+    d->inc[d->nr_inc - 1].cpu_ns = (uint64_t)(d->cpu_ns - d->boot_cpu_ns);
+    d->life = SIM_LIFE_GONE;
+}
+
+/* Queue @d's next lifecycle step, if it has one. */
+static void life_next(struct sim *sim, struct sim_dom *d)
+{
+    const struct sim_domain_spec *spec = d->spec;
+    sch_time_t t;
+
+    if ( d->step == 0 )
+        t = spec->start_ns;
+    else if ( d->step <= spec->nr_reboots )
+        t = spec->reboot_ns[d->step - 1];
+    else if ( d->step == spec->nr_reboots + 1 && spec->end != SIM_END_NONE )
+        t = spec->end_ns;
+    else
+        return;
+    /* A spec built in C may have its times out of order: never go back. */
+    sim__ev_set(sim, &d->ev, t > sim->now ? t : sim->now);
+}
+
+/* SIM_K_LIFE: @d's next step is due. */
+static void on_life(struct sim *sim, struct sim_dom *d)
+{
+    const struct sim_domain_spec *spec = d->spec;
+    unsigned int step = d->step++;
+
+    if ( step == 0 )
+        dom_create(sim, d);
+    else if ( step <= spec->nr_reboots )
+    {
+        dom_destroy(sim, d, SIM_END_REBOOT);
+        dom_create(sim, d);
+    }
+    else
+        dom_destroy(sim, d, spec->end);
+    if ( d->life == SIM_LIFE_ALIVE )
+        life_next(sim, d);
+}
+
+/* ------------------------------------------------------------------ */
 /* Running                                                            */
 
 /*
@@ -467,6 +775,7 @@ static void idle_audit(struct sim *sim, sch_time_t t)
     sim->idle_waiting += t - from;
 }
 
+
 static void dispatch(struct sim *sim, struct sim_event *ev)
 {
     switch ( ev->kind )
@@ -487,6 +796,9 @@ static void dispatch(struct sim *sim, struct sim_event *ev)
         break;
     case SIM_K_WALL:
         on_wall(sim, sch_container_of(ev, struct sim_vcpu, wall));
+        break;
+    case SIM_K_LIFE:
+        on_life(sim, sch_container_of(ev, struct sim_dom, ev));
         break;
     }
 }
@@ -513,6 +825,31 @@ void sim_run_until(struct sim *sim, sch_time_t t)
     }
 }
 
+/*
+ * Charge what every pCPU runs up to now, so totals include the running
+ * units' time.  Changes no outcome (charging in pieces adds up the same);
+ * once done, nothing is left to charge until time moves on, since a pCPU's
+ * `since` only ever moves to now.
+ */
+static void settle_all(struct sim *sim)
+{
+    unsigned int cpu;
+
+    if ( sim->settled == sim->now )
+        return;
+    for ( cpu = 0; cpu < sim->s.nr_cpus; cpu++ )
+    {
+        struct sim_vcpu *v = vcpu_of(sim->res[cpu].curr);
+
+        if ( v )
+        {
+            charge(sim, v, sim->cpus[cpu].since, sim->now);
+            sim->cpus[cpu].since = sim->now;
+        }
+    }
+    sim->settled = sim->now;
+}
+
 sch_time_t sim_now(const struct sim *sim)
 {
     return sim->now;
@@ -530,12 +867,145 @@ struct sch_sched *sim_sched(struct sim *sim)
 
 struct sch_domain *sim_domain(struct sim *sim, unsigned int i)
 {
-    return i < sim->sc->nr_domains ? &sim->doms[i].dom : NULL;
+    if ( i >= sim->sc->nr_domains || sim->doms[i].life != SIM_LIFE_ALIVE )
+        return NULL;
+    return &sim->doms[i].dom;
 }
 
 void sim_set_log(struct sim *sim, FILE *f)
 {
     sim->log = f;
+}
+
+/* ------------------------------------------------------------------ */
+/* The host's view                                                    */
+
+unsigned int sim_nr_domains(const struct sim *sim)
+{
+    return sim->sc->nr_domains;
+}
+
+int sim_find_uuid(const struct sim *sim, const char *uuid)
+{
+    char want[SIM_UUID_LEN + 1];
+    unsigned int lo = 0, hi = sim->sc->nr_domains;
+
+    if ( sim_uuid_parse(uuid, want) )
+        return -ENOENT;
+    while ( lo < hi )
+    {
+        unsigned int mid = lo + (hi - lo) / 2;
+        int c = strcmp(sim->doms[sim->by_uuid[mid]].uuid, want);
+
+        if ( c == 0 )
+            return (int)sim->by_uuid[mid];
+        if ( c < 0 )
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -ENOENT;
+}
+
+int sim_dom_info(struct sim *sim, unsigned int i, struct sim_dom_info *out)
+{
+    const struct sim_dom *d;
+    const struct sim_domain_spec *spec;
+    unsigned int j;
+
+    if ( i >= sim->sc->nr_domains )
+        return -ENOENT;
+    d = &sim->doms[i];
+    spec = d->spec;
+    memset(out, 0, sizeof(*out));
+    out->index = i;
+    out->name = spec->name;
+    out->uuid = d->uuid;
+    out->tenant = spec->tenant;
+    out->life = d->life;
+    if ( d->life != SIM_LIFE_ALIVE )
+        return 0;
+
+    settle_all(sim);
+    out->domid = d->dom.id;
+    for ( j = 0; j < spec->vcpus; j++ )
+        if ( d->vcpus[j].unit.runnable || d->vcpus[j].unit.is_running )
+            out->running = true;
+    out->cpu_ns = (uint64_t)(d->cpu_ns - d->boot_cpu_ns);
+    out->nr_vcpus = out->online_vcpus = spec->vcpus;
+    out->vcpu_ns = d->vcpu_ns;
+    out->mem_cur_bytes = (spec->memory_mb ? spec->memory_mb
+                                          : SIM_MEMORY_MB_DEFAULT) << 20;
+    out->mem_target_bytes = out->mem_cur_bytes;
+    out->mem_max_bytes = spec->maxmem_mb ? spec->maxmem_mb << 20
+                                         : out->mem_cur_bytes;
+    out->vbd = d->vbd;
+    out->vif = d->vif;
+    return 0;
+}
+
+int sim_dom_truth(struct sim *sim, unsigned int i, struct sim_dom_truth *out)
+{
+    struct sim_dom *d;
+
+    if ( i >= sim->sc->nr_domains )
+        return -ENOENT;
+    d = &sim->doms[i];
+    settle_all(sim);
+    if ( d->life == SIM_LIFE_ALIVE )
+        d->inc[d->nr_inc - 1].cpu_ns = (uint64_t)(d->cpu_ns - d->boot_cpu_ns);
+    memset(out, 0, sizeof(*out));
+    out->name = d->spec->name;
+    out->uuid = d->uuid;
+    out->life = d->life;
+    out->cpu_ns = (uint64_t)d->cpu_ns;
+    out->nr_incarnations = d->nr_inc;
+    out->inc = d->inc;
+    return 0;
+}
+
+int sim_dom_set_sched(struct sim *sim, unsigned int i, uint32_t weight,
+                      uint32_t cap_pct)
+{
+    const struct sch_ops *ops = sim->s.ops;
+    struct sim_dom *d;
+    struct sch_dom_params p = {
+        .cmd = SCH_PARAM_PUT,
+        .weight = weight,
+        .cap_pct = cap_pct,
+    };
+
+    if ( i >= sim->sc->nr_domains || sim->doms[i].life != SIM_LIFE_ALIVE )
+        return -ENOENT;
+    if ( !ops->adjust )
+        return -EOPNOTSUPP;
+    /* SCH_PARAM_UNCHANGED would mean "keep" to the policy: not a value. */
+    if ( weight < SCH_WEIGHT_MIN || weight > SCH_WEIGHT_MAX ||
+         cap_pct == SCH_PARAM_UNCHANGED )
+        return -EINVAL;
+    d = &sim->doms[i];
+    if ( ops->adjust(&sim->s, &d->dom, &p, sim->now) )
+        return -EINVAL;
+    d->weight = weight;
+    d->cap_pct = cap_pct;
+    return 0;
+}
+
+int sim_dom_get_sched(struct sim *sim, unsigned int i, uint32_t *weight,
+                      uint32_t *cap_pct)
+{
+    const struct sch_ops *ops = sim->s.ops;
+    struct sch_dom_params p = { .cmd = SCH_PARAM_GET };
+
+    if ( i >= sim->sc->nr_domains || sim->doms[i].life != SIM_LIFE_ALIVE )
+        return -ENOENT;
+    if ( !ops->adjust )
+        return -EOPNOTSUPP;
+    if ( ops->adjust(&sim->s, &sim->doms[i].dom, &p, sim->now) )
+        return -EINVAL;
+    *weight = p.weight;
+    *cap_pct = p.cap_pct;
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -577,28 +1047,31 @@ static int setup_cpus(struct sim *sim)
     return 0;
 }
 
-static int setup_domain(struct sim *sim, unsigned int i, unsigned int *next_cpu)
+/* Domain @i's memory and fixed fields, for all its incarnations. */
+static int setup_slot(struct sim *sim, unsigned int i)
 {
-    const struct sch_ops *ops = sim->s.ops;
     const struct sim_domain_spec *spec = &sim->sc->domains[i];
     struct sim_dom *d = &sim->doms[i];
     unsigned int j;
 
     d->spec = spec;
-    d->dom.id = i + 1;      /* domid 0 is dom0, not simulated */
     d->dom.nr_units = spec->vcpus;
     d->vcpus = calloc(spec->vcpus, sizeof(*d->vcpus));
     d->dom.units = calloc(spec->vcpus, sizeof(*d->dom.units));
-    if ( !d->vcpus || !d->dom.units )
+    d->vcpu_ns = calloc(spec->vcpus, sizeof(*d->vcpu_ns));
+    d->inc = calloc(1 + (size_t)spec->nr_reboots, sizeof(*d->inc));
+    if ( !d->vcpus || !d->dom.units || !d->vcpu_ns || !d->inc )
         return -ENOMEM;
-    if ( ops->alloc_domdata &&
-         !(d->dom.priv = ops->alloc_domdata(&sim->s, &d->dom)) )
-        return -ENOMEM;
+    if ( !spec->uuid[0] || sim_uuid_parse(spec->uuid, d->uuid) )
+        sim_uuid_from_name(spec->name, d->uuid);
+    d->life = SIM_LIFE_PENDING;
+    d->ev.kind = SIM_K_LIFE;
+    d->ev.pos = SIM_EV_IDLE;
+    d->weight = spec->weight;
+    d->cap_pct = spec->cap_pct;
     for ( j = 0; j < spec->vcpus; j++ )
     {
         struct sim_vcpu *v = &d->vcpus[j];
-        struct sch_unit *u = &v->unit;
-        struct sch_cpumask aff;
 
         v->dom = d;
         v->work.kind = SIM_K_WORK;
@@ -606,20 +1079,39 @@ static int setup_domain(struct sim *sim, unsigned int i, unsigned int *next_cpu)
         v->work.pos = v->wall.pos = SIM_EV_IDLE;
         v->woke_at = -1;
         v->rng = sim->sc->seed * 0x100000001b3ull + ((uint64_t)i << 20) + j;
-        u->id = j;
-        u->domain = &d->dom;
-        sch_cpumask_and(&aff, &spec->affinity, &sim->s.cpus);
-        u->hard_affinity = aff;
-        u->soft_affinity = aff;
-        /* Xen places new vCPUs round robin over the pool's pCPUs. */
-        *next_cpu = sch_cpumask_cycle(&aff, *next_cpu);
-        u->res = *next_cpu;
-        d->dom.units[j] = u;
-        if ( ops->alloc_udata &&
-             !(u->priv = ops->alloc_udata(&sim->s, u, d->dom.priv)) )
-            return -ENOMEM;
+        v->unit.id = j;
+        v->unit.domain = &d->dom;
+        d->dom.units[j] = &v->unit;
     }
     return 0;
+}
+
+static int uuid_cmp(const void *a, const void *b, void *arg)
+{
+    const struct sim *sim = arg;
+    unsigned int x = *(const unsigned int *)a, y = *(const unsigned int *)b;
+    int c = strcmp(sim->doms[x].uuid, sim->doms[y].uuid);
+
+    return c ? c : (x > y) - (x < y);
+}
+
+static int setup_index(struct sim *sim)
+{
+    unsigned int i, n = sim->sc->nr_domains;
+
+    sim->by_uuid = malloc((n ? n : 1) * sizeof(*sim->by_uuid));
+    if ( !sim->by_uuid )
+        return -ENOMEM;
+    for ( i = 0; i < n; i++ )
+        sim->by_uuid[i] = i;
+    qsort_r(sim->by_uuid, n, sizeof(*sim->by_uuid), uuid_cmp, sim);
+    return 0;
+}
+
+/* Created with the host, by sim_alloc (the others by lifecycle events). */
+static bool at_boot(const struct sim_domain_spec *spec)
+{
+    return spec->start_ns <= 0;
 }
 
 static int apply_params(struct sim *sim, char *err, size_t errlen)
@@ -648,87 +1140,53 @@ static int apply_params(struct sim *sim, char *err, size_t errlen)
     }
     for ( i = 0; i < sim->sc->nr_domains; i++ )
     {
-        const struct sim_domain_spec *spec = &sim->sc->domains[i];
-        struct sch_dom_params p = {
-            .cmd = SCH_PARAM_PUT,
-            .weight = spec->weight,
-            .cap_pct = spec->cap_pct,
-        };
+        struct sim_dom *d = &sim->doms[i];
 
-        if ( !ops->adjust )
-            continue;   /* e.g. rr: weight and cap mean nothing to it */
-        if ( ops->adjust(&sim->s, &sim->doms[i].dom, &p, 0) )
-        {
-            snprintf(err, errlen, "%s: policy %s rejects weight %u cap %u "
-                     "of domain %u", sim->sc->path ? sim->sc->path
-                                                   : "scenario",
-                     ops->opt_name, spec->weight, spec->cap_pct, i);
-            return -EINVAL;
-        }
+        if ( !at_boot(d->spec) || !dom_adjust(sim, d) )
+            continue;
+        snprintf(err, errlen, "%s: policy %s rejects weight %u cap %u "
+                 "of domain %u", sim->sc->path ? sim->sc->path
+                                               : "scenario",
+                 ops->opt_name, d->weight, d->cap_pct, i);
+        return -EINVAL;
     }
     return 0;
 }
 
-/* Put every vCPU in the policy's hands and give it its first step. */
+/* Put every boot-time vCPU in the policy's hands and give it its first
+ * step; queue every domain's next lifecycle step. */
 static void start_domains(struct sim *sim)
 {
-    unsigned int i, j;
+    unsigned int i;
 
     /* pCPUs come up idle and schedule once, as Xen's do at boot. */
     for ( i = 0; i < sim->s.nr_cpus; i++ )
         sch_kick(&sim->s, i);
 
     for ( i = 0; i < sim->sc->nr_domains; i++ )
-    {
-        struct sim_dom *d = &sim->doms[i];
-        const struct sim_workload *w = &d->spec->workload;
-
-        for ( j = 0; j < d->spec->vcpus; j++ )
+        if ( at_boot(sim->doms[i].spec) )
         {
-            struct sim_vcpu *v = &d->vcpus[j];
-            struct sch_lock *lock = unit_lock(sim, &v->unit);
-            sch_time_t first = 0;
-
-            if ( sim->s.ops->insert_unit )
-            {
-                sch_spin_lock(lock);
-                sim->s.ops->insert_unit(&sim->s, &v->unit);
-                sch_spin_unlock(lock);
-            }
-            /* Spread the phases, so equal vCPUs do not move in lockstep. */
-            switch ( w->type )
-            {
-            case SIM_WL_CPU:
-            case SIM_WL_TRACE:
-                break;
-            case SIM_WL_IO:
-                first = rng_below(&v->rng, w->block_ns);
-                break;
-            case SIM_WL_BURSTY:
-                /* wall event turns the phase on */
-                first = w->phase_set ? w->phase_ns
-                                     : rng_below(&v->rng, w->off_ns);
-                break;
-            case SIM_WL_REQUEST:
-                first = rng_exp_ns(&v->rng, w->rate_hz);
-                break;
-            }
-            sim__ev_set(sim, &v->wall, first);
+            dom_start(sim, &sim->doms[i]);
+            sim->doms[i].step = 1;
         }
-    }
+    for ( i = 0; i < sim->sc->nr_domains; i++ )
+        life_next(sim, &sim->doms[i]);
 }
 
 struct sim *sim_alloc(const struct sim_scenario *sc, const struct sch_ops *ops,
                       char *err, size_t errlen)
 {
     struct sim *sim = calloc(1, sizeof(*sim));
-    unsigned int i, next_cpu;
+    unsigned int i;
     int rc = -ENOMEM;
 
     if ( !sim )
         goto out_nomem;
     sim->sc = sc;
     sim->log = stderr;
+    sim->settled = -1;
+    sim->next_domid = 1;        /* domid 0 is dom0, not simulated */
+    sim->next_cpu = sc->pcpus - 1;
     sim->s.host = sim;
     sim->s.nr_cpus = sc->pcpus;
     for ( i = 0; i < sc->pcpus; i++ )
@@ -743,6 +1201,11 @@ struct sim *sim_alloc(const struct sim_scenario *sc, const struct sch_ops *ops,
     if ( windows_grow(sim, (unsigned int)(sc->duration_ns / SIM_WINDOW_NS)
                            + 1) )
         goto out_free;
+    for ( i = 0; i < sc->nr_domains; i++ )
+        if ( setup_slot(sim, i) )
+            goto out_free;
+    if ( setup_index(sim) )
+        goto out_free;
 
     sim->s.ops = ops;   /* from here on sim_free calls deinit */
     rc = ops->init(&sim->s);
@@ -752,9 +1215,9 @@ struct sim *sim_alloc(const struct sim_scenario *sc, const struct sch_ops *ops,
         goto out_free;
     }
     rc = setup_cpus(sim);
-    next_cpu = sc->pcpus - 1;
     for ( i = 0; !rc && i < sc->nr_domains; i++ )
-        rc = setup_domain(sim, i, &next_cpu);
+        if ( at_boot(&sc->domains[i]) )
+            rc = dom_alloc(sim, &sim->doms[i]);
     if ( rc )
         goto out_free;
     if ( apply_params(sim, err, errlen) )
@@ -774,7 +1237,8 @@ struct sim *sim_alloc(const struct sim_scenario *sc, const struct sch_ops *ops,
     return NULL;
 }
 
-/* As Xen destroys a vCPU: off the pCPU, asleep, out of the policy. */
+/* At tear-down, as Xen destroys a vCPU: off the pCPU, asleep, out of the
+ * policy.  Nothing runs after it, so the pCPU needs no new decision. */
 static void unit_destroy(struct sim *sim, struct sim_vcpu *v)
 {
     const struct sch_ops *ops = sim->s.ops;
@@ -836,6 +1300,8 @@ void sim_free(struct sim *sim)
             ops->free_domdata(&sim->s, d->dom.priv);
         free(d->vcpus);
         free(d->dom.units);
+        free(d->vcpu_ns);
+        free(d->inc);
         free(d->wake_lat.counts);
         free(d->response.counts);
     }
@@ -852,6 +1318,7 @@ void sim_free(struct sim *sim)
     free(sim->cpus);
     free(sim->locks);
     free(sim->res);
+    free(sim->by_uuid);
     free(sim->window_cpu);
     free(sim->res_doms);
     free(sim->res_windows);
@@ -864,21 +1331,12 @@ void sim_free(struct sim *sim)
 int sim_result(struct sim *sim, struct sim_result *out)
 {
     const struct sim_scenario *sc = sim->sc;
-    unsigned int nd = sc->nr_domains, nw, i, w, cpu;
+    unsigned int nd = sc->nr_domains, nw, i, w;
     double *ent;
     sch_time_t host_ns;
 
     /* Bring running units' accounting up to now. */
-    for ( cpu = 0; cpu < sc->pcpus; cpu++ )
-    {
-        struct sim_vcpu *v = vcpu_of(sim->res[cpu].curr);
-
-        if ( v )
-        {
-            charge(sim, v->dom, sim->cpus[cpu].since, sim->now);
-            sim->cpus[cpu].since = sim->now;
-        }
-    }
+    settle_all(sim);
     nw = sim->win_used;
     if ( (sim->now + SIM_WINDOW_NS - 1) / SIM_WINDOW_NS < nw )
         nw = (unsigned int)((sim->now + SIM_WINDOW_NS - 1) / SIM_WINDOW_NS);

@@ -6,6 +6,9 @@
 #ifndef XENOS_TEXT_H
 #define XENOS_TEXT_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /*
@@ -15,5 +18,27 @@
  * consumers.  Errors are the stream's: check ferror(@f).
  */
 void txt_json_str(FILE *f, const char *s);
+
+/*
+ * A growing text buffer for output rendered often and large (checkpoints,
+ * metrics): appends are memcpy and a hand-made integer formatter, several
+ * times cheaper than stdio.  Out of memory is sticky: appends after it do
+ * nothing and `oom` tells the caller at the end.
+ */
+struct txt_buf {
+    char *p;                            /* not NUL-terminated */
+    size_t len, cap;
+    bool oom;
+};
+
+void txt_buf_init(struct txt_buf *b);
+void txt_buf_free(struct txt_buf *b);
+/* Empty it, keeping the memory. */
+void txt_buf_reset(struct txt_buf *b);
+void txt_put(struct txt_buf *b, const char *s, size_t n);
+void txt_puts(struct txt_buf *b, const char *s);
+void txt_putc(struct txt_buf *b, char c);
+/* @v in decimal. */
+void txt_put_u64(struct txt_buf *b, uint64_t v);
 
 #endif /* XENOS_TEXT_H */

@@ -41,6 +41,24 @@ struct sim_workload {
     size_t trace_len;                   /* number of entries (even) */
 };
 
+/* A uuid as text, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", lower case. */
+#define SIM_UUID_LEN            36
+#define SIM_MEMORY_MB_DEFAULT   512
+
+/* How an incarnation of a domain ends (or ended). */
+enum sim_dom_end {
+    SIM_END_NONE,       /* it has not */
+    SIM_END_REBOOT,     /* destroyed and created again at once */
+    SIM_END_MIGRATE,    /* left this host for good */
+    SIM_END_DESTROY,    /* destroyed */
+};
+
+/*
+ * One domain of a scenario.  The fields after the workload describe the
+ * domain as a host shows it, and its life; their zero values are the
+ * defaults, so a spec built in C without them is a domain that exists for
+ * the whole run, as every domain did before lifecycles existed.
+ */
 struct sim_domain_spec {
     char *name;
     unsigned int vcpus;
@@ -48,6 +66,16 @@ struct sim_domain_spec {
     unsigned int cap_pct;               /* 0 = none */
     struct sch_cpumask affinity;        /* hard affinity of every vCPU */
     struct sim_workload workload;
+
+    char uuid[SIM_UUID_LEN + 1];        /* "": sim_uuid_from_name(name) */
+    char *tenant;                       /* the host's tenant key, or NULL */
+    uint64_t memory_mb;                 /* 0: SIM_MEMORY_MB_DEFAULT */
+    uint64_t maxmem_mb;                 /* 0: memory_mb */
+    sch_time_t start_ns;                /* created then */
+    sch_time_t *reboot_ns;              /* increasing, all after start */
+    unsigned int nr_reboots;
+    enum sim_dom_end end;               /* NONE, MIGRATE or DESTROY... */
+    sch_time_t end_ns;                  /* ...then, after the reboots */
 };
 
 struct sim_scenario {
@@ -99,12 +127,138 @@ void sim_run_until(struct sim *sim, sch_time_t t);
 sch_time_t sim_now(const struct sim *sim);
 uint64_t sim_events(const struct sim *sim);
 
-/* The live instance, to adjust() domains or tunables between runs. */
+/* The live instance, to adjust() domains or tunables between runs.
+ * sim_domain is NULL unless domain @i exists now (see sim_dom_info). */
 struct sch_sched *sim_sched(struct sim *sim);
 struct sch_domain *sim_domain(struct sim *sim, unsigned int i);
 
 /* Where the simulator's sch_printk and dump output go (default stderr). */
 void sim_set_log(struct sim *sim, FILE *f);
+
+/* ------------------------------------------------------------------ */
+/* The host as a hypervisor shows it (accounting, ground truth)        */
+
+/*
+ * Every scenario domain is one uuid.  It is created at its start_ns with
+ * the next domid (the first is 1: dom0 is not simulated), and each reboot
+ * destroys it and creates it again at once: a new domid, the same uuid,
+ * counters from 0, and the policy sees remove_unit/free_udata/
+ * free_domdata then alloc_domdata/alloc_udata/adjust/insert_unit/wake, as
+ * under Xen.  A reboot re-applies the weight and cap last set for the
+ * uuid (as a toolstack re-applies a domain's configuration).  A migrated
+ * or destroyed domain is gone for good; its counters are final.
+ *
+ * Counters, cumulative since the domain was (re)booted: CPU time, in all
+ * and per vCPU (all vCPUs online); memory current/max/target from the
+ * scenario; one VBD (SIM_VBD_ID) where every completed io or trace burst
+ * is one request of SIM_IO_SECTORS sectors, reads and writes taking turns
+ * (a read first); one VIF (SIM_VIF_ID) where every completed request of a
+ * request workload is SIM_RX_PKTS packets (SIM_RX_BYTES) in and SIM_TX_PKTS
+ * packets (SIM_TX_BYTES) out, with no errors or drops.
+ */
+#define SIM_VBD_ID      51712   /* xvda: major 202, minor 0 */
+#define SIM_VIF_ID      0
+#define SIM_IO_SECTORS  8       /* 512-byte sectors per io request */
+#define SIM_RX_PKTS     1
+#define SIM_RX_BYTES    512
+#define SIM_TX_PKTS     3
+#define SIM_TX_BYTES    4096
+
+enum sim_dom_life {
+    SIM_LIFE_PENDING,   /* not created yet */
+    SIM_LIFE_ALIVE,
+    SIM_LIFE_GONE,      /* migrated, destroyed, or its creation failed */
+};
+
+struct sim_vbd_stats {
+    uint32_t id;
+    uint64_t rd_reqs, wr_reqs;
+    uint64_t rd_sectors, wr_sectors;
+};
+
+struct sim_vif_stats {
+    uint32_t id;
+    uint64_t rx_bytes, tx_bytes, rx_pkts, tx_pkts;
+    uint64_t rx_errs, tx_errs, rx_drop, tx_drop;
+};
+
+/* Scenario domain @index as the host shows it at sim_now(). */
+struct sim_dom_info {
+    unsigned int index;
+    const char *name;                   /* the spec's, untrusted bytes */
+    const char *uuid;
+    const char *tenant;                 /* NULL: none */
+    enum sim_dom_life life;
+    /* The rest is 0 unless life is SIM_LIFE_ALIVE. */
+    uint32_t domid;
+    bool running;               /* a vCPU runs or waits to (else blocked) */
+    uint64_t cpu_ns;                    /* since (re)boot, up to now */
+    unsigned int nr_vcpus, online_vcpus;
+    const uint64_t *vcpu_ns;            /* [nr_vcpus], since (re)boot */
+    uint64_t mem_cur_bytes, mem_max_bytes, mem_target_bytes;
+    struct sim_vbd_stats vbd;
+    struct sim_vif_stats vif;
+};
+
+/* One life of a domain, from creation to reboot, migration or destruction
+ * (or to now). */
+struct sim_incarnation {
+    uint32_t domid;
+    sch_time_t created_ns;
+    sch_time_t ended_ns;                /* -1 while alive */
+    enum sim_dom_end end;
+    uint64_t cpu_ns;                    /* used in it, up to now or its end */
+};
+
+/* Ground truth of scenario domain @index at sim_now(). */
+struct sim_dom_truth {
+    const char *name;
+    const char *uuid;
+    enum sim_dom_life life;
+    uint64_t cpu_ns;                    /* over all its incarnations */
+    unsigned int nr_incarnations;       /* 0 until created */
+    const struct sim_incarnation *inc;  /* oldest first */
+};
+
+/* Lower-case v5 uuid of @name in the simulator's namespace (uuid.c says
+ * how to recompute it), written with its NUL into @out. */
+void sim_uuid_from_name(const char *name, char out[SIM_UUID_LEN + 1]);
+/* Check that @s is a uuid (8-4-4-4-12 hex digits, either case) and write
+ * it lower-cased into @out: 0, or -EINVAL with @out untouched. */
+int sim_uuid_parse(const char *s, char out[SIM_UUID_LEN + 1]);
+
+unsigned int sim_nr_domains(const struct sim *sim);
+/* Index of the scenario domain with @uuid (any case), or -ENOENT. */
+int sim_find_uuid(const struct sim *sim, const char *uuid);
+
+/*
+ * Domain @i now, into *@out: 0, or -ENOENT if there is no domain @i.  A
+ * pending or gone domain is reported too (life says which), without
+ * counters.  Running units' time is counted up to now.  The strings and
+ * vcpu_ns belong to @sim: they stay valid until sim_free, and vcpu_ns
+ * changes as the run goes on (copy it to keep it).
+ */
+int sim_dom_info(struct sim *sim, unsigned int i, struct sim_dom_info *out);
+
+/*
+ * Ground truth of domain @i now: 0, or -ENOENT if there is no domain @i.
+ * Pointers as for sim_dom_info; the incarnation array is updated by the
+ * next call for the same domain.
+ */
+int sim_dom_truth(struct sim *sim, unsigned int i, struct sim_dom_truth *out);
+
+/*
+ * Set (through the policy's adjust hook) the weight and cap of domain @i,
+ * which are kept for its uuid and re-applied when it reboots.  Returns 0;
+ * -ENOENT if @i is no domain or not alive; -EOPNOTSUPP if the policy has
+ * no weights or caps (rr); -EINVAL if the policy refuses the values
+ * (nothing changed then).
+ */
+int sim_dom_set_sched(struct sim *sim, unsigned int i, uint32_t weight,
+                      uint32_t cap_pct);
+/* The weight and cap the policy has for live domain @i; errors as above. */
+int sim_dom_get_sched(struct sim *sim, unsigned int i, uint32_t *weight,
+                      uint32_t *cap_pct);
 
 /* ------------------------------------------------------------------ */
 /* Results                                                            */
@@ -114,6 +268,8 @@ struct sim_percentiles {
     sch_time_t p50, p99, p999, max;     /* ns; 0 when count is 0 */
 };
 
+/* Per scenario domain: a domain that rebooted is one row, its figures
+ * summed over its incarnations.  weight and cap_pct are the scenario's. */
 struct sim_dom_result {
     const char *name;
     unsigned int vcpus, weight, cap_pct;

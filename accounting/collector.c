@@ -1,0 +1,1012 @@
+/*
+ * collector.c: samples in, usage out, nothing lost and nothing counted
+ * twice.
+ *
+ * Everything is keyed by domain uuid: domids change on reboot and
+ * migration.  For each uuid the collector keeps the raw counters it last
+ * saw and the usage it has accounted.  A new sample gives a delta per
+ * counter:
+ * - same domid, counter grew: the growth;
+ * - same domid, counter went back (seen with credit1 under an emulated
+ *   clock, or a device unplugged): nothing, and for CPU time the higher
+ *   reading is kept, so the same nanoseconds are never counted twice;
+ * - new domid (a reboot, or a migration back): the new counters in full,
+ *   since they restarted from zero;
+ * - a uuid never seen: in full too (it was created since the last sample),
+ *   except in the very first sample of a fresh start, which is only a
+ *   baseline: what ran before xenosd existed is not this interval's.
+ * A domain that vanishes keeps its totals; its last interval was closed by
+ * the last sample that saw it.
+ *
+ * The checkpoint holds the raw counters and the totals together, written
+ * atomically after each interval.  After a crash the next run computes its
+ * deltas from the checkpoint's counters, so whatever happened since is
+ * counted exactly once, whichever moment the crash came at.
+ *
+ * Checkpoint format (text, so a person can read it): a "xenos-checkpoint 1"
+ * line, a "collector" line, "dom"/"tenant" lines of key=value fields
+ * (strings percent-encoded), and an "end" line with the CRC-32C of
+ * everything before it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <xenos/acct.h>
+#include <xenos/crc32c.h>
+#include <xenos/text.h>
+
+#define CKPT_MAGIC      "xenos-checkpoint 1"
+#define SECTOR_BYTES    512u
+
+const char *const acct_err_names[ACCT_NR_ERR_KINDS] = {
+    [ACCT_ERR_SAMPLE] = "sample",
+    [ACCT_ERR_DOMAIN] = "domain",
+    [ACCT_ERR_SET_SCHED] = "set_sched",
+    [ACCT_ERR_CHECKPOINT] = "checkpoint",
+    [ACCT_ERR_COUNTER_BACK] = "counter_backwards",
+};
+
+/* ------------------------------------------------------------------ */
+/* uuid index: open addressing over doms[] (slot = index + 1)          */
+
+static uint32_t uuid_hash(const char *uuid)
+{
+    uint32_t h = 2166136261u;
+
+    while ( *uuid )
+        h = (h ^ (unsigned char)*uuid++) * 16777619u;
+    return h;
+}
+
+static int index_rebuild(struct acct_collector *c, uint32_t cap)
+{
+    uint32_t *idx = calloc(cap, sizeof(*idx)), i;
+
+    if ( !idx )
+        return -ENOMEM;
+    for ( i = 0; i < c->nr_doms; i++ )
+    {
+        uint32_t h = uuid_hash(c->doms[i].uuid) & (cap - 1);
+
+        while ( idx[h] )
+            h = (h + 1) & (cap - 1);
+        idx[h] = i + 1;
+    }
+    free(c->index);
+    c->index = idx;
+    c->index_cap = cap;
+    return 0;
+}
+
+struct acct_dom *acct_collector_find(const struct acct_collector *c,
+                                     const char *uuid)
+{
+    uint32_t h;
+
+    if ( !c->index_cap )
+        return NULL;
+    for ( h = uuid_hash(uuid) & (c->index_cap - 1); c->index[h];
+          h = (h + 1) & (c->index_cap - 1) )
+        if ( !strcmp(c->doms[c->index[h] - 1].uuid, uuid) )
+            return &c->doms[c->index[h] - 1];
+    return NULL;
+}
+
+/* A new record for @uuid; NULL on ENOMEM.  Pointers to records move. */
+static struct acct_dom *dom_add(struct acct_collector *c, const char *uuid)
+{
+    struct acct_dom *d;
+
+    if ( c->nr_doms == c->cap_doms )
+    {
+        uint32_t cap = c->cap_doms ? c->cap_doms * 2 : 64;
+        struct acct_dom *n = realloc(c->doms, cap * sizeof(*n));
+
+        if ( !n )
+            return NULL;
+        c->doms = n;
+        c->cap_doms = cap;
+    }
+    if ( (c->nr_doms + 1) * 2 > c->index_cap &&
+         index_rebuild(c, c->index_cap ? c->index_cap * 2 : 128) )
+        return NULL;
+    d = &c->doms[c->nr_doms++];
+    memset(d, 0, sizeof(*d));
+    snprintf(d->uuid, sizeof(d->uuid), "%s", uuid);
+    {
+        uint32_t h = uuid_hash(d->uuid) & (c->index_cap - 1);
+
+        while ( c->index[h] )
+            h = (h + 1) & (c->index_cap - 1);
+        c->index[h] = c->nr_doms;
+    }
+    return d;
+}
+
+struct acct_tenant *acct_collector_tenant(struct acct_collector *c,
+                                          const char *name)
+{
+    struct acct_tenant *t;
+    uint32_t i;
+
+    if ( !name )
+        name = "-";
+    for ( i = 0; i < c->nr_tenants; i++ )
+        if ( !strcmp(c->tenants[i].name, name) )
+            return &c->tenants[i];
+    if ( c->nr_tenants == c->cap_tenants )
+    {
+        uint32_t cap = c->cap_tenants ? c->cap_tenants * 2 : 16;
+        struct acct_tenant *n = realloc(c->tenants, cap * sizeof(*n));
+
+        if ( !n )
+            return NULL;
+        c->tenants = n;
+        c->cap_tenants = cap;
+    }
+    t = &c->tenants[c->nr_tenants];
+    memset(t, 0, sizeof(*t));
+    t->name = strdup(name);
+    if ( !t->name )
+        return NULL;
+    c->nr_tenants++;
+    return t;
+}
+
+/* ------------------------------------------------------------------ */
+/* Deltas                                                              */
+
+static void raw_of(const struct acct_domain *d, struct acct_raw *r)
+{
+    uint32_t i;
+
+    memset(r, 0, sizeof(*r));
+    r->cpu_ns = d->cpu_ns;
+    for ( i = 0; i < d->nr_vbds; i++ )
+    {
+        r->vbd_rd_reqs += d->vbds[i].rd_reqs;
+        r->vbd_wr_reqs += d->vbds[i].wr_reqs;
+        r->vbd_rd_sectors += d->vbds[i].rd_sectors;
+        r->vbd_wr_sectors += d->vbds[i].wr_sectors;
+    }
+    for ( i = 0; i < d->nr_vifs; i++ )
+    {
+        r->vif_rx_bytes += d->vifs[i].rx_bytes;
+        r->vif_tx_bytes += d->vifs[i].tx_bytes;
+        r->vif_rx_pkts += d->vifs[i].rx_pkts;
+        r->vif_tx_pkts += d->vifs[i].tx_pkts;
+        r->vif_rx_errs += d->vifs[i].rx_errs;
+        r->vif_tx_errs += d->vifs[i].tx_errs;
+        r->vif_rx_drop += d->vifs[i].rx_drop;
+        r->vif_tx_drop += d->vifs[i].tx_drop;
+    }
+}
+
+/*
+ * Growth of one counter from *@last to @now, updating *@last.  @keep_max:
+ * a reading below the last one is a glitch and the last stays (CPU time);
+ * otherwise the lower reading becomes the base (a device went away).
+ */
+static uint64_t grow(uint64_t *last, uint64_t now, bool keep_max,
+                     bool *backwards)
+{
+    uint64_t d;
+
+    if ( now >= *last )
+    {
+        d = now - *last;
+        *last = now;
+        return d;
+    }
+    *backwards = true;
+    if ( !keep_max )
+        *last = now;
+    return 0;
+}
+
+static void usage_add(struct acct_usage *u, const struct acct_usage *d)
+{
+    u->cpu_ns += d->cpu_ns;
+    u->mem_byte_s += d->mem_byte_s;
+    u->vbd_rd_reqs += d->vbd_rd_reqs;
+    u->vbd_wr_reqs += d->vbd_wr_reqs;
+    u->vbd_rd_bytes += d->vbd_rd_bytes;
+    u->vbd_wr_bytes += d->vbd_wr_bytes;
+    u->vif_rx_bytes += d->vif_rx_bytes;
+    u->vif_tx_bytes += d->vif_tx_bytes;
+    u->vif_rx_pkts += d->vif_rx_pkts;
+    u->vif_tx_pkts += d->vif_tx_pkts;
+    u->vif_rx_errs += d->vif_rx_errs;
+    u->vif_tx_errs += d->vif_tx_errs;
+    u->vif_rx_drop += d->vif_rx_drop;
+    u->vif_tx_drop += d->vif_tx_drop;
+}
+
+/* Delta of every counter from @rec->last to @now; @fresh: from zero. */
+static void delta_of(struct acct_dom *rec, const struct acct_raw *now,
+                     bool fresh, struct acct_usage *u, bool *backwards)
+{
+    struct acct_raw *l = &rec->last;
+
+    if ( fresh )
+        memset(l, 0, sizeof(*l));
+    u->cpu_ns = grow(&l->cpu_ns, now->cpu_ns, true, backwards);
+    u->vbd_rd_reqs = grow(&l->vbd_rd_reqs, now->vbd_rd_reqs, false,
+                          backwards);
+    u->vbd_wr_reqs = grow(&l->vbd_wr_reqs, now->vbd_wr_reqs, false,
+                          backwards);
+    u->vbd_rd_bytes = SECTOR_BYTES *
+        grow(&l->vbd_rd_sectors, now->vbd_rd_sectors, false, backwards);
+    u->vbd_wr_bytes = SECTOR_BYTES *
+        grow(&l->vbd_wr_sectors, now->vbd_wr_sectors, false, backwards);
+    u->vif_rx_bytes = grow(&l->vif_rx_bytes, now->vif_rx_bytes, false,
+                           backwards);
+    u->vif_tx_bytes = grow(&l->vif_tx_bytes, now->vif_tx_bytes, false,
+                           backwards);
+    u->vif_rx_pkts = grow(&l->vif_rx_pkts, now->vif_rx_pkts, false,
+                          backwards);
+    u->vif_tx_pkts = grow(&l->vif_tx_pkts, now->vif_tx_pkts, false,
+                          backwards);
+    u->vif_rx_errs = grow(&l->vif_rx_errs, now->vif_rx_errs, false,
+                          backwards);
+    u->vif_tx_errs = grow(&l->vif_tx_errs, now->vif_tx_errs, false,
+                          backwards);
+    u->vif_rx_drop = grow(&l->vif_rx_drop, now->vif_rx_drop, false,
+                          backwards);
+    u->vif_tx_drop = grow(&l->vif_tx_drop, now->vif_tx_drop, false,
+                          backwards);
+}
+
+static int vcpus_resize(struct acct_dom *rec, uint32_t n)
+{
+    uint64_t *last, *total;
+
+    if ( n <= rec->nr_vcpus )
+        return 0;
+    last = realloc(rec->vcpu_last_ns, n * sizeof(*last));
+    if ( !last )
+        return -ENOMEM;
+    rec->vcpu_last_ns = last;
+    total = realloc(rec->vcpu_total_ns, n * sizeof(*total));
+    if ( !total )
+        return -ENOMEM;
+    rec->vcpu_total_ns = total;
+    memset(&last[rec->nr_vcpus], 0, (n - rec->nr_vcpus) * sizeof(*last));
+    memset(&total[rec->nr_vcpus], 0, (n - rec->nr_vcpus) * sizeof(*total));
+    rec->nr_vcpus = n;
+    return 0;
+}
+
+static int set_str(char **dst, const char *src)
+{
+    char *n;
+
+    if ( (!*dst && !src) || (*dst && src && !strcmp(*dst, src)) )
+        return 0;
+    n = src ? strdup(src) : NULL;
+    if ( src && !n )
+        return -ENOMEM;
+    free(*dst);
+    *dst = n;
+    return 0;
+}
+
+/* Account one domain of a sample taken @dt_ns after the last one. */
+static int update_dom(struct acct_collector *c, const struct acct_domain *d,
+                      const char *tenant_name, uint64_t now_ns,
+                      uint64_t dt_ns)
+{
+    struct acct_dom *rec = acct_collector_find(c, d->uuid);
+    struct acct_tenant *t;
+    struct acct_raw raw;
+    bool fresh, baseline = false, backwards = false;
+    uint32_t i;
+
+    if ( !rec )
+    {
+        rec = dom_add(c, d->uuid);
+        if ( !rec )
+            return -ENOMEM;
+        rec->domid = d->domid;
+        /* Created since the last sample: all of it is new.  On the first
+         * sample of a fresh start it is only the baseline. */
+        fresh = c->have_baseline;
+        baseline = !fresh;
+    }
+    else
+        fresh = rec->domid != d->domid;
+    if ( fresh && rec->last_seen_ns )
+        rec->resets++;
+    if ( set_str(&rec->name, d->name) )
+        return -ENOMEM;
+    if ( set_str(&rec->tenant, tenant_name) )
+        return -ENOMEM;
+    rec->present = true;
+    rec->state = d->state;
+    rec->error = d->error;
+    rec->domid = d->domid;
+    rec->last_seen_ns = now_ns;
+    t = acct_collector_tenant(c, tenant_name);
+    if ( !t )
+        return -ENOMEM;
+    t->nr_domains++;
+    if ( d->error )
+    {
+        /* Counters unknown: counted at its next good sample. */
+        memset(&rec->delta, 0, sizeof(rec->delta));
+        c->errors[ACCT_ERR_DOMAIN]++;
+        return 0;
+    }
+
+    raw_of(d, &raw);
+    if ( baseline )
+        rec->last = raw;
+    delta_of(rec, &raw, fresh, &rec->delta, &backwards);
+    if ( vcpus_resize(rec, d->nr_vcpus) )
+        return -ENOMEM;
+    for ( i = 0; i < d->nr_vcpus; i++ )
+    {
+        bool b = false;
+
+        if ( fresh )
+            rec->vcpu_last_ns[i] = 0;
+        if ( baseline )
+            rec->vcpu_last_ns[i] = d->vcpus[i].cpu_ns;
+        rec->vcpu_total_ns[i] += grow(&rec->vcpu_last_ns[i],
+                                      d->vcpus[i].cpu_ns, true, &b);
+    }
+    if ( backwards )
+        c->errors[ACCT_ERR_COUNTER_BACK]++;
+
+    /* Memory is a level, not a counter: charge it over the interval. */
+    {
+        unsigned __int128 bns = (unsigned __int128)d->mem_cur_bytes * dt_ns +
+                                rec->mem_rem;
+
+        rec->delta.mem_byte_s = (uint64_t)(bns / 1000000000u);
+        rec->mem_rem = (uint64_t)(bns % 1000000000u);
+    }
+    rec->online_vcpus = d->online_vcpus;
+    rec->mem_cur_bytes = d->mem_cur_bytes;
+    rec->mem_max_bytes = d->mem_max_bytes;
+    rec->mem_target_bytes = d->mem_target_bytes;
+    rec->interval_ns = dt_ns;
+    usage_add(&rec->total, &rec->delta);
+    usage_add(&t->delta, &rec->delta);
+    usage_add(&t->total, &rec->delta);
+    return 0;
+}
+
+int acct_collector_update(struct acct_collector *c,
+                          const struct acct_sample *s,
+                          acct_tenant_cb tenant_of, void *ctx)
+{
+    uint64_t dt = c->last_sample_ns && s->time_ns > c->last_sample_ns
+                  ? s->time_ns - c->last_sample_ns : 0;
+    uint32_t i;
+    int rc;
+
+    for ( i = 0; i < c->nr_doms; i++ )
+    {
+        c->doms[i].present = false;
+        memset(&c->doms[i].delta, 0, sizeof(c->doms[i].delta));
+    }
+    for ( i = 0; i < c->nr_tenants; i++ )
+    {
+        memset(&c->tenants[i].delta, 0, sizeof(c->tenants[i].delta));
+        c->tenants[i].nr_domains = 0;
+    }
+    for ( i = 0; i < s->nr_domains; i++ )
+    {
+        const struct acct_domain *d = &s->domains[i];
+
+        rc = update_dom(c, d, tenant_of ? tenant_of(ctx, d) : NULL,
+                        s->time_ns, dt);
+        if ( rc )
+            return rc;
+    }
+    c->have_baseline = true;
+    c->last_sample_ns = s->time_ns;
+    c->intervals++;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Checkpoint                                                          */
+
+/* Percent-encode @s so it is one token: no space, '=', '%', control or
+ * non-ASCII byte survives as itself. */
+static void put_str(struct txt_buf *b, const char *key, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    txt_putc(b, ' ');
+    txt_puts(b, key);
+    txt_putc(b, '=');
+    if ( !s )
+    {
+        txt_puts(b, "%00");     /* NULL; a real string never has a NUL */
+        return;
+    }
+    if ( !*s )
+        txt_putc(b, '%');       /* empty */
+    for ( ; *s; s++ )
+    {
+        unsigned char ch = (unsigned char)*s;
+
+        if ( ch <= 0x20 || ch >= 0x7f || ch == '%' || ch == '=' )
+        {
+            char esc[3] = { '%', hex[ch >> 4], hex[ch & 15] };
+
+            txt_put(b, esc, 3);
+        }
+        else
+            txt_putc(b, (char)ch);
+    }
+}
+
+static void put_u64(struct txt_buf *b, const char *key, uint64_t v)
+{
+    txt_putc(b, ' ');
+    txt_puts(b, key);
+    txt_putc(b, '=');
+    txt_put_u64(b, v);
+}
+
+#define USAGE_FIELDS(X) \
+    X(cpu_ns) X(mem_byte_s) X(vbd_rd_reqs) X(vbd_wr_reqs) X(vbd_rd_bytes) \
+    X(vbd_wr_bytes) X(vif_rx_bytes) X(vif_tx_bytes) X(vif_rx_pkts) \
+    X(vif_tx_pkts) X(vif_rx_errs) X(vif_tx_errs) X(vif_rx_drop) \
+    X(vif_tx_drop)
+
+#define RAW_FIELDS(X) \
+    X(cpu_ns) X(vbd_rd_reqs) X(vbd_wr_reqs) X(vbd_rd_sectors) \
+    X(vbd_wr_sectors) X(vif_rx_bytes) X(vif_tx_bytes) X(vif_rx_pkts) \
+    X(vif_tx_pkts) X(vif_rx_errs) X(vif_tx_errs) X(vif_rx_drop) \
+    X(vif_tx_drop)
+
+static void put_usage(struct txt_buf *b, const struct acct_usage *u)
+{
+#define X(n) put_u64(b, "t." #n, u->n);
+    USAGE_FIELDS(X)
+#undef X
+}
+
+static void put_u64_list(struct txt_buf *b, const char *key,
+                         const uint64_t *v, uint32_t n)
+{
+    uint32_t i;
+
+    txt_putc(b, ' ');
+    txt_puts(b, key);
+    txt_putc(b, '=');
+    for ( i = 0; i < n; i++ )
+    {
+        if ( i )
+            txt_putc(b, ',');
+        txt_put_u64(b, v[i]);
+    }
+    if ( !n )
+        txt_putc(b, '-');
+}
+
+static void write_body(struct acct_collector *c, struct txt_buf *b)
+{
+    uint32_t i;
+
+    txt_puts(b, CKPT_MAGIC "\ncollector");
+    put_u64(b, "last_sample_ns", c->last_sample_ns);
+    put_u64(b, "intervals", c->intervals);
+    for ( i = 0; i < ACCT_NR_ERR_KINDS; i++ )
+    {
+        txt_puts(b, " e.");
+        txt_puts(b, acct_err_names[i]);
+        txt_putc(b, '=');
+        txt_put_u64(b, c->errors[i]);
+    }
+    txt_putc(b, '\n');
+    for ( i = 0; i < c->nr_doms; i++ )
+    {
+        const struct acct_dom *d = &c->doms[i];
+
+        txt_puts(b, "dom uuid=");
+        txt_puts(b, d->uuid);
+        put_u64(b, "domid", d->domid);
+        put_u64(b, "present", d->present);
+        put_u64(b, "resets", d->resets);
+        put_u64(b, "seen", d->last_seen_ns);
+        put_u64(b, "mem_rem", d->mem_rem);
+        put_str(b, "name", d->name);
+        put_str(b, "tenant", d->tenant);
+#define X(n) put_u64(b, "l." #n, d->last.n);
+        RAW_FIELDS(X)
+#undef X
+        put_usage(b, &d->total);
+        put_u64_list(b, "vl", d->vcpu_last_ns, d->nr_vcpus);
+        put_u64_list(b, "vt", d->vcpu_total_ns, d->nr_vcpus);
+        txt_putc(b, '\n');
+    }
+    for ( i = 0; i < c->nr_tenants; i++ )
+    {
+        txt_puts(b, "tenant");
+        put_str(b, "name", c->tenants[i].name);
+        put_usage(b, &c->tenants[i].total);
+        txt_putc(b, '\n');
+    }
+}
+
+static int fsync_dir_of(const char *path)
+{
+    char dir[PATH_MAX];
+    char *slash;
+    int fd, rc = 0;
+
+    snprintf(dir, sizeof(dir), "%s", path);
+    slash = strrchr(dir, '/');
+    if ( slash == dir )
+        slash[1] = '\0';
+    else if ( slash )
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof(dir), ".");
+    fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if ( fd < 0 )
+        return -errno;
+    if ( fsync(fd) )
+        rc = -errno;
+    close(fd);
+    return rc;
+}
+
+/* All of @len bytes at @p to @fd: 0 or -errno. */
+static int write_all(int fd, const char *p, size_t len)
+{
+    while ( len )
+    {
+        ssize_t n = write(fd, p, len);
+
+        if ( n < 0 && errno == EINTR )
+            continue;
+        if ( n < 0 )
+            return -errno;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int acct_collector_checkpoint(struct acct_collector *c)
+{
+    struct txt_buf *b = &c->ckpt_buf;
+    char tmp[PATH_MAX], end[32];
+    int rc, fd;
+
+    txt_buf_reset(b);
+    write_body(c, b);
+    snprintf(end, sizeof(end), "end crc32c=%08x\n", crc32c(0, b->p, b->len));
+    txt_puts(b, end);
+    if ( b->oom )
+    {
+        rc = -ENOMEM;
+        goto out;
+    }
+    snprintf(tmp, sizeof(tmp), "%s.tmp", c->checkpoint_path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if ( fd < 0 )
+    {
+        rc = -errno;
+        goto out;
+    }
+    rc = write_all(fd, b->p, b->len);
+    if ( !rc && fsync(fd) )
+        rc = -errno;
+    if ( close(fd) && !rc )
+        rc = -errno;
+    if ( !rc && rename(tmp, c->checkpoint_path) )
+        rc = -errno;
+    if ( rc )
+        unlink(tmp);
+    else
+        rc = fsync_dir_of(c->checkpoint_path);
+ out:
+    if ( rc )
+        c->errors[ACCT_ERR_CHECKPOINT]++;
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Loading                                                             */
+
+static int hexval(int ch)
+{
+    if ( ch >= '0' && ch <= '9' )
+        return ch - '0';
+    if ( ch >= 'a' && ch <= 'f' )
+        return ch - 'a' + 10;
+    return -1;
+}
+
+/* Decode a put_str() token into a new string (*out NULL for "%00"). */
+static int get_str(const char *v, char **out)
+{
+    size_t n = strlen(v), i, o = 0;
+    char *s;
+
+    *out = NULL;
+    if ( !strcmp(v, "%00") )
+        return 0;
+    s = malloc(n + 1);
+    if ( !s )
+        return -ENOMEM;
+    if ( !strcmp(v, "%") )
+        n = 0;
+    for ( i = 0; i < n; i++ )
+    {
+        if ( v[i] == '%' )
+        {
+            int hi, lo;
+
+            if ( i + 2 >= n || (hi = hexval(v[i + 1])) < 0 ||
+                 (lo = hexval(v[i + 2])) < 0 || (hi == 0 && lo == 0) )
+            {
+                free(s);
+                return -EBADMSG;
+            }
+            s[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        }
+        else
+            s[o++] = v[i];
+    }
+    s[o] = '\0';
+    *out = s;
+    return 0;
+}
+
+static int get_u64(const char *v, uint64_t *out)
+{
+    char *end;
+
+    if ( !*v || *v == '-' )
+        return -EBADMSG;
+    errno = 0;
+    *out = strtoull(v, &end, 10);
+    return errno || *end ? -EBADMSG : 0;
+}
+
+static int get_u64_list(const char *v, uint64_t **out, uint32_t *n)
+{
+    uint32_t cnt = 0, i;
+    const char *p;
+    uint64_t *arr;
+
+    *out = NULL;
+    *n = 0;
+    if ( !strcmp(v, "-") )
+        return 0;
+    for ( p = v, cnt = 1; *p; p++ )
+        cnt += *p == ',';
+    arr = calloc(cnt, sizeof(*arr));
+    if ( !arr )
+        return -ENOMEM;
+    for ( i = 0, p = v; i < cnt; i++ )
+    {
+        char *end;
+
+        errno = 0;
+        arr[i] = strtoull(p, &end, 10);
+        if ( errno || end == p || (*end != ',' && *end != '\0') )
+        {
+            free(arr);
+            return -EBADMSG;
+        }
+        p = end + 1;
+    }
+    *out = arr;
+    *n = cnt;
+    return 0;
+}
+
+static int usage_field(struct acct_usage *u, const char *k, const char *v)
+{
+#define X(n) if ( !strcmp(k, "t." #n) ) return get_u64(v, &u->n);
+    USAGE_FIELDS(X)
+#undef X
+    return 1;   /* not a usage field */
+}
+
+static int parse_dom(struct acct_collector *c, char *line)
+{
+    struct acct_dom tmp, *d;
+    uint64_t *vl = NULL, *vt = NULL;
+    uint32_t nvl = 0, nvt = 0;
+    char *tok, *save = NULL;
+    int rc = 0;
+
+    memset(&tmp, 0, sizeof(tmp));
+    for ( tok = strtok_r(line, " ", &save); tok && !rc;
+          tok = strtok_r(NULL, " ", &save) )
+    {
+        char *v = strchr(tok, '=');
+        uint64_t x;
+
+        if ( !v )
+        {
+            rc = -EBADMSG;
+            break;
+        }
+        *v++ = '\0';
+        if ( !strcmp(tok, "uuid") )
+        {
+            if ( strlen(v) != ACCT_UUID_LEN )
+                rc = -EBADMSG;
+            else
+                memcpy(tmp.uuid, v, ACCT_UUID_LEN + 1);
+        }
+        else if ( !strcmp(tok, "domid") )
+        {
+            rc = get_u64(v, &x);
+            tmp.domid = (uint32_t)x;
+        }
+        else if ( !strcmp(tok, "present") )
+        {
+            rc = get_u64(v, &x);
+            tmp.present = x != 0;
+        }
+        else if ( !strcmp(tok, "resets") )
+            rc = get_u64(v, &tmp.resets);
+        else if ( !strcmp(tok, "seen") )
+            rc = get_u64(v, &tmp.last_seen_ns);
+        else if ( !strcmp(tok, "mem_rem") )
+            rc = get_u64(v, &tmp.mem_rem);
+        else if ( !strcmp(tok, "name") )
+            rc = get_str(v, &tmp.name);
+        else if ( !strcmp(tok, "tenant") )
+            rc = get_str(v, &tmp.tenant);
+        else if ( !strcmp(tok, "vl") )
+            rc = get_u64_list(v, &vl, &nvl);
+        else if ( !strcmp(tok, "vt") )
+            rc = get_u64_list(v, &vt, &nvt);
+#define X(n) else if ( !strcmp(tok, "l." #n) ) rc = get_u64(v, &tmp.last.n);
+        RAW_FIELDS(X)
+#undef X
+        else
+        {
+            /* 1: a field from a later version, ignored */
+            int r = usage_field(&tmp.total, tok, v);
+
+            rc = r == 1 ? 0 : r;
+        }
+    }
+    if ( !rc && (!tmp.uuid[0] || nvl != nvt || acct_collector_find(c,
+                                                                tmp.uuid)) )
+        rc = -EBADMSG;
+    if ( !rc && !(d = dom_add(c, tmp.uuid)) )
+        rc = -ENOMEM;
+    if ( rc )
+    {
+        free(tmp.name);
+        free(tmp.tenant);
+        free(vl);
+        free(vt);
+        return rc;
+    }
+    tmp.vcpu_last_ns = vl;
+    tmp.vcpu_total_ns = vt;
+    tmp.nr_vcpus = nvl;
+    tmp.present = false;    /* until a sample says so */
+    *d = tmp;
+    return 0;
+}
+
+static int parse_tenant(struct acct_collector *c, char *line)
+{
+    struct acct_usage u = { 0 };
+    char *tok, *save = NULL, *name = NULL;
+    struct acct_tenant *t;
+    int rc = 0;
+
+    for ( tok = strtok_r(line, " ", &save); tok && !rc;
+          tok = strtok_r(NULL, " ", &save) )
+    {
+        char *v = strchr(tok, '=');
+
+        if ( !v )
+            rc = -EBADMSG;
+        else
+        {
+            *v++ = '\0';
+            if ( !strcmp(tok, "name") )
+            {
+                free(name);
+                rc = get_str(v, &name);
+            }
+            else if ( usage_field(&u, tok, v) < 0 )
+                rc = -EBADMSG;
+        }
+    }
+    if ( !rc && !name )
+        rc = -EBADMSG;
+    if ( !rc && !(t = acct_collector_tenant(c, name)) )
+        rc = -ENOMEM;
+    if ( !rc )
+        t->total = u;
+    free(name);
+    return rc;
+}
+
+static int parse_collector(struct acct_collector *c, char *line)
+{
+    char *tok, *save = NULL;
+    int rc = 0;
+    uint32_t i;
+
+    for ( tok = strtok_r(line, " ", &save); tok && !rc;
+          tok = strtok_r(NULL, " ", &save) )
+    {
+        char *v = strchr(tok, '=');
+
+        if ( !v )
+            return -EBADMSG;
+        *v++ = '\0';
+        if ( !strcmp(tok, "last_sample_ns") )
+            rc = get_u64(v, &c->last_sample_ns);
+        else if ( !strcmp(tok, "intervals") )
+            rc = get_u64(v, &c->intervals);
+        else if ( !strncmp(tok, "e.", 2) )
+            for ( i = 0; i < ACCT_NR_ERR_KINDS; i++ )
+                if ( !strcmp(tok + 2, acct_err_names[i]) )
+                    rc = get_u64(v, &c->errors[i]);
+    }
+    return rc;
+}
+
+static void collector_clear(struct acct_collector *c)
+{
+    uint32_t i;
+
+    for ( i = 0; i < c->nr_doms; i++ )
+    {
+        free(c->doms[i].name);
+        free(c->doms[i].tenant);
+        free(c->doms[i].vcpu_last_ns);
+        free(c->doms[i].vcpu_total_ns);
+    }
+    for ( i = 0; i < c->nr_tenants; i++ )
+        free(c->tenants[i].name);
+    free(c->doms);
+    free(c->index);
+    free(c->tenants);
+    c->doms = NULL;
+    c->index = NULL;
+    c->tenants = NULL;
+    c->nr_doms = c->cap_doms = c->index_cap = 0;
+    c->nr_tenants = c->cap_tenants = 0;
+    c->have_baseline = false;
+    c->last_sample_ns = c->intervals = 0;
+    memset(c->errors, 0, sizeof(c->errors));
+}
+
+/* Read the whole checkpoint into @c.  -ENOENT if there is none, -EBADMSG
+ * (with the line in @err) if it is damaged. */
+static int load(struct acct_collector *c, char *err, size_t errlen)
+{
+    FILE *f = fopen(c->checkpoint_path, "re");
+    char *buf = NULL, *line, *next, *end;
+    size_t len = 0, cap = 0, n;
+    unsigned int lineno = 0;
+    uint32_t want;
+    int rc = 0;
+
+    if ( !f )
+        return -errno;
+    for ( ;; )
+    {
+        if ( len + 4096 + 1 > cap )
+        {
+            char *nb = realloc(buf, cap = (cap ? cap * 2 : 65536));
+
+            if ( !nb )
+            {
+                fclose(f);
+                free(buf);
+                return -ENOMEM;
+            }
+            buf = nb;
+        }
+        n = fread(buf + len, 1, cap - len - 1, f);
+        if ( !n )
+            break;
+        len += n;
+    }
+    if ( ferror(f) )
+        rc = -EIO;
+    fclose(f);
+    if ( rc )
+        goto out;
+    buf[len] = '\0';
+
+    /* Whole and unchanged? */
+    end = len ? strstr(buf, "\nend crc32c=") : NULL;
+    if ( !end || sscanf(end + 12, "%8x", &want) != 1 ||
+         crc32c(0, buf, (size_t)(end + 1 - buf)) != want )
+    {
+        snprintf(err, errlen, "%s: truncated or damaged (no valid end "
+                 "line)", c->checkpoint_path);
+        rc = -EBADMSG;
+        goto out;
+    }
+    end[1] = '\0';
+    for ( line = buf; *line && !rc; line = next )
+    {
+        next = strchr(line, '\n');
+        if ( next )
+            *next++ = '\0';
+        else
+            next = line + strlen(line);
+        lineno++;
+        if ( lineno == 1 )
+            rc = strcmp(line, CKPT_MAGIC) ? -EBADMSG : 0;
+        else if ( !strncmp(line, "collector ", 10) )
+            rc = parse_collector(c, line + 10);
+        else if ( !strncmp(line, "dom ", 4) )
+            rc = parse_dom(c, line + 4);
+        else if ( !strncmp(line, "tenant ", 7) )
+            rc = parse_tenant(c, line + 7);
+        else
+            rc = -EBADMSG;
+        if ( rc == -EBADMSG )
+            snprintf(err, errlen, "%s:%u: malformed checkpoint line",
+                     c->checkpoint_path, lineno);
+    }
+    if ( !rc )
+        c->have_baseline = true;
+ out:
+    free(buf);
+    return rc;
+}
+
+int acct_collector_init(struct acct_collector *c, const char *checkpoint_path,
+                        char *err, size_t errlen)
+{
+    char aside[PATH_MAX];
+    int rc;
+
+    memset(c, 0, sizeof(*c));
+    c->checkpoint_path = strdup(checkpoint_path);
+    if ( !c->checkpoint_path )
+        return -ENOMEM;
+    rc = load(c, err, errlen);
+    if ( rc == -ENOENT )
+        return 0;
+    if ( rc == -EBADMSG )
+    {
+        /* Keep the evidence, start afresh, and say so. */
+        collector_clear(c);
+        snprintf(aside, sizeof(aside), "%s.corrupt", checkpoint_path);
+        if ( rename(checkpoint_path, aside) )
+            snprintf(err + strlen(err), errlen - strlen(err),
+                     "; could not move it aside: %s", strerror(errno));
+        return -EBADMSG;
+    }
+    if ( rc )
+    {
+        snprintf(err, errlen, "%s: %s", checkpoint_path, strerror(-rc));
+        acct_collector_deinit(c);
+    }
+    return rc;
+}
+
+void acct_collector_deinit(struct acct_collector *c)
+{
+    collector_clear(c);
+    free(c->checkpoint_path);
+    c->checkpoint_path = NULL;
+    txt_buf_free(&c->ckpt_buf);
+}

@@ -1,0 +1,351 @@
+/*
+ * daemon.c: one interval of xenosd's work (daemon.h): account a sample,
+ * turn the tenant policy into per-domain weight and cap and apply what
+ * changed, checkpoint, render the status the control socket serves.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <xenos/cfg.h>
+#include <xenos/text.h>
+
+#include "daemon.h"
+
+void xd_log(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("xenosd: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+uint64_t xd_clock_ns(int clock_id)
+{
+    struct timespec ts;
+
+    clock_gettime((clockid_t)clock_id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------ */
+/* Tenant policy                                                       */
+
+static const char *xd_tenant_of(void *ctx, const struct acct_domain *d)
+{
+    struct xd *xd = ctx;
+
+    return xd->tpol ? tpol_tenant_of(xd->tpol, d) : NULL;
+}
+
+int xd_load_policy(struct xd *xd)
+{
+    struct tpol *p;
+    char err[512] = "";
+    int rc;
+
+    if ( !xd->o.policy_file )
+        return 0;
+    rc = tpol_load(xd->o.policy_file, &p, err, sizeof(err));
+    if ( rc )
+    {
+        xd_log("%s", err[0] ? err : strerror(-rc));
+        return rc;
+    }
+    tpol_free(xd->tpol);
+    xd->tpol = p;
+    return 0;
+}
+
+static int xd_io_reserve(struct xd *xd, size_t n)
+{
+    struct tpol_input *in;
+    struct tpol_output *out;
+
+    if ( n <= xd->io_cap )
+        return 0;
+    in = realloc(xd->in, n * sizeof(*in));
+    if ( !in )
+        return -ENOMEM;
+    xd->in = in;
+    out = realloc(xd->out, n * sizeof(*out));
+    if ( !out )
+        return -ENOMEM;
+    xd->out = out;
+    xd->io_cap = n;
+    return 0;
+}
+
+/* Weight and cap from the tenant policy, applied where they changed. */
+static void xd_apply_policy(struct xd *xd)
+{
+    const struct acct_sample *s = &xd->sample;
+    uint32_t i;
+
+    if ( !xd->tpol || !s->nr_domains || xd_io_reserve(xd, s->nr_domains) )
+        return;
+    for ( i = 0; i < s->nr_domains; i++ )
+    {
+        const struct acct_domain *d = &s->domains[i];
+        const struct acct_dom *rec = acct_collector_find(&xd->col, d->uuid);
+        struct tpol_input *in = &xd->in[i];
+
+        memset(in, 0, sizeof(*in));
+        in->uuid = d->uuid;
+        in->name = d->name;
+        in->tenant_key = d->tenant_key;
+        in->online_vcpus = d->online_vcpus;
+        in->cap_pct_now = rec ? rec->cap_pct : 0;
+        in->demand_pct = rec && rec->interval_ns
+            ? 100.0 * (double)rec->delta.cpu_ns / (double)rec->interval_ns
+            : 0;
+    }
+    if ( tpol_apply(xd->tpol, xd->in, s->nr_domains, xd->out) )
+        return;
+    for ( i = 0; i < s->nr_domains; i++ )
+    {
+        const struct acct_domain *d = &s->domains[i];
+        struct acct_dom *rec = acct_collector_find(&xd->col, d->uuid);
+        const struct tpol_output *o = &xd->out[i];
+        int rc;
+
+        if ( !rec || d->error ||
+             (rec->weight == o->weight && rec->cap_pct == o->cap_pct) )
+            continue;
+        rc = xd->be->set_sched(xd->be_state, d->uuid, o->weight, o->cap_pct);
+        if ( rc )
+        {
+            xd->col.errors[ACCT_ERR_SET_SCHED]++;
+            continue;
+        }
+        rec->weight = o->weight;
+        rec->cap_pct = o->cap_pct;
+    }
+    for ( i = 0; i < xd->col.nr_tenants; i++ )
+    {
+        struct acct_tenant *t = &xd->col.tenants[i];
+        unsigned int k;
+
+        tpol_defaults(xd->tpol, &t->weight, &t->cap_pct);
+        for ( k = 0; k < tpol_nr_tenants(xd->tpol); k++ )
+            if ( !strcmp(tpol_tenant(xd->tpol, k)->name, t->name) )
+            {
+                t->weight = tpol_tenant(xd->tpol, k)->weight;
+                t->cap_pct = tpol_tenant(xd->tpol, k)->cap_pct;
+            }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Status                                                              */
+
+static double pct_of(uint64_t ns, uint64_t interval_ns)
+{
+    return interval_ns ? 100.0 * (double)ns / (double)interval_ns : 0;
+}
+
+static void json_usage(FILE *f, const struct acct_usage *u)
+{
+    fprintf(f, "\"cpu_ns\":%" PRIu64 ",\"mem_byte_s\":%" PRIu64
+            ",\"vbd_rd_reqs\":%" PRIu64 ",\"vbd_wr_reqs\":%" PRIu64
+            ",\"vbd_rd_bytes\":%" PRIu64 ",\"vbd_wr_bytes\":%" PRIu64
+            ",\"vif_rx_bytes\":%" PRIu64 ",\"vif_tx_bytes\":%" PRIu64
+            ",\"vif_rx_pkts\":%" PRIu64 ",\"vif_tx_pkts\":%" PRIu64
+            ",\"vif_rx_errs\":%" PRIu64 ",\"vif_tx_errs\":%" PRIu64
+            ",\"vif_rx_drop\":%" PRIu64 ",\"vif_tx_drop\":%" PRIu64,
+            u->cpu_ns, u->mem_byte_s, u->vbd_rd_reqs, u->vbd_wr_reqs,
+            u->vbd_rd_bytes, u->vbd_wr_bytes, u->vif_rx_bytes,
+            u->vif_tx_bytes, u->vif_rx_pkts, u->vif_tx_pkts, u->vif_rx_errs,
+            u->vif_tx_errs, u->vif_rx_drop, u->vif_tx_drop);
+}
+
+static void render_status(struct xd *xd, FILE *f)
+{
+    const struct acct_collector *c = &xd->col;
+    uint32_t i;
+
+    fprintf(f, "{\"version\":1,\"backend\":");
+    txt_json_str(f, xd->be->name);
+    fprintf(f, ",\"interval_ms\":%ld,\"intervals\":%" PRIu64
+            ",\"last_sample_ns\":%" PRIu64 ",\"last_sample_unix_ns\":%"
+            PRIu64 ",\"sample_duration_ns\":%" PRIu64
+            ",\"policy_file\":", xd->o.interval_ms, c->intervals,
+            c->last_sample_ns, xd->last_sample_wall_ns,
+            xd->sample_duration_ns);
+    txt_json_str(f, xd->o.policy_file);
+    fprintf(f, ",\"policy_reloads\":%" PRIu64 ",\"policy_reload_errors\":%"
+            PRIu64 ",\"errors\":{", xd->policy_reloads,
+            xd->policy_reload_errors);
+    for ( i = 0; i < ACCT_NR_ERR_KINDS; i++ )
+        fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", acct_err_names[i],
+                c->errors[i]);
+    fputs("},\"tenants\":[", f);
+    for ( i = 0; i < c->nr_tenants; i++ )
+    {
+        const struct acct_tenant *t = &c->tenants[i];
+        uint64_t iv = 0;
+        uint32_t j;
+
+        for ( j = 0; j < c->nr_doms && !iv; j++ )
+            if ( c->doms[j].present )
+                iv = c->doms[j].interval_ns;
+        fputs(i ? ",{\"name\":" : "{\"name\":", f);
+        txt_json_str(f, t->name);
+        fprintf(f, ",\"weight\":%" PRIu32 ",\"cap_pct\":%" PRIu32
+                ",\"domains\":%" PRIu32 ",\"cpu_pct\":%.3f,\"total\":{",
+                t->weight, t->cap_pct, t->nr_domains,
+                pct_of(t->delta.cpu_ns, iv));
+        json_usage(f, &t->total);
+        fputs("}}", f);
+    }
+    fputs("],\"domains\":[", f);
+    for ( i = 0; i < c->nr_doms; i++ )
+    {
+        const struct acct_dom *d = &c->doms[i];
+
+        fprintf(f, "%s{\"uuid\":\"%s\",\"name\":", i ? "," : "", d->uuid);
+        txt_json_str(f, d->name);
+        fputs(",\"tenant\":", f);
+        txt_json_str(f, d->tenant ? d->tenant : "-");
+        fprintf(f, ",\"domid\":%" PRIu32 ",\"present\":%s,\"error\":%d"
+                ",\"vcpus\":%" PRIu32 ",\"online_vcpus\":%" PRIu32
+                ",\"weight\":%" PRIu32 ",\"cap_pct\":%" PRIu32
+                ",\"cpu_pct\":%.3f,\"mem_cur_bytes\":%" PRIu64
+                ",\"mem_max_bytes\":%" PRIu64 ",\"mem_target_bytes\":%"
+                PRIu64 ",\"resets\":%" PRIu64 ",\"total\":{", d->domid,
+                d->present ? "true" : "false", d->error, d->nr_vcpus,
+                d->online_vcpus, d->weight, d->cap_pct,
+                pct_of(d->delta.cpu_ns, d->interval_ns), d->mem_cur_bytes,
+                d->mem_max_bytes, d->mem_target_bytes, d->resets);
+        json_usage(f, &d->total);
+        fputs("},\"interval\":{", f);
+        json_usage(f, &d->delta);
+        fprintf(f, ",\"ns\":%" PRIu64 "}}", d->interval_ns);
+    }
+    fputs("]}\n", f);
+}
+
+/* A field for the "top" lines: escaped so no tab or newline survives. */
+static void top_field(FILE *f, const char *s)
+{
+    char buf[1024];
+
+    cfg_escape(buf, sizeof(buf), s ? s : "-");
+    fputc('\t', f);
+    fputs(buf, f);
+}
+
+static void render_top(struct xd *xd, FILE *f)
+{
+    const struct acct_collector *c = &xd->col;
+    uint64_t iv = 0;
+    uint32_t i;
+
+    for ( i = 0; i < c->nr_doms && !iv; i++ )
+        if ( c->doms[i].present )
+            iv = c->doms[i].interval_ns;
+    fprintf(f, "H\t%s\t%ld\t%" PRIu64 "\t%" PRIu64, xd->be->name,
+            xd->o.interval_ms, c->intervals, c->last_sample_ns);
+    for ( i = 0; i < ACCT_NR_ERR_KINDS; i++ )
+        fprintf(f, "\t%s=%" PRIu64, acct_err_names[i], c->errors[i]);
+    fputc('\n', f);
+    for ( i = 0; i < c->nr_tenants; i++ )
+    {
+        const struct acct_tenant *t = &c->tenants[i];
+
+        fputc('T', f);
+        top_field(f, t->name);
+        fprintf(f, "\t%" PRIu32 "\t%" PRIu32 "\t%" PRIu32 "\t%.2f\t%" PRIu64
+                "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\n",
+                t->weight, t->cap_pct, t->nr_domains,
+                pct_of(t->delta.cpu_ns, iv), t->total.cpu_ns,
+                t->delta.vbd_rd_bytes + t->delta.vbd_wr_bytes,
+                t->delta.vif_rx_bytes + t->delta.vif_tx_bytes,
+                t->delta.mem_byte_s, iv);
+    }
+    for ( i = 0; i < c->nr_doms; i++ )
+    {
+        const struct acct_dom *d = &c->doms[i];
+
+        if ( !d->present )
+            continue;
+        fputc('D', f);
+        top_field(f, d->tenant);
+        top_field(f, d->name);
+        fprintf(f, "\t%s\t%" PRIu32 "\t%" PRIu32 "\t%" PRIu32 "\t%" PRIu32
+                "\t%.2f\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64
+                "\t%" PRIu64 "\t%d\n", d->uuid, d->domid, d->online_vcpus,
+                d->weight, d->cap_pct, pct_of(d->delta.cpu_ns,
+                                              d->interval_ns),
+                d->mem_cur_bytes, d->mem_max_bytes,
+                d->delta.vbd_rd_bytes + d->delta.vbd_wr_bytes,
+                d->delta.vif_rx_bytes + d->delta.vif_tx_bytes,
+                d->interval_ns, d->error);
+    }
+}
+
+void xd_render(struct xd *xd)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    if ( !xd->dirty && xd->status )
+        return;
+    xd->dirty = false;
+    f = open_memstream(&buf, &len);
+    if ( f )
+    {
+        render_status(xd, f);
+        if ( fclose(f) == 0 )
+        {
+            free(xd->status);
+            xd->status = buf;
+            xd->status_len = len;
+        }
+        else
+            free(buf);
+    }
+    buf = NULL;
+    len = 0;
+    f = open_memstream(&buf, &len);
+    if ( f )
+    {
+        render_top(xd, f);
+        if ( fclose(f) == 0 )
+        {
+            free(xd->top);
+            xd->top = buf;
+            xd->top_len = len;
+        }
+        else
+            free(buf);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* One interval                                                        */
+
+int xd_account(struct xd *xd)
+{
+    int rc;
+
+    rc = acct_collector_update(&xd->col, &xd->sample, xd_tenant_of, xd);
+    if ( rc )
+        return rc;
+    xd_apply_policy(xd);
+    rc = acct_collector_checkpoint(&xd->col);
+    if ( rc )
+        xd_log("checkpoint %s: %s (usage is kept in memory and written "
+               "at the next interval)", xd->col.checkpoint_path,
+               strerror(-rc));
+    xd->dirty = true;
+    return 0;
+}

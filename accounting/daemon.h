@@ -1,0 +1,66 @@
+/*
+ * daemon.h: for xenosd (and its benchmark) only: the daemon's state and
+ * the work of one interval, apart from the process around it (options,
+ * signals, the control socket), so bench_xenosd times exactly this code.
+ */
+#ifndef XENOS_ACCT_DAEMON_H
+#define XENOS_ACCT_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <xenos/acct.h>
+#include <xenos/tpol.h>
+
+struct xd_opts {
+    const char *backend;
+    const char *scenario;
+    const char *speed;
+    const char *sim_policy;
+    const char *simhost;
+    const char *policy_file;
+    const char *state_dir;
+    long interval_ms;
+};
+
+struct xd {
+    struct xd_opts o;
+    const struct acct_backend_ops *be;
+    void *be_state;
+    struct tpol *tpol;
+    struct acct_collector col;
+    struct acct_sample sample;
+    struct tpol_input *in;
+    struct tpol_output *out;
+    size_t io_cap;
+    int listen_fd, sig_fd;
+    char *status, *top;                 /* rendered when asked for */
+    size_t status_len, top_len;
+    bool dirty;                         /* status/top older than the state */
+    uint64_t sample_duration_ns;
+    uint64_t last_sample_wall_ns;
+    uint64_t policy_reloads, policy_reload_errors;
+};
+
+void xd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+uint64_t xd_clock_ns(int clock_id);
+
+/* Load xd->o.policy_file into xd->tpol; on error log and keep the old
+ * one.  0 or -errno. */
+int xd_load_policy(struct xd *xd);
+
+/*
+ * The daemon's own work for the sample in xd->sample: account it, apply
+ * the tenant policy through the backend, write the checkpoint, and mark
+ * the status for rendering (done when a client asks, so an interval
+ * nobody looks at costs nothing to show).  Returns 0, or -ENOMEM when
+ * accounting failed half-way (the caller must exit and restart from the
+ * checkpoint).
+ */
+int xd_account(struct xd *xd);
+
+/* Render status and top for the control socket into xd->status/top, if
+ * the state changed since the last rendering. */
+void xd_render(struct xd *xd);
+
+#endif /* XENOS_ACCT_DAEMON_H */

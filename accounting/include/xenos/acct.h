@@ -1,0 +1,245 @@
+/*
+ * acct.h: xenosd's accounting layer: backends that sample a host, and the
+ * collector that turns samples into usage per domain (by uuid) and tenant.
+ *
+ * A backend is a versioned ops table found by name (acct_backend_find), as
+ * SQLite finds a VFS: new methods are only ever appended and `version`
+ * says how many there are.  The caller owns every sample buffer.
+ */
+#ifndef XENOS_ACCT_H
+#define XENOS_ACCT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <xenos/text.h>
+
+#define ACCT_UUID_LEN       36          /* "xxxxxxxx-xxxx-...", no NUL */
+#define ACCT_BACKEND_V1     1
+
+enum acct_dom_state {
+    ACCT_DOM_RUNNING,
+    ACCT_DOM_BLOCKED,
+    ACCT_DOM_PAUSED,
+    ACCT_DOM_SHUTDOWN,
+    ACCT_DOM_CRASHED,
+    ACCT_DOM_DYING,
+};
+
+struct acct_vcpu {
+    uint64_t cpu_ns;                    /* since the domain (re)booted */
+    bool online;
+};
+
+struct acct_vbd {
+    uint32_t id;                        /* device number */
+    uint64_t rd_reqs, wr_reqs;
+    uint64_t rd_sectors, wr_sectors;    /* 512-byte sectors */
+};
+
+struct acct_vif {
+    uint32_t id;
+    uint64_t rx_bytes, tx_bytes;
+    uint64_t rx_pkts, tx_pkts;
+    uint64_t rx_errs, tx_errs;
+    uint64_t rx_drop, tx_drop;
+};
+
+/*
+ * One domain in a sample.  Counters are cumulative since the domain was
+ * created or rebooted; a reboot keeps the uuid and changes the domid.
+ * Strings point into the sample's own storage.
+ */
+struct acct_domain {
+    char uuid[ACCT_UUID_LEN + 1];
+    uint32_t domid;
+    const char *name;                   /* as the host has it: untrusted */
+    const char *tenant_key;             /* host's tenant key, or NULL */
+    enum acct_dom_state state;
+    int error;                          /* 0, or -errno: counters invalid */
+    uint64_t cpu_ns;
+    uint32_t nr_vcpus, online_vcpus;
+    struct acct_vcpu *vcpus;
+    uint64_t mem_cur_bytes, mem_max_bytes, mem_target_bytes;
+    uint32_t nr_vbds, nr_vifs;
+    struct acct_vbd *vbds;
+    struct acct_vif *vifs;
+};
+
+struct acct_chunk;
+
+/* A sample: every domain at one moment.  Reused between calls. */
+struct acct_sample {
+    uint64_t time_ns;                   /* host clock at the sample */
+    uint32_t nr_domains;
+    struct acct_domain *domains;
+    /* Storage; the backend grows it through acct_sample_*(). */
+    uint32_t dom_cap;
+    struct acct_chunk *chunks;          /* strings and arrays */
+};
+
+void acct_sample_init(struct acct_sample *s);
+void acct_sample_free(struct acct_sample *s);
+/* Forget the domains, keep the storage for the next sample. */
+void acct_sample_reset(struct acct_sample *s);
+/*
+ * Append a domain (zeroed, error 0) and return it, or NULL when out of
+ * memory.  The pointer is good until the next acct_sample_add (the array
+ * may move); strings and arrays from acct_sample_str/acct_sample_array stay
+ * put until the next reset: they live in chunks that never move.
+ */
+struct acct_domain *acct_sample_add(struct acct_sample *s);
+/* Copy @len bytes of @str (NUL added) into the sample; NULL on ENOMEM. */
+const char *acct_sample_str(struct acct_sample *s, const char *str,
+                            size_t len);
+/* Zeroed array of @n elements of @size; NULL on ENOMEM. */
+void *acct_sample_array(struct acct_sample *s, size_t n, size_t size);
+
+struct acct_backend_ops {
+    unsigned int version;               /* ACCT_BACKEND_V1 */
+    const char *name;                   /* "sim", "xen" */
+
+    /*
+     * Connect to the host.  @args is the backend's own option string
+     * (sim: the scenario, speed, socket...).  Returns 0 and sets *@state,
+     * or -errno with a one-line reason in @err.
+     */
+    int (*open)(const char *const *args, void **state, char *err,
+                size_t errlen);
+    /*
+     * Every domain now, into @out (reset first by the backend).  A domain
+     * that cannot be read gets its error set and is still listed; the
+     * call fails (-errno) only if nothing could be read at all.
+     */
+    int (*sample)(void *state, struct acct_sample *out);
+    /* Weight (1..65535) and cap (percent of one pCPU, 0 = none) of the
+     * domain with @uuid: 0, -ENOENT, or -errno. */
+    int (*set_sched)(void *state, const char *uuid, uint32_t weight,
+                     uint32_t cap_pct);
+    int (*get_sched)(void *state, const char *uuid, uint32_t *weight,
+                     uint32_t *cap_pct);
+    void (*close)(void *state);
+};
+
+/* The backend named @name, or NULL.  Built-in: "sim" (always), "xen"
+ * (when libxen was found at build time). */
+const struct acct_backend_ops *acct_backend_find(const char *name);
+
+/* ------------------------------------------------------------------ */
+/* Collector: samples -> usage per domain (by uuid) and per tenant.    */
+
+/* Cumulative usage.  Byte-seconds of memory are integer (rounded down per
+ * interval, remainder carried). */
+struct acct_usage {
+    uint64_t cpu_ns;
+    uint64_t mem_byte_s;
+    uint64_t vbd_rd_reqs, vbd_wr_reqs, vbd_rd_bytes, vbd_wr_bytes;
+    uint64_t vif_rx_bytes, vif_tx_bytes, vif_rx_pkts, vif_tx_pkts;
+    uint64_t vif_rx_errs, vif_tx_errs, vif_rx_drop, vif_tx_drop;
+};
+
+/* Raw counters of one incarnation, as last seen (for deltas). */
+struct acct_raw {
+    uint64_t cpu_ns;
+    uint64_t vbd_rd_reqs, vbd_wr_reqs, vbd_rd_sectors, vbd_wr_sectors;
+    uint64_t vif_rx_bytes, vif_tx_bytes, vif_rx_pkts, vif_tx_pkts;
+    uint64_t vif_rx_errs, vif_tx_errs, vif_rx_drop, vif_tx_drop;
+};
+
+struct acct_dom {
+    char uuid[ACCT_UUID_LEN + 1];
+    char *name;                         /* owned; untrusted bytes */
+    char *tenant;                       /* owned; NULL: unassigned */
+    uint32_t domid;
+    bool present;                       /* in the last sample */
+    enum acct_dom_state state;
+    int error;                          /* of the last sample, -errno */
+    struct acct_raw last;               /* raw counters last seen */
+    uint32_t nr_vcpus, online_vcpus;
+    uint64_t *vcpu_last_ns;             /* raw, per vCPU */
+    uint64_t *vcpu_total_ns;            /* accounted, per vCPU */
+    uint64_t mem_cur_bytes, mem_max_bytes, mem_target_bytes;
+    uint64_t mem_rem;                   /* byte-ns not yet a byte-second */
+    struct acct_usage total;            /* accounted since first seen */
+    struct acct_usage delta;            /* in the last interval */
+    uint64_t interval_ns;               /* length of that interval */
+    uint32_t weight, cap_pct;           /* in force (set by xenosd) */
+    uint64_t last_seen_ns;
+    uint64_t resets;                    /* reboots seen */
+};
+
+struct acct_tenant {
+    char *name;                         /* owned; "-" for unassigned */
+    struct acct_usage total, delta;
+    uint32_t nr_domains;                /* present in the last sample */
+    uint32_t weight, cap_pct;           /* from the tenant policy */
+};
+
+enum acct_err_kind {
+    ACCT_ERR_SAMPLE,                    /* the whole sample failed */
+    ACCT_ERR_DOMAIN,                    /* one domain could not be read */
+    ACCT_ERR_SET_SCHED,                 /* applying weight/cap failed */
+    ACCT_ERR_CHECKPOINT,                /* writing the checkpoint failed */
+    ACCT_ERR_COUNTER_BACK,              /* a counter went backwards */
+    ACCT_NR_ERR_KINDS,
+};
+
+extern const char *const acct_err_names[ACCT_NR_ERR_KINDS];
+
+struct acct_collector {
+    char *checkpoint_path;              /* owned */
+    struct acct_dom *doms;
+    uint32_t nr_doms, cap_doms;
+    uint32_t *index;                    /* hash of uuid -> doms[] + 1 */
+    uint32_t index_cap;
+    struct acct_tenant *tenants;
+    uint32_t nr_tenants, cap_tenants;
+    bool have_baseline;                 /* seen a sample or a checkpoint */
+    uint64_t last_sample_ns;
+    uint64_t intervals;                 /* closed so far */
+    uint64_t errors[ACCT_NR_ERR_KINDS];
+    struct txt_buf ckpt_buf;            /* reused each checkpoint */
+};
+
+/*
+ * Set up @c with its checkpoint at @checkpoint_path and load it if it
+ * exists.  A missing checkpoint is a fresh start (0).  A damaged one is
+ * moved aside to PATH.corrupt, reported in @err, and the collector starts
+ * fresh (returns -EBADMSG, @c is usable).  Other errors: -errno, @c unset.
+ */
+int acct_collector_init(struct acct_collector *c, const char *checkpoint_path,
+                        char *err, size_t errlen);
+void acct_collector_deinit(struct acct_collector *c);
+
+/*
+ * Turn @s into usage: deltas per domain keyed by uuid, never negative.  A
+ * reboot (new domid) counts from the new counters; a domain first seen
+ * after the collector's first sample counts from zero; on the very first
+ * sample of a fresh start every domain is only a baseline.  A domain with
+ * an error keeps its last counters (its usage is counted at its next good
+ * sample).  @tenant_of names each domain's tenant (NULL: unassigned).
+ * Returns 0, or -ENOMEM with the interval partly accounted: the caller
+ * must not checkpoint then (the last checkpoint stays the truth).
+ */
+typedef const char *(*acct_tenant_cb)(void *ctx, const struct acct_domain *d);
+int acct_collector_update(struct acct_collector *c,
+                          const struct acct_sample *s,
+                          acct_tenant_cb tenant_of, void *ctx);
+
+/* The domain with @uuid, or NULL. */
+struct acct_dom *acct_collector_find(const struct acct_collector *c,
+                                     const char *uuid);
+/* The tenant named @name (NULL for unassigned), created if need be;
+ * NULL on ENOMEM. */
+struct acct_tenant *acct_collector_tenant(struct acct_collector *c,
+                                          const char *name);
+
+/*
+ * Write the checkpoint atomically (temporary file, fsync, rename, fsync of
+ * the directory): after a crash the file is the old one or the new one,
+ * whole.  0 or -errno (the old checkpoint is then still there).
+ */
+int acct_collector_checkpoint(struct acct_collector *c);
+
+#endif /* XENOS_ACCT_H */

@@ -1,0 +1,335 @@
+/*
+ * xenosctl.c: talk to a running xenosd over its control socket.
+ *
+ *   xenosctl [--state-dir D] status [--json]
+ *   xenosctl [--state-dir D] top [--once] [--delay S] [--iterations N]
+ *
+ * `top` is xentop grouped by tenant: each tenant's line (weight, cap, CPU,
+ * memory, disk and network rates), then its domains.  Live (the screen is
+ * redrawn every --delay seconds) when stdout is a terminal; --once prints
+ * one snapshot for scripts.  Names arrive escaped by xenosd (cfg_escape),
+ * so nothing a guest puts in its name can drive the terminal.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+#define XC_MAX_FIELDS   16
+#define XC_TIMEOUT_MS   3000
+
+/* Send @req, read the whole reply into a new string (*@out).  0 or -errno
+ * with a reason on stderr. */
+static int xc_request(const char *dir, const char *req, char **out)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    size_t len = 0, cap = 65536;
+    char *buf;
+    int fd, rc;
+
+    rc = xenos_ctl_path(sa.sun_path, sizeof(sa.sun_path), dir);
+    if ( rc )
+    {
+        fprintf(stderr, "xenosctl: %s: state dir path too long\n", dir);
+        return rc;
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if ( fd < 0 )
+        return -errno;
+    if ( connect(fd, (struct sockaddr *)&sa, sizeof(sa)) )
+    {
+        rc = -errno;
+        fprintf(stderr, "xenosctl: cannot reach xenosd at %s: %s\n",
+                sa.sun_path, strerror(-rc));
+        if ( rc == -EACCES )
+            fprintf(stderr, "xenosctl: only root and xenosd's group may "
+                    "connect\n");
+        close(fd);
+        return rc;
+    }
+    if ( write(fd, req, strlen(req)) != (ssize_t)strlen(req) ||
+         write(fd, "\n", 1) != 1 )
+    {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    buf = malloc(cap);
+    if ( !buf )
+    {
+        close(fd);
+        return -ENOMEM;
+    }
+    for ( ;; )
+    {
+        struct pollfd p = { fd, POLLIN, 0 };
+        ssize_t n;
+
+        if ( poll(&p, 1, XC_TIMEOUT_MS) <= 0 )
+        {
+            fprintf(stderr, "xenosctl: xenosd did not answer\n");
+            rc = -ETIMEDOUT;
+            break;
+        }
+        if ( len + 1 == cap )
+        {
+            char *nb = realloc(buf, cap *= 2);
+
+            if ( !nb )
+            {
+                rc = -ENOMEM;
+                break;
+            }
+            buf = nb;
+        }
+        n = read(fd, buf + len, cap - len - 1);
+        if ( n < 0 && errno == EINTR )
+            continue;
+        if ( n <= 0 )
+        {
+            rc = n < 0 ? -errno : 0;
+            break;
+        }
+        len += (size_t)n;
+    }
+    close(fd);
+    if ( rc )
+    {
+        free(buf);
+        return rc;
+    }
+    buf[len] = '\0';
+    if ( !strncmp(buf, "error ", 6) )
+    {
+        fprintf(stderr, "xenosctl: xenosd: %s", buf + 6);
+        free(buf);
+        return -EPROTO;
+    }
+    *out = buf;
+    return 0;
+}
+
+/* Split @line at tabs into @f (at most XC_MAX_FIELDS); returns the count. */
+static unsigned int split(char *line, char **f)
+{
+    unsigned int n = 0;
+
+    while ( n < XC_MAX_FIELDS )
+    {
+        f[n++] = line;
+        line = strchr(line, '\t');
+        if ( !line )
+            break;
+        *line++ = '\0';
+    }
+    return n;
+}
+
+static double mib(const char *bytes)
+{
+    return (double)strtoull(bytes, NULL, 10) / (1024.0 * 1024.0);
+}
+
+/* Bytes in an interval of @ns as KiB/s. */
+static double kibps(const char *bytes, const char *ns)
+{
+    double t = (double)strtoull(ns, NULL, 10) / 1e9;
+
+    return t > 0 ? (double)strtoull(bytes, NULL, 10) / 1024.0 / t : 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* One screen of `top` from the reply's lines. */
+static int print_top(char *reply)
+{
+    char *lines[65536], *line, *save = NULL, *f[XC_MAX_FIELDS];
+    unsigned int nl = 0, i, j, n;
+
+    for ( line = strtok_r(reply, "\n", &save); line && nl < 65536;
+          line = strtok_r(NULL, "\n", &save) )
+        lines[nl++] = line;
+    /* Tenants in name order, each followed by its domains in name order:
+     * sorting "T\tname" and "D\ttenant\tname" lines does just that once
+     * the prefixes agree, so sort each kind on its own. */
+    for ( i = 0; i < nl; i++ )
+        if ( lines[i][0] == 'H' )
+        {
+            n = split(lines[i], f);
+            printf("xenos top - backend %s, interval %s ms, %s intervals",
+                   n > 1 ? f[1] : "?", n > 2 ? f[2] : "?",
+                   n > 3 ? f[3] : "?");
+            for ( j = 5; j < n; j++ )
+                if ( strchr(f[j], '=') && strcmp(strchr(f[j], '='), "=0") )
+                    printf(", errors %s", f[j]);
+            printf("\n\n");
+        }
+    qsort(lines, nl, sizeof(lines[0]), cmp_str);
+    printf("%-20s %7s %6s %5s %7s %10s %12s %12s\n", "TENANT", "WEIGHT",
+           "CAP%", "DOMS", "CPU%", "MEM(MiB)", "DISK(KiB/s)", "NET(KiB/s)");
+    for ( i = 0; i < nl; i++ )
+    {
+        char tname[1024];
+
+        if ( lines[i][0] != 'T' )
+            continue;
+        snprintf(tname, sizeof(tname), "%s", lines[i] + 2);
+        tname[strcspn(tname, "\t")] = '\0';
+        n = split(lines[i], f);
+        if ( n < 11 )
+            continue;
+        /* f: T name weight cap doms cpu% total disk net mem_byte_s iv */
+        printf("%-20s %7s %6s %5s %7s %10.0f %12.1f %12.1f\n", f[1], f[2],
+               strcmp(f[3], "0") ? f[3] : "-", f[4], f[5],
+               (double)strtoull(f[9], NULL, 10) /
+               ((double)strtoull(f[10], NULL, 10) / 1e9 + 1e-12) /
+               (1024.0 * 1024.0),
+               kibps(f[7], f[10]), kibps(f[8], f[10]));
+        printf("  %-18s %6s %5s %7s %6s %7s %10s %10s %12s %12s\n",
+               "DOMAIN", "DOMID", "VCPUS", "WEIGHT", "CAP%", "CPU%",
+               "MEM(MiB)", "MAXMEM", "DISK(KiB/s)", "NET(KiB/s)");
+        for ( j = 0; j < nl; j++ )
+        {
+            char *g[XC_MAX_FIELDS];
+            unsigned int m;
+
+            if ( lines[j][0] != 'D' || strncmp(lines[j] + 2, tname,
+                                               strlen(tname)) ||
+                 lines[j][2 + strlen(tname)] != '\t' )
+                continue;
+            /* D tenant name uuid domid vcpus weight cap cpu mem maxmem
+             * disk net iv error; split a copy, lines[j] is used again */
+            {
+                char copy[4096];
+
+                snprintf(copy, sizeof(copy), "%s", lines[j]);
+                m = split(copy, g);
+                if ( m < 15 )
+                    continue;
+                printf("  %-18s %6s %5s %7s %6s %7s %10.0f %10.0f %12.1f "
+                       "%12.1f%s\n", g[2], g[4], g[5], g[6],
+                       strcmp(g[7], "0") ? g[7] : "-", g[8], mib(g[9]),
+                       mib(g[10]), kibps(g[11], g[13]),
+                       kibps(g[12], g[13]),
+                       strcmp(g[14], "0") ? "  (error)" : "");
+            }
+        }
+    }
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: xenosctl [--state-dir DIR] status [--json]\n"
+        "       xenosctl [--state-dir DIR] top [--once] [--delay S] "
+        "[--iterations N]\n"
+        "DIR defaults to %s.\n", XENOS_STATE_DIR_DEFAULT);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "state-dir", required_argument, NULL, 'd' },
+        { "json", no_argument, NULL, 'j' },
+        { "once", no_argument, NULL, 'o' },
+        { "delay", required_argument, NULL, 'D' },
+        { "iterations", required_argument, NULL, 'n' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *dir = XENOS_STATE_DIR_DEFAULT, *cmd;
+    bool json = false, once = false;
+    long delay = 2, iters = -1, k;
+    char *reply;
+    int c, rc;
+
+    while ( (c = getopt_long(argc, argv, "h", opts, NULL)) != -1 )
+    {
+        switch ( c )
+        {
+        case 'd': dir = optarg; break;
+        case 'j': json = true; break;
+        case 'o': once = true; break;
+        case 'D': delay = strtol(optarg, NULL, 10); break;
+        case 'n': iters = strtol(optarg, NULL, 10); break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if ( optind + 1 != argc || delay < 1 )
+    {
+        usage(stderr);
+        return 2;
+    }
+    cmd = argv[optind];
+    if ( !strcmp(cmd, "status") )
+    {
+        rc = xc_request(dir, json ? "status" : "top", &reply);
+        if ( rc )
+            return 1;
+        if ( json )
+            fputs(reply, stdout);
+        else
+        {
+            char *f[XC_MAX_FIELDS];
+            unsigned int n, i, t = 0, d = 0;
+            char *line, *save = NULL;
+
+            for ( line = strtok_r(reply, "\n", &save); line;
+                  line = strtok_r(NULL, "\n", &save) )
+            {
+                t += line[0] == 'T';
+                d += line[0] == 'D';
+                if ( line[0] != 'H' )
+                    continue;
+                n = split(line, f);
+                printf("xenosd: backend %s, interval %s ms, %s intervals "
+                       "closed\n", n > 1 ? f[1] : "?", n > 2 ? f[2] : "?",
+                       n > 3 ? f[3] : "?");
+                printf("errors:");
+                for ( i = 5; i < n; i++ )
+                    printf(" %s", f[i]);
+                printf("\n");
+            }
+            printf("%u tenants, %u domains present\n", t, d);
+        }
+        free(reply);
+        return 0;
+    }
+    if ( strcmp(cmd, "top") )
+    {
+        usage(stderr);
+        return 2;
+    }
+    if ( !isatty(STDOUT_FILENO) && iters < 0 )
+        once = true;
+    for ( k = 0; once ? k < 1 : (iters < 0 || k < iters); k++ )
+    {
+        if ( k )
+            sleep((unsigned int)delay);
+        rc = xc_request(dir, "top", &reply);
+        if ( rc )
+            return 1;
+        if ( !once && isatty(STDOUT_FILENO) )
+            fputs("\033[H\033[2J", stdout);
+        print_top(reply);
+        fflush(stdout);
+        free(reply);
+    }
+    return 0;
+}

@@ -1,0 +1,498 @@
+/*
+ * xenosd.c: the control-domain daemon.
+ *
+ * Every interval: sample every domain through the backend, account the
+ * usage (collector), turn the tenant policy into per-domain weight and cap
+ * and apply what changed, write the checkpoint, and render the status the
+ * control socket serves.  One thread; poll() waits for the next interval,
+ * a signal (signalfd) or a control client.  Intervals keep to a fixed grid
+ * on the monotonic clock; one that is missed is skipped, not run twice.
+ *
+ * SIGHUP reloads the tenant policy (a bad file is logged with file:line and
+ * the old policy stays).  SIGTERM/SIGINT close the interval (one last
+ * sample), checkpoint and exit 0.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xenos/acct.h>
+#include <xenos/cfg.h>
+
+#include "ctl.h"
+#include "daemon.h"
+
+#define XD_INTERVAL_MS_DEFAULT  5000
+#define XD_INTERVAL_MS_MIN      100
+#define XD_INTERVAL_MS_MAX      3600000
+#define XD_MAX_BACKEND_ARGS     16
+#define XD_CLIENT_TIMEOUT_MS    1000
+
+/* ------------------------------------------------------------------ */
+/* Intervals                                                           */
+
+static void xd_interval(struct xd *xd)
+{
+    uint64_t t0 = xd_clock_ns(CLOCK_MONOTONIC);
+    int rc;
+
+    rc = xd->be->sample(xd->be_state, &xd->sample);
+    if ( rc )
+    {
+        /* Counters stay where they were: the next good sample counts
+         * both intervals. */
+        xd->col.errors[ACCT_ERR_SAMPLE]++;
+        xd_log("sample failed: %s", strerror(-rc));
+        xd->dirty = true;
+        return;
+    }
+    if ( xd_account(xd) )
+    {
+        /* Half-accounted in memory: the checkpoint on disk is the truth,
+         * so start again from it rather than write this one. */
+        xd_log("out of memory accounting a sample; exiting to restart "
+               "from the checkpoint");
+        exit(1);
+    }
+    xd->last_sample_wall_ns = xd_clock_ns(CLOCK_REALTIME);
+    xd->sample_duration_ns = xd_clock_ns(CLOCK_MONOTONIC) - t0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Control socket                                                      */
+
+static int xd_listen(struct xd *xd)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    mode_t old;
+    int fd, rc;
+
+    rc = xenos_ctl_path(sa.sun_path, sizeof(sa.sun_path), xd->o.state_dir);
+    if ( rc )
+        return rc;
+    unlink(sa.sun_path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if ( fd < 0 )
+        return -errno;
+    old = umask(0117);      /* srw-rw----: root and our group */
+    rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
+    umask(old);
+    if ( !rc && listen(fd, 16) )
+        rc = -errno;
+    if ( rc )
+    {
+        close(fd);
+        return rc;
+    }
+    xd->listen_fd = fd;
+    return 0;
+}
+
+/* Root, our user or a member of our group. */
+static bool xd_peer_allowed(int fd)
+{
+    struct ucred cr;
+    socklen_t len = sizeof(cr);
+
+    if ( getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) )
+        return false;
+    return cr.uid == 0 || cr.uid == getuid() || cr.gid == getgid();
+}
+
+static void write_all(int fd, const char *buf, size_t len)
+{
+    while ( len )
+    {
+        struct pollfd p = { fd, POLLOUT, 0 };
+        ssize_t n;
+
+        if ( poll(&p, 1, XD_CLIENT_TIMEOUT_MS) <= 0 )
+            return;     /* a stuck client does not stall the daemon */
+        n = write(fd, buf, len);
+        if ( n < 0 && (errno == EINTR || errno == EAGAIN) )
+            continue;
+        if ( n <= 0 )
+            return;
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+static void xd_client(struct xd *xd)
+{
+    char req[XENOS_CTL_REQ_MAX];
+    struct pollfd p;
+    size_t got = 0;
+    int fd;
+
+    fd = accept4(xd->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if ( fd < 0 )
+        return;
+    if ( !xd_peer_allowed(fd) )
+    {
+        write_all(fd, "error permission denied\n", 24);
+        close(fd);
+        return;
+    }
+    p = (struct pollfd){ fd, POLLIN, 0 };
+    while ( got < sizeof(req) - 1 && !memchr(req, '\n', got) &&
+            poll(&p, 1, XD_CLIENT_TIMEOUT_MS) > 0 )
+    {
+        ssize_t n = read(fd, req + got, sizeof(req) - 1 - got);
+
+        if ( n <= 0 )
+            break;
+        got += (size_t)n;
+    }
+    req[got] = '\0';
+    req[strcspn(req, "\r\n")] = '\0';
+    if ( xd->col.intervals )
+        xd_render(xd);
+    if ( !strcmp(req, "status") && xd->status )
+        write_all(fd, xd->status, xd->status_len);
+    else if ( !strcmp(req, "top") && xd->top )
+        write_all(fd, xd->top, xd->top_len);
+    else if ( !strcmp(req, "status") || !strcmp(req, "top") )
+        write_all(fd, "error no sample yet\n", 20);
+    else
+        write_all(fd, "error unknown request\n", 22);
+    close(fd);
+}
+
+/* ------------------------------------------------------------------ */
+/* Set-up                                                              */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: xenosd [options]\n"
+        "  --backend sim|xen     where domains come from (default sim)\n"
+        "  --scenario FILE       sim: the simulated host's scenario\n"
+        "  --speed N             sim: simulated time per wall time (1)\n"
+        "  --sim-policy P        sim: the simulated host's scheduler\n"
+        "  --simhost PATH        sim: the xenos-simhost binary\n"
+        "  --policy-file FILE    tenant policy (YAML)\n"
+        "  --interval-ms N       sampling interval, %d..%d (default %d)\n"
+        "  --state-dir DIR       checkpoint and control socket (default %s)\n"
+        "  --config FILE         options as 'key = value' lines\n",
+        XD_INTERVAL_MS_MIN, XD_INTERVAL_MS_MAX, XD_INTERVAL_MS_DEFAULT,
+        XENOS_STATE_DIR_DEFAULT);
+}
+
+static const struct option xd_long[] = {
+    { "backend", required_argument, NULL, 'b' },
+    { "scenario", required_argument, NULL, 's' },
+    { "speed", required_argument, NULL, 'S' },
+    { "sim-policy", required_argument, NULL, 'P' },
+    { "simhost", required_argument, NULL, 'H' },
+    { "policy-file", required_argument, NULL, 'p' },
+    { "interval-ms", required_argument, NULL, 'i' },
+    { "state-dir", required_argument, NULL, 'd' },
+    { "config", required_argument, NULL, 'c' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+};
+
+/* One option by its long name; @where names the source for errors. */
+static int set_opt(struct xd_opts *o, int key, const char *val,
+                   const char *where)
+{
+    char *v = strdup(val);
+    int64_t n;
+
+    if ( !v )
+        return -ENOMEM;
+    switch ( key )
+    {
+    case 'b': o->backend = v; return 0;
+    case 's': o->scenario = v; return 0;
+    case 'S': o->speed = v; return 0;
+    case 'P': o->sim_policy = v; return 0;
+    case 'H': o->simhost = v; return 0;
+    case 'p': o->policy_file = v; return 0;
+    case 'd': o->state_dir = v; return 0;
+    case 'i':
+        free(v);
+        if ( cfg_parse_int(val, XD_INTERVAL_MS_MIN, XD_INTERVAL_MS_MAX, &n) )
+        {
+            fprintf(stderr, "xenosd: %s: interval-ms must be %d..%d, not "
+                    "'%s'\n", where, XD_INTERVAL_MS_MIN, XD_INTERVAL_MS_MAX,
+                    val);
+            return -EINVAL;
+        }
+        o->interval_ms = (long)n;
+        return 0;
+    }
+    free(v);
+    return -EINVAL;
+}
+
+/* "key = value" lines; '#' starts a comment. */
+static int read_config(struct xd_opts *o, const char *path)
+{
+    FILE *f = fopen(path, "re");
+    char line[4096], where[PATH_MAX + 32];
+    unsigned int lineno = 0;
+    int rc = 0;
+
+    if ( !f )
+    {
+        fprintf(stderr, "xenosd: %s: %s\n", path, strerror(errno));
+        return -errno;
+    }
+    while ( !rc && fgets(line, sizeof(line), f) )
+    {
+        char *k = line, *v, *e;
+        const struct option *opt;
+
+        lineno++;
+        snprintf(where, sizeof(where), "%s:%u", path, lineno);
+        line[strcspn(line, "#\n")] = '\0';
+        k += strspn(k, " \t");
+        if ( !*k )
+            continue;
+        v = strchr(k, '=');
+        if ( !v )
+        {
+            fprintf(stderr, "xenosd: %s: expected 'key = value'\n", where);
+            rc = -EINVAL;
+            break;
+        }
+        for ( e = v; e > k && (e[-1] == ' ' || e[-1] == '\t'); e-- )
+            ;
+        *e = '\0';
+        v++;
+        v += strspn(v, " \t");
+        for ( e = v + strlen(v); e > v && (e[-1] == ' ' || e[-1] == '\t');
+              e-- )
+            ;
+        *e = '\0';
+        for ( opt = xd_long; opt->name; opt++ )
+            if ( !strcmp(opt->name, k) && opt->has_arg &&
+                 strcmp(k, "config") )
+                break;
+        if ( !opt->name )
+        {
+            fprintf(stderr, "xenosd: %s: unknown key '%s'\n", where, k);
+            rc = -EINVAL;
+            break;
+        }
+        rc = set_opt(o, opt->val, v, where);
+    }
+    fclose(f);
+    return rc;
+}
+
+static int parse_args(struct xd_opts *o, int argc, char **argv)
+{
+    int c, i;
+
+    o->backend = "sim";
+    o->state_dir = XENOS_STATE_DIR_DEFAULT;
+    o->interval_ms = XD_INTERVAL_MS_DEFAULT;
+    /* The config file first, so the command line overrides it. */
+    for ( i = 1; i < argc; i++ )
+        if ( !strncmp(argv[i], "--config=", 9) ||
+             (!strcmp(argv[i], "--config") && i + 1 < argc) )
+        {
+            const char *p = argv[i][8] == '=' ? argv[i] + 9 : argv[++i];
+
+            if ( read_config(o, p) )
+                return 2;
+        }
+    while ( (c = getopt_long(argc, argv, "h", xd_long, NULL)) != -1 )
+    {
+        if ( c == 'h' )
+        {
+            usage(stdout);
+            exit(0);
+        }
+        if ( c == 'c' )
+            continue;
+        if ( c == '?' || set_opt(o, c, optarg, "command line") )
+        {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if ( optind < argc )
+    {
+        fprintf(stderr, "xenosd: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    return 0;
+}
+
+static int xd_open_backend(struct xd *xd)
+{
+    const char *args[XD_MAX_BACKEND_ARGS + 1];
+    char buf[6][PATH_MAX + 16], err[512] = "";
+    unsigned int n = 0;
+    int rc;
+
+    xd->be = acct_backend_find(xd->o.backend);
+    if ( !xd->be )
+    {
+        fprintf(stderr, "xenosd: no backend '%s' in this build\n",
+                xd->o.backend);
+        return -ENOENT;
+    }
+#define ARG(k, v) \
+    if ( v ) { snprintf(buf[n], sizeof(buf[n]), "%s=%s", k, v); \
+               args[n] = buf[n]; n++; }
+    ARG("scenario", xd->o.scenario);
+    ARG("speed", xd->o.speed);
+    ARG("policy", xd->o.sim_policy);
+    ARG("simhost", xd->o.simhost);
+    ARG("state_dir", xd->o.state_dir);
+#undef ARG
+    args[n] = NULL;
+    rc = xd->be->open(args, &xd->be_state, err, sizeof(err));
+    if ( rc )
+        fprintf(stderr, "xenosd: backend %s: %s\n", xd->be->name,
+                err[0] ? err : strerror(-rc));
+    return rc;
+}
+
+static int xd_signals(struct xd *xd)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    if ( sigprocmask(SIG_BLOCK, &set, NULL) )
+        return -errno;
+    signal(SIGPIPE, SIG_IGN);
+    xd->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    return xd->sig_fd < 0 ? -errno : 0;
+}
+
+/* SIGHUP: reload; SIGTERM/SIGINT: returns true to stop. */
+static bool xd_signal(struct xd *xd)
+{
+    struct signalfd_siginfo si;
+    bool stop = false;
+
+    while ( read(xd->sig_fd, &si, sizeof(si)) == sizeof(si) )
+    {
+        if ( si.ssi_signo == SIGHUP )
+        {
+            xd->policy_reloads++;
+            if ( xd_load_policy(xd) )
+            {
+                xd->policy_reload_errors++;
+                xd_log("tenant policy not reloaded; the old one stays");
+            }
+            else
+                xd_log("tenant policy reloaded from %s",
+                       xd->o.policy_file ? xd->o.policy_file : "(none)");
+        }
+        else
+            stop = true;
+    }
+    return stop;
+}
+
+int main(int argc, char **argv)
+{
+    static struct xd xd;    /* reachable until exit, for leak checks */
+    char ckpt[PATH_MAX], err[512] = "";
+    uint64_t next;
+    int rc;
+
+    memset(&xd, 0, sizeof(xd));
+    xd.listen_fd = xd.sig_fd = -1;
+    rc = parse_args(&xd.o, argc, argv);
+    if ( rc )
+        return rc;
+    if ( mkdir(xd.o.state_dir, 0750) && errno != EEXIST )
+    {
+        fprintf(stderr, "xenosd: %s: %s\n", xd.o.state_dir, strerror(errno));
+        return 1;
+    }
+    if ( xd.o.policy_file && xd_load_policy(&xd) )
+        return 2;
+    snprintf(ckpt, sizeof(ckpt), "%s/checkpoint", xd.o.state_dir);
+    rc = acct_collector_init(&xd.col, ckpt, err, sizeof(err));
+    if ( rc == -EBADMSG )
+        xd_log("%s; starting afresh", err);
+    else if ( rc )
+    {
+        xd_log("%s", err);
+        return 1;
+    }
+    acct_sample_init(&xd.sample);
+    if ( xd_signals(&xd) || xd_listen(&xd) )
+    {
+        xd_log("control socket in %s: %s", xd.o.state_dir, strerror(errno));
+        return 1;
+    }
+    if ( xd_open_backend(&xd) )
+        return 1;
+    xd_log("sampling %s every %ld ms; state in %s; control socket %s/%s",
+           xd.be->name, xd.o.interval_ms, xd.o.state_dir, xd.o.state_dir,
+           XENOS_CTL_SOCKET);
+
+    next = xd_clock_ns(CLOCK_MONOTONIC);
+    for ( ;; )
+    {
+        struct pollfd p[2] = { { xd.sig_fd, POLLIN, 0 },
+                               { xd.listen_fd, POLLIN, 0 } };
+        uint64_t now = xd_clock_ns(CLOCK_MONOTONIC);
+        int timeout = now >= next ? 0 : (int)((next - now + 999999) / 1000000);
+
+        if ( poll(p, 2, timeout) < 0 && errno != EINTR )
+            break;
+        if ( (p[0].revents & POLLIN) && xd_signal(&xd) )
+        {
+            xd_interval(&xd);   /* close the interval, then go */
+            break;
+        }
+        if ( p[1].revents & POLLIN )
+            xd_client(&xd);
+        now = xd_clock_ns(CLOCK_MONOTONIC);
+        if ( now >= next )
+        {
+            xd_interval(&xd);
+            next += (uint64_t)xd.o.interval_ms * 1000000u;
+            if ( next <= now )
+            {
+                /* Fell behind (a slow backend): skip, don't bunch up. */
+                next = now + (uint64_t)xd.o.interval_ms * 1000000u;
+            }
+        }
+    }
+    xd_log("stopping after %" PRIu64 " intervals", xd.col.intervals);
+    xd.be->close(xd.be_state);
+    acct_collector_deinit(&xd.col);
+    acct_sample_free(&xd.sample);
+    tpol_free(xd.tpol);
+    {
+        char path[PATH_MAX];
+
+        if ( !xenos_ctl_path(path, sizeof(path), xd.o.state_dir) )
+            unlink(path);
+    }
+    free(xd.status);
+    free(xd.top);
+    free(xd.in);
+    free(xd.out);
+    return 0;
+}

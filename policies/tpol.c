@@ -1,0 +1,1058 @@
+/*
+ * tpol.c: tenant policy: the loader, the matcher, and the engine that
+ * splits tenant weights and caps among domains.
+ *
+ * Design
+ * ------
+ * Loading: libcyaml (through common/cfg) checks the shape of the file;
+ * every scalar is read as a string and parsed with cfg_parse_int(), whose
+ * strictness libcyaml's integers lack ("10s" is not 10).  Values are then
+ * checked in file order and the first problem is reported as
+ * "FILE:LINE: FIELD: reason" through cfg_invalid().  The loaded strings
+ * stay where libcyaml put them: the policy keeps the raw document and
+ * points into it, uuids lower-cased in place.  Only a complete, checked
+ * policy is handed out, so a reload that fails changes nothing.
+ *
+ * Matching: uuids go into one sorted index (first tenant in file order
+ * kept for a uuid listed twice) and are found by binary search; keys and
+ * globs are tried tenant by tenant in file order.  A glob's literal head
+ * (the bytes before its first metacharacter) is compared first, so the
+ * usual "acme-*" rejects a foreign name in a few byte compares.  Globs
+ * follow fnmatch(3) with no flags, but work on UTF-8 characters whatever
+ * the locale ('?' is one character, not one byte), never recurse, and
+ * take O(pattern x name) time at worst, so a hostile domain name cannot
+ * make matching slow.
+ *
+ * The engine: weights are split by online vCPUs, caps by demand with a
+ * water-fill.  docs/tenant-policy.md explains both, with the reasons for
+ * each constant below.  All arithmetic is integer once demand has been
+ * rounded to hundredths of a percent.
+ *
+ * Locking: none.  A policy is immutable once loaded; tpol_apply() keeps
+ * its scratch space per call.  Callers may share a policy between threads.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xenos/acct.h>
+#include <xenos/cfg.h>
+#include <xenos/tpol.h>
+
+/* A domain's cap cannot usefully exceed one pCPU per vCPU; vCPU counts
+ * beyond this are taken as this (keeps the arithmetic in 64 bits). */
+#define TPOL_VCPUS_MAX          4096u
+#define TPOL_PCT_PER_VCPU       100u
+
+/* Every domain of a capped tenant gets at least C / (20 * domains), so
+ * all floors together take at most 5% of the tenant's cap; and at least
+ * 1, since a cap of 0 means "no cap". */
+#define TPOL_FLOOR_DIV          20u
+
+/* Using at least 90% of its cap, a domain is "saturated": its measured
+ * use says only that it wanted at least its cap. */
+#define TPOL_SAT_PCT            90u
+
+/* A saturated domain is taken to want its cap plus the larger of half of
+ * it and a quarter of the tenant's cap: from a floor of 1 its want passes
+ * 100 of a cap of 100 in four intervals (1, 26, 51, 76, 114) even with no
+ * spare cap to speed it up. */
+#define TPOL_GROW_DIV           2u
+#define TPOL_GROW_TENANT_DIV    4u
+
+/* An unsaturated domain is offered 20% (at least 1 point) more than it
+ * used, so that using all of it is a clear sign of wanting more:
+ * 1 / 1.2 = 83% of the cap, well below TPOL_SAT_PCT. */
+#define TPOL_HEADROOM_DIV       5u
+#define TPOL_HEADROOM_MIN_CPCT  100u            /* hundredths of a percent */
+
+/* ------------------------------------------------------------------ */
+/* The file as libcyaml loads it: strings, NULL where a key is absent. */
+
+struct tpol_raw_defaults {
+    char *weight, *cap_pct;
+};
+
+struct tpol_raw_match {
+    char **names;
+    unsigned int names_count;
+    char **uuids;
+    unsigned int uuids_count;
+    char *key;
+};
+
+struct tpol_raw_tenant {
+    char *name;
+    char *weight, *cap_pct;
+    struct tpol_raw_match *match;
+};
+
+struct tpol_raw {
+    struct tpol_raw_defaults *defaults;
+    struct tpol_raw_tenant *tenants;
+    unsigned int tenants_count;
+};
+
+#define TPOL_STR(key, flags, type, member)                              \
+    CYAML_FIELD_STRING_PTR(key, (flags), type, member, 0, CYAML_UNLIMITED)
+#define TPOL_OPT CYAML_FLAG_OPTIONAL
+#define TPOL_REQ CYAML_FLAG_DEFAULT
+
+static const cyaml_schema_field_t tpol_defaults_fields[] = {
+    TPOL_STR("weight", TPOL_OPT, struct tpol_raw_defaults, weight),
+    TPOL_STR("cap_pct", TPOL_OPT, struct tpol_raw_defaults, cap_pct),
+    CYAML_FIELD_END
+};
+
+static const cyaml_schema_value_t tpol_string_entry = {
+    CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, CYAML_UNLIMITED),
+};
+
+static const cyaml_schema_field_t tpol_match_fields[] = {
+    CYAML_FIELD_SEQUENCE("names", CYAML_FLAG_POINTER | TPOL_OPT,
+                         struct tpol_raw_match, names, &tpol_string_entry,
+                         1, CYAML_UNLIMITED),
+    CYAML_FIELD_SEQUENCE("uuids", CYAML_FLAG_POINTER | TPOL_OPT,
+                         struct tpol_raw_match, uuids, &tpol_string_entry,
+                         1, CYAML_UNLIMITED),
+    TPOL_STR("key", TPOL_OPT, struct tpol_raw_match, key),
+    CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t tpol_tenant_fields[] = {
+    TPOL_STR("name", TPOL_REQ, struct tpol_raw_tenant, name),
+    TPOL_STR("weight", TPOL_OPT, struct tpol_raw_tenant, weight),
+    TPOL_STR("cap_pct", TPOL_OPT, struct tpol_raw_tenant, cap_pct),
+    CYAML_FIELD_MAPPING_PTR("match", TPOL_OPT, struct tpol_raw_tenant,
+                            match, tpol_match_fields),
+    CYAML_FIELD_END
+};
+
+static const cyaml_schema_value_t tpol_tenant_entry = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct tpol_raw_tenant,
+                        tpol_tenant_fields),
+};
+
+static const cyaml_schema_field_t tpol_fields[] = {
+    CYAML_FIELD_MAPPING_PTR("defaults", TPOL_OPT, struct tpol_raw, defaults,
+                            tpol_defaults_fields),
+    CYAML_FIELD_SEQUENCE("tenants", CYAML_FLAG_POINTER, struct tpol_raw,
+                         tenants, &tpol_tenant_entry, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_END
+};
+
+static const cyaml_schema_value_t tpol_schema = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, struct tpol_raw, tpol_fields),
+};
+
+/* ------------------------------------------------------------------ */
+/* The policy                                                         */
+
+struct tpol_glob {
+    const char *pat;
+    size_t head;                /* bytes before the first metacharacter */
+    bool literal;               /* no metacharacter: a plain compare */
+};
+
+struct tpol_rules {
+    struct tpol_glob *globs;    /* into tpol.globs */
+    unsigned int nr_globs;
+    const char *key;            /* NULL: none */
+};
+
+struct tpol_uuid {
+    const char *uuid;           /* lower case */
+    unsigned int tenant;
+};
+
+struct tpol {
+    struct tpol_raw *raw;       /* owns every string below */
+    uint32_t def_weight, def_cap_pct;
+    unsigned int nr_tenants;
+    struct tpol_tenant *tenants;
+    struct tpol_rules *rules;   /* per tenant */
+    struct tpol_glob *globs;
+    struct tpol_uuid *uuids;    /* sorted, one entry per uuid */
+    size_t nr_uuids;
+};
+
+/* ------------------------------------------------------------------ */
+/* Globs                                                              */
+
+/*
+ * The character at @s: its length (0 at the end) and in *@cp its code
+ * point, or 0xdc00 + the byte for a byte that does not start valid UTF-8
+ * (a surrogate, so it never equals a character a pattern can hold).
+ */
+static size_t tpol_char(const char *s, uint32_t *cp)
+{
+    size_t n;
+
+    if ( !*s )
+        return 0;
+    n = cfg_utf8_next(s, cp);
+    if ( !n )
+    {
+        *cp = 0xdc00u | (unsigned char)*s;
+        n = 1;
+    }
+    return n;
+}
+
+/*
+ * The bracket expression whose '[' is just before @p: sets *@in to
+ * whether @c is in it and returns the pattern past its ']', or returns
+ * NULL when there is no ']' (the '[' is then an ordinary character, as
+ * in fnmatch).  "!" or "^" first negates, "]" first is a member, "a-z"
+ * is a range of code points, "\x" is x.
+ */
+static const char *tpol_bracket(const char *p, uint32_t c, bool *in)
+{
+    bool neg = false, found = false, first = true;
+    uint32_t lo, hi;
+
+    if ( *p == '!' || *p == '^' )
+    {
+        neg = true;
+        p++;
+    }
+    for ( ;; )
+    {
+        if ( !*p )
+            return NULL;
+        if ( *p == ']' && !first )
+            break;
+        first = false;
+        if ( *p == '\\' && p[1] )
+            p++;
+        p += tpol_char(p, &lo);
+        hi = lo;
+        if ( p[0] == '-' && p[1] && p[1] != ']' )
+        {
+            p++;
+            if ( *p == '\\' && p[1] )
+                p++;
+            p += tpol_char(p, &hi);
+        }
+        if ( lo <= c && c <= hi )
+            found = true;
+    }
+    *in = found != neg;
+    return p + 1;
+}
+
+/*
+ * Does the pattern element at @p match character @c?  Sets *@next past
+ * the element.  @p is not at '*' and not at the end.
+ */
+static bool tpol_element(const char *p, uint32_t c, const char **next)
+{
+    uint32_t pc;
+    bool in;
+
+    if ( *p == '?' )
+    {
+        *next = p + 1;
+        return true;
+    }
+    if ( *p == '[' )
+    {
+        const char *end = tpol_bracket(p + 1, c, &in);
+
+        if ( end )
+        {
+            *next = end;
+            return in;
+        }
+    }
+    else if ( *p == '\\' && p[1] )
+        p++;
+    *next = p + tpol_char(p, &pc);
+    return pc == c;
+}
+
+/*
+ * fnmatch(@pat, @s, 0), by UTF-8 character.  Iterative: on a mismatch
+ * only the last '*' seen takes one more character, which is enough for
+ * globs (the first '*' to match as little as possible never hides a
+ * match) and bounds the work by |pattern| x |name|.
+ */
+static bool tpol_glob_match(const char *pat, const char *s)
+{
+    const char *p = pat, *star_p = NULL, *star_s = NULL, *next;
+    uint32_t c;
+    size_t n;
+
+    while ( *s )
+    {
+        if ( *p == '*' )
+        {
+            while ( *p == '*' )
+                p++;
+            if ( !*p )
+                return true;
+            star_p = p;
+            star_s = s;
+            continue;
+        }
+        n = tpol_char(s, &c);
+        if ( *p && tpol_element(p, c, &next) )
+        {
+            p = next;
+            s += n;
+            continue;
+        }
+        if ( !star_p )
+            return false;
+        star_s += tpol_char(star_s, &c);
+        s = star_s;
+        p = star_p;
+    }
+    while ( *p == '*' )
+        p++;
+    return !*p;
+}
+
+static bool tpol_glob_hit(const struct tpol_glob *g, const char *name)
+{
+    if ( g->literal )
+        return !strcmp(g->pat, name);
+    if ( strncmp(g->pat, name, g->head) )
+        return false;
+    return tpol_glob_match(g->pat + g->head, name + g->head);
+}
+
+/*
+ * NULL if @pat is a glob we handle as fnmatch would, else why not:
+ * character classes are not supported (they would silently be taken as a
+ * set of letters) and a lone trailing backslash escapes nothing.
+ */
+static const char *tpol_glob_problem(const char *pat)
+{
+    const char *p = pat, *end;
+    bool in;
+
+    if ( !*pat )
+        return "must not be empty";
+    while ( *p )
+    {
+        if ( *p == '\\' )
+        {
+            if ( !p[1] )
+                return "ends in a lone backslash (write \\\\ for one)";
+            p += 2;
+            continue;
+        }
+        if ( *p == '[' && (end = tpol_bracket(p + 1, 0, &in)) )
+        {
+            const char *q;
+
+            for ( q = p + 1; q < end - 1; q++ )
+                if ( q[0] == '[' && (q[1] == ':' || q[1] == '=' ||
+                                     q[1] == '.') )
+                    return "character classes such as [:alpha:] are not "
+                           "supported; list the characters or a range";
+            p = end;
+            continue;
+        }
+        p++;
+    }
+    return NULL;
+}
+
+static void tpol_glob_init(struct tpol_glob *g, const char *pat)
+{
+    g->pat = pat;
+    g->head = strcspn(pat, "*?[\\");
+    g->literal = !pat[g->head];
+}
+
+/* ------------------------------------------------------------------ */
+/* Uuids                                                              */
+
+static bool tpol_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+           (c >= 'A' && c <= 'F');
+}
+
+/* 8-4-4-4-12 hex digits, either case. */
+static bool tpol_uuid_ok(const char *s)
+{
+    unsigned int i;
+
+    for ( i = 0; i < ACCT_UUID_LEN; i++ )
+    {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+        if ( dash ? s[i] != '-' : !tpol_hex(s[i]) )
+            return false;
+    }
+    return s[ACCT_UUID_LEN] == '\0';
+}
+
+/* @dst (ACCT_UUID_LEN + 1 bytes): @src in lower case. */
+static void tpol_uuid_lower(char *dst, const char *src)
+{
+    unsigned int i;
+
+    for ( i = 0; i <= ACCT_UUID_LEN; i++ )
+        dst[i] = (src[i] >= 'A' && src[i] <= 'F') ? (char)(src[i] + 32)
+                                                  : src[i];
+}
+
+static int tpol_uuid_cmp(const void *a, const void *b)
+{
+    const struct tpol_uuid *x = a, *y = b;
+    int r = strcmp(x->uuid, y->uuid);
+
+    return r ? r : (x->tenant > y->tenant) - (x->tenant < y->tenant);
+}
+
+static int tpol_uuid_find(const void *key, const void *ent)
+{
+    return strcmp(key, ((const struct tpol_uuid *)ent)->uuid);
+}
+
+/* ------------------------------------------------------------------ */
+/* Loading                                                            */
+
+/* Where we are: file, error buffer, the current tenant and entry. */
+struct tpol_ld {
+    const char *path;
+    char *err;
+    size_t errlen;
+    char ten[16];
+    char entry[16];
+};
+
+/* A path literal and its length, for cfg_invalid(). */
+#define TPOL_PATH(...)                                                  \
+    (const char *const[]){ __VA_ARGS__ },                               \
+    sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *)
+
+static const char *tpol_esc(char *buf, size_t len, const char *s)
+{
+    cfg_escape(buf, len, s);    /* a long value is shown cut: fine */
+    return buf;
+}
+
+static int tpol_int(const struct tpol_ld *c, const char *s,
+                    const char *const *keys, size_t nkeys, int64_t min,
+                    int64_t max, uint32_t *out)
+{
+    char esc[64];
+    int64_t v;
+    int rc = cfg_parse_int(s, min, max, &v);
+
+    if ( rc == -EINVAL )
+        return cfg_invalid(c->err, c->errlen, c->path, keys, nkeys,
+                           "must be an integer, not '%s'",
+                           tpol_esc(esc, sizeof(esc), s));
+    if ( rc )
+        return cfg_invalid(c->err, c->errlen, c->path, keys, nkeys,
+                           "must be %lld..%lld, not %s", (long long)min,
+                           (long long)max, tpol_esc(esc, sizeof(esc), s));
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int tpol_ld_defaults(const struct tpol_ld *c,
+                            const struct tpol_raw_defaults *r,
+                            struct tpol *p)
+{
+    int rc = 0;
+
+    p->def_weight = TPOL_WEIGHT_DEFAULT;
+    p->def_cap_pct = 0;
+    if ( !r )
+        return 0;
+    if ( r->weight )
+        rc = tpol_int(c, r->weight, TPOL_PATH("defaults", "weight"),
+                      TPOL_WEIGHT_MIN, TPOL_WEIGHT_MAX, &p->def_weight);
+    if ( !rc && r->cap_pct )
+        rc = tpol_int(c, r->cap_pct, TPOL_PATH("defaults", "cap_pct"), 0,
+                      TPOL_CAP_PCT_MAX, &p->def_cap_pct);
+    return rc;
+}
+
+/* The match rules of tenant c->ten: at least one, each valid. */
+static int tpol_ld_match(struct tpol_ld *c, const struct tpol_raw_match *m,
+                         struct tpol_rules *rules, struct tpol_glob *globs,
+                         struct tpol_uuid *uuids, size_t *nr_uuids,
+                         unsigned int tenant)
+{
+    const char *t = c->ten, *why;
+    char esc[128];
+    unsigned int i;
+
+    if ( !m )
+        return cfg_invalid(c->err, c->errlen, c->path,
+                           TPOL_PATH("tenants", t),
+                           "needs a match rule (match: with names, "
+                           "uuids or key)");
+    if ( !m->names && !m->uuids && !m->key )
+        return cfg_invalid(c->err, c->errlen, c->path,
+                           TPOL_PATH("tenants", t, "match"),
+                           "needs at least one rule (names, uuids or key)");
+
+    rules->globs = globs;
+    for ( i = 0; m->names && i < m->names_count; i++ )
+    {
+        snprintf(c->entry, sizeof(c->entry), "%u", i);
+        why = tpol_glob_problem(m->names[i]);
+        if ( why )
+            return cfg_invalid(c->err, c->errlen, c->path,
+                               TPOL_PATH("tenants", t, "match", "names",
+                                         c->entry), "%s", why);
+        tpol_glob_init(&globs[i], m->names[i]);
+    }
+    rules->nr_globs = m->names ? m->names_count : 0;
+
+    for ( i = 0; m->uuids && i < m->uuids_count; i++ )
+    {
+        char *u = m->uuids[i];
+
+        snprintf(c->entry, sizeof(c->entry), "%u", i);
+        if ( !tpol_uuid_ok(u) )
+            return cfg_invalid(c->err, c->errlen, c->path,
+                               TPOL_PATH("tenants", t, "match", "uuids",
+                                         c->entry),
+                               "'%s' is not a uuid (8-4-4-4-12 hex "
+                               "digits)", tpol_esc(esc, sizeof(esc), u));
+        tpol_uuid_lower(u, u);
+        uuids[*nr_uuids].uuid = u;
+        uuids[*nr_uuids].tenant = tenant;
+        (*nr_uuids)++;
+    }
+
+    if ( m->key && !m->key[0] )
+        return cfg_invalid(c->err, c->errlen, c->path,
+                           TPOL_PATH("tenants", t, "match", "key"),
+                           "must not be empty");
+    rules->key = m->key;
+    return 0;
+}
+
+static int tpol_ld_tenant(struct tpol_ld *c, const struct tpol_raw_tenant *r,
+                          struct tpol *p, unsigned int i,
+                          struct tpol_glob *globs)
+{
+    struct tpol_tenant *t = &p->tenants[i];
+    int rc;
+
+    if ( !r->name[0] )
+        return cfg_invalid(c->err, c->errlen, c->path,
+                           TPOL_PATH("tenants", c->ten, "name"),
+                           "must not be empty");
+    if ( !strcmp(r->name, TPOL_UNASSIGNED_NAME) )
+        return cfg_invalid(c->err, c->errlen, c->path,
+                           TPOL_PATH("tenants", c->ten, "name"),
+                           "'%s' is reserved for domains of no tenant",
+                           TPOL_UNASSIGNED_NAME);
+    t->name = r->name;
+    t->weight = TPOL_WEIGHT_DEFAULT;
+    if ( r->weight )
+    {
+        rc = tpol_int(c, r->weight, TPOL_PATH("tenants", c->ten, "weight"),
+                      TPOL_WEIGHT_MIN, TPOL_WEIGHT_MAX, &t->weight);
+        if ( rc )
+            return rc;
+    }
+    if ( r->cap_pct )
+    {
+        rc = tpol_int(c, r->cap_pct,
+                      TPOL_PATH("tenants", c->ten, "cap_pct"), 0,
+                      TPOL_CAP_PCT_MAX, &t->cap_pct);
+        if ( rc )
+            return rc;
+    }
+    return tpol_ld_match(c, r->match, &p->rules[i], globs, p->uuids,
+                         &p->nr_uuids, i);
+}
+
+struct tpol_named {
+    const char *name;
+    unsigned int idx;
+};
+
+static int tpol_named_cmp(const void *a, const void *b)
+{
+    const struct tpol_named *x = a, *y = b;
+    int r = strcmp(x->name, y->name);
+
+    return r ? r : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Tenant names must be unique: usage is summed and exported by name. */
+static int tpol_ld_unique(struct tpol_ld *c, const struct tpol *p)
+{
+    unsigned int i, dup = UINT32_MAX, first = 0, line = 0;
+    struct tpol_named *v;
+    char esc[128];
+
+    if ( p->nr_tenants < 2 )
+        return 0;
+    v = malloc(p->nr_tenants * sizeof(*v));
+    if ( !v )
+        return -ENOMEM;
+    for ( i = 0; i < p->nr_tenants; i++ )
+    {
+        v[i].name = p->tenants[i].name;
+        v[i].idx = i;
+    }
+    /* Sorted by (name, index), so an equal pair is (earlier, later). */
+    qsort(v, p->nr_tenants, sizeof(*v), tpol_named_cmp);
+    for ( i = 1; i < p->nr_tenants; i++ )
+        if ( !strcmp(v[i - 1].name, v[i].name) && v[i].idx < dup )
+        {
+            /* Report the repeat that comes first in the file. */
+            dup = v[i].idx;
+            first = v[i - 1].idx;
+        }
+    free(v);
+    if ( dup == UINT32_MAX )
+        return 0;
+
+    snprintf(c->ten, sizeof(c->ten), "%u", first);
+    cfg_locate(c->path, TPOL_PATH("tenants", c->ten, "name"), &line);
+    snprintf(c->ten, sizeof(c->ten), "%u", dup);
+    return cfg_invalid(c->err, c->errlen, c->path,
+                       TPOL_PATH("tenants", c->ten, "name"),
+                       "duplicate tenant name '%s' (first at line %u)",
+                       tpol_esc(esc, sizeof(esc), p->tenants[dup].name),
+                       line);
+}
+
+/* One entry per uuid, the first tenant in file order keeping it. */
+static void tpol_ld_index(struct tpol *p)
+{
+    size_t i, n = 0;
+
+    if ( !p->nr_uuids )
+        return;
+    qsort(p->uuids, p->nr_uuids, sizeof(*p->uuids), tpol_uuid_cmp);
+    for ( i = 0; i < p->nr_uuids; i++ )
+        if ( !n || strcmp(p->uuids[n - 1].uuid, p->uuids[i].uuid) )
+            p->uuids[n++] = p->uuids[i];
+    p->nr_uuids = n;
+}
+
+static int tpol_convert(struct tpol_ld *c, const struct tpol_raw *r,
+                        struct tpol *p)
+{
+    size_t nglobs = 0, nuuids = 0, g = 0;
+    unsigned int i;
+    int rc;
+
+    rc = tpol_ld_defaults(c, r->defaults, p);
+    if ( rc )
+        return rc;
+
+    p->nr_tenants = r->tenants_count;
+    for ( i = 0; i < r->tenants_count; i++ )
+    {
+        const struct tpol_raw_match *m = r->tenants[i].match;
+
+        if ( m && m->names )
+            nglobs += m->names_count;
+        if ( m && m->uuids )
+            nuuids += m->uuids_count;
+    }
+    /* calloc(0) may return NULL: ask for at least one of each. */
+    p->tenants = calloc(p->nr_tenants + 1, sizeof(*p->tenants));
+    p->rules = calloc(p->nr_tenants + 1, sizeof(*p->rules));
+    p->globs = calloc(nglobs + 1, sizeof(*p->globs));
+    p->uuids = calloc(nuuids + 1, sizeof(*p->uuids));
+    if ( !p->tenants || !p->rules || !p->globs || !p->uuids )
+        return -ENOMEM;
+
+    for ( i = 0; i < r->tenants_count; i++ )
+    {
+        snprintf(c->ten, sizeof(c->ten), "%u", i);
+        rc = tpol_ld_tenant(c, &r->tenants[i], p, i, &p->globs[g]);
+        if ( rc )
+            return rc;
+        g += p->rules[i].nr_globs;
+    }
+    rc = tpol_ld_unique(c, p);
+    if ( rc )
+        return rc;
+    tpol_ld_index(p);
+    return 0;
+}
+
+static int tpol_nomem(char *err, size_t errlen, const char *path)
+{
+    if ( errlen )
+        snprintf(err, errlen, "%s: out of memory", path);
+    return -ENOMEM;
+}
+
+int tpol_load(const char *path, struct tpol **out, char *err,
+              size_t errlen)
+{
+    struct tpol_ld c = {
+        .path = path,
+        .err = err,
+        .errlen = errlen,
+    };
+    void *data = NULL;
+    struct tpol *p;
+    int rc;
+
+    rc = cfg_load(path, &tpol_schema, &data, err, errlen);
+    if ( rc )
+        return rc;
+    /* NULL only for a mapping without keys, and tenants is required. */
+    if ( !data )
+        return cfg_invalid(err, errlen, path, NULL, 0,
+                           "missing required key 'tenants'");
+
+    p = calloc(1, sizeof(*p));
+    if ( !p )
+    {
+        cfg_free(&tpol_schema, data);
+        return tpol_nomem(err, errlen, path);
+    }
+    p->raw = data;
+    rc = tpol_convert(&c, data, p);
+    if ( rc )
+    {
+        tpol_free(p);
+        return rc == -ENOMEM ? tpol_nomem(err, errlen, path) : rc;
+    }
+    *out = p;
+    return 0;
+}
+
+void tpol_free(struct tpol *p)
+{
+    if ( !p )
+        return;
+    free(p->tenants);
+    free(p->rules);
+    free(p->globs);
+    free(p->uuids);
+    cfg_free(&tpol_schema, p->raw);
+    free(p);
+}
+
+unsigned int tpol_nr_tenants(const struct tpol *p)
+{
+    return p->nr_tenants;
+}
+
+const struct tpol_tenant *tpol_tenant(const struct tpol *p,
+                                      unsigned int idx)
+{
+    return idx < p->nr_tenants ? &p->tenants[idx] : NULL;
+}
+
+void tpol_defaults(const struct tpol *p, uint32_t *weight,
+                   uint32_t *cap_pct)
+{
+    *weight = p->def_weight;
+    *cap_pct = p->def_cap_pct;
+}
+
+/* ------------------------------------------------------------------ */
+/* Matching                                                           */
+
+int tpol_match(const struct tpol *p, const char *uuid, const char *key,
+               const char *name)
+{
+    unsigned int t, g;
+
+    if ( uuid && p->nr_uuids && strlen(uuid) == ACCT_UUID_LEN )
+    {
+        char lower[ACCT_UUID_LEN + 1];
+        const struct tpol_uuid *hit;
+
+        tpol_uuid_lower(lower, uuid);
+        hit = bsearch(lower, p->uuids, p->nr_uuids, sizeof(*p->uuids),
+                      tpol_uuid_find);
+        if ( hit )
+            return (int)hit->tenant;
+    }
+    if ( key )
+        for ( t = 0; t < p->nr_tenants; t++ )
+            if ( p->rules[t].key && !strcmp(p->rules[t].key, key) )
+                return (int)t;
+    if ( name )
+        for ( t = 0; t < p->nr_tenants; t++ )
+            for ( g = 0; g < p->rules[t].nr_globs; g++ )
+                if ( tpol_glob_hit(&p->rules[t].globs[g], name) )
+                    return (int)t;
+    return TPOL_UNASSIGNED;
+}
+
+const char *tpol_tenant_of(const struct tpol *p, const struct acct_domain *d)
+{
+    int t = tpol_match(p, d->uuid, d->tenant_key, d->name);
+
+    return t == TPOL_UNASSIGNED ? NULL : p->tenants[t].name;
+}
+
+/* ------------------------------------------------------------------ */
+/* The engine                                                         */
+
+static uint32_t tpol_vcpus(const struct tpol_input *d)
+{
+    if ( d->online_vcpus == 0 )
+        return 1;
+    return d->online_vcpus < TPOL_VCPUS_MAX ? d->online_vcpus
+                                            : TPOL_VCPUS_MAX;
+}
+
+/* Demand in hundredths of a percent: the one place doubles are used. */
+static uint64_t tpol_demand_cpct(const struct tpol_input *d)
+{
+    const double max = (double)TPOL_VCPUS_MAX * TPOL_PCT_PER_VCPU;
+    double pct = d->demand_pct;
+
+    if ( !(pct > 0) )           /* also NaN */
+        return 0;
+    if ( pct > max )
+        pct = max;
+    return (uint64_t)(pct * 100.0 + 0.5);
+}
+
+/*
+ * Weights: W in proportion to online vCPUs, by cumulative rounding (each
+ * domain gets round(W * vcpus up to and including it / all vcpus) minus
+ * what those before it got), so they add up to exactly W, each within 1
+ * of its exact share; then at least 1.
+ */
+static void tpol_split_weight(uint32_t w, const struct tpol_input *in,
+                              const uint32_t *idx, uint32_t k,
+                              struct tpol_output *out)
+{
+    uint64_t all = 0, cum = 0, prev = 0, cur;
+    uint32_t j;
+
+    for ( j = 0; j < k; j++ )
+        all += tpol_vcpus(&in[idx[j]]);
+    for ( j = 0; j < k; j++ )
+    {
+        cum += tpol_vcpus(&in[idx[j]]);
+        cur = ((uint64_t)w * cum + all / 2) / all;
+        out[idx[j]].weight = cur - prev > 0 ? (uint32_t)(cur - prev) : 1;
+        prev = cur;
+    }
+}
+
+/* A domain's cap as a function of the fill level L:
+ * min(hi, max(lo, base + L)). */
+struct tpol_slot {
+    uint32_t lo, hi, base;
+    uint32_t max;               /* what its vCPUs can use */
+};
+
+static uint32_t tpol_at(const struct tpol_slot *s, uint32_t level)
+{
+    uint64_t v = (uint64_t)s->base + level;
+
+    if ( v < s->lo )
+        v = s->lo;
+    return v < s->hi ? (uint32_t)v : s->hi;
+}
+
+static uint64_t tpol_sum_at(const struct tpol_slot *s, uint32_t k,
+                            uint32_t level)
+{
+    uint64_t sum = 0;
+    uint32_t j;
+
+    for ( j = 0; j < k; j++ )
+        sum += tpol_at(&s[j], level);
+    return sum;
+}
+
+/*
+ * Water-fill: the highest level L whose caps add up to at most @budget
+ * (the caller makes sure level 0 does), then one more point each, in
+ * order, to domains that L + 1 would raise, while the budget lasts.
+ * Writes the caps to @out in the order of @idx.
+ */
+static void tpol_fill(const struct tpol_slot *s, const uint32_t *idx,
+                      uint32_t k, uint64_t budget, struct tpol_output *out)
+{
+    uint32_t lo = 0, hi = 0, j;
+    uint64_t used;
+
+    for ( j = 0; j < k; j++ )
+        if ( s[j].hi > hi )
+            hi = s[j].hi;
+    while ( lo < hi )
+    {
+        uint32_t mid = lo + (hi - lo + 1) / 2;
+
+        if ( tpol_sum_at(s, k, mid) <= budget )
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    used = tpol_sum_at(s, k, lo);
+    for ( j = 0; j < k; j++ )
+    {
+        uint32_t cap = tpol_at(&s[j], lo);
+
+        /* Below budget only if L + 1 overshoots, so each step is one. */
+        if ( used < budget && tpol_at(&s[j], lo + 1) > cap )
+        {
+            cap++;
+            used++;
+        }
+        out[idx[j]].cap_pct = cap;
+    }
+}
+
+/* What a domain of a tenant capped at @tcap is taken to want, in
+ * percent, before floors and limits. */
+static uint64_t tpol_want(const struct tpol_input *d, uint32_t tcap)
+{
+    uint64_t dem = tpol_demand_cpct(d), cap = d->cap_pct_now, base, grow;
+
+    if ( cap && dem >= cap * TPOL_SAT_PCT )
+    {
+        /* Held back by its cap: it wants more than it could use. */
+        base = (dem + 99) / 100 > cap ? (dem + 99) / 100 : cap;
+        grow = base / TPOL_GROW_DIV;
+        if ( grow < tcap / TPOL_GROW_TENANT_DIV )
+            grow = tcap / TPOL_GROW_TENANT_DIV;
+        return base + grow;
+    }
+    if ( !dem )
+        return 0;
+    grow = dem / TPOL_HEADROOM_DIV;
+    if ( grow < TPOL_HEADROOM_MIN_CPCT )
+        grow = TPOL_HEADROOM_MIN_CPCT;
+    return (dem + grow + 99) / 100;
+}
+
+/*
+ * Caps: the tenant's cap @tcap among its @k domains.  Each domain gets a
+ * floor and at most what its vCPUs can use.  If what they want is more
+ * than @tcap, a water-fill from the floors up: domains wanting less than
+ * the level get what they want, the others the level (max-min fairness).
+ * Otherwise each gets what it wants and the rest of the cap is shared out
+ * as headroom, the same amount to each domain (water-fill from the
+ * wants).  Either way the caps add up to at most @tcap.
+ */
+static void tpol_split_cap(uint32_t tcap, const struct tpol_input *in,
+                           const uint32_t *idx, uint32_t k,
+                           struct tpol_slot *s, struct tpol_output *out)
+{
+    uint64_t floor, sum = 0;
+    uint32_t j;
+
+    if ( k > tcap )
+    {
+        for ( j = 0; j < k; j++ )
+        {
+            out[idx[j]].cap_pct = 1;
+            out[idx[j]].cap_over = true;
+        }
+        return;
+    }
+    floor = tcap / ((uint64_t)TPOL_FLOOR_DIV * k);
+    if ( floor < 1 )
+        floor = 1;
+    for ( j = 0; j < k; j++ )
+    {
+        const struct tpol_input *d = &in[idx[j]];
+        uint64_t want = tpol_want(d, tcap);
+
+        s[j].max = tpol_vcpus(d) * TPOL_PCT_PER_VCPU;
+        s[j].lo = floor < s[j].max ? (uint32_t)floor : s[j].max;
+        if ( want < s[j].lo )
+            want = s[j].lo;
+        if ( want > s[j].max )
+            want = s[j].max;
+        s[j].hi = (uint32_t)want;
+        s[j].base = 0;
+        sum += want;
+    }
+    if ( sum <= tcap )
+        for ( j = 0; j < k; j++ )
+        {
+            s[j].lo = s[j].base = s[j].hi;
+            s[j].hi = s[j].max;
+        }
+    tpol_fill(s, idx, k, tcap, out);
+}
+
+int tpol_apply(const struct tpol *p, const struct tpol_input *in, size_t n,
+               struct tpol_output *out)
+{
+    uint32_t *start, *pos, *order, t, nt;
+    struct tpol_slot *slots;
+    size_t i;
+
+    if ( !n )
+        return 0;
+    if ( !p || !in || !out || n > UINT32_MAX )
+        return -EINVAL;
+    nt = p->nr_tenants;
+
+    /* start[t]..start[t + 1]: tenant t's domains in order[], input order
+     * kept (a counting sort). */
+    start = calloc((size_t)nt * 2 + 1 + n, sizeof(*start));
+    slots = malloc(n * sizeof(*slots));
+    if ( !start || !slots )
+    {
+        free(start);
+        free(slots);
+        return -ENOMEM;
+    }
+    pos = start + nt + 1;
+    order = pos + nt;
+
+    for ( i = 0; i < n; i++ )
+    {
+        int ten = tpol_match(p, in[i].uuid, in[i].tenant_key, in[i].name);
+
+        out[i].tenant = ten;
+        out[i].cap_over = false;
+        if ( ten == TPOL_UNASSIGNED )
+        {
+            out[i].tenant_name = NULL;
+            out[i].weight = p->def_weight;
+            out[i].cap_pct = p->def_cap_pct;
+            continue;
+        }
+        out[i].tenant_name = p->tenants[ten].name;
+        start[ten + 1]++;
+    }
+    for ( t = 0; t < nt; t++ )
+    {
+        start[t + 1] += start[t];
+        pos[t] = start[t];
+    }
+    for ( i = 0; i < n; i++ )
+        if ( out[i].tenant != TPOL_UNASSIGNED )
+            order[pos[out[i].tenant]++] = (uint32_t)i;
+
+    for ( t = 0; t < nt; t++ )
+    {
+        const struct tpol_tenant *ten = &p->tenants[t];
+        const uint32_t *idx = order + start[t];
+        uint32_t k = start[t + 1] - start[t], j;
+
+        if ( !k )
+            continue;
+        tpol_split_weight(ten->weight, in, idx, k, out);
+        if ( ten->cap_pct )
+            tpol_split_cap(ten->cap_pct, in, idx, k, slots, out);
+        else
+            for ( j = 0; j < k; j++ )
+                out[idx[j]].cap_pct = 0;
+    }
+    free(slots);
+    free(start);
+    return 0;
+}

@@ -1,0 +1,383 @@
+/*
+ * test_collector.c: the collector's promise, nothing lost and nothing
+ * counted twice, on hand-made samples: baselines, reboots, counters that
+ * go back, errors, vanishing domains, crashes between checkpoints, damaged
+ * checkpoints and hostile names.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <xenos/acct.h>
+
+static char dir[] = "/tmp/xenos-collector-XXXXXX";
+static char path[256];
+
+static void setup(void)
+{
+    ck_assert_ptr_nonnull(mkdtemp(strcpy(dir, "/tmp/xenos-collector-XXXXXX")));
+    snprintf(path, sizeof(path), "%s/checkpoint", dir);
+}
+
+static void teardown(void)
+{
+    char cmd[300];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+struct dom_in {
+    const char *uuid;
+    uint32_t domid;
+    uint64_t cpu_ns;
+    int error;
+    const char *name;
+};
+
+/* A sample at @t_ns of @n domains, each with 2 vCPUs splitting its CPU. */
+static void make_sample(struct acct_sample *s, uint64_t t_ns,
+                        const struct dom_in *in, unsigned int n)
+{
+    unsigned int i;
+
+    acct_sample_reset(s);
+    s->time_ns = t_ns;
+    for ( i = 0; i < n; i++ )
+    {
+        struct acct_domain *d = acct_sample_add(s);
+        const char *name = in[i].name ? in[i].name : "dom";
+
+        ck_assert_ptr_nonnull(d);
+        snprintf(d->uuid, sizeof(d->uuid), "%s", in[i].uuid);
+        d->domid = in[i].domid;
+        d->name = acct_sample_str(s, name, strlen(name));
+        d->cpu_ns = in[i].cpu_ns;
+        d->error = in[i].error;
+        d->nr_vcpus = d->online_vcpus = 2;
+        d->vcpus = acct_sample_array(s, 2, sizeof(*d->vcpus));
+        d->vcpus[0].cpu_ns = in[i].cpu_ns / 2;
+        d->vcpus[1].cpu_ns = in[i].cpu_ns - in[i].cpu_ns / 2;
+        d->mem_cur_bytes = 1 << 30;
+        d->nr_vbds = 1;
+        d->vbds = acct_sample_array(s, 1, sizeof(*d->vbds));
+        d->vbds[0].rd_reqs = in[i].cpu_ns / 1000;
+        d->vbds[0].rd_sectors = in[i].cpu_ns / 100;
+    }
+}
+
+#define U1 "00000000-0000-0000-0000-000000000001"
+#define U2 "00000000-0000-0000-0000-000000000002"
+#define SEC 1000000000ull
+
+static const char *tenant_by_name(void *ctx, const struct acct_domain *d)
+{
+    (void)ctx;
+    return d->name && !strncmp(d->name, "acme", 4) ? "acme" : NULL;
+}
+
+static uint64_t total_cpu(struct acct_collector *c, const char *uuid)
+{
+    struct acct_dom *d = acct_collector_find(c, uuid);
+
+    ck_assert_ptr_nonnull(d);
+    return d->total.cpu_ns;
+}
+
+/* The first sample of a fresh start is a baseline; growth then counts. */
+START_TEST(test_collector_baseline_then_growth)
+{
+    struct acct_collector c;
+    struct acct_sample s;
+    char err[256] = "";
+    struct dom_in a = { U1, 5, 100 * SEC, 0, NULL };
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    make_sample(&s, 10 * SEC, &a, 1);
+    ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
+    ck_assert_uint_eq(total_cpu(&c, U1), 0);
+    a.cpu_ns += 3 * SEC;
+    make_sample(&s, 15 * SEC, &a, 1);
+    ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
+    ck_assert_uint_eq(total_cpu(&c, U1), 3 * SEC);
+    ck_assert_uint_eq(acct_collector_find(&c, U1)->vcpu_total_ns[0] +
+                      acct_collector_find(&c, U1)->vcpu_total_ns[1],
+                      3 * SEC);
+    /* 1 GiB for 5 s */
+    ck_assert_uint_eq(acct_collector_find(&c, U1)->total.mem_byte_s,
+                      5ull << 30);
+    acct_collector_deinit(&c);
+    acct_sample_free(&s);
+}
+END_TEST
+
+/* A reboot (new domid, counters from zero) counts the new counters; a
+ * domain created later counts in full. */
+START_TEST(test_collector_reboot_and_new_domain)
+{
+    struct acct_collector c;
+    struct acct_sample s;
+    char err[256] = "";
+    struct dom_in a[2] = { { U1, 5, 50 * SEC, 0, NULL },
+                           { U2, 9, 7 * SEC, 0, NULL } };
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    make_sample(&s, 10 * SEC, a, 1);
+    acct_collector_update(&c, &s, NULL, NULL);
+    a[0].domid = 6;
+    a[0].cpu_ns = 2 * SEC;          /* rebooted, ran 2 s since */
+    make_sample(&s, 20 * SEC, a, 2);
+    acct_collector_update(&c, &s, NULL, NULL);
+    ck_assert_uint_eq(total_cpu(&c, U1), 2 * SEC);
+    ck_assert_uint_eq(total_cpu(&c, U2), 7 * SEC);
+    ck_assert_uint_eq(acct_collector_find(&c, U1)->resets, 1);
+    acct_collector_deinit(&c);
+    acct_sample_free(&s);
+}
+END_TEST
+
+/* A CPU counter that goes back under the same domid counts nothing, and
+ * the nanoseconds it re-reports are not counted twice. */
+START_TEST(test_collector_counter_backwards)
+{
+    struct acct_collector c;
+    struct acct_sample s;
+    char err[256] = "";
+    struct dom_in a = { U1, 5, 10 * SEC, 0, NULL };
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    make_sample(&s, 1 * SEC, &a, 1);
+    acct_collector_update(&c, &s, NULL, NULL);
+    a.cpu_ns = 12 * SEC;
+    make_sample(&s, 2 * SEC, &a, 1);
+    acct_collector_update(&c, &s, NULL, NULL);
+    a.cpu_ns = 11 * SEC;            /* glitch */
+    make_sample(&s, 3 * SEC, &a, 1);
+    acct_collector_update(&c, &s, NULL, NULL);
+    ck_assert_uint_eq(total_cpu(&c, U1), 2 * SEC);
+    ck_assert_uint_eq(c.errors[ACCT_ERR_COUNTER_BACK], 1);
+    a.cpu_ns = 13 * SEC;
+    make_sample(&s, 4 * SEC, &a, 1);
+    acct_collector_update(&c, &s, NULL, NULL);
+    ck_assert_uint_eq(total_cpu(&c, U1), 3 * SEC);
+    acct_collector_deinit(&c);
+    acct_sample_free(&s);
+}
+END_TEST
+
+/* A domain that cannot be read is counted at its next good sample, and
+ * does not blank the others. */
+START_TEST(test_collector_domain_error_loses_nothing)
+{
+    struct acct_collector c;
+    struct acct_sample s;
+    char err[256] = "";
+    struct dom_in a[2] = { { U1, 5, 10 * SEC, 0, NULL },
+                           { U2, 6, 10 * SEC, 0, NULL } };
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    make_sample(&s, 1 * SEC, a, 2);
+    acct_collector_update(&c, &s, NULL, NULL);
+    a[0].cpu_ns += SEC;
+    a[0].error = -EIO;
+    a[1].cpu_ns += SEC;
+    make_sample(&s, 2 * SEC, a, 2);
+    acct_collector_update(&c, &s, NULL, NULL);
+    ck_assert_uint_eq(total_cpu(&c, U1), 0);
+    ck_assert_uint_eq(total_cpu(&c, U2), SEC);
+    a[0].cpu_ns += SEC;
+    a[0].error = 0;
+    make_sample(&s, 3 * SEC, a, 2);
+    acct_collector_update(&c, &s, NULL, NULL);
+    ck_assert_uint_eq(total_cpu(&c, U1), 2 * SEC);
+    ck_assert_uint_eq(c.errors[ACCT_ERR_DOMAIN], 1);
+    acct_collector_deinit(&c);
+    acct_sample_free(&s);
+}
+END_TEST
+
+/* Crash after sampling but before checkpointing: the restarted collector
+ * recounts from the checkpoint, once. */
+START_TEST(test_collector_crash_between_checkpoints)
+{
+    struct acct_collector c;
+    struct acct_sample s;
+    char err[256] = "";
+    struct dom_in a = { U1, 5, 0, 0, "acme-1" };
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    make_sample(&s, 1 * SEC, &a, 1);
+    acct_collector_update(&c, &s, tenant_by_name, NULL);
+    a.cpu_ns = 4 * SEC;
+    make_sample(&s, 5 * SEC, &a, 1);
+    acct_collector_update(&c, &s, tenant_by_name, NULL);
+    ck_assert_int_eq(acct_collector_checkpoint(&c), 0);
+    a.cpu_ns = 6 * SEC;
+    make_sample(&s, 7 * SEC, &a, 1);
+    acct_collector_update(&c, &s, tenant_by_name, NULL);  /* then dies */
+    acct_collector_deinit(&c);
+
+    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_uint_eq(total_cpu(&c, U1), 4 * SEC);
+    a.cpu_ns = 9 * SEC;
+    make_sample(&s, 10 * SEC, &a, 1);
+    acct_collector_update(&c, &s, tenant_by_name, NULL);
+    ck_assert_uint_eq(total_cpu(&c, U1), 9 * SEC);
+    ck_assert_uint_eq(acct_collector_tenant(&c, "acme")->total.cpu_ns,
+                      9 * SEC);
+    acct_collector_deinit(&c);
+    acct_sample_free(&s);
+}
+END_TEST
+
+/* A vanished domain keeps its totals, and is no longer present. */
+START_TEST(test_collector_vanished_domain)
+{
+    struct acct_collector c;
+    struct acct_sample s;
+    char err[256] = "";
+    struct dom_in a[2] = { { U1, 5, 0, 0, NULL }, { U2, 6, 0, 0, NULL } };
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    make_sample(&s, 1 * SEC, a, 2);
+    acct_collector_update(&c, &s, NULL, NULL);
+    a[0].cpu_ns = a[1].cpu_ns = SEC;
+    make_sample(&s, 2 * SEC, a, 2);
+    acct_collector_update(&c, &s, NULL, NULL);
+    make_sample(&s, 3 * SEC, &a[1], 1);
+    acct_collector_update(&c, &s, NULL, NULL);
+    ck_assert(!acct_collector_find(&c, U1)->present);
+    ck_assert_uint_eq(total_cpu(&c, U1), SEC);
+    ck_assert_uint_eq(acct_collector_tenant(&c, NULL)->total.cpu_ns,
+                      2 * SEC);
+    acct_collector_deinit(&c);
+    acct_sample_free(&s);
+}
+END_TEST
+
+/* Hostile names survive a checkpoint byte for byte. */
+START_TEST(test_collector_checkpoint_hostile_names)
+{
+    static const char *const names[] = {
+        "quote\"back\\slash", "new\nline tab\t", "héllo wörld ☃",
+        "100%=done", "", "%00",
+    };
+    struct acct_collector c;
+    struct acct_sample s;
+    char err[256] = "";
+    char uuid[ACCT_UUID_LEN + 1];
+    unsigned int i;
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    acct_sample_reset(&s);
+    s.time_ns = SEC;
+    for ( i = 0; i < 6; i++ )
+    {
+        struct acct_domain *d = acct_sample_add(&s);
+
+        snprintf(d->uuid, sizeof(d->uuid),
+                 "00000000-0000-0000-0000-0000000000%02u", i);
+        d->domid = i + 1;
+        d->name = acct_sample_str(&s, names[i], strlen(names[i]));
+    }
+    acct_collector_update(&c, &s, NULL, NULL);
+    ck_assert_int_eq(acct_collector_checkpoint(&c), 0);
+    acct_collector_deinit(&c);
+    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    for ( i = 0; i < 6; i++ )
+    {
+        snprintf(uuid, sizeof(uuid), "00000000-0000-0000-0000-0000000000%02u",
+                 i);
+        ck_assert_str_eq(acct_collector_find(&c, uuid)->name, names[i]);
+    }
+    acct_collector_deinit(&c);
+    acct_sample_free(&s);
+}
+END_TEST
+
+/* A damaged checkpoint (truncated, a byte flipped, empty) is refused,
+ * moved aside, and the collector starts afresh. */
+START_TEST(test_collector_damaged_checkpoint)
+{
+    struct acct_collector c;
+    struct acct_sample s;
+    char err[256] = "", aside[300];
+    struct dom_in a = { U1, 5, 10 * SEC, 0, NULL };
+    FILE *f;
+    long len;
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    make_sample(&s, SEC, &a, 1);
+    acct_collector_update(&c, &s, NULL, NULL);
+    ck_assert_int_eq(acct_collector_checkpoint(&c), 0);
+    acct_collector_deinit(&c);
+
+    f = fopen(path, "r+");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    len = ftell(f);
+    switch ( _i )
+    {
+    case 0:
+        ck_assert_int_eq(ftruncate(fileno(f), len / 2), 0);
+        break;
+    case 1:
+        fseek(f, len / 3, SEEK_SET);
+        fputc('#', f);
+        break;
+    case 2:
+        ck_assert_int_eq(ftruncate(fileno(f), 0), 0);
+        break;
+    }
+    fclose(f);
+    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)),
+                     -EBADMSG);
+    ck_assert_ptr_nonnull(strstr(err, path));
+    ck_assert_uint_eq(c.nr_doms, 0);
+    snprintf(aside, sizeof(aside), "%s.corrupt", path);
+    ck_assert_int_eq(access(aside, F_OK), 0);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    acct_collector_deinit(&c);
+    acct_sample_free(&s);
+}
+END_TEST
+
+static Suite *collector_suite(void)
+{
+    Suite *s = suite_create("collector");
+    TCase *tc = tcase_create("usage");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_collector_baseline_then_growth);
+    tcase_add_test(tc, test_collector_reboot_and_new_domain);
+    tcase_add_test(tc, test_collector_counter_backwards);
+    tcase_add_test(tc, test_collector_domain_error_loses_nothing);
+    tcase_add_test(tc, test_collector_crash_between_checkpoints);
+    tcase_add_test(tc, test_collector_vanished_domain);
+    tcase_add_test(tc, test_collector_checkpoint_hostile_names);
+    tcase_add_loop_test(tc, test_collector_damaged_checkpoint, 0, 3);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(collector_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
