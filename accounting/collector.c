@@ -303,11 +303,21 @@ static int update_dom(struct acct_collector *c, const struct acct_domain *d,
                       uint64_t dt_ns)
 {
     struct acct_dom *rec = acct_collector_find(c, d->uuid);
+    bool dying = d->state == ACCT_DOM_DYING;
     struct acct_tenant *t;
+    struct acct_usage u = { 0 };
     struct acct_raw raw;
     bool fresh, baseline = false, backwards = false;
     uint32_t i;
 
+    /*
+     * A dying domain is a life that ended, with its final counters.  Its
+     * domid says which life: the one we track (count its last growth), a
+     * later one we never saw (count it whole), or an older one, already
+     * counted (nothing).  Xen hands out domids in increasing order.
+     */
+    if ( dying && (rec ? d->domid < rec->domid : !c->have_baseline) )
+        return 0;
     if ( !rec )
     {
         rec = dom_add(c, d->uuid);
@@ -327,7 +337,7 @@ static int update_dom(struct acct_collector *c, const struct acct_domain *d,
         return -ENOMEM;
     if ( set_str(&rec->tenant, tenant_name) )
         return -ENOMEM;
-    rec->present = true;
+    rec->present |= !dying;
     rec->state = d->state;
     rec->error = d->error;
     rec->domid = d->domid;
@@ -335,11 +345,10 @@ static int update_dom(struct acct_collector *c, const struct acct_domain *d,
     t = acct_collector_tenant(c, tenant_name);
     if ( !t )
         return -ENOMEM;
-    t->nr_domains++;
+    t->nr_domains += !dying;
     if ( d->error )
     {
         /* Counters unknown: counted at its next good sample. */
-        memset(&rec->delta, 0, sizeof(rec->delta));
         c->errors[ACCT_ERR_DOMAIN]++;
         return 0;
     }
@@ -347,7 +356,7 @@ static int update_dom(struct acct_collector *c, const struct acct_domain *d,
     raw_of(d, &raw);
     if ( baseline )
         rec->last = raw;
-    delta_of(rec, &raw, fresh, &rec->delta, &backwards);
+    delta_of(rec, &raw, fresh, &u, &backwards);
     if ( vcpus_resize(rec, d->nr_vcpus) )
         return -ENOMEM;
     for ( i = 0; i < d->nr_vcpus; i++ )
@@ -369,17 +378,22 @@ static int update_dom(struct acct_collector *c, const struct acct_domain *d,
         unsigned __int128 bns = (unsigned __int128)d->mem_cur_bytes * dt_ns +
                                 rec->mem_rem;
 
-        rec->delta.mem_byte_s = (uint64_t)(bns / 1000000000u);
+        u.mem_byte_s = (uint64_t)(bns / 1000000000u);
         rec->mem_rem = (uint64_t)(bns % 1000000000u);
     }
-    rec->online_vcpus = d->online_vcpus;
-    rec->mem_cur_bytes = d->mem_cur_bytes;
-    rec->mem_max_bytes = d->mem_max_bytes;
-    rec->mem_target_bytes = d->mem_target_bytes;
-    rec->interval_ns = dt_ns;
-    usage_add(&rec->total, &rec->delta);
-    usage_add(&t->delta, &rec->delta);
-    usage_add(&t->total, &rec->delta);
+    if ( !dying )
+    {
+        rec->online_vcpus = d->online_vcpus;
+        rec->mem_cur_bytes = d->mem_cur_bytes;
+        rec->mem_max_bytes = d->mem_max_bytes;
+        rec->mem_target_bytes = d->mem_target_bytes;
+        rec->interval_ns = dt_ns;
+    }
+    /* A dying life and its successor can share a sample: add up. */
+    usage_add(&rec->delta, &u);
+    usage_add(&rec->total, &u);
+    usage_add(&t->delta, &u);
+    usage_add(&t->total, &u);
     return 0;
 }
 
@@ -390,7 +404,7 @@ int acct_collector_update(struct acct_collector *c,
     uint64_t dt = c->last_sample_ns && s->time_ns > c->last_sample_ns
                   ? s->time_ns - c->last_sample_ns : 0;
     uint32_t i;
-    int rc;
+    int rc, pass;
 
     for ( i = 0; i < c->nr_doms; i++ )
     {
@@ -402,15 +416,20 @@ int acct_collector_update(struct acct_collector *c,
         memset(&c->tenants[i].delta, 0, sizeof(c->tenants[i].delta));
         c->tenants[i].nr_domains = 0;
     }
-    for ( i = 0; i < s->nr_domains; i++ )
-    {
-        const struct acct_domain *d = &s->domains[i];
+    /* Dying lives first: their last growth belongs to the life we were
+     * tracking, before a successor in the same sample starts a new one. */
+    for ( pass = 0; pass < 2; pass++ )
+        for ( i = 0; i < s->nr_domains; i++ )
+        {
+            const struct acct_domain *d = &s->domains[i];
 
-        rc = update_dom(c, d, tenant_of ? tenant_of(ctx, d) : NULL,
-                        s->time_ns, dt);
-        if ( rc )
-            return rc;
-    }
+            if ( (d->state == ACCT_DOM_DYING) != (pass == 0) )
+                continue;
+            rc = update_dom(c, d, tenant_of ? tenant_of(ctx, d) : NULL,
+                            s->time_ns, dt);
+            if ( rc )
+                return rc;
+        }
     c->have_baseline = true;
     c->last_sample_ns = s->time_ns;
     c->intervals++;

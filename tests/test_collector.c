@@ -6,6 +6,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ struct dom_in {
     uint64_t cpu_ns;
     int error;
     const char *name;
+    bool dying;
 };
 
 /* A sample at @t_ns of @n domains, each with 2 vCPUs splitting its CPU. */
@@ -57,6 +59,7 @@ static void make_sample(struct acct_sample *s, uint64_t t_ns,
         d->name = acct_sample_str(s, name, strlen(name));
         d->cpu_ns = in[i].cpu_ns;
         d->error = in[i].error;
+        d->state = in[i].dying ? ACCT_DOM_DYING : ACCT_DOM_RUNNING;
         d->nr_vcpus = d->online_vcpus = 2;
         d->vcpus = acct_sample_array(s, 2, sizeof(*d->vcpus));
         d->vcpus[0].cpu_ns = in[i].cpu_ns / 2;
@@ -93,7 +96,7 @@ START_TEST(test_collector_baseline_then_growth)
     struct acct_collector c;
     struct acct_sample s;
     char err[256] = "";
-    struct dom_in a = { U1, 5, 100 * SEC, 0, NULL };
+    struct dom_in a = { U1, 5, 100 * SEC, 0, NULL, false };
 
     acct_sample_init(&s);
     ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
@@ -122,8 +125,8 @@ START_TEST(test_collector_reboot_and_new_domain)
     struct acct_collector c;
     struct acct_sample s;
     char err[256] = "";
-    struct dom_in a[2] = { { U1, 5, 50 * SEC, 0, NULL },
-                           { U2, 9, 7 * SEC, 0, NULL } };
+    struct dom_in a[2] = { { U1, 5, 50 * SEC, 0, NULL, false },
+                           { U2, 9, 7 * SEC, 0, NULL, false } };
 
     acct_sample_init(&s);
     ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
@@ -148,7 +151,7 @@ START_TEST(test_collector_counter_backwards)
     struct acct_collector c;
     struct acct_sample s;
     char err[256] = "";
-    struct dom_in a = { U1, 5, 10 * SEC, 0, NULL };
+    struct dom_in a = { U1, 5, 10 * SEC, 0, NULL, false };
 
     acct_sample_init(&s);
     ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
@@ -178,8 +181,8 @@ START_TEST(test_collector_domain_error_loses_nothing)
     struct acct_collector c;
     struct acct_sample s;
     char err[256] = "";
-    struct dom_in a[2] = { { U1, 5, 10 * SEC, 0, NULL },
-                           { U2, 6, 10 * SEC, 0, NULL } };
+    struct dom_in a[2] = { { U1, 5, 10 * SEC, 0, NULL, false },
+                           { U2, 6, 10 * SEC, 0, NULL, false } };
 
     acct_sample_init(&s);
     ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
@@ -210,7 +213,7 @@ START_TEST(test_collector_crash_between_checkpoints)
     struct acct_collector c;
     struct acct_sample s;
     char err[256] = "";
-    struct dom_in a = { U1, 5, 0, 0, "acme-1" };
+    struct dom_in a = { U1, 5, 0, 0, "acme-1", false };
 
     acct_sample_init(&s);
     ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
@@ -238,13 +241,76 @@ START_TEST(test_collector_crash_between_checkpoints)
 }
 END_TEST
 
+/* A reboot between samples: the dying life's tail is counted, then its
+ * successor from zero, and the dying life seen again (a later sample, or
+ * after a restart) is not counted twice. */
+START_TEST(test_collector_dying_tail_counted_once)
+{
+    struct acct_collector c;
+    struct acct_sample s;
+    char err[256] = "";
+    struct dom_in a[2] = { { U1, 5, 10 * SEC, 0, NULL, false },
+                           { U1, 5, 0, 0, NULL, true } };
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    make_sample(&s, 1 * SEC, a, 1);
+    acct_collector_update(&c, &s, NULL, NULL);
+    ck_assert_int_eq(acct_collector_checkpoint(&c), 0);
+    /* ran 3 s more, rebooted, the new life ran 1 s; alive listed first */
+    a[0] = (struct dom_in){ U1, 7, 1 * SEC, 0, NULL, false };
+    a[1] = (struct dom_in){ U1, 5, 13 * SEC, 0, NULL, true };
+    make_sample(&s, 5 * SEC, a, 2);
+    acct_collector_update(&c, &s, NULL, NULL);
+    ck_assert_uint_eq(total_cpu(&c, U1), 4 * SEC);
+    ck_assert(acct_collector_find(&c, U1)->present);
+    a[0].cpu_ns = 2 * SEC;
+    make_sample(&s, 6 * SEC, a, 2);
+    acct_collector_update(&c, &s, NULL, NULL);
+    ck_assert_uint_eq(total_cpu(&c, U1), 5 * SEC);
+    acct_collector_deinit(&c);
+
+    /* A crash right after the first checkpoint: the restart sees the
+     * same dying life and counts the same 5 s, once. */
+    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    acct_collector_update(&c, &s, NULL, NULL);
+    ck_assert_uint_eq(total_cpu(&c, U1), 5 * SEC);
+    acct_collector_deinit(&c);
+    acct_sample_free(&s);
+}
+END_TEST
+
+/* A domain destroyed between samples: its tail is counted, and it is
+ * no longer present. */
+START_TEST(test_collector_destroyed_between_samples)
+{
+    struct acct_collector c;
+    struct acct_sample s;
+    char err[256] = "";
+    struct dom_in a = { U1, 5, 10 * SEC, 0, NULL, false };
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    make_sample(&s, 1 * SEC, &a, 1);
+    acct_collector_update(&c, &s, NULL, NULL);
+    a.cpu_ns = 12 * SEC;
+    a.dying = true;
+    make_sample(&s, 2 * SEC, &a, 1);
+    acct_collector_update(&c, &s, NULL, NULL);
+    ck_assert_uint_eq(total_cpu(&c, U1), 2 * SEC);
+    ck_assert(!acct_collector_find(&c, U1)->present);
+    acct_collector_deinit(&c);
+    acct_sample_free(&s);
+}
+END_TEST
+
 /* A vanished domain keeps its totals, and is no longer present. */
 START_TEST(test_collector_vanished_domain)
 {
     struct acct_collector c;
     struct acct_sample s;
     char err[256] = "";
-    struct dom_in a[2] = { { U1, 5, 0, 0, NULL }, { U2, 6, 0, 0, NULL } };
+    struct dom_in a[2] = { { U1, 5, 0, 0, NULL, false }, { U2, 6, 0, 0, NULL, false } };
 
     acct_sample_init(&s);
     ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
@@ -312,7 +378,7 @@ START_TEST(test_collector_damaged_checkpoint)
     struct acct_collector c;
     struct acct_sample s;
     char err[256] = "", aside[300];
-    struct dom_in a = { U1, 5, 10 * SEC, 0, NULL };
+    struct dom_in a = { U1, 5, 10 * SEC, 0, NULL, false };
     FILE *f;
     long len;
 
@@ -365,6 +431,8 @@ static Suite *collector_suite(void)
     tcase_add_test(tc, test_collector_domain_error_loses_nothing);
     tcase_add_test(tc, test_collector_crash_between_checkpoints);
     tcase_add_test(tc, test_collector_vanished_domain);
+    tcase_add_test(tc, test_collector_dying_tail_counted_once);
+    tcase_add_test(tc, test_collector_destroyed_between_samples);
     tcase_add_test(tc, test_collector_checkpoint_hostile_names);
     tcase_add_loop_test(tc, test_collector_damaged_checkpoint, 0, 3);
     suite_add_tcase(s, tc);

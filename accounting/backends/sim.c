@@ -1182,6 +1182,8 @@ static int simb_spawn(struct simb *b, int64_t deadline_ms, char *err,
     simb_find_simhost(b, exe, sizeof(exe));
     argv[n++] = exe;
     argv[n++] = "--daemon";
+    /* The host boots when we first sample it: what it ran is all ours. */
+    argv[n++] = "--boot-on-sample";
     argv[n++] = "--scenario";
     argv[n++] = b->scenario;
     argv[n++] = "--socket";

@@ -694,6 +694,8 @@ static void dom_destroy(struct sim *sim, struct sim_dom *d,
     d->inc[d->nr_inc - 1].ended_ns = sim->now;
     d->inc[d->nr_inc - 1].end = how;
     d->inc[d->nr_inc - 1].cpu_ns = (uint64_t)(d->cpu_ns - d->boot_cpu_ns);
+    d->inc[d->nr_inc - 1].vbd = d->vbd;
+    d->inc[d->nr_inc - 1].vif = d->vif;
     d->life = SIM_LIFE_GONE;
 }
 

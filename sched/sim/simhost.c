@@ -72,6 +72,7 @@
 #define SH_BUDGET_NS        2000000     /* 2 ms */
 #define SH_STEP_MIN_NS      SCH_USEC(1)
 #define SH_STEP_MAX_NS      SCH_MSEC(100)
+#define SH_DYING_GRACE_S    60          /* ended lives stay in SAMPLE */
 #define SH_LINGER_MS        1           /* behind: wait for a next request */
 #define SH_LINGER_MAX_MS    20          /* ...but run at least this often */
 
@@ -84,6 +85,7 @@ struct sh_opts {
     uint64_t speed_milli;               /* simulated ns per 1000 wall ns */
     uint64_t idle_exit_s;               /* 0: never */
     bool daemon;
+    bool boot_on_sample;                /* time starts at the first SAMPLE */
 };
 
 /* A growing output buffer; on ENOMEM it fails once and stays failed. */
@@ -116,6 +118,7 @@ struct sh {
     dev_t sock_dev;
     ino_t sock_ino;
     uint64_t start_wall_ns;             /* monotonic, when time began */
+    bool booted;                        /* time has begun */
     uint64_t idle_since_ms;
     uint64_t advanced_ms;               /* last sh_advance, monotonic */
     sch_time_t step_ns;                 /* simulated time per slice */
@@ -243,9 +246,12 @@ static void sh_field_u64(struct sh_buf *b, const char *key, uint64_t v)
  * scenario's end. */
 static sch_time_t sh_target(const struct sh *h)
 {
-    unsigned __int128 ns = (unsigned __int128)(sh_mono_ns() -
-                                               h->start_wall_ns) *
-                           h->o.speed_milli / 1000u;
+    unsigned __int128 ns;
+
+    if ( !h->booted )
+        return 0;
+    ns = (unsigned __int128)(sh_mono_ns() - h->start_wall_ns) *
+         h->o.speed_milli / 1000u;
 
     if ( ns > (unsigned __int128)h->sc.duration_ns )
         return h->sc.duration_ns;
@@ -372,21 +378,79 @@ static void sh_dom_line(struct sh_buf *b, const struct sim_dom_info *d)
     sh_printf(b, "\n");
 }
 
-static void sh_sample(struct sh *h, struct sh_buf *b)
+/* A life of domain @d that ended (reboot, migration, destruction) with its
+ * final counters, as Xen shows a dying domain until it is reaped. */
+static void sh_dying_line(struct sh_buf *b, const struct sim_dom_info *d,
+                          const struct sim_incarnation *inc)
 {
-    unsigned int i, n = sim_nr_domains(h->sim), alive = 0;
+    sh_printf(b, "dom");
+    sh_field_str(b, "uuid", d->uuid);
+    sh_field_u64(b, "domid", inc->domid);
+    sh_field_str(b, "name", d->name);
+    if ( d->tenant )
+        sh_field_str(b, "tenant", d->tenant);
+    sh_printf(b, " state=dying");
+    sh_field_u64(b, "cpu_ns", inc->cpu_ns);
+    sh_printf(b, " vcpus=0 online_vcpus=0 vcpu_ns= vcpu_online=");
+    sh_printf(b, " mem_cur_bytes=0 mem_max_bytes=0 mem_target_bytes=0");
+    sh_printf(b, " vbd=%" PRIu32 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+              ",%" PRIu64, inc->vbd.id, inc->vbd.rd_reqs, inc->vbd.wr_reqs,
+              inc->vbd.rd_sectors, inc->vbd.wr_sectors);
+    sh_printf(b, " vif=%" PRIu32 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+              ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64,
+              inc->vif.id, inc->vif.rx_bytes, inc->vif.rx_pkts,
+              inc->vif.rx_errs, inc->vif.rx_drop, inc->vif.tx_bytes,
+              inc->vif.tx_pkts, inc->vif.tx_errs, inc->vif.tx_drop);
+    sh_printf(b, "\n");
+}
+
+/*
+ * Every live domain, then every life that ended in the last
+ * SH_DYING_GRACE_S of wall time, oldest first, as a dying domain with its
+ * final counters: a client (xenosd, perhaps restarted after a crash)
+ * counts the last moments of a life that ended between two samples, and
+ * keeps the grace period to see them even if it was down for a while.
+ */
+static unsigned int sh_sample_doms(struct sh *h, struct sh_buf *b)
+{
+    unsigned int i, k, n = sim_nr_domains(h->sim), count = 0;
+    sch_time_t now = sim_now(h->sim);
+    sch_time_t grace = (sch_time_t)(SH_DYING_GRACE_S * 1000000u *
+                                    h->o.speed_milli);
+    struct sim_dom_truth t;
     struct sim_dom_info d;
 
     for ( i = 0; i < n; i++ )
-        if ( !sim_dom_info(h->sim, i, &d) && d.life == SIM_LIFE_ALIVE )
-            alive++;
+    {
+        if ( sim_dom_info(h->sim, i, &d) || sim_dom_truth(h->sim, i, &t) )
+            continue;
+        for ( k = 0; k < t.nr_incarnations; k++ )
+        {
+            const struct sim_incarnation *inc = &t.inc[k];
+
+            if ( inc->ended_ns < 0 || inc->ended_ns < now - grace )
+                continue;
+            count++;
+            if ( b )
+                sh_dying_line(b, &d, inc);
+        }
+        if ( d.life == SIM_LIFE_ALIVE )
+        {
+            count++;
+            if ( b )
+                sh_dom_line(b, &d);
+        }
+    }
+    return count;
+}
+
+static void sh_sample(struct sh *h, struct sh_buf *b)
+{
     sh_printf(b, "OK SAMPLE");
-    sh_field_u64(b, "count", alive);
+    sh_field_u64(b, "count", sh_sample_doms(h, NULL));
     sh_field_u64(b, "time_ns", (uint64_t)sim_now(h->sim));
     sh_printf(b, "\n");
-    for ( i = 0; i < n; i++ )
-        if ( !sim_dom_info(h->sim, i, &d) && d.life == SIM_LIFE_ALIVE )
-            sh_dom_line(b, &d);
+    sh_sample_doms(h, b);
 }
 
 static void sh_truth(struct sh *h, struct sh_buf *b)
@@ -517,7 +581,16 @@ static void sh_request(struct sh *h, struct sh_client *c, char *line)
     else if ( !strcmp(w[0], "PING") && n == 1 )
         sh_ping(h, b);
     else if ( !strcmp(w[0], "SAMPLE") && n == 1 )
+    {
+        if ( !h->booted )
+        {
+            /* --boot-on-sample: the host boots when first looked at, so
+             * its first sample is its very beginning. */
+            h->booted = true;
+            h->start_wall_ns = sh_mono_ns();
+        }
         sh_sample(h, b);
+    }
     else if ( !strcmp(w[0], "TRUTH") && n == 1 )
         sh_truth(h, b);
     else if ( !strcmp(w[0], "GET") || !strcmp(w[0], "SET") )
@@ -862,6 +935,8 @@ static void sh_usage(FILE *f)
             "for N s\n"
             "                      (default %d; 0: never)\n"
             "  --daemon            detach; return once the socket answers\n"
+            "  --boot-on-sample    start time at the first SAMPLE, not at"
+            " once\n"
             "  --pidfile PATH      write the pid there (removed at exit)\n"
             "  --log PATH          log there (default: stderr, or nowhere "
             "with --daemon)\n"
@@ -875,7 +950,7 @@ static int sh_parse_args(int argc, char **argv, struct sh_opts *o)
 {
     enum {
         OPT_SCENARIO = 256, OPT_SOCKET, OPT_POLICY, OPT_SPEED, OPT_IDLE,
-        OPT_DAEMON, OPT_PIDFILE, OPT_LOG, OPT_HELP,
+        OPT_DAEMON, OPT_PIDFILE, OPT_LOG, OPT_HELP, OPT_BOOT,
     };
     static const struct option longopts[] = {
         { "scenario", required_argument, NULL, OPT_SCENARIO },
@@ -884,6 +959,7 @@ static int sh_parse_args(int argc, char **argv, struct sh_opts *o)
         { "speed", required_argument, NULL, OPT_SPEED },
         { "idle-exit-s", required_argument, NULL, OPT_IDLE },
         { "daemon", no_argument, NULL, OPT_DAEMON },
+        { "boot-on-sample", no_argument, NULL, OPT_BOOT },
         { "pidfile", required_argument, NULL, OPT_PIDFILE },
         { "log", required_argument, NULL, OPT_LOG },
         { "help", no_argument, NULL, OPT_HELP },
@@ -925,6 +1001,9 @@ static int sh_parse_args(int argc, char **argv, struct sh_opts *o)
                 return SH_EXIT_USAGE;
             }
             o->idle_exit_s = (uint64_t)v;
+            break;
+        case OPT_BOOT:
+            o->boot_on_sample = true;
             break;
         case OPT_DAEMON:
             o->daemon = true;
@@ -1223,8 +1302,9 @@ int main(int argc, char **argv)
         rc = SH_EXIT_FAIL;
         goto out;
     }
-    /* Time begins once the host answers. */
+    /* Time begins once the host answers, or at the first SAMPLE. */
     h.start_wall_ns = sh_mono_ns();
+    h.booted = !h.o.boot_on_sample;
     h.step_ns = SCH_MSEC(1);
     sh_log(&h, "serving %s under %s at speed %" PRIu64 ".%03" PRIu64
            " on %s", h.o.scenario, h.ops->opt_name, h.o.speed_milli / 1000,

@@ -208,6 +208,11 @@ struct sim_incarnation {
     sch_time_t ended_ns;                /* -1 while alive */
     enum sim_dom_end end;
     uint64_t cpu_ns;                    /* used in it, up to now or its end */
+    /* Its device counters when it ended (0 while alive): a backend
+     * reports them as a dying domain, so the tail of a life that ended
+     * between two samples is still counted. */
+    struct sim_vbd_stats vbd;
+    struct sim_vif_stats vif;
 };
 
 /* Ground truth of scenario domain @index at sim_now(). */

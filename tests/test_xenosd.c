@@ -1,0 +1,422 @@
+/*
+ * test_xenosd.c: xenosd as it runs, against the simulated host's ground
+ * truth: the real xenosd binary samples a real xenos-simhost over its
+ * socket (started on demand by the sim backend), and the test reads the
+ * host's exact truth through the same backend.
+ *
+ * - accounted CPU per domain and per tenant equals the truth within 0.1%
+ *   over 60 s simulated with reboots, a migration and destroys;
+ * - the same with xenosd killed (-9) at 20 moments and restarted each time;
+ * - a tenant's cap of 100 holds for three busy domains (100 +- 3), and one
+ *   busy domain beside two idle ones gets >= 95 of it;
+ * - hostile names reach the status JSON intact and valid;
+ * - SIGHUP with a bad policy keeps the old one.
+ */
+#include <check.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xenos/acct.h>
+#include <xenos/acct_sim.h>
+#include <xenos/sim.h>
+
+#define XENOSD      XENOS_BINARY_DIR "/accounting/xenosd"
+#define XENOSCTL    XENOS_BINARY_DIR "/accounting/xenosctl"
+#define SIMHOST     XENOS_BINARY_DIR "/sched/sim/xenos-simhost"
+#define SCENARIOS   XENOS_SOURCE_DIR "/sched/sim/scenarios/"
+#define POLICIES    XENOS_SOURCE_DIR "/policies/examples/"
+
+static char dir[64];
+
+static void setup(void)
+{
+    strcpy(dir, "/tmp/xenos-xenosd-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+    while ( nanosleep(&ts, &ts) && errno == EINTR )
+        ;
+}
+
+/* Start xenosd on the sim backend; returns its pid. */
+static pid_t start_xenosd(const char *scenario, const char *policy,
+                          const char *speed, const char *interval_ms)
+{
+    pid_t pid = fork();
+
+    ck_assert_int_ge(pid, 0);
+    if ( pid == 0 )
+    {
+        char log[128];
+
+        snprintf(log, sizeof(log), "%s/xenosd.log", dir);
+        if ( !freopen(log, "a", stderr) )
+            _exit(127);
+        execl(XENOSD, XENOSD, "--backend", "sim", "--scenario", scenario,
+              "--policy-file", policy, "--speed", speed, "--simhost",
+              SIMHOST, "--interval-ms", interval_ms, "--state-dir", dir,
+              (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int stop(pid_t pid, int sig)
+{
+    int st;
+
+    kill(pid, sig);
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    return st;
+}
+
+/* The backend connected to the host xenosd started (waits for it). */
+static void *host(const char *scenario)
+{
+    char a1[256], a2[256], err[256] = "";
+    const char *args[] = { a1, a2, NULL };
+    void *st = NULL;
+    int i, rc = -1;
+
+    snprintf(a1, sizeof(a1), "scenario=%s", scenario);
+    snprintf(a2, sizeof(a2), "state_dir=%s", dir);
+    for ( i = 0; i < 100 && rc; i++ )
+    {
+        char sock[128];
+
+        snprintf(sock, sizeof(sock), "%s/simhost.sock", dir);
+        if ( access(sock, F_OK) == 0 )
+            rc = acct_backend_sim.open(args, &st, err, sizeof(err));
+        if ( rc )
+            sleep_ms(100);
+    }
+    ck_assert_msg(rc == 0, "no host: %s", err);
+    return st;
+}
+
+/* Wait until the host's time has reached its end. */
+static void wait_end(void *st)
+{
+    struct acct_sim_info info;
+    int i;
+
+    for ( i = 0; i < 1200; i++ )
+    {
+        ck_assert_int_eq(acct_sim_ping(st, &info), 0);
+        if ( info.time_ns >= info.end_ns )
+            return;
+        sleep_ms(50);
+    }
+    ck_abort_msg("the host never reached its end");
+}
+
+static uint64_t sim_time(void *st)
+{
+    struct acct_sim_info info;
+
+    ck_assert_int_eq(acct_sim_ping(st, &info), 0);
+    return info.time_ns;
+}
+
+/* Accounted CPU per uuid (checkpoint) against the truth: within @tol. */
+static void check_truth(void *st, double tol)
+{
+    struct acct_collector c;
+    struct acct_sim_truth t;
+    char path[128], err[256] = "";
+    uint64_t acc_sum = 0, truth_sum = 0;
+    uint32_t i;
+
+    snprintf(path, sizeof(path), "%s/checkpoint", dir);
+    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_sim_truth(st, &t), 0);
+    for ( i = 0; i < t.nr_domains; i++ )
+    {
+        const struct acct_sim_truth_dom *td = &t.domains[i];
+        struct acct_dom *d = acct_collector_find(&c, td->uuid);
+        uint64_t acc = d ? d->total.cpu_ns : 0;
+        double err_rel;
+
+        truth_sum += td->cpu_ns;
+        acc_sum += acc;
+        if ( !td->cpu_ns )
+            continue;
+        err_rel = fabs((double)acc - (double)td->cpu_ns) /
+                  (double)td->cpu_ns;
+        ck_assert_msg(err_rel <= tol, "%s: accounted %llu ns, truth %llu "
+                      "ns (%.4f%%)", td->name, (unsigned long long)acc,
+                      (unsigned long long)td->cpu_ns, err_rel * 100);
+    }
+    /* tenants add up to the same */
+    {
+        uint64_t tsum = 0;
+
+        for ( i = 0; i < c.nr_tenants; i++ )
+            tsum += c.tenants[i].total.cpu_ns;
+        ck_assert_uint_eq(tsum, acc_sum);
+    }
+    ck_assert_msg(fabs((double)acc_sum - (double)truth_sum) <=
+                  tol * (double)truth_sum, "host: %llu vs %llu",
+                  (unsigned long long)acc_sum,
+                  (unsigned long long)truth_sum);
+    acct_sim_truth_free(&t);
+    acct_collector_deinit(&c);
+}
+
+START_TEST(test_xenosd_matches_ground_truth)
+{
+    const char *sc = SCENARIOS "lifecycle.yaml";
+    pid_t pid = start_xenosd(sc, POLICIES "tenants.yaml", "20", "100");
+    void *st = host(sc);
+    int status;
+
+    wait_end(st);
+    sleep_ms(300);
+    status = stop(pid, SIGTERM);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    check_truth(st, 0.001);
+    acct_sim_shutdown(st);
+    acct_backend_sim.close(st);
+}
+END_TEST
+
+/* kill -9 at 20 moments, restarting each time: still the truth. */
+START_TEST(test_xenosd_kill9_restarts)
+{
+    const char *sc = SCENARIOS "lifecycle.yaml";
+    const char *pol = POLICIES "tenants.yaml";
+    pid_t pid = start_xenosd(sc, pol, "5", "100");
+    void *st = host(sc);
+    unsigned int seed = 42, k;
+    int status;
+
+    for ( k = 0; k < 20; k++ )
+    {
+        /* 100..600 ms: before, during and after intervals */
+        sleep_ms(100 + (long)(rand_r(&seed) % 500));
+        status = stop(pid, SIGKILL);
+        ck_assert(WIFSIGNALED(status));
+        pid = start_xenosd(sc, pol, "5", "100");
+    }
+    wait_end(st);
+    sleep_ms(300);
+    status = stop(pid, SIGTERM);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    check_truth(st, 0.001);
+    acct_sim_shutdown(st);
+    acct_backend_sim.close(st);
+}
+END_TEST
+
+/*
+ * A tenant capped at 100 (percent of one pCPU) on a 4-pCPU host.  Case 0:
+ * three busy domains: together 100 +- 3.  Case 1: one busy, two nearly
+ * idle: the busy one >= 95.
+ */
+START_TEST(test_xenosd_tenant_cap_split)
+{
+    char sc[128], pol[128];
+    struct acct_sim_truth t0, t1;
+    uint64_t s0, s1;
+    double used[3] = { 0 }, total = 0;
+    FILE *f;
+    pid_t pid;
+    void *st;
+    uint32_t i, j;
+
+    snprintf(sc, sizeof(sc), "%s/cap.yaml", dir);
+    snprintf(pol, sizeof(pol), "%s/cap-policy.yaml", dir);
+    f = fopen(sc, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "pcpus: 4\nduration_ms: 40000\nseed: 3\ndomains:\n");
+    for ( i = 0; i < 3; i++ )
+        fprintf(f, "  - name: capd-%u\n    workload: %s\n", i,
+                _i == 0 || i == 0 ? "{type: cpu}"
+                                  : "{type: io, run_us: 50, "
+                                    "block_us: 100000}");
+    fprintf(f, "  - name: other\n    vcpus: 2\n    workload: {type: cpu}\n");
+    fclose(f);
+    f = fopen(pol, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "tenants:\n  - name: capd\n    cap_pct: 100\n"
+               "    match: {names: [\"capd-*\"]}\n");
+    fclose(f);
+
+    pid = start_xenosd(sc, pol, "10", "100");
+    st = host(sc);
+    /* let the split settle, then measure 20 s of simulated time */
+    while ( sim_time(st) < SCH_SEC(15) )
+        sleep_ms(50);
+    ck_assert_int_eq(acct_sim_truth(st, &t0), 0);
+    while ( sim_time(st) < SCH_SEC(35) )
+        sleep_ms(50);
+    ck_assert_int_eq(acct_sim_truth(st, &t1), 0);
+    s0 = t0.time_ns;
+    s1 = t1.time_ns;
+    for ( i = 0; i < t1.nr_domains; i++ )
+        for ( j = 0; j < 3; j++ )
+        {
+            char name[16];
+
+            snprintf(name, sizeof(name), "capd-%u", j);
+            if ( strcmp(t1.domains[i].name, name) )
+                continue;
+            used[j] = 100.0 * (double)(t1.domains[i].cpu_ns -
+                                       t0.domains[i].cpu_ns) /
+                      (double)(s1 - s0);
+            total += used[j];
+        }
+    stop(pid, SIGTERM);
+    acct_sim_truth_free(&t0);
+    acct_sim_truth_free(&t1);
+    acct_sim_shutdown(st);
+    acct_backend_sim.close(st);
+    if ( _i == 0 )
+        ck_assert_msg(fabs(total - 100) <= 3, "three busy: %.2f (%.1f "
+                      "%.1f %.1f)", total, used[0], used[1], used[2]);
+    else
+        ck_assert_msg(used[0] >= 95 && total <= 103, "busy %.2f of %.2f",
+                      used[0], total);
+}
+END_TEST
+
+/* Hostile names: the status JSON is valid and carries them intact. */
+START_TEST(test_xenosd_hostile_names_status)
+{
+    const char *sc = SCENARIOS "hostile-names.yaml";
+    char cmd[512];
+    pid_t pid = start_xenosd(sc, POLICIES "tenants.yaml", "10", "100");
+    void *st = host(sc);
+    struct sim_scenario scen;
+    char err[256];
+    FILE *p;
+    uint32_t i;
+
+    sleep_ms(1000);
+    ck_assert_int_eq(sim_scenario_load(sc, &scen, err, sizeof(err)), 0);
+    /* python's strict json reads every name back byte for byte */
+    snprintf(cmd, sizeof(cmd), "%s --state-dir %s status --json | python3 "
+             "-c 'import json,sys; d=json.load(sys.stdin); "
+             "[sys.stdout.buffer.write(x[\"name\"].encode(\"utf-8\","
+             "\"surrogateescape\").hex().encode()+b\"\\n\") "
+             "for x in d[\"domains\"]]'", XENOSCTL, dir);
+    p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    {
+        char line[4096];
+        unsigned int found = 0;
+
+        while ( fgets(line, sizeof(line), p) )
+            for ( i = 0; i < scen.nr_domains; i++ )
+            {
+                char hex[4096] = "";
+                const unsigned char *n =
+                    (const unsigned char *)scen.domains[i].name;
+                size_t k;
+
+                for ( k = 0; n[k] && 2 * k + 3 < sizeof(hex); k++ )
+                    sprintf(hex + 2 * k, "%02x", n[k]);
+                strcat(hex, "\n");
+                found += !strcmp(hex, line);
+            }
+        ck_assert_int_eq(pclose(p), 0);
+        /* every valid-UTF-8 name comes back exactly */
+        ck_assert_uint_ge(found, 3);
+    }
+    sim_scenario_free(&scen);
+    stop(pid, SIGTERM);
+    acct_sim_shutdown(st);
+    acct_backend_sim.close(st);
+}
+END_TEST
+
+/* SIGHUP with a broken policy file: logged with its line, old policy
+ * kept (domains stay in their tenants), daemon keeps running. */
+START_TEST(test_xenosd_bad_reload_keeps_policy)
+{
+    const char *sc = SCENARIOS "lifecycle.yaml";
+    char pol[128], log[128], cmd[256], buf[8192];
+    pid_t pid;
+    void *st;
+    FILE *f;
+    size_t n;
+
+    snprintf(pol, sizeof(pol), "%s/p.yaml", dir);
+    f = fopen(pol, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "tenants:\n  - name: acme\n    match: {key: acme}\n");
+    fclose(f);
+    pid = start_xenosd(sc, pol, "10", "100");
+    st = host(sc);
+    sleep_ms(800);
+    f = fopen(pol, "w");
+    fprintf(f, "tenants:\n  - name: acme\n    cap_pct: -5\n"
+               "    match: {key: acme}\n");
+    fclose(f);
+    kill(pid, SIGHUP);
+    sleep_ms(800);
+    snprintf(cmd, sizeof(cmd), "%s --state-dir %s top --once", XENOSCTL,
+             dir);
+    f = popen(cmd, "r");
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    ck_assert_int_eq(pclose(f), 0);
+    ck_assert_msg(strstr(buf, "\nacme "), "acme gone:\n%s", buf);
+    ck_assert(WIFEXITED(stop(pid, SIGTERM)));
+    snprintf(log, sizeof(log), "%s/xenosd.log", dir);
+    f = fopen(log, "r");
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    ck_assert_msg(strstr(buf, "p.yaml:3") && strstr(buf, "cap_pct") &&
+                  strstr(buf, "old one stays"), "log:\n%s", buf);
+    acct_sim_shutdown(st);
+    acct_backend_sim.close(st);
+}
+END_TEST
+
+static Suite *xenosd_suite(void)
+{
+    Suite *s = suite_create("xenosd");
+    TCase *tc = tcase_create("daemon");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 180);
+    tcase_add_test(tc, test_xenosd_matches_ground_truth);
+    tcase_add_test(tc, test_xenosd_kill9_restarts);
+    tcase_add_loop_test(tc, test_xenosd_tenant_cap_split, 0, 2);
+    tcase_add_test(tc, test_xenosd_hostile_names_status);
+    tcase_add_test(tc, test_xenosd_bad_reload_keeps_policy);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(xenosd_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
