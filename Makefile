@@ -17,8 +17,19 @@ $(BUILD)/CMakeCache.txt:
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
+# xenosd on the sim backend: a simulated 8-pCPU host (its own process,
+# xenos-simhost, started on demand) and the example tenant policy.
+STATE ?= $(BUILD)/state
 run: build
-	$(BUILD)/sched/sim/xenos-sim sched/sim/scenarios/weights.yaml
+	@echo "xenos: xenosd on a simulated host (sched/sim/scenarios/demo-host.yaml),"
+	@echo "xenos: tenant policy policies/examples/tenants.yaml, state in $(STATE)."
+	@echo "xenos: watch it:    $(BUILD)/accounting/xenosctl --state-dir $(STATE) top"
+	@echo "xenos: reload:      kill -HUP \$$(pgrep -x xenosd); stop: Ctrl-C"
+	@echo "xenos: the simulator alone: $(BUILD)/sched/sim/xenos-sim sched/sim/scenarios/weights.yaml"
+	$(BUILD)/accounting/xenosd --backend sim \
+	    --scenario sched/sim/scenarios/demo-host.yaml \
+	    --policy-file policies/examples/tenants.yaml \
+	    --interval-ms 1000 --state-dir $(STATE)
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -92,6 +92,7 @@ static const struct example {
     { "bench-64.yaml", 64, 256, 2048 },
     { "lifecycle.yaml", 4, 9, 13 },
     { "hostile-names.yaml", 2, 10, 10 },
+    { "demo-host.yaml", 8, 33, 58 },
 };
 
 START_TEST(test_scenario_example_loads)

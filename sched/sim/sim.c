@@ -1200,8 +1200,10 @@ struct sim *sim_alloc(const struct sim_scenario *sc, const struct sch_ops *ops,
     if ( !sim->res || !sim->locks || !sim->cpus || !sim->doms )
         goto out_free;
     sim->s.res = sim->res;
-    if ( windows_grow(sim, (unsigned int)(sc->duration_ns / SIM_WINDOW_NS)
-                           + 1) )
+    /* Windows for the run, or a first part of a long one (they grow). */
+    if ( windows_grow(sim, sc->duration_ns / SIM_WINDOW_NS < 4096
+                           ? (unsigned int)(sc->duration_ns / SIM_WINDOW_NS)
+                             + 1 : 4096) )
         goto out_free;
     for ( i = 0; i < sc->nr_domains; i++ )
         if ( setup_slot(sim, i) )
