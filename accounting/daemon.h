@@ -37,6 +37,7 @@ struct xd {
     char *status, *top;                 /* rendered when asked for */
     size_t status_len, top_len;
     bool dirty;                         /* status/top older than the state */
+    bool sampling_fails;                /* the last sample failed */
     uint64_t sample_duration_ns;
     uint64_t last_sample_wall_ns;
     uint64_t policy_reloads, policy_reload_errors;

@@ -57,10 +57,16 @@ static void xd_interval(struct xd *xd)
         /* Counters stay where they were: the next good sample counts
          * both intervals. */
         xd->col.errors[ACCT_ERR_SAMPLE]++;
-        xd_log("sample failed: %s", strerror(-rc));
+        if ( !xd->sampling_fails )
+            xd_log("sample failed: %s (counted in errors.sample; logged "
+                   "again when it recovers)", strerror(-rc));
+        xd->sampling_fails = true;
         xd->dirty = true;
         return;
     }
+    if ( xd->sampling_fails )
+        xd_log("sampling works again");
+    xd->sampling_fails = false;
     if ( xd_account(xd) )
     {
         /* Half-accounted in memory: the checkpoint on disk is the truth,

@@ -10,7 +10,9 @@
  * - a tenant's cap of 100 holds for three busy domains (100 +- 3), and one
  *   busy domain beside two idle ones gets >= 95 of it;
  * - hostile names reach the status JSON intact and valid;
- * - SIGHUP with a bad policy keeps the old one.
+ * - SIGHUP with a bad policy keeps the old one;
+ * - a host that dies under the daemon: failed samples are counted, the
+ *   daemon stays up.
  */
 #include <check.h>
 #include <errno.h>
@@ -394,6 +396,39 @@ START_TEST(test_xenosd_bad_reload_keeps_policy)
 }
 END_TEST
 
+/* The host dies under the daemon: samples fail and are counted, the
+ * daemon stays up and still answers, and exits cleanly. */
+START_TEST(test_xenosd_backend_dies)
+{
+    const char *sc = SCENARIOS "lifecycle.yaml";
+    pid_t pid = start_xenosd(sc, POLICIES "tenants.yaml", "10", "100");
+    void *st = host(sc);
+    struct acct_sim_info info;
+    char cmd[256], buf[65536];
+    FILE *f;
+    size_t n;
+    int status;
+
+    sleep_ms(500);
+    ck_assert_int_eq(acct_sim_ping(st, &info), 0);
+    ck_assert_int_eq(kill((pid_t)info.pid, SIGKILL), 0);
+    sleep_ms(800);
+    ck_assert_int_eq(waitpid(pid, &status, WNOHANG), 0);   /* still up */
+    snprintf(cmd, sizeof(cmd), "%s --state-dir %s status --json", XENOSCTL,
+             dir);
+    f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    ck_assert_int_eq(pclose(f), 0);
+    ck_assert_msg(strstr(buf, "\"sample\":") &&
+                  !strstr(buf, "\"sample\":0,"), "status: %.300s", buf);
+    status = stop(pid, SIGTERM);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    acct_backend_sim.close(st);
+}
+END_TEST
+
 static Suite *xenosd_suite(void)
 {
     Suite *s = suite_create("xenosd");
@@ -406,6 +441,7 @@ static Suite *xenosd_suite(void)
     tcase_add_loop_test(tc, test_xenosd_tenant_cap_split, 0, 2);
     tcase_add_test(tc, test_xenosd_hostile_names_status);
     tcase_add_test(tc, test_xenosd_bad_reload_keeps_policy);
+    tcase_add_test(tc, test_xenosd_backend_dies);
     suite_add_tcase(s, tc);
     return s;
 }
