@@ -980,3 +980,52 @@ void cfg_free(const cyaml_schema_value_t *schema, void *data)
     if ( data )
         cyaml_free(&config, schema, data, 0);
 }
+
+struct cfg_named {
+    const char *name;
+    size_t idx;
+};
+
+static int cfg_named_cmp(const void *a, const void *b)
+{
+    const struct cfg_named *x = a, *y = b;
+    int r = strcmp(x->name, y->name);
+
+    return r ? r : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+int cfg_first_dup(const void *base, size_t n, size_t stride, size_t off,
+                  size_t *first, size_t *dup)
+{
+    struct cfg_named *v;
+    size_t i, d = SIZE_MAX, f = 0;
+
+    if ( n < 2 )
+        return 0;
+    v = malloc(n * sizeof(*v));
+    if ( !v )
+        return -ENOMEM;
+    for ( i = 0; i < n; i++ )
+    {
+        const char *const *p = (const char *const *)(const void *)
+                               ((const char *)base + i * stride + off);
+
+        v[i].name = *p;
+        v[i].idx = i;
+    }
+    /* Sorted by (name, index), so an equal pair is (earlier, later). */
+    qsort(v, n, sizeof(*v), cfg_named_cmp);
+    for ( i = 1; i < n; i++ )
+        if ( !strcmp(v[i - 1].name, v[i].name) && v[i].idx < d )
+        {
+            /* the repeat that comes first in the file */
+            d = v[i].idx;
+            f = v[i - 1].idx;
+        }
+    free(v);
+    if ( d == SIZE_MAX )
+        return 0;
+    *first = f;
+    *dup = d;
+    return 1;
+}

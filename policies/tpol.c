@@ -574,52 +574,21 @@ static int tpol_ld_tenant(struct tpol_ld *c, const struct tpol_raw_tenant *r,
                          &p->nr_uuids, i);
 }
 
-struct tpol_named {
-    const char *name;
-    unsigned int idx;
-};
-
-static int tpol_named_cmp(const void *a, const void *b)
-{
-    const struct tpol_named *x = a, *y = b;
-    int r = strcmp(x->name, y->name);
-
-    return r ? r : (x->idx > y->idx) - (x->idx < y->idx);
-}
-
 /* Tenant names must be unique: usage is summed and exported by name. */
 static int tpol_ld_unique(struct tpol_ld *c, const struct tpol *p)
 {
-    unsigned int i, dup = UINT32_MAX, first = 0, line = 0;
-    struct tpol_named *v;
+    unsigned int line = 0;
+    size_t first, dup;
     char esc[128];
+    int rc;
 
-    if ( p->nr_tenants < 2 )
-        return 0;
-    v = malloc(p->nr_tenants * sizeof(*v));
-    if ( !v )
-        return -ENOMEM;
-    for ( i = 0; i < p->nr_tenants; i++ )
-    {
-        v[i].name = p->tenants[i].name;
-        v[i].idx = i;
-    }
-    /* Sorted by (name, index), so an equal pair is (earlier, later). */
-    qsort(v, p->nr_tenants, sizeof(*v), tpol_named_cmp);
-    for ( i = 1; i < p->nr_tenants; i++ )
-        if ( !strcmp(v[i - 1].name, v[i].name) && v[i].idx < dup )
-        {
-            /* Report the repeat that comes first in the file. */
-            dup = v[i].idx;
-            first = v[i - 1].idx;
-        }
-    free(v);
-    if ( dup == UINT32_MAX )
-        return 0;
-
-    snprintf(c->ten, sizeof(c->ten), "%u", first);
+    rc = cfg_first_dup(p->tenants, p->nr_tenants, sizeof(p->tenants[0]),
+                       offsetof(struct tpol_tenant, name), &first, &dup);
+    if ( rc <= 0 )
+        return rc;
+    snprintf(c->ten, sizeof(c->ten), "%zu", first);
     cfg_locate(c->path, TPOL_PATH("tenants", c->ten, "name"), &line);
-    snprintf(c->ten, sizeof(c->ten), "%u", dup);
+    snprintf(c->ten, sizeof(c->ten), "%zu", dup);
     return cfg_invalid(c->err, c->errlen, c->path,
                        TPOL_PATH("tenants", c->ten, "name"),
                        "duplicate tenant name '%s' (first at line %u)",

@@ -764,50 +764,21 @@ static int scn_domain(struct scn *c, const struct sim_scenario *sc,
     return rc;
 }
 
-struct scn_named {
-    const char *name;
-    unsigned int idx;
-};
-
-static int scn_named_cmp(const void *a, const void *b)
-{
-    const struct scn_named *x = a, *y = b;
-    int r = strcmp(x->name, y->name);
-
-    return r ? r : (x->idx > y->idx) - (x->idx < y->idx);
-}
-
 /* Names must be unique: reports are keyed by them. */
 static int scn_unique(struct scn *c, const struct sim_scenario *sc)
 {
-    unsigned int i, dup = UINT32_MAX, first = 0, line = 0;
-    struct scn_named *v;
+    unsigned int line = 0;
+    size_t first, dup;
     char esc[128];
+    int rc;
 
-    v = malloc(sc->nr_domains * sizeof(*v));
-    if ( !v )
-        return -ENOMEM;
-    for ( i = 0; i < sc->nr_domains; i++ )
-    {
-        v[i].name = sc->domains[i].name;
-        v[i].idx = i;
-    }
-    /* Sorted by (name, index), so an equal pair is (earlier, later). */
-    qsort(v, sc->nr_domains, sizeof(*v), scn_named_cmp);
-    for ( i = 1; i < sc->nr_domains; i++ )
-        if ( !strcmp(v[i - 1].name, v[i].name) && v[i].idx < dup )
-        {
-            /* Report the repeat that comes first in the file. */
-            dup = v[i].idx;
-            first = v[i - 1].idx;
-        }
-    free(v);
-    if ( dup == UINT32_MAX )
-        return 0;
-
-    snprintf(c->dom, sizeof(c->dom), "%u", first);
+    rc = cfg_first_dup(sc->domains, sc->nr_domains, sizeof(sc->domains[0]),
+                       offsetof(struct sim_domain_spec, name), &first, &dup);
+    if ( rc <= 0 )
+        return rc;
+    snprintf(c->dom, sizeof(c->dom), "%zu", first);
     cfg_locate(c->path, SCN_PATH("domains", c->dom, "name"), &line);
-    snprintf(c->dom, sizeof(c->dom), "%u", dup);
+    snprintf(c->dom, sizeof(c->dom), "%zu", dup);
     return cfg_invalid(c->err, c->errlen, c->path,
                        SCN_PATH("domains", c->dom, "name"),
                        "duplicate domain name '%s' (first at line %u)",

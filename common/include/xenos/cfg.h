@@ -137,4 +137,15 @@ int cfg_escape(char *dst, size_t dstlen, const char *src);
  */
 size_t cfg_utf8_next(const char *s, uint32_t *cp);
 
+/*
+ * The first repeat among @n strings: the i-th is the `char *` (or `const
+ * char *`) at @base + i * @stride + @off.  Returns 1 and sets *@first and
+ * *@dup to the indexes of the earliest repeated name's first occurrence
+ * and of the repeat that comes first in order; 0 when all differ;
+ * -ENOMEM.  O(n log n); shared by every loader whose names must be
+ * unique, so each reports a duplicate the same way.
+ */
+int cfg_first_dup(const void *base, size_t n, size_t stride, size_t off,
+                  size_t *first, size_t *dup);
+
 #endif /* XENOS_CFG_H */
