@@ -72,6 +72,7 @@ struct fc_node {
 struct fc_private {
     struct sch_lock lock;               /* tunables and the masks */
     struct sch_cpumask idlers;
+    unsigned int nr_idlers;             /* bits in idlers: 0 is common */
     struct sch_cpumask waiting;         /* pCPUs with units queued */
     sch_time_t tslice, ratelimit, period, latency;
     bool boost;
@@ -435,10 +436,14 @@ static void fc_set_idle(const struct sch_sched *s, unsigned int cpu,
     struct fc_private *prv = fc_priv(s);
 
     sch_spin_lock(&prv->lock);
-    if ( idle )
-        sch_cpumask_set(&prv->idlers, cpu);
-    else
-        sch_cpumask_clear(&prv->idlers, cpu);
+    if ( idle != sch_cpumask_test(&prv->idlers, cpu) )
+    {
+        if ( idle )
+            sch_cpumask_set(&prv->idlers, cpu);
+        else
+            sch_cpumask_clear(&prv->idlers, cpu);
+        prv->nr_idlers += idle ? 1 : -1u;
+    }
     sch_spin_unlock(&prv->lock);
 }
 
@@ -494,6 +499,9 @@ static unsigned int fc_idler_for(const struct sch_sched *s,
     struct fc_private *prv = fc_priv(s);
     struct sch_cpumask mask;
 
+    /* A busy host has no idlers: say so without touching the masks. */
+    if ( !prv->nr_idlers )
+        return SCH_MAX_CPUS;
     sch_spin_lock(&prv->lock);
     sch_cpumask_and(&mask, &prv->idlers, &u->hard_affinity);
     sch_spin_unlock(&prv->lock);
@@ -515,7 +523,7 @@ static void fc_kick_idlers(const struct sch_sched *s, unsigned int cpu,
     struct sch_cpumask mask;
     unsigned int peer = cpu;
 
-    if ( !head )
+    if ( !head || !prv->nr_idlers )
         return;
     sch_spin_lock(&prv->lock);
     sch_cpumask_and(&mask, &prv->idlers, &head->unit->hard_affinity);
