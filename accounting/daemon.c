@@ -349,3 +349,48 @@ int xd_account(struct xd *xd)
     xd->dirty = true;
     return 0;
 }
+
+/* ------------------------------------------------------------------ */
+/* Exporters                                                           */
+
+/* One exporter's result: counted, and logged when failing starts/stops. */
+static int xd_export_rc(struct xd *xd, const char *what, int rc, int prev)
+{
+    if ( rc )
+    {
+        xd->export_errors++;
+        if ( !xd->exports_failing )
+            xd_log("%s: %s (kept, and retried next interval)", what,
+                   strerror(-rc));
+        return rc;
+    }
+    return prev;
+}
+
+void xd_export(struct xd *xd)
+{
+    struct exp_info info = {
+        .host = xd->host,
+        .backend = xd->be->name,
+        .interval_ms = (uint64_t)xd->o.interval_ms,
+        .sample_unix_ns = xd->last_sample_wall_ns,
+        .sample_duration_ns = xd->sample_duration_ns,
+        .intervals = xd->col.intervals,
+    };
+    int rc = 0;
+
+    if ( xd->prom )
+        rc = xd_export_rc(xd, "metrics",
+                          exp_prom_update(xd->prom, &xd->col, &info), rc);
+    if ( xd->rrd )
+        rc = xd_export_rc(xd, "rrd", exp_rrd_update(xd->rrd, &xd->col,
+                                                    &info), rc);
+    /* After the collector's checkpoint: the ledger must never be ahead of
+     * what a restart would recount. */
+    if ( xd->usage )
+        rc = xd_export_rc(xd, "usage ledger",
+                          exp_usage_update(xd->usage, &xd->col, &info), rc);
+    if ( !rc && xd->exports_failing )
+        xd_log("exporting works again");
+    xd->exports_failing = rc != 0;
+}

@@ -10,6 +10,10 @@
 #include <stdint.h>
 
 #include <xenos/acct.h>
+#include <xenos/exp.h>
+#include <xenos/exp_prom.h>
+#include <xenos/exp_rrd.h>
+#include <xenos/exp_usage.h>
 #include <xenos/tpol.h>
 
 struct xd_opts {
@@ -20,6 +24,11 @@ struct xd_opts {
     const char *simhost;
     const char *policy_file;
     const char *state_dir;
+    const char *listen;                 /* Prometheus; "off": none */
+    const char *rrd_dir;                /* NULL: STATE/rrd; "off": none */
+    const char *rrdcached;              /* NULL: write files directly */
+    const char *usage_dir;              /* NULL: STATE/usage; "off" */
+    long usage_interval_s;
     long interval_ms;
 };
 
@@ -41,6 +50,12 @@ struct xd {
     uint64_t sample_duration_ns;
     uint64_t last_sample_wall_ns;
     uint64_t policy_reloads, policy_reload_errors;
+    char host[256];                     /* gethostname */
+    struct exp_prom *prom;              /* NULL: /metrics off */
+    struct exp_rrd *rrd;                /* NULL: no RRDs */
+    struct exp_usage *usage;            /* NULL: no usage ledger */
+    uint64_t export_errors;
+    bool exports_failing;
 };
 
 void xd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -63,5 +78,10 @@ int xd_account(struct xd *xd);
 /* Render status and top for the control socket into xd->status/top, if
  * the state changed since the last rendering. */
 void xd_render(struct xd *xd);
+
+/* Hand the interval to the exporters (after xd_account, and after a
+ * failed sample too, so health figures move).  Failures are counted in
+ * xd->export_errors and logged when they start and stop. */
+void xd_export(struct xd *xd);
 
 #endif /* XENOS_ACCT_DAEMON_H */

@@ -3,6 +3,8 @@
  *
  *   xenosctl [--state-dir D] status [--json]
  *   xenosctl [--state-dir D] top [--once] [--delay S] [--iterations N]
+ *   xenosctl [--state-dir D] graph TENANT|DOMAIN [--since 1h] -o OUT.png
+ *            [--rrd-dir R] [--rrdcached ADDR] [--tenant|--domain]
  *
  * `top` is xentop grouped by tenant: each tenant's line (weight, cap, CPU,
  * memory, disk and network rates), then its domains.  Live (the screen is
@@ -23,6 +25,8 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <xenos/exp_rrd.h>
 
 #include "ctl.h"
 
@@ -232,12 +236,83 @@ static int print_top(char *reply)
     return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* graph: a PNG from the RRD files xenosd writes (exporter/rrd.c)       */
+
+struct xc_graph {
+    const char *what, *since, *out, *rrd_dir, *rrdcached;
+    enum exp_rrd_kind kind;
+    unsigned int width, height;
+};
+
+/* "90", "30m", "1h", "2d", "1w" as seconds; 0 when malformed. */
+static uint64_t xc_duration_s(const char *s)
+{
+    char *end;
+    unsigned long long n;
+
+    errno = 0;
+    n = strtoull(s, &end, 10);
+    if ( errno || end == s || n == 0 || n > 100ull * 366 * 86400 )
+        return 0;
+    switch ( *end )
+    {
+    case '\0': case 's': break;
+    case 'm': n *= 60; break;
+    case 'h': n *= 3600; break;
+    case 'd': n *= 86400; break;
+    case 'w': n *= 7 * 86400; break;
+    default: return 0;
+    }
+    return end[0] && end[1] ? 0 : n;
+}
+
+/* Exit status: 0 drawn, 1 not found or librrd failed, 2 bad usage. */
+static int xc_graph(const char *dir, const struct xc_graph *g)
+{
+    char rdir[PATH_MAX], path[PATH_MAX], title[512], err[1024];
+    uint64_t since = xc_duration_s(g->since);
+    int rc;
+
+    if ( !g->out || !since )
+    {
+        fprintf(stderr, "xenosctl: graph needs -o OUT.png and a --since "
+                "like 90, 30m, 1h, 2d, 1w\n");
+        return 2;
+    }
+    if ( g->rrd_dir )
+        snprintf(rdir, sizeof(rdir), "%s", g->rrd_dir);
+    else
+        snprintf(rdir, sizeof(rdir), "%s/rrd", dir);
+    rc = exp_rrd_find(rdir, g->what, g->kind, path, sizeof(path), title,
+                      sizeof(title), err, sizeof(err));
+    if ( rc )
+    {
+        fprintf(stderr, "xenosctl: %s\n", err[0] ? err : strerror(-rc));
+        return 1;
+    }
+    rc = exp_rrd_graph(path, title, since, g->out, g->rrdcached, g->width,
+                       g->height, err, sizeof(err));
+    if ( rc )
+    {
+        fprintf(stderr, "xenosctl: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
         "usage: xenosctl [--state-dir DIR] status [--json]\n"
         "       xenosctl [--state-dir DIR] top [--once] [--delay S] "
         "[--iterations N]\n"
+        "       xenosctl [--state-dir DIR] graph TENANT|DOMAIN [--since T] "
+        "-o OUT.png\n"
+        "                [--rrd-dir R] [--rrdcached ADDR] [--tenant|--domain] "
+        "[--width W] [--height H]\n"
+        "T: seconds, or with a unit: 30m, 1h, 2d, 1w (default 1h).  R "
+        "defaults to DIR/rrd.\n"
         "DIR defaults to %s.\n", XENOS_STATE_DIR_DEFAULT);
 }
 
@@ -246,30 +321,52 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         { "state-dir", required_argument, NULL, 'd' },
         { "json", no_argument, NULL, 'j' },
-        { "once", no_argument, NULL, 'o' },
+        { "once", no_argument, NULL, '1' },
         { "delay", required_argument, NULL, 'D' },
         { "iterations", required_argument, NULL, 'n' },
         { "help", no_argument, NULL, 'h' },
+        { "since", required_argument, NULL, 's' },
+        { "output", required_argument, NULL, 'O' },
+        { "rrd-dir", required_argument, NULL, 'r' },
+        { "rrdcached", required_argument, NULL, 'R' },
+        { "tenant", no_argument, NULL, 'T' },
+        { "domain", no_argument, NULL, 'M' },
+        { "width", required_argument, NULL, 'W' },
+        { "height", required_argument, NULL, 'E' },
         { NULL, 0, NULL, 0 },
     };
+    struct xc_graph g = { .since = "1h" };
     const char *dir = XENOS_STATE_DIR_DEFAULT, *cmd;
     bool json = false, once = false;
     long delay = 2, iters = -1, k;
     char *reply;
     int c, rc;
 
-    while ( (c = getopt_long(argc, argv, "h", opts, NULL)) != -1 )
+    while ( (c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1 )
     {
         switch ( c )
         {
         case 'd': dir = optarg; break;
         case 'j': json = true; break;
-        case 'o': once = true; break;
+        case '1': once = true; break;
         case 'D': delay = strtol(optarg, NULL, 10); break;
         case 'n': iters = strtol(optarg, NULL, 10); break;
         case 'h': usage(stdout); return 0;
+        case 's': g.since = optarg; break;
+        case 'o': case 'O': g.out = optarg; break;
+        case 'r': g.rrd_dir = optarg; break;
+        case 'R': g.rrdcached = optarg; break;
+        case 'T': g.kind = EXP_RRD_TENANT; break;
+        case 'M': g.kind = EXP_RRD_DOMAIN; break;
+        case 'W': g.width = (unsigned int)strtoul(optarg, NULL, 10); break;
+        case 'E': g.height = (unsigned int)strtoul(optarg, NULL, 10); break;
         default: usage(stderr); return 2;
         }
+    }
+    if ( optind + 2 == argc && !strcmp(argv[optind], "graph") )
+    {
+        g.what = argv[optind + 1];
+        return xc_graph(dir, &g);
     }
     if ( optind + 1 != argc || delay < 1 )
     {

@@ -62,6 +62,7 @@ static void xd_interval(struct xd *xd)
                    "again when it recovers)", strerror(-rc));
         xd->sampling_fails = true;
         xd->dirty = true;
+        xd_export(xd);
         return;
     }
     if ( xd->sampling_fails )
@@ -77,6 +78,7 @@ static void xd_interval(struct xd *xd)
     }
     xd->last_sample_wall_ns = xd_clock_ns(CLOCK_REALTIME);
     xd->sample_duration_ns = xd_clock_ns(CLOCK_MONOTONIC) - t0;
+    xd_export(xd);
 }
 
 /* ------------------------------------------------------------------ */
@@ -193,11 +195,21 @@ static void usage(FILE *f)
         "  --sim-policy P        sim: the simulated host's scheduler\n"
         "  --simhost PATH        sim: the xenos-simhost binary\n"
         "  --policy-file FILE    tenant policy (YAML)\n"
+        "  --listen ADDR         Prometheus /metrics on HOST:PORT (default "
+        "%s; off: none)\n"
+        "  --rrd-dir DIR         RRD archives (default STATE/rrd; off: "
+        "none)\n"
+        "  --rrdcached ADDR      update RRDs through rrdcached (unix:/path, "
+        "host[:port])\n"
+        "  --usage-dir DIR       usage ledger (default STATE/usage; off: "
+        "none)\n"
+        "  --usage-interval-s N  ledger interval, dividing 3600 (default "
+        "60)\n"
         "  --interval-ms N       sampling interval, %d..%d (default %d)\n"
         "  --state-dir DIR       checkpoint and control socket (default %s)\n"
         "  --config FILE         options as 'key = value' lines\n",
-        XD_INTERVAL_MS_MIN, XD_INTERVAL_MS_MAX, XD_INTERVAL_MS_DEFAULT,
-        XENOS_STATE_DIR_DEFAULT);
+        EXP_PROM_LISTEN_DEFAULT, XD_INTERVAL_MS_MIN, XD_INTERVAL_MS_MAX,
+        XD_INTERVAL_MS_DEFAULT, XENOS_STATE_DIR_DEFAULT);
 }
 
 static const struct option xd_long[] = {
@@ -207,6 +219,11 @@ static const struct option xd_long[] = {
     { "sim-policy", required_argument, NULL, 'P' },
     { "simhost", required_argument, NULL, 'H' },
     { "policy-file", required_argument, NULL, 'p' },
+    { "listen", required_argument, NULL, 'l' },
+    { "rrd-dir", required_argument, NULL, 'r' },
+    { "rrdcached", required_argument, NULL, 'C' },
+    { "usage-dir", required_argument, NULL, 'u' },
+    { "usage-interval-s", required_argument, NULL, 'U' },
     { "interval-ms", required_argument, NULL, 'i' },
     { "state-dir", required_argument, NULL, 'd' },
     { "config", required_argument, NULL, 'c' },
@@ -232,6 +249,20 @@ static int set_opt(struct xd_opts *o, int key, const char *val,
     case 'H': o->simhost = v; return 0;
     case 'p': o->policy_file = v; return 0;
     case 'd': o->state_dir = v; return 0;
+    case 'l': o->listen = v; return 0;
+    case 'r': o->rrd_dir = v; return 0;
+    case 'C': o->rrdcached = v; return 0;
+    case 'u': o->usage_dir = v; return 0;
+    case 'U':
+        free(v);
+        if ( cfg_parse_int(val, 1, 3600, &n) )
+        {
+            fprintf(stderr, "xenosd: %s: usage-interval-s must be 1..3600, "
+                    "not '%s'\n", where, val);
+            return -EINVAL;
+        }
+        o->usage_interval_s = (long)n;
+        return 0;
     case 'i':
         free(v);
         if ( cfg_parse_int(val, XD_INTERVAL_MS_MIN, XD_INTERVAL_MS_MAX, &n) )
@@ -311,6 +342,8 @@ static int parse_args(struct xd_opts *o, int argc, char **argv)
     o->backend = "sim";
     o->state_dir = XENOS_STATE_DIR_DEFAULT;
     o->interval_ms = XD_INTERVAL_MS_DEFAULT;
+    o->listen = EXP_PROM_LISTEN_DEFAULT;
+    o->usage_interval_s = EXP_USAGE_INTERVAL_S_DEFAULT;
     /* The config file first, so the command line overrides it. */
     for ( i = 1; i < argc; i++ )
         if ( !strncmp(argv[i], "--config=", 9) ||
@@ -416,6 +449,70 @@ static bool xd_signal(struct xd *xd)
     return stop;
 }
 
+/* "off" turns an exporter off; NULL means its place in the state dir. */
+static const char *xd_dir(char *buf, size_t len, const char *opt,
+                          const char *state_dir, const char *sub)
+{
+    if ( opt && !strcmp(opt, "off") )
+        return NULL;
+    if ( opt )
+        return opt;
+    snprintf(buf, len, "%s/%s", state_dir, sub);
+    return buf;
+}
+
+/* The RRD archives and the usage ledger, before the first interval. */
+static int xd_open_exporters(struct xd *xd)
+{
+    char buf[PATH_MAX], err[512] = "";
+    const char *dir;
+    int rc;
+
+    dir = xd_dir(buf, sizeof(buf), xd->o.rrd_dir, xd->o.state_dir, "rrd");
+    if ( dir )
+    {
+        /* Whole seconds; a sub-second interval still archives per second. */
+        uint32_t step = xd->o.interval_ms < 1500
+                        ? 1 : (uint32_t)((xd->o.interval_ms + 500) / 1000);
+
+        if ( mkdir(dir, 0750) && errno != EEXIST )
+        {
+            xd_log("rrd: %s: %s", dir, strerror(errno));
+            return -errno;
+        }
+        rc = exp_rrd_open(&xd->rrd, dir, xd->o.rrdcached, step, err,
+                          sizeof(err));
+        if ( rc )
+        {
+            xd_log("rrd: %s", err);
+            return rc;
+        }
+    }
+    dir = xd_dir(buf, sizeof(buf), xd->o.usage_dir, xd->o.state_dir,
+                 "usage");
+    if ( dir )
+    {
+        err[0] = '\0';
+        rc = exp_usage_open(&xd->usage, dir, xd->host,
+                            (uint32_t)xd->o.usage_interval_s, 0, err,
+                            sizeof(err));
+        if ( rc && rc != -EBADMSG )
+        {
+            xd_log("usage ledger: %s", err[0] ? err : strerror(-rc));
+            return rc;
+        }
+        if ( err[0] )
+            xd_log("usage ledger: %s", err);
+        /* The collector starts afresh: so must the ledger's bases. */
+        if ( !xd->col.have_baseline && (rc = exp_usage_rebase(xd->usage)) )
+        {
+            xd_log("usage ledger: %s", strerror(-rc));
+            return rc;
+        }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static struct xd xd;    /* reachable until exit, for leak checks */
@@ -445,6 +542,10 @@ int main(int argc, char **argv)
         return 1;
     }
     acct_sample_init(&xd.sample);
+    if ( gethostname(xd.host, sizeof(xd.host) - 1) )
+        snprintf(xd.host, sizeof(xd.host), "localhost");
+    if ( xd_open_exporters(&xd) )
+        return 1;
     if ( xd_signals(&xd) || xd_listen(&xd) )
     {
         xd_log("control socket in %s: %s", xd.o.state_dir, strerror(errno));
@@ -452,6 +553,18 @@ int main(int argc, char **argv)
     }
     if ( xd_open_backend(&xd) )
         return 1;
+    /* After the signal mask is set: the server's threads inherit it, so
+     * SIGTERM and SIGHUP still reach only the signalfd. */
+    if ( strcmp(xd.o.listen, "off") )
+    {
+        if ( exp_prom_start(&xd.prom, xd.o.listen, err, sizeof(err)) )
+        {
+            xd_log("metrics: %s", err);
+            return 1;
+        }
+        xd_log("metrics on http://%s/metrics (port %u)", xd.o.listen,
+               exp_prom_port(xd.prom));
+    }
     xd_log("sampling %s every %ld ms; state in %s; control socket %s/%s",
            xd.be->name, xd.o.interval_ms, xd.o.state_dir, xd.o.state_dir,
            XENOS_CTL_SOCKET);
@@ -486,6 +599,11 @@ int main(int argc, char **argv)
         }
     }
     xd_log("stopping after %" PRIu64 " intervals", xd.col.intervals);
+    exp_prom_stop(xd.prom);
+    exp_rrd_close(xd.rrd);
+    if ( xd.usage && (rc = exp_usage_close(xd.usage)) )
+        xd_log("usage ledger: %s (pending records are written at the next "
+               "start)", strerror(-rc));
     xd.be->close(xd.be_state);
     acct_collector_deinit(&xd.col);
     acct_sample_free(&xd.sample);

@@ -12,9 +12,12 @@
  * - hostile names reach the status JSON intact and valid;
  * - SIGHUP with a bad policy keeps the old one;
  * - a host that dies under the daemon: failed samples are counted, the
- *   daemon stays up.
+ *   daemon stays up;
+ * - it serves Prometheus /metrics that promtool accepts, and writes RRD
+ *   archives and a usage ledger their readers accept.
  */
 #include <check.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -59,9 +62,20 @@ static void sleep_ms(long ms)
         ;
 }
 
+static pid_t start_xenosd_usage(const char *scenario, const char *policy,
+                                const char *speed, const char *interval_ms,
+                                const char *usage_s);
+
 /* Start xenosd on the sim backend; returns its pid. */
 static pid_t start_xenosd(const char *scenario, const char *policy,
                           const char *speed, const char *interval_ms)
+{
+    return start_xenosd_usage(scenario, policy, speed, interval_ms, "60");
+}
+
+static pid_t start_xenosd_usage(const char *scenario, const char *policy,
+                                const char *speed, const char *interval_ms,
+                                const char *usage_s)
 {
     pid_t pid = fork();
 
@@ -76,6 +90,7 @@ static pid_t start_xenosd(const char *scenario, const char *policy,
         execl(XENOSD, XENOSD, "--backend", "sim", "--scenario", scenario,
               "--policy-file", policy, "--speed", speed, "--simhost",
               SIMHOST, "--interval-ms", interval_ms, "--state-dir", dir,
+              "--listen", "127.0.0.1:0", "--usage-interval-s", usage_s,
               (char *)NULL);
         _exit(127);
     }
@@ -429,6 +444,90 @@ START_TEST(test_xenosd_backend_dies)
 }
 END_TEST
 
+/* The daemon serves /metrics: 200, our families, and promtool agrees. */
+START_TEST(test_xenosd_serves_metrics)
+{
+    const char *sc = SCENARIOS "lifecycle.yaml";
+    pid_t pid = start_xenosd(sc, POLICIES "tenants.yaml", "10", "200");
+    void *st = host(sc);
+    char log[128], buf[1 << 16], cmd[256], *p;
+    unsigned int port = 0;
+    FILE *f;
+    size_t n;
+
+    sleep_ms(1500);
+    snprintf(log, sizeof(log), "%s/xenosd.log", dir);
+    f = fopen(log, "r");
+    ck_assert_ptr_nonnull(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    p = strstr(buf, "(port ");
+    ck_assert_msg(p && sscanf(p, "(port %u)", &port) == 1 && port,
+                  "no port in: %s", buf);
+    /* bash's /dev/tcp: an HTTP client with no extra dependency */
+    snprintf(cmd, sizeof(cmd), "bash -c 'exec 3<>/dev/tcp/127.0.0.1/%u; "
+             "printf \"GET /metrics HTTP/1.0\\r\\n\\r\\n\" >&3; "
+             "cat <&3' > %s/m.http", port, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "%s/m.http", dir);
+    f = fopen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    ck_assert_msg(!strncmp(buf, "HTTP/1.0 200", 12) ||
+                  !strncmp(buf, "HTTP/1.1 200", 12), "%.200s", buf);
+    ck_assert_ptr_nonnull(strstr(buf, "xenos_tenant_cpu_seconds_total{"
+                                      "tenant=\"acme\"}"));
+    snprintf(cmd, sizeof(cmd), "sed '1,/^\\r$/d' %s/m.http | promtool "
+             "check metrics", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    stop(pid, SIGTERM);
+    acct_sim_shutdown(st);
+    acct_backend_sim.close(st);
+}
+END_TEST
+
+/* The daemon writes RRD archives rrdtool reads, and a usage ledger whose
+ * records xenos-usage reads back in order, numbered without a gap. */
+START_TEST(test_xenosd_writes_rrd_and_ledger)
+{
+    const char *sc = SCENARIOS "lifecycle.yaml";
+    pid_t pid = start_xenosd_usage(sc, POLICIES "tenants.yaml", "10", "200",
+                                   "1");
+    void *st = host(sc);
+    char cmd[512], line[4096];
+    unsigned long seq, expect = 1, n = 0;
+    bool acme = false;
+    FILE *f;
+
+    sleep_ms(3500);
+    ck_assert(WIFEXITED(stop(pid, SIGTERM)));
+    snprintf(cmd, sizeof(cmd), "cd %s/rrd && rrdtool info \"$(ls dom-*.rrd "
+             "| head -1)\" | grep -q 'ds\\[cpu_ns\\]'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "%s/exporter/xenos-usage dump --format csv "
+             "%s/usage/*.xul", XENOS_BINARY_DIR, dir);
+    f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));   /* header */
+    while ( fgets(line, sizeof(line), f) )
+    {
+        ck_assert_int_eq(sscanf(line, "%lu,", &seq), 1);
+        ck_assert_uint_eq(seq, expect);
+        expect++;
+        n++;
+        acme |= strstr(line, ",\"acme\",") != NULL;
+    }
+    ck_assert_int_eq(pclose(f), 0);
+    ck_assert_uint_ge(n, 9);        /* a record per domain per second */
+    ck_assert(acme);
+    acct_sim_shutdown(st);
+    acct_backend_sim.close(st);
+}
+END_TEST
+
 static Suite *xenosd_suite(void)
 {
     Suite *s = suite_create("xenosd");
@@ -442,6 +541,8 @@ static Suite *xenosd_suite(void)
     tcase_add_test(tc, test_xenosd_hostile_names_status);
     tcase_add_test(tc, test_xenosd_bad_reload_keeps_policy);
     tcase_add_test(tc, test_xenosd_backend_dies);
+    tcase_add_test(tc, test_xenosd_serves_metrics);
+    tcase_add_test(tc, test_xenosd_writes_rrd_and_ledger);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,154 @@
+/*
+ * exp_usage.h: the usage ledger: one protobuf UsageRecord per domain per
+ * accounting interval (exporter/usage.proto), in files that billing reads.
+ * Format: docs/usage-format.md.
+ *
+ * The writer turns the collector's cumulative totals into usage per
+ * interval: a record carries the totals at the interval's close minus the
+ * totals at the domain's previous record, so reboots and restarts of
+ * xenosd, which the collector already accounts exactly, need nothing more
+ * here.  Each record is counted once: its sequence number and the totals
+ * it consumed are persisted (usage.state, replaced atomically) only after
+ * the records are fsynced, and on open the writer advances that state over
+ * any records that made it to disk after it.
+ *
+ * Not thread-safe: one writer per directory, called from one thread.
+ */
+#ifndef XENOS_EXP_USAGE_H
+#define XENOS_EXP_USAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <xenos/acct.h>
+#include <xenos/exp.h>
+
+#define EXP_USAGE_INTERVAL_S_DEFAULT    60
+#define EXP_USAGE_ROTATE_S_DEFAULT      3600
+#define EXP_USAGE_STATE_FILE            "usage.state"
+
+struct exp_usage;
+
+/*
+ * Open the ledger in @dir (created if missing) for host @host.  Records
+ * close every @interval_s seconds of wall clock (aligned to multiples of
+ * it; 0 means the default 60); files rotate every @rotate_s seconds
+ * (aligned; 0 means 3600), a multiple of @interval_s.
+ *
+ * Recovery happens here: the state file is read, the ledger files from the
+ * one it names onwards are scanned, records beyond the state advance it
+ * (written, then a crash before the state was saved), and torn tails are
+ * truncated to the last whole record.  A damaged state file is moved aside
+ * to usage.state.corrupt; then sequence numbers continue from the files
+ * and the totals already billed are taken from the collector at the first
+ * update (usage since the last record is then not billed, never billed
+ * twice), and -EBADMSG is returned with *@out usable.
+ *
+ * Returns 0 and sets *@out (free with exp_usage_close), -EBADMSG as above,
+ * or -errno with *@out NULL and the reason in @err.  On success @err is
+ * "" or says what was repaired ("FILE: byte N: why (M bytes)"; ...), for
+ * the log.  @dir's parent must exist.
+ */
+int exp_usage_open(struct exp_usage **out, const char *dir, const char *host,
+                   uint32_t interval_s, uint32_t rotate_s, char *err,
+                   size_t errlen);
+
+/*
+ * Call after every sample with the collector (read-only during the call)
+ * and @info->sample_unix_ns (0: no good sample yet, nothing is done).  When the sample is at or past the end of the
+ * open interval, the interval closes: one record for each domain present
+ * at a sample in it or whose totals grew, all written, then one fsync, then
+ * the state.  Intervals the daemon slept through are folded into the
+ * closing record (its start is the previous end), so records tile time.
+ *
+ * Returns 0, or -errno (ENOSPC, EIO, ...) when writing failed: nothing
+ * partial stays in any file, the records are kept in memory and written,
+ * with the same sequence numbers, by the next call that succeeds.  The
+ * daemon counts the error and carries on.
+ */
+int exp_usage_update(struct exp_usage *w, const struct acct_collector *c,
+                     const struct exp_info *info);
+
+/*
+ * The collector started afresh (its checkpoint was missing or damaged), so
+ * its totals restart from zero: forget the totals already billed.  Call
+ * right after exp_usage_open, before the first update.  0 or -errno (the
+ * state could not be saved: nothing changed).
+ */
+int exp_usage_rebase(struct exp_usage *w);
+
+/*
+ * Save the state after every @n-th interval instead of after each (@n >=
+ * 1; 1 is the default).  Nothing is lost or counted twice either way: the
+ * records on disk are the log, and opening replays those beyond the state.
+ * A larger @n saves the state's write and two fsyncs per interval (half
+ * the ledger's cost at 10,000 domains) for a longer replay on open.
+ * 0 or -EINVAL.
+ */
+int exp_usage_set_state_every(struct exp_usage *w, uint32_t n);
+
+/* Counters for status and metrics. */
+struct exp_usage_stats {
+    uint64_t next_seq;
+    uint64_t records;                   /* written by this writer */
+    uint64_t intervals;                 /* closed by this writer */
+    uint64_t write_errors;              /* update calls that failed */
+    uint64_t pending;                   /* records waiting for the disk */
+};
+void exp_usage_get_stats(const struct exp_usage *w,
+                         struct exp_usage_stats *st);
+
+/* Write what is pending if possible (0 or -errno) and free @w.  NULL is
+ * accepted. */
+int exp_usage_close(struct exp_usage *w);
+
+/* ------------------------------------------------------------------ */
+/* Reading                                                             */
+
+/* One record as read.  Strings are NUL-terminated copies, valid during the
+ * callback (a NUL inside a name ends it). */
+struct exp_usage_rec {
+    uint64_t seq;
+    const char *host, *tenant, *uuid, *name;
+    uint64_t start_unix_ns, end_unix_ns;
+    uint64_t cpu_ns;
+    uint32_t vcpus;
+    uint64_t mem_byte_s, mem_max_bytes;
+    uint64_t vbd_rd_bytes, vbd_wr_bytes, vbd_rd_ops, vbd_wr_ops;
+    uint64_t vif_rx_bytes, vif_tx_bytes;
+    uint32_t weight, cap_pct;
+};
+
+struct exp_usage_header {
+    uint32_t version;
+    char host[256];
+    uint64_t created_unix_ns;
+    uint32_t interval_s, rotate_s;
+    uint64_t period_start_unix_ns;
+};
+
+/* A record at byte @off of the file: return 0 to go on, else the scan
+ * stops and returns that value. */
+typedef int (*exp_usage_rec_cb)(void *ctx, const struct exp_usage_rec *r,
+                                uint64_t off);
+/* Damage at byte @off, @len bytes skipped (to the end of the file if no
+ * whole record follows), @why in words. */
+typedef void (*exp_usage_damage_cb)(void *ctx, uint64_t off, uint64_t len,
+                                    const char *why);
+
+/*
+ * Read the ledger file @path: every whole record, in order, to @rec.  A
+ * damaged stretch (bad length, bad CRC, undecodable payload, a torn tail,
+ * an empty file) goes to @damage and is skipped; reading resumes at the
+ * next offset where a whole record with a good CRC starts.  @hdr (may be
+ * NULL) gets the header.
+ *
+ * Returns 0 if the file was whole, -EBADMSG if damage was reported, the
+ * callback's value if it stopped the scan, or -errno if the file could not
+ * be read (-ENOMEM).
+ */
+int exp_usage_read(const char *path, exp_usage_rec_cb rec,
+                   exp_usage_damage_cb damage, void *ctx,
+                   struct exp_usage_header *hdr);
+
+#endif /* XENOS_EXP_USAGE_H */

@@ -1,0 +1,1161 @@
+/*
+ * prometheus.c: the Prometheus exporter (exp_prom.h).
+ *
+ * Design.  Rendering writes text format 0.0.4 into a txt_buf, one family
+ * after another (a family's lines must be contiguous).  Each present
+ * domain's label set (uuid, name, tenant) is escaped once into a scratch
+ * buffer and copied into each of its ~30 series, so the cost per series is
+ * a few memcpy and one integer formatting.  Seconds are printed from
+ * integer nanoseconds with all nine decimals, exactly.
+ *
+ * Serving: exp_prom_update() renders and gzips (zlib level 1) on the
+ * caller's thread into a new page {text, gzip, refs} and swaps it in.  A
+ * scrape takes a reference to the current page and hands its bytes to
+ * libmicrohttpd without copying; the response's free callback drops the
+ * reference, and the last reference frees the page.  So a scrape in
+ * progress keeps its bytes, and an update never waits for a scraper.
+ * libmicrohttpd runs its own threads (a small epoll thread pool).
+ *
+ * Locking: exp_prom.lock protects page, every page's refs, and the
+ * /healthz clock.  It is held only to take or drop a reference or to
+ * swap a pointer, never while rendering, compressing or sending.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <zlib.h>
+
+#include <xenos/cfg.h>
+#include <xenos/exp_prom.h>
+
+#define PROM_NS_PER_S           1000000000ull
+#define PROM_GZIP_LEVEL         1       /* LIMITS.md: 24 ms for 4.8 MB */
+#define PROM_THREADS            2       /* libmicrohttpd's pool */
+#define PROM_MAX_CONNECTIONS    128
+#define PROM_CONN_TIMEOUT_S     30
+#define PROM_LISTEN_BACKLOG     128
+#define PROM_STALE_MIN_NS       PROM_NS_PER_S
+#define PROM_CONTENT_TYPE       "text/plain; version=0.0.4; charset=utf-8"
+
+/* ------------------------------------------------------------------ */
+/* Rendering                                                           */
+
+/* U+FFFD REPLACEMENT CHARACTER in UTF-8. */
+static const char prom_fffd[3] = { '\xef', '\xbf', '\xbd' };
+
+/*
+ * @s as a label value (without the quotes): backslash, double quote and
+ * line feed escaped as the format says; every other valid UTF-8
+ * character as it is; each byte that does not start a well-formed UTF-8
+ * character becomes U+FFFD.  NULL is the empty string.
+ */
+static void prom_escape(struct txt_buf *b, const char *s)
+{
+    const char *run;
+
+    if ( !s )
+        return;
+    for ( run = s; *s; )
+    {
+        unsigned char ch = (unsigned char)*s;
+        uint32_t cp;
+        size_t n;
+
+        if ( ch < 0x80 && ch != '\\' && ch != '"' && ch != '\n' )
+        {
+            s++;
+            continue;
+        }
+        txt_put(b, run, (size_t)(s - run));
+        n = 1;
+        if ( ch == '\\' )
+            txt_put(b, "\\\\", 2);
+        else if ( ch == '"' )
+            txt_put(b, "\\\"", 2);
+        else if ( ch == '\n' )
+            txt_put(b, "\\n", 2);
+        else if ( (n = cfg_utf8_next(s, &cp)) == 0 )
+        {
+            txt_put(b, prom_fffd, sizeof(prom_fffd));
+            n = 1;
+        }
+        else
+            txt_put(b, s, n);
+        s += n;
+        run = s;
+    }
+    txt_put(b, run, (size_t)(s - run));
+}
+
+/* @ns as decimal seconds, all nine decimals: 1234567890 -> 1.234567890 */
+static void prom_put_sec(struct txt_buf *b, uint64_t ns)
+{
+    char frac[10];
+    uint64_t f = ns % PROM_NS_PER_S;
+    int i;
+
+    txt_put_u64(b, ns / PROM_NS_PER_S);
+    frac[0] = '.';
+    for ( i = 9; i >= 1; i-- )
+    {
+        frac[i] = (char)('0' + f % 10);
+        f /= 10;
+    }
+    txt_put(b, frac, sizeof(frac));
+}
+
+/* @pct percent as a ratio, exactly: 250 -> 2.50 */
+static void prom_put_pct(struct txt_buf *b, uint32_t pct)
+{
+    char frac[3] = { '.', (char)('0' + pct % 100 / 10),
+                     (char)('0' + pct % 10) };
+
+    txt_put_u64(b, pct / 100);
+    txt_put(b, frac, sizeof(frac));
+}
+
+static void prom_put_double(struct txt_buf *b, double v)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof(buf), "%.9g", v);
+
+    if ( n > 0 && (size_t)n < sizeof(buf) )
+        txt_put(b, buf, (size_t)n);
+    else
+        txt_putc(b, '0');
+}
+
+/* "# HELP" and "# TYPE" of the family @prefix@name. */
+static void prom_family(struct txt_buf *b, const char *prefix,
+                        const char *name, const char *type,
+                        const char *help)
+{
+    txt_puts(b, "# HELP ");
+    txt_puts(b, prefix);
+    txt_puts(b, name);
+    txt_putc(b, ' ');
+    txt_puts(b, help);
+    txt_puts(b, "\n# TYPE ");
+    txt_puts(b, prefix);
+    txt_puts(b, name);
+    txt_putc(b, ' ');
+    txt_puts(b, type);
+    txt_putc(b, '\n');
+}
+
+/* "@prefix@name{@labels" (the caller closes the braces). */
+static void prom_series(struct txt_buf *b, const char *prefix,
+                        const char *name, const char *labels, size_t len)
+{
+    txt_puts(b, prefix);
+    txt_puts(b, name);
+    txt_putc(b, '{');
+    txt_put(b, labels, len);
+}
+
+/* Cumulative usage, the same families for domains and tenants. */
+struct prom_usage_family {
+    const char *name;
+    const char *help;
+    size_t off;                         /* uint64_t in struct acct_usage */
+    bool ns;                            /* nanoseconds shown as seconds */
+};
+
+#define PROM_U(name, field, ns, help) \
+    { name, help, offsetof(struct acct_usage, field), ns }
+static const struct prom_usage_family prom_usage[] = {
+    PROM_U("cpu_seconds_total", cpu_ns, true,
+           "CPU time used by all vCPUs, accounted since first seen."),
+    PROM_U("memory_byte_seconds_total", mem_byte_s, false,
+           "Memory held integrated over time (bytes times seconds)."),
+    PROM_U("vbd_read_bytes_total", vbd_rd_bytes, false,
+           "Bytes read from virtual block devices."),
+    PROM_U("vbd_write_bytes_total", vbd_wr_bytes, false,
+           "Bytes written to virtual block devices."),
+    PROM_U("vbd_read_ops_total", vbd_rd_reqs, false,
+           "Read requests to virtual block devices."),
+    PROM_U("vbd_write_ops_total", vbd_wr_reqs, false,
+           "Write requests to virtual block devices."),
+    PROM_U("vif_rx_bytes_total", vif_rx_bytes, false,
+           "Bytes received by virtual network interfaces."),
+    PROM_U("vif_tx_bytes_total", vif_tx_bytes, false,
+           "Bytes sent by virtual network interfaces."),
+    PROM_U("vif_rx_packets_total", vif_rx_pkts, false,
+           "Packets received by virtual network interfaces."),
+    PROM_U("vif_tx_packets_total", vif_tx_pkts, false,
+           "Packets sent by virtual network interfaces."),
+    PROM_U("vif_rx_errors_total", vif_rx_errs, false,
+           "Receive errors on virtual network interfaces."),
+    PROM_U("vif_tx_errors_total", vif_tx_errs, false,
+           "Transmit errors on virtual network interfaces."),
+    PROM_U("vif_rx_drops_total", vif_rx_drop, false,
+           "Received packets dropped on virtual network interfaces."),
+    PROM_U("vif_tx_drops_total", vif_tx_drop, false,
+           "Packets to send dropped on virtual network interfaces."),
+};
+#undef PROM_U
+#define PROM_NR_USAGE (sizeof(prom_usage) / sizeof(prom_usage[0]))
+
+static uint64_t prom_usage_get(const struct acct_usage *u, size_t off)
+{
+    uint64_t v;
+
+    memcpy(&v, (const char *)u + off, sizeof(v));
+    return v;
+}
+
+static const char *const prom_mem_kinds[3] = { "current", "max", "target" };
+
+static const char *const prom_states[] = {
+    [ACCT_DOM_RUNNING] = "running",
+    [ACCT_DOM_BLOCKED] = "blocked",
+    [ACCT_DOM_PAUSED] = "paused",
+    [ACCT_DOM_SHUTDOWN] = "shutdown",
+    [ACCT_DOM_CRASHED] = "crashed",
+    [ACCT_DOM_DYING] = "dying",
+};
+
+/* Per-tenant sums of the domains' levels (the counters are in the
+ * collector's tenant records already). */
+struct prom_tenant_sum {
+    uint64_t mem[3];
+    uint64_t online_vcpus;
+};
+
+/* What one rendering works from. */
+struct prom_r {
+    struct txt_buf *b;
+    const struct acct_collector *c;
+    const struct exp_info *info;
+    uint32_t nr;                        /* present domains */
+    const struct acct_dom **doms;       /* the present ones */
+    size_t *lab_off;                    /* nr + 1 offsets into lab */
+    struct txt_buf lab;                 /* uuid, name, tenant escaped */
+    struct txt_buf tlab;                /* tenant="..." of each tenant */
+    size_t *tlab_off;                   /* nr_tenants + 1 */
+    struct prom_tenant_sum *tsum;
+    uint64_t interval_ns;               /* of the last sample, 0: none */
+};
+
+static const char *prom_dom_tenant(const struct acct_dom *d)
+{
+    return d->tenant ? d->tenant : "-";
+}
+
+/* The collector's index of the tenant named @name; @hint is tried first
+ * (a domain's tenant is often the previous one's). */
+static uint32_t prom_tenant_index(const struct acct_collector *c,
+                                  const char *name, uint32_t hint)
+{
+    uint32_t i;
+
+    if ( hint < c->nr_tenants && !strcmp(c->tenants[hint].name, name) )
+        return hint;
+    for ( i = 0; i < c->nr_tenants; i++ )
+        if ( !strcmp(c->tenants[i].name, name) )
+            return i;
+    return UINT32_MAX;
+}
+
+/* Label sets and sums; -ENOMEM. */
+static int prom_prepare(struct prom_r *r)
+{
+    const struct acct_collector *c = r->c;
+    uint32_t i, k, hint = 0;
+
+    r->doms = calloc(c->nr_doms + 1, sizeof(*r->doms));
+    r->lab_off = calloc(c->nr_doms + 1, sizeof(*r->lab_off));
+    r->tlab_off = calloc(c->nr_tenants + 1, sizeof(*r->tlab_off));
+    r->tsum = calloc(c->nr_tenants + 1, sizeof(*r->tsum));
+    if ( !r->doms || !r->lab_off || !r->tlab_off || !r->tsum )
+        return -ENOMEM;
+    for ( i = 0; i < c->nr_doms; i++ )
+    {
+        const struct acct_dom *d = &c->doms[i];
+
+        if ( !d->present )
+            continue;
+        r->doms[r->nr] = d;
+        r->lab_off[r->nr++] = r->lab.len;
+        txt_puts(&r->lab, "uuid=\"");
+        prom_escape(&r->lab, d->uuid);
+        txt_puts(&r->lab, "\",name=\"");
+        prom_escape(&r->lab, d->name);
+        txt_puts(&r->lab, "\",tenant=\"");
+        prom_escape(&r->lab, prom_dom_tenant(d));
+        txt_putc(&r->lab, '"');
+        if ( !r->interval_ns )
+            r->interval_ns = d->interval_ns;
+        k = prom_tenant_index(c, prom_dom_tenant(d), hint);
+        if ( k != UINT32_MAX )
+        {
+            r->tsum[k].mem[0] += d->mem_cur_bytes;
+            r->tsum[k].mem[1] += d->mem_max_bytes;
+            r->tsum[k].mem[2] += d->mem_target_bytes;
+            r->tsum[k].online_vcpus += d->online_vcpus;
+            hint = k;
+        }
+    }
+    r->lab_off[r->nr] = r->lab.len;
+    for ( i = 0; i < c->nr_tenants; i++ )
+    {
+        r->tlab_off[i] = r->tlab.len;
+        txt_puts(&r->tlab, "tenant=\"");
+        prom_escape(&r->tlab, c->tenants[i].name);
+        txt_putc(&r->tlab, '"');
+    }
+    r->tlab_off[c->nr_tenants] = r->tlab.len;
+    return r->lab.oom || r->tlab.oom ? -ENOMEM : 0;
+}
+
+static const char *prom_dlab(const struct prom_r *r, uint32_t k,
+                             size_t *len)
+{
+    *len = r->lab_off[k + 1] - r->lab_off[k];
+    return r->lab.p ? r->lab.p + r->lab_off[k] : "";
+}
+
+static const char *prom_tlab(const struct prom_r *r, uint32_t k,
+                             size_t *len)
+{
+    *len = r->tlab_off[k + 1] - r->tlab_off[k];
+    return r->tlab.p ? r->tlab.p + r->tlab_off[k] : "";
+}
+
+/* One gauge or counter per domain from a uint32 field. */
+static void prom_dom_u32(struct prom_r *r, const char *name,
+                         const char *type, const char *help, size_t off)
+{
+    uint32_t k;
+
+    prom_family(r->b, "xenos_domain_", name, type, help);
+    for ( k = 0; k < r->nr; k++ )
+    {
+        size_t len;
+        const char *l = prom_dlab(r, k, &len);
+        uint32_t v;
+
+        memcpy(&v, (const char *)r->doms[k] + off, sizeof(v));
+        prom_series(r->b, "xenos_domain_", name, l, len);
+        txt_puts(r->b, "} ");
+        txt_put_u64(r->b, v);
+        txt_putc(r->b, '\n');
+    }
+}
+
+static void prom_domains(struct prom_r *r)
+{
+    struct txt_buf *b = r->b;
+    size_t len;
+    const char *l;
+    uint32_t k, i;
+
+    prom_family(b, "xenos_domain_", "info", "gauge",
+                "Always 1 for each domain present in the last sample; "
+                "its domid and run state as labels.");
+    for ( k = 0; k < r->nr; k++ )
+    {
+        const struct acct_dom *d = r->doms[k];
+
+        l = prom_dlab(r, k, &len);
+        prom_series(b, "xenos_domain_", "info", l, len);
+        txt_puts(b, ",domid=\"");
+        txt_put_u64(b, d->domid);
+        txt_puts(b, "\",state=\"");
+        txt_puts(b, (unsigned int)d->state < sizeof(prom_states) /
+                 sizeof(prom_states[0]) ? prom_states[d->state] : "unknown");
+        txt_puts(b, "\"} 1\n");
+    }
+    for ( i = 0; i < PROM_NR_USAGE; i++ )
+    {
+        const struct prom_usage_family *f = &prom_usage[i];
+
+        prom_family(b, "xenos_domain_", f->name, "counter", f->help);
+        for ( k = 0; k < r->nr; k++ )
+        {
+            uint64_t v = prom_usage_get(&r->doms[k]->total, f->off);
+
+            l = prom_dlab(r, k, &len);
+            prom_series(b, "xenos_domain_", f->name, l, len);
+            txt_puts(b, "} ");
+            if ( f->ns )
+                prom_put_sec(b, v);
+            else
+                txt_put_u64(b, v);
+            txt_putc(b, '\n');
+        }
+    }
+    prom_family(b, "xenos_domain_", "vcpu_cpu_seconds_total", "counter",
+                "CPU time used by one vCPU, accounted since first seen.");
+    for ( k = 0; k < r->nr; k++ )
+    {
+        const struct acct_dom *d = r->doms[k];
+
+        l = prom_dlab(r, k, &len);
+        for ( i = 0; d->vcpu_total_ns && i < d->nr_vcpus; i++ )
+        {
+            prom_series(b, "xenos_domain_", "vcpu_cpu_seconds_total", l,
+                        len);
+            txt_puts(b, ",vcpu=\"");
+            txt_put_u64(b, i);
+            txt_puts(b, "\"} ");
+            prom_put_sec(b, d->vcpu_total_ns[i]);
+            txt_putc(b, '\n');
+        }
+    }
+    prom_dom_u32(r, "vcpus", "gauge", "vCPUs the domain has.",
+                 offsetof(struct acct_dom, nr_vcpus));
+    prom_dom_u32(r, "online_vcpus", "gauge", "vCPUs online.",
+                 offsetof(struct acct_dom, online_vcpus));
+    prom_family(b, "xenos_domain_", "memory_bytes", "gauge",
+                "Memory: current allocation, maximum and balloon target.");
+    for ( k = 0; k < r->nr; k++ )
+    {
+        const struct acct_dom *d = r->doms[k];
+        const uint64_t v[3] = { d->mem_cur_bytes, d->mem_max_bytes,
+                                d->mem_target_bytes };
+
+        l = prom_dlab(r, k, &len);
+        for ( i = 0; i < 3; i++ )
+        {
+            prom_series(b, "xenos_domain_", "memory_bytes", l, len);
+            txt_puts(b, ",kind=\"");
+            txt_puts(b, prom_mem_kinds[i]);
+            txt_puts(b, "\"} ");
+            txt_put_u64(b, v[i]);
+            txt_putc(b, '\n');
+        }
+    }
+    prom_dom_u32(r, "weight", "gauge",
+                 "Scheduler weight in force (0: not set by xenosd).",
+                 offsetof(struct acct_dom, weight));
+    prom_family(b, "xenos_domain_", "cap_ratio", "gauge",
+                "CPU cap in force in pCPUs (1 = one whole pCPU; 0 = none).");
+    for ( k = 0; k < r->nr; k++ )
+    {
+        l = prom_dlab(r, k, &len);
+        prom_series(b, "xenos_domain_", "cap_ratio", l, len);
+        txt_puts(b, "} ");
+        prom_put_pct(b, r->doms[k]->cap_pct);
+        txt_putc(b, '\n');
+    }
+    prom_family(b, "xenos_domain_", "reboots_total", "counter",
+                "Reboots seen (the same uuid under a new domid).");
+    for ( k = 0; k < r->nr; k++ )
+    {
+        l = prom_dlab(r, k, &len);
+        prom_series(b, "xenos_domain_", "reboots_total", l, len);
+        txt_puts(b, "} ");
+        txt_put_u64(b, r->doms[k]->resets);
+        txt_putc(b, '\n');
+    }
+    prom_family(b, "xenos_domain_", "sample_error", "gauge",
+                "1 when the last sample could not read the domain's "
+                "counters (they are counted at its next good sample).");
+    for ( k = 0; k < r->nr; k++ )
+    {
+        l = prom_dlab(r, k, &len);
+        prom_series(b, "xenos_domain_", "sample_error", l, len);
+        txt_puts(b, r->doms[k]->error ? "} 1\n" : "} 0\n");
+    }
+}
+
+static void prom_tenants(struct prom_r *r)
+{
+    const struct acct_collector *c = r->c;
+    struct txt_buf *b = r->b;
+    size_t len;
+    const char *l;
+    uint32_t k, i;
+
+    for ( i = 0; i < PROM_NR_USAGE; i++ )
+    {
+        const struct prom_usage_family *f = &prom_usage[i];
+
+        prom_family(b, "xenos_tenant_", f->name, "counter", f->help);
+        for ( k = 0; k < c->nr_tenants; k++ )
+        {
+            uint64_t v = prom_usage_get(&c->tenants[k].total, f->off);
+
+            l = prom_tlab(r, k, &len);
+            prom_series(b, "xenos_tenant_", f->name, l, len);
+            txt_puts(b, "} ");
+            if ( f->ns )
+                prom_put_sec(b, v);
+            else
+                txt_put_u64(b, v);
+            txt_putc(b, '\n');
+        }
+    }
+    prom_family(b, "xenos_tenant_", "domains", "gauge",
+                "The tenant's domains present in the last sample.");
+    for ( k = 0; k < c->nr_tenants; k++ )
+    {
+        l = prom_tlab(r, k, &len);
+        prom_series(b, "xenos_tenant_", "domains", l, len);
+        txt_puts(b, "} ");
+        txt_put_u64(b, c->tenants[k].nr_domains);
+        txt_putc(b, '\n');
+    }
+    prom_family(b, "xenos_tenant_", "online_vcpus", "gauge",
+                "vCPUs online in the tenant's present domains.");
+    for ( k = 0; k < c->nr_tenants; k++ )
+    {
+        l = prom_tlab(r, k, &len);
+        prom_series(b, "xenos_tenant_", "online_vcpus", l, len);
+        txt_puts(b, "} ");
+        txt_put_u64(b, r->tsum[k].online_vcpus);
+        txt_putc(b, '\n');
+    }
+    prom_family(b, "xenos_tenant_", "memory_bytes", "gauge",
+                "Memory of the tenant's present domains, summed.");
+    for ( k = 0; k < c->nr_tenants; k++ )
+    {
+        l = prom_tlab(r, k, &len);
+        for ( i = 0; i < 3; i++ )
+        {
+            prom_series(b, "xenos_tenant_", "memory_bytes", l, len);
+            txt_puts(b, ",kind=\"");
+            txt_puts(b, prom_mem_kinds[i]);
+            txt_puts(b, "\"} ");
+            txt_put_u64(b, r->tsum[k].mem[i]);
+            txt_putc(b, '\n');
+        }
+    }
+    prom_family(b, "xenos_tenant_", "weight", "gauge",
+                "Tenant weight from the tenant policy.");
+    for ( k = 0; k < c->nr_tenants; k++ )
+    {
+        l = prom_tlab(r, k, &len);
+        prom_series(b, "xenos_tenant_", "weight", l, len);
+        txt_puts(b, "} ");
+        txt_put_u64(b, c->tenants[k].weight);
+        txt_putc(b, '\n');
+    }
+    prom_family(b, "xenos_tenant_", "cap_ratio", "gauge",
+                "Tenant CPU cap in pCPUs (1 = one whole pCPU; 0 = none).");
+    for ( k = 0; k < c->nr_tenants; k++ )
+    {
+        l = prom_tlab(r, k, &len);
+        prom_series(b, "xenos_tenant_", "cap_ratio", l, len);
+        txt_puts(b, "} ");
+        prom_put_pct(b, c->tenants[k].cap_pct);
+        txt_putc(b, '\n');
+    }
+    prom_family(b, "xenos_tenant_", "cap_use_ratio", "gauge",
+                "CPU used in the last interval over the tenant's cap "
+                "(1 = at the cap); only for tenants with a cap.");
+    for ( k = 0; k < c->nr_tenants; k++ )
+    {
+        const struct acct_tenant *t = &c->tenants[k];
+
+        if ( !t->cap_pct )
+            continue;
+        l = prom_tlab(r, k, &len);
+        prom_series(b, "xenos_tenant_", "cap_use_ratio", l, len);
+        txt_puts(b, "} ");
+        prom_put_double(b, r->interval_ns
+                        ? 100.0 * (double)t->delta.cpu_ns /
+                          ((double)r->interval_ns * t->cap_pct)
+                        : 0.0);
+        txt_putc(b, '\n');
+    }
+}
+
+/* HELP, TYPE and the name of a family of one series without labels; the
+ * caller writes the value.  Ends the previous such series' line. */
+static void prom_single(struct txt_buf *b, const char *name,
+                        const char *type, const char *help)
+{
+    if ( b->len && b->p[b->len - 1] != '\n' )
+        txt_putc(b, '\n');
+    prom_family(b, "xenos_", name, type, help);
+    txt_puts(b, "xenos_");
+    txt_puts(b, name);
+    txt_putc(b, ' ');
+}
+
+static void prom_health(struct prom_r *r)
+{
+    const struct acct_collector *c = r->c;
+    const struct exp_info *info = r->info;
+    struct txt_buf *b = r->b;
+    uint32_t i;
+
+    prom_family(b, "xenos_", "info", "gauge",
+                "Always 1; the host and the backend xenosd samples.");
+    txt_puts(b, "xenos_info{host=\"");
+    prom_escape(b, info->host);
+    txt_puts(b, "\",backend=\"");
+    prom_escape(b, info->backend);
+    txt_puts(b, "\"} 1\n");
+    prom_single(b, "sample_interval_seconds", "gauge",
+                "Sampling interval.");
+    prom_put_sec(b, info->interval_ms * 1000000u);
+    prom_single(b, "last_sample_timestamp_seconds", "gauge",
+                "Wall clock of the last good sample, unix seconds "
+                "(0: none yet).");
+    prom_put_sec(b, info->sample_unix_ns);
+    prom_single(b, "sample_duration_seconds", "gauge",
+                "How long the last good sample and its accounting took.");
+    prom_put_sec(b, info->sample_duration_ns);
+    prom_single(b, "intervals_total", "counter",
+                "Sampling intervals closed.");
+    txt_put_u64(b, info->intervals);
+    prom_single(b, "domains", "gauge",
+                "Domains present in the last sample.");
+    txt_put_u64(b, r->nr);
+    txt_putc(b, '\n');
+    prom_family(b, "xenos_", "errors_total", "counter",
+                "Errors by kind: sample (a whole sample failed), domain "
+                "(one domain unreadable), set_sched, checkpoint, "
+                "counter_backwards.");
+    for ( i = 0; i < ACCT_NR_ERR_KINDS; i++ )
+    {
+        txt_puts(b, "xenos_errors_total{kind=\"");
+        prom_escape(b, acct_err_names[i]);
+        txt_puts(b, "\"} ");
+        txt_put_u64(b, c->errors[i]);
+        txt_putc(b, '\n');
+    }
+}
+
+int exp_prom_render(struct txt_buf *out, const struct acct_collector *c,
+                    const struct exp_info *info)
+{
+    struct prom_r r = { .b = out, .c = c, .info = info };
+    int rc;
+
+    if ( !out || !c || !info )
+        return -EINVAL;
+    txt_buf_init(&r.lab);
+    txt_buf_init(&r.tlab);
+    rc = prom_prepare(&r);
+    if ( !rc )
+    {
+        prom_domains(&r);
+        prom_tenants(&r);
+        prom_health(&r);
+        rc = out->oom ? -ENOMEM : 0;
+    }
+    txt_buf_free(&r.lab);
+    txt_buf_free(&r.tlab);
+    free(r.doms);
+    free(r.lab_off);
+    free(r.tlab_off);
+    free(r.tsum);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Serving                                                             */
+
+/* What scrapes get: one sample's text and its gzip.  Immutable while
+ * published; whoever drops the last reference recycles it. */
+struct prom_page {
+    unsigned int refs;                  /* under exp_prom.lock */
+    struct exp_prom *owner;
+    char *text, *gz;                    /* !gz_len: serve text only */
+    size_t len, gz_len;
+    size_t text_cap, gz_cap;            /* allocated */
+};
+
+struct exp_prom {
+    struct MHD_Daemon *mhd;
+    uint16_t port;
+    pthread_mutex_t lock;
+    struct prom_page *page;             /* NULL before the first update */
+    /*
+     * One retired page kept for the next update: its buffers are already
+     * faulted in, where fresh ones of a few MB cost ~10 ms of page faults
+     * per update on a virtual machine (measured, bench_prom).
+     */
+    struct prom_page *spare;
+    uint64_t good_mono_ns;              /* when a new sample last came */
+    uint64_t last_sample_unix_ns;       /* of the last update */
+    uint64_t stale_ns;                  /* /healthz's limit */
+    z_stream zs;                        /* updater's only; reset each time */
+    bool zs_ready;
+};
+
+static uint64_t prom_mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * PROM_NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+static void prom_page_free(struct prom_page *pg)
+{
+    if ( !pg )
+        return;
+    free(pg->text);
+    free(pg->gz);
+    free(pg);
+}
+
+/* A page nobody uses any more becomes the spare, or is freed.  Called
+ * with the lock held; returns the page to free after unlocking, or NULL. */
+static struct prom_page *prom_page_retire(struct exp_prom *p,
+                                          struct prom_page *pg)
+{
+    if ( p->spare )
+        return pg;
+    p->spare = pg;
+    return NULL;
+}
+
+/* Drop a reference; the caller must not hold the lock. */
+static void prom_page_put(struct prom_page *pg)
+{
+    struct exp_prom *p = pg->owner;
+    struct prom_page *dead = NULL;
+
+    pthread_mutex_lock(&p->lock);
+    if ( --pg->refs == 0 )
+        dead = prom_page_retire(p, pg);
+    pthread_mutex_unlock(&p->lock);
+    prom_page_free(dead);
+}
+
+/* libmicrohttpd's free callback of a /metrics response. */
+static void prom_response_done(void *cls)
+{
+    prom_page_put(cls);
+}
+
+/* pg->text gzipped at PROM_GZIP_LEVEL into pg->gz (grown if need be);
+ * 0, -ENOMEM, -EFBIG when zlib cannot take it in one piece, or -EIO. */
+static int prom_gzip(struct exp_prom *p, struct prom_page *pg)
+{
+    z_stream *zs = &p->zs;
+    uLong bound;
+    int zrc;
+
+    pg->gz_len = 0;
+    if ( pg->len > UINT32_MAX / 2 )
+        return -EFBIG;
+    if ( !p->zs_ready )
+    {
+        memset(zs, 0, sizeof(*zs));
+        /* windowBits 15 + 16: a gzip header and trailer, not zlib's. */
+        if ( deflateInit2(zs, PROM_GZIP_LEVEL, Z_DEFLATED, 15 + 16, 8,
+                          Z_DEFAULT_STRATEGY) != Z_OK )
+            return -ENOMEM;
+        p->zs_ready = true;
+    }
+    else if ( deflateReset(zs) != Z_OK )
+        return -EIO;
+    bound = deflateBound(zs, (uLong)pg->len);
+    if ( pg->gz_cap < bound )
+    {
+        char *gz = realloc(pg->gz, bound + bound / 8);
+
+        if ( !gz )
+            return -ENOMEM;
+        pg->gz = gz;
+        pg->gz_cap = bound + bound / 8;
+    }
+    zs->next_in = (Bytef *)(uintptr_t)pg->text;
+    zs->avail_in = (uInt)pg->len;
+    zs->next_out = (Bytef *)pg->gz;
+    zs->avail_out = (uInt)bound;
+    zrc = deflate(zs, Z_FINISH);
+    if ( zrc != Z_STREAM_END )
+        return -EIO;
+    pg->gz_len = zs->total_out;
+    return 0;
+}
+
+/*
+ * Does an Accept-Encoding value accept gzip?  A comma-separated list of
+ * codings, each maybe with ";q=..."; "gzip" or "x-gzip" with a q other
+ * than 0.  ("*" is not taken: Prometheus names gzip.)
+ */
+static bool prom_accepts_gzip(const char *ae)
+{
+    while ( ae && *ae )
+    {
+        const char *tok, *end;
+        size_t n;
+
+        ae += strspn(ae, " \t,");
+        tok = ae;
+        n = strcspn(tok, " \t;,");
+        end = tok + strcspn(tok, ",");
+        if ( (n == 4 && !strncasecmp(tok, "gzip", 4)) ||
+             (n == 6 && !strncasecmp(tok, "x-gzip", 6)) )
+        {
+            const char *q = memchr(tok, ';', (size_t)(end - tok));
+            bool zero = false;
+
+            if ( q )
+            {
+                q++;
+                q += strspn(q, " \t");
+                if ( !strncasecmp(q, "q=", 2) )
+                {
+                    q += 2;
+                    /* q=0, q=0., q=0.0, q=0.00, q=0.000 */
+                    zero = *q == '0';
+                    for ( q++; zero && q < end && *q != ' ' && *q != '\t';
+                          q++ )
+                        zero = *q == '.' || *q == '0';
+                }
+            }
+            if ( !zero )
+                return true;
+        }
+        ae = end;
+    }
+    return false;
+}
+
+static enum MHD_Result prom_send_static(struct MHD_Connection *conn,
+                                        unsigned int status,
+                                        const char *body,
+                                        const char *allow)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+
+    resp = MHD_create_response_from_buffer(strlen(body), (void *)body,
+                                           MHD_RESPMEM_PERSISTENT);
+    if ( !resp )
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "text/plain; charset=utf-8");
+    if ( allow )
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    ret = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result prom_metrics(struct exp_prom *p,
+                                    struct MHD_Connection *conn)
+{
+    struct prom_page *pg;
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+    bool gz;
+
+    pthread_mutex_lock(&p->lock);
+    pg = p->page;
+    if ( pg )
+        pg->refs++;
+    pthread_mutex_unlock(&p->lock);
+    if ( !pg )
+        return prom_send_static(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                "no sample yet\n", NULL);
+    gz = pg->gz_len && prom_accepts_gzip(
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                    MHD_HTTP_HEADER_ACCEPT_ENCODING));
+    /* The bytes go out from the page itself; the free callback drops the
+     * reference when libmicrohttpd is done with them. */
+    resp = MHD_create_response_from_buffer_with_free_callback_cls(
+        gz ? pg->gz_len : pg->len, gz ? pg->gz : pg->text,
+        prom_response_done, pg);
+    if ( !resp )
+    {
+        prom_page_put(pg);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            PROM_CONTENT_TYPE);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY,
+                            MHD_HTTP_HEADER_ACCEPT_ENCODING);
+    if ( gz )
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING,
+                                "gzip");
+    ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result prom_healthz(struct exp_prom *p,
+                                    struct MHD_Connection *conn)
+{
+    uint64_t good, stale, now = prom_mono_ns();
+
+    pthread_mutex_lock(&p->lock);
+    good = p->good_mono_ns;
+    stale = p->stale_ns;
+    pthread_mutex_unlock(&p->lock);
+    if ( !good )
+        return prom_send_static(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                "no sample yet\n", NULL);
+    if ( now - good > stale )
+        return prom_send_static(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                "stale: no good sample for 3 intervals\n",
+                                NULL);
+    return prom_send_static(conn, MHD_HTTP_OK, "ok\n", NULL);
+}
+
+static enum MHD_Result prom_handle(void *cls, struct MHD_Connection *conn,
+                                   const char *url, const char *method,
+                                   const char *version,
+                                   const char *upload_data,
+                                   size_t *upload_data_size, void **req_cls)
+{
+    struct exp_prom *p = cls;
+    bool metrics = !strcmp(url, "/metrics");
+    bool healthz = !strcmp(url, "/healthz");
+
+    (void)version;
+    (void)upload_data;
+    (void)upload_data_size;
+    (void)req_cls;
+    if ( !metrics && !healthz )
+        return prom_send_static(conn, MHD_HTTP_NOT_FOUND,
+                                "not found: try /metrics or /healthz\n",
+                                NULL);
+    if ( strcmp(method, MHD_HTTP_METHOD_GET) &&
+         strcmp(method, MHD_HTTP_METHOD_HEAD) )
+        return prom_send_static(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+                                "method not allowed\n", "GET, HEAD");
+    return metrics ? prom_metrics(p, conn) : prom_healthz(p, conn);
+}
+
+/* Split "HOST:PORT" or "[HOST]:PORT" into @host and @port. */
+static int prom_split(const char *addr, char *host, size_t hostlen,
+                      char *port, size_t portlen)
+{
+    const char *colon, *h = addr;
+    size_t hl;
+
+    if ( *addr == '[' )
+    {
+        const char *rb = strchr(addr, ']');
+
+        if ( !rb || rb[1] != ':' )
+            return -EINVAL;
+        h = addr + 1;
+        hl = (size_t)(rb - h);
+        colon = rb + 1;
+    }
+    else
+    {
+        colon = strrchr(addr, ':');
+        if ( !colon )
+            return -EINVAL;
+        hl = (size_t)(colon - addr);
+    }
+    if ( !hl || hl >= hostlen || !colon[1] || strlen(colon + 1) >= portlen ||
+         strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+         atol(colon + 1) > 65535 )
+        return -EINVAL;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    strcpy(port, colon + 1);
+    return 0;
+}
+
+/* A listening, non-blocking socket on @addr; its port in *@port. */
+static int prom_bind(const char *addr, uint16_t *port, bool *v6,
+                     char *err, size_t errlen)
+{
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+    struct addrinfo *res, *ai;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char host[256], serv[8];
+    int fd = -1, rc, one = 1;
+
+    if ( prom_split(addr, host, sizeof(host), serv, sizeof(serv)) )
+    {
+        snprintf(err, errlen, "listen address '%s': expected HOST:PORT or "
+                 "[V6ADDR]:PORT", addr);
+        return -EINVAL;
+    }
+    rc = getaddrinfo(host, serv, &hints, &res);
+    if ( rc )
+    {
+        snprintf(err, errlen, "listen address '%s': %s", addr,
+                 gai_strerror(rc));
+        return -EINVAL;
+    }
+    rc = -EADDRNOTAVAIL;
+    for ( ai = res; ai; ai = ai->ai_next )
+    {
+        fd = socket(ai->ai_family,
+                    ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if ( fd < 0 )
+        {
+            rc = -errno;
+            continue;
+        }
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if ( !bind(fd, ai->ai_addr, ai->ai_addrlen) &&
+             !listen(fd, PROM_LISTEN_BACKLOG) )
+        {
+            *v6 = ai->ai_family == AF_INET6;
+            break;
+        }
+        rc = -errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if ( fd < 0 )
+    {
+        snprintf(err, errlen, "listen on %s: %s", addr, strerror(-rc));
+        return rc;
+    }
+    if ( getsockname(fd, (struct sockaddr *)&ss, &sl) )
+    {
+        rc = -errno;
+        snprintf(err, errlen, "listen on %s: %s", addr, strerror(-rc));
+        close(fd);
+        return rc;
+    }
+    *port = ntohs(ss.ss_family == AF_INET6
+                  ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                  : ((struct sockaddr_in *)&ss)->sin_port);
+    return fd;
+}
+
+int exp_prom_start(struct exp_prom **out, const char *addr, char *err,
+                   size_t errlen)
+{
+    struct exp_prom *p;
+    bool v6 = false;
+    int fd, rc;
+
+    if ( !addr )
+        addr = EXP_PROM_LISTEN_DEFAULT;
+    p = calloc(1, sizeof(*p));
+    if ( !p )
+    {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    rc = pthread_mutex_init(&p->lock, NULL);
+    if ( rc )
+    {
+        snprintf(err, errlen, "mutex: %s", strerror(rc));
+        free(p);
+        return -rc;
+    }
+    fd = prom_bind(addr, &p->port, &v6, err, errlen);
+    if ( fd < 0 )
+    {
+        rc = fd;
+        goto out_free;
+    }
+    p->mhd = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO |
+        (v6 ? MHD_USE_IPv6 : 0),
+        0, NULL, NULL, prom_handle, p,
+        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)PROM_THREADS,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)PROM_MAX_CONNECTIONS,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)PROM_CONN_TIMEOUT_S,
+        MHD_OPTION_END);
+    if ( !p->mhd )
+    {
+        snprintf(err, errlen, "listen on %s: libmicrohttpd did not start",
+                 addr);
+        close(fd);
+        rc = -EIO;
+        goto out_free;
+    }
+    *out = p;
+    return 0;
+
+ out_free:
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+    return rc;
+}
+
+uint16_t exp_prom_port(const struct exp_prom *p)
+{
+    return p->port;
+}
+
+int exp_prom_update(struct exp_prom *p, const struct acct_collector *c,
+                    const struct exp_info *info)
+{
+    struct prom_page *pg, *old, *dead = NULL;
+    struct txt_buf b;
+    uint64_t now, stale;
+    int rc;
+
+    if ( !p || !c || !info )
+        return -EINVAL;
+    pthread_mutex_lock(&p->lock);
+    pg = p->spare;
+    p->spare = NULL;
+    pthread_mutex_unlock(&p->lock);
+    if ( !pg )
+    {
+        pg = calloc(1, sizeof(*pg));
+        if ( !pg )
+            return -ENOMEM;
+        pg->owner = p;
+    }
+    txt_buf_init(&b);
+    b.p = pg->text;
+    b.cap = pg->text_cap;
+    rc = exp_prom_render(&b, c, info);
+    pg->text = b.p;
+    pg->text_cap = b.cap;
+    pg->len = b.len;
+    if ( rc )
+    {
+        pthread_mutex_lock(&p->lock);
+        dead = prom_page_retire(p, pg);
+        pthread_mutex_unlock(&p->lock);
+        prom_page_free(dead);
+        return rc;
+    }
+    /* No gzip (out of memory): scrapes get the plain text. */
+    prom_gzip(p, pg);
+    pg->refs = 1;                       /* the server's own */
+
+    now = prom_mono_ns();
+    stale = EXP_PROM_STALE_INTERVALS * info->interval_ms * 1000000u;
+    pthread_mutex_lock(&p->lock);
+    old = p->page;
+    p->page = pg;
+    if ( info->sample_unix_ns &&
+         info->sample_unix_ns != p->last_sample_unix_ns )
+        p->good_mono_ns = now;
+    p->last_sample_unix_ns = info->sample_unix_ns;
+    p->stale_ns = stale > PROM_STALE_MIN_NS ? stale : PROM_STALE_MIN_NS;
+    if ( old && --old->refs == 0 )
+        dead = prom_page_retire(p, old);
+    pthread_mutex_unlock(&p->lock);
+    prom_page_free(dead);
+    return 0;
+}
+
+void exp_prom_stop(struct exp_prom *p)
+{
+    if ( !p )
+        return;
+    /* Closes the listening socket and every connection; their responses
+     * are destroyed, so every scrape's reference is dropped by now. */
+    MHD_stop_daemon(p->mhd);
+    assert(!p->page || p->page->refs == 1);
+    prom_page_free(p->page);
+    prom_page_free(p->spare);
+    if ( p->zs_ready )
+        deflateEnd(&p->zs);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}

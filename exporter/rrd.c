@@ -1,0 +1,1144 @@
+/*
+ * rrd.c: RRD archives per domain and tenant (exp_rrd.h).
+ *
+ * Design: a hash table (open addressing, keyed by kind and uuid or tenant
+ * name) remembers every file this process has seen, whether it exists,
+ * and the domain name last written to the index.  exp_rrd_update walks the
+ * collector once: tenants first (their memory is the sum of their present
+ * domains'), then domains.  A file is created at most once per key, on
+ * first sight, with librrd (rrd_create_r2), under a time budget per call
+ * so 10,000 new domains spread their creation over several intervals.
+ * Points go either straight to librrd (rrd_updatex_r, one file at a
+ * time) or, with rrdcached, as one BATCH of UPDATE lines per call over a
+ * socket of our own: one round trip for all files (librrd's client has no
+ * BATCH).  Counters are the collector's totals, which never go back, as
+ * DERIVE with a minimum of 0 (a lost checkpoint reads as unknown, never as
+ * a negative rate).
+ *
+ * Locking: none; one exp_rrd is used by one thread at a time.  librrd's
+ * error text is per thread.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rrd.h>
+
+#include <xenos/exp_rrd.h>
+
+#define RRDX_HEARTBEAT_STEPS     3       /* one missed sample is no gap */
+#define RRDX_XFF                 "0.5"
+#define RRDX_NAME_MAX            200     /* longer encoded names: hashed */
+#define RRDX_LINE_MAX            4096    /* rrdcached's command line */
+
+/* The archive tiers of xcp-rrdd: resolution and span, in seconds. */
+static const struct {
+    uint32_t res_s;
+    uint32_t span_s;
+} rrdx_tiers[] = {
+    { 0, 600 },                         /* the step itself, 10 min */
+    { 60, 7200 },                       /* 1 min for 2 h */
+    { 3600, 7 * 86400 },                /* 1 h for a week */
+    { 86400, 366 * 86400 },             /* 1 day for a year */
+};
+
+struct rrdx_ent {
+    char *key;                          /* NULL: free slot */
+    char *name;                         /* domain name in the index */
+    uint32_t hash;
+    bool tenant;
+    bool exists;                        /* the file is there */
+    uint64_t mem_bytes;                 /* tenant: this sample's sum */
+};
+
+struct exp_rrd {
+    char *dir;                          /* absolute */
+    char *daemon;                       /* rrdcached address or NULL */
+    uint32_t step_s;
+    int fd;                             /* rrdcached, or -1 */
+    struct rrdx_ent *ents;
+    uint32_t nr_ents, cap_ents;         /* cap: power of two */
+    char rbuf[4096];                    /* rrdcached's replies */
+    size_t rpos, rlen;
+    char *buf;                          /* BATCH text */
+    size_t len, cap;
+    uint64_t last_sample_ns;
+    uint64_t create_budget_ns;          /* creation time per call */
+    uint64_t create_spent_ns;           /* in this call so far */
+    bool index_dirty;
+    struct exp_rrd_stats st;
+};
+
+static uint64_t rrdx_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The last error, for the caller's log: a diagnostic, so a long one is
+ * cut rather than lost. */
+static void __attribute__((format(printf, 2, 3)))
+rrdx_set_error(struct exp_rrd *r, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(r->st.last_error, sizeof(r->st.last_error), fmt, ap);
+    va_end(ap);
+}
+
+/* ------------------------------------------------------------------ */
+/* Names                                                               */
+
+static bool rrdx_safe_char(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+}
+
+int exp_rrd_encode(char *buf, size_t len, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+
+    for ( ; *s; s++ )
+    {
+        unsigned char ch = (unsigned char)*s;
+
+        if ( rrdx_safe_char(ch) )
+        {
+            if ( n + 1 >= len )
+                return -ENOSPC;
+            buf[n++] = (char)ch;
+            continue;
+        }
+        if ( n + 3 >= len )
+            return -ENOSPC;
+        buf[n++] = '%';
+        buf[n++] = hex[ch >> 4];
+        buf[n++] = hex[ch & 15];
+    }
+    if ( n >= len )
+        return -ENOSPC;
+    buf[n] = '\0';
+    return 0;
+}
+
+static int rrdx_hexval(char ch)
+{
+    if ( ch >= '0' && ch <= '9' )
+        return ch - '0';
+    if ( ch >= 'A' && ch <= 'F' )
+        return ch - 'A' + 10;
+    if ( ch >= 'a' && ch <= 'f' )
+        return ch - 'a' + 10;
+    return -1;
+}
+
+/* Decode @s in place; -EINVAL on a bad escape or an encoded NUL. */
+static int rrdx_decode(char *s)
+{
+    char *w = s;
+
+    for ( ; *s; s++ )
+    {
+        if ( *s == '%' )
+        {
+            int hi = rrdx_hexval(s[1]), lo = hi < 0 ? -1 : rrdx_hexval(s[2]);
+
+            if ( lo < 0 || (hi == 0 && lo == 0) )
+                return -EINVAL;
+            *w++ = (char)(hi << 4 | lo);
+            s += 2;
+        }
+        else
+            *w++ = *s;
+    }
+    *w = '\0';
+    return 0;
+}
+
+static uint64_t rrdx_fnv64(const char *s)
+{
+    uint64_t h = 14695981039346656037ull;
+
+    for ( ; *s; s++ )
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+int exp_rrd_file_name(char *buf, size_t len, bool tenant, const char *key)
+{
+    char enc[RRDX_NAME_MAX + 1];
+    int n;
+
+    /* '~' is never produced by the encoding: no hashed name can equal an
+     * encoded one. */
+    if ( exp_rrd_encode(enc, sizeof(enc), key) )
+        snprintf(enc, sizeof(enc), "~%016" PRIx64, rrdx_fnv64(key));
+    n = snprintf(buf, len, "%s-%s.rrd", tenant ? "tenant" : "dom", enc);
+    return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The table of files                                                  */
+
+static uint32_t rrdx_hash(bool tenant, const char *key)
+{
+    return (uint32_t)(rrdx_fnv64(key) >> 17) ^ (tenant ? 0x9e3779b9u : 0);
+}
+
+static struct rrdx_ent *rrdx_lookup(struct exp_rrd *r, bool tenant,
+                                  const char *key)
+{
+    uint32_t h = rrdx_hash(tenant, key), i;
+
+    if ( !r->cap_ents )
+        return NULL;
+    for ( i = h & (r->cap_ents - 1); r->ents[i].key;
+          i = (i + 1) & (r->cap_ents - 1) )
+        if ( r->ents[i].hash == h && r->ents[i].tenant == tenant &&
+             !strcmp(r->ents[i].key, key) )
+            return &r->ents[i];
+    return NULL;
+}
+
+static int rrdx_grow(struct exp_rrd *r)
+{
+    uint32_t cap = r->cap_ents ? r->cap_ents * 2 : 256, i, j;
+    struct rrdx_ent *n = calloc(cap, sizeof(*n));
+
+    if ( !n )
+        return -ENOMEM;
+    for ( i = 0; i < r->cap_ents; i++ )
+    {
+        if ( !r->ents[i].key )
+            continue;
+        for ( j = r->ents[i].hash & (cap - 1); n[j].key;
+              j = (j + 1) & (cap - 1) )
+            ;
+        n[j] = r->ents[i];
+    }
+    free(r->ents);
+    r->ents = n;
+    r->cap_ents = cap;
+    return 0;
+}
+
+/* The entry for @key, added if new; NULL on ENOMEM. */
+static struct rrdx_ent *rrdx_get(struct exp_rrd *r, bool tenant,
+                               const char *key)
+{
+    struct rrdx_ent *e = rrdx_lookup(r, tenant, key);
+    uint32_t h, i;
+
+    if ( e )
+        return e;
+    if ( (r->nr_ents + 1) * 2 > r->cap_ents && rrdx_grow(r) )
+        return NULL;
+    h = rrdx_hash(tenant, key);
+    for ( i = h & (r->cap_ents - 1); r->ents[i].key;
+          i = (i + 1) & (r->cap_ents - 1) )
+        ;
+    e = &r->ents[i];
+    e->key = strdup(key);
+    if ( !e->key )
+        return NULL;
+    e->hash = h;
+    e->tenant = tenant;
+    r->nr_ents++;
+    if ( tenant )
+        r->index_dirty = true;
+    return e;
+}
+
+/* ------------------------------------------------------------------ */
+/* Index                                                               */
+
+static int rrdx_path(char *buf, size_t len, const char *dir, bool tenant,
+                    const char *key)
+{
+    char name[NAME_MAX + 1];
+    int n;
+
+    if ( exp_rrd_file_name(name, sizeof(name), tenant, key) )
+        return -ENAMETOOLONG;
+    n = snprintf(buf, len, "%s/%s", dir, name);
+    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* An index line "K\tA\tB\n" into its fields (B may be empty); -EINVAL
+ * when it has another shape. */
+static int rrdx_split(char *line, char **a, char **b)
+{
+    char *tab;
+
+    line[strcspn(line, "\n")] = '\0';
+    if ( (line[0] != 'D' && line[0] != 'T') || line[1] != '\t' )
+        return -EINVAL;
+    *a = line + 2;
+    tab = strchr(*a, '\t');
+    if ( !tab || strchr(tab + 1, '\t') )
+        return -EINVAL;
+    *tab = '\0';
+    *b = tab + 1;
+    return 0;
+}
+
+static void rrdx_index_load(struct exp_rrd *r)
+{
+    char path[PATH_MAX], *line = NULL;
+    size_t cap = 0;
+    FILE *f;
+
+    if ( snprintf(path, sizeof(path), "%s/%s", r->dir, EXP_RRD_INDEX) >=
+         (int)sizeof(path) )
+        return;
+    f = fopen(path, "re");
+    if ( !f )
+        return;
+    while ( getline(&line, &cap, f) > 0 )
+    {
+        char *a, *b;
+        struct rrdx_ent *e;
+
+        if ( rrdx_split(line, &a, &b) || rrdx_decode(a) || rrdx_decode(b) )
+            continue;
+        if ( line[0] == 'T' )
+        {
+            /* a is the file; the key is the name */
+            if ( !rrdx_get(r, true, b) )
+                break;
+            continue;
+        }
+        e = rrdx_get(r, false, a);
+        if ( !e )
+            break;
+        free(e->name);
+        e->name = strdup(b);
+    }
+    free(line);
+    fclose(f);
+    r->index_dirty = false;
+}
+
+/* Write the index whole to a temporary file and rename it over the old:
+ * readers see the old or the new one.  0 or -errno. */
+static int rrdx_index_write(struct exp_rrd *r)
+{
+    char path[PATH_MAX], tmp[PATH_MAX], enc[3 * 4096 + 1];
+    char fname[NAME_MAX + 1];
+    uint32_t i;
+    FILE *f;
+    int rc = 0;
+
+    if ( !r->index_dirty )
+        return 0;
+    snprintf(path, sizeof(path), "%s/%s", r->dir, EXP_RRD_INDEX);
+    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", r->dir, EXP_RRD_INDEX);
+    f = fopen(tmp, "we");
+    if ( !f )
+        return -errno;
+    for ( i = 0; i < r->cap_ents; i++ )
+    {
+        const struct rrdx_ent *e = &r->ents[i];
+
+        if ( !e->key )
+            continue;
+        if ( e->tenant )
+        {
+            if ( exp_rrd_file_name(fname, sizeof(fname), true, e->key) ||
+                 exp_rrd_encode(enc, sizeof(enc), e->key) )
+                continue;
+            fprintf(f, "T\t%s\t%s\n", fname, enc);
+        }
+        else if ( e->name && !exp_rrd_encode(enc, sizeof(enc), e->name) &&
+                  !exp_rrd_encode(fname, sizeof(fname), e->key) )
+            fprintf(f, "D\t%s\t%s\n", fname, enc);
+    }
+    if ( fflush(f) || ferror(f) )
+        rc = -errno ? -errno : -EIO;
+    if ( fclose(f) && !rc )
+        rc = -errno;
+    if ( !rc && rename(tmp, path) )
+        rc = -errno;
+    if ( rc )
+        unlink(tmp);
+    else
+        r->index_dirty = false;
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Creation                                                            */
+
+/*
+ * Create @path with our DS and RRAs, the first point allowed after
+ * @first_s.  librrd's argv is built on the stack: 7 DS, 8 RRAs at most.
+ */
+static int rrdx_create(struct exp_rrd *r, const char *path, time_t first_s)
+{
+    char ds[7][64], rra[8][64];
+    const char *argv[15];
+    unsigned int hb = r->step_s * RRDX_HEARTBEAT_STEPS, i, n = 0, nr = 0;
+    uint32_t pdp[4], rows[4];
+    static const char *const cfs[] = { "AVERAGE", "MAX" };
+    int rc;
+
+    snprintf(ds[0], 64, "DS:cpu_ns:DERIVE:%u:0:U", hb);
+    /* COMPUTE constants must fit 16 bits: divide by 10^9 in three goes. */
+    snprintf(ds[1], 64, "DS:cpu:COMPUTE:cpu_ns,1000,/,1000,/,1000,/");
+    snprintf(ds[2], 64, "DS:mem:GAUGE:%u:0:U", hb);
+    snprintf(ds[3], 64, "DS:disk_rd:DERIVE:%u:0:U", hb);
+    snprintf(ds[4], 64, "DS:disk_wr:DERIVE:%u:0:U", hb);
+    snprintf(ds[5], 64, "DS:net_rx:DERIVE:%u:0:U", hb);
+    snprintf(ds[6], 64, "DS:net_tx:DERIVE:%u:0:U", hb);
+    for ( i = 0; i < 7; i++ )
+        argv[n++] = ds[i];
+    /* Each tier in whole steps; a tier no finer than the previous one
+     * (a long step) replaces it. */
+    for ( i = 0; i < 4; i++ )
+    {
+        uint32_t res = rrdx_tiers[i].res_s ? rrdx_tiers[i].res_s : r->step_s;
+        uint32_t p = (res + r->step_s / 2) / r->step_s;
+
+        p = p ? p : 1;
+        if ( nr && pdp[nr - 1] >= p )
+            nr--;
+        pdp[nr] = p;
+        rows[nr] = (rrdx_tiers[i].span_s + p * r->step_s - 1) /
+                   (p * r->step_s);
+        nr++;
+    }
+    for ( i = 0; i < 2 * nr; i++ )
+    {
+        snprintf(rra[i], 64, "RRA:%s:%s:%" PRIu32 ":%" PRIu32, cfs[i & 1],
+                 RRDX_XFF, pdp[i / 2], rows[i / 2]);
+        argv[n++] = rra[i];
+    }
+    rrd_clear_error();
+    rc = rrd_create_r2(path, r->step_s, first_s, 1, NULL, NULL, (int)n,
+                       argv);
+    if ( rc )
+    {
+        rrdx_set_error(r, "create %s: %s", path, rrd_get_error());
+        rrd_clear_error();
+        return -EIO;
+    }
+    return 0;
+}
+
+/* Make sure @e's file exists; false when it cannot be written now. */
+static bool rrdx_ready(struct exp_rrd *r, struct rrdx_ent *e, const char *path,
+                      time_t first_s)
+{
+    struct stat sb;
+    uint64_t t;
+    int rc;
+
+    if ( e->exists )
+        return true;
+    if ( !stat(path, &sb) )
+        return e->exists = true;
+    if ( r->create_budget_ns && r->create_spent_ns >= r->create_budget_ns )
+    {
+        r->st.deferred++;
+        return false;
+    }
+    t = rrdx_now_ns();
+    rc = rrdx_create(r, path, first_s);
+    r->create_spent_ns += rrdx_now_ns() - t;
+    if ( rc )
+    {
+        /* tried again next time, within the budget */
+        r->st.create_errors++;
+        return false;
+    }
+    r->st.created++;
+    return e->exists = true;
+}
+
+/* ------------------------------------------------------------------ */
+/* rrdcached                                                           */
+
+static int rrdx_connect(struct exp_rrd *r, char *err, size_t errlen)
+{
+    const char *a = r->daemon;
+    int fd, rc;
+
+    if ( !strncmp(a, "unix:", 5) || a[0] == '/' )
+    {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+        a += a[0] == '/' ? 0 : 5;
+        if ( strlen(a) >= sizeof(sa.sun_path) )
+        {
+            snprintf(err, errlen, "rrdcached %s: path too long", a);
+            return -ENAMETOOLONG;
+        }
+        strcpy(sa.sun_path, a);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if ( fd < 0 )
+            return -errno;
+        if ( connect(fd, (struct sockaddr *)&sa, sizeof(sa)) )
+        {
+            rc = -errno;
+            snprintf(err, errlen, "rrdcached %s: %s", a, strerror(-rc));
+            close(fd);
+            return rc;
+        }
+    }
+    else
+    {
+        struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+        char host[256], port[16];
+        const char *colon = strrchr(a, ':');
+        int g;
+
+        /* "host", "host:port", "[v6]:port" */
+        if ( colon && (a[0] != '[' || colon[-1] == ']') )
+        {
+            snprintf(host, sizeof(host), "%.*s", (int)(colon - a), a);
+            snprintf(port, sizeof(port), "%s", colon + 1);
+        }
+        else
+        {
+            snprintf(host, sizeof(host), "%s", a);
+            snprintf(port, sizeof(port), "%d", EXP_RRD_RRDCACHED_PORT);
+        }
+        if ( host[0] == '[' )
+        {
+            memmove(host, host + 1, strlen(host));
+            host[strcspn(host, "]")] = '\0';
+        }
+        g = getaddrinfo(host, port, &hints, &res);
+        if ( g )
+        {
+            snprintf(err, errlen, "rrdcached %s: %s", a, gai_strerror(g));
+            return -EHOSTUNREACH;
+        }
+        fd = -1;
+        rc = -ECONNREFUSED;
+        for ( ai = res; ai && fd < 0; ai = ai->ai_next )
+        {
+            fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+                        ai->ai_protocol);
+            if ( fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) )
+            {
+                rc = -errno;
+                close(fd);
+                fd = -1;
+            }
+        }
+        freeaddrinfo(res);
+        if ( fd < 0 )
+        {
+            snprintf(err, errlen, "rrdcached %s: %s", a, strerror(-rc));
+            return rc;
+        }
+    }
+    r->fd = fd;
+    return 0;
+}
+
+static void rrdx_disconnect(struct exp_rrd *r)
+{
+    if ( r->fd >= 0 )
+        close(r->fd);
+    r->fd = -1;
+    r->rpos = r->rlen = 0;
+}
+
+static int rrdx_send(int fd, const char *buf, size_t len)
+{
+    while ( len )
+    {
+        struct pollfd p = { fd, POLLOUT, 0 };
+        ssize_t n;
+
+        if ( poll(&p, 1, EXP_RRD_IO_TIMEOUT_MS) <= 0 )
+            return -ETIMEDOUT;
+        n = send(fd, buf, len, MSG_NOSIGNAL);
+        if ( n < 0 && errno == EINTR )
+            continue;
+        if ( n <= 0 )
+            return n < 0 ? -errno : -EPIPE;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/*
+ * Read one reply line into @line (NUL-terminated, newline dropped; a
+ * longer line is cut, which only shortens an error message), through
+ * r->rbuf: a batch that fails whole answers with a line per update.
+ */
+static int rrdx_recv_line(struct exp_rrd *r, char *line, size_t len)
+{
+    size_t n = 0;
+
+    for ( ;; )
+    {
+        char ch;
+
+        if ( r->rpos == r->rlen )
+        {
+            struct pollfd p = { r->fd, POLLIN, 0 };
+            ssize_t got;
+
+            if ( poll(&p, 1, EXP_RRD_IO_TIMEOUT_MS) <= 0 )
+                return -ETIMEDOUT;
+            got = read(r->fd, r->rbuf, sizeof(r->rbuf));
+            if ( got < 0 && errno == EINTR )
+                continue;
+            if ( got <= 0 )
+                return got < 0 ? -errno : -ECONNRESET;
+            r->rpos = 0;
+            r->rlen = (size_t)got;
+        }
+        ch = r->rbuf[r->rpos++];
+        if ( ch == '\n' )
+            break;
+        if ( n + 1 < len )
+            line[n++] = ch;
+    }
+    line[n] = '\0';
+    return 0;
+}
+
+/* Send r->buf (BATCH body, without the framing) and read the verdict:
+ * the number of failed lines, or -errno when the exchange broke. */
+static int rrdx_batch(struct exp_rrd *r)
+{
+    char line[512];
+    long nerr, i;
+    int rc;
+
+    rc = rrdx_send(r->fd, "BATCH\n", 6);
+    if ( !rc )
+        rc = rrdx_send(r->fd, r->buf, r->len);
+    if ( !rc )
+        rc = rrdx_send(r->fd, ".\n", 2);
+    /* "0 Go ahead..." then "N errors" and N lines "<cmd#> <message>" */
+    if ( !rc )
+        rc = rrdx_recv_line(r, line, sizeof(line));
+    if ( !rc && line[0] != '0' )
+    {
+        rrdx_set_error(r, "rrdcached BATCH: %s", line);
+        return -EPROTO;
+    }
+    if ( !rc )
+        rc = rrdx_recv_line(r, line, sizeof(line));
+    if ( rc )
+        return rc;
+    nerr = strtol(line, NULL, 10);
+    if ( nerr < 0 )
+        return -EPROTO;
+    for ( i = 0; i < nerr; i++ )
+    {
+        rc = rrdx_recv_line(r, line, sizeof(line));
+        if ( rc )
+            return rc;
+        rrdx_set_error(r, "rrdcached: %s", line);
+    }
+    return (int)(nerr > INT_MAX ? INT_MAX : nerr);
+}
+
+/* One command outside a batch; 0 if rrdcached answered with status >= 0. */
+static int rrdx_command(struct exp_rrd *r, const char *cmd)
+{
+    char line[512];
+    long n, i;
+    int rc;
+
+    rc = rrdx_send(r->fd, cmd, strlen(cmd));
+    if ( !rc )
+        rc = rrdx_recv_line(r, line, sizeof(line));
+    if ( rc )
+        return rc;
+    n = strtol(line, NULL, 10);
+    /* a positive status is the number of lines that follow */
+    for ( i = 0; i < n; i++ )
+        if ( (rc = rrdx_recv_line(r, line, sizeof(line))) )
+            return rc;
+    if ( n < 0 )
+    {
+        rrdx_set_error(r, "rrdcached: %s", line);
+        return -EIO;
+    }
+    return 0;
+}
+
+static int rrdx_buf_reserve(struct exp_rrd *r, size_t more)
+{
+    size_t cap = r->cap ? r->cap : 65536;
+    char *n;
+
+    if ( r->len + more <= r->cap )
+        return 0;
+    while ( cap < r->len + more )
+        cap *= 2;
+    n = realloc(r->buf, cap);
+    if ( !n )
+        return -ENOMEM;
+    r->buf = n;
+    r->cap = cap;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Open, update, close                                                 */
+
+int exp_rrd_open(struct exp_rrd **out, const char *dir,
+                 const char *rrdcached, uint32_t step_s, char *err,
+                 size_t errlen)
+{
+    struct exp_rrd *r;
+    char abs[PATH_MAX];
+    int rc;
+
+    if ( mkdir(dir, 0750) && errno != EEXIST )
+    {
+        rc = -errno;
+        snprintf(err, errlen, "%s: %s", dir, strerror(-rc));
+        return rc;
+    }
+    if ( !realpath(dir, abs) )
+    {
+        rc = -errno;
+        snprintf(err, errlen, "%s: %s", dir, strerror(-rc));
+        return rc;
+    }
+    /* rrdcached splits its command lines at spaces */
+    if ( rrdcached && abs[strcspn(abs, " \t\r\n\\")] )
+    {
+        snprintf(err, errlen, "%s: rrdcached cannot name files under a "
+                 "path with spaces or backslashes", abs);
+        return -EINVAL;
+    }
+    if ( strlen(abs) > PATH_MAX - NAME_MAX - 2 )
+    {
+        snprintf(err, errlen, "%s: path too long", abs);
+        return -ENAMETOOLONG;
+    }
+    r = calloc(1, sizeof(*r));
+    if ( !r )
+        return -ENOMEM;
+    r->fd = -1;
+    r->step_s = step_s ? step_s : EXP_RRD_STEP_S_DEFAULT;
+    r->create_budget_ns = (uint64_t)EXP_RRD_CREATE_BUDGET_MS * 1000000u;
+    r->dir = strdup(abs);
+    r->daemon = rrdcached ? strdup(rrdcached) : NULL;
+    if ( !r->dir || (rrdcached && !r->daemon) )
+    {
+        rc = -ENOMEM;
+        goto out_free;
+    }
+    if ( r->daemon )
+    {
+        rc = rrdx_connect(r, err, errlen);
+        if ( rc )
+            goto out_free;
+    }
+    rrdx_index_load(r);
+    *out = r;
+    return 0;
+
+ out_free:
+    exp_rrd_close(r);
+    return rc;
+}
+
+void exp_rrd_set_create_budget(struct exp_rrd *r, uint32_t ms)
+{
+    r->create_budget_ns = (uint64_t)ms * 1000000u;
+}
+
+void exp_rrd_get_stats(const struct exp_rrd *r, struct exp_rrd_stats *st)
+{
+    *st = r->st;
+}
+
+/* "ts:cpu_ns:mem:disk_rd:disk_wr:net_rx:net_tx" into @buf. */
+static int rrdx_values(char *buf, size_t len, const char *ts,
+                      const struct acct_usage *u, uint64_t mem_bytes)
+{
+    int n = snprintf(buf, len, "%s:%" PRIu64 ":%" PRIu64 ":%" PRIu64 ":%"
+                     PRIu64 ":%" PRIu64 ":%" PRIu64, ts, u->cpu_ns,
+                     mem_bytes, u->vbd_rd_bytes, u->vbd_wr_bytes,
+                     u->vif_rx_bytes, u->vif_tx_bytes);
+
+    return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
+}
+
+/* Write one file's point: directly, or as a line of the batch.  0; 1 when
+ * it cannot go into the batch (counted); -ENOMEM. */
+static int rrdx_put(struct exp_rrd *r, const char *path, const char *vals)
+{
+    if ( r->daemon )
+    {
+        size_t n = strlen(path) + strlen(vals) + 9;
+
+        if ( n >= RRDX_LINE_MAX )
+        {
+            r->st.update_errors++;
+            rrdx_set_error(r, "%s: too long for rrdcached", path);
+            return 1;
+        }
+        if ( rrdx_buf_reserve(r, n + 1) )
+            return -ENOMEM;
+        r->len += (size_t)snprintf(r->buf + r->len, r->cap - r->len,
+                                   "UPDATE %s %s\n", path, vals);
+        return 0;
+    }
+    rrd_clear_error();
+    if ( rrd_updatex_r(path, NULL, RRD_SKIP_PAST_UPDATES, 1, &vals) )
+    {
+        r->st.update_errors++;
+        rrdx_set_error(r, "update %s: %s", path, rrd_get_error());
+        rrd_clear_error();
+        return 0;
+    }
+    r->st.updates++;
+    return 0;
+}
+
+int exp_rrd_update(struct exp_rrd *r, const struct acct_collector *c,
+                   const struct exp_info *info)
+{
+    uint64_t t0 = rrdx_now_ns();
+    char ts[32], vals[256], path[PATH_MAX];
+    time_t first_s;
+    uint32_t i, lines = 0;
+    int rc = 0;
+
+    if ( info->sample_unix_ns <= r->last_sample_ns )
+        return 0;
+    r->last_sample_ns = info->sample_unix_ns;
+    /* Millisecond stamps: librrd and rrdcached both take fractions. */
+    snprintf(ts, sizeof(ts), "%" PRIu64 ".%03u",
+             info->sample_unix_ns / 1000000000u,
+             (unsigned int)(info->sample_unix_ns / 1000000u % 1000u));
+    first_s = (time_t)(info->sample_unix_ns / 1000000000u) - 1;
+    r->create_spent_ns = 0;
+    r->len = 0;
+
+    /* Tenant memory: the sum over its present domains. */
+    for ( i = 0; i < c->nr_tenants; i++ )
+    {
+        struct rrdx_ent *e = rrdx_get(r, true, c->tenants[i].name);
+
+        if ( !e )
+            return -ENOMEM;
+        e->mem_bytes = 0;
+    }
+    for ( i = 0; i < c->nr_doms; i++ )
+    {
+        const struct acct_dom *d = &c->doms[i];
+        struct rrdx_ent *e;
+
+        if ( !d->present )
+            continue;
+        e = rrdx_lookup(r, true, d->tenant ? d->tenant : "-");
+        if ( e )
+            e->mem_bytes += d->mem_cur_bytes;
+    }
+    for ( i = 0; i < c->nr_tenants; i++ )
+    {
+        const struct acct_tenant *t = &c->tenants[i];
+        struct rrdx_ent *e = rrdx_lookup(r, true, t->name);
+
+        if ( !e || rrdx_path(path, sizeof(path), r->dir, true, t->name) ||
+             !rrdx_ready(r, e, path, first_s) ||
+             rrdx_values(vals, sizeof(vals), ts, &t->total, e->mem_bytes) )
+            continue;
+        if ( (rc = rrdx_put(r, path, vals)) < 0 )
+            return rc;
+        lines += !rc;
+    }
+    for ( i = 0; i < c->nr_doms; i++ )
+    {
+        const struct acct_dom *d = &c->doms[i];
+        const char *name = d->name ? d->name : "";
+        struct rrdx_ent *e;
+
+        if ( !d->present || d->error )
+            continue;
+        e = rrdx_get(r, false, d->uuid);
+        if ( !e )
+            return -ENOMEM;
+        if ( !e->name || strcmp(e->name, name) )
+        {
+            char *n = strdup(name);
+
+            if ( !n )
+                return -ENOMEM;
+            free(e->name);
+            e->name = n;
+            r->index_dirty = true;
+        }
+        if ( rrdx_path(path, sizeof(path), r->dir, false, d->uuid) ||
+             !rrdx_ready(r, e, path, first_s) ||
+             rrdx_values(vals, sizeof(vals), ts, &d->total, d->mem_cur_bytes) )
+            continue;
+        if ( (rc = rrdx_put(r, path, vals)) < 0 )
+            return rc;
+        lines += !rc;
+    }
+    rc = 0;
+    if ( rrdx_index_write(r) )
+        rrdx_set_error(r, "%s/index: cannot write (%s)", r->dir,
+                      "names for xenosctl graph are stale");
+
+    if ( r->daemon && lines )
+    {
+        char err[256];
+
+        if ( r->fd < 0 && (rc = rrdx_connect(r, err, sizeof(err))) )
+        {
+            rrdx_set_error(r, "%s", err);
+            r->st.io_errors++;
+        }
+        else
+        {
+            rc = rrdx_batch(r);
+            if ( rc < 0 )
+            {
+                /* A broken exchange: dial again next time. */
+                rrdx_set_error(r, "rrdcached %s: %s", r->daemon,
+                              strerror(-rc));
+                rrdx_disconnect(r);
+                r->st.io_errors++;
+            }
+            else
+            {
+                r->st.update_errors += (uint64_t)rc;
+                r->st.updates += lines - (uint32_t)rc;
+                rc = 0;
+            }
+        }
+    }
+    r->st.last_update_ns = rrdx_now_ns() - t0;
+    return rc;
+}
+
+int exp_rrd_flush(struct exp_rrd *r)
+{
+    char err[256];
+    int rc;
+
+    if ( !r->daemon )
+        return 0;
+    if ( r->fd < 0 && (rc = rrdx_connect(r, err, sizeof(err))) )
+        return rc;
+    rc = rrdx_command(r, "FLUSHALL\n");
+    if ( rc && rc != -EIO )
+        rrdx_disconnect(r);
+    return rc;
+}
+
+void exp_rrd_close(struct exp_rrd *r)
+{
+    uint32_t i;
+
+    if ( !r )
+        return;
+    if ( r->dir )
+        rrdx_index_write(r);
+    rrdx_disconnect(r);
+    for ( i = 0; i < r->cap_ents; i++ )
+    {
+        free(r->ents[i].key);
+        free(r->ents[i].name);
+    }
+    free(r->ents);
+    free(r->buf);
+    free(r->dir);
+    free(r->daemon);
+    free(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* Finding and drawing                                                 */
+
+int exp_rrd_find(const char *dir, const char *what, enum exp_rrd_kind kind,
+                 char *path, size_t pathlen, char *title, size_t titlelen,
+                 char *err, size_t errlen)
+{
+    char tpath[PATH_MAX], dpath[PATH_MAX], idx[PATH_MAX], *line = NULL;
+    char found[PATH_MAX] = "", ftitle[512] = "";
+    unsigned int matches = 0;
+    size_t cap = 0;
+    struct stat sb;
+    FILE *f;
+
+    err[0] = '\0';
+    if ( kind != EXP_RRD_DOMAIN &&
+         !rrdx_path(tpath, sizeof(tpath), dir, true, what) &&
+         !stat(tpath, &sb) )
+    {
+        snprintf(found, sizeof(found), "%s", tpath);
+        snprintf(ftitle, sizeof(ftitle), "tenant %s", what);
+        matches++;
+    }
+    if ( kind != EXP_RRD_TENANT &&
+         !rrdx_path(dpath, sizeof(dpath), dir, false, what) &&
+         !stat(dpath, &sb) )
+    {
+        if ( matches )
+            snprintf(err, errlen, "'%s' is a tenant and a domain uuid; "
+                     "say --tenant or --domain", what);
+        snprintf(found, sizeof(found), "%s", dpath);
+        snprintf(ftitle, sizeof(ftitle), "domain %s", what);
+        matches++;
+    }
+    snprintf(idx, sizeof(idx), "%s/%s", dir, EXP_RRD_INDEX);
+    f = kind == EXP_RRD_TENANT ? NULL : fopen(idx, "re");
+    while ( f && getline(&line, &cap, f) > 0 )
+    {
+        char *uuid, *name;
+
+        if ( line[0] != 'D' || rrdx_split(line, &uuid, &name) ||
+             rrdx_decode(uuid) || rrdx_decode(name) ||
+             strcmp(name, what) ||
+             rrdx_path(dpath, sizeof(dpath), dir, false, uuid) ||
+             stat(dpath, &sb) || !strcmp(found, dpath) )
+            continue;
+        if ( matches )
+        {
+            size_t l = strlen(err);
+
+            if ( !l )
+                l = (size_t)snprintf(err, errlen, "'%s' names more than "
+                                     "one domain or tenant; give the uuid:",
+                                     what);
+            if ( l < errlen )
+                snprintf(err + l, errlen - l, " %s", uuid);
+        }
+        snprintf(found, sizeof(found), "%s", dpath);
+        snprintf(ftitle, sizeof(ftitle), "domain %s (%s)", what, uuid);
+        matches++;
+    }
+    free(line);
+    if ( f )
+        fclose(f);
+    if ( !matches )
+    {
+        snprintf(err, errlen, "no RRD for a %s named '%s' in %s",
+                 kind == EXP_RRD_TENANT ? "tenant" :
+                 kind == EXP_RRD_DOMAIN ? "domain" : "tenant or domain",
+                 what, dir);
+        return -ENOENT;
+    }
+    if ( matches > 1 )
+        return -EEXIST;
+    if ( snprintf(path, pathlen, "%s", found) >= (int)pathlen )
+        return -ENAMETOOLONG;
+    snprintf(title, titlelen, "%s", ftitle);
+    return 0;
+}
+
+int exp_rrd_graph(const char *file, const char *title, uint64_t since_s,
+                  const char *png_out, const char *rrdcached,
+                  unsigned int width, unsigned int height, char *err,
+                  size_t errlen)
+{
+    /* ':' and '\' are special in librrd's arguments: escape them. */
+    char efile[2 * PATH_MAX], etitle[1024], start[32], w[16], h[16];
+    char defs[7][2 * PATH_MAX + 32];
+    static const char *const ds[] = { "cpu", "mem", "disk_rd", "disk_wr",
+                                      "net_rx", "net_tx" };
+    const char *argv[64];
+    rrd_info_t *info;
+    size_t i, j;
+    int n = 0;
+
+    for ( i = j = 0; file[i] && j + 2 < sizeof(efile); i++ )
+    {
+        if ( file[i] == ':' || file[i] == '\\' )
+            efile[j++] = '\\';
+        efile[j++] = file[i];
+    }
+    efile[j] = '\0';
+    for ( i = j = 0; title[i] && j + 2 < sizeof(etitle); i++ )
+    {
+        /* the title is escaped text already; keep it printable */
+        etitle[j++] = (unsigned char)title[i] < 32 ? '?' : title[i];
+    }
+    etitle[j] = '\0';
+    snprintf(start, sizeof(start), "end-%" PRIu64 "s", since_s);
+    snprintf(w, sizeof(w), "%u", width ? width : 800);
+    snprintf(h, sizeof(h), "%u", height ? height : 300);
+    argv[n++] = "graph";
+    argv[n++] = png_out;
+    argv[n++] = "--imgformat";
+    argv[n++] = "PNG";
+    argv[n++] = "--start";
+    argv[n++] = start;
+    argv[n++] = "--end";
+    argv[n++] = "now";
+    argv[n++] = "--width";
+    argv[n++] = w;
+    argv[n++] = "--height";
+    argv[n++] = h;
+    argv[n++] = "--title";
+    argv[n++] = etitle;
+    argv[n++] = "--vertical-label";
+    argv[n++] = "CPU %, bytes, bytes/s (log)";
+    argv[n++] = "--logarithmic";
+    argv[n++] = "--units=si";
+    if ( rrdcached )
+    {
+        argv[n++] = "--daemon";
+        argv[n++] = rrdcached;
+    }
+    for ( i = 0; i < 6; i++ )
+    {
+        snprintf(defs[i], sizeof(defs[i]), "DEF:%s=%s:%s:AVERAGE", ds[i],
+                 efile, ds[i]);
+        argv[n++] = defs[i];
+    }
+    argv[n++] = "CDEF:cpu_pct=cpu,100,*";
+    argv[n++] = "CDEF:disk=disk_rd,disk_wr,+";
+    argv[n++] = "CDEF:net=net_rx,net_tx,+";
+    argv[n++] = "LINE2:cpu_pct#d62728:CPU % of one pCPU   ";
+    argv[n++] = "GPRINT:cpu_pct:AVERAGE:avg %8.2lf";
+    argv[n++] = "GPRINT:cpu_pct:MAX:max %8.2lf\\n";
+    argv[n++] = "LINE2:mem#1f77b4:memory bytes         ";
+    argv[n++] = "GPRINT:mem:AVERAGE:avg %8.2lf%s";
+    argv[n++] = "GPRINT:mem:MAX:max %8.2lf%s\\n";
+    argv[n++] = "LINE2:disk#2ca02c:disk read+write B/s  ";
+    argv[n++] = "GPRINT:disk:AVERAGE:avg %8.2lf%s";
+    argv[n++] = "GPRINT:disk:MAX:max %8.2lf%s\\n";
+    argv[n++] = "LINE2:net#ff7f0e:network rx+tx B/s    ";
+    argv[n++] = "GPRINT:net:AVERAGE:avg %8.2lf%s";
+    argv[n++] = "GPRINT:net:MAX:max %8.2lf%s\\n";
+    optind = 0;         /* librrd parses with getopt */
+    rrd_clear_error();
+    info = rrd_graph_v(n, (char **)argv);
+    if ( !info || rrd_test_error() )
+    {
+        snprintf(err, errlen, "rrd graph: %s", rrd_get_error());
+        rrd_clear_error();
+        if ( info )
+            rrd_info_free(info);
+        return -EIO;
+    }
+    rrd_info_free(info);
+    return 0;
+}

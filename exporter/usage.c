@@ -1,0 +1,1428 @@
+/*
+ * usage.c: the usage ledger (exp_usage.h): UsageRecords for billing, each
+ * counted once, in files a torn write cannot spoil.
+ *
+ * Design.  A record is the collector's totals for a domain at an interval's
+ * close minus its totals at the domain's previous record (its "base").
+ * Every counter of a delta is clamped at zero and the base becomes the
+ * larger of the two, so base(after) = base(before) + delta exactly: the
+ * state can be rebuilt from the records alone, which is what recovery
+ * does.  Closing an interval encodes its records into a pending buffer
+ * (one chunk per destination file) and advances the in-memory state; the
+ * chunk is then written with one write and one fsync.  Only when nothing is
+ * pending is the state saved (temporary file, fsync, rename, fsync of the
+ * directory), so the state on disk never claims a record that is not on
+ * disk.  The other way round (records on disk, state older) is repaired on
+ * open by applying the records beyond the state.  A failed write or fsync
+ * truncates the file back to its last good size and keeps the chunk, which
+ * the next update writes again with the same sequence numbers.
+ *
+ * File format (docs/usage-format.md): "XENOSUL\n", u32 LE version 1, then
+ * frames: u32 LE payload length, payload, u32 LE CRC-32C of length and
+ * payload.  The first frame is a UsageFileHeader, the others UsageRecords.
+ *
+ * Locking: none; one writer per directory from one thread.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xenos/crc32c.h>
+#include <xenos/exp_usage.h>
+
+#include "usage.pb-c.h"
+
+#define USAGE_MAGIC         "XENOSUL\n"
+#define USAGE_STATE_MAGIC   "XENOSUS\n"
+#define USAGE_MAGIC_LEN     8
+#define USAGE_VERSION       1
+#define USAGE_PREAMBLE_LEN  (USAGE_MAGIC_LEN + 4)
+#define USAGE_FRAME_OVERHEAD 8          /* length and CRC */
+#define USAGE_NS_PER_S      1000000000ull
+#define USAGE_NAME_LEN      40          /* "usage-YYYYmmddTHHMMSSZ.xul" */
+/* A record's packed size is at most this plus its strings: 19 fields of
+ * at most a 2-byte tag and a 10-byte varint, 4 of them with a length. */
+#define USAGE_RECORD_FIXED_MAX  (19 * 12 + 4 * 5)
+
+/* The usage fields a record carries: record/base name, acct_usage name. */
+#define USAGE_FIELDS(X)                                                 \
+    X(cpu_ns, cpu_ns)                                                   \
+    X(mem_byte_s, mem_byte_s)                                           \
+    X(vbd_rd_bytes, vbd_rd_bytes)                                       \
+    X(vbd_wr_bytes, vbd_wr_bytes)                                       \
+    X(vbd_rd_ops, vbd_rd_reqs)                                          \
+    X(vbd_wr_ops, vbd_wr_reqs)                                          \
+    X(vif_rx_bytes, vif_rx_bytes)                                       \
+    X(vif_tx_bytes, vif_tx_bytes)
+
+struct usage_base {
+#define X(f, a) uint64_t f;
+    USAGE_FIELDS(X)
+#undef X
+};
+
+/* What the writer knows of one domain (by uuid). */
+struct usage_ent {
+    char uuid[ACCT_UUID_LEN + 1];       /* "" : free slot */
+    bool seen;                          /* present at a sample of the open
+                                         * interval */
+    uint32_t vcpus_max;
+    uint64_t mem_peak_bytes;
+    struct usage_base base;             /* totals at its last record */
+};
+
+/* A record being made: its domain and entry. */
+struct usage_pair {
+    struct usage_ent *e;
+    const struct acct_dom *d;
+};
+
+struct usage_buf {
+    uint8_t *p;
+    size_t len, cap;
+};
+
+/* Records of closed intervals bound for one file, not yet on disk. */
+struct usage_chunk {
+    uint64_t period_ns;                 /* the file's start */
+    uint64_t nr_records;
+    struct usage_buf buf;
+};
+
+struct exp_usage {
+    char *dir, *host;
+    uint64_t interval_ns, rotate_ns;
+    struct usage_ent *tab;              /* in order of arrival, no deletes */
+    uint32_t tab_cap, tab_n;
+    uint32_t *idx;                      /* hash of uuid -> tab[] + 1 */
+    uint32_t idx_cap;
+    uint64_t next_seq;
+    uint64_t open_start_ns;             /* 0: no interval open yet */
+    bool bases_valid;                   /* else: take them at next update */
+    bool state_dirty;                   /* must be saved (a save failed) */
+    uint32_t state_every, unsaved;      /* intervals between saves */
+    char file[USAGE_NAME_LEN];          /* file of the last record */
+    struct usage_chunk *pend;
+    uint32_t nr_pend, cap_pend;
+    int fd;                             /* the file appended to, or -1 */
+    uint64_t fd_period_ns;
+    uint64_t fd_good;                   /* its size up to the last fsync */
+    struct usage_buf sbuf;              /* state encoding, reused */
+    struct usage_pair *scratch;         /* interval_close's, reused */
+    uint32_t scratch_cap;
+    struct exp_usage_stats st;
+};
+
+/* ------------------------------------------------------------------ */
+/* Bytes                                                               */
+
+static int buf_reserve(struct usage_buf *b, size_t more)
+{
+    size_t cap = b->cap ? b->cap : 4096;
+    uint8_t *p;
+
+    if ( b->len + more <= b->cap )
+        return 0;
+    while ( cap < b->len + more )
+        cap *= 2;
+    p = realloc(b->p, cap);
+    if ( !p )
+        return -ENOMEM;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+/* Append @m as one frame to @b: 0 or -ENOMEM / -EMSGSIZE. */
+static int put_frame(struct usage_buf *b, const ProtobufCMessage *m)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    uint8_t *p;
+
+    if ( n > UINT32_MAX - USAGE_FRAME_OVERHEAD )
+        return -EMSGSIZE;
+    if ( buf_reserve(b, n + USAGE_FRAME_OVERHEAD) )
+        return -ENOMEM;
+    p = b->p + b->len;
+    put_le32(p, (uint32_t)n);
+    protobuf_c_message_pack(m, p + 4);
+    put_le32(p + 4 + n, crc32c(0, p, 4 + n));
+    b->len += n + USAGE_FRAME_OVERHEAD;
+    return 0;
+}
+
+/*
+ * Append a record frame, packing straight into the buffer: @bound is at
+ * least its packed size (get_packed_size would walk the message a second
+ * time, 7% of the ledger's CPU).
+ */
+static int put_record_frame(struct usage_buf *b, const Xenos__UsageRecord *r,
+                            size_t bound)
+{
+    uint8_t *p;
+    size_t n;
+
+    if ( bound > UINT32_MAX - USAGE_FRAME_OVERHEAD )
+        return -EMSGSIZE;
+    if ( buf_reserve(b, bound + USAGE_FRAME_OVERHEAD) )
+        return -ENOMEM;
+    p = b->p + b->len;
+    n = xenos__usage_record__pack(r, p + 4);
+    put_le32(p, (uint32_t)n);
+    put_le32(p + 4 + n, crc32c(0, p, 4 + n));
+    b->len += n + USAGE_FRAME_OVERHEAD;
+    return 0;
+}
+
+/* Is there a whole frame with a good CRC at @off?  Sets *@len. */
+static bool frame_at(const uint8_t *b, size_t n, size_t off, uint32_t *len)
+{
+    uint32_t l;
+
+    if ( n - off < USAGE_FRAME_OVERHEAD )
+        return false;
+    l = get_le32(b + off);
+    if ( l > n - off - USAGE_FRAME_OVERHEAD )
+        return false;
+    *len = l;
+    return crc32c(0, b + off, 4 + (size_t)l) == get_le32(b + off + 4 + l);
+}
+
+/* Why is there no whole frame at @off? */
+static const char *frame_fault(const uint8_t *b, size_t n, size_t off)
+{
+    if ( n - off < USAGE_FRAME_OVERHEAD )
+        return "cut short (less than a frame)";
+    if ( get_le32(b + off) > n - off - USAGE_FRAME_OVERHEAD )
+        return "length runs past the end of the file";
+    return "CRC-32C mismatch";
+}
+
+/* ------------------------------------------------------------------ */
+/* Scanning a file                                                     */
+
+struct usage_scan {
+    const uint8_t *b;
+    size_t n;
+    int (*on_rec)(void *ctx, const Xenos__UsageRecord *m, uint64_t off);
+    exp_usage_damage_cb damage;
+    void *ctx;
+    Xenos__UsageFileHeader *hdr;        /* unpacked, or NULL */
+    size_t good_end;                    /* end of the last whole frame */
+    bool damaged;
+};
+
+static void scan_damage(struct usage_scan *sc, size_t off, size_t len,
+                        const char *why)
+{
+    sc->damaged = true;
+    if ( sc->damage )
+        sc->damage(sc->ctx, off, len, why);
+}
+
+/* The next offset after @off where a whole record starts, or @n. */
+static size_t scan_resync(struct usage_scan *sc, size_t off)
+{
+    uint32_t len;
+
+    for ( ; off + USAGE_FRAME_OVERHEAD <= sc->n; off++ )
+    {
+        Xenos__UsageRecord *m;
+
+        if ( !frame_at(sc->b, sc->n, off, &len) )
+            continue;
+        m = xenos__usage_record__unpack(NULL, len, sc->b + off + 4);
+        if ( m )
+        {
+            xenos__usage_record__free_unpacked(m, NULL);
+            return off;
+        }
+    }
+    return sc->n;
+}
+
+/*
+ * Every frame of the file in sc->b: the header to sc->hdr, records to
+ * sc->on_rec, damage to sc->damage.  0, -EBADMSG (damage seen), -ENOMEM or
+ * the callback's non-zero value.
+ */
+static int scan_file(struct usage_scan *sc)
+{
+    const uint8_t *b = sc->b;
+    size_t n = sc->n, off = USAGE_PREAMBLE_LEN;
+    bool want_hdr = true;
+    uint32_t len;
+    int rc;
+
+    sc->good_end = 0;
+    if ( n == 0 )
+    {
+        scan_damage(sc, 0, 0, "empty file (zero length, no header)");
+        return -EBADMSG;
+    }
+    if ( n < USAGE_PREAMBLE_LEN || memcmp(b, USAGE_MAGIC, USAGE_MAGIC_LEN) )
+    {
+        off = scan_resync(sc, 0);
+        scan_damage(sc, 0, off, n < USAGE_PREAMBLE_LEN
+                    ? "cut short inside the file header"
+                    : "not a xenos usage ledger (bad magic)");
+        want_hdr = false;
+    }
+    else if ( get_le32(b + USAGE_MAGIC_LEN) != USAGE_VERSION )
+    {
+        scan_damage(sc, USAGE_MAGIC_LEN, n - USAGE_MAGIC_LEN,
+                    "unsupported format version");
+        return -EBADMSG;
+    }
+    while ( off < n )
+    {
+        size_t bad, next;
+
+        if ( frame_at(b, n, off, &len) )
+        {
+            const uint8_t *pl = b + off + 4;
+
+            if ( want_hdr )
+            {
+                sc->hdr = xenos__usage_file_header__unpack(NULL, len, pl);
+                want_hdr = false;
+                if ( sc->hdr )
+                {
+                    off += len + USAGE_FRAME_OVERHEAD;
+                    sc->good_end = off;
+                    continue;
+                }
+            }
+            else
+            {
+                Xenos__UsageRecord *m =
+                    xenos__usage_record__unpack(NULL, len, pl);
+
+                if ( m )
+                {
+                    rc = sc->on_rec ? sc->on_rec(sc->ctx, m, off) : 0;
+                    xenos__usage_record__free_unpacked(m, NULL);
+                    if ( rc )
+                        return rc;
+                    off += len + USAGE_FRAME_OVERHEAD;
+                    sc->good_end = off;
+                    continue;
+                }
+            }
+            bad = off;
+            next = scan_resync(sc, off + 1);
+            scan_damage(sc, bad, next - bad, want_hdr || !sc->good_end
+                        ? "file header does not decode"
+                        : "record does not decode (CRC good)");
+        }
+        else
+        {
+            const char *why = frame_fault(b, n, off);
+
+            bad = off;
+            next = scan_resync(sc, off + 1);
+            if ( want_hdr )
+                why = "file header damaged";
+            scan_damage(sc, bad, next - bad, why);
+        }
+        want_hdr = false;
+        off = next;
+    }
+    return sc->damaged ? -EBADMSG : 0;
+}
+
+/* The whole of @path into *@buf (malloc'd), its size to *@len. */
+static int slurp(const char *path, uint8_t **buf, size_t *len)
+{
+    struct stat sb;
+    uint8_t *p = NULL;
+    size_t got = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+
+    *buf = NULL;
+    *len = 0;
+    if ( fd < 0 )
+        return -errno;
+    if ( fstat(fd, &sb) )
+    {
+        rc = -errno;
+        goto out;
+    }
+    p = malloc(sb.st_size ? (size_t)sb.st_size : 1);
+    if ( !p )
+    {
+        rc = -ENOMEM;
+        goto out;
+    }
+    while ( got < (size_t)sb.st_size )
+    {
+        ssize_t r = read(fd, p + got, (size_t)sb.st_size - got);
+
+        if ( r < 0 && errno == EINTR )
+            continue;
+        if ( r < 0 )
+        {
+            rc = -errno;
+            goto out;
+        }
+        if ( r == 0 )
+            break;
+        got += (size_t)r;
+    }
+ out:
+    close(fd);
+    if ( rc )
+        free(p);
+    else
+    {
+        *buf = p;
+        *len = got;
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading (exp_usage_read)                                            */
+
+struct usage_read {
+    exp_usage_rec_cb rec;
+    exp_usage_damage_cb damage;
+    void *ctx;
+    char *tenant, *name;                /* NUL-terminated copies */
+    size_t tenant_cap, name_cap;
+};
+
+static int copy_bytes(char **dst, size_t *cap, const ProtobufCBinaryData *d)
+{
+    if ( d->len + 1 > *cap )
+    {
+        char *p = realloc(*dst, d->len + 1);
+
+        if ( !p )
+            return -ENOMEM;
+        *dst = p;
+        *cap = d->len + 1;
+    }
+    if ( d->len )
+        memcpy(*dst, d->data, d->len);
+    (*dst)[d->len] = '\0';
+    return 0;
+}
+
+static int read_rec(void *ctx, const Xenos__UsageRecord *m, uint64_t off)
+{
+    struct usage_read *rd = ctx;
+    struct exp_usage_rec r = {
+        .seq = m->seq, .host = m->host, .uuid = m->uuid,
+        .start_unix_ns = m->start_unix_ns, .end_unix_ns = m->end_unix_ns,
+        .vcpus = m->vcpus, .mem_max_bytes = m->mem_max_bytes,
+        .weight = m->weight, .cap_pct = m->cap_pct,
+#define X(f, a) .f = m->f,
+        USAGE_FIELDS(X)
+#undef X
+    };
+
+    if ( copy_bytes(&rd->tenant, &rd->tenant_cap, &m->tenant) ||
+         copy_bytes(&rd->name, &rd->name_cap, &m->name) )
+        return -ENOMEM;
+    r.tenant = rd->tenant;
+    r.name = rd->name;
+    return rd->rec ? rd->rec(rd->ctx, &r, off) : 0;
+}
+
+static void read_damage(void *ctx, uint64_t off, uint64_t len,
+                        const char *why)
+{
+    struct usage_read *rd = ctx;
+
+    if ( rd->damage )
+        rd->damage(rd->ctx, off, len, why);
+}
+
+int exp_usage_read(const char *path, exp_usage_rec_cb rec,
+                   exp_usage_damage_cb damage, void *ctx,
+                   struct exp_usage_header *hdr)
+{
+    struct usage_read rd = { .rec = rec, .damage = damage, .ctx = ctx };
+    struct usage_scan sc = { .on_rec = read_rec, .damage = read_damage,
+                             .ctx = &rd };
+    uint8_t *buf;
+    size_t len;
+    int rc;
+
+    if ( hdr )
+        memset(hdr, 0, sizeof(*hdr));
+    rc = slurp(path, &buf, &len);
+    if ( rc )
+        return rc;
+    sc.b = buf;
+    sc.n = len;
+    rc = scan_file(&sc);
+    if ( sc.hdr && hdr )
+    {
+        hdr->version = sc.hdr->version;
+        snprintf(hdr->host, sizeof(hdr->host), "%s", sc.hdr->host);
+        hdr->created_unix_ns = sc.hdr->created_unix_ns;
+        hdr->interval_s = sc.hdr->interval_s;
+        hdr->rotate_s = sc.hdr->rotate_s;
+        hdr->period_start_unix_ns = sc.hdr->period_start_unix_ns;
+    }
+    if ( sc.hdr )
+        xenos__usage_file_header__free_unpacked(sc.hdr, NULL);
+    free(rd.tenant);
+    free(rd.name);
+    free(buf);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The writer's table of domains                                       */
+
+static uint32_t uuid_hash(const char *uuid)
+{
+    uint32_t h = 2166136261u;
+
+    while ( *uuid )
+        h = (h ^ (unsigned char)*uuid++) * 16777619u;
+    return h;
+}
+
+static struct usage_ent *ent_find(const struct exp_usage *w, const char *uuid)
+{
+    uint32_t h;
+
+    if ( !w->idx_cap )
+        return NULL;
+    for ( h = uuid_hash(uuid) & (w->idx_cap - 1); w->idx[h];
+          h = (h + 1) & (w->idx_cap - 1) )
+        if ( !strcmp(w->tab[w->idx[h] - 1].uuid, uuid) )
+            return &w->tab[w->idx[h] - 1];
+    return NULL;
+}
+
+static int idx_grow(struct exp_usage *w)
+{
+    uint32_t cap = w->idx_cap ? w->idx_cap * 2 : 128, i, h;
+    uint32_t *idx = calloc(cap, sizeof(*idx));
+
+    if ( !idx )
+        return -ENOMEM;
+    for ( i = 0; i < w->tab_n; i++ )
+    {
+        for ( h = uuid_hash(w->tab[i].uuid) & (cap - 1); idx[h];
+              h = (h + 1) & (cap - 1) )
+            ;
+        idx[h] = i + 1;
+    }
+    free(w->idx);
+    w->idx = idx;
+    w->idx_cap = cap;
+    return 0;
+}
+
+/* The entry for @uuid, added (base zero) if new; NULL on ENOMEM.  Adding
+ * may move the entries. */
+static struct usage_ent *ent_get(struct exp_usage *w, const char *uuid)
+{
+    struct usage_ent *e = ent_find(w, uuid);
+    uint32_t h;
+
+    if ( e )
+        return e;
+    if ( (w->tab_n + 1) * 2 > w->idx_cap && idx_grow(w) )
+        return NULL;
+    if ( w->tab_n == w->tab_cap )
+    {
+        uint32_t cap = w->tab_cap ? w->tab_cap * 2 : 64;
+
+        e = realloc(w->tab, cap * sizeof(*e));
+        if ( !e )
+            return NULL;
+        w->tab = e;
+        w->tab_cap = cap;
+    }
+    e = &w->tab[w->tab_n];
+    memset(e, 0, sizeof(*e));
+    snprintf(e->uuid, sizeof(e->uuid), "%s", uuid);
+    for ( h = uuid_hash(uuid) & (w->idx_cap - 1); w->idx[h];
+          h = (h + 1) & (w->idx_cap - 1) )
+        ;
+    w->idx[h] = ++w->tab_n;
+    return e;
+}
+
+/*
+ * The entry of collector domain @i (@uuid).  Entries are added in the
+ * collector's order, which is stable, so it is usually entry @i: one
+ * compare, and a walk in memory order rather than hash order (the hash
+ * probes' cache misses were a quarter of the ledger's CPU at 10,000
+ * domains).  @add: create it if new.  NULL: none (or ENOMEM when @add).
+ */
+static struct usage_ent *ent_of_dom(struct exp_usage *w, uint32_t i,
+                                    const char *uuid, bool add)
+{
+    if ( i < w->tab_n && !strcmp(w->tab[i].uuid, uuid) )
+        return &w->tab[i];
+    return add ? ent_get(w, uuid) : ent_find(w, uuid);
+}
+
+/* ------------------------------------------------------------------ */
+/* Files                                                               */
+
+static void file_name(char *out, size_t len, uint64_t period_ns)
+{
+    time_t t = (time_t)(period_ns / USAGE_NS_PER_S);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, len, "usage-%Y%m%dT%H%M%SZ.xul", &tm);
+}
+
+static bool is_ledger_name(const char *n)
+{
+    size_t l = strlen(n);
+
+    return l == strlen("usage-20261125T080000Z.xul") &&
+           !strncmp(n, "usage-", 6) && !strcmp(n + l - 4, ".xul");
+}
+
+static int path_of(char *out, size_t len, const char *dir, const char *name)
+{
+    int n = snprintf(out, len, "%s/%s", dir, name);
+
+    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+    if ( fd < 0 )
+        return -errno;
+    if ( fsync(fd) )
+        rc = -errno;
+    close(fd);
+    return rc;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+    while ( len )
+    {
+        ssize_t n = write(fd, p, len);
+
+        if ( n < 0 && errno == EINTR )
+            continue;
+        if ( n < 0 )
+            return -errno;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static void file_close(struct exp_usage *w)
+{
+    if ( w->fd >= 0 )
+        close(w->fd);
+    w->fd = -1;
+}
+
+/*
+ * Make w->fd the file for @period_ns, at its good size.  A new file gets
+ * its preamble and header into @hdr (written with the first records).
+ */
+static int file_open(struct exp_usage *w, uint64_t period_ns,
+                     struct usage_buf *hdr)
+{
+    Xenos__UsageFileHeader h = XENOS__USAGE_FILE_HEADER__INIT;
+    char name[USAGE_NAME_LEN], path[PATH_MAX];
+    struct stat sb;
+    int rc;
+
+    hdr->len = 0;
+    if ( w->fd < 0 || w->fd_period_ns != period_ns )
+    {
+        file_close(w);
+        file_name(name, sizeof(name), period_ns);
+        rc = path_of(path, sizeof(path), w->dir, name);
+        if ( rc )
+            return rc;
+        w->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+        if ( w->fd < 0 )
+            return -errno;
+        if ( fstat(w->fd, &sb) )
+        {
+            rc = -errno;
+            file_close(w);
+            return rc;
+        }
+        w->fd_period_ns = period_ns;
+        w->fd_good = (uint64_t)sb.st_size;
+    }
+    else if ( fstat(w->fd, &sb) )
+        return -errno;
+    /* A failed write whose truncation failed too: finish that first. */
+    if ( (uint64_t)sb.st_size != w->fd_good &&
+         ftruncate(w->fd, (off_t)w->fd_good) )
+        return -errno;
+    if ( lseek(w->fd, (off_t)w->fd_good, SEEK_SET) < 0 )
+        return -errno;
+    if ( w->fd_good )
+        return 0;
+    if ( buf_reserve(hdr, USAGE_PREAMBLE_LEN) )
+        return -ENOMEM;
+    memcpy(hdr->p, USAGE_MAGIC, USAGE_MAGIC_LEN);
+    put_le32(hdr->p + USAGE_MAGIC_LEN, USAGE_VERSION);
+    hdr->len = USAGE_PREAMBLE_LEN;
+    h.version = USAGE_VERSION;
+    h.host = w->host;
+    h.created_unix_ns = (uint64_t)time(NULL) * USAGE_NS_PER_S;
+    h.interval_s = (uint32_t)(w->interval_ns / USAGE_NS_PER_S);
+    h.rotate_s = (uint32_t)(w->rotate_ns / USAGE_NS_PER_S);
+    h.period_start_unix_ns = period_ns;
+    return put_frame(hdr, &h.base);
+}
+
+/* Write and fsync one pending chunk; on failure leave the file as it was
+ * at its last fsync. */
+static int chunk_write(struct exp_usage *w, const struct usage_chunk *ch)
+{
+    struct usage_buf hdr = { 0 };
+    bool created;
+    int rc;
+
+    rc = file_open(w, ch->period_ns, &hdr);
+    if ( rc )
+        goto out;
+    created = hdr.len != 0;
+    rc = write_all(w->fd, hdr.p, hdr.len);
+    if ( !rc )
+        rc = write_all(w->fd, ch->buf.p, ch->buf.len);
+    if ( !rc && fsync(w->fd) )
+        rc = -errno;
+    if ( !rc && created )
+        rc = fsync_dir(w->dir);
+    if ( rc )
+    {
+        /*
+         * Take back whatever part reached the file.  After a failed fsync
+         * the page cache may say the pages are clean when they are not on
+         * disk, so the chunk is written again in full, never fsynced
+         * again.  If even this fails, file_open retries it first.
+         */
+        if ( ftruncate(w->fd, (off_t)w->fd_good) == 0 && !w->fd_good )
+        {
+            char name[USAGE_NAME_LEN], path[PATH_MAX];
+
+            file_name(name, sizeof(name), ch->period_ns);
+            if ( !path_of(path, sizeof(path), w->dir, name) )
+                unlink(path);
+            file_close(w);
+        }
+        goto out;
+    }
+    w->fd_good += hdr.len + ch->buf.len;
+    file_name(w->file, sizeof(w->file), ch->period_ns);
+ out:
+    free(hdr.p);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* State                                                               */
+
+static int state_save(struct exp_usage *w)
+{
+    Xenos__UsageState s = XENOS__USAGE_STATE__INIT;
+    Xenos__UsageBase *bases = NULL, **ptrs = NULL;
+    char path[PATH_MAX], tmp[PATH_MAX];
+    uint32_t i, n = 0;
+    int fd, rc;
+
+    rc = path_of(path, sizeof(path), w->dir, EXP_USAGE_STATE_FILE);
+    if ( !rc )
+        rc = path_of(tmp, sizeof(tmp), w->dir, EXP_USAGE_STATE_FILE ".tmp");
+    if ( rc )
+        return rc;
+    if ( w->tab_n )
+    {
+        bases = calloc(w->tab_n, sizeof(*bases));
+        ptrs = calloc(w->tab_n, sizeof(*ptrs));
+        if ( !bases || !ptrs )
+        {
+            rc = -ENOMEM;
+            goto out;
+        }
+    }
+    for ( i = 0; i < w->tab_n; i++ )
+    {
+        const struct usage_ent *e = &w->tab[i];
+
+        if ( !e->uuid[0] )
+            continue;
+        xenos__usage_base__init(&bases[n]);
+        bases[n].uuid = (char *)e->uuid;
+#define X(f, a) bases[n].f = e->base.f;
+        USAGE_FIELDS(X)
+#undef X
+        ptrs[n] = &bases[n];
+        n++;
+    }
+    s.next_seq = w->next_seq;
+    s.last_end_unix_ns = w->open_start_ns;
+    s.file = w->file;
+    s.bases_valid = w->bases_valid;
+    s.n_bases = n;
+    s.bases = ptrs;
+    w->sbuf.len = 0;
+    if ( buf_reserve(&w->sbuf, USAGE_PREAMBLE_LEN) )
+    {
+        rc = -ENOMEM;
+        goto out;
+    }
+    memcpy(w->sbuf.p, USAGE_STATE_MAGIC, USAGE_MAGIC_LEN);
+    put_le32(w->sbuf.p + USAGE_MAGIC_LEN, USAGE_VERSION);
+    w->sbuf.len = USAGE_PREAMBLE_LEN;
+    rc = put_frame(&w->sbuf, &s.base);
+    if ( rc )
+        goto out;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if ( fd < 0 )
+    {
+        rc = -errno;
+        goto out;
+    }
+    rc = write_all(fd, w->sbuf.p, w->sbuf.len);
+    if ( !rc && fsync(fd) )
+        rc = -errno;
+    if ( close(fd) && !rc )
+        rc = -errno;
+    if ( !rc && rename(tmp, path) )
+        rc = -errno;
+    if ( rc )
+        unlink(tmp);
+    else
+        rc = fsync_dir(w->dir);
+ out:
+    w->state_dirty = rc != 0;
+    free(bases);
+    free(ptrs);
+    return rc;
+}
+
+/* Load usage.state: 0, -ENOENT (none), -EBADMSG (damaged), -errno. */
+static int state_load(struct exp_usage *w)
+{
+    Xenos__UsageState *s;
+    char path[PATH_MAX];
+    uint8_t *buf;
+    size_t len, i;
+    uint32_t flen;
+    int rc;
+
+    rc = path_of(path, sizeof(path), w->dir, EXP_USAGE_STATE_FILE);
+    if ( !rc )
+        rc = slurp(path, &buf, &len);
+    if ( rc )
+        return rc;
+    if ( len < USAGE_PREAMBLE_LEN ||
+         memcmp(buf, USAGE_STATE_MAGIC, USAGE_MAGIC_LEN) ||
+         get_le32(buf + USAGE_MAGIC_LEN) != USAGE_VERSION ||
+         !frame_at(buf, len, USAGE_PREAMBLE_LEN, &flen) ||
+         USAGE_PREAMBLE_LEN + flen + USAGE_FRAME_OVERHEAD != len )
+    {
+        free(buf);
+        return -EBADMSG;
+    }
+    s = xenos__usage_state__unpack(NULL, flen, buf + USAGE_PREAMBLE_LEN + 4);
+    free(buf);
+    if ( !s )
+        return -EBADMSG;
+    w->next_seq = s->next_seq;
+    w->open_start_ns = s->last_end_unix_ns;
+    w->bases_valid = s->bases_valid;
+    if ( strlen(s->file) < sizeof(w->file) )
+        snprintf(w->file, sizeof(w->file), "%s", s->file);
+    for ( i = 0; i < s->n_bases && !rc; i++ )
+    {
+        const Xenos__UsageBase *b = s->bases[i];
+        struct usage_ent *e;
+
+        if ( strlen(b->uuid) > ACCT_UUID_LEN || !b->uuid[0] )
+        {
+            rc = -EBADMSG;
+            break;
+        }
+        e = ent_get(w, b->uuid);
+        if ( !e )
+        {
+            rc = -ENOMEM;
+            break;
+        }
+#define X(f, a) e->base.f = b->f;
+        USAGE_FIELDS(X)
+#undef X
+    }
+    xenos__usage_state__free_unpacked(s, NULL);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Opening: recovery                                                   */
+
+struct usage_recover {
+    struct exp_usage *w;
+    const char *name;
+    char *err;
+    size_t errlen;
+};
+
+/* A record found on disk: if the state has not seen it yet, apply it. */
+static int recover_rec(void *ctx, const Xenos__UsageRecord *m, uint64_t off)
+{
+    struct usage_recover *rv = ctx;
+    struct exp_usage *w = rv->w;
+    struct usage_ent *e;
+
+    (void)off;
+    if ( m->seq < w->next_seq )
+        return 0;
+    if ( w->bases_valid && m->uuid[0] && strlen(m->uuid) <= ACCT_UUID_LEN )
+    {
+        e = ent_get(w, m->uuid);
+        if ( !e )
+            return -ENOMEM;
+#define X(f, a) e->base.f += m->f;
+        USAGE_FIELDS(X)
+#undef X
+    }
+    w->next_seq = m->seq + 1;
+    if ( m->end_unix_ns > w->open_start_ns )
+        w->open_start_ns = m->end_unix_ns;
+    snprintf(w->file, sizeof(w->file), "%s", rv->name);
+    w->st.records++;
+    return 0;
+}
+
+static void recover_damage(void *ctx, uint64_t off, uint64_t len,
+                           const char *why)
+{
+    struct usage_recover *rv = ctx;
+    size_t l = strlen(rv->err);
+
+    if ( l + 1 < rv->errlen )
+        snprintf(rv->err + l, rv->errlen - l, "%s%s: byte %" PRIu64
+                 ": %s (%" PRIu64 " bytes)", l ? "; " : "", rv->name, off,
+                 why, len);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Scan the ledger files from w->file on, apply what the state lacks and
+ * cut torn tails. */
+static int recover_files(struct exp_usage *w, char *err, size_t errlen)
+{
+    struct usage_recover rv = { .w = w, .err = err, .errlen = errlen };
+    char **names = NULL, path[PATH_MAX], from[USAGE_NAME_LEN];
+    size_t nr = 0, cap = 0, i;
+    struct dirent *de;
+    DIR *d = opendir(w->dir);
+    int rc = 0;
+
+    if ( !d )
+        return -errno;
+    while ( (de = readdir(d)) )
+    {
+        if ( !is_ledger_name(de->d_name) )
+            continue;
+        if ( nr == cap )
+        {
+            char **nn = realloc(names, (cap = cap ? cap * 2 : 16) *
+                                sizeof(*nn));
+
+            if ( !nn )
+            {
+                rc = -ENOMEM;
+                goto out;
+            }
+            names = nn;
+        }
+        names[nr] = strdup(de->d_name);
+        if ( !names[nr] )
+        {
+            rc = -ENOMEM;
+            goto out;
+        }
+        nr++;
+    }
+    if ( nr )
+        qsort(names, nr, sizeof(*names), name_cmp);
+    snprintf(from, sizeof(from), "%s", w->file);
+    for ( i = 0; i < nr && !rc; i++ )
+    {
+        struct usage_scan sc = { .on_rec = recover_rec,
+                                 .damage = recover_damage, .ctx = &rv };
+        uint8_t *buf;
+        size_t len;
+        bool ours;
+
+        if ( strcmp(names[i], from) < 0 )
+            continue;
+        rv.name = names[i];
+        rc = path_of(path, sizeof(path), w->dir, names[i]);
+        if ( !rc )
+            rc = slurp(path, &buf, &len);
+        if ( rc )
+            break;
+        sc.b = buf;
+        sc.n = len;
+        rc = scan_file(&sc);
+        if ( sc.hdr )
+            xenos__usage_file_header__free_unpacked(sc.hdr, NULL);
+        /* Nothing whole, and what is there begins as we begin a file: a
+         * creation cut short. */
+        ours = !memcmp(buf, USAGE_MAGIC, len < USAGE_MAGIC_LEN
+                                         ? len : USAGE_MAGIC_LEN);
+        free(buf);
+        if ( rc == -EBADMSG )
+            rc = 0;
+        if ( rc )
+            break;
+        /* Torn tail: cut back to the last whole frame; a torn creation:
+         * remove it; not ours at all: move it aside (evidence), so the
+         * period's file starts afresh. */
+        if ( sc.good_end < len )
+        {
+            if ( sc.good_end == 0 && ours )
+                rc = unlink(path) ? -errno : 0;
+            else if ( sc.good_end == 0 )
+            {
+                char aside[PATH_MAX + 16];
+
+                snprintf(aside, sizeof(aside), "%s.corrupt", path);
+                rc = rename(path, aside) ? -errno : 0;
+            }
+            else if ( truncate(path, (off_t)sc.good_end) )
+                rc = -errno;
+            else
+            {
+                int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+                if ( fd < 0 || fsync(fd) )
+                    rc = -errno;
+                if ( fd >= 0 )
+                    close(fd);
+            }
+            if ( !rc )
+                rc = fsync_dir(w->dir);
+        }
+    }
+ out:
+    closedir(d);
+    for ( i = 0; i < nr; i++ )
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+int exp_usage_open(struct exp_usage **out, const char *dir, const char *host,
+                   uint32_t interval_s, uint32_t rotate_s, char *err,
+                   size_t errlen)
+{
+    struct exp_usage *w;
+    char aside[PATH_MAX], path[PATH_MAX];
+    int rc, st_rc;
+
+    *out = NULL;
+    if ( errlen )
+        err[0] = '\0';
+    interval_s = interval_s ? interval_s : EXP_USAGE_INTERVAL_S_DEFAULT;
+    rotate_s = rotate_s ? rotate_s : EXP_USAGE_ROTATE_S_DEFAULT;
+    if ( rotate_s % interval_s )
+    {
+        snprintf(err, errlen, "usage ledger: rotation (%" PRIu32 " s) is "
+                 "not a multiple of the interval (%" PRIu32 " s)", rotate_s,
+                 interval_s);
+        return -EINVAL;
+    }
+    if ( mkdir(dir, 0750) && errno != EEXIST )
+    {
+        rc = -errno;
+        snprintf(err, errlen, "%s: %s", dir, strerror(-rc));
+        return rc;
+    }
+    w = calloc(1, sizeof(*w));
+    if ( !w )
+        return -ENOMEM;
+    w->fd = -1;
+    w->dir = strdup(dir);
+    w->host = strdup(host ? host : "");
+    if ( !w->dir || !w->host )
+    {
+        rc = -ENOMEM;
+        goto out_free;
+    }
+    w->interval_ns = (uint64_t)interval_s * USAGE_NS_PER_S;
+    w->rotate_ns = (uint64_t)rotate_s * USAGE_NS_PER_S;
+    w->next_seq = 1;
+    w->state_every = 1;
+
+    st_rc = state_load(w);
+    if ( st_rc == -EBADMSG )
+    {
+        /* Keep the evidence; continue from the files alone. */
+        free(w->tab);
+        free(w->idx);
+        w->tab = NULL;
+        w->idx = NULL;
+        w->tab_cap = w->tab_n = w->idx_cap = 0;
+        w->next_seq = 1;
+        w->open_start_ns = 0;
+        w->bases_valid = false;
+        w->file[0] = '\0';
+        if ( !path_of(path, sizeof(path), dir, EXP_USAGE_STATE_FILE) &&
+             !path_of(aside, sizeof(aside), dir,
+                      EXP_USAGE_STATE_FILE ".corrupt") )
+            rename(path, aside);
+        snprintf(err, errlen, "%s/%s: damaged, moved aside; usage since "
+                 "the last record is not billed", dir, EXP_USAGE_STATE_FILE);
+    }
+    else if ( st_rc && st_rc != -ENOENT )
+    {
+        rc = st_rc;
+        snprintf(err, errlen, "%s/%s: %s", dir, EXP_USAGE_STATE_FILE,
+                 strerror(-rc));
+        goto out_free;
+    }
+    rc = recover_files(w, err, errlen);
+    if ( rc )
+    {
+        size_t l = strlen(err);
+
+        snprintf(err + l, errlen - l, "%s%s: recovery: %s", l ? "; " : "",
+                 dir, strerror(-rc));
+        goto out_free;
+    }
+    w->st.records = 0;
+    /* Whatever recovery advanced is now on disk: say so in the state. */
+    if ( st_rc != -ENOENT || w->next_seq > 1 )
+        state_save(w);
+    w->st.next_seq = w->next_seq;
+    *out = w;
+    return st_rc == -EBADMSG ? -EBADMSG : 0;
+
+ out_free:
+    exp_usage_close(w);
+    return rc;
+}
+
+int exp_usage_rebase(struct exp_usage *w)
+{
+    struct usage_ent *copy = NULL;
+    bool valid = w->bases_valid;
+    uint32_t i;
+    int rc;
+
+    if ( w->tab_n )
+    {
+        copy = malloc(w->tab_n * sizeof(*copy));
+        if ( !copy )
+            return -ENOMEM;
+        memcpy(copy, w->tab, w->tab_n * sizeof(*copy));
+    }
+    for ( i = 0; i < w->tab_n; i++ )
+        memset(&w->tab[i].base, 0, sizeof(w->tab[i].base));
+    w->bases_valid = true;
+    rc = state_save(w);
+    if ( rc && copy )
+        memcpy(w->tab, copy, w->tab_n * sizeof(*copy));
+    if ( rc )
+        w->bases_valid = valid;
+    free(copy);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Updating                                                            */
+
+static struct usage_chunk *chunk_for(struct exp_usage *w, uint64_t period)
+{
+    struct usage_chunk *ch;
+
+    if ( w->nr_pend && w->pend[w->nr_pend - 1].period_ns == period )
+        return &w->pend[w->nr_pend - 1];
+    if ( w->nr_pend == w->cap_pend )
+    {
+        uint32_t cap = w->cap_pend ? w->cap_pend * 2 : 4;
+
+        ch = realloc(w->pend, cap * sizeof(*ch));
+        if ( !ch )
+            return NULL;
+        w->pend = ch;
+        w->cap_pend = cap;
+    }
+    ch = &w->pend[w->nr_pend++];
+    memset(ch, 0, sizeof(*ch));
+    ch->period_ns = period;
+    return ch;
+}
+
+/*
+ * Close the open interval at @end_ns: one record per domain seen in it or
+ * whose totals grew, into the pending chunk of its file.  All or nothing:
+ * on ENOMEM nothing changed.
+ */
+static int interval_close(struct exp_usage *w, const struct acct_collector *c,
+                          uint64_t end_ns)
+{
+    uint64_t period = w->open_start_ns / w->rotate_ns * w->rotate_ns;
+    struct usage_chunk *ch = chunk_for(w, period);
+    size_t old_len, host_len = strlen(w->host);
+    uint64_t seq = w->next_seq, nrec = 0;
+    uint32_t i;
+    int rc = 0;
+
+    if ( !ch )
+        return -ENOMEM;
+    if ( c->nr_doms > w->scratch_cap )
+    {
+        struct usage_pair *sc = realloc(w->scratch,
+                                        c->nr_doms * sizeof(*sc));
+
+        if ( !sc )
+            rc = -ENOMEM;
+        else
+        {
+            w->scratch = sc;
+            w->scratch_cap = c->nr_doms;
+        }
+    }
+    old_len = ch->buf.len;
+    /* Encode first, advance the bases only when all are encoded. */
+    for ( i = 0; i < c->nr_doms && !rc; i++ )
+    {
+        const struct acct_dom *d = &c->doms[i];
+        const struct usage_ent *e = ent_of_dom(w, i, d->uuid, false);
+        Xenos__UsageRecord r = XENOS__USAGE_RECORD__INIT;
+        bool grew = false;
+
+        if ( !e )
+            continue;
+#define X(f, a) r.f = d->total.a > e->base.f ? d->total.a - e->base.f : 0; \
+        grew |= r.f != 0;
+        USAGE_FIELDS(X)
+#undef X
+        if ( !grew && !e->seen )
+            continue;
+        r.seq = seq + nrec;
+        r.host = w->host;
+        if ( d->tenant )
+        {
+            r.tenant.data = (uint8_t *)d->tenant;
+            r.tenant.len = strlen(d->tenant);
+        }
+        r.uuid = (char *)d->uuid;
+        if ( d->name )
+        {
+            r.name.data = (uint8_t *)d->name;
+            r.name.len = strlen(d->name);
+        }
+        r.start_unix_ns = w->open_start_ns;
+        r.end_unix_ns = end_ns;
+        r.vcpus = e->vcpus_max;
+        r.mem_max_bytes = e->mem_peak_bytes;
+        r.weight = d->weight;
+        r.cap_pct = d->cap_pct;
+        rc = put_record_frame(&ch->buf, &r, USAGE_RECORD_FIXED_MAX +
+                              host_len + r.tenant.len + ACCT_UUID_LEN +
+                              r.name.len);
+        w->scratch[nrec].e = (struct usage_ent *)e;
+        w->scratch[nrec++].d = d;
+    }
+    if ( rc )
+    {
+        ch->buf.len = old_len;
+        if ( !old_len && !ch->nr_records )
+        {
+            free(ch->buf.p);
+            w->nr_pend--;
+        }
+        return rc;
+    }
+    /* Each domain with a record moves its base up; the others had no
+     * growth, so theirs stays. */
+    for ( i = 0; i < nrec; i++ )
+    {
+        struct usage_ent *e = w->scratch[i].e;
+        const struct acct_dom *d = w->scratch[i].d;
+
+#define X(f, a) if ( d->total.a > e->base.f ) e->base.f = d->total.a;
+        USAGE_FIELDS(X)
+#undef X
+    }
+    for ( i = 0; i < w->tab_n; i++ )
+    {
+        w->tab[i].seen = false;
+        w->tab[i].vcpus_max = 0;
+        w->tab[i].mem_peak_bytes = 0;
+    }
+    if ( !nrec && !ch->nr_records && !ch->buf.len )
+        w->nr_pend--;                   /* nothing to write */
+    ch->nr_records += nrec;
+    w->next_seq += nrec;
+    w->open_start_ns = end_ns;
+    w->st.pending += nrec;
+    w->st.intervals++;
+    return 0;
+}
+
+/* Write every pending chunk, in order; then the state if it is due
+ * (@force: now). */
+static int flush(struct exp_usage *w, bool force)
+{
+    int rc;
+
+    while ( w->nr_pend )
+    {
+        struct usage_chunk *ch = &w->pend[0];
+
+        rc = chunk_write(w, ch);
+        if ( rc )
+            return rc;
+        w->st.records += ch->nr_records;
+        w->st.pending -= ch->nr_records;
+        free(ch->buf.p);
+        memmove(w->pend, w->pend + 1, --w->nr_pend * sizeof(*w->pend));
+    }
+    /* Records on disk and a state behind them is what recovery repairs,
+     * so the state may lag by design (exp_usage_set_state_every). */
+    if ( !force && !w->state_dirty && ++w->unsaved < w->state_every )
+        return 0;
+    w->unsaved = 0;
+    return state_save(w);
+}
+
+int exp_usage_update(struct exp_usage *w, const struct acct_collector *c,
+                     const struct exp_info *info)
+{
+    uint64_t t = info->sample_unix_ns;
+    uint64_t boundary = t / w->interval_ns * w->interval_ns;
+    bool first = !w->bases_valid || !w->open_start_ns, closed = false;
+    uint32_t i;
+    int rc = 0;
+
+    /* No good sample yet (xenosd exports after a failed one too). */
+    if ( !t )
+        return 0;
+    for ( i = 0; i < c->nr_doms; i++ )
+    {
+        const struct acct_dom *d = &c->doms[i];
+        struct usage_ent *e = ent_of_dom(w, i, d->uuid, true);
+
+        if ( !e )
+        {
+            rc = -ENOMEM;
+            goto out;
+        }
+        if ( !w->bases_valid )
+        {
+#define X(f, a) e->base.f = d->total.a;
+            USAGE_FIELDS(X)
+#undef X
+        }
+        if ( !d->present )
+            continue;
+        e->seen = true;
+        if ( d->online_vcpus > e->vcpus_max )
+            e->vcpus_max = d->online_vcpus;
+        if ( d->mem_cur_bytes > e->mem_peak_bytes )
+            e->mem_peak_bytes = d->mem_cur_bytes;
+    }
+    if ( first )
+    {
+        /* Start of the ledger (or after its state was lost): what the
+         * collector counted so far is not this ledger's. */
+        w->bases_valid = true;
+        if ( !w->open_start_ns )
+            w->open_start_ns = boundary;
+        w->state_dirty = true;
+    }
+    else if ( boundary > w->open_start_ns )
+    {
+        rc = interval_close(w, c, boundary);
+        if ( rc )
+            goto out;
+        closed = true;
+    }
+    if ( w->nr_pend || w->state_dirty || closed )
+        rc = flush(w, false);
+ out:
+    if ( rc )
+        w->st.write_errors++;
+    return rc;
+}
+
+int exp_usage_set_state_every(struct exp_usage *w, uint32_t n)
+{
+    if ( !n )
+        return -EINVAL;
+    w->state_every = n;
+    return 0;
+}
+
+void exp_usage_get_stats(const struct exp_usage *w,
+                         struct exp_usage_stats *st)
+{
+    *st = w->st;
+    st->next_seq = w->next_seq;
+}
+
+int exp_usage_close(struct exp_usage *w)
+{
+    uint32_t i;
+    int rc = 0;
+
+    if ( !w )
+        return 0;
+    if ( w->nr_pend || w->state_dirty || w->unsaved )
+        rc = flush(w, true);
+    file_close(w);
+    for ( i = 0; i < w->nr_pend; i++ )
+        free(w->pend[i].buf.p);
+    free(w->pend);
+    free(w->tab);
+    free(w->idx);
+    free(w->scratch);
+    free(w->sbuf.p);
+    free(w->dir);
+    free(w->host);
+    free(w);
+    return rc;
+}

@@ -1,0 +1,713 @@
+/*
+ * test_rrd.c: the RRD exporter as its readers see it: `rrdtool info` shows
+ * our DS, RRAs and step; `rrdtool fetch` reads back the rates we fed
+ * through a real collector; hostile tenant and domain names make safe,
+ * findable files; updates through a real rrdcached (BATCH) are seen after
+ * a flush; `xenosctl graph` draws a PNG.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xenos/acct.h>
+#include <xenos/exp_rrd.h>
+
+#define SEC     1000000000ull
+#define U1      "00000000-0000-0000-0000-00000000000a"
+#define U2      "00000000-0000-0000-0000-00000000000b"
+#define GIB     (1ull << 30)
+
+static char dir[64];
+static char rdir[128];
+static char ckpt[128];
+static uint64_t t0_s;           /* first sample, on a 5 s boundary */
+
+static void setup(void)
+{
+    ck_assert_ptr_nonnull(mkdtemp(strcpy(dir, "/tmp/xenos-rrd-XXXXXX")));
+    snprintf(rdir, sizeof(rdir), "%s/rrd", dir);
+    snprintf(ckpt, sizeof(ckpt), "%s/checkpoint", dir);
+    /* Recent enough for `graph --since 1h` to show the points. */
+    t0_s = ((uint64_t)time(NULL) - 600) / 5 * 5;
+}
+
+static void stop_rrdcached(void);
+
+static void teardown(void)
+{
+    char cmd[128];
+
+    stop_rrdcached();
+    if ( getenv("KEEP") ) return;
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Output of @cmd (exit status 0 required) into a static buffer. */
+static char *run(const char *cmd)
+{
+    static char out[1 << 20];
+    size_t n = 0, got;
+    FILE *p = popen(cmd, "r");
+
+    ck_assert_ptr_nonnull(p);
+    while ( (got = fread(out + n, 1, sizeof(out) - 1 - n, p)) > 0 )
+        n += got;
+    out[n] = '\0';
+    ck_assert_msg(pclose(p) == 0, "%s failed:\n%s", cmd, out);
+    return out;
+}
+
+struct dom_in {
+    const char *uuid;
+    const char *name;
+    const char *tenant;
+    uint64_t cpu_ns, rd_sectors, rx_bytes, mem_bytes;
+};
+
+static const char *tenant_of(void *ctx, const struct acct_domain *d)
+{
+    (void)ctx;
+    return d->tenant_key;
+}
+
+/* One sample of @in at @t_s through the collector, then into the RRDs. */
+static void feed(struct acct_collector *c, struct acct_sample *s,
+                 struct exp_rrd *r, uint64_t t_s, const struct dom_in *in,
+                 unsigned int n)
+{
+    struct exp_info info = { .host = "test", .backend = "sim",
+                             .interval_ms = 5000 };
+    unsigned int i;
+
+    acct_sample_reset(s);
+    s->time_ns = t_s * SEC;
+    for ( i = 0; i < n; i++ )
+    {
+        struct acct_domain *d = acct_sample_add(s);
+
+        ck_assert_ptr_nonnull(d);
+        snprintf(d->uuid, sizeof(d->uuid), "%s", in[i].uuid);
+        d->domid = i + 1;
+        d->name = acct_sample_str(s, in[i].name, strlen(in[i].name));
+        d->tenant_key = in[i].tenant
+            ? acct_sample_str(s, in[i].tenant, strlen(in[i].tenant)) : NULL;
+        d->cpu_ns = in[i].cpu_ns;
+        d->nr_vcpus = d->online_vcpus = 1;
+        d->vcpus = acct_sample_array(s, 1, sizeof(*d->vcpus));
+        d->vcpus[0].cpu_ns = in[i].cpu_ns;
+        d->vcpus[0].online = true;
+        d->mem_cur_bytes = in[i].mem_bytes;
+        d->nr_vbds = d->nr_vifs = 1;
+        d->vbds = acct_sample_array(s, 1, sizeof(*d->vbds));
+        d->vbds[0].rd_sectors = in[i].rd_sectors;
+        d->vifs = acct_sample_array(s, 1, sizeof(*d->vifs));
+        d->vifs[0].rx_bytes = in[i].rx_bytes;
+    }
+    ck_assert_int_eq(acct_collector_update(c, s, tenant_of, NULL), 0);
+    info.sample_unix_ns = t_s * SEC;
+    info.intervals = c->intervals;
+    ck_assert_int_eq(exp_rrd_update(r, c, &info), 0);
+}
+
+/*
+ * Four samples 5 s apart: each interval dom A burns 2.5 s of CPU (0.5 of
+ * a pCPU), reads 1000 sectors (102400 B/s) and receives 50000 bytes
+ * (10000 B/s); dom B burns 1 s (0.2).  Both in tenant "acme".
+ */
+static void feed_four(struct exp_rrd *r)
+{
+    struct acct_collector c;
+    struct acct_sample s;
+    char err[256] = "";
+    struct dom_in in[2] = {
+        { U1, "web-1", "acme", 100 * SEC, 5000, 1000000, GIB },
+        { U2, "db-1", "acme", 10 * SEC, 0, 0, 2 * GIB },
+    };
+    unsigned int k;
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_init(&c, ckpt, err, sizeof(err)), 0);
+    for ( k = 0; k < 4; k++ )
+    {
+        feed(&c, &s, r, t0_s + 5 * k, in, 2);
+        in[0].cpu_ns += 2500000000ull;
+        in[0].rd_sectors += 1000;
+        in[0].rx_bytes += 50000;
+        in[1].cpu_ns += SEC;
+    }
+    acct_collector_deinit(&c);
+    acct_sample_free(&s);
+}
+
+/* The value of @ds at @t_s in `rrdtool fetch` output @out (NAN if none). */
+static double fetched(const char *out, const char *ds, uint64_t t_s)
+{
+    char hdr[512], key[32];
+    const char *line;
+    int col = -1, i = 0;
+    char *tok, *save = NULL;
+
+    snprintf(hdr, sizeof(hdr), "%.*s", (int)strcspn(out, "\n"), out);
+    for ( tok = strtok_r(hdr, " ", &save); tok;
+          tok = strtok_r(NULL, " ", &save), i++ )
+        if ( !strcmp(tok, ds) )
+            col = i;
+    ck_assert_int_ge(col, 0);
+    snprintf(key, sizeof(key), "\n%llu:", (unsigned long long)t_s);
+    line = strstr(out, key);
+    if ( !line )
+        return NAN;
+    line += strlen(key);
+    for ( i = 0; i <= col; i++ )
+    {
+        char *end;
+        double v = strtod(line, &end);
+
+        if ( end == line )
+            return NAN;
+        if ( i == col )
+            return v;
+        line = end;
+    }
+    return NAN;
+}
+
+static char *fetch(const char *file, const char *daemon)
+{
+    char cmd[512];
+
+    snprintf(cmd, sizeof(cmd), "rrdtool fetch %s%s %s AVERAGE -s %llu "
+             "-e %llu", daemon ? "--daemon " : "", daemon ? daemon : "",
+             file, (unsigned long long)t0_s,
+             (unsigned long long)t0_s + 20);
+    return run(cmd);
+}
+
+static void assert_rates(const char *dom_a, const char *tenant, int row)
+{
+    uint64_t t = t0_s + 5 * (uint64_t)row;
+
+    ck_assert_double_eq_tol(fetched(dom_a, "cpu", t), 0.5, 1e-9);
+    ck_assert_double_eq_tol(fetched(dom_a, "cpu_ns", t), 5e8, 1e-3);
+    ck_assert_double_eq_tol(fetched(dom_a, "disk_rd", t), 102400, 1e-6);
+    ck_assert_double_eq_tol(fetched(dom_a, "net_rx", t), 10000, 1e-6);
+    ck_assert_double_eq_tol(fetched(dom_a, "disk_wr", t), 0, 1e-9);
+    ck_assert_double_eq_tol(fetched(dom_a, "mem", t), (double)GIB, 1);
+    ck_assert_double_eq_tol(fetched(tenant, "cpu", t), 0.7, 1e-9);
+    ck_assert_double_eq_tol(fetched(tenant, "mem", t), 3.0 * GIB, 1);
+}
+
+/* `rrdtool info`: the step, the DS and xcp-rrdd's archives. */
+START_TEST(test_rrd_info_layout)
+{
+    struct exp_rrd *r;
+    char err[256] = "", cmd[512], *out;
+    static const char *const want[] = {
+        "step = 5\n",
+        "ds[cpu_ns].type = \"DERIVE\"", "ds[cpu_ns].minimal_heartbeat = 15",
+        "ds[cpu].type = \"COMPUTE\"", "ds[mem].type = \"GAUGE\"",
+        "ds[disk_rd].type = \"DERIVE\"", "ds[disk_wr].type = \"DERIVE\"",
+        "ds[net_rx].type = \"DERIVE\"", "ds[net_tx].type = \"DERIVE\"",
+        "rra[0].cf = \"AVERAGE\"", "rra[0].rows = 120",
+        "rra[0].pdp_per_row = 1", "rra[1].cf = \"MAX\"",
+        "rra[2].pdp_per_row = 12", "rra[2].rows = 120",
+        "rra[4].pdp_per_row = 720", "rra[4].rows = 168",
+        "rra[6].pdp_per_row = 17280", "rra[6].rows = 366",
+        "rra[7].cf = \"MAX\"", "rra[7].pdp_per_row = 17280",
+    };
+    unsigned int i;
+
+    ck_assert_int_eq(exp_rrd_open(&r, rdir, NULL, 5, err, sizeof(err)), 0);
+    feed_four(r);
+    exp_rrd_close(r);
+    snprintf(cmd, sizeof(cmd), "rrdtool info %s/dom-%s.rrd", rdir, U1);
+    out = run(cmd);
+    for ( i = 0; i < sizeof(want) / sizeof(want[0]); i++ )
+        ck_assert_msg(strstr(out, want[i]), "no '%s' in:\n%s", want[i], out);
+    ck_assert_ptr_null(strstr(out, "rra[8]"));
+    ck_assert_ptr_null(strstr(out, "ds[vcpus]"));
+}
+END_TEST
+
+/* `rrdtool fetch` reads back the rates of what we fed, per domain and
+ * per tenant; files are created once and reopened, not recreated. */
+START_TEST(test_rrd_fetch_reads_rates)
+{
+    struct exp_rrd *r;
+    struct exp_rrd_stats st;
+    char err[256] = "", fa[256], ft[256], a[1 << 14], t[1 << 14];
+    int row;
+
+    ck_assert_int_eq(exp_rrd_open(&r, rdir, NULL, 5, err, sizeof(err)), 0);
+    feed_four(r);
+    exp_rrd_get_stats(r, &st);
+    ck_assert_uint_eq(st.created, 3);       /* 2 domains + tenant acme */
+    ck_assert_uint_eq(st.updates, 12);
+    ck_assert_uint_eq(st.update_errors + st.create_errors, 0);
+    exp_rrd_close(r);
+    snprintf(fa, sizeof(fa), "%s/dom-%s.rrd", rdir, U1);
+    snprintf(ft, sizeof(ft), "%s/tenant-acme.rrd", rdir);
+    snprintf(a, sizeof(a), "%s", fetch(fa, NULL));
+    snprintf(t, sizeof(t), "%s", fetch(ft, NULL));
+    for ( row = 1; row <= 3; row++ )
+        assert_rates(a, t, row);
+    /* Reopened: nothing created again, and past points are skipped. */
+    ck_assert_int_eq(exp_rrd_open(&r, rdir, NULL, 5, err, sizeof(err)), 0);
+    feed_four(r);
+    exp_rrd_get_stats(r, &st);
+    ck_assert_uint_eq(st.created, 0);
+    ck_assert_uint_eq(st.update_errors, 0);
+    exp_rrd_close(r);
+}
+END_TEST
+
+/* Lazy creation under a budget: a burst of new domains is created over
+ * several calls, each file once; the others wait (deferred), no error. */
+START_TEST(test_rrd_creation_budget_spreads)
+{
+    struct acct_collector c;
+    struct acct_sample s;
+    struct exp_rrd *r;
+    struct exp_rrd_stats st;
+    struct dom_in in[50];
+    char err[256] = "", uuids[50][40];
+    unsigned int i, k;
+
+    for ( i = 0; i < 50; i++ )
+    {
+        snprintf(uuids[i], sizeof(uuids[i]),
+                 "00000000-0000-0000-0000-%012u", i + 500);
+        in[i] = (struct dom_in){ uuids[i], "vm", "t", SEC, 0, 0, GIB };
+    }
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_init(&c, ckpt, err, sizeof(err)), 0);
+    ck_assert_int_eq(exp_rrd_open(&r, rdir, NULL, 5, err, sizeof(err)), 0);
+    exp_rrd_set_create_budget(r, 1);
+    feed(&c, &s, r, t0_s, in, 50);
+    exp_rrd_get_stats(r, &st);
+    ck_assert_uint_gt(st.deferred, 0);
+    ck_assert_uint_lt(st.created, 51);
+    for ( k = 1; k < 200 && st.created < 51; k++ )
+    {
+        feed(&c, &s, r, t0_s + 5 * k, in, 50);
+        exp_rrd_get_stats(r, &st);
+    }
+    ck_assert_uint_eq(st.created, 51);          /* 50 domains, tenant t */
+    ck_assert_uint_eq(st.create_errors + st.update_errors, 0);
+    feed(&c, &s, r, t0_s + 5 * k, in, 50);
+    exp_rrd_get_stats(r, &st);
+    ck_assert_uint_eq(st.created, 51);
+    exp_rrd_close(r);
+    acct_collector_deinit(&c);
+    acct_sample_free(&s);
+}
+END_TEST
+
+static const char *const hostile[] = {
+    "../../etc/passwd", "a/b", ".", "..", "", "-", "x y\n\tz", "%41",
+    "caf\xc3\xa9 \xe2\x98\x83", "tenant-acme.rrd", "\"';$(reboot)`",
+    /* longer than a file name can encode: hashed */
+    "0123456789012345678901234567890123456789012345678901234567890123456789"
+    "0123456789012345678901234567890123456789012345678901234567890123456789"
+    "0123456789012345678901234567890123456789012345678901234567890123456789"
+    "0123456789012345678901234567890123456789012345678901234567890123456789",
+};
+#define NR_HOSTILE (sizeof(hostile) / sizeof(hostile[0]))
+
+/* Hostile tenant and domain names: every file stays in the directory
+ * with a plain name, and each is found again by its name. */
+START_TEST(test_rrd_hostile_names_safe_and_found)
+{
+    struct acct_collector c;
+    struct acct_sample s;
+    struct exp_rrd *r;
+    struct dom_in in[NR_HOSTILE];
+    char err[512] = "", uuids[NR_HOSTILE][40], path[4096], title[512];
+    char name[256];
+    unsigned int i, files = 0;
+    struct dirent *de;
+    DIR *d;
+
+    for ( i = 0; i < NR_HOSTILE; i++ )
+    {
+        snprintf(uuids[i], sizeof(uuids[i]),
+                 "00000000-0000-0000-0000-%012u", i + 100);
+        in[i] = (struct dom_in){ uuids[i], hostile[i], hostile[i],
+                                 SEC, 0, 0, GIB };
+    }
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_init(&c, ckpt, err, sizeof(err)), 0);
+    ck_assert_int_eq(exp_rrd_open(&r, rdir, NULL, 5, err, sizeof(err)), 0);
+    feed(&c, &s, r, t0_s, in, NR_HOSTILE);
+    feed(&c, &s, r, t0_s + 5, in, NR_HOSTILE);
+    exp_rrd_close(r);
+    /* nothing outside the RRD directory: its parent holds only it */
+    d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    while ( (de = readdir(d)) )
+        ck_assert_msg(!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")
+                      || !strcmp(de->d_name, "rrd") ||
+                      !strncmp(de->d_name, "checkpoint", 10),
+                      "%s/%s written", dir, de->d_name);
+    closedir(d);
+    d = opendir(rdir);
+    ck_assert_ptr_nonnull(d);
+    while ( (de = readdir(d)) )
+    {
+        const char *p;
+
+        if ( !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+             !strcmp(de->d_name, "index") )
+            continue;
+        ck_assert_msg(!strncmp(de->d_name, "dom-", 4) ||
+                      !strncmp(de->d_name, "tenant-", 7), "%s", de->d_name);
+        for ( p = de->d_name; *p; p++ )
+            ck_assert_msg(strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"
+                                 "OPQRSTUVWXYZ0123456789_-%~.", *p),
+                          "unsafe file name '%s'", de->d_name);
+        ck_assert_int_le(strlen(de->d_name), 255);
+        files++;
+    }
+    closedir(d);
+    /* one per domain, one per distinct tenant ("-" is also unassigned) */
+    ck_assert_uint_eq(files, 2 * NR_HOSTILE);
+    for ( i = 0; i < NR_HOSTILE; i++ )
+    {
+        ck_assert_int_eq(exp_rrd_find(rdir, hostile[i], EXP_RRD_TENANT, path,
+                                      sizeof(path), title, sizeof(title),
+                                      err, sizeof(err)), 0);
+        ck_assert_int_eq(exp_rrd_file_name(name, sizeof(name), true,
+                                           hostile[i]), 0);
+        ck_assert_str_eq(strrchr(path, '/') + 1, name);
+        ck_assert_int_eq(exp_rrd_find(rdir, hostile[i], EXP_RRD_DOMAIN, path,
+                                      sizeof(path), title, sizeof(title),
+                                      err, sizeof(err)), 0);
+        ck_assert_ptr_nonnull(strstr(path, uuids[i]));
+        /* both kinds match: ambiguous unless narrowed */
+        ck_assert_int_eq(exp_rrd_find(rdir, hostile[i], EXP_RRD_ANY, path,
+                                      sizeof(path), title, sizeof(title),
+                                      err, sizeof(err)), -EEXIST);
+    }
+    ck_assert_int_eq(exp_rrd_find(rdir, "nobody", EXP_RRD_ANY, path,
+                                  sizeof(path), title, sizeof(title), err,
+                                  sizeof(err)), -ENOENT);
+    acct_collector_deinit(&c);
+    acct_sample_free(&s);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* rrdcached                                                           */
+
+static pid_t cached_pid = -1;
+
+/* Start rrdcached in the foreground on @sock; false if not installed. */
+static bool start_rrdcached(const char *sock)
+{
+    char jdir[128], listen[256], pidf[128];
+    unsigned int i;
+
+    if ( system("command -v rrdcached >/dev/null") )
+    {
+        fprintf(stderr, "test_rrd: SKIPPED rrdcached part: rrdcached is "
+                "not installed (scripts/install-deps installs it)\n");
+        return false;
+    }
+    snprintf(jdir, sizeof(jdir), "%s/journal", dir);
+    ck_assert_int_eq(mkdir(jdir, 0700) && errno != EEXIST, 0);
+    snprintf(listen, sizeof(listen), "unix:%s", sock);
+    snprintf(pidf, sizeof(pidf), "%s/rrdcached.pid", dir);
+    unlink(pidf);
+    cached_pid = fork();
+    ck_assert_int_ge(cached_pid, 0);
+    if ( !cached_pid )
+    {
+        /* it dies with the test, even one that fails half-way */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        /* -w 3600: nothing reaches the file until a flush; -p: its own
+         * pid file, not the system's */
+        execlp("rrdcached", "rrdcached", "-g", "-l", listen, "-j", jdir,
+               "-p", pidf, "-b", dir, "-B", "-w", "3600", "-z", "1", "-f",
+               "7200", (char *)NULL);
+        _exit(127);
+    }
+    for ( i = 0; i < 500 && access(sock, F_OK); i++ )
+        usleep(10000);
+    ck_assert_msg(!access(sock, F_OK), "rrdcached did not listen on %s",
+                  sock);
+    return true;
+}
+
+static void stop_rrdcached(void)
+{
+    int st, i;
+
+    if ( cached_pid <= 0 )
+        return;
+    kill(cached_pid, SIGTERM);
+    for ( i = 0; i < 500 && waitpid(cached_pid, &st, WNOHANG) == 0; i++ )
+        usleep(10000);
+    if ( i == 500 )
+    {
+        kill(cached_pid, SIGKILL);
+        waitpid(cached_pid, &st, 0);
+    }
+    cached_pid = -1;
+}
+
+/* Through rrdcached: points wait in the cache (the file has none), a
+ * fetch via --daemon sees them, and after FLUSHALL the file has them. */
+START_TEST(test_rrd_rrdcached_batch)
+{
+    struct exp_rrd *r;
+    struct exp_rrd_stats st;
+    char err[256] = "", sock[128], addr[160], fa[256], ft[256];
+    char a[1 << 14], t[1 << 14];
+    int row;
+
+    snprintf(sock, sizeof(sock), "%s/rrdcached.sock", dir);
+    if ( !start_rrdcached(sock) )
+        return;
+    snprintf(addr, sizeof(addr), "unix:%s", sock);
+    ck_assert_int_eq(exp_rrd_open(&r, rdir, addr, 5, err, sizeof(err)), 0);
+    feed_four(r);
+    exp_rrd_get_stats(r, &st);
+    ck_assert_uint_eq(st.updates, 12);
+    ck_assert_uint_eq(st.update_errors + st.io_errors, 0);
+    snprintf(fa, sizeof(fa), "%s/dom-%s.rrd", rdir, U1);
+    snprintf(ft, sizeof(ft), "%s/tenant-acme.rrd", rdir);
+    /* still in the cache: the file alone has no rate yet */
+    ck_assert(isnan(fetched(fetch(fa, NULL), "cpu", t0_s + 10)));
+    /* rrdtool fetch --daemon flushes the file first */
+    snprintf(a, sizeof(a), "%s", fetch(fa, addr));
+    snprintf(t, sizeof(t), "%s", fetch(ft, addr));
+    for ( row = 1; row <= 3; row++ )
+        assert_rates(a, t, row);
+    /* FLUSHALL: rrdcached writes in the background; wait (bounded) */
+    ck_assert_int_eq(exp_rrd_flush(r), 0);
+    exp_rrd_close(r);
+    for ( row = 0; row < 500; row++ )
+    {
+        snprintf(a, sizeof(a), "%s", fetch(fa, NULL));
+        if ( !isnan(fetched(a, "cpu", t0_s + 15)) )
+            break;
+        usleep(10000);
+    }
+    ck_assert_double_eq_tol(fetched(a, "cpu", t0_s + 15), 0.5, 1e-9);
+    stop_rrdcached();
+}
+END_TEST
+
+/*
+ * rrdcached restarts and a file was removed meanwhile: the call that
+ * finds the connection broken fails (counted), the next dials again, and
+ * there rrdcached refuses the missing file (counted, with its name) while
+ * the other files of the same batch are written.
+ */
+START_TEST(test_rrd_rrdcached_restart_and_refused)
+{
+    struct acct_collector c;
+    struct acct_sample s;
+    struct exp_rrd *r;
+    struct exp_rrd_stats st;
+    char err[256] = "", sock[128], addr[160], fa[256], fb[256];
+    struct dom_in in[2] = {
+        { U1, "web-1", "acme", 100 * SEC, 0, 0, GIB },
+        { U2, "db-1", "acme", 10 * SEC, 0, 0, 2 * GIB },
+    };
+    unsigned int k;
+
+    snprintf(sock, sizeof(sock), "%s/rrdcached.sock", dir);
+    if ( !start_rrdcached(sock) )
+        return;
+    snprintf(addr, sizeof(addr), "unix:%s", sock);
+    snprintf(fa, sizeof(fa), "%s/dom-%s.rrd", rdir, U1);
+    snprintf(fb, sizeof(fb), "%s/dom-%s.rrd", rdir, U2);
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_init(&c, ckpt, err, sizeof(err)), 0);
+    ck_assert_int_eq(exp_rrd_open(&r, rdir, addr, 5, err, sizeof(err)), 0);
+    for ( k = 0; k < 4; k++ )
+    {
+        if ( k == 1 )
+        {
+            stop_rrdcached();
+            ck_assert_int_eq(unlink(fa), 0);
+            start_rrdcached(sock);
+        }
+        if ( k == 1 )
+        {
+            struct exp_info info = { .sample_unix_ns =
+                                     (t0_s + 5 * k) * SEC };
+
+            /* the old connection is dead: this call fails, counted */
+            ck_assert_int_lt(exp_rrd_update(r, &c, &info), 0);
+        }
+        else
+            feed(&c, &s, r, t0_s + 5 * k, in, 2);
+        in[0].cpu_ns += SEC;
+        in[1].cpu_ns += 2 * SEC;
+    }
+    exp_rrd_get_stats(r, &st);
+    ck_assert_uint_eq(st.io_errors, 1);
+    ck_assert_uint_eq(st.update_errors, 2);     /* dom A at k = 2, 3 */
+    ck_assert_ptr_nonnull(strstr(st.last_error, fa));
+    exp_rrd_close(r);
+    /* dom B went on: 2 s of CPU per 5 s after the restart */
+    ck_assert_double_eq_tol(fetched(fetch(fb, addr), "cpu", t0_s + 15),
+                            0.4, 1e-9);
+    acct_collector_deinit(&c);
+    acct_sample_free(&s);
+}
+END_TEST
+
+/* rrdcached gone: the update fails with an error, counted; nothing
+ * crashes, and the next call dials again. */
+START_TEST(test_rrd_rrdcached_down)
+{
+    struct exp_rrd *r;
+    struct exp_rrd_stats st;
+    char err[256] = "", sock[128], addr[160];
+
+    snprintf(sock, sizeof(sock), "%s/rrdcached.sock", dir);
+    snprintf(addr, sizeof(addr), "unix:%s", sock);
+    ck_assert_int_lt(exp_rrd_open(&r, rdir, addr, 5, err, sizeof(err)), 0);
+    ck_assert_ptr_nonnull(strstr(err, sock));
+    if ( !start_rrdcached(sock) )
+        return;
+    ck_assert_int_eq(exp_rrd_open(&r, rdir, addr, 5, err, sizeof(err)), 0);
+    stop_rrdcached();
+    {
+        struct acct_collector c;
+        struct acct_sample s;
+        struct exp_info info = { .sample_unix_ns = t0_s * SEC };
+
+        acct_sample_init(&s);
+        ck_assert_int_eq(acct_collector_init(&c, ckpt, err, sizeof(err)),
+                         0);
+        acct_sample_reset(&s);
+        ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
+        ck_assert_ptr_nonnull(acct_collector_tenant(&c, NULL));
+        ck_assert_int_lt(exp_rrd_update(r, &c, &info), 0);
+        exp_rrd_get_stats(r, &st);
+        ck_assert_uint_eq(st.io_errors, 1);
+        ck_assert_str_ne(st.last_error, "");
+        acct_collector_deinit(&c);
+        acct_sample_free(&s);
+    }
+    exp_rrd_close(r);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* xenosctl graph                                                      */
+
+/* Ten minutes up to now of changing load in tenant "wave", for a graph
+ * a person can look at. */
+static void feed_wave(void)
+{
+    struct acct_collector c;
+    struct acct_sample s;
+    struct exp_rrd *r;
+    char err[256] = "";
+    uint64_t now_s = (uint64_t)time(NULL) / 5 * 5;
+    struct dom_in in = { U2, "wave-1", "wave", 0, 0, 0, GIB };
+    unsigned int k;
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_init(&c, ckpt, err, sizeof(err)), 0);
+    ck_assert_int_eq(exp_rrd_open(&r, rdir, NULL, 5, err, sizeof(err)), 0);
+    for ( k = 0; k < 120; k++ )
+    {
+        feed(&c, &s, r, now_s - 600 + 5 * k, &in, 1);
+        /* CPU 4..80 % of a pCPU in a saw tooth; disk and net follow */
+        in.cpu_ns += (k % 20 + 1) * SEC / 5;
+        in.rd_sectors += (k % 10) * 2000;
+        in.rx_bytes += (20 - k % 20) * 100000;
+        in.mem_bytes = GIB + (k % 30) * (GIB / 64);
+    }
+    exp_rrd_close(r);
+    acct_collector_deinit(&c);
+    acct_sample_free(&s);
+}
+
+START_TEST(test_rrd_graph_png)
+{
+    struct exp_rrd *r;
+    char err[256] = "", cmd[1024], png[256];
+    unsigned char magic[8];
+    struct stat sb;
+    FILE *f;
+    int rc;
+
+    ck_assert_int_eq(exp_rrd_open(&r, rdir, NULL, 5, err, sizeof(err)), 0);
+    feed_four(r);
+    exp_rrd_close(r);
+    feed_wave();
+    snprintf(png, sizeof(png), "%s/wave.png", dir);
+    snprintf(cmd, sizeof(cmd), "%s/accounting/xenosctl --state-dir %s graph "
+             "wave --since 15m -o %s", XENOS_BINARY_DIR, dir, png);
+    run(cmd);
+    ck_assert_int_eq(stat(png, &sb), 0);
+    ck_assert_int_gt(sb.st_size, 1000);
+    f = fopen(png, "rb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fread(magic, 1, 8, f), 8);
+    fclose(f);
+    ck_assert_int_eq(memcmp(magic, "\x89PNG\r\n\x1a\n", 8), 0);
+    /* a domain by name, and by uuid */
+    snprintf(cmd, sizeof(cmd), "%s/accounting/xenosctl graph web-1 "
+             "--rrd-dir %s --since 30m -o %s/web.png && %s/accounting/"
+             "xenosctl graph %s --rrd-dir %s --since 600 -o %s/u.png",
+             XENOS_BINARY_DIR, rdir, dir, XENOS_BINARY_DIR, U2, rdir, dir);
+    run(cmd);
+    /* unknown names: exit 1, and a reason */
+    snprintf(cmd, sizeof(cmd), "%s/accounting/xenosctl graph nobody "
+             "--rrd-dir %s -o %s/n.png 2>/dev/null", XENOS_BINARY_DIR, rdir,
+             dir);
+    rc = system(cmd);
+    ck_assert_int_eq(WEXITSTATUS(rc), 1);
+}
+END_TEST
+
+static Suite *rrd_suite(void)
+{
+    Suite *s = suite_create("rrd");
+    TCase *tc = tcase_create("rrd");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_rrd_info_layout);
+    tcase_add_test(tc, test_rrd_fetch_reads_rates);
+    tcase_add_test(tc, test_rrd_creation_budget_spreads);
+    tcase_add_test(tc, test_rrd_hostile_names_safe_and_found);
+    tcase_add_test(tc, test_rrd_rrdcached_batch);
+    tcase_add_test(tc, test_rrd_rrdcached_restart_and_refused);
+    tcase_add_test(tc, test_rrd_rrdcached_down);
+    tcase_add_test(tc, test_rrd_graph_png);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(rrd_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    stop_rrdcached();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

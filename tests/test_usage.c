@@ -1,0 +1,883 @@
+/*
+ * test_usage.c: the usage ledger's promise, every interval's usage in
+ * exactly one record, readable by us and by protoc: round trip, sequence
+ * numbers across restarts, a crash between the records and the state, torn
+ * tails, damage in the middle, empty files, a full disk, and xenos-usage's
+ * sums.
+ *
+ * Most tests use a hand-filled struct acct_collector: the writer reads
+ * only its domains' totals and levels, and setting those directly makes
+ * every expected figure exact.  test_usage_with_real_collector runs the
+ * real collector (samples, a reboot, a late domain) into the ledger.
+ * The full-disk test mounts a 64 KiB tmpfs (root only; it says SKIPPED
+ * otherwise).
+ */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <xenos/exp_usage.h>
+
+#define NS              1000000000ull
+#define T0_S            1764057600ull   /* 2025-11-25T08:00:00Z */
+#define NDOM            3
+#define MAX_RECS        4096
+
+static char dir[] = "/tmp/xenos-usage-XXXXXX";
+static char ldir[64];                  /* the ledger directory */
+static struct acct_dom doms[NDOM];
+static struct acct_collector col;
+static char names[NDOM][64];
+static char tenants[NDOM][64];
+
+static void setup(void)
+{
+    uint32_t i;
+
+    ck_assert_ptr_nonnull(mkdtemp(strcpy(dir, "/tmp/xenos-usage-XXXXXX")));
+    snprintf(ldir, sizeof(ldir), "%s/ledger", dir);
+    memset(doms, 0, sizeof(doms));
+    memset(&col, 0, sizeof(col));
+    col.doms = doms;
+    col.nr_doms = NDOM;
+    for ( i = 0; i < NDOM; i++ )
+    {
+        snprintf(doms[i].uuid, sizeof(doms[i].uuid),
+                 "00000000-0000-0000-0000-00000000000%" PRIu32, i + 1);
+        snprintf(names[i], sizeof(names[i]), "vm%" PRIu32, i);
+        snprintf(tenants[i], sizeof(tenants[i]), "%s",
+                 i == 2 ? "beta" : "acme");
+        doms[i].name = names[i];
+        doms[i].tenant = tenants[i];
+        doms[i].present = true;
+        doms[i].online_vcpus = i + 1;
+        doms[i].mem_cur_bytes = (i + 1) << 20;
+        doms[i].weight = 256;
+        doms[i].cap_pct = 50 * i;
+    }
+    /* Hostile: quote, comma, newline, backslash, invalid UTF-8. */
+    snprintf(names[1], sizeof(names[1]), "we\"ird,\nname\\\xff");
+}
+
+static void teardown(void)
+{
+    char cmd[700];
+
+    umount2(ldir, MNT_DETACH);          /* the full-disk tmpfs, if left */
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* A sample at @t_s: domain i ran (i + 1) * @cpu ns since the last. */
+static int tick(struct exp_usage *w, uint64_t t_s, uint64_t cpu)
+{
+    struct exp_info info = { .host = "h1", .sample_unix_ns = t_s * NS };
+    uint32_t i;
+
+    for ( i = 0; i < NDOM; i++ )
+    {
+        doms[i].total.cpu_ns += (i + 1) * cpu;
+        doms[i].total.mem_byte_s += 5 * doms[i].mem_cur_bytes;
+        doms[i].total.vbd_rd_bytes += 4096;
+        doms[i].total.vif_tx_bytes += 100 * (i + 1);
+    }
+    return exp_usage_update(w, &col, &info);
+}
+
+static struct exp_usage *open_w(uint32_t interval_s, uint32_t rotate_s)
+{
+    struct exp_usage *w;
+    char err[512];
+    int rc = exp_usage_open(&w, ldir, "h1", interval_s, rotate_s, err,
+                            sizeof(err));
+
+    ck_assert_msg(rc == 0, "open: %d %s", rc, err);
+    return w;
+}
+
+/* What the tests read back. */
+struct rec {
+    uint64_t seq, start, end, cpu, off;
+    char uuid[40], name[64], tenant[64];
+    uint32_t vcpus;
+};
+
+struct got {
+    struct rec r[MAX_RECS];
+    unsigned int n, damage;
+    uint64_t damage_off[16];
+};
+
+static int got_rec(void *ctx, const struct exp_usage_rec *r, uint64_t off)
+{
+    struct got *g = ctx;
+    struct rec *x = &g->r[g->n++];
+
+    ck_assert_uint_lt(g->n, MAX_RECS);
+    x->seq = r->seq;
+    x->start = r->start_unix_ns;
+    x->end = r->end_unix_ns;
+    x->cpu = r->cpu_ns;
+    x->off = off;
+    x->vcpus = r->vcpus;
+    snprintf(x->uuid, sizeof(x->uuid), "%s", r->uuid);
+    snprintf(x->name, sizeof(x->name), "%s", r->name);
+    snprintf(x->tenant, sizeof(x->tenant), "%s", r->tenant);
+    return 0;
+}
+
+static void got_damage(void *ctx, uint64_t off, uint64_t len,
+                       const char *why)
+{
+    struct got *g = ctx;
+
+    (void)len;
+    (void)why;
+    if ( g->damage < 16 )
+        g->damage_off[g->damage] = off;
+    g->damage++;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The ledger files, sorted, into @out (caller frees each); their count. */
+static unsigned int list_files(char out[][128], unsigned int max)
+{
+    char *names_[64];
+    unsigned int n = 0, i;
+    struct dirent *de;
+    DIR *d = opendir(ldir);
+
+    ck_assert_ptr_nonnull(d);
+    while ( (de = readdir(d)) )
+        if ( !strncmp(de->d_name, "usage-", 6) && n < 64 )
+            names_[n++] = strdup(de->d_name);
+    closedir(d);
+    qsort(names_, n, sizeof(names_[0]), name_cmp);
+    ck_assert_uint_le(n, max);
+    for ( i = 0; i < n; i++ )
+    {
+        snprintf(out[i], 128, "%s/%s", ldir, names_[i]);
+        free(names_[i]);
+    }
+    return n;
+}
+
+/* Every record of every file; damage counted.  Returns the number of
+ * files. */
+static unsigned int read_all(struct got *g)
+{
+    char files[64][128];
+    unsigned int n = list_files(files, 64), i;
+
+    memset(g, 0, sizeof(*g));
+    for ( i = 0; i < n; i++ )
+    {
+        int rc = exp_usage_read(files[i], got_rec, got_damage, g, NULL);
+
+        ck_assert(rc == 0 || rc == -EBADMSG);
+    }
+    return n;
+}
+
+/* Sequence numbers 1..n in order, and per domain, the CPU in the records
+ * is @want[i]. */
+static void check_exact(const struct got *g, const uint64_t *want)
+{
+    uint64_t cpu[NDOM] = { 0 };
+    unsigned int i, j;
+
+    for ( i = 0; i < g->n; i++ )
+    {
+        ck_assert_uint_eq(g->r[i].seq, i + 1);
+        if ( i )
+            ck_assert(g->r[i].start >= g->r[i - 1].start);
+        for ( j = 0; j < NDOM; j++ )
+            if ( !strcmp(g->r[i].uuid, doms[j].uuid) )
+                cpu[j] += g->r[i].cpu;
+    }
+    for ( j = 0; j < NDOM; j++ )
+        ck_assert_uint_eq(cpu[j], want[j]);
+}
+
+static void cpu_since(const uint64_t *base, uint64_t *want)
+{
+    uint32_t i;
+
+    for ( i = 0; i < NDOM; i++ )
+        want[i] = doms[i].total.cpu_ns - base[i];
+}
+
+static void cpu_now(uint64_t *out)
+{
+    uint32_t i;
+
+    for ( i = 0; i < NDOM; i++ )
+        out[i] = doms[i].total.cpu_ns;
+}
+
+/* ------------------------------------------------------------------ */
+
+START_TEST(test_usage_round_trip)
+{
+    struct exp_usage *w = open_w(60, 3600);
+    static struct got g;
+    uint64_t base[NDOM], want[NDOM], t;
+    unsigned int i;
+
+    /* The first update only takes the bases; intervals close each
+     * minute at the first sample at or past it. */
+    ck_assert_int_eq(tick(w, T0_S + 5, 1000), 0);
+    cpu_now(base);
+    for ( t = T0_S + 10; t <= T0_S + 180; t += 5 )
+        ck_assert_int_eq(tick(w, t, 1000), 0);
+    cpu_since(base, want);
+    ck_assert_int_eq(exp_usage_close(w), 0);
+
+    ck_assert_uint_eq(read_all(&g), 1);
+    ck_assert_uint_eq(g.damage, 0);
+    ck_assert_uint_eq(g.n, 3 * NDOM);  /* 3 closed intervals */
+    check_exact(&g, want);
+    for ( i = 0; i < g.n; i++ )
+    {
+        ck_assert_uint_eq(g.r[i].start, (T0_S + 60 * (i / NDOM)) * NS);
+        ck_assert_uint_eq(g.r[i].end, g.r[i].start + 60 * NS);
+    }
+    /* [T0, T0+60): samples 10..60 (11 of them): 11,000 ns for vm0. */
+    ck_assert_uint_eq(g.r[0].cpu, 11000);
+    ck_assert_uint_eq(g.r[3].cpu, 12000);
+    ck_assert_str_eq(g.r[1].name, names[1]);
+    ck_assert_str_eq(g.r[2].tenant, "beta");
+    ck_assert_uint_eq(g.r[2].vcpus, 3);
+}
+END_TEST
+
+START_TEST(test_usage_seq_continues_across_reopen)
+{
+    struct exp_usage *w = open_w(60, 3600);
+    static struct got g;
+    struct exp_usage_stats st;
+    uint64_t base[NDOM], want[NDOM], t;
+    int round;
+
+    ck_assert_int_eq(tick(w, T0_S + 1, 7), 0);
+    cpu_now(base);
+    for ( round = 0, t = T0_S + 2; round < 3; round++ )
+    {
+        uint64_t stop = t + 150;
+
+        for ( ; t < stop; t += 7 )
+            ck_assert_int_eq(tick(w, t, 7), 0);
+        ck_assert_int_eq(exp_usage_close(w), 0);
+        w = open_w(60, 3600);
+    }
+    /* The usage since the last record is not lost over the restarts. */
+    ck_assert_int_eq(tick(w, t + 120, 7), 0);
+    cpu_since(base, want);
+    exp_usage_get_stats(w, &st);
+    ck_assert_int_eq(exp_usage_close(w), 0);
+    read_all(&g);
+    ck_assert_uint_eq(g.damage, 0);
+    ck_assert_uint_eq(st.next_seq, g.n + 1);
+    check_exact(&g, want);
+}
+END_TEST
+
+static void copy_file(const char *from, const char *to)
+{
+    char cmd[700];
+
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", from, to);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Loop: the state saved after each interval (1), or lagging (1000). */
+static const uint32_t state_every[] = { 1, 1000 };
+
+START_TEST(test_usage_crash_before_state)
+{
+    struct exp_usage *w = open_w(60, 3600);
+    static struct got g;
+    char st[400], saved[400];
+    uint64_t base[NDOM], want[NDOM], t;
+
+    snprintf(st, sizeof(st), "%s/" EXP_USAGE_STATE_FILE, ldir);
+    snprintf(saved, sizeof(saved), "%s/state.saved", dir);
+    ck_assert_int_eq(exp_usage_set_state_every(w, state_every[_i]), 0);
+    ck_assert_int_eq(tick(w, T0_S + 3, 11), 0);
+    cpu_now(base);
+    for ( t = T0_S + 6; t <= T0_S + 60; t += 3 )
+        ck_assert_int_eq(tick(w, t, 11), 0);
+    copy_file(st, saved);               /* after interval 1 */
+    for ( ; t <= T0_S + 200; t += 3 )
+        ck_assert_int_eq(tick(w, t, 11), 0);
+    ck_assert_int_eq(exp_usage_close(w), 0);
+    /* The crash: records of intervals 2 and 3 on disk, the state still
+     * that of interval 1. */
+    copy_file(saved, st);
+
+    w = open_w(60, 3600);
+    ck_assert_int_eq(exp_usage_set_state_every(w, state_every[_i]), 0);
+    for ( ; t <= T0_S + 300; t += 3 )
+        ck_assert_int_eq(tick(w, t, 11), 0);
+    cpu_since(base, want);
+    ck_assert_int_eq(exp_usage_close(w), 0);
+    read_all(&g);
+    ck_assert_uint_eq(g.damage, 0);
+    ck_assert_uint_eq(g.n, 5 * NDOM);
+    check_exact(&g, want);              /* no gap, no duplicate */
+}
+END_TEST
+
+static uint64_t file_size(const char *p)
+{
+    struct stat sb;
+
+    ck_assert_int_eq(stat(p, &sb), 0);
+    return (uint64_t)sb.st_size;
+}
+
+static void append_bytes(const char *p, const void *b, size_t n)
+{
+    FILE *f = fopen(p, "ab");
+
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(b, 1, n, f), n);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+START_TEST(test_usage_torn_tail_repaired)
+{
+    struct exp_usage *w = open_w(60, 3600);
+    static struct got g;
+    char files[4][128];
+    uint64_t base[NDOM], want[NDOM], t, good;
+    /* A frame cut short: length 100, then 6 bytes of it. */
+    static const uint8_t torn[] = { 100, 0, 0, 0, 8, 1, 18, 2, 104, 49 };
+
+    ck_assert_int_eq(tick(w, T0_S + 1, 5), 0);
+    cpu_now(base);
+    for ( t = T0_S + 2; t <= T0_S + 125; t += 5 )
+        ck_assert_int_eq(tick(w, t, 5), 0);
+    ck_assert_int_eq(exp_usage_close(w), 0);
+    ck_assert_uint_eq(list_files(files, 4), 1);
+    good = file_size(files[0]);
+    append_bytes(files[0], torn, sizeof(torn));
+
+    /* Readers see the tear and where it is. */
+    memset(&g, 0, sizeof(g));
+    ck_assert_int_eq(exp_usage_read(files[0], got_rec, got_damage, &g,
+                                    NULL), -EBADMSG);
+    ck_assert_uint_eq(g.damage, 1);
+    ck_assert_uint_eq(g.damage_off[0], good);
+    ck_assert_uint_eq(g.n, 2 * NDOM);
+
+    /* The writer cuts it off and goes on. */
+    w = open_w(60, 3600);
+    ck_assert_uint_eq(file_size(files[0]), good);
+    for ( ; t <= T0_S + 250; t += 5 )
+        ck_assert_int_eq(tick(w, t, 5), 0);
+    ck_assert_int_eq(tick(w, T0_S + 300, 5), 0);    /* closes [240, 300) */
+    cpu_since(base, want);
+    ck_assert_int_eq(exp_usage_close(w), 0);
+    read_all(&g);
+    ck_assert_uint_eq(g.damage, 0);
+    check_exact(&g, want);
+}
+END_TEST
+
+/* Run a shell command, its stdout and stderr into @out. */
+static int run(const char *cmd, char *out, size_t len)
+{
+    FILE *p = popen(cmd, "r");
+    size_t n;
+
+    ck_assert_ptr_nonnull(p);
+    n = fread(out, 1, len - 1, p);
+    out[n] = '\0';
+    return pclose(p);
+}
+
+START_TEST(test_usage_corrupt_record_skipped)
+{
+    struct exp_usage *w = open_w(60, 3600);
+    static struct got g, g2;
+    char files[4][128], cmd[800], out[8192], want_msg[400];
+    uint64_t t;
+    unsigned int i;
+    FILE *f;
+    int st;
+
+    ck_assert_int_eq(tick(w, T0_S + 1, 5), 0);
+    for ( t = T0_S + 2; t <= T0_S + 200; t += 5 )
+        ck_assert_int_eq(tick(w, t, 5), 0);
+    ck_assert_int_eq(exp_usage_close(w), 0);
+    ck_assert_uint_eq(list_files(files, 4), 1);
+    memset(&g, 0, sizeof(g));
+    ck_assert_int_eq(exp_usage_read(files[0], got_rec, NULL, &g, NULL), 0);
+    ck_assert_uint_eq(g.n, 9);
+
+    /* One byte of record 5's payload flipped. */
+    f = fopen(files[0], "r+b");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseek(f, (long)g.r[4].off + 10, SEEK_SET), 0);
+    st = fgetc(f);
+    ck_assert_int_eq(fseek(f, (long)g.r[4].off + 10, SEEK_SET), 0);
+    fputc(st ^ 0x40, f);
+    ck_assert_int_eq(fclose(f), 0);
+
+    memset(&g2, 0, sizeof(g2));
+    ck_assert_int_eq(exp_usage_read(files[0], got_rec, got_damage, &g2,
+                                    NULL), -EBADMSG);
+    ck_assert_uint_eq(g2.damage, 1);
+    ck_assert_uint_eq(g2.damage_off[0], g.r[4].off);
+    ck_assert_uint_eq(g2.n, 8);
+    for ( i = 0; i < 8; i++ )
+        ck_assert_uint_eq(g2.r[i].seq, i < 4 ? i + 1 : i + 2);
+
+    /* The CLI names file and byte, and still prints the other 8. */
+    snprintf(cmd, sizeof(cmd), "%s/exporter/xenos-usage dump --format csv "
+             "'%s' 2>&1", XENOS_BINARY_DIR, files[0]);
+    st = run(cmd, out, sizeof(out));
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    snprintf(want_msg, sizeof(want_msg), "%s: byte %" PRIu64 ": CRC-32C "
+             "mismatch", files[0], g.r[4].off);
+    ck_assert_msg(strstr(out, want_msg), "no '%s' in:\n%s", want_msg, out);
+    ck_assert_ptr_nonnull(strstr(out, "\n9,\"h1\""));
+    ck_assert_ptr_null(strstr(out, "\n5,\"h1\""));
+}
+END_TEST
+
+START_TEST(test_usage_zero_length_file)
+{
+    static struct got g;
+    char p[400], cmd[800], out[4096];
+    int st;
+
+    ck_assert_int_eq(mkdir(ldir, 0750), 0);
+    snprintf(p, sizeof(p), "%s/usage-20251125T080000Z.xul", ldir);
+    append_bytes(p, "", 0);
+    memset(&g, 0, sizeof(g));
+    ck_assert_int_eq(exp_usage_read(p, got_rec, got_damage, &g, NULL),
+                     -EBADMSG);
+    ck_assert_uint_eq(g.damage, 1);
+    ck_assert_uint_eq(g.n, 0);
+    snprintf(cmd, sizeof(cmd), "%s/exporter/xenos-usage sum --by tenant "
+             "'%s' 2>&1", XENOS_BINARY_DIR, p);
+    st = run(cmd, out, sizeof(out));
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    ck_assert_msg(strstr(out, "byte 0: empty file (zero length"), "%s", out);
+
+    /* The writer takes it for a torn creation and starts it afresh. */
+    {
+        struct exp_usage *w = open_w(60, 3600);
+
+        ck_assert_int_eq(tick(w, T0_S + 1, 5), 0);
+        ck_assert_int_eq(tick(w, T0_S + 61, 5), 0);
+        ck_assert_int_eq(exp_usage_close(w), 0);
+    }
+    ck_assert_int_eq(exp_usage_read(p, got_rec, got_damage, &g, NULL), 0);
+    ck_assert_uint_eq(g.n, NDOM);
+}
+END_TEST
+
+START_TEST(test_usage_protoc_decodes_our_record)
+{
+    struct exp_usage *w = open_w(60, 3600);
+    static struct got g;
+    char files[4][128], pl[400], cmd[1200], out[8192];
+    uint8_t *buf;
+    uint32_t len;
+    size_t n, off;
+    FILE *f;
+    int st;
+
+    if ( system("command -v protoc >/dev/null 2>&1") )
+        ck_abort_msg("protoc not found: install Debian protobuf-compiler "
+                     "(scripts/install-deps)");
+    ck_assert_int_eq(tick(w, T0_S + 1, 5), 0);
+    ck_assert_int_eq(tick(w, T0_S + 61, 5), 0);
+    ck_assert_int_eq(exp_usage_close(w), 0);
+    ck_assert_uint_eq(list_files(files, 4), 1);
+    memset(&g, 0, sizeof(g));
+    ck_assert_int_eq(exp_usage_read(files[0], got_rec, NULL, &g, NULL), 0);
+
+    /* The payload of record 2 (the hostile name), by the frame layout of
+     * docs/usage-format.md. */
+    f = fopen(files[0], "rb");
+    ck_assert_ptr_nonnull(f);
+    buf = malloc(65536);
+    n = fread(buf, 1, 65536, f);
+    fclose(f);
+    off = g.r[1].off;
+    ck_assert_uint_lt(off + 4, n);
+    len = buf[off] | buf[off + 1] << 8 | buf[off + 2] << 16 |
+          (uint32_t)buf[off + 3] << 24;
+    snprintf(pl, sizeof(pl), "%s/payload.bin", dir);
+    f = fopen(pl, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(buf + off + 4, 1, len, f), len);
+    fclose(f);
+    free(buf);
+
+    snprintf(cmd, sizeof(cmd), "protoc --decode=xenos.UsageRecord "
+             "-I'%s/exporter' '%s/exporter/usage.proto' < '%s' 2>&1",
+             XENOS_SOURCE_DIR, XENOS_SOURCE_DIR, pl);
+    st = run(cmd, out, sizeof(out));
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "seq: 2\n"), "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "host: \"h1\"\n"));
+    ck_assert_ptr_nonnull(strstr(out, "tenant: \"acme\"\n"));
+    ck_assert_ptr_nonnull(strstr(out, "uuid: \"00000000-0000-0000-0000-"
+                                      "000000000002\"\n"));
+    ck_assert_ptr_nonnull(strstr(out, "name: \"we\\\"ird,\\nname\\\\\\377\""));
+    ck_assert_ptr_nonnull(strstr(out, "cpu_ns: 10\n"));
+    ck_assert_ptr_nonnull(strstr(out, "start_unix_ns: 1764057600000000000\n"));
+    ck_assert_ptr_nonnull(strstr(out, "cap_pct: 50\n"));
+}
+END_TEST
+
+START_TEST(test_usage_rotates_by_start_time)
+{
+    struct exp_usage *w = open_w(60, 120);
+    static struct got g;
+    char files[8][128];
+    uint64_t t;
+
+    ck_assert_int_eq(tick(w, T0_S + 1, 5), 0);
+    for ( t = T0_S + 10; t <= T0_S + 360; t += 10 )
+        ck_assert_int_eq(tick(w, t, 5), 0);
+    ck_assert_int_eq(exp_usage_close(w), 0);
+    ck_assert_uint_eq(list_files(files, 8), 3);
+    ck_assert_ptr_nonnull(strstr(files[0], "/usage-20251125T080000Z.xul"));
+    ck_assert_ptr_nonnull(strstr(files[1], "/usage-20251125T080200Z.xul"));
+    ck_assert_ptr_nonnull(strstr(files[2], "/usage-20251125T080400Z.xul"));
+    read_all(&g);
+    ck_assert_uint_eq(g.n, 6 * NDOM);
+    ck_assert_uint_eq(g.damage, 0);
+}
+END_TEST
+
+START_TEST(test_usage_sum_exact)
+{
+    struct exp_usage *w = open_w(60, 3600);
+    char cmd[800], out[4096], files[4][128], expect[1024];
+    uint64_t t;
+    int st;
+
+    ck_assert_int_eq(tick(w, T0_S + 1, 5), 0);
+    for ( t = T0_S + 2; t <= T0_S + 250; t += 2 )
+        ck_assert_int_eq(tick(w, t, 5), 0);
+    ck_assert_int_eq(exp_usage_close(w), 0);
+    ck_assert_uint_eq(list_files(files, 4), 1);
+
+    /*
+     * Intervals [0,60) .. [180,240) closed, at samples 60, 120, 180, 240:
+     * samples 2..240 are 120 of them.  acme: vm0 and vm1 (1x and 2x 5 ns
+     * per sample), beta: vm2 (3x).  --from 60 --to 180 takes the two
+     * middle intervals: 60 samples each... (62..120 is 30, 122..180 30).
+     */
+    snprintf(cmd, sizeof(cmd), "%s/exporter/xenos-usage sum --by tenant "
+             "--format csv '%s' 2>&1", XENOS_BINARY_DIR, files[0]);
+    st = run(cmd, out, sizeof(out));
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
+    snprintf(expect, sizeof(expect),
+             "tenant,records,cpu_ns,mem_byte_s,vbd_rd_bytes,vbd_wr_bytes,"
+             "vbd_rd_ops,vbd_wr_ops,vif_rx_bytes,vif_tx_bytes\n"
+             "\"acme\",8,%u,%llu,%u,0,0,0,0,%u\n"
+             "\"beta\",4,%u,%llu,%u,0,0,0,0,%u\n",
+             120 * 15, 120ull * 5 * (1 + 2) << 20, 120 * 4096 * 2,
+             120 * 300, 120 * 15, 120ull * 5 * 3 << 20, 120 * 4096,
+             120 * 300);
+    ck_assert_str_eq(out, expect);
+
+    snprintf(cmd, sizeof(cmd), "%s/exporter/xenos-usage sum --by tenant "
+             "--from 2025-11-25T08:01:00Z --to %llu --format csv '%s' 2>&1",
+             XENOS_BINARY_DIR, T0_S + 180, files[0]);
+    st = run(cmd, out, sizeof(out));
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "\"acme\",4,900,"), "%s", out);
+    ck_assert_msg(strstr(out, "\"beta\",2,900,"), "%s", out);
+
+    /* JSON and table escape the hostile name. */
+    snprintf(cmd, sizeof(cmd), "%s/exporter/xenos-usage sum --by domain "
+             "--format json '%s' 2>&1", XENOS_BINARY_DIR, files[0]);
+    st = run(cmd, out, sizeof(out));
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "\"name\":\"we\\\"ird,\\nname\\\\\\ufffd\""),
+                  "%s", out);
+    snprintf(cmd, sizeof(cmd), "%s/exporter/xenos-usage dump '%s' 2>&1",
+             XENOS_BINARY_DIR, files[0]);
+    st = run(cmd, out, sizeof(out));
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
+    ck_assert_msg(!strstr(out, "ird,\nname"), "%s", out);
+}
+END_TEST
+
+/*
+ * A full disk: a 64 KiB tmpfs, filled until writing fails.  The writer
+ * returns the error, leaves every file whole, and once space is back
+ * writes what was pending with no gap in the sequence numbers.
+ */
+START_TEST(test_usage_full_disk)
+{
+    static struct got g;
+    struct exp_usage *w;
+    struct exp_usage_stats st;
+    char fill[400], cmd[500];
+    uint64_t base[NDOM], want[NDOM], t;
+    unsigned int fails = 0, i, nfiles;
+    int rc;
+
+    ck_assert_int_eq(mkdir(ldir, 0750), 0);
+    if ( mount("tmpfs", ldir, "tmpfs", 0, "size=64k") )
+    {
+        fprintf(stderr, "test_usage_full_disk: SKIPPED: cannot mount a "
+                "tmpfs (%s): run as root to test a full disk\n",
+                strerror(errno));
+        return;
+    }
+    snprintf(fill, sizeof(fill), "%s/filler", ldir);
+    w = open_w(60, 600);
+    ck_assert_int_eq(tick(w, T0_S + 1, 5), 0);
+    cpu_now(base);
+    /* Leave about 4 KiB. */
+    snprintf(cmd, sizeof(cmd), "dd if=/dev/zero of='%s' bs=4096 count=13 "
+             "2>/dev/null", fill);
+    ck_assert_int_eq(system(cmd), 0);
+    for ( t = T0_S + 10; t <= T0_S + 3600; t += 10 )
+    {
+        rc = tick(w, t, 5);
+        ck_assert(rc == 0 || rc == -ENOSPC);
+        fails += rc != 0;
+        /* No file is ever damaged, full disk or not. */
+        if ( rc && fails == 1 )
+        {
+            read_all(&g);
+            ck_assert_uint_eq(g.damage, 0);
+        }
+    }
+    ck_assert_uint_gt(fails, 0);
+    exp_usage_get_stats(w, &st);
+    ck_assert_uint_gt(st.pending, 0);
+    read_all(&g);
+    ck_assert_uint_eq(g.damage, 0);
+    for ( i = 0; i < g.n; i++ )
+        ck_assert_uint_eq(g.r[i].seq, i + 1);
+
+    /* Space is back: everything pending goes out. */
+    ck_assert_int_eq(unlink(fill), 0);
+    ck_assert_int_eq(tick(w, T0_S + 3660, 5), 0);  /* closes [3600, 3660) */
+    cpu_since(base, want);
+    exp_usage_get_stats(w, &st);
+    ck_assert_uint_eq(st.pending, 0);
+    ck_assert_int_eq(exp_usage_close(w), 0);
+    nfiles = read_all(&g);
+    ck_assert_uint_gt(nfiles, 1);
+    ck_assert_uint_eq(g.damage, 0);
+    check_exact(&g, want);
+    ck_assert_uint_eq(g.n, 61 * NDOM);
+
+    /* And a restart finds it all consistent. */
+    w = open_w(60, 600);
+    exp_usage_get_stats(w, &st);
+    ck_assert_uint_eq(st.next_seq, g.n + 1);
+    ck_assert_int_eq(exp_usage_close(w), 0);
+    ck_assert_int_eq(umount(ldir), 0);
+}
+END_TEST
+
+START_TEST(test_usage_damaged_state_no_double_count)
+{
+    struct exp_usage *w = open_w(60, 3600);
+    static struct got g;
+    struct exp_usage_stats st;
+    char sp[200], err[512], aside[220];
+    uint64_t base[NDOM], want[NDOM], mid[NDOM], t;
+    unsigned int j;
+    int rc;
+
+    ck_assert_int_eq(tick(w, T0_S + 1, 3), 0);
+    cpu_now(base);
+    for ( t = T0_S + 2; t <= T0_S + 125; t += 4 )
+        ck_assert_int_eq(tick(w, t, 3), 0);
+    ck_assert_int_eq(exp_usage_close(w), 0);
+    read_all(&g);
+    cpu_since(base, mid);               /* up to t = 122: 2 intervals */
+    snprintf(sp, sizeof(sp), "%s/" EXP_USAGE_STATE_FILE, ldir);
+    append_bytes(sp, "x", 1);           /* no longer whole */
+
+    rc = exp_usage_open(&w, ldir, "h1", 60, 3600, err, sizeof(err));
+    ck_assert_int_eq(rc, -EBADMSG);
+    ck_assert_ptr_nonnull(w);
+    ck_assert_ptr_nonnull(strstr(err, "damaged, moved aside"));
+    snprintf(aside, sizeof(aside), "%s.corrupt", sp);
+    ck_assert_int_eq(access(aside, F_OK), 0);
+    exp_usage_get_stats(w, &st);
+    ck_assert_uint_eq(st.next_seq, g.n + 1);
+    /* Usage up to the first update after the loss is not billed; from
+     * there on it is, once. */
+    ck_assert_int_eq(tick(w, T0_S + 150, 3), 0);
+    for ( j = 0; j < NDOM; j++ )
+        base[j] = doms[j].total.cpu_ns - mid[j];
+    ck_assert_int_eq(tick(w, T0_S + 180, 3), 0);
+    cpu_since(base, want);
+    ck_assert_int_eq(exp_usage_close(w), 0);
+    read_all(&g);
+    ck_assert_uint_eq(g.damage, 0);
+    check_exact(&g, want);
+}
+END_TEST
+
+START_TEST(test_usage_rebase_counts_from_zero)
+{
+    struct exp_usage *w = open_w(60, 3600);
+    static struct got g;
+    uint64_t base[NDOM], want[NDOM], t;
+    unsigned int j;
+
+    ck_assert_int_eq(tick(w, T0_S + 1, 9), 0);
+    cpu_now(base);
+    for ( t = T0_S + 2; t <= T0_S + 60; t += 2 )
+        ck_assert_int_eq(tick(w, t, 9), 0);
+    cpu_since(base, want);
+    ck_assert_int_eq(exp_usage_close(w), 0);
+
+    /* The collector lost its checkpoint: its totals start again at 0. */
+    for ( j = 0; j < NDOM; j++ )
+        memset(&doms[j].total, 0, sizeof(doms[j].total));
+    w = open_w(60, 3600);
+    ck_assert_int_eq(exp_usage_rebase(w), 0);
+    for ( t = T0_S + 62; t <= T0_S + 120; t += 2 )
+        ck_assert_int_eq(tick(w, t, 9), 0);
+    for ( j = 0; j < NDOM; j++ )
+        want[j] += doms[j].total.cpu_ns;
+    ck_assert_int_eq(exp_usage_close(w), 0);
+    read_all(&g);
+    ck_assert_uint_eq(g.n, 2 * NDOM);
+    check_exact(&g, want);
+}
+END_TEST
+
+/*
+ * With the real collector: samples in, records out; a reboot (new domid,
+ * counters from zero) and a domain that appears later.  The records add
+ * up to the collector's totals exactly.
+ */
+static void real_sample(struct acct_collector *c, struct acct_sample *s,
+                        uint64_t t_s, const uint64_t *cpu,
+                        const uint32_t *domid, unsigned int n)
+{
+    unsigned int i;
+
+    acct_sample_reset(s);
+    s->time_ns = t_s * NS;
+    for ( i = 0; i < n; i++ )
+    {
+        struct acct_domain *d = acct_sample_add(s);
+
+        ck_assert_ptr_nonnull(d);
+        memcpy(d->uuid, doms[i].uuid, sizeof(d->uuid));
+        d->domid = domid[i];
+        d->name = acct_sample_str(s, names[i], strlen(names[i]));
+        d->cpu_ns = cpu[i];
+        d->mem_cur_bytes = 1 << 20;
+        d->online_vcpus = d->nr_vcpus = 1;
+        d->vcpus = acct_sample_array(s, 1, sizeof(*d->vcpus));
+        d->vcpus[0].cpu_ns = cpu[i];
+        d->vcpus[0].online = true;
+    }
+    ck_assert_int_eq(acct_collector_update(c, s, NULL, NULL), 0);
+    ck_assert_int_eq(acct_collector_checkpoint(c), 0);
+}
+
+START_TEST(test_usage_with_real_collector)
+{
+    struct acct_collector c;
+    struct acct_sample s;
+    struct exp_usage *w = open_w(60, 3600);
+    struct exp_info info = { .host = "h1" };
+    static struct got g;
+    char ck[200], err[256];
+    uint64_t cpu[NDOM] = { 0 }, want[NDOM], t;
+    uint32_t domid[NDOM] = { 1, 2, 3 };
+    unsigned int n = 2, j, i;
+
+    snprintf(ck, sizeof(ck), "%s/checkpoint", dir);
+    ck_assert_int_eq(acct_collector_init(&c, ck, err, sizeof(err)), 0);
+    acct_sample_init(&s);
+    for ( t = T0_S + 5; t <= T0_S + 300; t += 5 )
+    {
+        for ( j = 0; j < n; j++ )
+            cpu[j] += 1000 * (j + 1);
+        if ( t == T0_S + 100 )
+        {
+            domid[1] = 7;               /* vm1 reboots */
+            cpu[1] = 500;
+        }
+        if ( t == T0_S + 130 )
+            n = 3;                      /* vm2 appears */
+        real_sample(&c, &s, t, cpu, domid, n);
+        info.sample_unix_ns = t * NS;
+        ck_assert_int_eq(exp_usage_update(w, &c, &info), 0);
+    }
+    for ( j = 0; j < NDOM; j++ )
+        want[j] = acct_collector_find(&c, doms[j].uuid)->total.cpu_ns;
+    ck_assert_int_eq(exp_usage_close(w), 0);
+    read_all(&g);
+    ck_assert_uint_eq(g.damage, 0);
+    check_exact(&g, want);
+    ck_assert_uint_gt(want[1], 0);
+    for ( i = 0; i < g.n; i++ )
+        ck_assert(strcmp(g.r[i].uuid, doms[2].uuid) ||
+                  g.r[i].start >= (T0_S + 120) * NS);
+    acct_sample_free(&s);
+    acct_collector_deinit(&c);
+}
+END_TEST
+
+static Suite *usage_suite(void)
+{
+    Suite *s = suite_create("usage");
+    TCase *tc = tcase_create("ledger");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_usage_round_trip);
+    tcase_add_test(tc, test_usage_seq_continues_across_reopen);
+    tcase_add_loop_test(tc, test_usage_crash_before_state, 0,
+                        sizeof(state_every) / sizeof(state_every[0]));
+    tcase_add_test(tc, test_usage_damaged_state_no_double_count);
+    tcase_add_test(tc, test_usage_rebase_counts_from_zero);
+    tcase_add_test(tc, test_usage_torn_tail_repaired);
+    tcase_add_test(tc, test_usage_corrupt_record_skipped);
+    tcase_add_test(tc, test_usage_zero_length_file);
+    tcase_add_test(tc, test_usage_protoc_decodes_our_record);
+    tcase_add_test(tc, test_usage_rotates_by_start_time);
+    tcase_add_test(tc, test_usage_sum_exact);
+    tcase_add_test(tc, test_usage_with_real_collector);
+    tcase_add_test(tc, test_usage_full_disk);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(usage_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
