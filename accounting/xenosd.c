@@ -42,6 +42,7 @@
 #define XD_INTERVAL_MS_MAX      3600000
 #define XD_MAX_BACKEND_ARGS     16
 #define XD_CLIENT_TIMEOUT_MS    1000
+#define XD_USAGE_STATE_EVERY    60      /* ledger intervals */
 
 /* ------------------------------------------------------------------ */
 /* Intervals                                                           */
@@ -503,6 +504,10 @@ static int xd_open_exporters(struct xd *xd)
         }
         if ( err[0] )
             xd_log("usage ledger: %s", err);
+        /* The records are the truth and a restart replays those past the
+         * state file, so saving it hourly (not every interval) loses
+         * nothing and halves the ledger's cost (docs/performance.md). */
+        exp_usage_set_state_every(xd->usage, XD_USAGE_STATE_EVERY);
         /* The collector starts afresh: so must the ledger's bases. */
         if ( !xd->col.have_baseline && (rc = exp_usage_rebase(xd->usage)) )
         {
