@@ -39,6 +39,7 @@
 
 #include <xenos/acct.h>
 #include <xenos/crc32c.h>
+#include <xenos/fileio.h>
 #include <xenos/text.h>
 
 #define CKPT_MAGIC      "xenos-checkpoint 1"
@@ -560,46 +561,6 @@ static void write_body(struct acct_collector *c, struct txt_buf *b)
     }
 }
 
-static int fsync_dir_of(const char *path)
-{
-    char dir[PATH_MAX];
-    char *slash;
-    int fd, rc = 0;
-
-    snprintf(dir, sizeof(dir), "%s", path);
-    slash = strrchr(dir, '/');
-    if ( slash == dir )
-        slash[1] = '\0';
-    else if ( slash )
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof(dir), ".");
-    fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if ( fd < 0 )
-        return -errno;
-    if ( fsync(fd) )
-        rc = -errno;
-    close(fd);
-    return rc;
-}
-
-/* All of @len bytes at @p to @fd: 0 or -errno. */
-static int write_all(int fd, const char *p, size_t len)
-{
-    while ( len )
-    {
-        ssize_t n = write(fd, p, len);
-
-        if ( n < 0 && errno == EINTR )
-            continue;
-        if ( n < 0 )
-            return -errno;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int acct_collector_checkpoint(struct acct_collector *c)
 {
     struct txt_buf *b = &c->ckpt_buf;
@@ -622,7 +583,7 @@ int acct_collector_checkpoint(struct acct_collector *c)
         rc = -errno;
         goto out;
     }
-    rc = write_all(fd, b->p, b->len);
+    rc = fio_write_all(fd, b->p, b->len);
     if ( !rc && fsync(fd) )
         rc = -errno;
     if ( close(fd) && !rc )
@@ -632,7 +593,7 @@ int acct_collector_checkpoint(struct acct_collector *c)
     if ( rc )
         unlink(tmp);
     else
-        rc = fsync_dir_of(c->checkpoint_path);
+        rc = fio_fsync_parent(c->checkpoint_path);
  out:
     if ( rc )
         c->errors[ACCT_ERR_CHECKPOINT]++;

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include <xenos/crc32c.h>
+#include <xenos/fileio.h>
 #include <xenos/exp_usage.h>
 
 #include "usage.pb-c.h"
@@ -616,33 +617,6 @@ static int path_of(char *out, size_t len, const char *dir, const char *name)
     return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-
-    if ( fd < 0 )
-        return -errno;
-    if ( fsync(fd) )
-        rc = -errno;
-    close(fd);
-    return rc;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-    while ( len )
-    {
-        ssize_t n = write(fd, p, len);
-
-        if ( n < 0 && errno == EINTR )
-            continue;
-        if ( n < 0 )
-            return -errno;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 static void file_close(struct exp_usage *w)
 {
@@ -719,13 +693,13 @@ static int chunk_write(struct exp_usage *w, const struct usage_chunk *ch)
     if ( rc )
         goto out;
     created = hdr.len != 0;
-    rc = write_all(w->fd, hdr.p, hdr.len);
+    rc = fio_write_all(w->fd, hdr.p, hdr.len);
     if ( !rc )
-        rc = write_all(w->fd, ch->buf.p, ch->buf.len);
+        rc = fio_write_all(w->fd, ch->buf.p, ch->buf.len);
     if ( !rc && fsync(w->fd) )
         rc = -errno;
     if ( !rc && created )
-        rc = fsync_dir(w->dir);
+        rc = fio_fsync_dir(w->dir);
     if ( rc )
     {
         /*
@@ -816,7 +790,7 @@ static int state_save(struct exp_usage *w)
         rc = -errno;
         goto out;
     }
-    rc = write_all(fd, w->sbuf.p, w->sbuf.len);
+    rc = fio_write_all(fd, w->sbuf.p, w->sbuf.len);
     if ( !rc && fsync(fd) )
         rc = -errno;
     if ( close(fd) && !rc )
@@ -826,7 +800,7 @@ static int state_save(struct exp_usage *w)
     if ( rc )
         unlink(tmp);
     else
-        rc = fsync_dir(w->dir);
+        rc = fio_fsync_dir(w->dir);
  out:
     w->state_dirty = rc != 0;
     free(bases);
@@ -1041,7 +1015,7 @@ static int recover_files(struct exp_usage *w, char *err, size_t errlen)
                     close(fd);
             }
             if ( !rc )
-                rc = fsync_dir(w->dir);
+                rc = fio_fsync_dir(w->dir);
         }
     }
  out:
