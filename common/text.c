@@ -104,6 +104,11 @@ static bool txt_room(struct txt_buf *b, size_t n)
     return true;
 }
 
+char *txt_reserve(struct txt_buf *b, size_t n)
+{
+    return txt_room(b, n) ? b->p + b->len : NULL;
+}
+
 void txt_put(struct txt_buf *b, const char *s, size_t n)
 {
     if ( !txt_room(b, n) )

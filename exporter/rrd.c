@@ -37,6 +37,7 @@
 #include <rrd.h>
 
 #include <xenos/exp_rrd.h>
+#include <xenos/text.h>
 
 #define RRDX_HEARTBEAT_STEPS     3       /* one missed sample is no gap */
 #define RRDX_XFF                 "0.5"
@@ -72,8 +73,7 @@ struct exp_rrd {
     uint32_t nr_ents, cap_ents;         /* cap: power of two */
     char rbuf[4096];                    /* rrdcached's replies */
     size_t rpos, rlen;
-    char *buf;                          /* BATCH text */
-    size_t len, cap;
+    struct txt_buf batch;               /* BATCH text */
     uint64_t last_sample_ns;
     uint64_t create_budget_ns;          /* creation time per call */
     uint64_t create_spent_ns;           /* in this call so far */
@@ -621,7 +621,7 @@ static int rrdx_recv_line(struct exp_rrd *r, char *line, size_t len)
     return 0;
 }
 
-/* Send r->buf (BATCH body, without the framing) and read the verdict:
+/* Send r->batch (BATCH body, without the framing) and read the verdict:
  * the number of failed lines, or -errno when the exchange broke. */
 static int rrdx_batch(struct exp_rrd *r)
 {
@@ -631,7 +631,7 @@ static int rrdx_batch(struct exp_rrd *r)
 
     rc = rrdx_send(r->fd, "BATCH\n", 6);
     if ( !rc )
-        rc = rrdx_send(r->fd, r->buf, r->len);
+        rc = rrdx_send(r->fd, r->batch.p, r->batch.len);
     if ( !rc )
         rc = rrdx_send(r->fd, ".\n", 2);
     /* "0 Go ahead..." then "N errors" and N lines "<cmd#> <message>" */
@@ -681,23 +681,6 @@ static int rrdx_command(struct exp_rrd *r, const char *cmd)
         rrdx_set_error(r, "rrdcached: %s", line);
         return -EIO;
     }
-    return 0;
-}
-
-static int rrdx_buf_reserve(struct exp_rrd *r, size_t more)
-{
-    size_t cap = r->cap ? r->cap : 65536;
-    char *n;
-
-    if ( r->len + more <= r->cap )
-        return 0;
-    while ( cap < r->len + more )
-        cap *= 2;
-    n = realloc(r->buf, cap);
-    if ( !n )
-        return -ENOMEM;
-    r->buf = n;
-    r->cap = cap;
     return 0;
 }
 
@@ -800,11 +783,12 @@ static int rrdx_put(struct exp_rrd *r, const char *path, const char *vals)
             rrdx_set_error(r, "%s: too long for rrdcached", path);
             return 1;
         }
-        if ( rrdx_buf_reserve(r, n + 1) )
-            return -ENOMEM;
-        r->len += (size_t)snprintf(r->buf + r->len, r->cap - r->len,
-                                   "UPDATE %s %s\n", path, vals);
-        return 0;
+        txt_puts(&r->batch, "UPDATE ");
+        txt_puts(&r->batch, path);
+        txt_putc(&r->batch, ' ');
+        txt_puts(&r->batch, vals);
+        txt_putc(&r->batch, '\n');
+        return r->batch.oom ? -ENOMEM : 0;
     }
     rrd_clear_error();
     if ( rrd_updatex_r(path, NULL, RRD_SKIP_PAST_UPDATES, 1, &vals) )
@@ -836,7 +820,7 @@ int exp_rrd_update(struct exp_rrd *r, const struct acct_collector *c,
              (unsigned int)(info->sample_unix_ns / 1000000u % 1000u));
     first_s = (time_t)(info->sample_unix_ns / 1000000000u) - 1;
     r->create_spent_ns = 0;
-    r->len = 0;
+    txt_buf_reset(&r->batch);
 
     /* Tenant memory: the sum over its present domains. */
     for ( i = 0; i < c->nr_tenants; i++ )
@@ -967,7 +951,7 @@ void exp_rrd_close(struct exp_rrd *r)
         free(r->ents[i].name);
     }
     free(r->ents);
-    free(r->buf);
+    txt_buf_free(&r->batch);
     free(r->dir);
     free(r->daemon);
     free(r);

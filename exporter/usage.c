@@ -87,16 +87,11 @@ struct usage_pair {
     const struct acct_dom *d;
 };
 
-struct usage_buf {
-    uint8_t *p;
-    size_t len, cap;
-};
-
 /* Records of closed intervals bound for one file, not yet on disk. */
 struct usage_chunk {
     uint64_t period_ns;                 /* the file's start */
     uint64_t nr_records;
-    struct usage_buf buf;
+    struct txt_buf buf;
 };
 
 struct exp_usage {
@@ -117,7 +112,7 @@ struct exp_usage {
     int fd;                             /* the file appended to, or -1 */
     uint64_t fd_period_ns;
     uint64_t fd_good;                   /* its size up to the last fsync */
-    struct usage_buf sbuf;              /* state encoding, reused */
+    struct txt_buf sbuf;              /* state encoding, reused */
     struct usage_pair *scratch;         /* interval_close's, reused */
     uint32_t scratch_cap;
     struct exp_usage_stats st;
@@ -126,21 +121,10 @@ struct exp_usage {
 /* ------------------------------------------------------------------ */
 /* Bytes                                                               */
 
-static int buf_reserve(struct usage_buf *b, size_t more)
+/* Room for @n more bytes at the end of @b, or NULL (out of memory). */
+static uint8_t *buf_room(struct txt_buf *b, size_t n)
 {
-    size_t cap = b->cap ? b->cap : 4096;
-    uint8_t *p;
-
-    if ( b->len + more <= b->cap )
-        return 0;
-    while ( cap < b->len + more )
-        cap *= 2;
-    p = realloc(b->p, cap);
-    if ( !p )
-        return -ENOMEM;
-    b->p = p;
-    b->cap = cap;
-    return 0;
+    return (uint8_t *)txt_reserve(b, n);
 }
 
 static void put_le32(uint8_t *p, uint32_t v)
@@ -157,17 +141,32 @@ static uint32_t get_le32(const uint8_t *p)
            (uint32_t)p[3] << 24;
 }
 
+/* Start @b afresh with a file's preamble: @magic and the version. */
+static int put_preamble(struct txt_buf *b, const char *magic)
+{
+    uint8_t *p;
+
+    txt_buf_reset(b);
+    p = buf_room(b, USAGE_PREAMBLE_LEN);
+    if ( !p )
+        return -ENOMEM;
+    memcpy(p, magic, USAGE_MAGIC_LEN);
+    put_le32(p + USAGE_MAGIC_LEN, USAGE_VERSION);
+    b->len = USAGE_PREAMBLE_LEN;
+    return 0;
+}
+
 /* Append @m as one frame to @b: 0 or -ENOMEM / -EMSGSIZE. */
-static int put_frame(struct usage_buf *b, const ProtobufCMessage *m)
+static int put_frame(struct txt_buf *b, const ProtobufCMessage *m)
 {
     size_t n = protobuf_c_message_get_packed_size(m);
     uint8_t *p;
 
     if ( n > UINT32_MAX - USAGE_FRAME_OVERHEAD )
         return -EMSGSIZE;
-    if ( buf_reserve(b, n + USAGE_FRAME_OVERHEAD) )
+    p = buf_room(b, n + USAGE_FRAME_OVERHEAD);
+    if ( !p )
         return -ENOMEM;
-    p = b->p + b->len;
     put_le32(p, (uint32_t)n);
     protobuf_c_message_pack(m, p + 4);
     put_le32(p + 4 + n, crc32c(0, p, 4 + n));
@@ -180,7 +179,7 @@ static int put_frame(struct usage_buf *b, const ProtobufCMessage *m)
  * least its packed size (get_packed_size would walk the message a second
  * time, 7% of the ledger's CPU).
  */
-static int put_record_frame(struct usage_buf *b, const Xenos__UsageRecord *r,
+static int put_record_frame(struct txt_buf *b, const Xenos__UsageRecord *r,
                             size_t bound)
 {
     uint8_t *p;
@@ -188,9 +187,9 @@ static int put_record_frame(struct usage_buf *b, const Xenos__UsageRecord *r,
 
     if ( bound > UINT32_MAX - USAGE_FRAME_OVERHEAD )
         return -EMSGSIZE;
-    if ( buf_reserve(b, bound + USAGE_FRAME_OVERHEAD) )
+    p = buf_room(b, bound + USAGE_FRAME_OVERHEAD);
+    if ( !p )
         return -ENOMEM;
-    p = b->p + b->len;
     n = xenos__usage_record__pack(r, p + 4);
     put_le32(p, (uint32_t)n);
     put_le32(p + 4 + n, crc32c(0, p, 4 + n));
@@ -630,7 +629,7 @@ static void file_close(struct exp_usage *w)
  * its preamble and header into @hdr (written with the first records).
  */
 static int file_open(struct exp_usage *w, uint64_t period_ns,
-                     struct usage_buf *hdr)
+                     struct txt_buf *hdr)
 {
     Xenos__UsageFileHeader h = XENOS__USAGE_FILE_HEADER__INIT;
     char name[USAGE_NAME_LEN], path[PATH_MAX];
@@ -667,11 +666,9 @@ static int file_open(struct exp_usage *w, uint64_t period_ns,
         return -errno;
     if ( w->fd_good )
         return 0;
-    if ( buf_reserve(hdr, USAGE_PREAMBLE_LEN) )
-        return -ENOMEM;
-    memcpy(hdr->p, USAGE_MAGIC, USAGE_MAGIC_LEN);
-    put_le32(hdr->p + USAGE_MAGIC_LEN, USAGE_VERSION);
-    hdr->len = USAGE_PREAMBLE_LEN;
+    rc = put_preamble(hdr, USAGE_MAGIC);
+    if ( rc )
+        return rc;
     h.version = USAGE_VERSION;
     h.host = w->host;
     h.created_unix_ns = (uint64_t)time(NULL) * USAGE_NS_PER_S;
@@ -685,7 +682,7 @@ static int file_open(struct exp_usage *w, uint64_t period_ns,
  * at its last fsync. */
 static int chunk_write(struct exp_usage *w, const struct usage_chunk *ch)
 {
-    struct usage_buf hdr = { 0 };
+    struct txt_buf hdr = { 0 };
     bool created;
     int rc;
 
@@ -772,15 +769,9 @@ static int state_save(struct exp_usage *w)
     s.bases_valid = w->bases_valid;
     s.n_bases = n;
     s.bases = ptrs;
-    w->sbuf.len = 0;
-    if ( buf_reserve(&w->sbuf, USAGE_PREAMBLE_LEN) )
-    {
-        rc = -ENOMEM;
+    rc = put_preamble(&w->sbuf, USAGE_STATE_MAGIC);
+    if ( rc )
         goto out;
-    }
-    memcpy(w->sbuf.p, USAGE_STATE_MAGIC, USAGE_MAGIC_LEN);
-    put_le32(w->sbuf.p + USAGE_MAGIC_LEN, USAGE_VERSION);
-    w->sbuf.len = USAGE_PREAMBLE_LEN;
     rc = put_frame(&w->sbuf, &s.base);
     if ( rc )
         goto out;

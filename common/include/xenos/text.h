@@ -35,6 +35,9 @@ void txt_buf_init(struct txt_buf *b);
 void txt_buf_free(struct txt_buf *b);
 /* Empty it, keeping the memory. */
 void txt_buf_reset(struct txt_buf *b);
+/* Room for @n more bytes at b->p + b->len, for a caller that writes there
+ * itself (then adds what it wrote to b->len); NULL when out of memory. */
+char *txt_reserve(struct txt_buf *b, size_t n);
 void txt_put(struct txt_buf *b, const char *s, size_t n);
 void txt_puts(struct txt_buf *b, const char *s);
 void txt_putc(struct txt_buf *b, char c);
