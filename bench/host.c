@@ -52,6 +52,11 @@ void sch_timer_kill(struct sch_timer *t)
     t->killed = true;
 }
 
+void sch_unit_set_res(struct sch_unit *u, unsigned int cpu)
+{
+    u->res = cpu;
+}
+
 void sch_kick(const struct sch_sched *s, unsigned int cpu)
 {
     (void)s;

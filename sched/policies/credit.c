@@ -64,7 +64,6 @@ struct cred_private {
     struct sch_timer master_ticker;     /* accounting, on pCPU master */
     unsigned int master;
     unsigned int ncpus;                 /* pCPUs with pdata */
-    struct sch_cpumask cpus;            /* which ones; set in alloc_pdata */
     struct sch_cpumask idlers;          /* running idle: atomic words */
 
     /* Tunables. */
@@ -188,7 +187,7 @@ static void cred_idlers(const struct cred_private *prv,
 
     for ( i = 0; i < SCH_MASK_WORDS; i++ )
         m->bits[i] = __atomic_load_n(&prv->idlers.bits[i],
-                                     __ATOMIC_RELAXED) & prv->cpus.bits[i];
+                                     __ATOMIC_RELAXED) & prv->s->cpus.bits[i];
 }
 
 /* ------------------------------------------------------------------ */
@@ -455,7 +454,7 @@ static void cred_acct(void *data, sch_time_t now)
     cred_acct_credit(prv);
     sch_spin_unlock(&prv->lock);
 
-    sch_for_each_cpu(cpu, &prv->cpus)
+    sch_for_each_cpu(cpu, &prv->s->cpus)
         cred_acct_pcpu(prv, cpu);
 
     sch_timer_set(&prv->master_ticker, now + prv->tslice_ns);
@@ -577,7 +576,7 @@ static struct cred_unit *cred_steal(const struct sch_sched *s,
 
     cred_idlers(prv, &workers);
     for ( i = 0; i < SCH_MASK_WORDS; i++ )
-        workers.bits[i] = prv->cpus.bits[i] & ~workers.bits[i];
+        workers.bits[i] = s->cpus.bits[i] & ~workers.bits[i];
     sch_cpumask_clear(&workers, cpu);
 
     first = sch_cpumask_cycle(&workers, spc->balance_bias);
@@ -617,7 +616,7 @@ static unsigned int cred_pick_resource(const struct sch_sched *s,
     struct sch_cpumask allowed, idle;
     unsigned int cpu;
 
-    sch_cpumask_and(&allowed, &u->hard_affinity, &prv->cpus);
+    sch_cpumask_and(&allowed, &u->hard_affinity, &s->cpus);
     if ( sch_cpumask_empty(&allowed) )
         return u->res;      /* nowhere better: the host's affinity is odd */
     cpu = sch_cpumask_test(&allowed, u->res) ? u->res
@@ -912,6 +911,7 @@ static int cred_init(struct sch_sched *s)
     if ( !prv )
         return -SCH_ENOMEM;
     prv->s = s;
+    sch_spin_lock_init(&prv->lock);
     sch_list_init(&prv->active_doms);
     cred_set_tslice(prv, CRED_TSLICE_MS_DEFAULT * 1000u);
     prv->ratelimit_ns = SCH_USEC(CRED_RATELIMIT_US_DEFAULT);
@@ -953,7 +953,6 @@ static void *cred_alloc_pdata(const struct sch_sched *s, unsigned int cpu)
 
     sch_spin_lock(&prv->lock);
     prv->credit += prv->credits_per_tslice;
-    sch_cpumask_set(&prv->cpus, cpu);
     /*
      * No time is passed in: the first period ends one slice after the
      * host's time 0 (a host that starts later fires it at once, and
@@ -979,7 +978,6 @@ static void cred_free_pdata(const struct sch_sched *s, void *pd,
     SCH_ASSERT(sch_list_empty(&spc->runq) && sch_list_empty(&spc->parkq));
     sch_spin_lock(&prv->lock);
     prv->credit -= prv->credits_per_tslice;
-    sch_cpumask_clear(&prv->cpus, cpu);
     last = --prv->ncpus == 0;
     sch_spin_unlock(&prv->lock);
     cred_idler_clear(prv, cpu);

@@ -566,6 +566,7 @@ static int fc_init(struct sch_sched *s)
 
     if ( !prv )
         return -SCH_ENOMEM;
+    sch_spin_lock_init(&prv->lock);
     prv->tslice = SCH_USEC(FC_TSLICE_US_DEFAULT);
     prv->ratelimit = SCH_USEC(FC_RATELIMIT_US_DEFAULT);
     prv->period = SCH_USEC(FC_PERIOD_US_DEFAULT);
@@ -605,6 +606,7 @@ static void *fc_alloc_domdata(const struct sch_sched *s, struct sch_domain *d)
 
     if ( !fd )
         return NULL;
+    sch_spin_lock_init(&fd->lock);
     fd->dom = d;
     fd->s = s;
     fd->weight = SCH_WEIGHT_DEFAULT;
@@ -690,7 +692,7 @@ static void fc_wake(const struct sch_sched *s, struct sch_unit *u,
 {
     struct fc_private *prv = fc_priv(s);
     struct fc_unit *fu = fc_unit(u);
-    unsigned int cpu = u->res, idler;
+    unsigned int cpu = u->res, idler, steal_by = SCH_MAX_CPUS;
     struct sch_unit *curr;
     struct fc_pcpu *pc;
     uint64_t floor;
@@ -699,18 +701,17 @@ static void fc_wake(const struct sch_sched *s, struct sch_unit *u,
     if ( u->is_running || fu->queued || fu->parked )
         return;
 
-    /* Busy here and idle elsewhere: go there (host lets us move it). */
+    /*
+     * Busy here and idle elsewhere: queue here and kick the idler, which
+     * steals it.  Moving it straight to the idler's queue would touch a
+     * runqueue whose lock we do not hold (in Xen, wake has only u->res's).
+     */
     curr = sch_curr_on_cpu(s, cpu);
     if ( !curr->is_idle || !sch_cpumask_test(&u->hard_affinity, cpu) )
     {
         idler = fc_idler_for(s, u);
         if ( idler < SCH_MAX_CPUS && idler != cpu )
-        {
-            fc_rebase(s, fu, cpu, idler);
-            sch_unit_set_res(u, idler);
-            cpu = idler;
-            curr = sch_curr_on_cpu(s, cpu);
-        }
+            steal_by = idler;
     }
     pc = fc_pcpu(s, cpu);
 
@@ -723,6 +724,11 @@ static void fc_wake(const struct sch_sched *s, struct sch_unit *u,
     if ( !fu->queued )
         return;
 
+    if ( steal_by < SCH_MAX_CPUS )
+    {
+        fc_kick(s, steal_by);
+        return;
+    }
     if ( curr->is_idle )
     {
         fc_kick(s, cpu);

@@ -46,6 +46,7 @@ static int rr_init(struct sch_sched *s)
 
     if ( !prv )
         return -SCH_ENOMEM;
+    sch_spin_lock_init(&prv->lock);
     sch_list_init(&prv->runq);
     prv->tslice = SCH_USEC(RR_TSLICE_US_DEFAULT);
     s->priv = prv;

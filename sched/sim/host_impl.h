@@ -13,6 +13,11 @@ struct sch_lock {
     bool held;
 };
 
+static inline void sch_spin_lock_init(struct sch_lock *l)
+{
+    l->held = false;
+}
+
 static inline void sch_spin_lock(struct sch_lock *l)
 {
     SCH_ASSERT(!l->held);

@@ -249,8 +249,12 @@ void sch_assert_failed(const char *expr, const char *file, int line)
 
 /*
  * The host's half: layouts of struct sch_lock and struct sch_timer and the
- * inline lock primitives sch_spin_lock(), sch_spin_unlock(),
- * sch_spin_trylock().  The simulator's is sched/sim/host_impl.h.
+ * inline lock primitives sch_spin_lock_init(), sch_spin_lock(),
+ * sch_spin_unlock(), sch_spin_trylock().  A policy initialises every lock
+ * it owns (zeroed memory is not an unlocked lock everywhere: Xen's
+ * spinlocks carry debug state).  Locks are IRQ-safe where the host has
+ * interrupts: a wake can come from an interrupt handler.  The simulator's
+ * is sched/sim/host_impl.h, Xen's sched/xen/host_impl.h.
  */
 #include "host_impl.h"
 

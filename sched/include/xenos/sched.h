@@ -192,11 +192,12 @@ static inline struct sch_unit *sch_curr_on_cpu(const struct sch_sched *s,
     return s->res[cpu].curr;
 }
 
-/* Moves @u to @cpu's runqueue; caller holds both pCPUs' locks. */
-static inline void sch_unit_set_res(struct sch_unit *u, unsigned int cpu)
-{
-    u->res = cpu;
-}
+/*
+ * Moves @u to @cpu's runqueue; caller holds both pCPUs' locks.  A host
+ * service, not a field store: the host must learn at once which lock now
+ * guards @u (Xen's sched_set_res()), or its next wake takes the old one.
+ */
+void sch_unit_set_res(struct sch_unit *u, unsigned int cpu);
 
 /* ------------------------------------------------------------------ */
 /* Registry: every policy, found by name (sched/policies.def).         */
