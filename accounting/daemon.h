@@ -22,6 +22,7 @@ struct xd_opts {
     const char *speed;
     const char *sim_policy;
     const char *simhost;
+    const char *xen_tenant_key;         /* xen: NULL: the backend's default */
     const char *policy_file;
     const char *state_dir;
     const char *listen;                 /* Prometheus; "off": none */
