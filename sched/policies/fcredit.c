@@ -676,7 +676,7 @@ static void fc_sleep(const struct sch_sched *s, struct sch_unit *u,
 {
     struct fc_unit *fu = fc_unit(u);
 
-    if ( u->is_running )
+    if ( sch_curr_on_cpu(s, u->res) == u )
     {
         fc_burn(s, fu, now);
         sch_kick(s, u->res);
@@ -698,7 +698,12 @@ static void fc_wake(const struct sch_sched *s, struct sch_unit *u,
     uint64_t floor;
 
     fc_runnable_delta(fu->dom, 1);
-    if ( u->is_running || fu->queued || fu->parked )
+    /*
+     * Current on its pCPU: do_schedule will see it runnable.  Not "is
+     * running": in Xen a unit switched out is still running until its
+     * context is saved, and a wake in that window must queue it.
+     */
+    if ( sch_curr_on_cpu(s, u->res) == u || fu->queued || fu->parked )
         return;
 
     /*
@@ -790,7 +795,9 @@ static struct fc_unit *fc_steal(const struct sch_sched *s, unsigned int cpu)
          !sch_spin_trylock(sch_res(s, best)->lock) )
         return NULL;
     fu = fc_runq_head(fc_pcpu(s, best));
-    if ( fu && sch_cpumask_test(&fu->unit->hard_affinity, cpu) )
+    /* Queued but still running: switched out, its state not yet saved. */
+    if ( fu && !fu->unit->is_running &&
+         sch_cpumask_test(&fu->unit->hard_affinity, cpu) )
         fc_migrate(s, fu, best, cpu);
     else
         fu = NULL;
@@ -830,7 +837,7 @@ static void fc_balance(const struct sch_sched *s, unsigned int cpu)
     {
         struct fc_unit *fu = (struct fc_unit *)node;
 
-        if ( fu->contrib < pp->load - pc->load &&
+        if ( fu->contrib < pp->load - pc->load && !fu->unit->is_running &&
              sch_cpumask_test(&fu->unit->hard_affinity, cpu) )
         {
             fc_migrate(s, fu, best, cpu);
@@ -1029,6 +1036,14 @@ static void fc_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
         fc_pass_kick(s, cpu);
 }
 
+/* Asleep, so on no queue: only its vtime must change frames. */
+static void fc_migrate_asleep(const struct sch_sched *s, struct sch_unit *u,
+                              unsigned int cpu)
+{
+    fc_rebase(s, fc_unit(u), u->res, cpu);
+    sch_unit_set_res(u, cpu);
+}
+
 static unsigned int fc_pick_resource(const struct sch_sched *s,
                                      const struct sch_unit *u)
 {
@@ -1161,6 +1176,7 @@ const struct sch_ops sch_ops_fcredit = {
     .yield          = fc_yield,
     .do_schedule    = fc_do_schedule,
     .pick_resource  = fc_pick_resource,
+    .migrate        = fc_migrate_asleep,
     .adjust         = fc_adjust,
     .adjust_global  = fc_adjust_global,
     .dump_settings  = fc_dump_settings,

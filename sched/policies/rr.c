@@ -113,7 +113,7 @@ static void rr_sleep(const struct sch_sched *s, struct sch_unit *u,
                      sch_time_t now)
 {
     (void)now;
-    if ( u->is_running )
+    if ( sch_curr_on_cpu(s, u->res) == u )
         sch_kick(s, u->res);
     else
         rr_dequeue(s, u);
@@ -123,7 +123,9 @@ static void rr_wake(const struct sch_sched *s, struct sch_unit *u,
                     sch_time_t now)
 {
     (void)now;
-    if ( u->is_running || !sch_list_empty(&rr_unit(u)->runq_elem) )
+    /* Current on its pCPU, not "is running": see fcredit's wake. */
+    if ( sch_curr_on_cpu(s, u->res) == u ||
+         !sch_list_empty(&rr_unit(u)->runq_elem) )
         return;
     rr_enqueue(s, u);
 }
@@ -154,7 +156,9 @@ static void rr_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
             struct rr_unit *ru = sch_list_entry(pos, struct rr_unit,
                                                 runq_elem);
 
-            if ( sch_cpumask_test(&ru->unit->hard_affinity, cpu) )
+            /* One still running elsewhere is having its state saved. */
+            if ( (!ru->unit->is_running || ru->unit == curr) &&
+                 sch_cpumask_test(&ru->unit->hard_affinity, cpu) )
             {
                 sch_list_del_init(&ru->runq_elem);
                 next = ru->unit;

@@ -234,11 +234,11 @@ void sch_kick(const struct sch_sched *s, unsigned int cpu);
 
 /* printf-style log line (Xen's printk); only %s %d %u %ld %lu %lld %llu %x %%. */
 void sch_printk(const struct sch_sched *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+    __attribute__((__format__(__printf__, 2, 3)));
 
 /* Called by SCH_ASSERT on a broken invariant; does not return. */
 void sch_assert_failed(const char *expr, const char *file, int line)
-    __attribute__((noreturn));
+    __attribute__((__noreturn__));
 
 #define SCH_ASSERT(p) \
     ((p) ? (void)0 : sch_assert_failed(#p, __FILE__, __LINE__))

@@ -49,7 +49,14 @@ struct sch_unit {
 
     /* Maintained by the host; read-only for policies. */
     bool is_idle;               /* the idle unit of pCPU res */
-    bool is_running;            /* on a pCPU right now */
+    /*
+     * Switched in and its state not yet saved (Xen's is_running): still
+     * true for a while after do_schedule picked another unit, until
+     * context_saved.  "Current on its pCPU" is sch_curr_on_cpu(s, res) ==
+     * u; a unit that is running but not current may already be queued
+     * (preempted, or woken) and must not be moved to another pCPU yet.
+     */
+    bool is_running;
     bool runnable;              /* wants to run (Xen's unit_runnable()) */
     struct sch_cpumask hard_affinity;
     struct sch_cpumask soft_affinity;
@@ -166,6 +173,11 @@ struct sch_ops {
      * u->res held. */
     unsigned int (*pick_resource)(const struct sch_sched *s,
                                   const struct sch_unit *u);
+    /* u, neither queued nor running (Xen: asleep while it migrates),
+     * moves to @cpu, normally the one pick_resource chose.  Both pCPUs'
+     * locks held.  Optional: without it the host sets u->res. */
+    void (*migrate)(const struct sch_sched *s, struct sch_unit *u,
+                    unsigned int cpu);
 
     /* GET or PUT a domain's weight and cap.  Returns 0 or -SCH_EINVAL for a
      * value out of range (nothing changed then).  No lock held. */

@@ -1,0 +1,723 @@
+/*
+ * adapter.c: xenos policies as Xen 4.17 schedulers.
+ *
+ * Each policy of sched/policies/ is registered as a `struct scheduler`
+ * (REGISTER_SCHEDULER), so `sched=fcredit` on Xen's command line runs the
+ * very source the simulator runs.  This file is the host: it owns the
+ * struct sch_unit / sch_domain / sch_resource the policy sees, keeps them
+ * in step with Xen's sched_unit / domain / sched_resource, and forwards
+ * each Xen hook to the policy's.
+ *
+ * Control: every xenos scheduler says it is XEN_SCHEDULER_CREDIT and
+ * answers the credit domctl and sysctl payloads, so `xl sched-credit`,
+ * libxenctrl's xc_sched_credit_domain_set() and xenosd's xen backend drive
+ * it unchanged.  Xen creates a cpupool's scheduler by id and takes the first
+ * with that id; our patch to core.c (sched/xen/xen-4.17.patch) makes a tie
+ * go to the scheduler chosen at boot, so Pool-0 and every "credit" pool run
+ * the xenos policy when Xen booted with it, and Xen's credit1 otherwise.
+ *
+ * Granularity is one vCPU per unit (sched-gran=cpu, Xen's default): a
+ * unit's resource is then its pCPU, which is what struct sch_unit says.
+ *
+ * Locking.  Xen holds the unit's schedule lock around sleep, wake, yield,
+ * do_schedule, migrate and adjust_affinity, but not around insert_unit,
+ * remove_unit and context_saved (credit1 and credit2 take it themselves):
+ * the adapter takes it there, as the policy contract (sched.h) asks.
+ */
+#include <xen/init.h>
+#include <xen/lib.h>
+#include <xen/sched.h>
+#include <xen/softirq.h>
+#include <xen/stdarg.h>
+#include <xen/time.h>
+#include <xen/xmalloc.h>
+#include <public/domctl.h>
+#include <public/sysctl.h>
+
+#include "../private.h"
+
+#include <xenos/sched.h>
+
+struct xs_unit {
+    struct sch_unit u;          /* what the policy sees */
+    struct sched_unit *xu;
+};
+
+struct xs_dom {
+    struct sch_domain d;
+};
+
+struct xs_sched {
+    struct sch_sched s;
+    struct sch_lock *locks;     /* per pCPU, @xl: Xen's lock of that pCPU */
+    s_time_t *last_now;         /* per pCPU, under its lock: see xs_now() */
+};
+
+static struct xs_sched *xs_of(const struct scheduler *ops)
+{
+    return ops->sched_data;
+}
+
+static const struct sch_ops *xs_pol(const struct scheduler *ops)
+{
+    return xs_of(ops)->s.ops;
+}
+
+static struct xs_unit *xs_unit(const struct sched_unit *xu)
+{
+    return xu->priv;
+}
+
+static struct xs_unit *xs_of_unit(struct sch_unit *u)
+{
+    return container_of(u, struct xs_unit, u);
+}
+
+static void xs_copy_mask(struct sch_cpumask *m, const cpumask_t *xm)
+{
+    unsigned int cpu;
+
+    sch_cpumask_clear_all(m);
+    for_each_cpu ( cpu, xm )
+        if ( cpu < SCH_MAX_CPUS )
+            sch_cpumask_set(m, cpu);
+}
+
+/*
+ * Bring what the policy reads of @xs up to date with Xen: the flags Xen
+ * keeps (running, runnable) and the pCPU it sits on, which Xen's core may
+ * have changed between two hooks (sched_move_domain, vcpu migration).
+ */
+static struct sch_unit *xs_sync(struct xs_unit *xs)
+{
+    const struct sched_unit *xu = xs->xu;
+
+    xs->u.res = sched_unit_master(xu);
+    xs->u.is_running = xu->is_running;
+    xs->u.runnable = xs->u.is_idle || unit_runnable(xu);
+    return &xs->u;
+}
+
+/*
+ * The time for a hook on @cpu's units, with @cpu's lock held.  Each pCPU
+ * reads its own clock, and a hook for a unit may run on another pCPU (a
+ * wake sent from there) whose clock is a little behind: under emulation,
+ * by tens of microseconds.  Policies assume a unit's times never go back,
+ * as they do not in the simulator, so time is kept monotonic per pCPU:
+ * the lock that guards a unit also orders its times.
+ */
+static s_time_t xs_now(struct xs_sched *x, unsigned int cpu)
+{
+    s_time_t now = NOW();
+
+    if ( now < x->last_now[cpu] )
+        return x->last_now[cpu];
+    x->last_now[cpu] = now;
+    return now;
+}
+
+/* ------------------------------------------------------------------ */
+/* Host services (host.h) for the policies.                            */
+
+void *sch_zalloc(const struct sch_sched *s, size_t size)
+{
+    (void)s;
+    return xzalloc_bytes(size);
+}
+
+void sch_free(const struct sch_sched *s, void *p)
+{
+    (void)s;
+    xfree(p);
+}
+
+static void cf_check xs_timer_fn(void *data)
+{
+    struct sch_timer *t = data;
+
+    t->fn(t->data, NOW());
+}
+
+void sch_timer_init(const struct sch_sched *s, struct sch_timer *t,
+                    sch_timer_cb fn, void *data, unsigned int cpu)
+{
+    (void)s;
+    t->fn = fn;
+    t->data = data;
+    init_timer(&t->t, xs_timer_fn, t, cpu);
+}
+
+void sch_timer_set(struct sch_timer *t, sch_time_t expires)
+{
+    set_timer(&t->t, expires);
+}
+
+void sch_timer_stop(struct sch_timer *t)
+{
+    stop_timer(&t->t);
+}
+
+void sch_timer_kill(struct sch_timer *t)
+{
+    kill_timer(&t->t);
+}
+
+void sch_kick(const struct sch_sched *s, unsigned int cpu)
+{
+    (void)s;
+    cpu_raise_softirq(cpu, SCHEDULE_SOFTIRQ);
+}
+
+/* The policy moved @u (its pCPU and ours are both locked): tell Xen, whose
+ * lock for the unit follows unit->res. */
+void sch_unit_set_res(struct sch_unit *u, unsigned int cpu)
+{
+    u->res = cpu;
+    if ( !u->is_idle )
+        sched_set_res(xs_of_unit(u)->xu, get_sched_res(cpu));
+}
+
+void sch_printk(const struct sch_sched *s, const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+
+    (void)s;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    printk("%s", buf);
+}
+
+void sch_assert_failed(const char *expr, const char *file, int line)
+{
+    panic("xenos: assertion '%s' failed at %s:%d\n", expr, file, line);
+}
+
+/* ------------------------------------------------------------------ */
+/* Set-up and tear-down.                                               */
+
+static int xs_init(struct scheduler *ops, const struct sch_ops *pol)
+{
+    struct xs_sched *x;
+    unsigned int cpu;
+    int rc;
+
+    if ( nr_cpu_ids > SCH_MAX_CPUS )
+    {
+        printk(XENLOG_ERR "xenos %s: %u pCPUs, at most %u supported\n",
+               pol->opt_name, nr_cpu_ids, SCH_MAX_CPUS);
+        return -EINVAL;
+    }
+    x = xzalloc(struct xs_sched);
+    if ( !x )
+        return -ENOMEM;
+    x->s.res = xzalloc_array(struct sch_resource, nr_cpu_ids);
+    x->locks = xzalloc_array(struct sch_lock, nr_cpu_ids);
+    x->last_now = xzalloc_array(s_time_t, nr_cpu_ids);
+    if ( !x->s.res || !x->locks || !x->last_now )
+    {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    for ( cpu = 0; cpu < nr_cpu_ids; cpu++ )
+    {
+        sch_spin_lock_init(&x->locks[cpu]);
+        x->s.res[cpu].cpu = cpu;
+        x->s.res[cpu].lock = &x->locks[cpu];
+    }
+    x->s.ops = pol;
+    x->s.host = x;
+    x->s.nr_cpus = nr_cpu_ids;
+    rc = pol->init(&x->s);
+    if ( rc )
+        goto fail;
+    ops->sched_data = x;
+    return 0;
+
+ fail:
+    xfree(x->last_now);
+    xfree(x->locks);
+    xfree(x->s.res);
+    xfree(x);
+    return rc;
+}
+
+static void cf_check xs_deinit(struct scheduler *ops)
+{
+    struct xs_sched *x = xs_of(ops);
+
+    if ( !x )
+        return;
+    x->s.ops->deinit(&x->s);
+    xfree(x->last_now);
+    xfree(x->locks);
+    xfree(x->s.res);
+    xfree(x);
+    ops->sched_data = NULL;
+}
+
+static void *cf_check xs_alloc_pdata(const struct scheduler *ops, int cpu)
+{
+    struct xs_sched *x = xs_of(ops);
+    void *pd;
+
+    /*
+     * The pCPU's schedule lock is the one switch_sched hands Xen; point at
+     * it now, before the policy can see the pCPU, so a peer's trylock of it
+     * is always a real lock.
+     */
+    x->locks[cpu].xl = &get_sched_res(cpu)->_lock;
+    if ( !x->s.ops->alloc_pdata )
+        return NULL;
+    pd = x->s.ops->alloc_pdata(&x->s, cpu);
+    return pd ? pd : ERR_PTR(-ENOMEM);
+}
+
+static void cf_check xs_free_pdata(const struct scheduler *ops, void *pd,
+                                   int cpu)
+{
+    struct xs_sched *x = xs_of(ops);
+
+    if ( pd && x->s.ops->free_pdata )
+        x->s.ops->free_pdata(&x->s, pd, cpu);
+}
+
+/*
+ * @cpu joins the instance.  Xen holds the pCPU's old schedule lock with
+ * interrupts off; the pCPU runs its idle unit.
+ */
+static spinlock_t *cf_check xs_switch_sched(struct scheduler *ops,
+                                            unsigned int cpu, void *pdata,
+                                            void *vdata)
+{
+    struct xs_sched *x = xs_of(ops);
+    struct sched_resource *sr = get_sched_res(cpu);
+    struct xs_unit *idle = vdata;
+    struct sch_resource *r = &x->s.res[cpu];
+
+    ASSERT(idle && idle->u.is_idle);
+    sched_idle_unit(cpu)->priv = vdata;
+    if ( cpumask_weight(sr->cpus) != 1 )
+        printk(XENLOG_WARNING "xenos %s: pCPU %u: units of %u vCPUs; "
+               "xenos schedules one vCPU per unit (sched-gran=cpu)\n",
+               x->s.ops->opt_name, cpu, cpumask_weight(sr->cpus));
+    idle->u.res = cpu;
+    r->priv = pdata;
+    r->idle = &idle->u;
+    r->curr = &idle->u;
+    x->locks[cpu].xl = &sr->_lock;
+    sch_cpumask_set(&x->s.cpus, cpu);
+    return &sr->_lock;
+}
+
+static void cf_check xs_deinit_pdata(const struct scheduler *ops, void *pd,
+                                     int cpu)
+{
+    struct xs_sched *x = xs_of(ops);
+
+    (void)pd;
+    sch_cpumask_clear(&x->s.cpus, cpu);
+}
+
+static void *cf_check xs_alloc_domdata(const struct scheduler *ops,
+                                       struct domain *d)
+{
+    struct xs_sched *x = xs_of(ops);
+    struct xs_dom *xd = xzalloc(struct xs_dom);
+
+    if ( !xd )
+        return ERR_PTR(-ENOMEM);
+    xd->d.id = d->domain_id;
+    xd->d.nr_units = d->max_vcpus;
+    xd->d.units = xzalloc_array(struct sch_unit *, d->max_vcpus ?: 1);
+    if ( !xd->d.units )
+        goto fail;
+    if ( x->s.ops->alloc_domdata &&
+         !(xd->d.priv = x->s.ops->alloc_domdata(&x->s, &xd->d)) )
+        goto fail;
+    return xd;
+
+ fail:
+    xfree(xd->d.units);
+    xfree(xd);
+    return ERR_PTR(-ENOMEM);
+}
+
+static void cf_check xs_free_domdata(const struct scheduler *ops, void *dd)
+{
+    struct xs_sched *x = xs_of(ops);
+    struct xs_dom *xd = dd;
+
+    if ( !xd )
+        return;
+    if ( xd->d.priv && x->s.ops->free_domdata )
+        x->s.ops->free_domdata(&x->s, xd->d.priv);
+    xfree(xd->d.units);
+    xfree(xd);
+}
+
+static void *cf_check xs_alloc_udata(const struct scheduler *ops,
+                                     struct sched_unit *xu, void *dd)
+{
+    struct xs_sched *x = xs_of(ops);
+    struct xs_dom *xd = dd;
+    struct xs_unit *xs = xzalloc(struct xs_unit);
+
+    if ( !xs )
+        return NULL;
+    xs->xu = xu;
+    xs->u.id = xu->unit_id;
+    xs->u.is_idle = is_idle_unit(xu);
+    xs->u.res = sched_unit_master(xu);
+    if ( xs->u.is_idle )
+    {
+        sch_cpumask_set(&xs->u.hard_affinity, xs->u.res);
+        sch_cpumask_set(&xs->u.soft_affinity, xs->u.res);
+    }
+    else
+    {
+        ASSERT(xd && xu->unit_id < xd->d.nr_units);
+        xs->u.domain = &xd->d;
+        xs_copy_mask(&xs->u.hard_affinity, xu->cpu_hard_affinity);
+        xs_copy_mask(&xs->u.soft_affinity, xu->cpu_soft_affinity);
+    }
+    if ( x->s.ops->alloc_udata &&
+         !(xs->u.priv = x->s.ops->alloc_udata(&x->s, &xs->u,
+                                              xd ? xd->d.priv : NULL)) )
+    {
+        xfree(xs);
+        return NULL;
+    }
+    if ( xd )
+        xd->d.units[xu->unit_id] = &xs->u;
+    return xs;
+}
+
+static void cf_check xs_free_udata(const struct scheduler *ops, void *ud)
+{
+    struct xs_sched *x = xs_of(ops);
+    struct xs_unit *xs = ud;
+
+    if ( !xs )
+        return;
+    if ( xs->u.domain && xs->u.domain->units[xs->u.id] == &xs->u )
+        xs->u.domain->units[xs->u.id] = NULL;
+    if ( xs->u.priv && x->s.ops->free_udata )
+        x->s.ops->free_udata(&x->s, xs->u.priv);
+    xfree(xs);
+}
+
+/* ------------------------------------------------------------------ */
+/* Unit events.                                                        */
+
+static void cf_check xs_insert_unit(const struct scheduler *ops,
+                                    struct sched_unit *xu)
+{
+    const struct sch_ops *pol = xs_pol(ops);
+    unsigned long flags;
+    spinlock_t *lock;
+
+    if ( !pol->insert_unit )
+        return;
+    lock = unit_schedule_lock_irqsave(xu, &flags);
+    pol->insert_unit(&xs_of(ops)->s, xs_sync(xs_unit(xu)));
+    unit_schedule_unlock_irqrestore(lock, flags, xu);
+}
+
+static void cf_check xs_remove_unit(const struct scheduler *ops,
+                                    struct sched_unit *xu)
+{
+    const struct sch_ops *pol = xs_pol(ops);
+    unsigned long flags;
+    spinlock_t *lock;
+
+    if ( !pol->remove_unit )
+        return;
+    lock = unit_schedule_lock_irqsave(xu, &flags);
+    pol->remove_unit(&xs_of(ops)->s, xs_sync(xs_unit(xu)));
+    unit_schedule_unlock_irqrestore(lock, flags, xu);
+}
+
+static void cf_check xs_sleep(const struct scheduler *ops,
+                              struct sched_unit *xu)
+{
+    struct xs_sched *x = xs_of(ops);
+    struct sch_unit *u;
+
+    if ( !x->s.ops->sleep )
+        return;
+    u = xs_sync(xs_unit(xu));
+    x->s.ops->sleep(&x->s, u, xs_now(x, u->res));
+}
+
+static void cf_check xs_wake(const struct scheduler *ops,
+                             struct sched_unit *xu)
+{
+    struct xs_sched *x = xs_of(ops);
+    struct sch_unit *u;
+
+    if ( !x->s.ops->wake )
+        return;
+    u = xs_sync(xs_unit(xu));
+    x->s.ops->wake(&x->s, u, xs_now(x, u->res));
+}
+
+static void cf_check xs_yield(const struct scheduler *ops,
+                              struct sched_unit *xu)
+{
+    struct xs_sched *x = xs_of(ops);
+    struct sch_unit *u;
+
+    if ( !x->s.ops->yield )
+        return;
+    u = xs_sync(xs_unit(xu));
+    x->s.ops->yield(&x->s, u, xs_now(x, u->res));
+}
+
+static void cf_check xs_context_saved(const struct scheduler *ops,
+                                      struct sched_unit *xu)
+{
+    struct xs_sched *x = xs_of(ops);
+    unsigned long flags;
+    spinlock_t *lock;
+    struct sch_unit *u;
+
+    if ( !x->s.ops->context_saved )
+    {
+        xs_unit(xu)->u.is_running = false;
+        return;
+    }
+    lock = unit_schedule_lock_irqsave(xu, &flags);
+    u = xs_sync(xs_unit(xu));
+    x->s.ops->context_saved(&x->s, u, xs_now(x, u->res));
+    unit_schedule_unlock_irqrestore(lock, flags, xu);
+}
+
+static void cf_check xs_do_schedule(const struct scheduler *ops,
+                                    struct sched_unit *currunit, s_time_t now,
+                                    bool tasklet_work_scheduled)
+{
+    struct xs_sched *x = xs_of(ops);
+    unsigned int cpu = sched_get_resource_cpu(smp_processor_id());
+    struct sch_unit *curr = xs_sync(xs_unit(currunit));
+    struct sch_slice out;
+    struct xs_unit *next;
+
+    if ( now < x->last_now[cpu] )
+        now = x->last_now[cpu];
+    x->last_now[cpu] = now;
+    x->s.ops->do_schedule(&x->s, curr, cpu, now, tasklet_work_scheduled,
+                          &out);
+    next = xs_of_unit(out.task);
+    /* A stolen unit was moved by sch_unit_set_res() already. */
+    ASSERT(next->u.res == cpu);
+    next->xu->migrated = out.migrated;
+    next->u.is_running = true;
+    x->s.res[cpu].curr = &next->u;
+    currunit->next_task = next->xu;
+    currunit->next_time = out.time;
+}
+
+static struct sched_resource *cf_check
+xs_pick_resource(const struct scheduler *ops, const struct sched_unit *xu)
+{
+    struct xs_unit *xs = xs_unit(xu);
+
+    return get_sched_res(xs_pol(ops)->pick_resource(&xs_of(ops)->s,
+                                                    xs_sync(xs)));
+}
+
+static void cf_check xs_migrate(const struct scheduler *ops,
+                                struct sched_unit *xu, unsigned int new_cpu)
+{
+    const struct sch_ops *pol = xs_pol(ops);
+    struct sch_unit *u = xs_sync(xs_unit(xu));
+
+    if ( pol->migrate )
+        pol->migrate(&xs_of(ops)->s, u, new_cpu);
+    else
+        sch_unit_set_res(u, new_cpu);
+}
+
+static void cf_check xs_adjust_affinity(const struct scheduler *ops,
+                                        struct sched_unit *xu,
+                                        const cpumask_t *hard,
+                                        const cpumask_t *soft)
+{
+    struct xs_unit *xs = xs_unit(xu);
+
+    (void)ops;
+    if ( hard )
+        xs_copy_mask(&xs->u.hard_affinity, hard);
+    if ( soft )
+        xs_copy_mask(&xs->u.soft_affinity, soft);
+}
+
+/* ------------------------------------------------------------------ */
+/* Control: the credit scheduler's domctl and sysctl payloads.         */
+
+/*
+ * As credit1: a weight of 0 and a cap of 0xffff leave the field as it is
+ * (libxl's "default"); the policy checks ranges.  A policy with no per-
+ * domain parameters (rr) reads as the defaults and refuses a change.
+ */
+static int cf_check xs_adjust(const struct scheduler *ops, struct domain *d,
+                              struct xen_domctl_scheduler_op *op)
+{
+    struct xs_sched *x = xs_of(ops);
+    struct xs_dom *xd = d->sched_priv;
+    struct sch_dom_params p = { 0 };
+    int rc;
+
+    switch ( op->cmd )
+    {
+    case XEN_DOMCTL_SCHEDOP_getinfo:
+        p.cmd = SCH_PARAM_GET;
+        p.weight = SCH_WEIGHT_DEFAULT;
+        if ( x->s.ops->adjust &&
+             (rc = x->s.ops->adjust(&x->s, &xd->d, &p, NOW())) )
+            return rc;
+        op->u.credit.weight = p.weight;
+        op->u.credit.cap = p.cap_pct;
+        return 0;
+
+    case XEN_DOMCTL_SCHEDOP_putinfo:
+        if ( !x->s.ops->adjust )
+            return -EOPNOTSUPP;
+        p.cmd = SCH_PARAM_PUT;
+        p.weight = op->u.credit.weight ? op->u.credit.weight
+                                       : SCH_PARAM_UNCHANGED;
+        p.cap_pct = op->u.credit.cap != (uint16_t)~0U ? op->u.credit.cap
+                                                       : SCH_PARAM_UNCHANGED;
+        return x->s.ops->adjust(&x->s, &xd->d, &p, NOW());
+    }
+    return -EINVAL;
+}
+
+/* tslice_ms and ratelimit_us map onto the policy's; the migration delay
+ * has no counterpart and reads as 0. */
+static int cf_check xs_adjust_global(const struct scheduler *ops,
+                                     struct xen_sysctl_scheduler_op *op)
+{
+    struct xs_sched *x = xs_of(ops);
+    struct xen_sysctl_credit_schedule *c = &op->u.sched_credit;
+    struct sch_global_params p = { 0 };
+    int rc;
+
+    if ( !x->s.ops->adjust_global )
+        return op->cmd == XEN_SYSCTL_SCHEDOP_getinfo ? 0 : -EOPNOTSUPP;
+    switch ( op->cmd )
+    {
+    case XEN_SYSCTL_SCHEDOP_getinfo:
+        p.cmd = SCH_PARAM_GET;
+        if ( (rc = x->s.ops->adjust_global(&x->s, &p)) )
+            return rc;
+        c->tslice_ms = p.tslice_us / 1000;
+        c->ratelimit_us = p.ratelimit_us;
+        c->vcpu_migr_delay_us = 0;
+        return 0;
+
+    case XEN_SYSCTL_SCHEDOP_putinfo:
+        if ( c->tslice_ms > XEN_SYSCTL_CSCHED_TSLICE_MAX ||
+             c->tslice_ms < XEN_SYSCTL_CSCHED_TSLICE_MIN )
+            return -EINVAL;
+        p.cmd = SCH_PARAM_PUT;
+        p.tslice_us = c->tslice_ms * 1000;
+        p.ratelimit_us = c->ratelimit_us;
+        p.period_us = SCH_PARAM_UNCHANGED;
+        p.boost = SCH_PARAM_UNCHANGED;
+        p.latency_us = SCH_PARAM_UNCHANGED;
+        return x->s.ops->adjust_global(&x->s, &p);
+    }
+    return -EINVAL;
+}
+
+static void cf_check xs_dump_settings(const struct scheduler *ops)
+{
+    struct xs_sched *x = xs_of(ops);
+
+    printk("xenos policy %s (%s)\n", x->s.ops->name, x->s.ops->opt_name);
+    if ( x->s.ops->dump_settings )
+        x->s.ops->dump_settings(&x->s);
+}
+
+static void cf_check xs_dump_cpu_state(const struct scheduler *ops, int cpu)
+{
+    struct xs_sched *x = xs_of(ops);
+
+    if ( x->s.ops->dump_cpu_state )
+        x->s.ops->dump_cpu_state(&x->s, cpu);
+}
+
+/* ------------------------------------------------------------------ */
+/* Registration: one Xen scheduler per policy.                         */
+
+/*
+ * Every policy of policies.def becomes a Xen scheduler of the same name,
+ * but for credit: Xen's own credit1 has that name, so ours is "xcredit".
+ * The names are filled in by global_init, which Xen calls before it looks
+ * a scheduler up by name; Xen copies the table per cpupool and calls init
+ * on the copy, which is how init learns which policy it runs.
+ */
+static const char *__init xs_opt_name(const char *opt)
+{
+    return strcmp(opt, "credit") ? opt : "xcredit";
+}
+
+#define XS_SCHEDULER(pol)                                               \
+    static struct scheduler xs_sched_##pol;                             \
+    static int cf_check xs_init_##pol(struct scheduler *ops)            \
+    {                                                                   \
+        return xs_init(ops, &sch_ops_##pol);                            \
+    }                                                                   \
+    static int cf_check __init xs_global_init_##pol(void)              \
+    {                                                                   \
+        xs_sched_##pol.name = sch_ops_##pol.name;                       \
+        xs_sched_##pol.opt_name = xs_opt_name(sch_ops_##pol.opt_name);  \
+        return 0;                                                       \
+    }                                                                   \
+    static struct scheduler xs_sched_##pol = {                          \
+        .name           = "xenos " #pol,                                \
+        .opt_name       = #pol,                                         \
+        .sched_id       = XEN_SCHEDULER_CREDIT,                         \
+        .global_init    = xs_global_init_##pol,                         \
+        .init           = xs_init_##pol,                                \
+        .deinit         = xs_deinit,                                    \
+        .alloc_pdata    = xs_alloc_pdata,                               \
+        .free_pdata     = xs_free_pdata,                                \
+        .deinit_pdata   = xs_deinit_pdata,                              \
+        .switch_sched   = xs_switch_sched,                              \
+        .alloc_domdata  = xs_alloc_domdata,                             \
+        .free_domdata   = xs_free_domdata,                              \
+        .alloc_udata    = xs_alloc_udata,                               \
+        .free_udata     = xs_free_udata,                                \
+        .insert_unit    = xs_insert_unit,                               \
+        .remove_unit    = xs_remove_unit,                               \
+        .sleep          = xs_sleep,                                     \
+        .wake           = xs_wake,                                      \
+        .yield          = xs_yield,                                     \
+        .context_saved  = xs_context_saved,                             \
+        .do_schedule    = xs_do_schedule,                               \
+        .pick_resource  = xs_pick_resource,                             \
+        .migrate        = xs_migrate,                                   \
+        .adjust         = xs_adjust,                                    \
+        .adjust_affinity = xs_adjust_affinity,                          \
+        .adjust_global  = xs_adjust_global,                             \
+        .dump_settings  = xs_dump_settings,                             \
+        .dump_cpu_state = xs_dump_cpu_state,                            \
+    };                                                                  \
+    REGISTER_SCHEDULER(xs_sched_##pol)
+
+#define SCH_POLICY(name) XS_SCHEDULER(name)
+#include <xenos/policies.def>
+#undef SCH_POLICY
+
+/*
+ * Local variables:
+ * mode: C
+ * c-file-style: "BSD"
+ * c-basic-offset: 4
+ * indent-tabs-mode: nil
+ * End:
+ */
