@@ -714,7 +714,7 @@ static int parse_dom(struct acct_collector *c, char *line)
           tok = strtok_r(NULL, " ", &save) )
     {
         char *v = strchr(tok, '=');
-        uint64_t x;
+        uint64_t x = 0;
 
         if ( !v )
         {
