@@ -87,6 +87,7 @@ static int xd_io_reserve(struct xd *xd, size_t n)
 static void xd_apply_policy(struct xd *xd)
 {
     const struct acct_sample *s = &xd->sample;
+    unsigned int pass;
     uint32_t i;
 
     if ( !xd->tpol || !s->nr_domains || xd_io_reserve(xd, s->nr_domains) )
@@ -109,15 +110,25 @@ static void xd_apply_policy(struct xd *xd)
     }
     if ( tpol_apply(xd->tpol, xd->in, s->nr_domains, xd->out) )
         return;
+    /*
+     * Lowered caps first, then the rest: a tenant's cap moving from one of
+     * its domains to another never adds up to more than the tenant's cap,
+     * not even between two calls.
+     */
+    for ( pass = 0; pass < 2; pass++ )
     for ( i = 0; i < s->nr_domains; i++ )
     {
         const struct acct_domain *d = &s->domains[i];
         struct acct_dom *rec = acct_collector_find(&xd->col, d->uuid);
         const struct tpol_output *o = &xd->out[i];
+        bool lower;
         int rc;
 
         if ( !rec || d->error ||
              (rec->weight == o->weight && rec->cap_pct == o->cap_pct) )
+            continue;
+        lower = o->cap_pct && (!rec->cap_pct || o->cap_pct < rec->cap_pct);
+        if ( lower != (pass == 0) )
             continue;
         rc = xd->be->set_sched(xd->be_state, d->uuid, o->weight, o->cap_pct);
         if ( rc )
