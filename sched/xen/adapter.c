@@ -19,6 +19,13 @@
  * Granularity is one vCPU per unit (sched-gran=cpu, Xen's default): a
  * unit's resource is then its pCPU, which is what struct sch_unit says.
  *
+ * Sleep and wake.  The policy contract has them alternate, starting
+ * asleep at insert_unit.  Xen calls wake for units already awake (an event
+ * for a running vCPU) and sleep for units already asleep (pausing a blocked
+ * one), and a vCPU that blocks gets no sleep at all: schedule() just finds
+ * it not runnable.  The adapter passes on changes only, and tells the
+ * policy of a block in do_schedule, before the decision.
+ *
  * Locking.  Xen holds the unit's schedule lock around sleep, wake, yield,
  * do_schedule, migrate and adjust_affinity, but not around insert_unit,
  * remove_unit and context_saved (credit1 and credit2 take it themselves):
@@ -41,6 +48,7 @@
 struct xs_unit {
     struct sch_unit u;          /* what the policy sees */
     struct sched_unit *xu;
+    bool awake;                 /* the policy was last told wake */
 };
 
 struct xs_dom {
@@ -411,6 +419,17 @@ static void cf_check xs_free_udata(const struct scheduler *ops, void *ud)
 /* ------------------------------------------------------------------ */
 /* Unit events.                                                        */
 
+/* The policy hears of a unit falling asleep once (see the top). */
+static void xs_tell_sleep(struct xs_sched *x, struct xs_unit *xs,
+                          s_time_t now)
+{
+    if ( !xs->awake )
+        return;
+    xs->awake = false;
+    if ( x->s.ops->sleep )
+        x->s.ops->sleep(&x->s, &xs->u, now);
+}
+
 static void cf_check xs_insert_unit(const struct scheduler *ops,
                                     struct sched_unit *xu)
 {
@@ -428,14 +447,18 @@ static void cf_check xs_insert_unit(const struct scheduler *ops,
 static void cf_check xs_remove_unit(const struct scheduler *ops,
                                     struct sched_unit *xu)
 {
-    const struct sch_ops *pol = xs_pol(ops);
+    struct xs_sched *x = xs_of(ops);
+    struct xs_unit *xs = xs_unit(xu);
     unsigned long flags;
     spinlock_t *lock;
+    struct sch_unit *u;
 
-    if ( !pol->remove_unit )
-        return;
     lock = unit_schedule_lock_irqsave(xu, &flags);
-    pol->remove_unit(&xs_of(ops)->s, xs_sync(xs_unit(xu)));
+    u = xs_sync(xs);
+    /* Blocked, so maybe never told: the contract has it asleep by now. */
+    xs_tell_sleep(x, xs, xs_now(x, u->res));
+    if ( x->s.ops->remove_unit )
+        x->s.ops->remove_unit(&x->s, u);
     unit_schedule_unlock_irqrestore(lock, flags, xu);
 }
 
@@ -443,24 +466,24 @@ static void cf_check xs_sleep(const struct scheduler *ops,
                               struct sched_unit *xu)
 {
     struct xs_sched *x = xs_of(ops);
-    struct sch_unit *u;
+    struct xs_unit *xs = xs_unit(xu);
 
-    if ( !x->s.ops->sleep )
-        return;
-    u = xs_sync(xs_unit(xu));
-    x->s.ops->sleep(&x->s, u, xs_now(x, u->res));
+    xs_tell_sleep(x, xs, xs_now(x, xs_sync(xs)->res));
 }
 
 static void cf_check xs_wake(const struct scheduler *ops,
                              struct sched_unit *xu)
 {
     struct xs_sched *x = xs_of(ops);
+    struct xs_unit *xs = xs_unit(xu);
     struct sch_unit *u;
 
-    if ( !x->s.ops->wake )
+    if ( xs->awake )
         return;
-    u = xs_sync(xs_unit(xu));
-    x->s.ops->wake(&x->s, u, xs_now(x, u->res));
+    xs->awake = true;
+    u = xs_sync(xs);
+    if ( x->s.ops->wake )
+        x->s.ops->wake(&x->s, u, xs_now(x, u->res));
 }
 
 static void cf_check xs_yield(const struct scheduler *ops,
@@ -507,6 +530,8 @@ static void cf_check xs_do_schedule(const struct scheduler *ops,
     if ( now < x->last_now[cpu] )
         now = x->last_now[cpu];
     x->last_now[cpu] = now;
+    if ( !curr->runnable )
+        xs_tell_sleep(x, xs_unit(currunit), now);  /* vcpu_block() */
     x->s.ops->do_schedule(&x->s, curr, cpu, now, tasklet_work_scheduled,
                           &out);
     next = xs_of_unit(out.task);
