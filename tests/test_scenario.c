@@ -425,6 +425,57 @@ START_TEST(test_scenario_lifecycle_values)
 }
 END_TEST
 
+/* How many pCPUs @m holds. */
+static unsigned int nr_cpus(const struct sch_cpumask *m)
+{
+    unsigned int cpu, n = 0;
+
+    for ( cpu = 0; cpu < SCH_MAX_CPUS; cpu++ )
+        n += sch_cpumask_test(m, cpu);
+    return n;
+}
+
+/* Re-pins: times exact to the ns, masks as written, none by default. */
+START_TEST(test_scenario_repin_values)
+{
+    static const char yaml[] =
+        "pcpus: 4\n"
+        "duration_ms: 2000\n"
+        "domains:\n"
+        "  - name: a\n"
+        "    affinity: [0]\n"
+        "    workload: {type: cpu}\n"
+        "    repin:\n"
+        "      - {at_ms: 500, affinity: [1]}\n"
+        "      - at_ms: 1500.000001\n"
+        "        affinity: [3, 0, 3]\n"
+        "  - name: b\n"
+        "    workload: {type: cpu}\n";
+    struct sim_scenario sc;
+    char path[512], err[512];
+    const struct sim_domain_spec *d;
+
+    put_file("s.yaml", yaml, path, sizeof(path));
+    ck_assert_msg(sim_scenario_load(path, &sc, err, sizeof(err)) == 0,
+                  "%s", err);
+    d = &sc.domains[0];
+    ck_assert_uint_eq(d->nr_repins, 2);
+    ck_assert_int_eq(d->repin[0].at_ns, SCH_MSEC(500));
+    ck_assert_uint_eq(nr_cpus(&d->repin[0].affinity), 1);
+    ck_assert(sch_cpumask_test(&d->repin[0].affinity, 1));
+    ck_assert_int_eq(d->repin[1].at_ns, SCH_MSEC(1500) + 1);
+    ck_assert_uint_eq(nr_cpus(&d->repin[1].affinity), 2);
+    ck_assert(sch_cpumask_test(&d->repin[1].affinity, 0));
+    ck_assert(sch_cpumask_test(&d->repin[1].affinity, 3));
+    /* The boot-time affinity is untouched by the re-pins. */
+    ck_assert_uint_eq(nr_cpus(&d->affinity), 1);
+    ck_assert(sch_cpumask_test(&d->affinity, 0));
+    ck_assert_uint_eq(sc.domains[1].nr_repins, 0);
+    ck_assert_ptr_null(sc.domains[1].repin);
+    sim_scenario_free(&sc);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* Bad files                                                          */
 
@@ -586,6 +637,61 @@ static const struct bad_case {
       "must be after the last reboot (40), not 40", NULL, NULL },
     { "migrate-unit.yaml", HEAD "  - name: a\n    migrate_ms: 10s\n" CPU,
       -EINVAL, 5, "domains[0].migrate_ms", "must be a number", NULL, NULL },
+    { "repin-zero.yaml", HEAD "  - name: a\n" CPU
+      "    repin:\n      - {at_ms: 0, affinity: [1]}\n",
+      -EINVAL, 7, "domains[0].repin[0].at_ms",
+      "must be after the start of the run (0), not 0", NULL, NULL },
+    { "repin-negative.yaml", HEAD "  - name: a\n" CPU
+      "    repin:\n      - {at_ms: -5, affinity: [1]}\n",
+      -EINVAL, 7, "domains[0].repin[0].at_ms", "must be >= 0, not -5",
+      NULL, NULL },
+    { "repin-at-end.yaml", HEAD "  - name: a\n" CPU
+      "    repin:\n      - {at_ms: 10, affinity: [1]}\n"
+      "      - {at_ms: 100, affinity: [0]}\n",
+      -EINVAL, 8, "domains[0].repin[1].at_ms",
+      "must be before the end of the run (duration_ms 100), not 100",
+      NULL, NULL },
+    { "repin-order.yaml", HEAD "  - name: a\n" CPU "  - name: b\n" CPU
+      "    repin:\n      - at_ms: 50.5\n        affinity: [1]\n"
+      "      - at_ms: 40\n        affinity: [0]\n",
+      -EINVAL, 11, "domains[1].repin[1].at_ms",
+      "must be after the re-pin before (50.5), not 40", NULL, NULL },
+    { "repin-same-time.yaml", HEAD "  - name: a\n" CPU
+      "    repin:\n      - {at_ms: 50, affinity: [1]}\n"
+      "      - {at_ms: 50, affinity: [0]}\n",
+      -EINVAL, 8, "domains[0].repin[1].at_ms",
+      "must be after the re-pin before (50), not 50", NULL, NULL },
+    { "repin-unit.yaml", HEAD "  - name: a\n" CPU
+      "    repin:\n      - {at_ms: 5s, affinity: [1]}\n",
+      -EINVAL, 7, "domains[0].repin[0].at_ms", "must be a number",
+      NULL, NULL },
+    { "repin-cpu-range.yaml", HEAD "  - name: a\n" CPU
+      "    repin:\n      - at_ms: 5\n        affinity:\n"
+      "          - 1\n          - 2\n",
+      -EINVAL, 10, "domains[0].repin[0].affinity[1]", "must be 0..1, not 2",
+      NULL, NULL },
+    { "repin-cpu-word.yaml", HEAD "  - name: a\n" CPU
+      "    repin:\n      - {at_ms: 5, affinity: [one]}\n",
+      -EINVAL, 7, "domains[0].repin[0].affinity[0]",
+      "must be an integer, not 'one'", NULL, NULL },
+    { "repin-affinity-empty.yaml", HEAD "  - name: a\n" CPU
+      "    repin:\n      - {at_ms: 5, affinity: []}\n",
+      -EINVAL, 7, "domains[0].repin[0].affinity", "at least 1 entry",
+      NULL, NULL },
+    { "repin-no-affinity.yaml", HEAD "  - name: a\n" CPU
+      "    repin:\n      - {at_ms: 5}\n",
+      -EINVAL, 7, "domains[0].repin[0]", "missing required key 'affinity'",
+      NULL, NULL },
+    { "repin-no-time.yaml", HEAD "  - name: a\n" CPU
+      "    repin:\n      - affinity: [1]\n",
+      -EINVAL, 7, "domains[0].repin[0]", "missing required key 'at_ms'",
+      NULL, NULL },
+    { "repin-unknown-key.yaml", HEAD "  - name: a\n" CPU
+      "    repin:\n      - {at_ms: 5, afinity: [1]}\n",
+      -EINVAL, 7, "domains[0].repin[0]", "unexpected key 'afinity'",
+      NULL, NULL },
+    { "repin-scalar.yaml", HEAD "  - name: a\n" CPU "    repin: 5\n",
+      -EINVAL, 6, "domains[0].repin", "expected a list", NULL, NULL },
     { "top-scalar.yaml", "hello\n",
       -EINVAL, 1, NULL, "expected a mapping", NULL, NULL },
     { "not-utf8.yaml", HEAD "  - name: a\xff\n" CPU,
@@ -694,6 +800,7 @@ static Suite *scenario_suite(void)
     tcase_add_test(tc, test_scenario_zero_tunables_kept);
     tcase_add_test(tc, test_scenario_hostile_names_byte_exact);
     tcase_add_test(tc, test_scenario_lifecycle_values);
+    tcase_add_test(tc, test_scenario_repin_values);
     tcase_add_loop_test(tc, test_scenario_bad_file_rejected, 0,
                         sizeof(bad_cases) / sizeof(bad_cases[0]));
     tcase_add_test(tc, test_scenario_error_escapes_file_text);

@@ -41,6 +41,10 @@
  *       reboot_ms       list, each after start_ms and the one before
  *       migrate_ms      leaves the host then, after every reboot...
  *       destroy_ms      ...or is destroyed then (not both)
+ *       repin:          list of run-time affinity changes (xl vcpu-pin)
+ *         - at_ms       > 0, before duration_ms, after the one before
+ *           affinity    list of pCPUs < pcpus, at least one: the hard
+ *                       affinity of every vCPU from then on
  *       workload:       required, one of
  *         {type: cpu}
  *         {type: io, run_us: R, block_us: B}
@@ -53,6 +57,8 @@
  * context_switch_us, idle_audit_us and start_ms may be 0).  Lifecycle
  * times are not bound to duration_ms, since xenos-sim --duration-ms may
  * run a scenario for longer: what comes after the end never happens.
+ * Re-pins are: one after the run's end is surely a slip, and with a
+ * longer --duration-ms the last affinity simply holds on.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -90,6 +96,12 @@ struct scn_raw_workload {
     char *file;
 };
 
+struct scn_raw_repin {
+    char *at_ms;
+    char **affinity;
+    unsigned int affinity_count;
+};
+
 struct scn_raw_domain {
     char *name;
     char *vcpus, *weight, *cap_pct;
@@ -100,6 +112,8 @@ struct scn_raw_domain {
     char *start_ms, *migrate_ms, *destroy_ms;
     char **reboot_ms;
     unsigned int reboot_ms_count;
+    struct scn_raw_repin *repin;
+    unsigned int repin_count;
 };
 
 struct scn_raw {
@@ -141,6 +155,18 @@ static const cyaml_schema_value_t scn_string_entry = {
     CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, CYAML_UNLIMITED),
 };
 
+static const cyaml_schema_field_t scn_repin_fields[] = {
+    SCN_STR("at_ms", SCN_REQ, struct scn_raw_repin, at_ms),
+    CYAML_FIELD_SEQUENCE("affinity", CYAML_FLAG_POINTER, struct scn_raw_repin,
+                         affinity, &scn_string_entry, 1, CYAML_UNLIMITED),
+    CYAML_FIELD_END
+};
+
+static const cyaml_schema_value_t scn_repin_entry = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct scn_raw_repin,
+                        scn_repin_fields),
+};
+
 static const cyaml_schema_field_t scn_domain_fields[] = {
     SCN_STR("name", SCN_REQ, struct scn_raw_domain, name),
     SCN_STR("vcpus", SCN_OPT, struct scn_raw_domain, vcpus),
@@ -161,6 +187,9 @@ static const cyaml_schema_field_t scn_domain_fields[] = {
                          0, CYAML_UNLIMITED),
     SCN_STR("migrate_ms", SCN_OPT, struct scn_raw_domain, migrate_ms),
     SCN_STR("destroy_ms", SCN_OPT, struct scn_raw_domain, destroy_ms),
+    CYAML_FIELD_SEQUENCE("repin", CYAML_FLAG_POINTER | SCN_OPT,
+                         struct scn_raw_domain, repin, &scn_repin_entry, 0,
+                         CYAML_UNLIMITED),
     CYAML_FIELD_END
 };
 
@@ -698,10 +727,88 @@ static int scn_lifecycle(struct scn *c, const struct scn_raw_domain *r,
     return 0;
 }
 
+#define SCN_KEYS_MAX 8
+
+/*
+ * The pCPU numbers in @list into @mask (added to what it holds).  @keys
+ * (@nkeys of them, fewer than SCN_KEYS_MAX) name the list; a message
+ * adds the entry's index.
+ */
+static int scn_cpus(const struct scn *c, const struct sim_scenario *sc,
+                    char *const *list, unsigned int count,
+                    const char *const *keys, size_t nkeys,
+                    struct sch_cpumask *mask)
+{
+    const char *k[SCN_KEYS_MAX];
+    char entry[16];
+    unsigned int j;
+    int64_t v;
+    int rc;
+
+    memcpy(k, keys, nkeys * sizeof(*k));
+    k[nkeys] = entry;
+    for ( j = 0; j < count; j++ )
+    {
+        snprintf(entry, sizeof(entry), "%u", j);
+        rc = scn_int(c, list[j], k, nkeys + 1, 0,
+                     (int64_t)sc->pcpus - 1, &v);
+        if ( rc )
+            return rc;
+        sch_cpumask_set(mask, (unsigned int)v);
+    }
+    return 0;
+}
+
+/* repin: each at a time within the run, after the one before, to a
+ * non-empty set of pCPUs of the host. */
+static int scn_repins(struct scn *c, const struct sim_scenario *sc,
+                      const struct scn_raw_domain *r,
+                      struct sim_domain_spec *d)
+{
+    const char *keys[5] = { "domains", c->dom, "repin", c->entry };
+    sch_time_t last = 0;
+    unsigned int j;
+    int rc;
+
+    if ( !r->repin || !r->repin_count )
+        return 0;
+    d->repin = calloc(r->repin_count, sizeof(*d->repin));
+    if ( !d->repin )
+        return -ENOMEM;
+    for ( j = 0; j < r->repin_count; j++ )
+    {
+        const struct scn_raw_repin *rp = &r->repin[j];
+        struct sim_repin *p = &d->repin[j];
+
+        snprintf(c->entry, sizeof(c->entry), "%u", j);
+        keys[4] = "at_ms";
+        rc = scn_life_time(c, rp->at_ms, keys, 5, last,
+                           j ? "the re-pin before" : "the start of the run",
+                           &p->at_ns);
+        if ( rc )
+            return rc;
+        if ( p->at_ns >= sc->duration_ns )
+            return cfg_invalid(c->err, c->errlen, c->path, keys, 5,
+                               "must be before the end of the run "
+                               "(duration_ms %lld), not %s",
+                               (long long)(sc->duration_ns / SCH_MSEC(1)),
+                               rp->at_ms);
+        keys[4] = "affinity";
+        rc = scn_cpus(c, sc, rp->affinity, rp->affinity_count, keys, 5,
+                      &p->affinity);
+        if ( rc )
+            return rc;
+        last = p->at_ns;
+        d->nr_repins++;
+    }
+    return 0;
+}
+
 static int scn_domain(struct scn *c, const struct sim_scenario *sc,
                       const struct scn_raw_domain *r,
                       struct sim_domain_spec *d)
 {
+    const char *const aff_keys[] = { "domains", c->dom, "affinity" };
     const char *i = c->dom;
     int64_t v;
     unsigned int j;
@@ -746,21 +853,20 @@ static int scn_domain(struct scn *c, const struct sim_scenario *sc,
     if ( !r->affinity )
         for ( j = 0; j < sc->pcpus; j++ )
             sch_cpumask_set(&d->affinity, j);
-    for ( j = 0; r->affinity && j < r->affinity_count; j++ )
+    else
     {
-        snprintf(c->entry, sizeof(c->entry), "%u", j);
-        rc = scn_int(c, r->affinity[j],
-                     SCN_PATH("domains", i, "affinity", c->entry), 0,
-                     (int64_t)sc->pcpus - 1, &v);
+        rc = scn_cpus(c, sc, r->affinity, r->affinity_count, aff_keys, 3,
+                      &d->affinity);
         if ( rc )
             return rc;
-        sch_cpumask_set(&d->affinity, (unsigned int)v);
     }
     rc = scn_workload(c, r->workload, &d->workload);
     if ( !rc )
         rc = scn_host_view(c, r, d);
     if ( !rc )
         rc = scn_lifecycle(c, r, d);
+    if ( !rc )
+        rc = scn_repins(c, sc, r, d);
     return rc;
 }
 
@@ -967,6 +1073,7 @@ void sim_scenario_free(struct sim_scenario *sc)
         free(sc->domains[i].name);
         free(sc->domains[i].tenant);
         free(sc->domains[i].reboot_ns);
+        free(sc->domains[i].repin);
         free(sc->domains[i].workload.file);
         free(sc->domains[i].workload.trace);
     }

@@ -54,6 +54,18 @@ enum sim_dom_end {
 };
 
 /*
+ * A run-time change of a domain's hard affinity (xl vcpu-pin), applied to
+ * every vCPU of the domain at @at_ns; a vCPU whose pCPU it leaves out is
+ * moved as Xen moves it (sleep, switched out, pick_resource, migrate,
+ * wake).  Kept for the uuid, as weight and cap are: a domain created or
+ * rebooted later gets the affinity last set.
+ */
+struct sim_repin {
+    sch_time_t at_ns;
+    struct sch_cpumask affinity;
+};
+
+/*
  * One domain of a scenario.  The fields after the workload describe the
  * domain as a host shows it, and its life; their zero values are the
  * defaults, so a spec built in C without them is a domain that exists for
@@ -76,6 +88,8 @@ struct sim_domain_spec {
     unsigned int nr_reboots;
     enum sim_dom_end end;               /* NONE, MIGRATE or DESTROY... */
     sch_time_t end_ns;                  /* ...then, after the reboots */
+    struct sim_repin *repin;            /* at_ns increasing */
+    unsigned int nr_repins;
 };
 
 struct sim_scenario {
