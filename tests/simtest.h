@@ -14,11 +14,13 @@
 #include <xenos/sim.h>
 
 #define ST_MAX_DOMS 64
+#define ST_MAX_REPINS 32        /* per domain */
 
 struct st_scenario {
     struct sim_scenario sc;
     bool loaded;                /* sc came from a file: free it */
     struct sim_domain_spec doms[ST_MAX_DOMS];
+    struct sim_repin repins[ST_MAX_DOMS][ST_MAX_REPINS];
     struct sim_result r;
     struct sim *sim;
 };
@@ -81,17 +83,50 @@ static inline struct sim_domain_spec *st_io(struct st_scenario *t,
     return d;
 }
 
+/* Re-pin every vCPU of @d (a domain of @t) at @at_ms to the @n pCPUs in
+ * @cpus; call in time order. */
+static inline void st_repin(struct st_scenario *t, struct sim_domain_spec *d,
+                            unsigned int at_ms, const unsigned int *cpus,
+                            unsigned int n)
+{
+    struct sim_repin *p;
+    unsigned int i;
+
+    ck_assert_uint_lt(d->nr_repins, ST_MAX_REPINS);
+    d->repin = t->repins[d - t->doms];
+    p = &d->repin[d->nr_repins++];
+    p->at_ns = SCH_MSEC(at_ms);
+    sch_cpumask_clear_all(&p->affinity);
+    for ( i = 0; i < n; i++ )
+        sch_cpumask_set(&p->affinity, cpus[i]);
+}
+
+/* Set up @t's sim under @ops without running it. */
+static inline void st_start_ops(struct st_scenario *t,
+                                const struct sch_ops *ops)
+{
+    char err[256] = "";
+
+    t->sim = sim_alloc(&t->sc, ops, err, sizeof(err));
+    ck_assert_msg(t->sim != NULL, "sim_alloc: %s", err);
+}
+
+/* Run the whole scenario under @ops; results in t->r. */
+static inline void st_run_ops(struct st_scenario *t,
+                              const struct sch_ops *ops)
+{
+    st_start_ops(t, ops);
+    sim_run_until(t->sim, t->sc.duration_ns);
+    ck_assert_int_eq(sim_result(t->sim, &t->r), 0);
+}
+
 /* Run the whole scenario under @policy; results in t->r. */
 static inline void st_run(struct st_scenario *t, const char *policy)
 {
     const struct sch_ops *ops = sch_policy_find(policy);
-    char err[256] = "";
 
     ck_assert_msg(ops != NULL, "no policy %s", policy);
-    t->sim = sim_alloc(&t->sc, ops, err, sizeof(err));
-    ck_assert_msg(t->sim != NULL, "sim_alloc: %s", err);
-    sim_run_until(t->sim, t->sc.duration_ns);
-    ck_assert_int_eq(sim_result(t->sim, &t->r), 0);
+    st_run_ops(t, ops);
 }
 
 /* Load sched/sim/scenarios/@name instead of building one. */

@@ -5,6 +5,10 @@
  * the deciding pCPU's runqueue, within hard affinity and not running
  * elsewhere; these tests add outcomes: no pCPU idles while work waits, no
  * unit starves, affinity holds, runs repeat exactly, controls validate.
+ *
+ * Re-pins (xl vcpu-pin at run time) drive the one path on which the host
+ * calls pick_resource and migrate: a vCPU whose pCPU is no longer allowed
+ * is put to sleep, switched out, moved and woken, as Xen moves it.
  */
 #include "simtest.h"
 
@@ -237,6 +241,311 @@ START_TEST(test_contract_idle_host)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Re-pinning                                                         */
+
+static const unsigned int cpu0[] = { 0 }, cpu1[] = { 1 }, cpu12[] = { 1, 2 };
+
+/* Pin @d to pCPU @cpu alone. */
+static void pin_to(struct sim_domain_spec *d, unsigned int cpu)
+{
+    sch_cpumask_clear_all(&d->affinity);
+    sch_cpumask_set(&d->affinity, cpu);
+}
+
+/* CPU time of domain @d in window @w, in ns. */
+static sch_time_t win_ns(const struct st_scenario *t, unsigned int d,
+                         unsigned int w)
+{
+    return t->r.window_cpu_ns[(size_t)d * t->r.nr_windows + w];
+}
+
+/* Every domain's vCPU times add up to its total, and its ground truth is
+ * what the report says: nothing charged twice or lost in a move. */
+static void check_accounts(struct st_scenario *t, const char *pol)
+{
+    unsigned int d, j;
+
+    for ( d = 0; d < t->sc.nr_domains; d++ )
+    {
+        struct sim_dom_info info;
+        struct sim_dom_truth tr;
+        uint64_t sum = 0;
+
+        ck_assert_int_eq(sim_dom_info(t->sim, d, &info), 0);
+        ck_assert_int_eq(sim_dom_truth(t->sim, d, &tr), 0);
+        for ( j = 0; j < info.nr_vcpus; j++ )
+            sum += info.vcpu_ns[j];
+        ck_assert_msg(sum == info.cpu_ns, "%s: domain %u: vCPUs %llu, "
+                      "domain %llu", pol, d, (unsigned long long)sum,
+                      (unsigned long long)info.cpu_ns);
+        ck_assert_int_eq((sch_time_t)tr.cpu_ns, t->r.domains[d].cpu_ns);
+    }
+}
+
+/*
+ * Two hogs pinned to pCPU 0 of two; at 1 s one is re-pinned to pCPU 1.
+ * Before, they share pCPU 0; from the re-pin on, each has a pCPU of its
+ * own, every nanosecond of it (the move leaves no gap), and the total is
+ * exactly the busy pCPU time: 1 s + 2 x 2 s.
+ */
+START_TEST(test_contract_repin_moves)
+{
+    struct st_scenario t;
+    struct sim_domain_spec *a, *b;
+    unsigned int w;
+
+    st_init(&t, 2, 3000);
+    a = st_cpu(&t, "a", 256, 0);
+    b = st_cpu(&t, "b", 256, 0);
+    pin_to(a, 0);
+    pin_to(b, 0);
+    st_repin(&t, b, 1000, cpu1, 1);
+    st_run(&t, policy(_i));
+
+    ck_assert_msg(st_window_share(&t, 0, 0, 10) > 0.25 * 0.9 &&
+                  st_window_share(&t, 1, 0, 10) > 0.25 * 0.9,
+                  "%s: before the re-pin a %.4f b %.4f of the host, "
+                  "want 0.25 each", policy(_i), st_window_share(&t, 0, 0, 10),
+                  st_window_share(&t, 1, 0, 10));
+    for ( w = 10; w < 30; w++ )
+        ck_assert_msg(win_ns(&t, 0, w) == SIM_WINDOW_NS &&
+                      win_ns(&t, 1, w) == SIM_WINDOW_NS,
+                      "%s: window %u: a %lld b %lld ns, want all of it",
+                      policy(_i), w, (long long)win_ns(&t, 0, w),
+                      (long long)win_ns(&t, 1, w));
+    ck_assert_int_eq(t.r.domains[0].cpu_ns + t.r.domains[1].cpu_ns,
+                     SCH_MSEC(1000) + 2 * SCH_MSEC(2000));
+    check_accounts(&t, policy(_i));
+    st_done(&t);
+}
+END_TEST
+
+/*
+ * Three pCPUs: a two-vCPU hog x may use them all, hog y is pinned to
+ * pCPU 0 and hog z to pCPU 2.  At 0.5 s x is re-pinned to pCPUs 1-2:
+ * from then on y has pCPU 0 to itself, every nanosecond, so no vCPU of x
+ * ever ran there again, and x and z keep pCPUs 1-2 busy.  At 1.5 s x is
+ * squeezed onto pCPU 1 (a vCPU on pCPU 2 must move, one on 1 stays): x
+ * then has exactly pCPU 1 and z exactly pCPU 2.
+ */
+START_TEST(test_contract_repin_never_back)
+{
+    struct st_scenario t;
+    struct sim_domain_spec *x;
+    unsigned int w;
+
+    st_init(&t, 3, 2500);
+    x = st_dom(&t, "x", 2, SIM_WL_CPU);
+    pin_to(st_cpu(&t, "y", 256, 0), 0);
+    pin_to(st_cpu(&t, "z", 256, 0), 2);
+    st_repin(&t, x, 500, cpu12, 2);
+    st_repin(&t, x, 1500, cpu1, 1);
+    st_run(&t, policy(_i));
+
+    for ( w = 5; w < 25; w++ )
+        ck_assert_msg(win_ns(&t, 1, w) == SIM_WINDOW_NS,
+                      "%s: window %u: y got %lld ns of pCPU 0",
+                      policy(_i), w, (long long)win_ns(&t, 1, w));
+    for ( w = 5; w < 15; w++ )
+        ck_assert_msg(win_ns(&t, 0, w) + win_ns(&t, 2, w) ==
+                      2 * SIM_WINDOW_NS,
+                      "%s: window %u: x %lld z %lld ns of pCPUs 1-2",
+                      policy(_i), w, (long long)win_ns(&t, 0, w),
+                      (long long)win_ns(&t, 2, w));
+    for ( w = 15; w < 25; w++ )
+        ck_assert_msg(win_ns(&t, 0, w) == SIM_WINDOW_NS &&
+                      win_ns(&t, 2, w) == SIM_WINDOW_NS,
+                      "%s: window %u: x %lld ns of pCPU 1, z %lld of 2",
+                      policy(_i), w, (long long)win_ns(&t, 0, w),
+                      (long long)win_ns(&t, 2, w));
+    check_accounts(&t, policy(_i));
+    st_done(&t);
+}
+END_TEST
+
+/*
+ * Every kind of workload re-pinned every 60 ms, round {0}, {1}, {0, 1}:
+ * vCPUs caught running, queued, blocked and parked by a cap.  The engine
+ * checks every decision; here nothing may starve, the accounts must add
+ * up, and the run must repeat exactly, in one go or in steps.
+ */
+static void churn(struct st_scenario *t)
+{
+    static const unsigned int both[] = { 0, 1 };
+    struct sim_domain_spec *d[5];
+    unsigned int i, k;
+
+    st_init(t, 2, 2000);
+    d[0] = st_cpu(t, "hog", 256, 0);
+    d[1] = st_cpu(t, "capped", 256, 30);
+    d[2] = st_dom(t, "io", 2, SIM_WL_IO);
+    d[2]->workload.run_ns = SCH_USEC(300);
+    d[2]->workload.block_ns = SCH_USEC(700);
+    d[3] = st_dom(t, "burst", 1, SIM_WL_BURSTY);
+    d[3]->workload.on_ns = SCH_MSEC(7);
+    d[3]->workload.off_ns = SCH_MSEC(11);
+    d[4] = st_dom(t, "req", 1, SIM_WL_REQUEST);
+    d[4]->workload.rate_hz = 500;
+    d[4]->workload.service_ns = SCH_USEC(400);
+    /* Staggered, so the domains move at different moments. */
+    for ( i = 0; i < 5; i++ )
+        for ( k = 0; k < ST_MAX_REPINS; k++ )
+        {
+            unsigned int at = 60 * (k + 1) + 7 * i, r = (k + i) % 3;
+
+            st_repin(t, d[i], at, r == 2 ? both : r ? cpu1 : cpu0,
+                     r == 2 ? 2 : 1);
+        }
+}
+
+START_TEST(test_contract_repin_churn)
+{
+    struct st_scenario a, b;
+    unsigned int d;
+    sch_time_t step;
+
+    churn(&a);
+    st_run(&a, policy(_i));
+    for ( d = 0; d < a.sc.nr_domains; d++ )
+        ck_assert_msg(st_share(&a, d) > 0.02, "%s: %s got %.4f",
+                      policy(_i), a.r.domains[d].name, st_share(&a, d));
+    check_accounts(&a, policy(_i));
+
+    churn(&b);
+    st_start_ops(&b, sch_policies[_i]);
+    for ( step = SCH_MSEC(7); step < b.sc.duration_ns; step += SCH_MSEC(7) )
+        sim_run_until(b.sim, step);
+    sim_run_until(b.sim, b.sc.duration_ns);
+    ck_assert_int_eq(sim_result(b.sim, &b.r), 0);
+    ck_assert_uint_eq(a.r.events, b.r.events);
+    for ( d = 0; d < a.sc.nr_domains; d++ )
+    {
+        ck_assert_int_eq(a.r.domains[d].cpu_ns, b.r.domains[d].cpu_ns);
+        ck_assert_uint_eq(a.r.domains[d].context_switches,
+                          b.r.domains[d].context_switches);
+    }
+    st_done(&a);
+    st_done(&b);
+}
+END_TEST
+
+/*
+ * A re-pin is kept for the uuid, as weight and cap are: one that comes
+ * before the domain exists decides where it is created, and a reboot
+ * keeps the affinity last set.  Two hogs; "late" is created at 0.5 s and
+ * rebooted at 1 s, re-pinned to pCPU 1 before either: it never shares
+ * pCPU 0 with "early".
+ */
+START_TEST(test_contract_repin_kept_for_uuid)
+{
+    static sch_time_t reboot[] = { SCH_MSEC(1000) };
+    struct st_scenario t;
+    struct sim_domain_spec *e, *l;
+    unsigned int w;
+
+    st_init(&t, 2, 1500);
+    e = st_cpu(&t, "early", 256, 0);
+    sch_cpumask_clear(&e->affinity, 1);
+    l = st_cpu(&t, "late", 256, 0);
+    l->start_ns = SCH_MSEC(500);
+    l->reboot_ns = reboot;
+    l->nr_reboots = 1;
+    st_repin(&t, l, 100, cpu1, 1);
+    st_run(&t, policy(_i));
+    for ( w = 0; w < 15; w++ )
+        ck_assert_msg(win_ns(&t, 0, w) == SIM_WINDOW_NS,
+                      "%s: window %u: early got %lld ns of pCPU 0",
+                      policy(_i), w, (long long)win_ns(&t, 0, w));
+    for ( w = 5; w < 15; w++ )
+        ck_assert_msg(win_ns(&t, 1, w) == SIM_WINDOW_NS,
+                      "%s: window %u: late got %lld ns of pCPU 1",
+                      policy(_i), w, (long long)win_ns(&t, 1, w));
+    st_done(&t);
+}
+END_TEST
+
+/*
+ * fcredit keeps vtime per pCPU; its migrate hook moves a unit's vtime to
+ * the new pCPU's frame.  "mover" runs alone on pCPU 0 for 1 s while pCPU 1
+ * idles until "hog" arrives there at 0.9 s, so pCPU 1's vtimes are 0.9 s
+ * behind mover's.  Re-pinned to pCPU 1 at 1 s, mover must get its half of
+ * pCPU 1 at once (and leave hog its half); were migrate only a change of
+ * res, mover would wait some 0.9 s for hog to catch up.  Both are run:
+ * the second shows that the test can see the difference.
+ */
+static void mover_and_hog(struct st_scenario *t)
+{
+    struct sim_domain_spec *m, *h;
+
+    st_init(t, 2, 1500);
+    m = st_cpu(t, "mover", 256, 0);
+    sch_cpumask_clear(&m->affinity, 1);
+    h = st_cpu(t, "hog", 256, 0);
+    sch_cpumask_clear(&h->affinity, 0);
+    h->start_ns = SCH_MSEC(900);
+    st_repin(t, m, 1000, cpu1, 1);
+}
+
+/* CPU time of domains 0 and 1 over [@from_ms, @to_ms), stepping there. */
+static void run_span(struct st_scenario *t, unsigned int from_ms,
+                     unsigned int to_ms, uint64_t got[2])
+{
+    struct sim_dom_info info;
+    uint64_t before[2];
+    unsigned int d;
+
+    sim_run_until(t->sim, SCH_MSEC(from_ms));
+    for ( d = 0; d < 2; d++ )
+    {
+        ck_assert_int_eq(sim_dom_info(t->sim, d, &info), 0);
+        before[d] = info.cpu_ns;
+    }
+    sim_run_until(t->sim, SCH_MSEC(to_ms));
+    for ( d = 0; d < 2; d++ )
+    {
+        ck_assert_int_eq(sim_dom_info(t->sim, d, &info), 0);
+        got[d] = info.cpu_ns - before[d];
+    }
+}
+
+START_TEST(test_fcredit_repin_rebases_vtime)
+{
+    struct st_scenario t;
+    uint64_t got[2];
+
+    mover_and_hog(&t);
+    st_start_ops(&t, &sch_ops_fcredit);
+    /* 30 ms: three of fcredit's time slices, sixty of its granularity */
+    run_span(&t, 1000, 1030, got);
+    ck_assert_msg(got[0] >= SCH_MSEC(12) && got[1] >= SCH_MSEC(12),
+                  "first 30 ms on pCPU 1: mover %llu hog %llu ns",
+                  (unsigned long long)got[0], (unsigned long long)got[1]);
+    run_span(&t, 1030, 1500, got);
+    ck_assert_msg(got[0] >= SCH_MSEC(220) && got[1] >= SCH_MSEC(220),
+                  "then: mover %llu hog %llu ns of 470 ms",
+                  (unsigned long long)got[0], (unsigned long long)got[1]);
+    st_done(&t);
+}
+END_TEST
+
+START_TEST(test_fcredit_repin_without_rebase_starves)
+{
+    struct sch_ops plain = sch_ops_fcredit;
+    struct st_scenario t;
+    uint64_t got[2];
+
+    plain.migrate = NULL;       /* the host only sets res */
+    mover_and_hog(&t);
+    st_start_ops(&t, &plain);
+    run_span(&t, 1000, 1030, got);
+    ck_assert_msg(got[0] < SCH_MSEC(2),
+                  "without the rebase mover still got %llu ns",
+                  (unsigned long long)got[0]);
+    st_done(&t);
+}
+END_TEST
+
 static Suite *contract_suite(void)
 {
     Suite *s = suite_create("sched_contract");
@@ -253,6 +562,15 @@ static Suite *contract_suite(void)
     tcase_add_loop_test(tc, test_contract_adjust_validates, 0, n);
     tcase_add_loop_test(tc, test_contract_adjust_global, 0, n);
     tcase_add_loop_test(tc, test_contract_idle_host, 0, n);
+    tcase_add_loop_test(tc, test_contract_repin_moves, 0, n);
+    tcase_add_loop_test(tc, test_contract_repin_never_back, 0, n);
+    tcase_add_loop_test(tc, test_contract_repin_churn, 0, n);
+    tcase_add_loop_test(tc, test_contract_repin_kept_for_uuid, 0, n);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("fcredit_repin");
+    tcase_add_test(tc, test_fcredit_repin_rebases_vtime);
+    tcase_add_test(tc, test_fcredit_repin_without_rebase_starves);
     suite_add_tcase(s, tc);
     return s;
 }

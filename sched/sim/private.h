@@ -19,6 +19,7 @@ enum sim_ev_kind {
     SIM_K_WORK,         /* a running vCPU finishes its current CPU burst */
     SIM_K_WALL,         /* a vCPU's wall-clock step: wake, phase, arrival */
     SIM_K_LIFE,         /* a domain is created, rebooted, or leaves */
+    SIM_K_PIN,          /* re-pins are due: vCPUs get a new affinity */
 };
 
 /* Log-linear histogram of ns values: exact below 256, then 128 buckets per
@@ -80,6 +81,13 @@ struct sim_dom {
     /* Ground truth: room for 1 + nr_reboots, filled as they happen */
     struct sim_incarnation *inc;
     unsigned int nr_inc;
+    int pin_last;               /* spec->repin[] in force; -1: none */
+};
+
+/* One re-pin of the run: domain @dom's spec->repin[@k], due at @at_ns. */
+struct sim_pin {
+    sch_time_t at_ns;
+    unsigned int dom, k;
 };
 
 struct sim_cpu {
@@ -136,6 +144,12 @@ struct sim {
     /* sim_result's arrays */
     struct sim_dom_result *res_doms;
     sch_time_t *res_windows;
+
+    /* Every domain's re-pins in the order they happen; none queued if the
+     * scenario has none. */
+    struct sim_pin *pins;
+    size_t nr_pins, pins_done;
+    struct sim_event pin_ev;    /* SIM_K_PIN: pins[pins_done] is due */
 };
 
 /*
