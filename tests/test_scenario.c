@@ -93,6 +93,7 @@ static const struct example {
     { "lifecycle.yaml", 4, 9, 13 },
     { "hostile-names.yaml", 2, 10, 10 },
     { "demo-host.yaml", 8, 33, 58 },
+    { "repin.yaml", 2, 3, 4 },
 };
 
 START_TEST(test_scenario_example_loads)
