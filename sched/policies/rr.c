@@ -77,19 +77,30 @@ static void rr_free_udata(const struct sch_sched *s, void *ud)
     sch_free(s, ud);
 }
 
+/* An idle pCPU @u may run on, taken off the idlers (one kick per idler),
+ * or SCH_MAX_CPUS.  Instance lock held. */
+static unsigned int rr_idler_for(struct rr_private *prv,
+                                 const struct sch_unit *u)
+{
+    struct sch_cpumask mask;
+    unsigned int cpu;
+
+    sch_cpumask_and(&mask, &prv->idlers, &u->hard_affinity);
+    cpu = sch_cpumask_next(&mask, 0);
+    if ( cpu < SCH_MAX_CPUS )
+        sch_cpumask_clear(&prv->idlers, cpu);
+    return cpu;
+}
+
 /* Queue @u at the back and kick an idle pCPU it may run on, if any. */
 static void rr_enqueue(const struct sch_sched *s, struct sch_unit *u)
 {
     struct rr_private *prv = rr_priv(s);
-    struct sch_cpumask mask;
     unsigned int cpu;
 
     sch_spin_lock(&prv->lock);
     sch_list_add_tail(&rr_unit(u)->runq_elem, &prv->runq);
-    sch_cpumask_and(&mask, &prv->idlers, &u->hard_affinity);
-    cpu = sch_cpumask_next(&mask, 0);
-    if ( cpu < SCH_MAX_CPUS )
-        sch_cpumask_clear(&prv->idlers, cpu);  /* one kick per idler */
+    cpu = rr_idler_for(prv, u);
     sch_spin_unlock(&prv->lock);
     if ( cpu < SCH_MAX_CPUS )
         sch_kick(s, cpu);
@@ -144,6 +155,7 @@ static void rr_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
     struct rr_private *prv = rr_priv(s);
     struct sch_list *pos;
     struct sch_unit *next = sch_res(s, cpu)->idle;
+    unsigned int idler = SCH_MAX_CPUS;
 
     (void)now;
     sch_spin_lock(&prv->lock);
@@ -170,7 +182,13 @@ static void rr_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
         sch_cpumask_set(&prv->idlers, cpu);
     else
         sch_cpumask_clear(&prv->idlers, cpu);
+    /* Preempted and still waiting: an idler elsewhere may take it. */
+    if ( next != curr && !curr->is_idle &&
+         !sch_list_empty(&rr_unit(curr)->runq_elem) )
+        idler = rr_idler_for(prv, curr);
     sch_spin_unlock(&prv->lock);
+    if ( idler < SCH_MAX_CPUS )
+        sch_kick(s, idler);
 
     out->migrated = !next->is_idle && next->res != cpu;
     if ( out->migrated )
