@@ -1,0 +1,689 @@
+/*
+ * xenshare.c: measure how a real Xen shares one pCPU among domains, from
+ * inside dom0 (tests/xen/ runs it in every boot of `make xen-test`).
+ *
+ *   xenshare [--phase P] [--seconds N] [--interval-ms N] [--pcpu N]
+ *            [--cap T:PCT]... DOMAIN[:TENANT[:WEIGHT]]...
+ *   xenshare --snapshot DOMAIN...
+ *
+ * Design
+ * ------
+ * The domains named share one pCPU (the test pins them to it).  Every
+ * interval (default 100 ms) the tool reads each domain's cumulative CPU
+ * time, with libxenctrl's xc_domain_getinfolist(): one hypercall for all
+ * domains, the very counter libxenstat reports, without the xenstore
+ * round trips libxenstat makes for every domain's name.  Domains are
+ * found by name once, with libxenstat.
+ *
+ * A window is the span between two readings; its share is the CPU a
+ * domain used over the time that passed (dom0's CLOCK_MONOTONIC, which is
+ * Xen's system time, in the middle of the call), in points of one pCPU
+ * (100 = all of it).  Under emulation a reading now and then takes tens
+ * of ms (dom0's vCPU waits for the host), and a 100 ms window measured
+ * with a clock read tens of ms away from the hypercall's own instant is
+ * off by as much: a reading that took longer than XS_READ_SLOW_NS is
+ * taken again at once (up to XS_READ_TRIES times; `slow` counts those
+ * kept anyway).
+ *
+ * The pCPU's idle time would be a time base free of that (the domains'
+ * CPU time plus the idle time is all the time the pCPU had), but it comes
+ * from another hypercall and, more to the point, is only as good as the
+ * scheduler's accounting: with --pcpu N it is read too and only checked,
+ * `idle_backwards` counting the readings where pCPU N's idle time went
+ * backwards (never, with a sound scheduler).
+ *
+ * From the windows it derives:
+ *
+ * - with weights: each domain's share over the whole run against its
+ *   entitlement, 100 x weight / sum of weights (absolute error, points),
+ *   and the worst relative error over 1 s windows (ten readings apart);
+ * - with caps: each capped tenant's use (sum of its domains) over the
+ *   run, and the p50, p99 and max of its 100 ms windows, and the share of
+ *   windows above cap + 2 points.
+ *
+ * Every figure is one line, `RESULT PHASE FIGURE SUBJECT VALUE` (SUBJECT
+ * is `-` for a figure of the whole run), on stdout; the harness on the
+ * host compares them with thresholds.  Nothing is judged here.
+ *
+ * A domain's CPU time can go backwards under an emulated clock (seen
+ * with credit1 under QEMU): such a step counts as zero and the higher
+ * reading is kept, as xenosd's collector does; the steps are counted in
+ * the `backwards` figure.
+ *
+ * --snapshot prints the cumulative CPU time and current memory of the
+ * named domains once, as libxenstat reports them: the accounting check
+ * compares them with xenosd's.
+ *
+ * Locking: none; one thread.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <xenctrl.h>
+#include <xenstat.h>
+
+#define XS_DOMAINS_MAX          16
+#define XS_TENANTS_MAX          XS_DOMAINS_MAX
+#define XS_CPUS_MAX             256
+#define XS_READ_SLOW_NS         4000000ull      /* +-2% of a 100 ms window */
+#define XS_READ_TRIES           10
+#define XS_INTERVAL_MS_DEFAULT  100
+#define XS_SECONDS_DEFAULT      20
+#define XS_SECONDS_MAX          3600
+#define XS_WINDOW_LONG_MS       1000    /* the "1 s window" of the figures */
+#define XS_CAP_SLACK_PCT        2.0     /* "above cap + 2" */
+#define XS_NS_PER_MS            1000000ull
+#define XS_NS_PER_S             1000000000ull
+#define XS_PCT_FULL             100.0   /* one pCPU, in points */
+
+struct xs_domain {
+    const char *name;
+    unsigned int domid;
+    unsigned int tenant;        /* index into xs_run.tenants */
+    unsigned long weight;       /* 0: none given */
+    uint64_t *cpu_ns;           /* one per reading */
+};
+
+struct xs_tenant {
+    const char *name;
+    double cap_pct;             /* 0: none */
+};
+
+struct xs_run {
+    const char *phase;
+    unsigned int seconds, interval_ms;
+    int pcpu;                   /* -1: time from dom0's clock */
+    struct xs_domain doms[XS_DOMAINS_MAX];
+    unsigned int nr_doms;
+    struct xs_tenant tenants[XS_TENANTS_MAX];
+    unsigned int nr_tenants;
+    uint64_t *t_ns;             /* time of each reading */
+    uint64_t *call_ns;          /* how long each reading took */
+    unsigned int nr_samples;    /* readings taken */
+    unsigned int backwards;     /* a domain's CPU time went back */
+    unsigned int retries;       /* readings taken again (slow) */
+    unsigned int slow;          /* slow readings kept */
+    uint64_t idle_ns;           /* pCPU's idle time, last reading */
+    unsigned int idle_backwards;
+};
+
+static uint64_t xs_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * XS_NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+static void xs_result(const struct xs_run *r, const char *figure,
+                      const char *subject, double value)
+{
+    printf("RESULT %s %s %s %.3f\n", r->phase, figure, subject, value);
+}
+
+/* ------------------------------------------------------------------ */
+/* Arguments                                                          */
+
+static int xs_tenant_find(struct xs_run *r, const char *name, size_t len)
+{
+    unsigned int i;
+
+    for ( i = 0; i < r->nr_tenants; i++ )
+        if ( strlen(r->tenants[i].name) == len &&
+             !strncmp(r->tenants[i].name, name, len) )
+            return (int)i;
+    if ( r->nr_tenants == XS_TENANTS_MAX )
+        return -ENOSPC;
+    r->tenants[r->nr_tenants].name = strndup(name, len);
+    if ( !r->tenants[r->nr_tenants].name )
+        return -ENOMEM;
+    return (int)r->nr_tenants++;
+}
+
+/* "TENANT:PCT", PCT a positive number. */
+static int xs_parse_cap(struct xs_run *r, const char *arg)
+{
+    const char *colon = strchr(arg, ':');
+    char *end;
+    double pct;
+    int t;
+
+    if ( !colon || colon == arg )
+        return -EINVAL;
+    errno = 0;
+    pct = strtod(colon + 1, &end);
+    if ( errno || *end || !(pct > 0) )
+        return -EINVAL;
+    t = xs_tenant_find(r, arg, (size_t)(colon - arg));
+    if ( t < 0 )
+        return t;
+    r->tenants[t].cap_pct = pct;
+    return 0;
+}
+
+/* "DOMAIN[:TENANT[:WEIGHT]]", in place; the tenant defaults to "-". */
+static int xs_parse_domain(struct xs_run *r, char *arg)
+{
+    struct xs_domain *d;
+    char *ten, *w = NULL, *end;
+    int t;
+
+    if ( r->nr_doms == XS_DOMAINS_MAX )
+        return -ENOSPC;
+    d = &r->doms[r->nr_doms];
+    ten = strchr(arg, ':');
+    if ( ten == arg || (ten && !ten[1]) )
+        return -EINVAL;
+    if ( ten )
+    {
+        *ten++ = '\0';
+        w = strchr(ten, ':');
+    }
+    else
+        ten = "-";
+    if ( w )
+    {
+        *w++ = '\0';
+        errno = 0;
+        d->weight = strtoul(w, &end, 10);
+        if ( errno || *end || !d->weight || *w == '-' )
+            return -EINVAL;
+    }
+    t = xs_tenant_find(r, ten, strlen(ten));
+    if ( t < 0 )
+        return t;
+    d->name = arg;
+    d->tenant = (unsigned int)t;
+    r->nr_doms++;
+    return 0;
+}
+
+static int xs_parse_uint(const char *s, unsigned int min, unsigned int max,
+                         unsigned int *out)
+{
+    unsigned long v;
+    char *end;
+
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if ( errno || *end || !*s || *s == '-' || v < min || v > max )
+        return -EINVAL;
+    *out = (unsigned int)v;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sampling                                                           */
+
+/* Each named domain's domid, from a first reading.  -ENOENT (with the
+ * name on stderr) if one is missing. */
+static int xs_resolve(xenstat_handle *xh, struct xs_domain *doms,
+                      unsigned int n)
+{
+    xenstat_node *node = xenstat_get_node(xh, 0);
+    unsigned int i, j, nr;
+    int rc = 0;
+
+    if ( !node )
+        return -EIO;
+    nr = xenstat_node_num_domains(node);
+    for ( i = 0; i < n; i++ )
+    {
+        for ( j = 0; j < nr; j++ )
+        {
+            xenstat_domain *xd = xenstat_node_domain_by_index(node, j);
+            const char *name = xd ? xenstat_domain_name(xd) : NULL;
+
+            if ( name && !strcmp(name, doms[i].name) )
+                break;
+        }
+        if ( j == nr )
+        {
+            fprintf(stderr, "xenshare: no domain named %s\n", doms[i].name);
+            rc = -ENOENT;
+            continue;
+        }
+        doms[i].domid = xenstat_domain_id(
+            xenstat_node_domain_by_index(node, j));
+    }
+    xenstat_free_node(node);
+    return rc;
+}
+
+/* pCPU @cpu's idle time in ns into *@idle_ns. */
+static int xs_idle(xc_interface *xch, int cpu, uint64_t *idle_ns)
+{
+    xc_cpuinfo_t info[XS_CPUS_MAX];
+    int nr = 0;
+
+    if ( xc_getcpuinfo(xch, XS_CPUS_MAX, info, &nr) )
+        return -errno;
+    if ( cpu >= nr )
+        return -ENODEV;
+    *idle_ns = info[cpu].idletime;
+    return 0;
+}
+
+/* One reading of every domain's CPU time into @cpu_ns, in the order of
+ * r->doms. */
+static int xs_read(xc_interface *xch, const struct xs_run *r,
+                   uint64_t *cpu_ns)
+{
+    xc_domaininfo_t info[XS_DOMAINS_MAX * 4];
+    unsigned int i;
+    int n, j;
+
+    n = xc_domain_getinfolist(xch, 0, XS_DOMAINS_MAX * 4, info);
+    if ( n < 0 )
+        return -errno;
+    for ( i = 0; i < r->nr_doms; i++ )
+    {
+        const struct xs_domain *d = &r->doms[i];
+
+        for ( j = 0; j < n; j++ )
+            if ( info[j].domain == d->domid )
+                break;
+        if ( j == n )
+        {
+            fprintf(stderr, "xenshare: domain %s (%u) went away\n", d->name,
+                    d->domid);
+            return -ENOENT;
+        }
+        cpu_ns[i] = info[j].cpu_time;
+    }
+    return 0;
+}
+
+/* A reading into slot @k, taken again while it is slow. */
+static int xs_sample(xc_interface *xch, struct xs_run *r, unsigned int k)
+{
+    uint64_t cpu_ns[XS_DOMAINS_MAX], before = 0, after = 0, idle = 0;
+    unsigned int i, try;
+    int rc;
+
+    for ( try = 0; try < XS_READ_TRIES; try++ )
+    {
+        if ( try )
+            r->retries++;
+        before = xs_now_ns();
+        rc = xs_read(xch, r, cpu_ns);
+        after = xs_now_ns();
+        if ( rc )
+            return rc;
+        if ( after - before <= XS_READ_SLOW_NS )
+            break;
+    }
+    if ( try == XS_READ_TRIES )
+        r->slow++;
+    r->call_ns[k] = after - before;
+    r->t_ns[k] = before + (after - before) / 2;
+    for ( i = 0; i < r->nr_doms; i++ )
+    {
+        uint64_t ns = cpu_ns[i];
+
+        if ( k && ns < r->doms[i].cpu_ns[k - 1] )
+        {
+            r->backwards++;
+            ns = r->doms[i].cpu_ns[k - 1];
+        }
+        r->doms[i].cpu_ns[k] = ns;
+    }
+    if ( r->pcpu >= 0 )
+    {
+        rc = xs_idle(xch, r->pcpu, &idle);
+        if ( rc )
+            return rc;
+        if ( k && idle < r->idle_ns )
+            r->idle_backwards++;
+        r->idle_ns = idle;
+    }
+    return 0;
+}
+
+static int xs_measure(xc_interface *xch, struct xs_run *r)
+{
+    unsigned int n = r->seconds * 1000u / r->interval_ms + 1, i, k;
+    uint64_t start;
+    int rc;
+
+    r->t_ns = calloc(n, sizeof(*r->t_ns));
+    r->call_ns = calloc(n, sizeof(*r->call_ns));
+    if ( !r->t_ns || !r->call_ns )
+        return -ENOMEM;
+    for ( i = 0; i < r->nr_doms; i++ )
+    {
+        r->doms[i].cpu_ns = calloc(n, sizeof(uint64_t));
+        if ( !r->doms[i].cpu_ns )
+            return -ENOMEM;
+    }
+    start = xs_now_ns();
+    for ( k = 0; k < n; k++ )
+    {
+        uint64_t due = start + (uint64_t)k * r->interval_ms * XS_NS_PER_MS;
+        struct timespec ts = {
+            .tv_sec = (time_t)(due / XS_NS_PER_S),
+            .tv_nsec = (long)(due % XS_NS_PER_S),
+        };
+
+        while ( clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
+                                NULL) == EINTR )
+            continue;
+        rc = xs_sample(xch, r, k);
+        if ( rc )
+            return rc;
+        r->nr_samples = k + 1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Figures                                                            */
+
+/* Points of one pCPU domain @i used between readings @a and @b (0 for
+ * a window in which no time passed). */
+static double xs_share(const struct xs_run *r, unsigned int i,
+                       unsigned int a, unsigned int b)
+{
+    const struct xs_domain *d = &r->doms[i];
+
+    if ( r->t_ns[b] == r->t_ns[a] )
+        return 0;
+    return XS_PCT_FULL * (double)(d->cpu_ns[b] - d->cpu_ns[a]) /
+           (double)(r->t_ns[b] - r->t_ns[a]);
+}
+
+static double xs_tenant_share(const struct xs_run *r, unsigned int t,
+                              unsigned int a, unsigned int b)
+{
+    double sum = 0;
+    unsigned int i;
+
+    for ( i = 0; i < r->nr_doms; i++ )
+        if ( r->doms[i].tenant == t )
+            sum += xs_share(r, i, a, b);
+    return sum;
+}
+
+static int xs_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile @p (0..100) of @v[@n], sorted in place. */
+static double xs_percentile(double *v, unsigned int n, double p)
+{
+    unsigned int rank;
+
+    qsort(v, n, sizeof(*v), xs_cmp_double);
+    rank = (unsigned int)(p / 100.0 * n + 0.999999);
+    if ( rank < 1 )
+        rank = 1;
+    return v[(rank > n ? n : rank) - 1];
+}
+
+/* How regular the readings were: p99 and max of the window lengths and
+ * of the time a reading took. */
+static int xs_report_timing(const struct xs_run *r)
+{
+    unsigned int w = r->nr_samples - 1, k;
+    double *len = malloc(r->nr_samples * sizeof(*len));
+
+    if ( !len )
+        return -ENOMEM;
+    for ( k = 0; k < w; k++ )
+        len[k] = (double)(r->t_ns[k + 1] - r->t_ns[k]) / XS_NS_PER_MS;
+    xs_result(r, "samples", "-", r->nr_samples);
+    xs_result(r, "window_p99_ms", "-", xs_percentile(len, w, 99));
+    xs_result(r, "window_max_ms", "-", len[w - 1]);
+    for ( k = 0; k < r->nr_samples; k++ )
+        len[k] = (double)r->call_ns[k] / XS_NS_PER_MS;
+    xs_result(r, "call_p50_ms", "-", xs_percentile(len, r->nr_samples, 50));
+    xs_result(r, "call_p99_ms", "-", xs_percentile(len, r->nr_samples, 99));
+    xs_result(r, "call_max_ms", "-", len[r->nr_samples - 1]);
+    xs_result(r, "backwards", "-", r->backwards);
+    xs_result(r, "retries", "-", r->retries);
+    xs_result(r, "slow", "-", r->slow);
+    if ( r->pcpu >= 0 )
+        xs_result(r, "idle_backwards", "-", r->idle_backwards);
+    free(len);
+    return 0;
+}
+
+/* Weights: shares over the run and the worst 1 s window, against the
+ * entitlement 100 x weight / sum of weights. */
+static void xs_report_weights(const struct xs_run *r)
+{
+    unsigned int last = r->nr_samples - 1, step, i, k;
+    double wsum = 0, err_max = 0, rel_max = 0, total = 0;
+    double tshare[XS_TENANTS_MAX] = { 0 }, tent[XS_TENANTS_MAX] = { 0 };
+
+    for ( i = 0; i < r->nr_doms; i++ )
+        wsum += (double)r->doms[i].weight;
+    step = XS_WINDOW_LONG_MS / r->interval_ms;
+    if ( step < 1 )
+        step = 1;
+    for ( i = 0; i < r->nr_doms; i++ )
+    {
+        const struct xs_domain *d = &r->doms[i];
+        double ent = XS_PCT_FULL * (double)d->weight / wsum;
+        double share = xs_share(r, i, 0, last), err = share - ent;
+
+        xs_result(r, "share_pct", d->name, share);
+        xs_result(r, "entitled_pct", d->name, ent);
+        xs_result(r, "share_err_pts", d->name, err < 0 ? -err : err);
+        if ( (err < 0 ? -err : err) > err_max )
+            err_max = err < 0 ? -err : err;
+        for ( k = 0; k + step <= last; k += step )
+        {
+            double rel = (xs_share(r, i, k, k + step) - ent) / ent * 100.0;
+
+            if ( rel < 0 )
+                rel = -rel;
+            if ( rel > rel_max )
+                rel_max = rel;
+        }
+        tshare[d->tenant] += share;
+        tent[d->tenant] += ent;
+        total += share;
+    }
+    for ( i = 0; i < r->nr_tenants; i++ )
+    {
+        xs_result(r, "tenant_share_pct", r->tenants[i].name, tshare[i]);
+        xs_result(r, "tenant_entitled_pct", r->tenants[i].name, tent[i]);
+    }
+    xs_result(r, "total_pct", "-", total);
+    xs_result(r, "share_err_pts_max", "-", err_max);
+    xs_result(r, "win1s_relerr_pct_max", "-", rel_max);
+}
+
+/* Caps: each capped tenant's use over the run and its 100 ms windows. */
+static int xs_report_caps(const struct xs_run *r)
+{
+    unsigned int w = r->nr_samples - 1, t, k, over;
+    double *v = malloc(w * sizeof(*v));
+
+    if ( !v )
+        return -ENOMEM;
+    for ( t = 0; t < r->nr_tenants; t++ )
+    {
+        const struct xs_tenant *ten = &r->tenants[t];
+
+        if ( !ten->cap_pct )
+            continue;
+        over = 0;
+        for ( k = 0; k < w; k++ )
+        {
+            v[k] = xs_tenant_share(r, t, k, k + 1);
+            if ( v[k] > ten->cap_pct + XS_CAP_SLACK_PCT )
+                over++;
+        }
+        xs_result(r, "cap_pct", ten->name, ten->cap_pct);
+        xs_result(r, "used_pct", ten->name, xs_tenant_share(r, t, 0, w));
+        xs_result(r, "win_over2_pct", ten->name, 100.0 * over / w);
+        xs_result(r, "win_p50_pct", ten->name, xs_percentile(v, w, 50));
+        xs_result(r, "win_p99_pct", ten->name, xs_percentile(v, w, 99));
+        xs_result(r, "win_max_pct", ten->name, v[w - 1]);
+    }
+    free(v);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Snapshot                                                           */
+
+static int xs_snapshot(xenstat_handle *xh, struct xs_run *r)
+{
+    xenstat_node *node;
+    unsigned int i;
+    int rc = xs_resolve(xh, r->doms, r->nr_doms);
+
+    if ( rc )
+        return rc;
+    node = xenstat_get_node(xh, 0);
+    if ( !node )
+        return -EIO;
+    for ( i = 0; i < r->nr_doms; i++ )
+    {
+        xenstat_domain *xd = xenstat_node_domain(node, r->doms[i].domid);
+
+        if ( !xd )
+        {
+            fprintf(stderr, "xenshare: domain %s went away\n",
+                    r->doms[i].name);
+            rc = -ENOENT;
+            break;
+        }
+        printf("RESULT %s xenstat_cpu_ns %s %llu\n", r->phase,
+               r->doms[i].name, xenstat_domain_cpu_ns(xd));
+        printf("RESULT %s xenstat_mem_bytes %s %llu\n", r->phase,
+               r->doms[i].name, xenstat_domain_cur_mem(xd));
+    }
+    xenstat_free_node(node);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+
+static void xs_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: xenshare [--phase P] [--seconds N] [--interval-ms N]\n"
+        "                [--pcpu N] [--cap TENANT:PCT]...\n"
+        "                DOMAIN[:TENANT[:WEIGHT]]...\n"
+        "       xenshare [--phase P] --snapshot DOMAIN...\n"
+        "Samples the domains' CPU time with libxenstat and prints one\n"
+        "'RESULT PHASE FIGURE SUBJECT VALUE' line per figure.  The domains\n"
+        "are taken to share one pCPU (--pcpu: which, to check its idle\n"
+        "time).\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "phase", required_argument, NULL, 'p' },
+        { "seconds", required_argument, NULL, 's' },
+        { "interval-ms", required_argument, NULL, 'i' },
+        { "pcpu", required_argument, NULL, 'P' },
+        { "cap", required_argument, NULL, 'c' },
+        { "snapshot", no_argument, NULL, 'S' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct xs_run r = {
+        .phase = "run",
+        .seconds = XS_SECONDS_DEFAULT,
+        .interval_ms = XS_INTERVAL_MS_DEFAULT,
+        .pcpu = -1,
+    };
+    unsigned int pcpu;
+    bool snapshot = false, weights = true;
+    xenstat_handle *xh;
+    xc_interface *xch;
+    unsigned int i;
+    int c, rc = 0;
+
+    while ( (c = getopt_long(argc, argv, "", opts, NULL)) != -1 )
+    {
+        switch ( c )
+        {
+        case 'p': r.phase = optarg; break;
+        case 's':
+            rc = xs_parse_uint(optarg, 1, XS_SECONDS_MAX, &r.seconds);
+            break;
+        case 'i':
+            rc = xs_parse_uint(optarg, 10, XS_WINDOW_LONG_MS,
+                               &r.interval_ms);
+            break;
+        case 'P':
+            rc = xs_parse_uint(optarg, 0, XS_CPUS_MAX - 1, &pcpu);
+            r.pcpu = (int)pcpu;
+            break;
+        case 'c': rc = xs_parse_cap(&r, optarg); break;
+        case 'S': snapshot = true; break;
+        case 'h': xs_usage(stdout); return 0;
+        default: xs_usage(stderr); return 2;
+        }
+        if ( rc )
+        {
+            fprintf(stderr, "xenshare: bad value '%s'\n", optarg);
+            return 2;
+        }
+    }
+    for ( ; optind < argc; optind++ )
+        if ( xs_parse_domain(&r, argv[optind]) )
+        {
+            fprintf(stderr, "xenshare: bad domain '%s' (DOMAIN[:TENANT"
+                    "[:WEIGHT]])\n", argv[optind]);
+            return 2;
+        }
+    if ( !r.nr_doms )
+    {
+        xs_usage(stderr);
+        return 2;
+    }
+    for ( i = 0; i < r.nr_doms; i++ )
+        if ( !r.doms[i].weight )
+            weights = false;
+
+    xh = xenstat_init();
+    if ( !xh )
+    {
+        fprintf(stderr, "xenshare: xenstat_init failed (not in dom0?)\n");
+        return 1;
+    }
+    if ( snapshot )
+        rc = xs_snapshot(xh, &r);
+    else if ( !(xch = xc_interface_open(NULL, NULL, 0)) )
+        rc = errno ? -errno : -EIO;
+    else
+    {
+        rc = xs_resolve(xh, r.doms, r.nr_doms);
+        if ( !rc )
+            rc = xs_measure(xch, &r);
+        if ( !rc && r.nr_samples < 2 )
+            rc = -EIO;
+        if ( !rc )
+            rc = xs_report_timing(&r);
+        if ( !rc && weights )
+            xs_report_weights(&r);
+        if ( !rc )
+            rc = xs_report_caps(&r);
+        xc_interface_close(xch);
+    }
+    xenstat_uninit(xh);
+    if ( rc )
+    {
+        fprintf(stderr, "xenshare: %s\n", strerror(-rc));
+        return 1;
+    }
+    return 0;
+}
