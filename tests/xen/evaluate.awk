@@ -1,0 +1,153 @@
+# evaluate.awk: the checks of one boot of the real-hypervisor test.
+#
+# Input: the RESULT and INFO lines dom0-test printed (tests/xen/run has
+# taken them off the console):
+#   RESULT PHASE FIGURE SUBJECT VALUE
+#   INFO KEY SUBJECT VALUE
+# Variables: sched (credit2|credit|fcredit), mode (xenosd|direct), werr
+# (weights: most points a guest may be off its entitlement), captol (caps:
+# most points a tenant's use over the run may be off its cap), accttol
+# (accounting: most percent xenosd's CPU may differ from Xen's).
+# Output: "ok WHAT" and "FAIL WHAT" lines, and "FIG KEY VALUE" lines for
+# the table (spaces in VALUE written as '_').
+function ok(msg)        { print "ok   " msg }
+function bad(msg)       { print "FAIL " msg; nfail++ }
+function abs(x)         { return x < 0 ? -x : x }
+function f1(x)          { return sprintf("%.1f", x) }
+function fig(k, v)      { gsub(/ /, "_", v); print "FIG", k, v }
+
+# The figure, or a failure (and "nan") when dom0 did not print it.
+function r(key) {
+    if (key in R)
+        return R[key]
+    if (!(key in missing)) {
+        missing[key] = 1
+        bad("missing figure '" key "'")
+    }
+    return "nan"
+}
+
+function within(what, v, lo, hi) {
+    if (v != "nan" && v + 0 >= lo && v + 0 <= hi)
+        ok(what ": " v " in " lo ".." hi)
+    else
+        bad(what ": " v " not in " lo ".." hi)
+}
+
+$1 == "RESULT" { R[$2 " " $3 " " $4] = $5 }
+$1 == "INFO"   { v = $4; for (i = 5; i <= NF; i++) v = v " " $i; I[$2 " " $3] = v }
+
+END {
+    split("alpha-1 alpha-2 beta-1", G, " ")
+    W["alpha-1"] = 128; W["alpha-2"] = 128; W["beta-1"] = 512
+    T["alpha-1"] = "alpha"; T["alpha-2"] = "alpha"; T["beta-1"] = "beta"
+    CAP["alpha"] = 50; CAP["beta"] = 25
+
+    # the scheduler Xen runs (fcredit reports itself as credit)
+    want = sched == "credit2" ? "credit2" : "credit"
+    if (I["boot xen_scheduler"] == want)
+        ok("xl info: xen_scheduler " want)
+    else
+        bad("xl info: xen_scheduler '" I["boot xen_scheduler"] "', not " want)
+
+    # tenants: alpha by name glob, beta by the xenstore tenant key
+    if (mode == "xenosd")
+        for (i = 1; i <= 3; i++) {
+            g = G[i]
+            if (I["tenant " g] == T[g])
+                ok("xenosd: " g " in tenant " T[g])
+            else
+                bad("xenosd: " g " in tenant '" I["tenant " g] "', not " T[g])
+        }
+
+    # weights
+    shares = ""
+    for (i = 1; i <= 3; i++) {
+        g = G[i]
+        if (r("weights weight_start " g) != W[g])
+            bad("weights: " g " has weight " R["weights weight_start " g] ", not " W[g])
+        e = r("weights share_err_pts " g)
+        within("weights: " g " share " f1(R["weights share_pct " g]) " vs " \
+               f1(R["weights entitled_pct " g]) ", error (points)", e, 0, werr)
+        shares = shares (i > 1 ? " / " : "") f1(R["weights share_pct " g])
+    }
+    within("weights: guests' total (points of pCPU 1)", r("weights total_pct -"), 90, 101)
+    fig("w_err_max", f1(r("weights share_err_pts_max -")))
+    fig("w_shares", shares)
+    fig("w_win1s", f1(r("weights win1s_relerr_pct_max -")))
+    fig("t_p99", f1(r("weights window_p99_ms -")) " / " f1(r("cap window_p99_ms -")))
+    # readings that stayed slow (the host starved QEMU): the windows
+    # around them are uncertain by more than 2%
+    for (i = 0; i < 2; i++) {
+        ph = i ? "cap" : "weights"
+        within(ph ": readings slower than 4 ms kept", r(ph " slow -"), 0, r(ph " samples -") * 0.05)
+    }
+
+    # caps
+    cerr = 0; cerr_t = "-"
+    for (t in CAP) {
+        for (i = 1; i <= 3; i++)
+            if (T[G[i]] == t && r("cap cap_start " G[i]) + 0 <= 0)
+                bad("cap: " G[i] " not capped at the start of the phase")
+        used = r("cap used_pct " t)
+        within("cap: tenant " t " (cap " CAP[t] ") use over the run", used,
+               CAP[t] - captol, CAP[t] + captol)
+        p99 = r("cap win_p99_pct " t)
+        fig("c_used_" t, f1(used))
+        fig("c_p99max_" t, f1(p99) " / " f1(r("cap win_max_pct " t)))
+        fig("c_over_" t, f1(r("cap win_over2_pct " t)) "%")
+        if (p99 != "nan" && p99 - CAP[t] > cerr) {
+            cerr = p99 - CAP[t]
+            cerr_t = t
+        }
+    }
+    fig("c_err", f1(cerr) (cerr_t != "-" ? " (" cerr_t ")" : ""))
+
+    # accounting: the paused guests' totals
+    worst = 0; memok = "yes"
+    for (i = 1; i <= 3; i++) {
+        g = G[i]
+        xs = r("acct xenstat_cpu_ns " g)
+        xl = r("acct xl_cpu_s " g) * 1e9
+        xm = r("acct xl_mem_mib " g)
+        if (mode != "xenosd")
+            continue
+        xd = r("acct xenosd_cpu_ns " g)
+        if (xs == "nan" || xd == "nan" || xs <= 0 || xl <= 0) {
+            bad("accounting: " g " has no CPU figures")
+            continue
+        }
+        d1 = abs(xd - xs) / xs * 100
+        d2 = abs(xd - xl) / xl * 100
+        if (d1 > worst) worst = d1
+        if (d2 > worst) worst = d2
+        within("accounting: " g " xenosd " xd " ns vs libxenstat " xs " (%)", d1, 0, accttol)
+        within("accounting: " g " xenosd vs xl list " xl / 1e9 " s (%)", d2, 0, accttol)
+        mb = r("acct xenosd_mem_bytes " g)
+        if (int(mb / 1048576) == xm + 0 && mb == r("acct xenstat_mem_bytes " g) + 0)
+            ok("accounting: " g " memory " mb " bytes = xl list's " xm " MiB")
+        else {
+            bad("accounting: " g " memory " mb " bytes, xl list " xm " MiB, libxenstat " \
+                R["acct xenstat_mem_bytes " g])
+            memok = "no"
+        }
+    }
+    if (mode == "xenosd") {
+        fig("a_cpu", sprintf("%.2f", worst))
+        fig("a_mem", memok)
+        within("xenosd: exit code", r("xenosd exit_code -"), 0, 0)
+        within("xenosd: policy reloads", r("xenosd policy_reloads -"), 1, 1)
+        for (k in R)
+            if (k ~ /^xenosd errors_/) {
+                split(k, p, " ")
+                if (p[2] ~ /^errors_(sample|set_sched|checkpoint)$/)
+                    within("xenosd: " p[2], R[k], 0, 0)
+                else
+                    ok("xenosd: " p[2] " " R[k] " (reported, not judged)")
+            }
+    } else {
+        fig("a_cpu", "-")
+        fig("a_mem", "-")
+    }
+    exit nfail > 0
+}
