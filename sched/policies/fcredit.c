@@ -48,7 +48,7 @@
 
 #define FC_TSLICE_US_DEFAULT     10000u   /* longest run without a decision */
 #define FC_RATELIMIT_US_DEFAULT  50u      /* least run before a wake preempts */
-#define FC_PERIOD_US_DEFAULT     10000u   /* cap budget period */
+#define FC_PERIOD_US_DEFAULT     5000u    /* cap budget period: ~cap/20 points over 100 ms */
 #define FC_LATENCY_US_DEFAULT    1000u    /* most credit a sleeper may bank */
 #define FC_GRAN_US               500u     /* vtime lead before a switch */
 #define FC_MIN_SLICE_US          100u     /* shortest slice */
