@@ -78,7 +78,7 @@
 #define XS_TENANTS_MAX          XS_DOMAINS_MAX
 #define XS_CPUS_MAX             256
 #define XS_READ_SLOW_NS         4000000ull      /* +-2% of a 100 ms window */
-#define XS_IDLE_SKEW_MAX_NS     2000000ull      /* +-1% of one */
+#define XS_IDLE_SKEW_MAX_NS     200000ull       /* +-0.1% of one */
 #define XS_READ_TRIES           10
 #define XS_INTERVAL_MS_DEFAULT  100
 #define XS_SECONDS_DEFAULT      20
