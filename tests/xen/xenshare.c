@@ -16,26 +16,21 @@
  * found by name once, with libxenstat.
  *
  * A window is the span between two readings; its share is the CPU a
- * domain used over the time that passed, in points of one pCPU (100 = all
- * of it).  Under emulation a reading now and then takes tens of ms (dom0's
- * vCPU waits for the host), so the time is not taken from dom0's clock
- * when it can be had from Xen itself: with --pcpu N it is the pCPU's own,
- * the CPU time of the domains plus pCPU N's idle time, which is all the
- * time pCPU N had when only these domains run there.  The idle time comes
- * from another hypercall (xc_getcpuinfo()), read just before and just
- * after the domains: the idle time at the domains' instant lies between
- * the two, and a reading whose two idle times differ by more than
- * XS_IDLE_SKEW_MAX_NS is taken again at once.  Whether the pCPU's time
- * adds up is checked against dom0's clock over the whole run
- * (`clock_diff_pct`: another domain on the pCPU, or a scheduler whose
- * idle accounting is off, shows there; `idle_backwards` counts readings
- * where the idle time went back).
+ * domain used over the time that passed (dom0's CLOCK_MONOTONIC, which is
+ * Xen's system time, in the middle of the call), in points of one pCPU
+ * (100 = all of it).  Under emulation a reading now and then takes tens
+ * of ms (dom0's vCPU waits for the host), and a 100 ms window measured
+ * with a clock read tens of ms away from the hypercall's own instant is
+ * off by as much: a reading that took longer than XS_READ_SLOW_NS is
+ * taken again at once (up to XS_READ_TRIES times; `slow` counts those
+ * kept anyway).
  *
- * Without --pcpu, the time is dom0's CLOCK_MONOTONIC (Xen's system time)
- * in the middle of the call, and a reading that took longer than
- * XS_READ_SLOW_NS is taken again.  Either way at most XS_READ_TRIES
- * times; a reading still uncertain then is dropped (`dropped` counts
- * them), so its two windows make one.
+ * The pCPU's idle time would be a time base free of that (the domains'
+ * CPU time plus the idle time is all the time the pCPU had), but it comes
+ * from another hypercall and, more to the point, is only as good as the
+ * scheduler's accounting: with --pcpu N it is read too and only checked,
+ * `idle_backwards` counting the readings where pCPU N's idle time went
+ * backwards (never, with a sound scheduler).
  *
  * From the windows it derives:
  *
@@ -78,7 +73,6 @@
 #define XS_TENANTS_MAX          XS_DOMAINS_MAX
 #define XS_CPUS_MAX             256
 #define XS_READ_SLOW_NS         4000000ull      /* +-2% of a 100 ms window */
-#define XS_IDLE_SKEW_MAX_NS     200000ull       /* +-0.1% of one */
 #define XS_READ_TRIES           10
 #define XS_INTERVAL_MS_DEFAULT  100
 #define XS_SECONDS_DEFAULT      20
@@ -111,12 +105,11 @@ struct xs_run {
     struct xs_tenant tenants[XS_TENANTS_MAX];
     unsigned int nr_tenants;
     uint64_t *t_ns;             /* time of each reading */
-    uint64_t *clk_ns;           /* dom0's clock at each reading */
     uint64_t *call_ns;          /* how long each reading took */
     unsigned int nr_samples;    /* readings taken */
     unsigned int backwards;     /* a domain's CPU time went back */
-    unsigned int retries;       /* readings taken again (uncertain) */
-    unsigned int dropped;       /* readings dropped (still uncertain) */
+    unsigned int retries;       /* readings taken again (slow) */
+    unsigned int slow;          /* slow readings kept */
     uint64_t idle_ns;           /* pCPU's idle time, last reading */
     unsigned int idle_backwards;
 };
@@ -308,46 +301,33 @@ static int xs_read(xc_interface *xch, const struct xs_run *r,
     return 0;
 }
 
-/* A reading into slot @k, taken again while it is uncertain.  1 (and
- * nothing stored) if it stays uncertain, else 0 or -errno. */
+/* A reading into slot @k, taken again while it is slow. */
 static int xs_sample(xc_interface *xch, struct xs_run *r, unsigned int k)
 {
-    uint64_t cpu_ns[XS_DOMAINS_MAX], before = 0, after = 0;
-    uint64_t idle_a = 0, idle_b = 0, t_ns;
+    uint64_t cpu_ns[XS_DOMAINS_MAX], before = 0, after = 0, idle = 0;
     unsigned int i, try;
-    bool sure = false;
-    int rc = 0;
+    int rc;
 
-    for ( try = 0; try < XS_READ_TRIES && !sure; try++ )
+    for ( try = 0; try < XS_READ_TRIES; try++ )
     {
         if ( try )
             r->retries++;
         before = xs_now_ns();
-        if ( r->pcpu >= 0 )
-            rc = xs_idle(xch, r->pcpu, &idle_a);
-        if ( !rc )
-            rc = xs_read(xch, r, cpu_ns);
-        if ( !rc && r->pcpu >= 0 )
-            rc = xs_idle(xch, r->pcpu, &idle_b);
+        rc = xs_read(xch, r, cpu_ns);
         after = xs_now_ns();
         if ( rc )
             return rc;
-        sure = r->pcpu >= 0 ? idle_b - idle_a <= XS_IDLE_SKEW_MAX_NS
-                            : after - before <= XS_READ_SLOW_NS;
+        if ( after - before <= XS_READ_SLOW_NS )
+            break;
     }
-    if ( !sure )
-    {
-        r->dropped++;
-        return 1;
-    }
+    if ( try == XS_READ_TRIES )
+        r->slow++;
     r->call_ns[k] = after - before;
-    r->clk_ns[k] = before + (after - before) / 2;
-    t_ns = idle_a + (idle_b - idle_a) / 2;
+    r->t_ns[k] = before + (after - before) / 2;
     for ( i = 0; i < r->nr_doms; i++ )
     {
         uint64_t ns = cpu_ns[i];
 
-        t_ns += ns;
         if ( k && ns < r->doms[i].cpu_ns[k - 1] )
         {
             r->backwards++;
@@ -355,32 +335,27 @@ static int xs_sample(xc_interface *xch, struct xs_run *r, unsigned int k)
         }
         r->doms[i].cpu_ns[k] = ns;
     }
-    if ( r->pcpu < 0 )
-        t_ns = r->clk_ns[k];
-    else
+    if ( r->pcpu >= 0 )
     {
-        if ( k && idle_a < r->idle_ns )
+        rc = xs_idle(xch, r->pcpu, &idle);
+        if ( rc )
+            return rc;
+        if ( k && idle < r->idle_ns )
             r->idle_backwards++;
-        r->idle_ns = idle_b;
+        r->idle_ns = idle;
     }
-    /* A pCPU time that goes back (idle accounting gone wrong) makes no
-     * window: keep the last, as for a domain. */
-    if ( k && t_ns < r->t_ns[k - 1] )
-        t_ns = r->t_ns[k - 1];
-    r->t_ns[k] = t_ns;
     return 0;
 }
 
 static int xs_measure(xc_interface *xch, struct xs_run *r)
 {
-    unsigned int n = r->seconds * 1000u / r->interval_ms + 1, i, k, j = 0;
+    unsigned int n = r->seconds * 1000u / r->interval_ms + 1, i, k;
     uint64_t start;
     int rc;
 
     r->t_ns = calloc(n, sizeof(*r->t_ns));
-    r->clk_ns = calloc(n, sizeof(*r->clk_ns));
     r->call_ns = calloc(n, sizeof(*r->call_ns));
-    if ( !r->t_ns || !r->clk_ns || !r->call_ns )
+    if ( !r->t_ns || !r->call_ns )
         return -ENOMEM;
     for ( i = 0; i < r->nr_doms; i++ )
     {
@@ -400,11 +375,10 @@ static int xs_measure(xc_interface *xch, struct xs_run *r)
         while ( clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
                                 NULL) == EINTR )
             continue;
-        rc = xs_sample(xch, r, j);
-        if ( rc < 0 )
+        rc = xs_sample(xch, r, k);
+        if ( rc )
             return rc;
-        if ( rc == 0 )
-            r->nr_samples = ++j;
+        r->nr_samples = k + 1;
     }
     return 0;
 }
@@ -477,15 +451,9 @@ static int xs_report_timing(const struct xs_run *r)
     xs_result(r, "call_max_ms", "-", len[r->nr_samples - 1]);
     xs_result(r, "backwards", "-", r->backwards);
     xs_result(r, "retries", "-", r->retries);
-    xs_result(r, "dropped", "-", r->dropped);
+    xs_result(r, "slow", "-", r->slow);
     if ( r->pcpu >= 0 )
-    {
-        double t = (double)(r->t_ns[w] - r->t_ns[0]);
-        double clk = (double)(r->clk_ns[w] - r->clk_ns[0]);
-
         xs_result(r, "idle_backwards", "-", r->idle_backwards);
-        xs_result(r, "clock_diff_pct", "-", (t - clk) / clk * 100.0);
-    }
     free(len);
     return 0;
 }
@@ -614,8 +582,8 @@ static void xs_usage(FILE *f)
         "       xenshare [--phase P] --snapshot DOMAIN...\n"
         "Samples the domains' CPU time with libxenstat and prints one\n"
         "'RESULT PHASE FIGURE SUBJECT VALUE' line per figure.  The domains\n"
-        "are taken to share one pCPU (--pcpu: which; its own time is then\n"
-        "the time base).\n");
+        "are taken to share one pCPU (--pcpu: which, to check its idle\n"
+        "time).\n");
 }
 
 int main(int argc, char **argv)
