@@ -60,6 +60,60 @@ START_TEST(test_fcredit_cap_is_work_conserving)
 }
 END_TEST
 
+/* The set-up make xen-test boots: three capped domains of unequal weight
+ * on one pCPU.  Waiting behind heavier domains costs none of them budget:
+ * each gets its whole cap, in every 100 ms window, and the pCPU idles the
+ * rest. */
+START_TEST(test_fcredit_caps_contend_on_one_pcpu)
+{
+    static const unsigned int weights[] = { 128, 128, 512 };
+    struct st_scenario t;
+    unsigned int i;
+
+    st_init(&t, 1, 5000);
+    for ( i = 0; i < 3; i++ )
+        st_cpu(&t, "capped", weights[i], 25);
+    st_run(&t, "fcredit");
+    for ( i = 0; i < 3; i++ )
+    {
+        ck_assert_msg(fabs(st_share(&t, i) - 0.25) < 0.002, "%u: %.4f", i,
+                      st_share(&t, i));
+        ck_assert_msg(t.r.domains[i].cap_window_max_pct < 25 + 0.5,
+                      "%u: a window used %.2f%%", i,
+                      t.r.domains[i].cap_window_max_pct);
+    }
+    st_done(&t);
+}
+END_TEST
+
+/* xenosd resplits a tenant's cap among its domains every interval.  A cap
+ * that moves keeps the budget banked under the old one, so moving it often
+ * gives nothing away: a cap flipping 20 / 30 every 7 ms averages 25. */
+START_TEST(test_fcredit_cap_change_keeps_budget)
+{
+    struct st_scenario t;
+    sch_time_t at;
+    bool high = false;
+
+    st_init(&t, 1, 3000);
+    st_cpu(&t, "capped", 256, 25);
+    st_cpu(&t, "hog", 256, 0);
+    st_start_ops(&t, sch_policy_find("fcredit"));
+    for ( at = SCH_MSEC(7); at < t.sc.duration_ns; at += SCH_MSEC(7) )
+    {
+        sim_run_until(t.sim, at);
+        ck_assert_int_eq(sim_dom_set_sched(t.sim, 0, 256,
+                                           high ? 30 : 20), 0);
+        high = !high;
+    }
+    sim_run_until(t.sim, t.sc.duration_ns);
+    ck_assert_int_eq(sim_result(t.sim, &t.r), 0);
+    ck_assert_msg(fabs(st_share(&t, 0) - 0.25) < 0.005, "%.4f",
+                  st_share(&t, 0));
+    st_done(&t);
+}
+END_TEST
+
 /* A cap above one pCPU on a domain with several vCPUs: the budget is the
  * domain's, shared by its vCPUs. */
 START_TEST(test_fcredit_cap_spans_vcpus)
@@ -237,6 +291,8 @@ static Suite *fcredit_suite(void)
     tcase_add_loop_test(tc, test_fcredit_cap_holds_every_window, 0, 3);
     tcase_add_test(tc, test_fcredit_cap_is_work_conserving);
     tcase_add_test(tc, test_fcredit_cap_spans_vcpus);
+    tcase_add_test(tc, test_fcredit_caps_contend_on_one_pcpu);
+    tcase_add_test(tc, test_fcredit_cap_change_keeps_budget);
     tcase_add_test(tc, test_fcredit_io_wake_latency);
     tcase_add_test(tc, test_fcredit_boost_tunable);
     tcase_add_test(tc, test_fcredit_work_conserving_mixed);

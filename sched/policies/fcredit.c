@@ -20,13 +20,16 @@
  * bounded by the ratelimit.  With boost off a waker is placed at the min
  * vtime and waits for the running slice to end.
  *
- * Caps: a capped domain has a budget of cap% of each period (default 10 ms),
- * shared by its units.  A unit of a capped domain runs for at most its
- * share of the remaining budget, so the pCPU reschedules exactly when the
- * budget is spent; the domain is then throttled: its units are parked, off
- * the runqueues, until a per-domain timer refills the budget at the period's
- * end.  Overdraft (never more than one decision's worth) is paid from the
- * next period.
+ * Caps: a capped domain's budget is a token bucket shared by its units.
+ * It accrues cap% of every ns, drains one ns per ns per running unit, and
+ * holds at most cap% of a period (default 4 ms).  A unit of a capped
+ * domain runs for at most what the budget lasts, so the pCPU reschedules
+ * exactly when it is out; the domain is then throttled: its units are
+ * parked, off the runqueues, until a quarter of the bucket is back.  So a
+ * busy capped domain runs in bursts of cap% of a quarter period, which is
+ * as far as any window of time sees it over its cap.  Parked units have no
+ * timer: the pCPU holding them bounds its next decision by the time their
+ * budget is back.  Overdraft (a late decision) is debt, all paid back.
  *
  * Balancing: a waking unit goes to an idle pCPU in its hard affinity when its
  * own pCPU is busy; a pCPU about to idle steals the least-vtime unit of the
@@ -37,18 +40,20 @@
  *
  * Locking
  * -------
- * Per-pCPU state (runqueue, parked list, min vtime) is under that pCPU's
- * schedule lock, which the host holds around the unit hooks.  Domain state
- * (budget, runnable count, throttled) is under fc_dom.lock.  Order: pCPU
- * lock (the caller's, then a peer's, only by trylock), then domain lock.
- * The refill timer takes only the domain lock and kicks the pCPUs that hold
- * parked units; they requeue them under their own lock.
+ * Per-pCPU state (runqueue, parked list and when it may run, min vtime) is
+ * under that pCPU's schedule lock, which the host holds around the unit
+ * hooks.  Domain state (budget, runnable and running counts, throttled) is
+ * under fc_dom.lock.  Order: pCPU lock (the caller's, then a peer's, only
+ * by trylock), then domain lock.  A cap change takes only the domain lock
+ * and kicks the pCPUs that hold parked units; they look again under their
+ * own lock.
  */
 #include <xenos/sched.h>
 
 #define FC_TSLICE_US_DEFAULT     10000u   /* longest run without a decision */
 #define FC_RATELIMIT_US_DEFAULT  50u      /* least run before a wake preempts */
-#define FC_PERIOD_US_DEFAULT     5000u    /* cap budget period: ~cap/20 points over 100 ms */
+#define FC_PERIOD_US_DEFAULT     4000u    /* cap bucket depth, as time at cap */
+#define FC_CAP_RESUME_DIV        4u       /* throttled till 1/4 of it is back */
 #define FC_LATENCY_US_DEFAULT    1000u    /* most credit a sleeper may bank */
 #define FC_GRAN_US               500u     /* vtime lead before a switch */
 #define FC_MIN_SLICE_US          100u     /* shortest slice */
@@ -57,6 +62,7 @@
 #define FC_LOAD_SCALE            1024u    /* load = weight share x this */
 #define FC_PULL_SCAN             8u       /* candidates a balance looks at */
 #define FC_NO_CPU                (~0u)
+#define FC_CAP_SYNC_MAX          SCH_SEC(1000) /* idle so long, it is full */
 
 #define FC_TSLICE_US_MIN         100u
 #define FC_TSLICE_US_MAX         1000000u
@@ -85,6 +91,7 @@ struct fc_pcpu {
     uint64_t seq;
     uint64_t min_vtime;                 /* never goes back */
     struct sch_list parked;             /* runnable, domain throttled */
+    sch_time_t next_resume;             /* earliest budget back, if parked */
     sch_time_t last_balance;
 };
 
@@ -93,16 +100,11 @@ struct fc_dom {
     struct sch_domain *dom;
     uint32_t weight, cap_pct;
     unsigned int nr_runnable;
-    /* Units running now, and the sum of their start times: the budget
-     * they are spending at time t is nr_running * t - start_sum. */
-    unsigned int nr_running;
-    sch_time_t start_sum;
-    sch_time_t budget;                  /* ns left this period; may be < 0 */
-    sch_time_t period_end;
+    unsigned int nr_running;            /* units on a pCPU now */
+    int64_t left;                       /* cap budget, ns x 100: fc_cap_sync */
+    sch_time_t left_at;
     bool throttled;
-    struct sch_cpumask parked_on;       /* pCPUs with parked units of ours */
-    struct sch_timer refill;
-    const struct sch_sched *s;
+    struct sch_cpumask parked_on;       /* pCPUs that may hold parked units */
 };
 
 struct fc_unit {
@@ -301,24 +303,9 @@ static struct fc_unit *fc_runq_head(const struct fc_pcpu *pc)
 /* ------------------------------------------------------------------ */
 /* Accounting                                                          */
 
-static void fc_budget_refill(const struct fc_private *prv, struct fc_dom *fd,
-                             sch_time_t now)
-{
-    sch_time_t full;
-
-    if ( !fd->cap_pct || now < fd->period_end )
-        return;
-    full = prv->period * fd->cap_pct / 100;
-    /* Debt carries into the next period; unused budget does not. */
-    fd->budget = full + (fd->budget < 0 ? fd->budget : 0);
-    if ( fd->budget < -full )
-        fd->budget = -full;
-    fd->period_end += ((now - fd->period_end) / prv->period + 1) * prv->period;
-}
-
-/* Charge @fu for running until @now: vtime, and its domain's budget. */
-static void fc_burn(const struct sch_sched *s, struct fc_unit *fu,
-                    sch_time_t now)
+/* Charge @fu's vtime for running until @now.  Its domain's budget needs
+ * nothing here: the bucket drains by the domain's running units. */
+static void fc_burn(struct fc_unit *fu, sch_time_t now)
 {
     struct fc_dom *fd = fu->dom;
     sch_time_t delta = now - fu->start;
@@ -329,56 +316,111 @@ static void fc_burn(const struct sch_sched *s, struct fc_unit *fu,
         return;
     fu->start = now;
     sch_spin_lock(&fd->lock);
-    fd->start_sum += delta;             /* our start moved on by delta */
     share = fd->nr_runnable ? fd->nr_runnable : 1;
     scaled = (uint64_t)delta * FC_WEIGHT_UNIT * share + fu->rem;
     fu->vtime += scaled / fd->weight;
     fu->rem = scaled % fd->weight;
-    if ( fd->cap_pct )
-    {
-        fc_budget_refill(fc_priv(s), fd, now);
-        fd->budget -= delta;
-    }
     sch_spin_unlock(&fd->lock);
 }
 
-/* Budget left at @now, counting what running units are spending right now
- * (not yet burnt).  Domain lock held. */
-static sch_time_t fc_dom_left_locked(const struct fc_dom *fd, sch_time_t now)
+/* The budget (ns x 100) a throttled domain capped at @cap_pct waits for. */
+static int64_t fc_cap_resume(const struct fc_private *prv, uint32_t cap_pct)
 {
-    return fd->budget - ((sch_time_t)fd->nr_running * now - fd->start_sum);
+    return prv->period * cap_pct / FC_CAP_RESUME_DIV;
 }
 
-/* Is @fd out of budget?  Throttles it and arms the refill if so.  Domain
- * lock held. */
+/*
+ * Caps are a token bucket, kept in ns x 100 so that accruing cap_pct per
+ * ns is exact.  @left is the budget at @left_at.  Between two syncs the
+ * domain's number of running units is constant, so the
+ * budget moved in a straight line and the clamp at the depth is exact.
+ * The depth, a period's budget, is all a domain may burst after a sleep or
+ * a wait: a cap holds in every window first, and over time as well only
+ * as far as that allows.  Domain lock held.
+ */
+static void fc_cap_sync(const struct fc_private *prv, struct fc_dom *fd,
+                        sch_time_t now)
+{
+    sch_time_t dt = now - fd->left_at;
+    int64_t depth = prv->period * fd->cap_pct;
+
+    /* Another pCPU's clock may be a little behind this domain's last sync
+     * (Xen under emulation): count nothing rather than go back. */
+    if ( dt <= 0 || !fd->cap_pct )
+        return;
+    /* Idle that long, it is full: clamping keeps the product small.  A
+     * running domain is synced at least every slice, and its debt, even
+     * from a stalled pCPU, is all paid back: that is what holds a cap. */
+    if ( !fd->nr_running && dt > FC_CAP_SYNC_MAX )
+        dt = FC_CAP_SYNC_MAX;
+    fd->left += dt * ((int64_t)fd->cap_pct - 100 * (int64_t)fd->nr_running);
+    if ( fd->left > depth )
+        fd->left = depth;
+    fd->left_at = now;
+}
+
+/*
+ * Is @fd out of budget?  A domain is throttled when its budget runs out
+ * and stays so until a quarter of the depth is back: it then runs bursts
+ * of a quarter period's budget, not slivers, and a pCPU that comes back
+ * for it up to three quarters of a period late (a late timer, a wait
+ * behind heavier domains) still loses nothing.  Domain lock held.
+ */
 static bool fc_dom_throttle_locked(const struct sch_sched *s,
                                    struct fc_dom *fd, sch_time_t now)
 {
+    const struct fc_private *prv = fc_priv(s);
+
     if ( !fd->cap_pct )
         return false;
-    fc_budget_refill(fc_priv(s), fd, now);
-    if ( fc_dom_left_locked(fd, now) > 0 )
-        return false;
-    if ( !fd->throttled )
-    {
-        fd->throttled = true;
-        sch_timer_set(&fd->refill, fd->period_end);
-    }
-    return true;
+    fc_cap_sync(prv, fd, now);
+    if ( fd->throttled )
+        fd->throttled = fd->left < fc_cap_resume(prv, fd->cap_pct);
+    else
+        fd->throttled = fd->left <= 0;
+    return fd->throttled;
 }
 
-static void fc_park(const struct sch_sched *s, struct fc_unit *fu,
-                    unsigned int cpu)
+/* When a throttled @fd has its budget back if none of its units runs
+ * meanwhile.  Synced at @now; domain lock held. */
+static sch_time_t fc_dom_resume_at(const struct fc_private *prv,
+                                   const struct fc_dom *fd, sch_time_t now)
 {
+    int64_t need = fc_cap_resume(prv, fd->cap_pct) - fd->left;
+
+    if ( need <= 0 )
+        return now;
+    return now + (need + fd->cap_pct - 1) / fd->cap_pct;
+}
+
+/*
+ * Park @fu on @cpu until its domain has budget again.  Parked units have
+ * no timer: @cpu bounds its next decision by next_resume (fc_do_schedule)
+ * and unparks them then, so no other pCPU's timer or IPI stands between a
+ * domain and its budget.  Returns true when @cpu must come back sooner
+ * than it had planned, which a caller outside @cpu's decision must kick
+ * it for.
+ */
+static bool fc_park(const struct sch_sched *s, struct fc_unit *fu,
+                    unsigned int cpu, sch_time_t now)
+{
+    struct fc_pcpu *pc = fc_pcpu(s, cpu);
     struct fc_dom *fd = fu->dom;
+    bool sooner;
+    sch_time_t at;
 
     SCH_ASSERT(!fu->queued && !fu->parked);
-    fu->parked = true;
-    fc_load_move(s, fu, FC_NO_CPU);
-    sch_list_add_tail(&fu->park_elem, &fc_pcpu(s, cpu)->parked);
     sch_spin_lock(&fd->lock);
     sch_cpumask_set(&fd->parked_on, cpu);
+    at = fc_dom_resume_at(fc_priv(s), fd, now);
     sch_spin_unlock(&fd->lock);
+    sooner = sch_list_empty(&pc->parked) || at < pc->next_resume;
+    if ( sooner )
+        pc->next_resume = at;
+    fu->parked = true;
+    fc_load_move(s, fu, FC_NO_CPU);
+    sch_list_add_tail(&fu->park_elem, &pc->parked);
+    return sooner;
 }
 
 static void fc_unpark(struct fc_unit *fu)
@@ -388,8 +430,9 @@ static void fc_unpark(struct fc_unit *fu)
     sch_list_del_init(&fu->park_elem);
 }
 
-/* Queue @fu on @cpu, or park it if its domain is throttled. */
-static void fc_enqueue(const struct sch_sched *s, struct fc_unit *fu,
+/* Queue @fu on @cpu, or park it if its domain is throttled.  Returns
+ * fc_park()'s answer: true if @cpu must come back sooner. */
+static bool fc_enqueue(const struct sch_sched *s, struct fc_unit *fu,
                        unsigned int cpu, sch_time_t now)
 {
     struct fc_dom *fd = fu->dom;
@@ -399,30 +442,42 @@ static void fc_enqueue(const struct sch_sched *s, struct fc_unit *fu,
     throttled = fc_dom_throttle_locked(s, fd, now);
     sch_spin_unlock(&fd->lock);
     if ( throttled )
-        fc_park(s, fu, cpu);
-    else
-        fc_runq_insert(s, cpu, fu);
+        return fc_park(s, fu, cpu, now);
+    fc_runq_insert(s, cpu, fu);
+    return false;
 }
 
-/* Requeue parked units whose domain has budget again.  Lock of @cpu held. */
+/* Requeue parked units whose domain has budget again, and find when the
+ * first of those left parked has.  Lock of @cpu held. */
 static void fc_unpark_ready(const struct sch_sched *s, unsigned int cpu,
                             sch_time_t now)
 {
     struct fc_pcpu *pc = fc_pcpu(s, cpu);
     struct sch_list *pos, *n;
+    bool first = true;
 
     sch_list_for_each_safe(pos, n, &pc->parked)
     {
         struct fc_unit *fu = sch_list_entry(pos, struct fc_unit, park_elem);
+        struct fc_dom *fd = fu->dom;
+        sch_time_t at = 0;
         bool throttled;
 
-        sch_spin_lock(&fu->dom->lock);
-        throttled = fc_dom_throttle_locked(s, fu->dom, now);
+        sch_spin_lock(&fd->lock);
+        throttled = fc_dom_throttle_locked(s, fd, now);
         if ( throttled )
-            sch_cpumask_set(&fu->dom->parked_on, cpu);  /* kick us again */
-        sch_spin_unlock(&fu->dom->lock);
+        {
+            sch_cpumask_set(&fd->parked_on, cpu);
+            at = fc_dom_resume_at(fc_priv(s), fd, now);
+        }
+        sch_spin_unlock(&fd->lock);
         if ( throttled )
+        {
+            if ( first || at < pc->next_resume )
+                pc->next_resume = at;
+            first = false;
             continue;
+        }
         fc_unpark(fu);
         if ( fc_vt_before(fu->vtime, pc->min_vtime) )
             fu->vtime = pc->min_vtime;
@@ -457,27 +512,6 @@ static void fc_kick(const struct sch_sched *s, unsigned int cpu)
 {
     fc_set_idle(s, cpu, false);
     sch_kick(s, cpu);
-}
-
-static void fc_refill_timer(void *data, sch_time_t now)
-{
-    struct fc_dom *fd = data;
-    const struct sch_sched *s = fd->s;
-    struct sch_cpumask kick;
-    unsigned int cpu;
-    bool throttled;
-
-    sch_spin_lock(&fd->lock);
-    fd->throttled = false;
-    throttled = fc_dom_throttle_locked(s, fd, now);
-    kick = fd->parked_on;
-    if ( !throttled )
-        sch_cpumask_clear_all(&fd->parked_on);
-    sch_spin_unlock(&fd->lock);
-    if ( throttled )
-        return;
-    sch_for_each_cpu(cpu, &kick)
-        fc_kick(s, cpu);
 }
 
 /* ------------------------------------------------------------------ */
@@ -602,28 +636,18 @@ static void fc_free_pdata(const struct sch_sched *s, void *pd,
 static void *fc_alloc_domdata(const struct sch_sched *s, struct sch_domain *d)
 {
     struct fc_dom *fd = sch_zalloc(s, sizeof(*fd));
-    unsigned int cpu;
 
     if ( !fd )
         return NULL;
     sch_spin_lock_init(&fd->lock);
     fd->dom = d;
-    fd->s = s;
     fd->weight = SCH_WEIGHT_DEFAULT;
-    /* The refill timer lives on the domain's first pCPU of the pool. */
-    cpu = sch_cpumask_next(&s->cpus, 0);
-    sch_timer_init(s, &fd->refill, fc_refill_timer, fd, cpu);
     return fd;
 }
 
 static void fc_free_domdata(const struct sch_sched *s, void *dd)
 {
-    struct fc_dom *fd = dd;
-
-    if ( !fd )
-        return;
-    sch_timer_kill(&fd->refill);
-    sch_free(s, fd);
+    sch_free(s, dd);
 }
 
 static void *fc_alloc_udata(const struct sch_sched *s, struct sch_unit *u,
@@ -678,7 +702,7 @@ static void fc_sleep(const struct sch_sched *s, struct sch_unit *u,
 
     if ( sch_curr_on_cpu(s, u->res) == u )
     {
-        fc_burn(s, fu, now);
+        fc_burn(fu, now);
         sch_kick(s, u->res);
     }
     else
@@ -725,7 +749,8 @@ static void fc_wake(const struct sch_sched *s, struct sch_unit *u,
     if ( fc_vt_before(fu->vtime, floor) )
         fu->vtime = floor;
     fu->start = now;
-    fc_enqueue(s, fu, cpu, now);
+    if ( fc_enqueue(s, fu, cpu, now) )
+        sch_kick(s, cpu);               /* to come back for it in time */
     if ( !fu->queued )
         return;
 
@@ -743,7 +768,7 @@ static void fc_wake(const struct sch_sched *s, struct sch_unit *u,
      * the waker waits for the running slice to end. */
     if ( !prv->boost )
         return;
-    fc_burn(s, fc_unit(curr), now);
+    fc_burn(fc_unit(curr), now);
     if ( fc_vt_before(fu->vtime, fc_unit(curr)->vtime) )
         sch_kick(s, cpu);
 }
@@ -866,28 +891,34 @@ static struct fc_unit *fc_pick(const struct sch_sched *s, unsigned int cpu,
         sch_spin_unlock(&fu->dom->lock);
         if ( !throttled )
             return fu;
-        fc_park(s, fu, cpu);
+        fc_park(s, fu, cpu, now);
     }
     return NULL;
 }
 
-/* The most of its domain's budget left at @now that @fu may spend in one
- * go: all its runnable units may be spending the budget at once.  Never
- * below the minimum slice unless the budget is: slicing the last crumbs
- * ever finer would cost more than it could save. */
-static sch_time_t fc_budget_slice(struct fc_dom *fd, sch_time_t now)
+/* How long @fd's units may run from @now before its budget is out, if all
+ * its runnable units spend it at once while it accrues (-1: they cannot
+ * outspend the cap).  Never below the minimum slice unless the budget is:
+ * slicing the last crumbs ever finer would cost more than it could save,
+ * and the overdraft is paid back. */
+static sch_time_t fc_budget_slice(const struct sch_sched *s,
+                                  struct fc_dom *fd, sch_time_t now)
 {
-    sch_time_t left, each;
+    const int64_t min = SCH_USEC(FC_MIN_SLICE_US);
+    int64_t left, drain, each;
     unsigned int n;
 
     sch_spin_lock(&fd->lock);
-    left = fc_dom_left_locked(fd, now);
+    fc_cap_sync(fc_priv(s), fd, now);
+    left = fd->left;
     n = fd->nr_runnable > fd->nr_running ? fd->nr_runnable : fd->nr_running;
+    drain = 100 * (int64_t)(n ? n : 1) - fd->cap_pct;
     sch_spin_unlock(&fd->lock);
-    each = left / (n ? n : 1);
-    if ( each < SCH_USEC(FC_MIN_SLICE_US) )
-        each = left < SCH_USEC(FC_MIN_SLICE_US) ? left
-                                                : SCH_USEC(FC_MIN_SLICE_US);
+    if ( drain <= 0 )
+        return -1;
+    each = (left + drain - 1) / drain;
+    if ( each < min )
+        each = left / 100 < min ? left / 100 : min;
     return each > 1 ? each : 1;
 }
 
@@ -915,31 +946,30 @@ static sch_time_t fc_slice(const struct sch_sched *s, struct fc_unit *fu,
     }
     if ( fd->cap_pct )
     {
-        sch_time_t left = fc_budget_slice(fd, now);
+        sch_time_t left = fc_budget_slice(s, fd, now);
 
-        if ( left < slice )
+        if ( left >= 0 && left < slice )
             slice = left;
     }
     return slice;
 }
 
-/* @fu starts or stops spending its domain's budget at @now (its start). */
-static void fc_running(struct fc_unit *fu, bool on, sch_time_t now)
+/* @fu starts or stops spending its domain's budget at @now (its start):
+ * the bucket is brought up to @now at the old rate first. */
+static void fc_running(const struct sch_sched *s, struct fc_unit *fu, bool on,
+                       sch_time_t now)
 {
     struct fc_dom *fd = fu->dom;
 
     SCH_ASSERT(fu->start == now);
     sch_spin_lock(&fd->lock);
+    fc_cap_sync(fc_priv(s), fd, now);
     if ( on )
-    {
         fd->nr_running++;
-        fd->start_sum += now;
-    }
     else
     {
         SCH_ASSERT(fd->nr_running > 0);
         fd->nr_running--;
-        fd->start_sum -= now;
     }
     sch_spin_unlock(&fd->lock);
 }
@@ -956,9 +986,9 @@ static void fc_advance_min(struct fc_pcpu *pc, const struct fc_unit *next)
         pc->min_vtime = least;
 }
 
-static void fc_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
-                           unsigned int cpu, sch_time_t now,
-                           bool tasklet_work, struct sch_slice *out)
+static void fc_decide(const struct sch_sched *s, struct sch_unit *curr,
+                      unsigned int cpu, sch_time_t now, bool tasklet_work,
+                      struct sch_slice *out)
 {
     const struct fc_private *prv = fc_priv(s);
     struct fc_pcpu *pc = fc_pcpu(s, cpu);
@@ -969,7 +999,7 @@ static void fc_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
     fc_unpark_ready(s, cpu, now);
     if ( fc )
     {
-        fc_burn(s, fc, now);
+        fc_burn(fc, now);
         yielding = fc->yielding;
         fc->yielding = false;
         if ( curr->runnable )
@@ -1011,7 +1041,7 @@ static void fc_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
     }
 
     if ( fc && next != fc )
-        fc_running(fc, false, now);
+        fc_running(s, fc, false, now);
     if ( !next )
     {
         out->task = sch_res(s, cpu)->idle;
@@ -1025,7 +1055,7 @@ static void fc_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
     {
         next->run_start = now;
         next->start = now;
-        fc_running(next, true, now);
+        fc_running(s, next, true, now);
     }
     out->task = next->unit;
     out->time = fc_slice(s, next, pc, now);
@@ -1034,6 +1064,22 @@ static void fc_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
         fc_kick_idlers(s, cpu, pc->nr_queued);
     if ( !fc && !out->migrated )
         fc_pass_kick(s, cpu);
+}
+
+static void fc_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
+                           unsigned int cpu, sch_time_t now,
+                           bool tasklet_work, struct sch_slice *out)
+{
+    const struct fc_pcpu *pc = fc_pcpu(s, cpu);
+    sch_time_t until;
+
+    fc_decide(s, curr, cpu, now, tasklet_work, out);
+    /* Come back for the parked units when their budget is (fc_park). */
+    if ( sch_list_empty(&pc->parked) )
+        return;
+    until = pc->next_resume > now ? pc->next_resume - now : 1;
+    if ( out->time < 0 || until < out->time )
+        out->time = until;
 }
 
 /* Asleep, so on no queue: only its vtime must change frames. */
@@ -1058,11 +1104,34 @@ static unsigned int fc_pick_resource(const struct sch_sched *s,
     return sch_cpumask_next(&mask, 0);
 }
 
+/*
+ * @fd's cap becomes @cap_pct at @now.  The budget so far is settled at the
+ * old cap; a domain newly capped starts as if just resumed, and one whose
+ * cap moves keeps its bucket as full as it was, so a cap that xenosd
+ * resplits every interval gives nothing away.  Domain lock held.
+ */
+static void fc_cap_changed(const struct fc_private *prv, struct fc_dom *fd,
+                           uint32_t cap_pct, sch_time_t now)
+{
+    fc_cap_sync(prv, fd, now);
+    if ( !fd->cap_pct )
+        fd->left = fc_cap_resume(prv, cap_pct);    /* as if just resumed */
+    else
+        fd->left = fd->left * (int64_t)cap_pct / fd->cap_pct;
+    if ( !cap_pct )
+        fd->throttled = false;
+    fd->cap_pct = cap_pct;
+    fd->left_at = now;
+}
+
 static int fc_adjust(const struct sch_sched *s, struct sch_domain *d,
                      struct sch_dom_params *p, sch_time_t now)
 {
     struct fc_dom *fd = d->priv;
+    struct sch_cpumask kick;
+    unsigned int cpu;
 
+    sch_cpumask_clear_all(&kick);
     if ( p->cmd == SCH_PARAM_GET )
     {
         sch_spin_lock(&fd->lock);
@@ -1082,12 +1151,15 @@ static int fc_adjust(const struct sch_sched *s, struct sch_domain *d,
         fd->weight = p->weight;
     if ( p->cap_pct != SCH_PARAM_UNCHANGED && p->cap_pct != fd->cap_pct )
     {
-        fd->cap_pct = p->cap_pct;
-        /* A new cap starts a fresh period with a full budget. */
-        fd->budget = fc_priv(s)->period * p->cap_pct / 100;
-        fd->period_end = now + fc_priv(s)->period;
+        fc_cap_changed(fc_priv(s), fd, p->cap_pct, now);
+        /* The pCPUs holding parked units wait for the old budget: have
+         * them look again (fc_unpark_ready marks those still holding). */
+        kick = fd->parked_on;
+        sch_cpumask_clear_all(&fd->parked_on);
     }
     sch_spin_unlock(&fd->lock);
+    sch_for_each_cpu(cpu, &kick)
+        sch_kick(s, cpu);
     return 0;
 }
 
