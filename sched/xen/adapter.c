@@ -33,6 +33,7 @@
  */
 #include <xen/init.h>
 #include <xen/lib.h>
+#include <xen/param.h>
 #include <xen/sched.h>
 #include <xen/softirq.h>
 #include <xen/stdarg.h>
@@ -58,7 +59,7 @@ struct xs_dom {
 struct xs_sched {
     struct sch_sched s;
     struct sch_lock *locks;     /* per pCPU, @xl: Xen's lock of that pCPU */
-    s_time_t *last_now;         /* per pCPU, under its lock: see xs_now() */
+    s_time_t *last_now;         /* per pCPU, under its lock: xs_monotonic() */
 };
 
 static struct xs_sched *xs_of(const struct scheduler *ops)
@@ -114,14 +115,18 @@ static struct sch_unit *xs_sync(struct xs_unit *xs)
  * as they do not in the simulator, so time is kept monotonic per pCPU:
  * the lock that guards a unit also orders its times.
  */
-static s_time_t xs_now(struct xs_sched *x, unsigned int cpu)
+static s_time_t xs_monotonic(struct xs_sched *x, unsigned int cpu,
+                             s_time_t now)
 {
-    s_time_t now = NOW();
-
     if ( now < x->last_now[cpu] )
         return x->last_now[cpu];
     x->last_now[cpu] = now;
     return now;
+}
+
+static s_time_t xs_now(struct xs_sched *x, unsigned int cpu)
+{
+    return xs_monotonic(x, cpu, NOW());
 }
 
 /* ------------------------------------------------------------------ */
@@ -205,6 +210,33 @@ void sch_assert_failed(const char *expr, const char *file, int line)
 /* ------------------------------------------------------------------ */
 /* Set-up and tear-down.                                               */
 
+/*
+ * sched_xenos_period_us= on Xen's command line: the cap budget period of
+ * every xenos scheduler instance that has one (fcredit), as Xen's own
+ * sched_credit_tslice_ms sets credit1's slice.  The credit payload that
+ * xl speaks has no field for it.  0: the policy's default.
+ */
+static unsigned int __read_mostly xs_period_us;
+integer_param("sched_xenos_period_us", xs_period_us);
+
+static void xs_boot_params(struct xs_sched *x)
+{
+    struct sch_global_params p = {
+        .cmd = SCH_PARAM_PUT,
+        .tslice_us = SCH_PARAM_UNCHANGED,
+        .ratelimit_us = SCH_PARAM_UNCHANGED,
+        .period_us = xs_period_us,
+        .boost = SCH_PARAM_UNCHANGED,
+        .latency_us = SCH_PARAM_UNCHANGED,
+    };
+
+    if ( !xs_period_us || !x->s.ops->adjust_global )
+        return;
+    if ( x->s.ops->adjust_global(&x->s, &p) )
+        printk(XENLOG_WARNING "xenos %s: sched_xenos_period_us=%u refused\n",
+               x->s.ops->opt_name, xs_period_us);
+}
+
 static int xs_init(struct scheduler *ops, const struct sch_ops *pol)
 {
     struct xs_sched *x;
@@ -240,6 +272,7 @@ static int xs_init(struct scheduler *ops, const struct sch_ops *pol)
     rc = pol->init(&x->s);
     if ( rc )
         goto fail;
+    xs_boot_params(x);
     ops->sched_data = x;
     return 0;
 
@@ -527,9 +560,7 @@ static void cf_check xs_do_schedule(const struct scheduler *ops,
     struct sch_slice out;
     struct xs_unit *next;
 
-    if ( now < x->last_now[cpu] )
-        now = x->last_now[cpu];
-    x->last_now[cpu] = now;
+    now = xs_monotonic(x, cpu, now);
     if ( !curr->runnable )
         xs_tell_sleep(x, xs_unit(currunit), now);  /* vcpu_block() */
     x->s.ops->do_schedule(&x->s, curr, cpu, now, tasklet_work_scheduled,
