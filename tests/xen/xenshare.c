@@ -3,7 +3,8 @@
  * inside dom0 (tests/xen/ runs it in every boot of `make xen-test`).
  *
  *   xenshare [--phase P] [--seconds N] [--interval-ms N] [--pcpu N]
- *            [--cap T:PCT]... DOMAIN[:TENANT[:WEIGHT]]...
+ *            [--cap T:PCT]... [--span-s N] [--raw]
+ *            DOMAIN[:TENANT[:WEIGHT]]...
  *   xenshare --snapshot DOMAIN...
  *
  * Design
@@ -38,8 +39,9 @@
  *   entitlement, 100 x weight / sum of weights (absolute error, points),
  *   and the worst relative error over 1 s windows (ten readings apart);
  * - with caps: each capped tenant's use (sum of its domains) over the
- *   run, and the p50, p99 and max of its 100 ms windows, and the share of
- *   windows above cap + 2 points.
+ *   run and, with --span-s, the least and most of it over consecutive
+ *   spans of that length; the p50, p99 and max of its 100 ms windows, and
+ *   the share of windows above cap + 2 points.
  *
  * Every figure is one line, `RESULT PHASE FIGURE SUBJECT VALUE` (SUBJECT
  * is `-` for a figure of the whole run), on stdout; the harness on the
@@ -71,6 +73,11 @@
 
 #define XS_DOMAINS_MAX          16
 #define XS_TENANTS_MAX          XS_DOMAINS_MAX
+/* Domains one reading asks for: a page's worth.  libxencall keeps
+ * one-page hypercall buffers; a bigger one is mapped and unmapped on every
+ * call, which under emulation takes a millisecond or two and so blurs the
+ * instant the reading stands for. */
+#define XS_INFO_MAX             (4096 / sizeof(xc_domaininfo_t))
 #define XS_CPUS_MAX             256
 #define XS_READ_SLOW_NS         4000000ull      /* +-2% of a 100 ms window */
 #define XS_READ_TRIES           10
@@ -99,6 +106,7 @@ struct xs_tenant {
 struct xs_run {
     const char *phase;
     unsigned int seconds, interval_ms;
+    unsigned int span_s;        /* 0: no span figures */
     int pcpu;                   /* -1: time from dom0's clock */
     struct xs_domain doms[XS_DOMAINS_MAX];
     unsigned int nr_doms;
@@ -112,6 +120,7 @@ struct xs_run {
     unsigned int slow;          /* slow readings kept */
     uint64_t idle_ns;           /* pCPU's idle time, last reading */
     unsigned int idle_backwards;
+    bool raw;                   /* print every reading too */
 };
 
 static uint64_t xs_now_ns(void)
@@ -276,11 +285,11 @@ static int xs_idle(xc_interface *xch, int cpu, uint64_t *idle_ns)
 static int xs_read(xc_interface *xch, const struct xs_run *r,
                    uint64_t *cpu_ns)
 {
-    xc_domaininfo_t info[XS_DOMAINS_MAX * 4];
+    xc_domaininfo_t info[XS_INFO_MAX];
     unsigned int i;
     int n, j;
 
-    n = xc_domain_getinfolist(xch, 0, XS_DOMAINS_MAX * 4, info);
+    n = xc_domain_getinfolist(xch, 0, XS_INFO_MAX, info);
     if ( n < 0 )
         return -errno;
     for ( i = 0; i < r->nr_doms; i++ )
@@ -458,6 +467,22 @@ static int xs_report_timing(const struct xs_run *r)
     return 0;
 }
 
+/* --raw: every reading, `RAW PHASE K TIME_NS CALL_NS CPU_NS...` (CPU_NS
+ * in the order the domains were named), to look at windows afresh. */
+static void xs_report_raw(const struct xs_run *r)
+{
+    unsigned int i, k;
+
+    for ( k = 0; k < r->nr_samples; k++ )
+    {
+        printf("RAW %s %u %" PRIu64 " %" PRIu64, r->phase, k, r->t_ns[k],
+               r->call_ns[k]);
+        for ( i = 0; i < r->nr_doms; i++ )
+            printf(" %" PRIu64, r->doms[i].cpu_ns[k]);
+        putchar('\n');
+    }
+}
+
 /* Weights: shares over the run and the worst 1 s window, against the
  * entitlement 100 x weight / sum of weights. */
 static void xs_report_weights(const struct xs_run *r)
@@ -505,6 +530,25 @@ static void xs_report_weights(const struct xs_run *r)
     xs_result(r, "win1s_relerr_pct_max", "-", rel_max);
 }
 
+/* Tenant @t's least and most use over consecutive spans of span_s (a
+ * short last one is left out). */
+static void xs_report_spans(const struct xs_run *r, unsigned int t)
+{
+    unsigned int step = r->span_s * 1000u / r->interval_ms, k;
+    double lo = 0, hi = 0, v;
+
+    for ( k = 0; step && k + step < r->nr_samples; k += step )
+    {
+        v = xs_tenant_share(r, t, k, k + step);
+        if ( !k || v < lo )
+            lo = v;
+        if ( !k || v > hi )
+            hi = v;
+    }
+    xs_result(r, "span_used_min_pct", r->tenants[t].name, lo);
+    xs_result(r, "span_used_max_pct", r->tenants[t].name, hi);
+}
+
 /* Caps: each capped tenant's use over the run and its 100 ms windows. */
 static int xs_report_caps(const struct xs_run *r)
 {
@@ -528,6 +572,8 @@ static int xs_report_caps(const struct xs_run *r)
         }
         xs_result(r, "cap_pct", ten->name, ten->cap_pct);
         xs_result(r, "used_pct", ten->name, xs_tenant_share(r, t, 0, w));
+        if ( r->span_s )
+            xs_report_spans(r, t);
         xs_result(r, "win_over2_pct", ten->name, 100.0 * over / w);
         xs_result(r, "win_p50_pct", ten->name, xs_percentile(v, w, 50));
         xs_result(r, "win_p99_pct", ten->name, xs_percentile(v, w, 99));
@@ -577,7 +623,8 @@ static void xs_usage(FILE *f)
 {
     fprintf(f,
         "usage: xenshare [--phase P] [--seconds N] [--interval-ms N]\n"
-        "                [--pcpu N] [--cap TENANT:PCT]...\n"
+        "                [--pcpu N] [--cap TENANT:PCT]... [--span-s N]\n"
+        "                [--raw]\n"
         "                DOMAIN[:TENANT[:WEIGHT]]...\n"
         "       xenshare [--phase P] --snapshot DOMAIN...\n"
         "Samples the domains' CPU time with libxenstat and prints one\n"
@@ -595,6 +642,8 @@ int main(int argc, char **argv)
         { "pcpu", required_argument, NULL, 'P' },
         { "cap", required_argument, NULL, 'c' },
         { "snapshot", no_argument, NULL, 'S' },
+        { "raw", no_argument, NULL, 'r' },
+        { "span-s", required_argument, NULL, 'w' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -629,6 +678,10 @@ int main(int argc, char **argv)
             break;
         case 'c': rc = xs_parse_cap(&r, optarg); break;
         case 'S': snapshot = true; break;
+        case 'r': r.raw = true; break;
+        case 'w':
+            rc = xs_parse_uint(optarg, 1, XS_SECONDS_MAX, &r.span_s);
+            break;
         case 'h': xs_usage(stdout); return 0;
         default: xs_usage(stderr); return 2;
         }
@@ -671,6 +724,8 @@ int main(int argc, char **argv)
             rc = xs_measure(xch, &r);
         if ( !rc && r.nr_samples < 2 )
             rc = -EIO;
+        if ( !rc && r.raw )
+            xs_report_raw(&r);
         if ( !rc )
             rc = xs_report_timing(&r);
         if ( !rc && weights )
