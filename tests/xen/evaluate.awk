@@ -6,7 +6,8 @@
 #   INFO KEY SUBJECT VALUE
 # Variables: sched (credit2|credit|fcredit), mode (xenosd|direct), werr
 # (weights: most points a guest may be off its entitlement), captol (caps:
-# most points a tenant's use over the run may be off its cap), accttol
+# most points a tenant's use over the run, and over each span of it, may
+# be off its cap), accttol
 # (accounting: most percent xenosd's CPU may differ from Xen's).
 # Output: "ok WHAT" and "FAIL WHAT" lines, and "FIG KEY VALUE" lines for
 # the table (spaces in VALUE written as '_').
@@ -92,6 +93,12 @@ END {
         used = r("cap used_pct " t)
         within("cap: tenant " t " (cap " CAP[t] ") use over the run", used,
                CAP[t] - captol, CAP[t] + captol)
+        lo = r("cap span_used_min_pct " t); hi = r("cap span_used_max_pct " t)
+        within("cap: tenant " t " least use over a span", lo,
+               CAP[t] - captol, CAP[t] + captol)
+        within("cap: tenant " t " most use over a span", hi,
+               CAP[t] - captol, CAP[t] + captol)
+        fig("c_span_" t, f1(lo) " / " f1(hi))
         p99 = r("cap win_p99_pct " t)
         fig("c_used_" t, f1(used))
         fig("c_p99max_" t, f1(p99) " / " f1(r("cap win_max_pct " t)))
