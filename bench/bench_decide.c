@@ -8,9 +8,12 @@
  * That is more than "wake + do_schedule", never less.  Simulated time
  * moves 50 us per decision.  Weights vary (256..1024) so an ordered
  * runqueue is not trivially sorted.  Timers never fire (bench/host.c), so
- * periodic accounting is not part of the figure.
+ * periodic accounting is not part of the figure.  --cap 100 caps every
+ * domain at one pCPU: none is ever throttled, so the loop still has N
+ * runnable, and the figure adds what keeping caps costs a decision.
  *
- * Usage: bench_decide [--policy P] [--units N] [--iterations K] [--quiet]
+ * Usage: bench_decide [--policy P] [--units N] [--iterations K] [--cap PCT]
+ *                     [--quiet]
  * With no --units: 10, 100, 1000, 10000 for every policy (or just P).
  * bench/run also runs it under callgrind (decide_loop is toggled) for
  * instructions per decision.
@@ -65,7 +68,7 @@ static void schedule(struct bench *b)
 }
 
 static void bench_init(struct bench *b, const struct sch_ops *ops,
-                       unsigned int n)
+                       unsigned int n, uint32_t cap_pct)
 {
     unsigned int i;
 
@@ -95,7 +98,8 @@ static void bench_init(struct bench *b, const struct sch_ops *ops,
     {
         struct sch_domain *d = &b->doms[i];
         struct sch_unit *u = &b->units[i];
-        struct sch_dom_params p = { SCH_PARAM_PUT, 256 * (1 + i % 4), 0 };
+        struct sch_dom_params p = { SCH_PARAM_PUT, 256 * (1 + i % 4),
+                                    cap_pct };
 
         d->id = i + 1;
         d->nr_units = 1;
@@ -185,13 +189,13 @@ static double now_sec(void)
 }
 
 static void run_one(const struct sch_ops *ops, unsigned int n,
-                    unsigned long iters, bool quiet)
+                    unsigned long iters, uint32_t cap_pct, bool quiet)
 {
     struct bench b;
     double t0, t1, best = 0;
     int rep;
 
-    bench_init(&b, ops, n);
+    bench_init(&b, ops, n, cap_pct);
     decide_loop(&b, iters / 10 + 1);           /* warm the caches */
     for ( rep = 0; rep < 3; rep++ )
     {
@@ -214,12 +218,14 @@ int main(int argc, char **argv)
         { "policy", required_argument, NULL, 'p' },
         { "units", required_argument, NULL, 'n' },
         { "iterations", required_argument, NULL, 'k' },
+        { "cap", required_argument, NULL, 'c' },
         { "quiet", no_argument, NULL, 'q' },
         { NULL, 0, NULL, 0 },
     };
     const char *policy = NULL;
     unsigned int units = 0, i;
     unsigned long iters = 200000;
+    uint32_t cap_pct = 0;
     bool quiet = false;
     int c;
 
@@ -230,10 +236,11 @@ int main(int argc, char **argv)
         case 'p': policy = optarg; break;
         case 'n': units = (unsigned int)strtoul(optarg, NULL, 10); break;
         case 'k': iters = strtoul(optarg, NULL, 10); break;
+        case 'c': cap_pct = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'q': quiet = true; break;
         default:
             fprintf(stderr, "usage: bench_decide [--policy P] [--units N] "
-                    "[--iterations K] [--quiet]\n");
+                    "[--iterations K] [--cap PCT] [--quiet]\n");
             return 2;
         }
     }
@@ -249,10 +256,10 @@ int main(int argc, char **argv)
             continue;
         for ( j = 0; j < SCH_ARRAY_SIZE(sizes); j++ )
             if ( !units || units == sizes[j] )
-                run_one(sch_policies[i], sizes[j], iters, quiet);
+                run_one(sch_policies[i], sizes[j], iters, cap_pct, quiet);
         if ( units && units != 10 && units != 100 && units != 1000 &&
              units != 10000 )
-            run_one(sch_policies[i], units, iters, quiet);
+            run_one(sch_policies[i], units, iters, cap_pct, quiet);
     }
     return 0;
 }
