@@ -22,7 +22,7 @@
  *
  * Caps: a capped domain's budget is a token bucket shared by its units.
  * It accrues cap% of every ns, drains one ns per ns per running unit, and
- * holds at most cap% of a period (default 4 ms).  A unit of a capped
+ * holds at most cap% of a period (default 2 ms).  A unit of a capped
  * domain runs for at most what the budget lasts, so the pCPU reschedules
  * exactly when it is out; the domain is then throttled: its units are
  * parked, off the runqueues, until a quarter of the bucket is back.  So a
@@ -52,7 +52,7 @@
 
 #define FC_TSLICE_US_DEFAULT     10000u   /* longest run without a decision */
 #define FC_RATELIMIT_US_DEFAULT  50u      /* least run before a wake preempts */
-#define FC_PERIOD_US_DEFAULT     4000u    /* cap bucket depth, as time at cap */
+#define FC_PERIOD_US_DEFAULT     2000u    /* cap bucket depth, as time at cap */
 #define FC_CAP_RESUME_DIV        4u       /* throttled till 1/4 of it is back */
 #define FC_LATENCY_US_DEFAULT    1000u    /* most credit a sleeper may bank */
 #define FC_GRAN_US               500u     /* vtime lead before a switch */
@@ -382,13 +382,16 @@ static bool fc_dom_throttle_locked(const struct sch_sched *s,
 }
 
 /* When a throttled @fd has its budget back if none of its units runs
- * meanwhile.  Synced at @now; domain lock held. */
+ * meanwhile.  Domain lock held.  The cap may have gone since the caller
+ * found it throttled (adjust runs on any pCPU): then at once. */
 static sch_time_t fc_dom_resume_at(const struct fc_private *prv,
-                                   const struct fc_dom *fd, sch_time_t now)
+                                   struct fc_dom *fd, sch_time_t now)
 {
-    int64_t need = fc_cap_resume(prv, fd->cap_pct) - fd->left;
+    int64_t need;
 
-    if ( need <= 0 )
+    fc_cap_sync(prv, fd, now);
+    need = fc_cap_resume(prv, fd->cap_pct) - fd->left;
+    if ( !fd->cap_pct || need <= 0 )
         return now;
     return now + (need + fd->cap_pct - 1) / fd->cap_pct;
 }
