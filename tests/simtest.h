@@ -34,9 +34,7 @@ static inline void st_init(struct st_scenario *t, unsigned int pcpus,
     t->sc.pcpus = pcpus;
     t->sc.duration_ns = SCH_MSEC(duration_ms);
     t->sc.seed = 1;
-    t->sc.sched.tslice_us = t->sc.sched.ratelimit_us = SCH_PARAM_UNCHANGED;
-    t->sc.sched.period_us = t->sc.sched.boost = SCH_PARAM_UNCHANGED;
-    t->sc.sched.latency_us = SCH_PARAM_UNCHANGED;
+    t->sc.sched = SCH_GLOBAL_PARAMS_KEEP;
     t->sc.domains = t->doms;
 }
 

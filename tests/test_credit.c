@@ -32,15 +32,11 @@ static int cred_tune(struct st_scenario *t, uint32_t tslice_us,
                      uint32_t ratelimit_us, uint32_t boost)
 {
     struct sch_sched *s = sim_sched(t->sim);
-    struct sch_global_params p = {
-        .cmd = SCH_PARAM_PUT,
-        .tslice_us = tslice_us,
-        .ratelimit_us = ratelimit_us,
-        .period_us = SCH_PARAM_UNCHANGED,
-        .boost = boost,
-        .latency_us = SCH_PARAM_UNCHANGED,
-    };
+    struct sch_global_params p = SCH_GLOBAL_PARAMS_KEEP;
 
+    p.tslice_us = tslice_us;
+    p.ratelimit_us = ratelimit_us;
+    p.boost = boost;
     return s->ops->adjust_global(s, &p);
 }
 

@@ -208,16 +208,16 @@ START_TEST(test_contract_adjust_global)
     st_run(&t, policy(_i));
     s = sim_sched(t.sim);
 
-    p = (struct sch_global_params){ .cmd = SCH_PARAM_PUT, .tslice_us = 5000,
-        .ratelimit_us = SCH_PARAM_UNCHANGED, .period_us = SCH_PARAM_UNCHANGED,
-        .boost = 1, .latency_us = SCH_PARAM_UNCHANGED };
+    p = SCH_GLOBAL_PARAMS_KEEP;
+    p.tslice_us = 5000;
+    p.boost = 1;
     ck_assert_int_eq(ops->adjust_global(s, &p), 0);
     p = (struct sch_global_params){ .cmd = SCH_PARAM_GET };
     ck_assert_int_eq(ops->adjust_global(s, &p), 0);
     ck_assert_uint_eq(p.tslice_us, 5000);
-    p = (struct sch_global_params){ .cmd = SCH_PARAM_PUT, .tslice_us = 0,
-        .ratelimit_us = SCH_PARAM_UNCHANGED, .period_us = SCH_PARAM_UNCHANGED,
-        .boost = 1, .latency_us = SCH_PARAM_UNCHANGED };
+    p = SCH_GLOBAL_PARAMS_KEEP;
+    p.tslice_us = 0;
+    p.boost = 1;
     ck_assert_int_eq(ops->adjust_global(s, &p), -SCH_EINVAL);
     p = (struct sch_global_params){ .cmd = SCH_PARAM_GET };
     ck_assert_int_eq(ops->adjust_global(s, &p), 0);

@@ -979,11 +979,7 @@ static int scn_convert(struct scn *c, const struct scn_raw *r,
             return rc;
     }
     /* Absent tunables keep the policy's defaults. */
-    sc->sched.tslice_us = SCH_PARAM_UNCHANGED;
-    sc->sched.ratelimit_us = SCH_PARAM_UNCHANGED;
-    sc->sched.period_us = SCH_PARAM_UNCHANGED;
-    sc->sched.boost = SCH_PARAM_UNCHANGED;
-    sc->sched.latency_us = SCH_PARAM_UNCHANGED;
+    sc->sched = SCH_GLOBAL_PARAMS_KEEP;
     if ( r->idle_audit_us )
     {
         rc = scn_time(c, r->idle_audit_us, SCN_PATH("idle_audit_us"), 3,

@@ -221,17 +221,11 @@ integer_param("sched_xenos_period_us", xs_period_us);
 
 static void xs_boot_params(struct xs_sched *x)
 {
-    struct sch_global_params p = {
-        .cmd = SCH_PARAM_PUT,
-        .tslice_us = SCH_PARAM_UNCHANGED,
-        .ratelimit_us = SCH_PARAM_UNCHANGED,
-        .period_us = xs_period_us,
-        .boost = SCH_PARAM_UNCHANGED,
-        .latency_us = SCH_PARAM_UNCHANGED,
-    };
+    struct sch_global_params p = SCH_GLOBAL_PARAMS_KEEP;
 
     if ( !xs_period_us || !x->s.ops->adjust_global )
         return;
+    p.period_us = xs_period_us;
     if ( x->s.ops->adjust_global(&x->s, &p) )
         printk(XENLOG_WARNING "xenos %s: sched_xenos_period_us=%u refused\n",
                x->s.ops->opt_name, xs_period_us);

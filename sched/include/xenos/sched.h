@@ -34,6 +34,15 @@
 /* Passed in a PUT to leave a field as it is. */
 #define SCH_PARAM_UNCHANGED 0xffffffffu
 
+/* A PUT of the tunables that changes nothing: set what is to change. */
+#define SCH_GLOBAL_PARAMS_KEEP                                              \
+    ((struct sch_global_params){ .cmd = SCH_PARAM_PUT,                      \
+                                 .tslice_us = SCH_PARAM_UNCHANGED,          \
+                                 .ratelimit_us = SCH_PARAM_UNCHANGED,       \
+                                 .period_us = SCH_PARAM_UNCHANGED,          \
+                                 .boost = SCH_PARAM_UNCHANGED,              \
+                                 .latency_us = SCH_PARAM_UNCHANGED })
+
 struct sch_domain {
     unsigned int id;            /* domid */
     unsigned int nr_units;
