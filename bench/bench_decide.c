@@ -86,6 +86,8 @@ static void bench_init(struct bench *b, const struct sch_ops *ops,
         die("init failed");
     if ( ops->alloc_pdata && !(b->res.priv = ops->alloc_pdata(&b->s, 0)) )
         die("out of memory");
+    if ( ops->pcpu_lock )
+        b->res.lock = ops->pcpu_lock(&b->s, 0);
     if ( ops->alloc_udata &&
          !(b->idle.priv = ops->alloc_udata(&b->s, &b->idle, NULL)) )
         die("out of memory");

@@ -220,9 +220,10 @@ START_TEST(test_fcredit_frequent_waker_gets_no_more)
 }
 END_TEST
 
-/* Weight is per domain: a 4-vCPU domain of weight 256 gets no more than a
- * 1-vCPU domain of weight 256 when both want more than they can have. */
-START_TEST(test_fcredit_weight_per_domain)
+/* Weight counts once per vCPU, as in Xen's credit and credit2: a 4-vCPU
+ * domain of weight 256 beside a 1-vCPU one of weight 256, all busy on 2
+ * pCPUs, is five equal vCPUs: 0.8 and 0.2 of the host. */
+START_TEST(test_fcredit_weight_per_vcpu)
 {
     struct st_scenario t;
 
@@ -230,8 +231,8 @@ START_TEST(test_fcredit_weight_per_domain)
     st_dom(&t, "wide", 4, SIM_WL_CPU);
     st_cpu(&t, "narrow", 256, 0);
     st_run(&t, "fcredit");
-    ck_assert_msg(fabs(st_share(&t, 0) - 0.5) < 0.02 &&
-                  fabs(st_share(&t, 1) - 0.5) < 0.02,
+    ck_assert_msg(fabs(st_share(&t, 0) - 0.8) < 0.004 &&
+                  fabs(st_share(&t, 1) - 0.2) < 0.004,
                   "wide %.4f narrow %.4f", st_share(&t, 0), st_share(&t, 1));
     st_done(&t);
 }
@@ -298,7 +299,7 @@ static Suite *fcredit_suite(void)
     tcase_add_test(tc, test_fcredit_work_conserving_mixed);
     tcase_add_test(tc, test_fcredit_tick_dodger_gets_no_more);
     tcase_add_test(tc, test_fcredit_frequent_waker_gets_no_more);
-    tcase_add_test(tc, test_fcredit_weight_per_domain);
+    tcase_add_test(tc, test_fcredit_weight_per_vcpu);
     tcase_add_test(tc, test_fcredit_affinity_weights);
     tcase_add_test(tc, test_fcredit_live_adjust);
     suite_add_tcase(s, tc);

@@ -466,13 +466,14 @@ START_TEST(test_contract_repin_kept_for_uuid)
 END_TEST
 
 /*
- * fcredit keeps vtime per pCPU; its migrate hook moves a unit's vtime to
- * the new pCPU's frame.  "mover" runs alone on pCPU 0 for 1 s while pCPU 1
- * idles until "hog" arrives there at 0.9 s, so pCPU 1's vtimes are 0.9 s
- * behind mover's.  Re-pinned to pCPU 1 at 1 s, mover must get its half of
- * pCPU 1 at once (and leave hog its half); were migrate only a change of
- * res, mover would wait some 0.9 s for hog to catch up.  Both are run:
- * the second shows that the test can see the difference.
+ * fcredit keeps a virtual time (frame) per affinity class; a unit whose
+ * class changes keeps its lag behind the frame it left as its lag behind
+ * the new one.  "mover" runs alone on pCPU 0 for 1 s while pCPU 1 idles
+ * until "hog" arrives there at 0.9 s, so pCPU 1's vtimes are 0.9 s behind
+ * mover's.  Re-pinned to pCPU 1 at 1 s, mover must get its half of pCPU 1
+ * at once (and leave hog its half); were its vtime kept as it was, mover
+ * would wait some 0.9 s for hog to catch up (the frames were per pCPU
+ * then, and the figure was measured: 0 ns of the first 30 ms).
  */
 static void mover_and_hog(struct st_scenario *t)
 {
@@ -529,19 +530,36 @@ START_TEST(test_fcredit_repin_rebases_vtime)
 }
 END_TEST
 
-START_TEST(test_fcredit_repin_without_rebase_starves)
+/*
+ * The other way round: "mover" shares pCPU 0 with three units pinned there
+ * (a quarter each) while "hog" runs alone on pCPU 1, so by 1 s mover's
+ * vtime is some 0.75 s behind hog's.  Re-pinned to pCPU 1, mover must
+ * share it at once, not take it all until its vtime catches up: its lag
+ * behind the frame it left (none) is its lag behind pCPU 1's.
+ */
+START_TEST(test_fcredit_repin_behind_does_not_starve)
 {
-    struct sch_ops plain = sch_ops_fcredit;
+    struct sim_domain_spec *m, *h, *p;
     struct st_scenario t;
     uint64_t got[2];
+    unsigned int i;
 
-    plain.migrate = NULL;       /* the host only sets res */
-    mover_and_hog(&t);
-    st_start_ops(&t, &plain);
+    st_init(&t, 2, 1500);
+    m = st_cpu(&t, "mover", 256, 0);
+    sch_cpumask_clear(&m->affinity, 1);
+    h = st_cpu(&t, "hog", 256, 0);
+    sch_cpumask_clear(&h->affinity, 0);
+    for ( i = 0; i < 3; i++ )
+    {
+        p = st_cpu(&t, i == 0 ? "p0" : i == 1 ? "p1" : "p2", 256, 0);
+        sch_cpumask_clear(&p->affinity, 1);
+    }
+    st_repin(&t, m, 1000, cpu1, 1);
+    st_start_ops(&t, &sch_ops_fcredit);
     run_span(&t, 1000, 1030, got);
-    ck_assert_msg(got[0] < SCH_MSEC(2),
-                  "without the rebase mover still got %llu ns",
-                  (unsigned long long)got[0]);
+    ck_assert_msg(got[0] >= SCH_MSEC(12) && got[1] >= SCH_MSEC(12),
+                  "first 30 ms on pCPU 1: mover %llu hog %llu ns",
+                  (unsigned long long)got[0], (unsigned long long)got[1]);
     st_done(&t);
 }
 END_TEST
@@ -570,7 +588,7 @@ static Suite *contract_suite(void)
 
     tc = tcase_create("fcredit_repin");
     tcase_add_test(tc, test_fcredit_repin_rebases_vtime);
-    tcase_add_test(tc, test_fcredit_repin_without_rebase_starves);
+    tcase_add_test(tc, test_fcredit_repin_behind_does_not_starve);
     suite_add_tcase(s, tc);
     return s;
 }

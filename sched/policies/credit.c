@@ -872,7 +872,7 @@ static int cred_adjust_global(const struct sch_sched *s,
         p->tslice_us = (uint32_t)(prv->tslice_ns / SCH_USEC(1));
         p->ratelimit_us = (uint32_t)(prv->ratelimit_ns / SCH_USEC(1));
         p->boost = prv->boost;
-        p->period_us = p->latency_us = 0;
+        p->period_us = p->latency_us = p->runq_cpus = 0;
         break;
     case SCH_PARAM_PUT:
         tslice_us = p->tslice_us;

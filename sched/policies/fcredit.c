@@ -3,50 +3,74 @@
  *
  * Design
  * ------
- * Credit is virtual time.  A running unit's vtime grows with every ns it
- * runs, by 256 / (its domain's weight / the domain's runnable units), so a
- * domain's units together earn exactly the domain's weight and nothing is
- * sampled: there are no ticks.  Each pCPU keeps its runnable units in a
- * pairing heap ordered by (vtime, seq): wake is O(1), pick O(log n)
- * amortised.  The unit with the least vtime runs until its vtime passes the
- * next one's by FC_GRAN_US (never longer than the time slice), which bounds
- * every unit's lag behind its fair share by the granularity.
+ * Credit is virtual time.  A running unit's vtime grows by 256 / weight
+ * for every ns it runs, the remainder carried, so nothing is sampled and
+ * there are no ticks.  Weight counts once per vCPU, as in Xen's credit and
+ * credit2: a domain of weight W with four busy vCPUs weighs 4W.  The units
+ * that may run are ordered by vtime; a pCPU runs the least one it may,
+ * until that one's vtime passes the next one's by FC_GRAN_US (never longer
+ * than the time slice), which bounds every unit's lag behind its fair
+ * share by the granularity.
  *
- * Waking (the boost): a unit that slept is placed at max(own vtime, pCPU
- * min vtime - latency), so it runs soon (it is behind whoever runs) but
- * sleeping never banks more than "latency" of credit: sleeping often cannot
- * buy more than the weight's share.  A waking unit behind the running one
- * preempts it once the running one has had ratelimit_us; so wake-to-run is
- * bounded by the ratelimit.  With boost off a waker is placed at the min
- * vtime and waits for the running slice to end.
+ * Shared runqueues.  The pCPUs are grouped in runqueues of runq_cpus
+ * consecutive pCPUs (16 by default, credit2's default maximum) that share
+ * the runqueue's queues and lock, as credit2's do.  On a host of up to 16
+ * pCPUs that is one queue: the units running are exactly the ones with
+ * the least vtime, whatever the shape of the load, so three units on two
+ * pCPUs get a third each.  Hard affinity sorts a runqueue's units into
+ * classes, one per distinct set of its pCPUs (all, one, or any other),
+ * each a pairing heap with a virtual time of its own (its frame, which
+ * never goes back); a pCPU picks the least unit among the heads of the
+ * classes it is in, so overlapping affinities share as max-min fairness
+ * says.
+ *
+ * Between runqueues (more than runq_cpus pCPUs): every FC_BALANCE_US a
+ * runqueue compares its frame with the others'; from one whose frame is
+ * FC_PULL_LAG_US behind it pulls the units that far behind its own,
+ * which keep their vtime and so their lag.  Units flow from crowded
+ * runqueues to the others until their frames advance together.  A pCPU
+ * with nothing to run steals the least unit it may run from any
+ * runqueue, and a unit queued where no pCPU is idle kicks an idle one
+ * elsewhere to steal it.
+ *
+ * Waking (the boost): a unit that slept is placed at max(own vtime,
+ * frame - latency): sleeping banks at most "latency" of credit.  If its
+ * vtime is then no more than "latency" ahead of the frame, it has used no
+ * more than its share lately and is boosted: queued before every unit
+ * that is not, it preempts such a unit once that has run ratelimit_us, and
+ * keeps the lead until its vtime is "latency" past the frame it woke at.
+ * Boosted or not, every ns it runs is charged, so however often a unit
+ * sleeps its lead over the others stays bounded and it gets no more than
+ * its weight's share; a request or I/O domain under its share runs within
+ * the ratelimit of waking, whatever its vtime did in its last burst.
  *
  * Caps: a capped domain's budget is a token bucket shared by its units.
  * It accrues cap% of every ns, drains one ns per ns per running unit, and
  * holds at most cap% of a period (default 2 ms).  A unit of a capped
- * domain runs for at most what the budget lasts, so the pCPU reschedules
+ * domain runs for at most what the budget lasts, so its pCPU reschedules
  * exactly when it is out; the domain is then throttled: its units are
- * parked, off the runqueues, until a quarter of the bucket is back.  So a
+ * parked, off the queues, until a quarter of the bucket is back.  So a
  * busy capped domain runs in bursts of cap% of a quarter period, which is
  * as far as any window of time sees it over its cap.  Parked units have no
  * timer: the pCPU holding them bounds its next decision by the time their
  * budget is back.  Overdraft (a late decision) is debt, all paid back.
  *
- * Balancing: a waking unit goes to an idle pCPU in its hard affinity when its
- * own pCPU is busy; a pCPU about to idle steals the least-vtime unit of the
- * peer with most waiting; a pCPU with units waiting kicks an idle peer; and
- * every FC_BALANCE_US a busy pCPU pulls from a peer with at least two more
- * waiting.  vtimes are per pCPU: a migrating unit keeps its lag relative to
- * the pCPU min vtime.  Everything is integer arithmetic.
+ * Everything is integer arithmetic.
  *
  * Locking
  * -------
- * Per-pCPU state (runqueue, parked list and when it may run, min vtime) is
- * under that pCPU's schedule lock, which the host holds around the unit
- * hooks.  Domain state (budget, runnable and running counts, throttled) is
- * under fc_dom.lock.  Order: pCPU lock (the caller's, then a peer's, only
- * by trylock), then domain lock.  A cap change takes only the domain lock
- * and kicks the pCPUs that hold parked units; they look again under their
- * own lock.
+ * A runqueue's lock is the schedule lock of its pCPUs (pcpu_lock): the host
+ * holds it around the unit hooks, so all of a runqueue (classes, idle
+ * mask, its pCPUs' parked units) is under it.  Another runqueue's lock is
+ * only ever trylocked, so two runqueues pulling from each other cannot
+ * deadlock.  A capped domain's budget is under fc_dom.lock, taken inside a
+ * runqueue lock; a domain's counts of runnable and running units are
+ * atomic.  The instance lock guards the tunables and the table of
+ * runqueues.  What all runqueues share (the idle pCPUs, the runqueues
+ * with units waiting, each runqueue's frame) is read without a lock and
+ * written with atomic operations: it only steers balancing, which looks
+ * again under the lock.  Order: runqueue lock (a peer's by trylock only),
+ * then domain lock, then instance lock.
  */
 #include <xenos/sched.h>
 
@@ -54,14 +78,14 @@
 #define FC_RATELIMIT_US_DEFAULT  50u      /* least run before a wake preempts */
 #define FC_PERIOD_US_DEFAULT     2000u    /* cap bucket depth, as time at cap */
 #define FC_CAP_RESUME_DIV        4u       /* throttled till 1/4 of it is back */
-#define FC_LATENCY_US_DEFAULT    1000u    /* most credit a sleeper may bank */
+#define FC_LATENCY_US_DEFAULT    3000u    /* credit a sleeper banks; its lead */
+#define FC_RUNQ_CPUS_DEFAULT     16u      /* pCPUs sharing a runqueue */
 #define FC_GRAN_US               500u     /* vtime lead before a switch */
 #define FC_MIN_SLICE_US          100u     /* shortest slice */
 #define FC_BALANCE_US            1000u    /* least time between balancing */
+#define FC_PULL_LAG_US           1000u    /* frames this far apart: pull */
+#define FC_PULLS_MAX             4u       /* units pulled by one balance */
 #define FC_WEIGHT_UNIT           256u     /* vtime runs at 1 ns/ns at this */
-#define FC_LOAD_SCALE            1024u    /* load = weight share x this */
-#define FC_PULL_SCAN             8u       /* candidates a balance looks at */
-#define FC_NO_CPU                (~0u)
 #define FC_CAP_SYNC_MAX          SCH_SEC(1000) /* idle so long, it is full */
 
 #define FC_TSLICE_US_MIN         100u
@@ -69,38 +93,78 @@
 #define FC_PERIOD_US_MIN         1000u
 #define FC_PERIOD_US_MAX         1000000u
 #define FC_LATENCY_US_MAX        100000u
+#define FC_RUNQ_CPUS_MAX         32u      /* a power of two */
+
+/*
+ * Classes of a runqueue: slots [0, FC_RUNQ_CPUS_MAX) are the singletons
+ * (slot i: local pCPU i alone), so a unit always has a class; the others
+ * are for every other set, taken as needed.  A class key is the set of the
+ * runqueue's pCPUs a unit may use, plus FC_KEY_OUT if it may also use pCPUs
+ * of other runqueues (only those classes are pulled or stolen from).
+ */
+#define FC_CLASSES               64u
+#define FC_KEY_OUT               ((uint64_t)1 << 63)
+#define FC_NO_CLASS              (~0u)
 
 /* Pairing heap node; prev is the parent for a first child. */
 struct fc_node {
     struct fc_node *child, *next, *prev;
 };
 
+struct fc_class {
+    struct fc_node *heap;               /* root: the least vtime */
+    struct fc_node *boost;              /* the boosted ones, run first */
+    uint64_t key;                       /* 0: a general slot never used */
+    uint64_t frame;                     /* virtual time; never goes back */
+    unsigned int nr;                    /* units queued */
+};
+
+struct fc_runq {
+    struct sch_lock lock;               /* schedule lock of its pCPUs */
+    unsigned int id, base;              /* base: its first pCPU */
+    unsigned int nr_cpus;               /* pCPUs of the instance in it */
+    uint64_t cpus;                      /* those, as local bits */
+    uint64_t idle;                      /* local: idle and not kicked */
+    uint64_t boosted;                   /* local: running a boosted unit */
+    uint64_t nonempty;                  /* classes with units queued */
+    unsigned int all;                   /* class of every pCPU, if any */
+    unsigned int nr_queued;
+    uint64_t seq;
+    uint64_t frame;                     /* the all class's: atomic */
+    sch_time_t last_balance;
+    uint64_t cpu_cls[FC_RUNQ_CPUS_MAX]; /* classes each local pCPU is in */
+    uint64_t goal[FC_RUNQ_CPUS_MAX];    /* vtime its runner stops at */
+    uint64_t vt[FC_RUNQ_CPUS_MAX];      /* ...and had when it started */
+    struct fc_class cls[FC_CLASSES];
+};
+
 struct fc_private {
-    struct sch_lock lock;               /* tunables and the masks */
-    struct sch_cpumask idlers;
-    unsigned int nr_idlers;             /* bits in idlers: 0 is common */
-    struct sch_cpumask waiting;         /* pCPUs with units queued */
+    struct sch_lock lock;               /* tunables, the runqueue table */
     sch_time_t tslice, ratelimit, period, latency;
     bool boost;
+    unsigned int runq_cpus;
+    unsigned int nr_pcpus;              /* pCPUs with per-pCPU data */
+    unsigned int nr_runqs;              /* runqueues with pCPUs: atomic */
+    struct sch_cpumask idlers;          /* idle pCPUs: atomic words */
+    unsigned int nr_idlers;             /* atomic */
+    struct sch_cpumask waiting;         /* runqueues with units queued */
+    struct fc_runq *runq[SCH_MAX_CPUS];
 };
 
 struct fc_pcpu {
-    struct fc_node *runq;               /* heap root, least (vtime, seq) */
-    unsigned int nr_queued;
-    uint64_t load;                      /* sum of its units' contrib */
-    uint64_t seq;
-    uint64_t min_vtime;                 /* never goes back */
+    struct fc_runq *rq;
+    unsigned int local;                 /* bit in rq's masks */
     struct sch_list parked;             /* runnable, domain throttled */
     sch_time_t next_resume;             /* earliest budget back, if parked */
-    sch_time_t last_balance;
+    bool joined;                        /* in rq->cpus */
 };
 
 struct fc_dom {
-    struct sch_lock lock;
+    struct sch_lock lock;               /* the cap budget */
     struct sch_domain *dom;
     uint32_t weight, cap_pct;
-    unsigned int nr_runnable;
-    unsigned int nr_running;            /* units on a pCPU now */
+    unsigned int nr_runnable;           /* atomic */
+    unsigned int nr_running;            /* units on a pCPU now: atomic */
     int64_t left;                       /* cap budget, ns x 100: fc_cap_sync */
     sch_time_t left_at;
     bool throttled;
@@ -112,14 +176,18 @@ struct fc_unit {
     struct sch_unit *unit;
     struct fc_dom *dom;
     uint64_t vtime;
-    uint64_t seq;
     uint64_t rem;                       /* vtime remainder, in weight units */
+    uint64_t seq;
+    uint64_t boost_limit;               /* boosted while vtime is before */
     sch_time_t start;                   /* accounted up to here */
-    unsigned int loaded_on;             /* pCPU whose load has us, or none */
-    uint64_t contrib;                   /* what we added to that load */
     sch_time_t run_start;               /* switched in at */
+    const struct fc_runq *cls_rq;       /* cls is a class of this one... */
+    uint64_t cls_key;                   /* ...for this key */
+    unsigned int cls;
     struct sch_list park_elem;
-    bool queued, parked, yielding;
+    bool queued, parked, boosted, yielding;
+    bool requeue;                       /* queue it once its context is saved */
+    bool woke;                          /* ...and place it as a waker */
 };
 
 static struct fc_private *fc_priv(const struct sch_sched *s)
@@ -137,27 +205,10 @@ static struct fc_unit *fc_unit(const struct sch_unit *u)
     return u->priv;
 }
 
-/*
- * Load balancing weighs pCPUs by what their units are entitled to: a
- * unit's contrib is its share of its domain's weight.  @fu leaves the load
- * of the pCPU it was counted on and joins @cpu's (FC_NO_CPU: none).  The
- * contrib is refreshed on every move, so a domain's changing number of
- * runnable units is followed as its units move and run.  Caller holds the
- * locks of both pCPUs.
- */
-static void fc_load_move(const struct sch_sched *s, struct fc_unit *fu,
-                         unsigned int cpu)
+static struct fc_runq *fc_rq_of(const struct sch_sched *s,
+                                const struct sch_unit *u)
 {
-    const struct fc_dom *fd = fu->dom;
-
-    if ( fu->loaded_on != FC_NO_CPU )
-        fc_pcpu(s, fu->loaded_on)->load -= fu->contrib;
-    fu->loaded_on = cpu;
-    if ( cpu == FC_NO_CPU )
-        return;
-    fu->contrib = (uint64_t)fd->weight * FC_LOAD_SCALE /
-                  (fd->nr_runnable ? fd->nr_runnable : 1);
-    fc_pcpu(s, cpu)->load += fu->contrib;
+    return fc_pcpu(s, u->res)->rq;
 }
 
 /* a < b for vtimes that may wrap: only their distance matters. */
@@ -166,25 +217,64 @@ static bool fc_vt_before(uint64_t a, uint64_t b)
     return (int64_t)(a - b) < 0;
 }
 
-/* ------------------------------------------------------------------ */
-/* Runqueue: a pairing heap                                            */
-
-static bool fc_node_before(const struct fc_node *a, const struct fc_node *b)
+static unsigned int fc_ctz(uint64_t x)
 {
-    const struct fc_unit *ua = (const struct fc_unit *)a;
-    const struct fc_unit *ub = (const struct fc_unit *)b;
-
-    if ( ua->vtime != ub->vtime )
-        return fc_vt_before(ua->vtime, ub->vtime);
-    return ua->seq < ub->seq;
+    return (unsigned int)__builtin_ctzll(x);
 }
+
+static unsigned int fc_load(const unsigned int *p)
+{
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static void fc_add(unsigned int *p, int d)
+{
+    __atomic_add_fetch(p, (unsigned int)d, __ATOMIC_RELAXED);
+}
+
+static void fc_mask_set(struct sch_cpumask *m, unsigned int bit, bool on)
+{
+    uint64_t b = (uint64_t)1 << (bit % 64);
+
+    if ( on )
+        __atomic_fetch_or(&m->bits[bit / 64], b, __ATOMIC_RELAXED);
+    else
+        __atomic_fetch_and(&m->bits[bit / 64], ~b, __ATOMIC_RELAXED);
+}
+
+static void fc_mask_read(struct sch_cpumask *d, const struct sch_cpumask *m)
+{
+    unsigned int i;
+
+    for ( i = 0; i < SCH_MASK_WORDS; i++ )
+        d->bits[i] = __atomic_load_n(&m->bits[i], __ATOMIC_RELAXED);
+}
+
+/* Boosted units first, then by vtime, then in queueing order. */
+static bool fc_before(const struct fc_unit *a, const struct fc_unit *b)
+{
+    if ( a->boosted != b->boosted )
+        return a->boosted;
+    if ( a->vtime != b->vtime )
+        return fc_vt_before(a->vtime, b->vtime);
+    return a->seq < b->seq;
+}
+
+/* Real time for a unit of weight @w to advance its vtime by @lead. */
+static sch_time_t fc_vt_ns(uint64_t lead, uint32_t w)
+{
+    return (sch_time_t)((lead * w + FC_WEIGHT_UNIT - 1) / FC_WEIGHT_UNIT);
+}
+
+/* ------------------------------------------------------------------ */
+/* Pairing heaps                                                       */
 
 /* Join two roots; the result's next and prev are left to the caller. */
 static struct fc_node *fc_meld(struct fc_node *a, struct fc_node *b)
 {
     struct fc_node *t;
 
-    if ( fc_node_before(b, a) )
+    if ( fc_before((struct fc_unit *)b, (struct fc_unit *)a) )
     {
         t = a;
         a = b;
@@ -235,50 +325,20 @@ static struct fc_node *fc_merge_pairs(struct fc_node *first)
     return a;
 }
 
-/* Track which pCPUs have units waiting, so stealing looks only there. */
-static void fc_mark_waiting(const struct sch_sched *s, unsigned int cpu,
-                            bool waiting)
+static void fc_heap_insert(struct fc_node **root, struct fc_node *n)
 {
-    struct fc_private *prv = fc_priv(s);
-
-    sch_spin_lock(&prv->lock);
-    if ( waiting )
-        sch_cpumask_set(&prv->waiting, cpu);
-    else
-        sch_cpumask_clear(&prv->waiting, cpu);
-    sch_spin_unlock(&prv->lock);
-}
-
-static void fc_runq_insert(const struct sch_sched *s, unsigned int cpu,
-                           struct fc_unit *fu)
-{
-    struct fc_pcpu *pc = fc_pcpu(s, cpu);
-    struct fc_node *n = &fu->node;
-
-    SCH_ASSERT(!fu->queued && !fu->parked);
     n->child = n->next = n->prev = NULL;
-    fu->seq = pc->seq++;
-    fu->queued = true;
-    fc_load_move(s, fu, cpu);
-    pc->runq = pc->runq ? fc_meld(pc->runq, n) : n;
-    pc->runq->prev = pc->runq->next = NULL;
-    if ( pc->nr_queued++ == 0 )
-        fc_mark_waiting(s, cpu, true);
+    *root = *root ? fc_meld(*root, n) : n;
+    (*root)->prev = (*root)->next = NULL;
 }
 
-static void fc_runq_remove(const struct sch_sched *s, unsigned int cpu,
-                           struct fc_unit *fu)
+static void fc_heap_remove(struct fc_node **root, struct fc_node *n)
 {
-    struct fc_pcpu *pc = fc_pcpu(s, cpu);
-    struct fc_node *n = &fu->node, *sub;
+    struct fc_node *sub;
 
-    SCH_ASSERT(fu->queued);
-    fu->queued = false;
-    if ( --pc->nr_queued == 0 )
-        fc_mark_waiting(s, cpu, false);
-    if ( n == pc->runq )
+    if ( n == *root )
     {
-        pc->runq = fc_merge_pairs(n->child);
+        *root = fc_merge_pairs(n->child);
         return;
     }
     if ( n->prev->child == n )
@@ -290,14 +350,183 @@ static void fc_runq_remove(const struct sch_sched *s, unsigned int cpu,
     sub = fc_merge_pairs(n->child);
     if ( sub )
     {
-        pc->runq = fc_meld(pc->runq, sub);
-        pc->runq->prev = pc->runq->next = NULL;
+        *root = fc_meld(*root, sub);
+        (*root)->prev = (*root)->next = NULL;
     }
 }
 
-static struct fc_unit *fc_runq_head(const struct fc_pcpu *pc)
+/* ------------------------------------------------------------------ */
+/* Classes                                                             */
+
+/* Point general slot @k of @rq at @key; it holds no unit. */
+static void fc_class_reset(struct fc_runq *rq, unsigned int k, uint64_t key)
 {
-    return (struct fc_unit *)pc->runq;
+    struct fc_class *c = &rq->cls[k];
+    uint64_t m;
+
+    SCH_ASSERT(k >= FC_RUNQ_CPUS_MAX && !c->nr && !c->heap && !c->boost);
+    for ( m = c->key & ~FC_KEY_OUT; m; m &= m - 1 )
+        rq->cpu_cls[fc_ctz(m)] &= ~((uint64_t)1 << k);
+    for ( m = key & ~FC_KEY_OUT; m; m &= m - 1 )
+        rq->cpu_cls[fc_ctz(m)] |= (uint64_t)1 << k;
+    if ( rq->all == k )
+        rq->all = FC_NO_CLASS;
+    c->key = key;
+    c->frame = __atomic_load_n(&rq->frame, __ATOMIC_RELAXED);
+}
+
+/*
+ * The class of @rq that @fu belongs in now, from its hard affinity.  The
+ * one it was last in is checked first; a set never seen takes a free
+ * general slot; with none free (more than 32 distinct sets queued at
+ * once) the unit makes do with the singleton of one pCPU it may use.
+ * Lock of @rq held; @fu is not queued.
+ */
+static unsigned int fc_class_of(const struct sch_sched *s, struct fc_runq *rq,
+                                struct fc_unit *fu)
+{
+    const struct sch_unit *u = fu->unit;
+    const uint64_t *aff = &u->hard_affinity.bits[rq->base / 64];
+    uint64_t local = (*aff >> (rq->base % 64)) & rq->cpus, key;
+    unsigned int k, spare = FC_NO_CLASS, i;
+
+    if ( !local )
+    {
+        /* Not allowed here at all: only where the host left it. */
+        local = rq->cpus & ((uint64_t)1 << fc_pcpu(s, u->res)->local);
+        SCH_ASSERT(local);
+    }
+    key = local;
+    if ( fc_load(&fc_priv(s)->nr_runqs) > 1 )
+        for ( i = 0; i < SCH_MASK_WORDS; i++ )
+        {
+            uint64_t w = u->hard_affinity.bits[i] & s->cpus.bits[i];
+
+            if ( i == rq->base / 64 )
+                w &= ~(rq->cpus << (rq->base % 64));
+            if ( w )
+            {
+                key |= FC_KEY_OUT;
+                break;
+            }
+        }
+    if ( fu->cls_rq == rq && rq->cls[fu->cls].key == key )
+        return fu->cls;
+    if ( key == local && !(local & (local - 1)) )
+        k = fc_ctz(local);
+    else
+    {
+        for ( k = FC_RUNQ_CPUS_MAX; k < FC_CLASSES; k++ )
+        {
+            if ( rq->cls[k].key == key )
+                break;
+            if ( !rq->cls[k].nr && spare == FC_NO_CLASS )
+                spare = k;
+        }
+        if ( k == FC_CLASSES && spare != FC_NO_CLASS )
+        {
+            fc_class_reset(rq, spare, key);
+            k = spare;
+        }
+        else if ( k == FC_CLASSES )
+        {
+            i = fc_pcpu(s, u->res)->local;
+            k = local & ((uint64_t)1 << i) ? i : fc_ctz(local);
+        }
+    }
+    if ( (key & ~FC_KEY_OUT) == rq->cpus )
+        rq->all = k;
+    fu->cls_rq = rq;
+    fu->cls_key = rq->cls[k].key;
+    fu->cls = k;
+    return k;
+}
+
+/* Track which runqueues have units queued, so stealing looks only there. */
+static void fc_queue(const struct sch_sched *s, struct fc_runq *rq,
+                     struct fc_unit *fu)
+{
+    struct fc_class *c = &rq->cls[fu->cls];
+
+    SCH_ASSERT(!fu->queued && !fu->parked && fu->cls_rq == rq);
+    fu->seq = rq->seq++;
+    fu->queued = true;
+    fc_heap_insert(fu->boosted ? &c->boost : &c->heap, &fu->node);
+    if ( c->nr++ == 0 )
+        rq->nonempty |= (uint64_t)1 << fu->cls;
+    if ( rq->nr_queued++ == 0 )
+        fc_mask_set(&fc_priv(s)->waiting, rq->id, true);
+}
+
+static void fc_unqueue(const struct sch_sched *s, struct fc_runq *rq,
+                       struct fc_unit *fu)
+{
+    struct fc_class *c = &rq->cls[fu->cls];
+
+    SCH_ASSERT(fu->queued && fu->cls_rq == rq);
+    fu->queued = false;
+    fc_heap_remove(fu->boosted ? &c->boost : &c->heap, &fu->node);
+    if ( --c->nr == 0 )
+        rq->nonempty &= ~((uint64_t)1 << fu->cls);
+    if ( --rq->nr_queued == 0 )
+        fc_mask_set(&fc_priv(s)->waiting, rq->id, false);
+}
+
+/* What runs first of @c: its least boosted unit, else its least unit. */
+static struct fc_unit *fc_head(const struct fc_class *c)
+{
+    return (struct fc_unit *)(c->boost ? c->boost : c->heap);
+}
+
+/* The least unit queued in @rq that local pCPU @local may run. */
+static struct fc_unit *fc_best(const struct fc_runq *rq, unsigned int local)
+{
+    uint64_t m = rq->cpu_cls[local] & rq->nonempty;
+    struct fc_unit *best = NULL, *h;
+
+    for ( ; m; m &= m - 1 )
+    {
+        h = fc_head(&rq->cls[fc_ctz(m)]);
+        if ( !best || fc_before(h, best) )
+            best = h;
+    }
+    return best;
+}
+
+/*
+ * @next runs now: raise its class's frame to the least vtime of it and the
+ * units still waiting there that are not boosted.  Boosted units are left
+ * out: they run first whatever their vtime, which lies within "latency"
+ * of the frame anyway, and a frame that followed them would run away from
+ * the units they pass.  The class may have been given to another key
+ * while @next ran: then leave it.  The all class's frame is published.
+ */
+static void fc_advance(struct fc_runq *rq, const struct fc_unit *next)
+{
+    struct fc_class *c;
+    const struct fc_unit *head;
+    uint64_t least;
+
+    if ( next->cls_rq != rq )
+        return;
+    c = &rq->cls[next->cls];
+    head = (const struct fc_unit *)c->heap;
+    if ( next->boosted )
+    {
+        if ( !head )
+            return;
+        least = head->vtime;
+    }
+    else
+    {
+        least = next->vtime;
+        if ( head && fc_vt_before(head->vtime, least) )
+            least = head->vtime;
+    }
+    if ( fc_vt_before(c->frame, least) )
+        c->frame = least;
+    if ( next->cls == rq->all )
+        __atomic_store_n(&rq->frame, c->frame, __ATOMIC_RELAXED);
 }
 
 /* ------------------------------------------------------------------ */
@@ -307,20 +536,16 @@ static struct fc_unit *fc_runq_head(const struct fc_pcpu *pc)
  * nothing here: the bucket drains by the domain's running units. */
 static void fc_burn(struct fc_unit *fu, sch_time_t now)
 {
-    struct fc_dom *fd = fu->dom;
     sch_time_t delta = now - fu->start;
+    uint32_t w = fu->dom->weight;
     uint64_t scaled;
-    unsigned int share;
 
     if ( delta <= 0 )
         return;
     fu->start = now;
-    sch_spin_lock(&fd->lock);
-    share = fd->nr_runnable ? fd->nr_runnable : 1;
-    scaled = (uint64_t)delta * FC_WEIGHT_UNIT * share + fu->rem;
-    fu->vtime += scaled / fd->weight;
-    fu->rem = scaled % fd->weight;
-    sch_spin_unlock(&fd->lock);
+    scaled = (uint64_t)delta * FC_WEIGHT_UNIT + fu->rem;
+    fu->vtime += scaled / w;
+    fu->rem = scaled % w;
 }
 
 /* The budget (ns x 100) a throttled domain capped at @cap_pct waits for. */
@@ -332,17 +557,18 @@ static int64_t fc_cap_resume(const struct fc_private *prv, uint32_t cap_pct)
 /*
  * Caps are a token bucket, kept in ns x 100 so that accruing cap_pct per
  * ns is exact.  @left is the budget at @left_at.  Between two syncs the
- * domain's number of running units is constant, so the
- * budget moved in a straight line and the clamp at the depth is exact.
- * The depth, a period's budget, is all a domain may burst after a sleep or
- * a wait: a cap holds in every window first, and over time as well only
- * as far as that allows.  Domain lock held.
+ * domain's number of running units is constant, so the budget moved in a
+ * straight line and the clamp at the depth is exact.  The depth, a
+ * period's budget, is all a domain may burst after a sleep or a wait: a
+ * cap holds in every window first, and over time as well only as far as
+ * that allows.  Domain lock held.
  */
 static void fc_cap_sync(const struct fc_private *prv, struct fc_dom *fd,
                         sch_time_t now)
 {
     sch_time_t dt = now - fd->left_at;
     int64_t depth = prv->period * fd->cap_pct;
+    unsigned int running = fc_load(&fd->nr_running);
 
     /* Another pCPU's clock may be a little behind this domain's last sync
      * (Xen under emulation): count nothing rather than go back. */
@@ -351,9 +577,9 @@ static void fc_cap_sync(const struct fc_private *prv, struct fc_dom *fd,
     /* Idle that long, it is full: clamping keeps the product small.  A
      * running domain is synced at least every slice, and its debt, even
      * from a stalled pCPU, is all paid back: that is what holds a cap. */
-    if ( !fd->nr_running && dt > FC_CAP_SYNC_MAX )
+    if ( !running && dt > FC_CAP_SYNC_MAX )
         dt = FC_CAP_SYNC_MAX;
-    fd->left += dt * ((int64_t)fd->cap_pct - 100 * (int64_t)fd->nr_running);
+    fd->left += dt * ((int64_t)fd->cap_pct - 100 * (int64_t)running);
     if ( fd->left > depth )
         fd->left = depth;
     fd->left_at = now;
@@ -381,6 +607,21 @@ static bool fc_dom_throttle_locked(const struct sch_sched *s,
     return fd->throttled;
 }
 
+/* Is @fd throttled at @now?  An uncapped domain is not, and costs no lock
+ * (a cap set meanwhile is seen at the next decision). */
+static bool fc_throttled(const struct sch_sched *s, struct fc_dom *fd,
+                         sch_time_t now)
+{
+    bool throttled;
+
+    if ( !__atomic_load_n(&fd->cap_pct, __ATOMIC_RELAXED) )
+        return false;
+    sch_spin_lock(&fd->lock);
+    throttled = fc_dom_throttle_locked(s, fd, now);
+    sch_spin_unlock(&fd->lock);
+    return throttled;
+}
+
 /* When a throttled @fd has its budget back if none of its units runs
  * meanwhile.  Domain lock held.  The cap may have gone since the caller
  * found it throttled (adjust runs on any pCPU): then at once. */
@@ -394,6 +635,55 @@ static sch_time_t fc_dom_resume_at(const struct fc_private *prv,
     if ( !fd->cap_pct || need <= 0 )
         return now;
     return now + (need + fd->cap_pct - 1) / fd->cap_pct;
+}
+
+/* @fu starts or stops spending its domain's budget at @now (its start):
+ * a capped domain's bucket is brought up to @now at the old rate first. */
+static void fc_running(const struct sch_sched *s, struct fc_unit *fu, bool on,
+                       sch_time_t now)
+{
+    struct fc_dom *fd = fu->dom;
+
+    SCH_ASSERT(fu->start == now);
+    if ( !__atomic_load_n(&fd->cap_pct, __ATOMIC_RELAXED) )
+    {
+        fc_add(&fd->nr_running, on ? 1 : -1);
+        return;
+    }
+    sch_spin_lock(&fd->lock);
+    fc_cap_sync(fc_priv(s), fd, now);
+    SCH_ASSERT(on || fc_load(&fd->nr_running) > 0);
+    fc_add(&fd->nr_running, on ? 1 : -1);
+    sch_spin_unlock(&fd->lock);
+}
+
+/* How long @fd's units may run from @now before its budget is out, if all
+ * its runnable units spend it at once while it accrues (-1: they cannot
+ * outspend the cap).  Never below the minimum slice unless the budget is:
+ * slicing the last crumbs ever finer would cost more than it could save,
+ * and the overdraft is paid back. */
+static sch_time_t fc_budget_slice(const struct sch_sched *s,
+                                  struct fc_dom *fd, sch_time_t now)
+{
+    const int64_t min = SCH_USEC(FC_MIN_SLICE_US);
+    int64_t left, drain, each;
+    unsigned int n, running;
+
+    sch_spin_lock(&fd->lock);
+    fc_cap_sync(fc_priv(s), fd, now);
+    left = fd->left;
+    n = fc_load(&fd->nr_runnable);
+    running = fc_load(&fd->nr_running);
+    if ( running > n )
+        n = running;
+    drain = 100 * (int64_t)(n ? n : 1) - fd->cap_pct;
+    sch_spin_unlock(&fd->lock);
+    if ( drain <= 0 )
+        return -1;
+    each = (left + drain - 1) / drain;
+    if ( each < min )
+        each = left / 100 < min ? left / 100 : min;
+    return each > 1 ? each : 1;
 }
 
 /*
@@ -421,7 +711,7 @@ static bool fc_park(const struct sch_sched *s, struct fc_unit *fu,
     if ( sooner )
         pc->next_resume = at;
     fu->parked = true;
-    fc_load_move(s, fu, FC_NO_CPU);
+    fu->boosted = false;
     sch_list_add_tail(&fu->park_elem, &pc->parked);
     return sooner;
 }
@@ -433,25 +723,224 @@ static void fc_unpark(struct fc_unit *fu)
     sch_list_del_init(&fu->park_elem);
 }
 
-/* Queue @fu on @cpu, or park it if its domain is throttled.  Returns
- * fc_park()'s answer: true if @cpu must come back sooner. */
-static bool fc_enqueue(const struct sch_sched *s, struct fc_unit *fu,
-                       unsigned int cpu, sch_time_t now)
-{
-    struct fc_dom *fd = fu->dom;
-    bool throttled;
+/* ------------------------------------------------------------------ */
+/* Idle pCPUs and kicks                                                */
 
-    sch_spin_lock(&fd->lock);
-    throttled = fc_dom_throttle_locked(s, fd, now);
-    sch_spin_unlock(&fd->lock);
-    if ( throttled )
-        return fc_park(s, fu, cpu, now);
-    fc_runq_insert(s, cpu, fu);
+/* @cpu (of @pc) is idle or not, in its runqueue's mask and the global one.
+ * Lock of its runqueue held. */
+static void fc_set_idle(const struct sch_sched *s, struct fc_pcpu *pc,
+                        unsigned int cpu, bool idle)
+{
+    struct fc_private *prv = fc_priv(s);
+    uint64_t bit = (uint64_t)1 << pc->local;
+
+    if ( idle )
+        pc->rq->idle |= bit;
+    else
+        pc->rq->idle &= ~bit;
+    if ( idle != sch_cpumask_test(&prv->idlers, cpu) )
+    {
+        fc_mask_set(&prv->idlers, cpu, idle);
+        fc_add(&prv->nr_idlers, idle ? 1 : -1);
+    }
+}
+
+/*
+ * Kick @cpu of @rq (whose lock we hold, or NULL) to pick up work.  An idle
+ * pCPU leaves the idle masks as it is kicked, not when it gets round to
+ * scheduling: another pCPU looking for an idler must not pick one that is
+ * already on its way to other work.
+ */
+static void fc_kick_idler(const struct sch_sched *s, struct fc_runq *rq,
+                          unsigned int cpu)
+{
+    struct fc_private *prv = fc_priv(s);
+
+    if ( rq )
+        rq->idle &= ~((uint64_t)1 << fc_pcpu(s, cpu)->local);
+    if ( sch_cpumask_test(&prv->idlers, cpu) )
+    {
+        fc_mask_set(&prv->idlers, cpu, false);
+        fc_add(&prv->nr_idlers, -1);
+    }
+    sch_kick(s, cpu);
+}
+
+/* An idle pCPU in @aff outside @rq, or SCH_MAX_CPUS. */
+static unsigned int fc_idler_out(const struct sch_sched *s,
+                                 const struct fc_runq *rq,
+                                 const struct sch_cpumask *aff)
+{
+    struct fc_private *prv = fc_priv(s);
+    struct sch_cpumask m;
+    unsigned int cpu;
+
+    if ( !fc_load(&prv->nr_idlers) || fc_load(&prv->nr_runqs) < 2 )
+        return SCH_MAX_CPUS;
+    fc_mask_read(&m, &prv->idlers);
+    sch_cpumask_and(&m, &m, aff);
+    sch_for_each_cpu(cpu, &m)
+        if ( fc_pcpu(s, cpu)->rq != rq )
+            return cpu;
+    return SCH_MAX_CPUS;
+}
+
+/*
+ * @fu was just queued in @rq: have a pCPU run it soon.  An idle pCPU of the
+ * runqueue it may use (its own first); else an idle one elsewhere, which
+ * steals it.  Else a boosted @fu preempts a pCPU running a unit that is
+ * not (its own first); and one that is not boosted has the pCPU whose
+ * runner would run furthest past it decide again, if that is more than
+ * the granularity: that pCPU shortens its slice or switches (after the
+ * ratelimit).  @self is deciding right now and needs no kick.
+ */
+static void fc_tickle(const struct sch_sched *s, struct fc_runq *rq,
+                      struct fc_unit *fu, unsigned int self, sch_time_t now)
+{
+    const struct sch_unit *u = fu->unit;
+    uint64_t mask = rq->cls[fu->cls].key & ~FC_KEY_OUT, idle, m;
+    uint64_t own = (uint64_t)1 << fc_pcpu(s, u->res)->local, far = 0;
+    unsigned int i, cpu, best = FC_NO_CLASS;
+
+    (void)now;
+    idle = rq->idle & mask;
+    if ( idle )
+    {
+        i = fc_ctz(idle & own ? own : idle);
+        if ( rq->base + i != self )
+            fc_kick_idler(s, rq, rq->base + i);
+        return;
+    }
+    cpu = fc_idler_out(s, rq, &u->hard_affinity);
+    if ( cpu < SCH_MAX_CPUS )
+    {
+        fc_kick_idler(s, NULL, cpu);
+        return;
+    }
+    if ( self >= rq->base && self - rq->base < FC_RUNQ_CPUS_MAX )
+        mask &= ~((uint64_t)1 << (self - rq->base));
+    if ( fu->boosted )
+    {
+        m = mask & ~rq->boosted;
+        if ( (m & own) &&
+             !sch_curr_on_cpu(s, rq->base + fc_ctz(own))->is_idle )
+        {
+            sch_kick(s, rq->base + fc_ctz(own));
+            return;
+        }
+        for ( m &= ~own; m; m &= m - 1 )
+            if ( !sch_curr_on_cpu(s, rq->base + fc_ctz(m))->is_idle )
+            {
+                sch_kick(s, rq->base + fc_ctz(m));
+                return;
+            }
+        return;
+    }
+    for ( m = mask & ~rq->boosted; m; m &= m - 1 )
+    {
+        i = fc_ctz(m);
+        if ( sch_curr_on_cpu(s, rq->base + i)->is_idle ||
+             !fc_vt_before(fu->vtime + SCH_USEC(FC_GRAN_US), rq->goal[i]) )
+            continue;
+        if ( best == FC_NO_CLASS || fc_vt_before(far, rq->goal[i]) )
+        {
+            best = i;
+            far = rq->goal[i];
+        }
+    }
+    if ( best != FC_NO_CLASS )
+        sch_kick(s, rq->base + best);
+}
+
+/* @cpu of @rq was kicked out of idle but found work of its own: the kick
+ * may have been meant for stealing from another runqueue, so while units
+ * wait in others, pass it on to an idle pCPU of another runqueue. */
+static void fc_pass_kick(const struct sch_sched *s, struct fc_runq *rq)
+{
+    struct fc_private *prv = fc_priv(s);
+    struct sch_cpumask waiting;
+    unsigned int cpu;
+
+    if ( fc_load(&prv->nr_runqs) < 2 || !fc_load(&prv->nr_idlers) )
+        return;
+    fc_mask_read(&waiting, &prv->waiting);
+    sch_cpumask_clear(&waiting, rq->id);
+    if ( sch_cpumask_empty(&waiting) )
+        return;
+    cpu = fc_idler_out(s, rq, &s->cpus);
+    if ( cpu < SCH_MAX_CPUS )
+        fc_kick_idler(s, NULL, cpu);
+}
+
+/* ------------------------------------------------------------------ */
+/* Placement                                                           */
+
+/*
+ * A unit that slept is placed against its class's frame: it banks at most
+ * "latency" of credit, and is boosted if its vtime is not more than
+ * "latency" ahead (see Design).  The frame is first brought up to the
+ * least vtime running on the class's pCPUs: units of other classes run
+ * there too, and a class whose units slept would otherwise have a frame
+ * from before their sleep.  A unit that comes from another class
+ * (affinity changed, or the host moved it) keeps its lag behind the frame
+ * it left as its lag behind this one.  Lock of @rq held.
+ */
+static void fc_place(const struct sch_sched *s, struct fc_runq *rq,
+                     struct fc_unit *fu, sch_time_t now)
+{
+    const struct fc_private *prv = fc_priv(s);
+    const struct fc_runq *was = fu->cls_rq;
+    uint64_t wkey = fu->cls_key;
+    unsigned int wk = fu->cls, k = fc_class_of(s, rq, fu);
+    struct fc_class *c = &rq->cls[k];
+    uint64_t lat = prv->boost ? (uint64_t)prv->latency : 0, least = 0, m;
+    bool any = false;
+
+    for ( m = (c->key & ~FC_KEY_OUT) & rq->cpus & ~rq->idle; m; m &= m - 1 )
+    {
+        unsigned int i = fc_ctz(m);
+
+        if ( sch_curr_on_cpu(s, rq->base + i)->is_idle )
+            continue;
+        if ( !any || fc_vt_before(rq->vt[i], least) )
+            least = rq->vt[i];
+        any = true;
+    }
+    if ( any && c->heap &&
+         fc_vt_before(((struct fc_unit *)c->heap)->vtime, least) )
+        least = ((struct fc_unit *)c->heap)->vtime;
+    if ( any && fc_vt_before(c->frame, least) )
+        c->frame = least;
+    if ( was && (was != rq || wk != k) )
+    {
+        uint64_t old = __atomic_load_n(&was->frame, __ATOMIC_RELAXED);
+
+        if ( was->cls[wk].key == wkey )
+            old = was->cls[wk].frame;
+        fu->vtime = fu->vtime - old + c->frame;
+    }
+    if ( fc_vt_before(fu->vtime, c->frame - lat) )
+        fu->vtime = c->frame - lat;
+    fu->boosted = prv->boost && !fc_vt_before(c->frame + lat, fu->vtime);
+    fu->boost_limit = c->frame + lat;
+    fu->start = now;
+}
+
+/* Queue @fu in @rq (its class computed), or park it on its pCPU if its
+ * domain is throttled; tickle a pCPU for it.  Returns fc_park's answer. */
+static bool fc_enqueue(const struct sch_sched *s, struct fc_runq *rq,
+                       struct fc_unit *fu, unsigned int self, sch_time_t now)
+{
+    if ( fc_throttled(s, fu->dom, now) )
+        return fc_park(s, fu, fu->unit->res, now);
+    fc_class_of(s, rq, fu);
+    fc_queue(s, rq, fu);
+    fc_tickle(s, rq, fu, self, now);
     return false;
 }
 
-/* Requeue parked units whose domain has budget again, and find when the
- * first of those left parked has.  Lock of @cpu held. */
+/* Requeue parked units of @cpu whose domain has budget again, and find
+ * when the first of those left parked has.  Lock of @cpu's runqueue held. */
 static void fc_unpark_ready(const struct sch_sched *s, unsigned int cpu,
                             sch_time_t now)
 {
@@ -482,116 +971,147 @@ static void fc_unpark_ready(const struct sch_sched *s, unsigned int cpu,
             continue;
         }
         fc_unpark(fu);
-        if ( fc_vt_before(fu->vtime, pc->min_vtime) )
-            fu->vtime = pc->min_vtime;
-        fc_runq_insert(s, cpu, fu);
+        /* A capped unit cannot use the credit it would bank meanwhile. */
+        fc_class_of(s, pc->rq, fu);
+        if ( fc_vt_before(fu->vtime, pc->rq->cls[fu->cls].frame) )
+            fu->vtime = pc->rq->cls[fu->cls].frame;
+        fc_queue(s, pc->rq, fu);
+        fc_tickle(s, pc->rq, fu, cpu, now);
     }
-}
-
-static void fc_set_idle(const struct sch_sched *s, unsigned int cpu,
-                        bool idle)
-{
-    struct fc_private *prv = fc_priv(s);
-
-    sch_spin_lock(&prv->lock);
-    if ( idle != sch_cpumask_test(&prv->idlers, cpu) )
-    {
-        if ( idle )
-            sch_cpumask_set(&prv->idlers, cpu);
-        else
-            sch_cpumask_clear(&prv->idlers, cpu);
-        prv->nr_idlers += idle ? 1 : -1u;
-    }
-    sch_spin_unlock(&prv->lock);
 }
 
 /*
- * Kick @cpu to pick up work.  An idle pCPU leaves the idlers as it is
- * kicked, not when it gets round to scheduling: a second pCPU looking for
- * an idler to hand work to must not pick one that is already on its way
- * to other work, or that work waits while a truly idle pCPU sleeps on.
+ * Move @fu, queued in @from (whose lock we hold, as @to's), to @cpu of
+ * @to, unqueued.  Its vtime keeps its lag unless it is further from the
+ * frame of its new class than lag can honestly be: pinned units make
+ * frames of other classes drift, and what a unit did there is not owed
+ * here.
  */
-static void fc_kick(const struct sch_sched *s, unsigned int cpu)
+static void fc_move(const struct sch_sched *s, struct fc_runq *from,
+                    struct fc_unit *fu, struct fc_runq *to, unsigned int cpu)
 {
-    fc_set_idle(s, cpu, false);
-    sch_kick(s, cpu);
+    const struct fc_private *prv = fc_priv(s);
+    uint64_t frame;
+    unsigned int k;
+
+    fc_unqueue(s, from, fu);
+    sch_unit_set_res(fu->unit, cpu);
+    k = fc_class_of(s, to, fu);
+    frame = to->cls[k].frame;
+    if ( fc_vt_before(fu->vtime, frame - prv->tslice) )
+        fu->vtime = frame - prv->tslice;
+    else if ( fc_vt_before(frame + prv->tslice + prv->latency, fu->vtime) )
+        fu->vtime = frame + prv->tslice + prv->latency;
+    fu->boosted = false;
 }
 
-/* ------------------------------------------------------------------ */
-/* Placement                                                           */
-
-/* Move @fu's vtime from @from's frame to @to's, keeping its lag. */
-static void fc_rebase(const struct sch_sched *s, struct fc_unit *fu,
-                      unsigned int from, unsigned int to)
+/* A pCPU of @rq that @fu may run on: @cpu if it may, else the first. */
+static unsigned int fc_cpu_in(const struct fc_runq *rq,
+                              const struct fc_unit *fu, unsigned int cpu)
 {
-    if ( from == to )
-        return;
-    fu->vtime = fu->vtime - fc_pcpu(s, from)->min_vtime +
-                fc_pcpu(s, to)->min_vtime;
-}
+    uint64_t local = (fu->unit->hard_affinity.bits[rq->base / 64] >>
+                      (rq->base % 64)) & rq->cpus;
 
-static unsigned int fc_idler_for(const struct sch_sched *s,
-                                 const struct sch_unit *u)
-{
-    struct fc_private *prv = fc_priv(s);
-    struct sch_cpumask mask;
-
-    /* A busy host has no idlers: say so without touching the masks. */
-    if ( !prv->nr_idlers )
+    if ( !local )
         return SCH_MAX_CPUS;
-    sch_spin_lock(&prv->lock);
-    sch_cpumask_and(&mask, &prv->idlers, &u->hard_affinity);
-    sch_spin_unlock(&prv->lock);
-    if ( sch_cpumask_test(&mask, u->res) )
-        return u->res;
-    return sch_cpumask_cycle(&mask, u->res);
+    if ( cpu >= rq->base && cpu - rq->base < 64 &&
+         (local >> (cpu - rq->base)) & 1 )
+        return cpu;
+    return rq->base + fc_ctz(local);
 }
 
 /*
- * Units wait: kick up to @n idle pCPUs (allowed for the unit at the head of
- * @cpu's queue) to come and steal.  Each kicked pCPU leaves the idlers at
- * once, so no two kicks go to one pCPU.
+ * Balance between runqueues (see Design): from the runqueue whose frame
+ * is furthest behind ours, and at least FC_PULL_LAG_US so, pull up to
+ * FC_PULLS_MAX units of its all class that far behind our frame.  Lock of
+ * @rq held; the peer's is only trylocked.
  */
-static void fc_kick_idlers(const struct sch_sched *s, unsigned int cpu,
-                           unsigned int n)
+static void fc_balance(const struct sch_sched *s, struct fc_runq *rq,
+                       unsigned int cpu, sch_time_t now)
 {
     struct fc_private *prv = fc_priv(s);
-    const struct fc_unit *head = fc_runq_head(fc_pcpu(s, cpu));
-    struct sch_cpumask mask;
-    unsigned int peer = cpu;
+    uint64_t mine = __atomic_load_n(&rq->frame, __ATOMIC_RELAXED), least = 0;
+    const uint64_t lag = SCH_USEC(FC_PULL_LAG_US);
+    struct fc_runq *from = NULL;
+    struct sch_cpumask waiting;
+    unsigned int id, n;
 
-    if ( !head || !prv->nr_idlers )
-        return;
-    sch_spin_lock(&prv->lock);
-    sch_cpumask_and(&mask, &prv->idlers, &head->unit->hard_affinity);
-    sch_spin_unlock(&prv->lock);
-    while ( n-- && (peer = sch_cpumask_cycle(&mask, peer)) < SCH_MAX_CPUS )
+    fc_mask_read(&waiting, &prv->waiting);
+    sch_cpumask_clear(&waiting, rq->id);
+    sch_for_each_cpu(id, &waiting)
     {
-        sch_cpumask_clear(&mask, peer);
-        fc_kick(s, peer);
+        struct fc_runq *peer = prv->runq[id];
+        uint64_t f;
+
+        if ( !peer )
+            continue;
+        f = __atomic_load_n(&peer->frame, __ATOMIC_RELAXED);
+        if ( fc_vt_before(f + lag, mine) &&
+             (!from || fc_vt_before(f, least)) )
+        {
+            from = peer;
+            least = f;
+        }
     }
+    if ( !from || !sch_spin_trylock(&from->lock) )
+        return;
+    for ( n = 0; n < FC_PULLS_MAX && from->all != FC_NO_CLASS; n++ )
+    {
+        struct fc_unit *fu = fc_head(&from->cls[from->all]);
+        unsigned int to;
+
+        if ( !fu || !(from->cls[from->all].key & FC_KEY_OUT) ||
+             !fc_vt_before(fu->vtime + lag, mine) ||
+             (to = fc_cpu_in(rq, fu, cpu)) == SCH_MAX_CPUS )
+            break;
+        fc_move(s, from, fu, rq, to);
+        fc_queue(s, rq, fu);
+        fc_tickle(s, rq, fu, cpu, now);
+    }
+    sch_spin_unlock(&from->lock);
 }
 
 /*
- * @cpu was kicked out of idle but found work of its own: the kick may
- * have been meant for stealing from a peer, so pass it on to another idler
- * while any peer has units waiting.
+ * @cpu has nothing to run: take the least unit it may run from another
+ * runqueue (the head of each class that may leave its runqueue).  Lock
+ * of @rq held; the others are only trylocked.
  */
-static void fc_pass_kick(const struct sch_sched *s, unsigned int cpu)
+static struct fc_unit *fc_steal(const struct sch_sched *s, struct fc_runq *rq,
+                                unsigned int cpu)
 {
     struct fc_private *prv = fc_priv(s);
     struct sch_cpumask waiting;
-    unsigned int peer;
+    unsigned int id;
 
-    sch_spin_lock(&prv->lock);
-    waiting = prv->waiting;
-    sch_spin_unlock(&prv->lock);
-    sch_cpumask_clear(&waiting, cpu);
-    sch_for_each_cpu(peer, &waiting)
+    if ( fc_load(&prv->nr_runqs) < 2 )
+        return NULL;
+    fc_mask_read(&waiting, &prv->waiting);
+    sch_cpumask_clear(&waiting, rq->id);
+    sch_for_each_cpu(id, &waiting)
     {
-        fc_kick_idlers(s, peer, 1);
-        return;
+        struct fc_runq *peer = prv->runq[id];
+        struct fc_unit *best = NULL;
+        uint64_t m;
+
+        if ( !peer || !sch_spin_trylock(&peer->lock) )
+            continue;
+        for ( m = peer->nonempty; m; m &= m - 1 )
+        {
+            struct fc_class *c = &peer->cls[fc_ctz(m)];
+            struct fc_unit *h = fc_head(c);
+
+            if ( (c->key & FC_KEY_OUT) &&
+                 sch_cpumask_test(&h->unit->hard_affinity, cpu) &&
+                 (!best || fc_before(h, best)) )
+                best = h;
+        }
+        if ( best )
+            fc_move(s, peer, best, rq, cpu);
+        sch_spin_unlock(&peer->lock);
+        if ( best )
+            return best;
     }
+    return NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -608,32 +1128,135 @@ static int fc_init(struct sch_sched *s)
     prv->ratelimit = SCH_USEC(FC_RATELIMIT_US_DEFAULT);
     prv->period = SCH_USEC(FC_PERIOD_US_DEFAULT);
     prv->latency = SCH_USEC(FC_LATENCY_US_DEFAULT);
+    prv->runq_cpus = FC_RUNQ_CPUS_DEFAULT;
     prv->boost = true;
     s->priv = prv;
     return 0;
 }
 
+/* Runqueues live as long as the instance: peers read the table without a
+ * lock, so one is never freed while another pCPU might look at it. */
 static void fc_deinit(struct sch_sched *s)
 {
-    sch_free(s, s->priv);
+    struct fc_private *prv = fc_priv(s);
+    unsigned int i;
+
+    for ( i = 0; i < SCH_MAX_CPUS; i++ )
+        sch_free(s, prv->runq[i]);
+    sch_free(s, prv);
     s->priv = NULL;
 }
 
+/* @pc's pCPU starts taking units of its runqueue.  Lock of @rq held. */
+static void fc_join(struct fc_runq *rq, struct fc_pcpu *pc)
+{
+    uint64_t bit = (uint64_t)1 << pc->local;
+
+    pc->joined = true;
+    rq->cpus |= bit;
+    rq->cls[pc->local].key = bit;
+    rq->cls[pc->local].frame = rq->frame;
+    rq->cpu_cls[pc->local] |= bit;
+    /* The set of all its pCPUs changed: the all class is found anew. */
+    rq->all = FC_NO_CLASS;
+}
+
+/*
+ * @cpu gets its per-pCPU data and joins its runqueue, which is made with
+ * the first of its pCPUs.  A new runqueue starts at the frame of another,
+ * so units moving between them keep comparable vtimes.
+ */
 static void *fc_alloc_pdata(const struct sch_sched *s, unsigned int cpu)
 {
+    struct fc_private *prv = fc_priv(s);
     struct fc_pcpu *pc = sch_zalloc(s, sizeof(*pc));
+    struct fc_runq *rq, *fresh = sch_zalloc(s, sizeof(*fresh));
+    unsigned int id, i;
+    uint64_t frame = 0;
 
-    (void)cpu;
-    if ( pc )
-        sch_list_init(&pc->parked);
+    if ( !pc || !fresh )
+    {
+        sch_free(s, pc);
+        sch_free(s, fresh);
+        return NULL;
+    }
+    sch_list_init(&pc->parked);
+    sch_spin_lock(&prv->lock);
+    id = cpu / prv->runq_cpus;
+    rq = prv->runq[id];
+    if ( !rq )
+    {
+        rq = fresh;
+        fresh = NULL;
+        sch_spin_lock_init(&rq->lock);
+        rq->id = id;
+        rq->base = id * prv->runq_cpus;
+        rq->all = FC_NO_CLASS;
+        for ( i = 0; i < SCH_MAX_CPUS && !frame; i++ )
+            if ( prv->runq[i] )
+                frame = __atomic_load_n(&prv->runq[i]->frame,
+                                        __ATOMIC_RELAXED);
+        rq->frame = frame;
+        prv->runq[id] = rq;
+    }
+    if ( rq->nr_cpus++ == 0 )
+        fc_add(&prv->nr_runqs, 1);
+    prv->nr_pcpus++;
+    sch_spin_unlock(&prv->lock);
+    sch_free(s, fresh);
+
+    pc->rq = rq;
+    pc->local = cpu - rq->base;
+    /* Xen adds a pCPU to s->cpus when it switches to us (after this):
+     * it joins at its first decision then (fc_decide). */
+    if ( sch_cpumask_test(&s->cpus, cpu) )
+    {
+        sch_spin_lock(&rq->lock);
+        fc_join(rq, pc);
+        sch_spin_unlock(&rq->lock);
+    }
     return pc;
 }
 
 static void fc_free_pdata(const struct sch_sched *s, void *pd,
                           unsigned int cpu)
 {
+    struct fc_private *prv = fc_priv(s);
+    struct fc_pcpu *pc = pd;
+    struct fc_runq *rq;
+    bool last;
+
     (void)cpu;
-    sch_free(s, pd);
+    if ( !pc )
+        return;
+    rq = pc->rq;
+    sch_spin_lock(&rq->lock);
+    pc->joined = false;
+    rq->cpus &= ~((uint64_t)1 << pc->local);
+    rq->idle &= ~((uint64_t)1 << pc->local);
+    rq->all = FC_NO_CLASS;
+    sch_spin_unlock(&rq->lock);
+    if ( sch_cpumask_test(&prv->idlers, cpu) )
+    {
+        fc_mask_set(&prv->idlers, cpu, false);
+        fc_add(&prv->nr_idlers, -1);
+    }
+    sch_spin_lock(&prv->lock);
+    prv->nr_pcpus--;
+    last = --rq->nr_cpus == 0;
+    if ( last )
+    {
+        SCH_ASSERT(!rq->nr_queued);
+        fc_add(&prv->nr_runqs, -1);
+    }
+    sch_spin_unlock(&prv->lock);
+    sch_free(s, pc);
+}
+
+static struct sch_lock *fc_pcpu_lock(const struct sch_sched *s,
+                                     unsigned int cpu)
+{
+    return &fc_pcpu(s, cpu)->rq->lock;
 }
 
 static void *fc_alloc_domdata(const struct sch_sched *s, struct sch_domain *d)
@@ -662,7 +1285,7 @@ static void *fc_alloc_udata(const struct sch_sched *s, struct sch_unit *u,
         return NULL;
     fu->unit = u;
     fu->dom = dd;
-    fu->loaded_on = FC_NO_CPU;
+    fu->cls = FC_NO_CLASS;
     sch_list_init(&fu->park_elem);
     return fu;
 }
@@ -672,30 +1295,28 @@ static void fc_free_udata(const struct sch_sched *s, void *ud)
     sch_free(s, ud);
 }
 
+/* A new unit starts at the frame of its class: level with its peers. */
 static void fc_insert_unit(const struct sch_sched *s, struct sch_unit *u)
 {
-    fc_unit(u)->vtime = fc_pcpu(s, u->res)->min_vtime;
+    struct fc_unit *fu = fc_unit(u);
+    struct fc_runq *rq = fc_rq_of(s, u);
+
+    fu->vtime = rq->cls[fc_class_of(s, rq, fu)].frame;
 }
 
 static void fc_dequeue(const struct sch_sched *s, struct fc_unit *fu)
 {
     if ( fu->queued )
-        fc_runq_remove(s, fu->unit->res, fu);
+        fc_unqueue(s, fc_rq_of(s, fu->unit), fu);
     else if ( fu->parked )
         fc_unpark(fu);
+    fu->requeue = false;
+    fu->boosted = false;
 }
 
 static void fc_remove_unit(const struct sch_sched *s, struct sch_unit *u)
 {
     fc_dequeue(s, fc_unit(u));
-    fc_load_move(s, fc_unit(u), FC_NO_CPU);
-}
-
-static void fc_runnable_delta(struct fc_dom *fd, int d)
-{
-    sch_spin_lock(&fd->lock);
-    fd->nr_runnable += d;
-    sch_spin_unlock(&fd->lock);
 }
 
 static void fc_sleep(const struct sch_sched *s, struct sch_unit *u,
@@ -710,70 +1331,30 @@ static void fc_sleep(const struct sch_sched *s, struct sch_unit *u,
     }
     else
         fc_dequeue(s, fu);
-    fc_load_move(s, fu, FC_NO_CPU);
-    fc_runnable_delta(fu->dom, -1);
+    fc_add(&fu->dom->nr_runnable, -1);
 }
 
 static void fc_wake(const struct sch_sched *s, struct sch_unit *u,
                     sch_time_t now)
 {
-    struct fc_private *prv = fc_priv(s);
     struct fc_unit *fu = fc_unit(u);
-    unsigned int cpu = u->res, idler, steal_by = SCH_MAX_CPUS;
-    struct sch_unit *curr;
-    struct fc_pcpu *pc;
-    uint64_t floor;
+    struct fc_runq *rq = fc_rq_of(s, u);
 
-    fc_runnable_delta(fu->dom, 1);
-    /*
-     * Current on its pCPU: do_schedule will see it runnable.  Not "is
-     * running": in Xen a unit switched out is still running until its
-     * context is saved, and a wake in that window must queue it.
-     */
+    fc_add(&fu->dom->nr_runnable, 1);
+    /* Current on its pCPU: do_schedule will see it runnable. */
     if ( sch_curr_on_cpu(s, u->res) == u || fu->queued || fu->parked )
         return;
-
-    /*
-     * Busy here and idle elsewhere: queue here and kick the idler, which
-     * steals it.  Moving it straight to the idler's queue would touch a
-     * runqueue whose lock we do not hold (in Xen, wake has only u->res's).
-     */
-    curr = sch_curr_on_cpu(s, cpu);
-    if ( !curr->is_idle || !sch_cpumask_test(&u->hard_affinity, cpu) )
+    /* Switched out, its state not saved yet (Xen's is_running): no other
+     * pCPU may pick it before context_saved, which queues it. */
+    if ( u->is_running )
     {
-        idler = fc_idler_for(s, u);
-        if ( idler < SCH_MAX_CPUS && idler != cpu )
-            steal_by = idler;
-    }
-    pc = fc_pcpu(s, cpu);
-
-    /* Bank at most "latency" of credit for the sleep. */
-    floor = pc->min_vtime - (prv->boost ? (uint64_t)prv->latency : 0);
-    if ( fc_vt_before(fu->vtime, floor) )
-        fu->vtime = floor;
-    fu->start = now;
-    if ( fc_enqueue(s, fu, cpu, now) )
-        sch_kick(s, cpu);               /* to come back for it in time */
-    if ( !fu->queued )
-        return;
-
-    if ( steal_by < SCH_MAX_CPUS )
-    {
-        fc_kick(s, steal_by);
+        fu->requeue = true;
+        fu->woke = true;
         return;
     }
-    if ( curr->is_idle )
-    {
-        fc_kick(s, cpu);
-        return;
-    }
-    /* Boost: preempt whoever runs if the waker is behind it.  Without it
-     * the waker waits for the running slice to end. */
-    if ( !prv->boost )
-        return;
-    fc_burn(fc_unit(curr), now);
-    if ( fc_vt_before(fu->vtime, fc_unit(curr)->vtime) )
-        sch_kick(s, cpu);
+    fc_place(s, rq, fu, now);
+    if ( fc_enqueue(s, rq, fu, SCH_MAX_CPUS, now) )
+        sch_kick(s, u->res);            /* to come back for it in time */
 }
 
 static void fc_yield(const struct sch_sched *s, struct sch_unit *u,
@@ -784,209 +1365,132 @@ static void fc_yield(const struct sch_sched *s, struct sch_unit *u,
     sch_kick(s, u->res);
 }
 
-/* Take @fu, queued on @peer, over to @cpu. */
-static void fc_migrate(const struct sch_sched *s, struct fc_unit *fu,
-                       unsigned int peer, unsigned int cpu)
+/* Its context saved, a unit switched out still runnable is queued. */
+static void fc_context_saved(const struct sch_sched *s, struct sch_unit *u,
+                             sch_time_t now)
 {
-    fc_runq_remove(s, peer, fu);
-    fc_rebase(s, fu, peer, cpu);
-    sch_unit_set_res(fu->unit, cpu);
-    fc_load_move(s, fu, cpu);
-}
+    struct fc_unit *fu = fc_unit(u);
+    struct fc_runq *rq = fc_rq_of(s, u);
 
-/*
- * @cpu is about to idle: take the least-vtime unit of the peer with most
- * waiting.  Lock of @cpu held; the peer is only trylocked, so two pCPUs
- * stealing from each other cannot deadlock.
- */
-static struct fc_unit *fc_steal(const struct sch_sched *s, unsigned int cpu)
-{
-    unsigned int peer, best = SCH_MAX_CPUS, most = 0;
-    struct sch_cpumask waiting;
-    struct fc_unit *fu;
-
-    sch_spin_lock(&fc_priv(s)->lock);
-    waiting = fc_priv(s)->waiting;
-    sch_spin_unlock(&fc_priv(s)->lock);
-    sch_for_each_cpu(peer, &waiting)
-    {
-        struct fc_pcpu *pp = fc_pcpu(s, peer);
-        const struct fc_unit *head = fc_runq_head(pp);
-
-        if ( peer == cpu || pp->nr_queued <= most || !head ||
-             !sch_cpumask_test(&head->unit->hard_affinity, cpu) )
-            continue;
-        most = pp->nr_queued;
-        best = peer;
-    }
-    if ( best == SCH_MAX_CPUS ||
-         !sch_spin_trylock(sch_res(s, best)->lock) )
-        return NULL;
-    fu = fc_runq_head(fc_pcpu(s, best));
-    /* Queued but still running: switched out, its state not yet saved. */
-    if ( fu && !fu->unit->is_running &&
-         sch_cpumask_test(&fu->unit->hard_affinity, cpu) )
-        fc_migrate(s, fu, best, cpu);
-    else
-        fu = NULL;
-    sch_spin_unlock(sch_res(s, best)->lock);
-    return fu;
-}
-
-/*
- * Balance by weight: pull from the most loaded peer a waiting unit whose
- * contrib is below the difference in load, so every move narrows it and
- * nothing ping-pongs.  Only the heap's root and its first children are
- * looked at: cheap, and over successive balances enough.
- */
-static void fc_balance(const struct sch_sched *s, unsigned int cpu)
-{
-    struct fc_pcpu *pc = fc_pcpu(s, cpu), *pp;
-    unsigned int peer, best = SCH_MAX_CPUS, n;
-    struct sch_cpumask waiting;
-    uint64_t most = pc->load;
-    struct fc_node *node;
-
-    sch_spin_lock(&fc_priv(s)->lock);
-    waiting = fc_priv(s)->waiting;
-    sch_spin_unlock(&fc_priv(s)->lock);
-    sch_for_each_cpu(peer, &waiting)
-        if ( peer != cpu && fc_pcpu(s, peer)->load > most )
-        {
-            most = fc_pcpu(s, peer)->load;
-            best = peer;
-        }
-    if ( best == SCH_MAX_CPUS ||
-         !sch_spin_trylock(sch_res(s, best)->lock) )
+    if ( !fu->requeue )
         return;
-    pp = fc_pcpu(s, best);
-    node = pp->runq;
-    for ( n = 0; node && n < FC_PULL_SCAN; n++ )
-    {
-        struct fc_unit *fu = (struct fc_unit *)node;
+    fu->requeue = false;
+    if ( !u->runnable )
+        return;
+    if ( fu->woke )
+        fc_place(s, rq, fu, now);
+    if ( fc_enqueue(s, rq, fu, SCH_MAX_CPUS, now) )
+        sch_kick(s, u->res);
+}
 
-        if ( fu->contrib < pp->load - pc->load && !fu->unit->is_running &&
-             sch_cpumask_test(&fu->unit->hard_affinity, cpu) )
+/* Should @cand run now instead of @curr, which has run its ratelimit? */
+static bool fc_switch(const struct fc_unit *curr, const struct fc_unit *cand)
+{
+    if ( curr->boosted != cand->boosted )
+        return cand->boosted;
+    return !fc_vt_before(curr->vtime, cand->vtime + SCH_USEC(FC_GRAN_US));
+}
+
+/* The least unit @cpu may run whose domain has budget: throttled ones
+ * are parked on the way. */
+static struct fc_unit *fc_candidate(const struct sch_sched *s,
+                                    struct fc_pcpu *pc, unsigned int cpu,
+                                    sch_time_t now)
+{
+    struct fc_unit *cand;
+
+    while ( (cand = fc_best(pc->rq, pc->local)) )
+    {
+        if ( sch_unlikely(!sch_cpumask_test(&cand->unit->hard_affinity,
+                                            cpu)) )
         {
-            fc_migrate(s, fu, best, cpu);
-            fc_runq_insert(s, cpu, fu);
-            break;
+            /* Its affinity changed while it waited (Xen's adjust_affinity,
+             * which has no hook here): it moves to its class now. */
+            fc_unqueue(s, pc->rq, cand);
+            fc_class_of(s, pc->rq, cand);
+            fc_queue(s, pc->rq, cand);
+            continue;
         }
-        node = n == 0 ? node->child : node->next;
+        if ( !fc_throttled(s, cand->dom, now) )
+            break;
+        fc_unqueue(s, pc->rq, cand);
+        fc_park(s, cand, cpu, now);
     }
-    sch_spin_unlock(sch_res(s, best)->lock);
+    return cand;
 }
 
-/* The least-vtime unit of @cpu's queue whose domain still has budget. */
-static struct fc_unit *fc_pick(const struct sch_sched *s, unsigned int cpu,
-                               sch_time_t now)
-{
-    struct fc_pcpu *pc = fc_pcpu(s, cpu);
-    struct fc_unit *fu;
-
-    while ( (fu = fc_runq_head(pc)) )
-    {
-        bool throttled;
-
-        fc_runq_remove(s, cpu, fu);
-        sch_spin_lock(&fu->dom->lock);
-        throttled = fc_dom_throttle_locked(s, fu->dom, now);
-        sch_spin_unlock(&fu->dom->lock);
-        if ( !throttled )
-            return fu;
-        fc_park(s, fu, cpu, now);
-    }
-    return NULL;
-}
-
-/* How long @fd's units may run from @now before its budget is out, if all
- * its runnable units spend it at once while it accrues (-1: they cannot
- * outspend the cap).  Never below the minimum slice unless the budget is:
- * slicing the last crumbs ever finer would cost more than it could save,
- * and the overdraft is paid back. */
-static sch_time_t fc_budget_slice(const struct sch_sched *s,
-                                  struct fc_dom *fd, sch_time_t now)
-{
-    const int64_t min = SCH_USEC(FC_MIN_SLICE_US);
-    int64_t left, drain, each;
-    unsigned int n;
-
-    sch_spin_lock(&fd->lock);
-    fc_cap_sync(fc_priv(s), fd, now);
-    left = fd->left;
-    n = fd->nr_runnable > fd->nr_running ? fd->nr_runnable : fd->nr_running;
-    drain = 100 * (int64_t)(n ? n : 1) - fd->cap_pct;
-    sch_spin_unlock(&fd->lock);
-    if ( drain <= 0 )
-        return -1;
-    each = (left + drain - 1) / drain;
-    if ( each < min )
-        each = left / 100 < min ? left / 100 : min;
-    return each > 1 ? each : 1;
-}
-
-/* How long @fu may run from @now before the next decision. */
+/* How long @fu may run on @cpu from @now before the next decision;
+ * @pending, switched out and not yet queued (context_saved), competes. */
 static sch_time_t fc_slice(const struct sch_sched *s, struct fc_unit *fu,
-                           const struct fc_pcpu *pc, sch_time_t now)
+                           struct fc_pcpu *pc, const struct fc_unit *pending,
+                           sch_time_t now)
 {
     const struct fc_private *prv = fc_priv(s);
-    const struct fc_unit *next = fc_runq_head(pc);
+    const struct fc_unit *next = fc_best(pc->rq, pc->local);
     struct fc_dom *fd = fu->dom;
-    sch_time_t slice = prv->tslice;
+    sch_time_t slice = prv->tslice, t;
+    uint64_t goal = 0;
+    bool limited = false;
 
-    if ( next )
+    if ( pending && (!next || fc_before(pending, next)) )
+        next = pending;
+    if ( fu->boosted )
+    {
+        goal = fu->boost_limit;
+        limited = true;
+    }
+    if ( next && next->boosted == fu->boosted &&
+         (!limited ||
+          fc_vt_before(next->vtime + SCH_USEC(FC_GRAN_US), goal)) )
     {
         /* Real time for our vtime to pass next's by the granularity. */
-        uint64_t goal = next->vtime + SCH_USEC(FC_GRAN_US);
-        uint64_t lead = fc_vt_before(goal, fu->vtime) ? 0 : goal - fu->vtime;
-        unsigned int share = fd->nr_runnable ? fd->nr_runnable : 1;
-
-        lead = lead * fd->weight / (FC_WEIGHT_UNIT * share);
-        if ( (sch_time_t)lead < slice )
-            slice = (sch_time_t)lead;
+        goal = next->vtime + SCH_USEC(FC_GRAN_US);
+        limited = true;
+    }
+    if ( limited )
+    {
+        t = fc_vt_before(fu->vtime, goal) ? fc_vt_ns(goal - fu->vtime,
+                                                     fd->weight) : 0;
+        if ( t < slice )
+            slice = t;
         if ( slice < SCH_USEC(FC_MIN_SLICE_US) )
             slice = SCH_USEC(FC_MIN_SLICE_US);
     }
-    if ( fd->cap_pct )
+    else if ( !next && fc_load(&fc_priv(s)->nr_runqs) > 1 &&
+              slice > SCH_USEC(FC_BALANCE_US) )
     {
-        sch_time_t left = fc_budget_slice(s, fd, now);
+        /* Alone here while others may wait elsewhere: come back to
+         * balance. */
+        struct sch_cpumask waiting;
 
-        if ( left >= 0 && left < slice )
-            slice = left;
+        fc_mask_read(&waiting, &fc_priv(s)->waiting);
+        if ( !sch_cpumask_empty(&waiting) )
+            slice = SCH_USEC(FC_BALANCE_US);
     }
+    if ( __atomic_load_n(&fd->cap_pct, __ATOMIC_RELAXED) )
+    {
+        t = fc_budget_slice(s, fd, now);
+        if ( t >= 0 && t < slice )
+            slice = t;
+    }
+    /* Where it will stop, for fc_tickle to compare wakers with. */
+    pc->rq->goal[pc->local] = fu->vtime + (uint64_t)slice * FC_WEIGHT_UNIT /
+                                          fd->weight;
     return slice;
 }
 
-/* @fu starts or stops spending its domain's budget at @now (its start):
- * the bucket is brought up to @now at the old rate first. */
-static void fc_running(const struct sch_sched *s, struct fc_unit *fu, bool on,
-                       sch_time_t now)
+/* What @pc's pCPU runs now, as fc_tickle sees it. */
+static void fc_set_running(struct fc_runq *rq, const struct fc_pcpu *pc,
+                           const struct fc_unit *fu)
 {
-    struct fc_dom *fd = fu->dom;
+    uint64_t bit = (uint64_t)1 << pc->local;
 
-    SCH_ASSERT(fu->start == now);
-    sch_spin_lock(&fd->lock);
-    fc_cap_sync(fc_priv(s), fd, now);
-    if ( on )
-        fd->nr_running++;
+    if ( fu && fu->boosted )
+        rq->boosted |= bit;
     else
-    {
-        SCH_ASSERT(fd->nr_running > 0);
-        fd->nr_running--;
-    }
-    sch_spin_unlock(&fd->lock);
-}
-
-/* Raise @cpu's min vtime to the least of @next and what still waits. */
-static void fc_advance_min(struct fc_pcpu *pc, const struct fc_unit *next)
-{
-    const struct fc_unit *head = fc_runq_head(pc);
-    uint64_t least = next->vtime;
-
-    if ( head && fc_vt_before(head->vtime, least) )
-        least = head->vtime;
-    if ( fc_vt_before(pc->min_vtime, least) )
-        pc->min_vtime = least;
+        rq->boosted &= ~bit;
+    if ( fu )
+        rq->vt[pc->local] = fu->vtime;
 }
 
 static void fc_decide(const struct sch_sched *s, struct sch_unit *curr,
@@ -995,78 +1499,107 @@ static void fc_decide(const struct sch_sched *s, struct sch_unit *curr,
 {
     const struct fc_private *prv = fc_priv(s);
     struct fc_pcpu *pc = fc_pcpu(s, cpu);
+    struct fc_runq *rq = pc->rq;
     struct fc_unit *fc = curr->is_idle ? NULL : fc_unit(curr), *next = NULL;
-    bool yielding = false;
+    struct fc_unit *cand;
+    bool keep = false, yielding = false;
 
     out->migrated = false;
+    if ( sch_unlikely(!pc->joined) )
+        fc_join(rq, pc);
+    /* Deciding now: no one need kick it. */
+    rq->idle &= ~((uint64_t)1 << pc->local);
     fc_unpark_ready(s, cpu, now);
     if ( fc )
     {
         fc_burn(fc, now);
         yielding = fc->yielding;
         fc->yielding = false;
+        if ( fc->boosted && (!curr->runnable ||
+                             !fc_vt_before(fc->vtime, fc->boost_limit)) )
+            fc->boosted = false;
         if ( curr->runnable )
-            fc_enqueue(s, fc, cpu, now);    /* parks it if out of budget */
+        {
+            if ( fc_throttled(s, fc->dom, now) )
+                fc_park(s, fc, cpu, now);
+            else
+                keep = true;
+        }
+    }
+    if ( fc_load(&prv->nr_runqs) > 1 &&
+         now - rq->last_balance >= SCH_USEC(FC_BALANCE_US) )
+    {
+        rq->last_balance = now;
+        fc_balance(s, rq, cpu, now);
     }
 
     if ( !tasklet_work )
     {
-        next = fc_pick(s, cpu, now);
-        if ( next && next == fc && yielding && fc_runq_head(pc) )
-        {
-            /* A yield lets the next one go first, once. */
-            struct fc_unit *other = fc_pick(s, cpu, now);
-
-            fc_runq_insert(s, cpu, next);
-            next = other;
-        }
-        if ( next && fc && next != fc && fc->queued && !yielding &&
+        cand = fc_candidate(s, pc, cpu, now);
+        if ( keep && cand && !yielding && fc_switch(fc, cand) &&
              now - fc->run_start < prv->ratelimit )
         {
             /* Ratelimit: curr keeps the pCPU for its minimum first. */
-            fc_runq_insert(s, cpu, next);
-            fc_runq_remove(s, cpu, fc);
+            fc_advance(rq, fc);
             out->task = curr;
             out->time = prv->ratelimit - (now - fc->run_start);
-            fc_kick_idlers(s, cpu, 1);  /* next may run elsewhere now */
+            rq->goal[pc->local] = fc->vtime;
+            fc_set_running(rq, pc, fc);
+            fc_set_idle(s, pc, cpu, false);
             return;
         }
-        if ( !next )
+        if ( keep && (!cand || (!yielding && !fc_switch(fc, cand))) )
+            next = fc;
+        else if ( cand )
         {
-            next = fc_steal(s, cpu);
-            out->migrated = next != NULL;
+            next = cand;
+            fc_unqueue(s, rq, next);
         }
-        else if ( now - pc->last_balance >= SCH_USEC(FC_BALANCE_US) )
+        else
         {
-            pc->last_balance = now;
-            fc_balance(s, cpu);
+            next = fc_steal(s, rq, cpu);
+            out->migrated = next != NULL;
         }
     }
 
     if ( fc && next != fc )
+    {
         fc_running(s, fc, false, now);
+        if ( keep )
+        {
+            /* Queued once its context is saved (context_saved). */
+            fc->requeue = true;
+            fc->woke = false;
+            fc->boosted = false;
+        }
+    }
     if ( !next )
     {
         out->task = sch_res(s, cpu)->idle;
         out->time = -1;
-        fc_set_idle(s, cpu, true);
+        fc_set_running(rq, pc, NULL);
+        fc_set_idle(s, pc, cpu, true);
         return;
     }
 
-    fc_advance_min(pc, next);
+    if ( next->unit->res != cpu )
+    {
+        sch_unit_set_res(next->unit, cpu);
+        out->migrated = true;
+    }
     if ( next != fc )
     {
         next->run_start = now;
         next->start = now;
         fc_running(s, next, true, now);
     }
+    fc_advance(rq, next);
     out->task = next->unit;
-    out->time = fc_slice(s, next, pc, now);
-    fc_set_idle(s, cpu, false);
-    if ( pc->nr_queued )
-        fc_kick_idlers(s, cpu, pc->nr_queued);
+    out->time = fc_slice(s, next, pc, fc && fc->requeue ? fc : NULL, now);
+    fc_set_running(rq, pc, next);
+    fc_set_idle(s, pc, cpu, false);
     if ( !fc && !out->migrated )
-        fc_pass_kick(s, cpu);
+        fc_pass_kick(s, rq);
 }
 
 static void fc_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
@@ -1085,23 +1618,33 @@ static void fc_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
         out->time = until;
 }
 
-/* Asleep, so on no queue: only its vtime must change frames. */
-static void fc_migrate_asleep(const struct sch_sched *s, struct sch_unit *u,
-                              unsigned int cpu)
+/* Asleep and on no queue (Xen: migrating): it moves to @cpu, maybe to
+ * another runqueue, where its vtime must fit the frame (fc_place does at
+ * the wake that follows). */
+static void fc_migrate(const struct sch_sched *s, struct sch_unit *u,
+                       unsigned int cpu)
 {
-    fc_rebase(s, fc_unit(u), u->res, cpu);
+    SCH_ASSERT(!fc_unit(u)->queued);
+    (void)s;
     sch_unit_set_res(u, cpu);
 }
 
 static unsigned int fc_pick_resource(const struct sch_sched *s,
                                      const struct sch_unit *u)
 {
+    struct fc_runq *rq = fc_rq_of(s, u);
+    uint64_t local = (u->hard_affinity.bits[rq->base / 64] >>
+                      (rq->base % 64)) & rq->idle;
     struct sch_cpumask mask;
-    unsigned int cpu = fc_idler_for(s, u);
+    unsigned int cpu;
 
+    if ( local )
+        return rq->base + fc_ctz(local);
+    cpu = fc_idler_out(s, rq, &u->hard_affinity);
     if ( cpu < SCH_MAX_CPUS )
         return cpu;
-    if ( sch_cpumask_test(&u->hard_affinity, u->res) )
+    if ( sch_cpumask_test(&u->hard_affinity, u->res) &&
+         sch_cpumask_test(&s->cpus, u->res) )
         return u->res;
     sch_cpumask_and(&mask, &s->cpus, &u->hard_affinity);
     return sch_cpumask_next(&mask, 0);
@@ -1123,7 +1666,7 @@ static void fc_cap_changed(const struct fc_private *prv, struct fc_dom *fd,
         fd->left = fd->left * (int64_t)cap_pct / fd->cap_pct;
     if ( !cap_pct )
         fd->throttled = false;
-    fd->cap_pct = cap_pct;
+    __atomic_store_n(&fd->cap_pct, cap_pct, __ATOMIC_RELAXED);
     fd->left_at = now;
 }
 
@@ -1151,7 +1694,7 @@ static int fc_adjust(const struct sch_sched *s, struct sch_domain *d,
         return -SCH_EINVAL;
     sch_spin_lock(&fd->lock);
     if ( p->weight != SCH_PARAM_UNCHANGED )
-        fd->weight = p->weight;
+        __atomic_store_n(&fd->weight, p->weight, __ATOMIC_RELAXED);
     if ( p->cap_pct != SCH_PARAM_UNCHANGED && p->cap_pct != fd->cap_pct )
     {
         fc_cap_changed(fc_priv(s), fd, p->cap_pct, now);
@@ -1170,13 +1713,14 @@ static int fc_adjust_global(const struct sch_sched *s,
                             struct sch_global_params *p)
 {
     struct fc_private *prv = fc_priv(s);
-    uint32_t tslice, ratelimit, period, latency;
+    uint32_t tslice, ratelimit, period, latency, runq;
 
     sch_spin_lock(&prv->lock);
     tslice = (uint32_t)(prv->tslice / 1000);
     ratelimit = (uint32_t)(prv->ratelimit / 1000);
     period = (uint32_t)(prv->period / 1000);
     latency = (uint32_t)(prv->latency / 1000);
+    runq = prv->runq_cpus;
     if ( p->cmd == SCH_PARAM_GET )
     {
         p->tslice_us = tslice;
@@ -1184,6 +1728,7 @@ static int fc_adjust_global(const struct sch_sched *s,
         p->period_us = period;
         p->latency_us = latency;
         p->boost = prv->boost;
+        p->runq_cpus = runq;
         sch_spin_unlock(&prv->lock);
         return 0;
     }
@@ -1195,18 +1740,28 @@ static int fc_adjust_global(const struct sch_sched *s,
         period = p->period_us;
     if ( p->latency_us != SCH_PARAM_UNCHANGED )
         latency = p->latency_us;
+    if ( p->runq_cpus != SCH_PARAM_UNCHANGED )
+        runq = p->runq_cpus;
     if ( tslice < FC_TSLICE_US_MIN || tslice > FC_TSLICE_US_MAX ||
          ratelimit > tslice || period < FC_PERIOD_US_MIN ||
          period > FC_PERIOD_US_MAX || latency > FC_LATENCY_US_MAX ||
-         (p->boost != SCH_PARAM_UNCHANGED && p->boost > 1) )
+         (p->boost != SCH_PARAM_UNCHANGED && p->boost > 1) ||
+         !runq || runq > FC_RUNQ_CPUS_MAX || (runq & (runq - 1)) )
     {
         sch_spin_unlock(&prv->lock);
         return -SCH_EINVAL;
+    }
+    /* Runqueues are made as pCPUs join: their size is fixed by then. */
+    if ( runq != prv->runq_cpus && prv->nr_pcpus )
+    {
+        sch_spin_unlock(&prv->lock);
+        return -SCH_EBUSY;
     }
     prv->tslice = SCH_USEC(tslice);
     prv->ratelimit = SCH_USEC(ratelimit);
     prv->period = SCH_USEC(period);
     prv->latency = SCH_USEC(latency);
+    prv->runq_cpus = runq;
     if ( p->boost != SCH_PARAM_UNCHANGED )
         prv->boost = p->boost;
     sch_spin_unlock(&prv->lock);
@@ -1218,19 +1773,21 @@ static void fc_dump_settings(const struct sch_sched *s)
     const struct fc_private *prv = fc_priv(s);
 
     sch_printk(s, "fcredit: tslice %lld us, ratelimit %lld us, period %lld us,"
-               " latency %lld us, boost %d\n",
+               " latency %lld us, boost %d, %u pCPUs a runqueue\n",
                (long long)(prv->tslice / 1000),
                (long long)(prv->ratelimit / 1000),
                (long long)(prv->period / 1000),
-               (long long)(prv->latency / 1000), prv->boost);
+               (long long)(prv->latency / 1000), prv->boost,
+               prv->runq_cpus);
 }
 
 static void fc_dump_cpu_state(const struct sch_sched *s, unsigned int cpu)
 {
     const struct fc_pcpu *pc = fc_pcpu(s, cpu);
 
-    sch_printk(s, "fcredit cpu %u: %u queued, min vtime %llu\n", cpu,
-               pc->nr_queued, (unsigned long long)pc->min_vtime);
+    sch_printk(s, "fcredit cpu %u: runqueue %u, %u queued, frame %llu\n",
+               cpu, pc->rq->id, pc->rq->nr_queued,
+               (unsigned long long)pc->rq->frame);
 }
 
 const struct sch_ops sch_ops_fcredit = {
@@ -1240,6 +1797,7 @@ const struct sch_ops sch_ops_fcredit = {
     .deinit         = fc_deinit,
     .alloc_pdata    = fc_alloc_pdata,
     .free_pdata     = fc_free_pdata,
+    .pcpu_lock      = fc_pcpu_lock,
     .alloc_domdata  = fc_alloc_domdata,
     .free_domdata   = fc_free_domdata,
     .alloc_udata    = fc_alloc_udata,
@@ -1249,9 +1807,10 @@ const struct sch_ops sch_ops_fcredit = {
     .sleep          = fc_sleep,
     .wake           = fc_wake,
     .yield          = fc_yield,
+    .context_saved  = fc_context_saved,
     .do_schedule    = fc_do_schedule,
     .pick_resource  = fc_pick_resource,
-    .migrate        = fc_migrate_asleep,
+    .migrate        = fc_migrate,
     .adjust         = fc_adjust,
     .adjust_global  = fc_adjust_global,
     .dump_settings  = fc_dump_settings,

@@ -222,6 +222,7 @@ static int rr_adjust_global(const struct sch_sched *s,
     {
         p->tslice_us = (uint32_t)(prv->tslice / 1000);
         p->ratelimit_us = p->period_us = p->boost = p->latency_us = 0;
+        p->runq_cpus = 0;
         return 0;
     }
     if ( p->tslice_us == SCH_PARAM_UNCHANGED )

@@ -24,7 +24,8 @@
  *   idle_audit_us       0..1000000, default 0 (off); see sim.h
  *   sched:              each optional, absent = the policy's default
  *                       (SCH_PARAM_UNCHANGED); the policy checks ranges
- *     tslice_us, ratelimit_us, period_us, latency_us   0..100000000
+ *     tslice_us, ratelimit_us, period_us, latency_us,
+ *     runq_cpus                                        0..100000000
  *     boost             1/0, true/false, on/off, yes/no
  *   domains:            one or more, names unique and non-empty
  *     - name            any string (kept byte for byte)
@@ -86,6 +87,7 @@
 
 struct scn_raw_sched {
     char *tslice_us, *ratelimit_us, *period_us, *boost, *latency_us;
+    char *runq_cpus;
 };
 
 struct scn_raw_workload {
@@ -135,6 +137,7 @@ static const cyaml_schema_field_t scn_sched_fields[] = {
     SCN_STR("period_us", SCN_OPT, struct scn_raw_sched, period_us),
     SCN_STR("boost", SCN_OPT, struct scn_raw_sched, boost),
     SCN_STR("latency_us", SCN_OPT, struct scn_raw_sched, latency_us),
+    SCN_STR("runq_cpus", SCN_OPT, struct scn_raw_sched, runq_cpus),
     CYAML_FIELD_END
 };
 
@@ -1004,6 +1007,9 @@ static int scn_convert(struct scn *c, const struct scn_raw *r,
         if ( !rc )
             rc = scn_tunable(c, s->latency_us, "latency_us",
                              &sc->sched.latency_us);
+        if ( !rc )
+            rc = scn_tunable(c, s->runq_cpus, "runq_cpus",
+                             &sc->sched.runq_cpus);
         if ( rc )
             return rc;
     }

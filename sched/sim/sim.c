@@ -803,14 +803,15 @@ static void vcpu_migrate(struct sim *sim, struct sim_vcpu *v)
     cpu = ops->pick_resource(&sim->s, u);
     SCH_ASSERT(cpu < sim->s.nr_cpus && sch_cpumask_test(&sim->s.cpus, cpu) &&
                sch_cpumask_test(&u->hard_affinity, cpu));
-    if ( cpu != old )
+    /* pCPUs may share a lock (pcpu_lock): take it once. */
+    if ( sim->res[cpu].lock != sim->res[old].lock )
         sch_spin_lock(sim->res[cpu].lock);
     if ( ops->migrate )
         ops->migrate(&sim->s, u, cpu);
     else
         sch_unit_set_res(u, cpu);
     SCH_ASSERT(u->res == cpu);
-    if ( cpu != old )
+    if ( sim->res[cpu].lock != sim->res[old].lock )
         sch_spin_unlock(sim->res[cpu].lock);
     sch_spin_unlock(sim->res[old].lock);
 
@@ -1188,6 +1189,8 @@ static int setup_cpus(struct sim *sim)
         if ( ops->alloc_pdata &&
              !(r->priv = ops->alloc_pdata(&sim->s, cpu)) )
             return -ENOMEM;
+        if ( ops->pcpu_lock )
+            r->lock = ops->pcpu_lock(&sim->s, cpu);
         if ( ops->alloc_udata &&
              !(idle->priv = ops->alloc_udata(&sim->s, idle, NULL)) )
             return -ENOMEM;
@@ -1306,30 +1309,36 @@ static bool at_boot(const struct sim_domain_spec *spec)
     return spec->start_ns <= 0;
 }
 
-static int apply_params(struct sim *sim, char *err, size_t errlen)
+/* The scenario's tunables, before the pCPUs join: some (runq_cpus) shape
+ * how the policy sets them up. */
+static int apply_tunables(struct sim *sim, char *err, size_t errlen)
 {
     const struct sch_ops *ops = sim->s.ops;
     const struct sch_global_params *g = &sim->sc->sched;
+    struct sch_global_params p = *g;
+
+    if ( !ops->adjust_global ||
+         (g->tslice_us == SCH_PARAM_UNCHANGED &&
+          g->ratelimit_us == SCH_PARAM_UNCHANGED &&
+          g->period_us == SCH_PARAM_UNCHANGED &&
+          g->boost == SCH_PARAM_UNCHANGED &&
+          g->latency_us == SCH_PARAM_UNCHANGED &&
+          g->runq_cpus == SCH_PARAM_UNCHANGED) )
+        return 0;
+    p.cmd = SCH_PARAM_PUT;
+    if ( !ops->adjust_global(&sim->s, &p) )
+        return 0;
+    snprintf(err, errlen, "%s: policy %s rejects the sched tunables",
+             sim->sc->path ? sim->sc->path : "scenario", ops->opt_name);
+    return -EINVAL;
+}
+
+/* Weights and caps of the domains created with the host. */
+static int apply_params(struct sim *sim, char *err, size_t errlen)
+{
+    const struct sch_ops *ops = sim->s.ops;
     unsigned int i;
 
-    if ( ops->adjust_global &&
-         (g->tslice_us != SCH_PARAM_UNCHANGED ||
-          g->ratelimit_us != SCH_PARAM_UNCHANGED ||
-          g->period_us != SCH_PARAM_UNCHANGED ||
-          g->boost != SCH_PARAM_UNCHANGED ||
-          g->latency_us != SCH_PARAM_UNCHANGED) )
-    {
-        struct sch_global_params p = *g;
-
-        p.cmd = SCH_PARAM_PUT;
-        if ( ops->adjust_global(&sim->s, &p) )
-        {
-            snprintf(err, errlen, "%s: policy %s rejects the sched tunables",
-                     sim->sc->path ? sim->sc->path : "scenario",
-                     ops->opt_name);
-            return -EINVAL;
-        }
-    }
     for ( i = 0; i < sim->sc->nr_domains; i++ )
     {
         struct sim_dom *d = &sim->doms[i];
@@ -1411,6 +1420,11 @@ struct sim *sim_alloc(const struct sim_scenario *sc, const struct sch_ops *ops,
     {
         sim->s.ops = NULL;
         goto out_free;
+    }
+    if ( apply_tunables(sim, err, errlen) )
+    {
+        sim_free(sim);
+        return NULL;
     }
     rc = setup_cpus(sim);
     for ( i = 0; !rc && i < sc->nr_domains; i++ )

@@ -219,16 +219,37 @@ void sch_assert_failed(const char *expr, const char *file, int line)
 static unsigned int __read_mostly xs_period_us;
 integer_param("sched_xenos_period_us", xs_period_us);
 
+/*
+ * sched_xenos_runq_cpus=: how many pCPUs share a runqueue (fcredit; as
+ * credit2's sched_credit2_max_cpus_runqueue).  Applied at init, before any
+ * pCPU joins, the only time a policy takes it.  0: the policy's default.
+ */
+static unsigned int __read_mostly xs_runq_cpus;
+integer_param("sched_xenos_runq_cpus", xs_runq_cpus);
+
+static void xs_boot_param(struct xs_sched *x, const char *name,
+                          unsigned int val, uint32_t *field,
+                          struct sch_global_params *p)
+{
+    *p = SCH_GLOBAL_PARAMS_KEEP;
+    *field = val;
+    if ( x->s.ops->adjust_global(&x->s, p) )
+        printk(XENLOG_WARNING "xenos %s: %s=%u refused\n",
+               x->s.ops->opt_name, name, val);
+}
+
 static void xs_boot_params(struct xs_sched *x)
 {
-    struct sch_global_params p = SCH_GLOBAL_PARAMS_KEEP;
+    struct sch_global_params p;
 
-    if ( !xs_period_us || !x->s.ops->adjust_global )
+    if ( !x->s.ops->adjust_global )
         return;
-    p.period_us = xs_period_us;
-    if ( x->s.ops->adjust_global(&x->s, &p) )
-        printk(XENLOG_WARNING "xenos %s: sched_xenos_period_us=%u refused\n",
-               x->s.ops->opt_name, xs_period_us);
+    if ( xs_period_us )
+        xs_boot_param(x, "sched_xenos_period_us", xs_period_us,
+                      &p.period_us, &p);
+    if ( xs_runq_cpus )
+        xs_boot_param(x, "sched_xenos_runq_cpus", xs_runq_cpus,
+                      &p.runq_cpus, &p);
 }
 
 static int xs_init(struct scheduler *ops, const struct sch_ops *pol)
@@ -306,7 +327,15 @@ static void *cf_check xs_alloc_pdata(const struct scheduler *ops, int cpu)
     if ( !x->s.ops->alloc_pdata )
         return NULL;
     pd = x->s.ops->alloc_pdata(&x->s, cpu);
-    return pd ? pd : ERR_PTR(-ENOMEM);
+    if ( !pd )
+        return ERR_PTR(-ENOMEM);
+    /* A lock the policy shares among pCPUs (a runqueue's, as credit2's). */
+    if ( x->s.ops->pcpu_lock )
+    {
+        x->s.res[cpu].priv = pd;
+        x->locks[cpu].xl = x->s.ops->pcpu_lock(&x->s, cpu)->xl;
+    }
+    return pd;
 }
 
 static void cf_check xs_free_pdata(const struct scheduler *ops, void *pd,
@@ -341,9 +370,10 @@ static spinlock_t *cf_check xs_switch_sched(struct scheduler *ops,
     r->priv = pdata;
     r->idle = &idle->u;
     r->curr = &idle->u;
-    x->locks[cpu].xl = &sr->_lock;
+    if ( !x->s.ops->pcpu_lock )
+        x->locks[cpu].xl = &sr->_lock;
     sch_cpumask_set(&x->s.cpus, cpu);
-    return &sr->_lock;
+    return x->locks[cpu].xl;
 }
 
 static void cf_check xs_deinit_pdata(const struct scheduler *ops, void *pd,
@@ -678,6 +708,7 @@ static int cf_check xs_adjust_global(const struct scheduler *ops,
         p.period_us = SCH_PARAM_UNCHANGED;
         p.boost = SCH_PARAM_UNCHANGED;
         p.latency_us = SCH_PARAM_UNCHANGED;
+        p.runq_cpus = SCH_PARAM_UNCHANGED;
         return x->s.ops->adjust_global(&x->s, &p);
     }
     return -EINVAL;

@@ -19,6 +19,8 @@
  * wake, yield, context_saved and do_schedule; pick_resource is called with it
  * held too.  adjust and adjust_global are called with no lock held: the
  * policy takes its own.  alloc and free hooks are called with no lock held.
+ * A policy may have several pCPUs share one schedule lock (pcpu_lock), as
+ * Xen's credit2 has the pCPUs of a runqueue share its lock.
  * In the simulator everything runs on one thread and the locks only check
  * that they are not taken twice.
  */
@@ -41,7 +43,8 @@
                                  .ratelimit_us = SCH_PARAM_UNCHANGED,       \
                                  .period_us = SCH_PARAM_UNCHANGED,          \
                                  .boost = SCH_PARAM_UNCHANGED,              \
-                                 .latency_us = SCH_PARAM_UNCHANGED })
+                                 .latency_us = SCH_PARAM_UNCHANGED,         \
+                                 .runq_cpus = SCH_PARAM_UNCHANGED })
 
 struct sch_domain {
     unsigned int id;            /* domid */
@@ -119,6 +122,9 @@ struct sch_global_params {
     uint32_t period_us;         /* accounting / cap budget period */
     uint32_t boost;             /* 1: wake-up boost on, 0: off */
     uint32_t latency_us;        /* wake-up latency target */
+    /* pCPUs that share one runqueue (and so one lock); only before the
+     * first pCPU joins: a policy refuses a change later with -SCH_EBUSY */
+    uint32_t runq_cpus;
 };
 
 struct sch_ops {
@@ -134,6 +140,16 @@ struct sch_ops {
      * in s->res[cpu].priv.  No lock held. */
     void *(*alloc_pdata)(const struct sch_sched *s, unsigned int cpu);
     void (*free_pdata)(const struct sch_sched *s, void *pd, unsigned int cpu);
+    /*
+     * The schedule lock of @cpu (Xen: what switch_sched returns), for a
+     * policy whose pCPUs share runqueues and so locks.  Called after
+     * alloc_pdata(@cpu), before any hook that concerns @cpu; the lock stays
+     * valid until free_pdata(@cpu).  A host that needs two pCPUs' locks
+     * takes a shared one once.  Optional: without it every pCPU has a
+     * lock of its own, the host's.  No lock held.
+     */
+    struct sch_lock *(*pcpu_lock)(const struct sch_sched *s,
+                                  unsigned int cpu);
 
     /* Per-domain data; NULL means out of memory.  No lock held. */
     void *(*alloc_domdata)(const struct sch_sched *s, struct sch_domain *d);
