@@ -127,10 +127,13 @@ struct fc_runq {
     uint64_t idle;                      /* local: idle and not kicked */
     uint64_t boosted;                   /* local: running a boosted unit */
     uint64_t nonempty;                  /* classes with units queued */
+    uint64_t out;                       /* classes whose key has OUT */
     unsigned int all;                   /* class of every pCPU, if any */
     unsigned int nr_queued;
     uint64_t seq;
     uint64_t frame;                     /* the all class's: atomic */
+    uint64_t low;                       /* least vtime that may leave... */
+    bool give;                          /* ...if any: both atomic */
     sch_time_t last_balance;
     uint64_t cpu_cls[FC_RUNQ_CPUS_MAX]; /* classes each local pCPU is in */
     uint64_t goal[FC_RUNQ_CPUS_MAX];    /* vtime its runner stops at */
@@ -371,6 +374,10 @@ static void fc_class_reset(struct fc_runq *rq, unsigned int k, uint64_t key)
         rq->cpu_cls[fc_ctz(m)] |= (uint64_t)1 << k;
     if ( rq->all == k )
         rq->all = FC_NO_CLASS;
+    if ( key & FC_KEY_OUT )
+        rq->out |= (uint64_t)1 << k;
+    else
+        rq->out &= ~((uint64_t)1 << k);
     c->key = key;
     c->frame = __atomic_load_n(&rq->frame, __ATOMIC_RELAXED);
 }
@@ -434,12 +441,40 @@ static unsigned int fc_class_of(const struct sch_sched *s, struct fc_runq *rq,
             k = local & ((uint64_t)1 << i) ? i : fc_ctz(local);
         }
     }
-    if ( (key & ~FC_KEY_OUT) == rq->cpus )
+    /* The class of every pCPU here: of the units that may also leave, if
+     * both kinds are there (those are the many; pinned ones the few). */
+    if ( (key & ~FC_KEY_OUT) == rq->cpus &&
+         (rq->all == FC_NO_CLASS || (key & FC_KEY_OUT)) )
         rq->all = k;
     fu->cls_rq = rq;
     fu->cls_key = rq->cls[k].key;
     fu->cls = k;
     return k;
+}
+
+/*
+ * Publish for other runqueues' balancing the least vtime queued here that
+ * may leave (classes with FC_KEY_OUT; boosted units run here soon and are
+ * not counted).  Lock of @rq held.
+ */
+static void fc_publish_low(struct fc_runq *rq)
+{
+    uint64_t m, low = 0;
+    bool give = false;
+
+    for ( m = rq->out & rq->nonempty; m; m &= m - 1 )
+    {
+        const struct fc_unit *h =
+            (const struct fc_unit *)rq->cls[fc_ctz(m)].heap;
+
+        if ( h && (!give || fc_vt_before(h->vtime, low)) )
+        {
+            low = h->vtime;
+            give = true;
+        }
+    }
+    __atomic_store_n(&rq->low, low, __ATOMIC_RELAXED);
+    __atomic_store_n(&rq->give, give, __ATOMIC_RELAXED);
 }
 
 /* Track which runqueues have units queued, so stealing looks only there. */
@@ -456,6 +491,8 @@ static void fc_queue(const struct sch_sched *s, struct fc_runq *rq,
         rq->nonempty |= (uint64_t)1 << fu->cls;
     if ( rq->nr_queued++ == 0 )
         fc_mask_set(&fc_priv(s)->waiting, rq->id, true);
+    if ( rq->out & ((uint64_t)1 << fu->cls) )
+        fc_publish_low(rq);
 }
 
 static void fc_unqueue(const struct sch_sched *s, struct fc_runq *rq,
@@ -470,6 +507,8 @@ static void fc_unqueue(const struct sch_sched *s, struct fc_runq *rq,
         rq->nonempty &= ~((uint64_t)1 << fu->cls);
     if ( --rq->nr_queued == 0 )
         fc_mask_set(&fc_priv(s)->waiting, rq->id, false);
+    if ( rq->out & ((uint64_t)1 << fu->cls) )
+        fc_publish_low(rq);
 }
 
 /* What runs first of @c: its least boosted unit, else its least unit. */
@@ -1021,52 +1060,79 @@ static unsigned int fc_cpu_in(const struct fc_runq *rq,
 }
 
 /*
- * Balance between runqueues (see Design): from the runqueue whose frame
- * is furthest behind ours, and at least FC_PULL_LAG_US so, pull up to
- * FC_PULLS_MAX units of its all class that far behind our frame.  Lock of
- * @rq held; the peer's is only trylocked.
+ * Balance between runqueues (see Design).  Ours is ahead by as much as the
+ * vtime of the unit furthest ahead that one of our pCPUs runs: a unit
+ * waiting elsewhere FC_PULL_LAG_US behind that would run here before it.
+ * From the runqueue with the least such unit (published by
+ * fc_publish_low), pull up to FC_PULLS_MAX units that far behind, each to
+ * a pCPU of ours it may use; fc_tickle then has the right pCPU switch to
+ * it.  Lock of @rq held; the peer's is only trylocked.
  */
 static void fc_balance(const struct sch_sched *s, struct fc_runq *rq,
                        unsigned int cpu, sch_time_t now)
 {
     struct fc_private *prv = fc_priv(s);
-    uint64_t mine = __atomic_load_n(&rq->frame, __ATOMIC_RELAXED), least = 0;
     const uint64_t lag = SCH_USEC(FC_PULL_LAG_US);
+    uint64_t mine = 0, least = 0, m;
     struct fc_runq *from = NULL;
     struct sch_cpumask waiting;
     unsigned int id, n;
+    bool any = false;
 
+    for ( m = rq->cpus & ~rq->idle; m; m &= m - 1 )
+    {
+        unsigned int i = fc_ctz(m);
+
+        if ( sch_curr_on_cpu(s, rq->base + i)->is_idle )
+            continue;
+        if ( !any || fc_vt_before(mine, rq->vt[i]) )
+            mine = rq->vt[i];
+        any = true;
+    }
+    if ( !any )
+        return;
     fc_mask_read(&waiting, &prv->waiting);
     sch_cpumask_clear(&waiting, rq->id);
     sch_for_each_cpu(id, &waiting)
     {
         struct fc_runq *peer = prv->runq[id];
-        uint64_t f;
+        uint64_t low;
 
-        if ( !peer )
+        if ( !peer || !__atomic_load_n(&peer->give, __ATOMIC_RELAXED) )
             continue;
-        f = __atomic_load_n(&peer->frame, __ATOMIC_RELAXED);
-        if ( fc_vt_before(f + lag, mine) &&
-             (!from || fc_vt_before(f, least)) )
+        low = __atomic_load_n(&peer->low, __ATOMIC_RELAXED);
+        if ( fc_vt_before(low + lag, mine) &&
+             (!from || fc_vt_before(low, least)) )
         {
             from = peer;
-            least = f;
+            least = low;
         }
     }
     if ( !from || !sch_spin_trylock(&from->lock) )
         return;
-    for ( n = 0; n < FC_PULLS_MAX && from->all != FC_NO_CLASS; n++ )
+    for ( n = 0; n < FC_PULLS_MAX; n++ )
     {
-        struct fc_unit *fu = fc_head(&from->cls[from->all]);
-        unsigned int to;
+        struct fc_unit *best = NULL;
+        unsigned int to = SCH_MAX_CPUS;
 
-        if ( !fu || !(from->cls[from->all].key & FC_KEY_OUT) ||
-             !fc_vt_before(fu->vtime + lag, mine) ||
-             (to = fc_cpu_in(rq, fu, cpu)) == SCH_MAX_CPUS )
+        for ( m = from->out & from->nonempty; m; m &= m - 1 )
+        {
+            struct fc_unit *h =
+                (struct fc_unit *)from->cls[fc_ctz(m)].heap;
+            unsigned int c2;
+
+            if ( !h || !fc_vt_before(h->vtime + lag, mine) ||
+                 (best && !fc_vt_before(h->vtime, best->vtime)) ||
+                 (c2 = fc_cpu_in(rq, h, cpu)) == SCH_MAX_CPUS )
+                continue;
+            best = h;
+            to = c2;
+        }
+        if ( !best )
             break;
-        fc_move(s, from, fu, rq, to);
-        fc_queue(s, rq, fu);
-        fc_tickle(s, rq, fu, cpu, now);
+        fc_move(s, from, best, rq, to);
+        fc_queue(s, rq, best);
+        fc_tickle(s, rq, best, cpu, now);
     }
     sch_spin_unlock(&from->lock);
 }
