@@ -116,6 +116,7 @@ struct fc_class {
     struct fc_node *boost;              /* the boosted ones, run first */
     uint64_t key;                       /* 0: a general slot never used */
     uint64_t frame;                     /* virtual time; never goes back */
+    sch_time_t stamp;                   /* frame last raised by a pick */
     unsigned int nr;                    /* units queued */
 };
 
@@ -491,14 +492,20 @@ static void fc_queue(const struct sch_sched *s, struct fc_runq *rq,
         rq->nonempty |= (uint64_t)1 << fu->cls;
     if ( rq->nr_queued++ == 0 )
         fc_mask_set(&fc_priv(s)->waiting, rq->id, true);
-    if ( rq->out & ((uint64_t)1 << fu->cls) )
-        fc_publish_low(rq);
+    /* A new least vtime that may leave: publish it (boosted ones stay). */
+    if ( (rq->out & ((uint64_t)1 << fu->cls)) && !fu->boosted &&
+         (!rq->give || fc_vt_before(fu->vtime, rq->low)) )
+    {
+        __atomic_store_n(&rq->low, fu->vtime, __ATOMIC_RELAXED);
+        __atomic_store_n(&rq->give, true, __ATOMIC_RELAXED);
+    }
 }
 
 static void fc_unqueue(const struct sch_sched *s, struct fc_runq *rq,
                        struct fc_unit *fu)
 {
     struct fc_class *c = &rq->cls[fu->cls];
+    bool head = c->heap == &fu->node;
 
     SCH_ASSERT(fu->queued && fu->cls_rq == rq);
     fu->queued = false;
@@ -507,7 +514,7 @@ static void fc_unqueue(const struct sch_sched *s, struct fc_runq *rq,
         rq->nonempty &= ~((uint64_t)1 << fu->cls);
     if ( --rq->nr_queued == 0 )
         fc_mask_set(&fc_priv(s)->waiting, rq->id, false);
-    if ( rq->out & ((uint64_t)1 << fu->cls) )
+    if ( head && (rq->out & ((uint64_t)1 << fu->cls)) )
         fc_publish_low(rq);
 }
 
@@ -564,6 +571,7 @@ static void fc_advance(struct fc_runq *rq, const struct fc_unit *next)
     }
     if ( fc_vt_before(c->frame, least) )
         c->frame = least;
+    c->stamp = next->start;
     if ( next->cls == rq->all )
         __atomic_store_n(&rq->frame, c->frame, __ATOMIC_RELAXED);
 }
@@ -917,10 +925,10 @@ static void fc_pass_kick(const struct sch_sched *s, struct fc_runq *rq)
 /*
  * A unit that slept is placed against its class's frame: it banks at most
  * "latency" of credit, and is boosted if its vtime is not more than
- * "latency" ahead (see Design).  The frame is first brought up to the
- * least vtime running on the class's pCPUs: units of other classes run
- * there too, and a class whose units slept would otherwise have a frame
- * from before their sleep.  A unit that comes from another class
+ * "latency" ahead (see Design).  A frame no pick has raised for a while is
+ * first brought up to the least vtime running on the class's pCPUs: units
+ * of other classes run there too, and a class whose units slept would
+ * otherwise have a frame from before their sleep.  A unit that comes from another class
  * (affinity changed, or the host moved it) keeps its lag behind the frame
  * it left as its lag behind this one.  Lock of @rq held.
  */
@@ -935,7 +943,8 @@ static void fc_place(const struct sch_sched *s, struct fc_runq *rq,
     uint64_t lat = prv->boost ? (uint64_t)prv->latency : 0, least = 0, m;
     bool any = false;
 
-    for ( m = (c->key & ~FC_KEY_OUT) & rq->cpus & ~rq->idle; m; m &= m - 1 )
+    m = now - c->stamp > SCH_USEC(FC_GRAN_US) ? c->key & ~FC_KEY_OUT : 0;
+    for ( m &= rq->cpus & ~rq->idle; m; m &= m - 1 )
     {
         unsigned int i = fc_ctz(m);
 
@@ -965,14 +974,17 @@ static void fc_place(const struct sch_sched *s, struct fc_runq *rq,
     fu->start = now;
 }
 
-/* Queue @fu in @rq (its class computed), or park it on its pCPU if its
- * domain is throttled; tickle a pCPU for it.  Returns fc_park's answer. */
+/* Queue @fu in @rq (its class computed now unless @classed), or park it
+ * on its pCPU if its domain is throttled; tickle a pCPU for it.  Returns
+ * fc_park's answer. */
 static bool fc_enqueue(const struct sch_sched *s, struct fc_runq *rq,
-                       struct fc_unit *fu, unsigned int self, sch_time_t now)
+                       struct fc_unit *fu, bool classed, unsigned int self,
+                       sch_time_t now)
 {
     if ( fc_throttled(s, fu->dom, now) )
         return fc_park(s, fu, fu->unit->res, now);
-    fc_class_of(s, rq, fu);
+    if ( !classed )
+        fc_class_of(s, rq, fu);
     fc_queue(s, rq, fu);
     fc_tickle(s, rq, fu, self, now);
     return false;
@@ -1419,7 +1431,7 @@ static void fc_wake(const struct sch_sched *s, struct sch_unit *u,
         return;
     }
     fc_place(s, rq, fu, now);
-    if ( fc_enqueue(s, rq, fu, SCH_MAX_CPUS, now) )
+    if ( fc_enqueue(s, rq, fu, true, SCH_MAX_CPUS, now) )
         sch_kick(s, u->res);            /* to come back for it in time */
 }
 
@@ -1445,7 +1457,7 @@ static void fc_context_saved(const struct sch_sched *s, struct sch_unit *u,
         return;
     if ( fu->woke )
         fc_place(s, rq, fu, now);
-    if ( fc_enqueue(s, rq, fu, SCH_MAX_CPUS, now) )
+    if ( fc_enqueue(s, rq, fu, fu->woke, SCH_MAX_CPUS, now) )
         sch_kick(s, u->res);
 }
 
