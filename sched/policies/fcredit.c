@@ -161,6 +161,7 @@ struct fc_pcpu {
     struct sch_list parked;             /* runnable, domain throttled */
     sch_time_t next_resume;             /* earliest budget back, if parked */
     bool joined;                        /* in rq->cpus */
+    bool idle;                          /* in prv->idlers */
 };
 
 struct fc_dom {
@@ -177,21 +178,22 @@ struct fc_dom {
 
 struct fc_unit {
     struct fc_node node;                /* first: heap nodes cast to units */
+    /* What heap compares read, beside the node: one cache line. */
+    uint64_t vtime;
+    uint64_t seq;
+    bool queued, parked, boosted, yielding;
+    bool requeue;                       /* queue it once its context is saved */
+    bool woke;                          /* ...and place it as a waker */
+    unsigned int cls;
     struct sch_unit *unit;
     struct fc_dom *dom;
-    uint64_t vtime;
     uint64_t rem;                       /* vtime remainder, in weight units */
-    uint64_t seq;
     uint64_t boost_limit;               /* boosted while vtime is before */
     sch_time_t start;                   /* accounted up to here */
     sch_time_t run_start;               /* switched in at */
     const struct fc_runq *cls_rq;       /* cls is a class of this one... */
     uint64_t cls_key;                   /* ...for this key */
-    unsigned int cls;
     struct sch_list park_elem;
-    bool queued, parked, boosted, yielding;
-    bool requeue;                       /* queue it once its context is saved */
-    bool woke;                          /* ...and place it as a waker */
 };
 
 static struct fc_private *fc_priv(const struct sch_sched *s)
@@ -236,14 +238,16 @@ static void fc_add(unsigned int *p, int d)
     __atomic_add_fetch(p, (unsigned int)d, __ATOMIC_RELAXED);
 }
 
-static void fc_mask_set(struct sch_cpumask *m, unsigned int bit, bool on)
+/* Set or clear @bit of @m atomically; returns whether that changed it. */
+static bool fc_mask_set(struct sch_cpumask *m, unsigned int bit, bool on)
 {
-    uint64_t b = (uint64_t)1 << (bit % 64);
+    uint64_t b = (uint64_t)1 << (bit % 64), old;
 
     if ( on )
-        __atomic_fetch_or(&m->bits[bit / 64], b, __ATOMIC_RELAXED);
+        old = __atomic_fetch_or(&m->bits[bit / 64], b, __ATOMIC_RELAXED);
     else
-        __atomic_fetch_and(&m->bits[bit / 64], ~b, __ATOMIC_RELAXED);
+        old = __atomic_fetch_and(&m->bits[bit / 64], ~b, __ATOMIC_RELAXED);
+    return !(old & b) == on;
 }
 
 static void fc_mask_read(struct sch_cpumask *d, const struct sch_cpumask *m)
@@ -785,10 +789,13 @@ static void fc_set_idle(const struct sch_sched *s, struct fc_pcpu *pc,
         pc->rq->idle |= bit;
     else
         pc->rq->idle &= ~bit;
-    if ( idle != sch_cpumask_test(&prv->idlers, cpu) )
+    /* The global mask is everyone's: touch it only on a change (a kick
+     * from elsewhere may have cleared it already, hence the test). */
+    if ( idle != pc->idle )
     {
-        fc_mask_set(&prv->idlers, cpu, idle);
-        fc_add(&prv->nr_idlers, idle ? 1 : -1);
+        pc->idle = idle;
+        if ( fc_mask_set(&prv->idlers, cpu, idle) )
+            fc_add(&prv->nr_idlers, idle ? 1 : -1);
     }
 }
 
@@ -805,11 +812,8 @@ static void fc_kick_idler(const struct sch_sched *s, struct fc_runq *rq,
 
     if ( rq )
         rq->idle &= ~((uint64_t)1 << fc_pcpu(s, cpu)->local);
-    if ( sch_cpumask_test(&prv->idlers, cpu) )
-    {
-        fc_mask_set(&prv->idlers, cpu, false);
+    if ( fc_mask_set(&prv->idlers, cpu, false) )
         fc_add(&prv->nr_idlers, -1);
-    }
     sch_kick(s, cpu);
 }
 
@@ -1314,11 +1318,8 @@ static void fc_free_pdata(const struct sch_sched *s, void *pd,
     rq->idle &= ~((uint64_t)1 << pc->local);
     rq->all = FC_NO_CLASS;
     sch_spin_unlock(&rq->lock);
-    if ( sch_cpumask_test(&prv->idlers, cpu) )
-    {
-        fc_mask_set(&prv->idlers, cpu, false);
+    if ( fc_mask_set(&prv->idlers, cpu, false) )
         fc_add(&prv->nr_idlers, -1);
-    }
     sch_spin_lock(&prv->lock);
     prv->nr_pcpus--;
     last = --rq->nr_cpus == 0;
