@@ -155,7 +155,8 @@ START_TEST(test_sim_wake_latency_bounds)
 }
 END_TEST
 
-/* Water-filling: caps and demand limit a domain, the rest goes by weight. */
+/* Water-filling: caps and demand limit a domain, the rest goes by weight
+ * (test_entitle.c has the rest of the model). */
 START_TEST(test_sim_entitlement)
 {
     struct st_scenario t;
@@ -166,7 +167,7 @@ START_TEST(test_sim_entitlement)
     st_io(&t, "io", 100, 900);          /* wants 0.1 pCPU */
     st_cpu(&t, "a", 256, 0);
     st_cpu(&t, "b", 512, 0);
-    sim_entitlement(&t.sc, e);
+    ck_assert_int_eq(sim_entitlement(&t.sc, e), 0);
     ck_assert(fabs(e[0] - 0.15) < 1e-9);
     ck_assert(fabs(e[1] - 0.05) < 1e-9);
     /* 1.6 pCPUs left for weights 256:512, each at most one pCPU */

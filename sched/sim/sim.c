@@ -1551,7 +1551,11 @@ int sim_result(struct sim *sim, struct sim_result *out)
         free(ent);
         return -ENOMEM;
     }
-    sim_entitlement(sc, ent);
+    if ( sim_entitlement(sc, ent) )
+    {
+        free(ent);
+        return -ENOMEM;
+    }
     host_ns = sim->now * (sch_time_t)sc->pcpus;
 
     for ( i = 0; i < nd; i++ )

@@ -331,13 +331,51 @@ int sim_result(struct sim *sim, struct sim_result *out);
  */
 double sim_worst_span_error(const struct sim_result *r, unsigned int k);
 
+/* ------------------------------------------------------------------ */
+/* Entitlement (entitle.c; docs/simulator.md explains the model)       */
+
 /*
- * What weights and caps entitle each domain to, work-conserving: pCPU time
- * shared by weight among domains, none given more than it can use (its
- * demand, its cap, one pCPU per vCPU), the rest spread on the others.
- * Writes @sc->nr_domains fractions of the whole host into @share.
+ * Every vCPU that wants CPU is a flow whose weight is its domain's weight:
+ * weight counts once per such vCPU, as in Xen's credit and credit2.  A
+ * flow wants at most its demand (a fraction of one pCPU), runs only on
+ * the pCPUs of its hard affinity and on one at a time; a domain's flows
+ * together get at most its cap; a pCPU gives at most all its time.  The
+ * entitlement is the weighted max-min fair allocation under these
+ * constraints: no flow could get more without taking from one whose rate
+ * per weight is no larger.
+ *
+ * A group is @nr equal flows of domain @dom (an index below nr_doms):
+ * each of @weight (> 0), wanting @demand of a pCPU (taken as 0..1), on
+ * the pCPUs of @affinity below the host's pcpus.
  */
-void sim_entitlement(const struct sim_scenario *sc, double *share);
+struct sim_ent_group {
+    unsigned int dom;
+    unsigned int nr;
+    double weight;
+    double demand;
+    struct sch_cpumask affinity;
+};
+
+/*
+ * The allocation for @ng groups on a host of @pcpus (1..SCH_MAX_CPUS)
+ * pCPUs, the domains' caps in @cap[nr_doms], in pCPUs (0: none).  Writes
+ * the rate of each flow of group g, in pCPUs, into @rate[g].  Exact up to
+ * 1e-9 of a pCPU (see entitle.c).  Returns 0; -EINVAL for a weight not
+ * above 0, a demand or cap that is not a number, a negative cap, a
+ * domain index out of range or no pCPUs; -ENOMEM.
+ */
+int sim_entitle_solve(unsigned int pcpus, const struct sim_ent_group *g,
+                      unsigned int ng, const double *cap,
+                      unsigned int nr_doms, double *rate);
+
+/*
+ * The allocation of @sc as it starts, as fractions of the whole host into
+ * @share[sc->nr_domains]: the domains created at time 0, with the
+ * scenario's weights, caps and affinity (re-pins due at 0 applied), each
+ * bursty vCPU taken in its on phase (CPU-bound).  A stationary figure for
+ * tests and tools; sim_result's follows the run.  0 or -ENOMEM.
+ */
+int sim_entitlement(const struct sim_scenario *sc, double *share);
 
 /* ------------------------------------------------------------------ */
 /* Reports (report.c)                                                 */
