@@ -1,9 +1,9 @@
 /*
  * test_entitle.c: what a domain is entitled to (sched/sim/entitle.c):
  * weighted max-min fair shares of per-vCPU flows, under demand, caps and
- * hard affinity.  Every expected value is worked out by hand in the
- * comment above it; "old" is what the water-filling before this model
- * said, which each test would have caught.
+ * hard affinity, followed over a run.  Every expected value is worked out
+ * by hand in the comment above it; "old" is what the water-filling before
+ * this model said, which each test would have caught.
  */
 #include <errno.h>
 #include <math.h>
@@ -33,6 +33,13 @@ static void expect(struct st_scenario *t, const double *want)
         ck_assert_msg(fabs(got[i] - want[i]) < EPS,
                       "domain %u: entitled %.9f, want %.9f", i, got[i],
                       want[i]);
+}
+
+/* Entitled ns of domain @d in window @w of the run. */
+static sch_time_t ent_win(const struct st_scenario *t, unsigned int d,
+                          unsigned int w)
+{
+    return t->r.window_entitled_ns[(size_t)d * t->r.nr_windows + w];
 }
 
 /* ------------------------------------------------------------------ */
@@ -161,13 +168,15 @@ END_TEST
  * at 1/4 each would give every io vCPU more than its 0.1, so the io
  * domain gets 0.4 pCPU and the hogs' 4 vCPUs split 1.6: 0.8 each.
  * Shares 0.2, 0.4, 0.4 (old: 0.1, 0.45, 0.45: its demand taken as
- * min(4, 2) x 0.1).
+ * min(4, 2) x 0.1).  The run's entitlement is the same in every window
+ * (nothing changes over it), and windows add up to the total.
  */
 START_TEST(test_entitle_io_under_share)
 {
     static const double want[] = { 0.2, 0.4, 0.4 };
     struct st_scenario t;
     struct sim_domain_spec *d;
+    unsigned int i, w;
 
     st_init(&t, 2, 1000);
     d = st_dom(&t, "io", 4, SIM_WL_IO);
@@ -176,6 +185,319 @@ START_TEST(test_entitle_io_under_share)
     st_dom(&t, "hog1", 2, SIM_WL_CPU);
     st_dom(&t, "hog2", 2, SIM_WL_CPU);
     expect(&t, want);
+    st_run(&t, "rr");
+    ck_assert_uint_eq(t.r.nr_windows, 10);
+    for ( i = 0; i < 3; i++ )
+    {
+        sch_time_t sum = 0;
+
+        ck_assert(fabs(t.r.domains[i].entitled_share - want[i]) < EPS);
+        for ( w = 0; w < 10; w++ )
+        {
+            ck_assert_int_eq(ent_win(&t, i, w),
+                             (sch_time_t)llround(want[i] * 2 * 1e8));
+            sum += ent_win(&t, i, w);
+        }
+        ck_assert_int_eq(sum, t.r.domains[i].entitled_ns);
+    }
+    st_done(&t);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Over a run                                                         */
+
+/*
+ * A bursty domain with long phases beside a hog on 1 pCPU, 4 s: on for
+ * 500 ms from 0 and from 2000 ms, off for 1500 ms after each.  On, it is
+ * CPU-bound and due half the pCPU; off, nothing.  Per 100 ms window:
+ * bursty 50 ms in windows 0-4 and 20-24, 0 elsewhere; the hog 50 ms in
+ * those and 100 ms in the rest.  Totals 500 ms and 3500 ms: shares 0.125
+ * and 0.875 (old: duty over the run, 0.25 and 0.75).
+ */
+START_TEST(test_entitle_bursty_phases)
+{
+    struct st_scenario t;
+    struct sim_domain_spec *d;
+    unsigned int w;
+
+    st_init(&t, 1, 4000);
+    d = st_dom(&t, "burst", 1, SIM_WL_BURSTY);
+    d->workload.on_ns = SCH_MSEC(500);
+    d->workload.off_ns = SCH_MSEC(1500);
+    d->workload.phase_set = true;
+    d->workload.phase_ns = 0;
+    st_cpu(&t, "hog", 256, 0);
+    st_run(&t, "rr");
+    ck_assert_uint_eq(t.r.nr_windows, 40);
+    for ( w = 0; w < 40; w++ )
+    {
+        bool on = w < 5 || (w >= 20 && w < 25);
+
+        ck_assert_msg(ent_win(&t, 0, w) == (on ? SCH_MSEC(50) : 0),
+                      "window %u: burst %lld", w,
+                      (long long)ent_win(&t, 0, w));
+        ck_assert_msg(ent_win(&t, 1, w) == (on ? SCH_MSEC(50)
+                                                : SCH_MSEC(100)),
+                      "window %u: hog %lld", w,
+                      (long long)ent_win(&t, 1, w));
+    }
+    ck_assert_int_eq(t.r.domains[0].entitled_ns, SCH_MSEC(500));
+    ck_assert_int_eq(t.r.domains[1].entitled_ns, SCH_MSEC(3500));
+    ck_assert(fabs(t.r.domains[0].entitled_share - 0.125) < EPS);
+    ck_assert(fabs(t.r.domains[1].entitled_share - 0.875) < EPS);
+    st_done(&t);
+}
+END_TEST
+
+/*
+ * Lifecycles on 1 pCPU, 2 s, three hogs: a lives throughout; b is
+ * created at 1000 ms and reboots at 1500 ms (an instant: nothing
+ * changes); c is destroyed at 500 ms.  [0, 500): a and c, 50 ms each per
+ * window; [500, 1000): a alone, 100 ms; [1000, 2000): a and b, 50 ms.
+ * Totals a 1250 ms, b 500 ms, c 250 ms: shares 0.625, 0.25, 0.125 (old:
+ * 1/3 each, as if all lived throughout).
+ */
+START_TEST(test_entitle_lifecycle)
+{
+    static sch_time_t reboot[] = { SCH_MSEC(1500) };
+    struct st_scenario t;
+    struct sim_domain_spec *b, *c;
+    unsigned int w;
+
+    st_init(&t, 1, 2000);
+    st_cpu(&t, "a", 256, 0);
+    b = st_cpu(&t, "b", 256, 0);
+    b->start_ns = SCH_MSEC(1000);
+    b->reboot_ns = reboot;
+    b->nr_reboots = 1;
+    c = st_cpu(&t, "c", 256, 0);
+    c->end = SIM_END_DESTROY;
+    c->end_ns = SCH_MSEC(500);
+    st_run(&t, "rr");
+    for ( w = 0; w < 20; w++ )
+    {
+        ck_assert_int_eq(ent_win(&t, 0, w),
+                         w >= 5 && w < 10 ? SCH_MSEC(100) : SCH_MSEC(50));
+        ck_assert_int_eq(ent_win(&t, 1, w), w >= 10 ? SCH_MSEC(50) : 0);
+        ck_assert_int_eq(ent_win(&t, 2, w), w < 5 ? SCH_MSEC(50) : 0);
+    }
+    ck_assert(fabs(t.r.domains[0].entitled_share - 0.625) < EPS);
+    ck_assert(fabs(t.r.domains[1].entitled_share - 0.25) < EPS);
+    ck_assert(fabs(t.r.domains[2].entitled_share - 0.125) < EPS);
+    st_done(&t);
+}
+END_TEST
+
+/*
+ * A re-pin mid-run, 2 pCPUs, 2 s: a on {0}, b on {0}, c on {0,1}; at
+ * 1000 ms b moves to {1}.  Before: 1/2, 1/2, 1 pCPU (50, 50, 100 ms per
+ * window); after, {0}, {1}, {0,1}: 2/3 each (66.67 ms per window, the
+ * rounding spread so each window is within 1 ns and the total exact).
+ * Totals 1166.67, 1166.67, 1666.67 ms of 4000 (old: 1/3 each).
+ */
+START_TEST(test_entitle_repin)
+{
+    static const unsigned int c0[] = { 0 }, c1[] = { 1 }, c01[] = { 0, 1 };
+    struct st_scenario t;
+    struct sim_domain_spec *b;
+    unsigned int w, i;
+
+    st_init(&t, 2, 2000);
+    pin(st_cpu(&t, "a", 256, 0), c0, 1);
+    pin(b = st_cpu(&t, "b", 256, 0), c0, 1);
+    pin(st_cpu(&t, "c", 256, 0), c01, 2);
+    st_repin(&t, b, 1000, c1, 1);
+    st_run(&t, "rr");
+    for ( w = 0; w < 20; w++ )
+        for ( i = 0; i < 3; i++ )
+        {
+            double want = w < 10 ? (i == 2 ? 1e8 : 5e7) : 2e8 / 3;
+
+            ck_assert_msg(fabs((double)ent_win(&t, i, w) - want) <= 1,
+                          "window %u domain %u: %lld", w, i,
+                          (long long)ent_win(&t, i, w));
+        }
+    ck_assert_int_eq(t.r.domains[0].entitled_ns, 1166666667);
+    ck_assert_int_eq(t.r.domains[1].entitled_ns, 1166666667);
+    ck_assert_int_eq(t.r.domains[2].entitled_ns, 1666666667);
+    st_done(&t);
+}
+END_TEST
+
+/*
+ * A weight set at run time counts from then on: two hogs of weight 256
+ * on 1 pCPU; at 1000 ms a gets 768.  50 ms each per window, then 75 /
+ * 25: totals 1250 and 750 ms of 2000 (old: the scenario's weights, 0.5
+ * each).  A set that changes nothing is not recorded, and changes
+ * nothing.
+ */
+START_TEST(test_entitle_weight_set)
+{
+    struct st_scenario t;
+    unsigned int w;
+
+    st_init(&t, 1, 2000);
+    st_cpu(&t, "a", 256, 0);
+    st_cpu(&t, "b", 256, 0);
+    st_start_ops(&t, sch_policy_find("credit"));
+    sim_run_until(t.sim, SCH_MSEC(500));
+    ck_assert_int_eq(sim_dom_set_sched(t.sim, 1, 256, 0), 0);
+    sim_run_until(t.sim, SCH_MSEC(1000));
+    ck_assert_int_eq(sim_dom_set_sched(t.sim, 0, 768, 0), 0);
+    sim_run_until(t.sim, t.sc.duration_ns);
+    ck_assert_int_eq(sim_result(t.sim, &t.r), 0);
+    for ( w = 0; w < 20; w++ )
+    {
+        ck_assert_int_eq(ent_win(&t, 0, w), SCH_MSEC(w < 10 ? 50 : 75));
+        ck_assert_int_eq(ent_win(&t, 1, w), SCH_MSEC(w < 10 ? 50 : 25));
+    }
+    ck_assert(fabs(t.r.domains[0].entitled_share - 0.625) < EPS);
+    st_done(&t);
+}
+END_TEST
+
+/*
+ * A mixed run against a step-by-step computation: the state of every
+ * millisecond worked out from the scenario and solved alone with
+ * sim_entitle_solve, summed into windows.  2 pCPUs, 3 s:
+ *   A: bursty, 2 vCPUs, weight 512, on 130 ms / off 70 ms from 20 ms;
+ *   B: cpu, on {0}, re-pinned to {1} at 1500 ms;
+ *   C: io 30%, 3 vCPUs, cap 50, created at 400 ms, rebooted at 1700 ms,
+ *      destroyed at 2600 ms;
+ *   D: bursty, weight 128, on {1}, on 50 / off 250 from its creation,
+ *      created at 100 ms and rebooted at 1234 ms (its phase restarts).
+ */
+struct mixed_state {
+    bool a_on, c_alive, d_alive, d_on;
+    bool b_on0;
+};
+
+static struct mixed_state mixed_at(unsigned int ms)
+{
+    struct mixed_state s;
+    unsigned int d0 = ms < 1234 ? 100 : 1234;
+
+    s.a_on = ms >= 20 && (ms - 20) % 200 < 130;
+    s.b_on0 = ms < 1500;
+    s.c_alive = ms >= 400 && ms < 2600;
+    s.d_alive = ms >= 100;
+    s.d_on = s.d_alive && (ms - d0) % 300 < 50;
+    return s;
+}
+
+START_TEST(test_entitle_run_matches_stepwise)
+{
+    static const unsigned int c0[] = { 0 }, c1[] = { 1 };
+    static sch_time_t c_reboot[] = { SCH_MSEC(1700) };
+    static sch_time_t d_reboot[] = { SCH_MSEC(1234) };
+    static double want[4 * 30];
+    struct st_scenario t;
+    struct sim_domain_spec *d;
+    unsigned int ms, i, w;
+
+    st_init(&t, 2, 3000);
+    d = st_dom(&t, "A", 2, SIM_WL_BURSTY);
+    d->weight = 512;
+    d->workload.on_ns = SCH_MSEC(130);
+    d->workload.off_ns = SCH_MSEC(70);
+    d->workload.phase_set = true;
+    d->workload.phase_ns = SCH_MSEC(20);
+    d = st_cpu(&t, "B", 256, 0);
+    pin(d, c0, 1);
+    st_repin(&t, d, 1500, c1, 1);
+    d = st_dom(&t, "C", 3, SIM_WL_IO);
+    d->workload.run_ns = SCH_USEC(300);
+    d->workload.block_ns = SCH_USEC(700);
+    d->cap_pct = 50;
+    d->start_ns = SCH_MSEC(400);
+    d->reboot_ns = c_reboot;
+    d->nr_reboots = 1;
+    d->end = SIM_END_DESTROY;
+    d->end_ns = SCH_MSEC(2600);
+    d = st_dom(&t, "D", 1, SIM_WL_BURSTY);
+    d->weight = 128;
+    pin(d, c1, 1);
+    d->workload.on_ns = SCH_MSEC(50);
+    d->workload.off_ns = SCH_MSEC(250);
+    d->workload.phase_set = true;
+    d->workload.phase_ns = 0;
+    d->start_ns = SCH_MSEC(100);
+    d->reboot_ns = d_reboot;
+    d->nr_reboots = 1;
+    st_run(&t, "credit");
+
+    memset(want, 0, sizeof(want));
+    for ( ms = 0; ms < 3000; ms++ )
+    {
+        struct mixed_state s = mixed_at(ms);
+        struct sim_ent_group g[4];
+        double cap[4] = { 0, 0, 0.5, 0 }, rate[4];
+        unsigned int ng = 0;
+
+        memset(g, 0, sizeof(g));
+        if ( s.a_on )
+            g[ng++] = (struct sim_ent_group){ .dom = 0, .nr = 2,
+                .weight = 512, .demand = 1, .affinity = t.doms[0].affinity };
+        g[ng] = (struct sim_ent_group){ .dom = 1, .nr = 1, .weight = 256,
+                                        .demand = 1 };
+        sch_cpumask_set(&g[ng++].affinity, s.b_on0 ? 0 : 1);
+        if ( s.c_alive )
+            g[ng++] = (struct sim_ent_group){ .dom = 2, .nr = 3,
+                .weight = 256, .demand = 0.3,
+                .affinity = t.doms[2].affinity };
+        if ( s.d_on )
+            g[ng++] = (struct sim_ent_group){ .dom = 3, .nr = 1,
+                .weight = 128, .demand = 1, .affinity = t.doms[3].affinity };
+        ck_assert_int_eq(sim_entitle_solve(2, g, ng, cap, 4, rate), 0);
+        for ( i = 0; i < ng; i++ )
+            want[g[i].dom * 30 + ms / 100] += g[i].nr * rate[i] * 1e6;
+    }
+    for ( i = 0; i < 4; i++ )
+        for ( w = 0; w < 30; w++ )
+            ck_assert_msg(fabs((double)ent_win(&t, i, w) -
+                               want[i * 30 + w]) <= 2,
+                          "domain %u window %u: %lld, step by step %.1f",
+                          i, w, (long long)ent_win(&t, i, w),
+                          want[i * 30 + w]);
+    st_done(&t);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* The span error                                                     */
+
+/*
+ * Spans are judged against the entitlement over that span: a domain due
+ * 50 ms per window in the first second and nothing in the second (where
+ * it is skipped), which used exactly that, is off by 0 (old: against its
+ * run-wide share, 100% off in each span).  Used 60 ms a window in the
+ * first second instead: 20% off.
+ */
+START_TEST(test_entitle_span_error)
+{
+    static struct sim_dom_result doms[1];
+    static sch_time_t cpu[20], ent[20];
+    struct sim_result r;
+    unsigned int w;
+
+    memset(&r, 0, sizeof(r));
+    for ( w = 0; w < 20; w++ )
+        cpu[w] = ent[w] = w < 10 ? SCH_MSEC(50) : 0;
+    doms[0].entitled_ns = SCH_MSEC(500);
+    doms[0].entitled_share = 0.25;
+    r.pcpus = 1;
+    r.sim_ns = SCH_MSEC(2000);
+    r.nr_domains = 1;
+    r.domains = doms;
+    r.window_ns = SIM_WINDOW_NS;
+    r.nr_windows = 20;
+    r.window_cpu_ns = cpu;
+    r.window_entitled_ns = ent;
+    ck_assert(sim_worst_span_error(&r, 10) < EPS);
+    for ( w = 0; w < 10; w++ )
+        cpu[w] = SCH_MSEC(60);
+    ck_assert(fabs(sim_worst_span_error(&r, 10) - 0.2) < EPS);
 }
 END_TEST
 
@@ -450,6 +772,12 @@ static Suite *entitle_suite(void)
     tcase_add_test(tc, test_entitle_io_many_vcpus);
     tcase_add_test(tc, test_entitle_capped_multi_vcpu);
     tcase_add_test(tc, test_entitle_io_under_share);
+    tcase_add_test(tc, test_entitle_bursty_phases);
+    tcase_add_test(tc, test_entitle_lifecycle);
+    tcase_add_test(tc, test_entitle_repin);
+    tcase_add_test(tc, test_entitle_weight_set);
+    tcase_add_test(tc, test_entitle_run_matches_stepwise);
+    tcase_add_test(tc, test_entitle_span_error);
     tcase_add_test(tc, test_entitle_random_crosscheck);
     tcase_add_test(tc, test_entitle_crosscheck_catches);
     tcase_add_test(tc, test_entitle_solve_einval);

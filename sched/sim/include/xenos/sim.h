@@ -268,10 +268,12 @@ int sim_dom_truth(struct sim *sim, unsigned int i, struct sim_dom_truth *out);
 
 /*
  * Set (through the policy's adjust hook) the weight and cap of domain @i,
- * which are kept for its uuid and re-applied when it reboots.  Returns 0;
- * -ENOENT if @i is no domain or not alive; -EOPNOTSUPP if the policy has
- * no weights or caps (rr); -EINVAL if the policy refuses the values
- * (nothing changed then).
+ * which are kept for its uuid and re-applied when it reboots.  The
+ * entitlement follows them from now on (each change that changes
+ * something is recorded: 24 bytes).  Returns 0; -ENOENT if @i is no
+ * domain or not alive; -EOPNOTSUPP if the policy has no weights or caps
+ * (rr); -EINVAL if the policy refuses the values; -ENOMEM (nothing
+ * changed then).
  */
 int sim_dom_set_sched(struct sim *sim, unsigned int i, uint32_t weight,
                       uint32_t cap_pct);
@@ -294,7 +296,10 @@ struct sim_dom_result {
     unsigned int vcpus, weight, cap_pct;
     sch_time_t cpu_ns;
     double share;               /* cpu_ns / (pcpus * sim_ns) */
-    double entitled_share;      /* what weights and caps promise */
+    /* What it was entitled to over the run (see "Entitlement" below),
+     * in ns and as a share like share. */
+    sch_time_t entitled_ns;
+    double entitled_share;      /* entitled_ns / (pcpus * sim_ns) */
     struct sim_percentiles wake_latency;
     struct sim_percentiles response;    /* request workloads */
     double cap_window_max_pct;  /* most used in one window, % of a pCPU */
@@ -312,22 +317,29 @@ struct sim_result {
     sch_time_t idle_while_waiting_ns;
     unsigned int nr_domains;
     struct sim_dom_result *domains;
-    /* Use per window: window_cpu_ns[d * nr_windows + w], in ns. */
+    /* Per window, [d * nr_windows + w], in ns: what domain d used in
+     * window w, and what it was entitled to there.  The windows cover
+     * the run, the last one perhaps in part. */
     sch_time_t window_ns;
     unsigned int nr_windows;
     const sch_time_t *window_cpu_ns;
+    const sch_time_t *window_entitled_ns;
 };
 
 /*
  * Measure the run so far into *@out.  The arrays in @out belong to @sim and
- * stay valid until the next sim_result or sim_free.  Returns 0 or -ENOMEM.
+ * stay valid until the next sim_result or sim_free.  The entitlement is
+ * computed here, from what the run recorded (entitle.c), not while it
+ * runs.  Returns 0 or -ENOMEM.
  */
 int sim_result(struct sim *sim, struct sim_result *out);
 
 /*
- * The largest relative error |share - entitled| / entitled of any domain
- * over any span of @k consecutive whole windows (k = 10: every 1 s).
- * Domains entitled to nothing are skipped; 0 when no span fits.
+ * The largest relative error |used - entitled| / entitled of any domain
+ * over any span of @k consecutive whole windows (k = 10: every 1 s), both
+ * taken over that very span.  Spans where a domain is entitled to less
+ * than a millionth of the host's time (it did not exist, or wanted
+ * nothing) are skipped; 0 when no span fits.
  */
 double sim_worst_span_error(const struct sim_result *r, unsigned int k);
 
