@@ -47,6 +47,7 @@ static const char *const json_names[NR_DOMS] = {
 /* Reset by the fixture: every test starts from the same result. */
 static struct sim_dom_result doms[NR_DOMS];
 static sch_time_t windows[NR_DOMS * NR_WINDOWS];
+static sch_time_t entitled[NR_DOMS * NR_WINDOWS];
 static struct sim_result result;
 static char tmpdir[256];
 
@@ -73,7 +74,10 @@ static void setup(void)
         doms[i].cap_window_max_pct = 12.5 * i;
         doms[i].context_switches = 100 + i;
         for ( w = 0; w < NR_WINDOWS; w++ )
+        {
             windows[i * NR_WINDOWS + w] = (sch_time_t)(i * 1000 + w);
+            entitled[i * NR_WINDOWS + w] = (sch_time_t)(i * 7000 + 3 * w);
+        }
     }
     /* Only a request workload has response times. */
     doms[2].response.count = 7;
@@ -94,6 +98,7 @@ static void setup(void)
     result.window_ns = SIM_WINDOW_NS;
     result.nr_windows = NR_WINDOWS;
     result.window_cpu_ns = windows;
+    result.window_entitled_ns = entitled;
 
     snprintf(tmpdir, sizeof(tmpdir), "%s/xenos-report-XXXXXX",
              base && *base ? base : "/tmp");
@@ -449,7 +454,7 @@ START_TEST(test_report_csv_windows)
         "print(','.join(rows[0]), len(rows) - 1)\n"
         "for r in rows[1:]:\n"
         "    print(r[0], r[1].encode('utf-8', 'surrogateescape').hex(),"
-        " r[2])\n";
+        " r[2], r[3])\n";
     char dir[512], path[600], *out, *line, exp[600];
     unsigned int w, d;
 
@@ -458,7 +463,8 @@ START_TEST(test_report_csv_windows)
     snprintf(path, sizeof(path), "%s/windows.csv", dir);
     out = python(py, path);
 
-    snprintf(exp, sizeof(exp), "window_start_ns,domain,cpu_ns %u\n",
+    snprintf(exp, sizeof(exp),
+             "window_start_ns,domain,cpu_ns,entitled_ns %u\n",
              NR_DOMS * NR_WINDOWS);
     ck_assert_int_eq(strncmp(out, exp, strlen(exp)), 0);
     line = out + strlen(exp);
@@ -469,9 +475,10 @@ START_TEST(test_report_csv_windows)
             int n;
 
             hex(h, sizeof(h), names[d]);
-            n = snprintf(exp, sizeof(exp), "%lld %s %lld\n",
+            n = snprintf(exp, sizeof(exp), "%lld %s %lld %lld\n",
                          (long long)w * SIM_WINDOW_NS, h,
-                         (long long)windows[d * NR_WINDOWS + w]);
+                         (long long)windows[d * NR_WINDOWS + w],
+                         (long long)entitled[d * NR_WINDOWS + w]);
             ck_assert_msg(!strncmp(line, exp, (size_t)n),
                           "window %u domain %u: got %.*s", w, d, n, line);
             line += n;

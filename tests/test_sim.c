@@ -155,7 +155,8 @@ START_TEST(test_sim_wake_latency_bounds)
 }
 END_TEST
 
-/* Water-filling: caps and demand limit a domain, the rest goes by weight. */
+/* Water-filling: caps and demand limit a domain, the rest goes by weight
+ * (test_entitle.c has the rest of the model). */
 START_TEST(test_sim_entitlement)
 {
     struct st_scenario t;
@@ -166,12 +167,39 @@ START_TEST(test_sim_entitlement)
     st_io(&t, "io", 100, 900);          /* wants 0.1 pCPU */
     st_cpu(&t, "a", 256, 0);
     st_cpu(&t, "b", 512, 0);
-    sim_entitlement(&t.sc, e);
+    ck_assert_int_eq(sim_entitlement(&t.sc, e), 0);
     ck_assert(fabs(e[0] - 0.15) < 1e-9);
     ck_assert(fabs(e[1] - 0.05) < 1e-9);
     /* 1.6 pCPUs left for weights 256:512, each at most one pCPU */
     ck_assert(fabs(e[2] - 0.3) < 1e-9);
     ck_assert(fabs(e[3] - 0.5) < 1e-9);
+    st_done(&t);
+}
+END_TEST
+
+/* The windows cover the run, even its end where nothing ran: a hog
+ * destroyed half-way through a 1 s run leaves 10 windows, the last 5
+ * empty, with its 500 ms entitlement in the first 5 (before, only the
+ * windows up to the last one charged were reported: 5). */
+START_TEST(test_sim_windows_cover_run)
+{
+    struct st_scenario t;
+    struct sim_domain_spec *d;
+    unsigned int w;
+
+    st_init(&t, 1, 1000);
+    d = st_cpu(&t, "short", 256, 0);
+    d->end = SIM_END_DESTROY;
+    d->end_ns = SCH_MSEC(500);
+    st_run(&t, "rr");
+    ck_assert_uint_eq(t.r.nr_windows, 10);
+    for ( w = 0; w < 10; w++ )
+    {
+        ck_assert_int_eq(t.r.window_cpu_ns[w], w < 5 ? SCH_MSEC(100) : 0);
+        ck_assert_int_eq(t.r.window_entitled_ns[w],
+                         w < 5 ? SCH_MSEC(100) : 0);
+    }
+    ck_assert_int_eq(t.r.domains[0].entitled_ns, SCH_MSEC(500));
     st_done(&t);
 }
 END_TEST
@@ -198,6 +226,7 @@ START_TEST(test_sim_stepwise_equals_whole)
     ck_assert_uint_eq(a.r.events, b.r.events);
     ck_assert_int_eq(a.r.domains[0].cpu_ns, b.r.domains[0].cpu_ns);
     ck_assert_int_eq(a.r.domains[1].cpu_ns, b.r.domains[1].cpu_ns);
+    ck_assert_int_eq(a.r.domains[0].entitled_ns, b.r.domains[0].entitled_ns);
     st_done(&a);
     st_done(&b);
 }
@@ -217,6 +246,7 @@ static Suite *sim_suite(void)
     tcase_add_test(tc, test_sim_trace_replay);
     tcase_add_test(tc, test_sim_wake_latency_bounds);
     tcase_add_test(tc, test_sim_entitlement);
+    tcase_add_test(tc, test_sim_windows_cover_run);
     tcase_add_test(tc, test_sim_stepwise_equals_whole);
     suite_add_tcase(s, tc);
     return s;

@@ -1,5 +1,6 @@
 /*
- * private.h: for the simulator's own files only (sim.c, evq.c, host.c).
+ * private.h: for the simulator's own files only (sim.c, evq.c, host.c,
+ * entitle.c).
  *
  * The simulated host: pCPUs, domains and their vCPUs (units), an event queue
  * and per-domain measurements.  Every event is embedded in the object it
@@ -82,6 +83,17 @@ struct sim_dom {
     struct sim_incarnation *inc;
     unsigned int nr_inc;
     int pin_last;               /* spec->repin[] in force; -1: none */
+    /* bursty: when each vCPU's first on phase began, after its
+     * incarnation's creation: [inc * vcpus + vcpu]; NULL otherwise.  With
+     * inc[], the phases of the whole run (entitle.c). */
+    sch_time_t *phase0;
+};
+
+/* A weight or cap set at run time (sim_dom_set_sched), for entitle.c. */
+struct sim_sched_set {
+    sch_time_t at_ns;
+    unsigned int dom;
+    uint32_t weight, cap_pct;
 };
 
 /* One re-pin of the run: domain @dom's spec->repin[@k], due at @at_ns. */
@@ -144,6 +156,11 @@ struct sim {
     /* sim_result's arrays */
     struct sim_dom_result *res_doms;
     sch_time_t *res_windows;
+    sch_time_t *res_entitled;
+
+    /* Every weight or cap change, in the order made. */
+    struct sim_sched_set *sched_sets;
+    size_t nr_sched_sets, sched_sets_cap;
 
     /* Every domain's re-pins in the order they happen; none queued if the
      * scenario has none. */
@@ -165,5 +182,14 @@ struct sim_event *sim__ev_first(struct sim *sim);
 void sim__evq_advance(struct sim *sim, sch_time_t t);
 /* Forget every queued event (tear-down). */
 void sim__evq_drain(struct sim *sim);
+
+/*
+ * What each domain was entitled to over [0, now), per window: @win gets
+ * nr_domains x @nw values (ns; [d * nw + w]), @nw windows covering the
+ * run.  From inc[], phase0, the re-pins done and sched_sets (entitle.c).
+ * 0 or -ENOMEM.
+ */
+int sim__entitle_run(const struct sim *sim, unsigned int nw,
+                     sch_time_t *win);
 
 #endif /* XENOS_SIM_PRIVATE_H */

@@ -354,14 +354,18 @@ static void rep_windows_csv(struct rep_out *o, const struct sim_result *r)
 {
     unsigned int w, d;
 
-    rep_puts(o, "window_start_ns,domain,cpu_ns\n");
+    rep_puts(o, "window_start_ns,domain,cpu_ns,entitled_ns\n");
     for ( w = 0; w < r->nr_windows; w++ )
         for ( d = 0; d < r->nr_domains; d++ )
         {
+            size_t at = (size_t)d * r->nr_windows + w;
+
             rep_printf(o, "%" PRId64 ",", (sch_time_t)w * r->window_ns);
             rep_csv_str(o, r->domains[d].name);
-            rep_printf(o, ",%" PRId64 "\n",
-                       r->window_cpu_ns[(size_t)d * r->nr_windows + w]);
+            /* A result put together by hand may have no entitlement. */
+            rep_printf(o, ",%" PRId64 ",%" PRId64 "\n", r->window_cpu_ns[at],
+                       r->window_entitled_ns ? r->window_entitled_ns[at]
+                                             : 0);
         }
 }
 
@@ -391,11 +395,12 @@ static int rep_csv_file(const char *dir, const char *name, rep_csv_cb fn,
 /*
  * @dir (made, with its parents, if missing) gets domains.csv, one row per
  * domain with the JSON's fields flattened (wake_p50_ns, ..., response_count),
- * and windows.csv, rows of window_start_ns,domain,cpu_ns for every window
- * and domain.  Both start with a header row; lines end in LF; names are
- * quoted per RFC 4180 when they need it and otherwise byte-exact.  Existing
- * files are replaced.  Returns 0 or a negative errno (from mkdir, fopen,
- * a write, or fclose); a file may be left incomplete on error.
+ * and windows.csv, rows of window_start_ns,domain,cpu_ns,entitled_ns for
+ * every window and domain.  Both start with a header row; lines end in LF;
+ * names are quoted per RFC 4180 when they need it and otherwise
+ * byte-exact.  Existing files are replaced.  Returns 0 or a negative errno
+ * (from mkdir, fopen, a write, or fclose); a file may be left incomplete
+ * on error.
  */
 int sim_report_csv(const char *dir, const struct sim_result *r)
 {

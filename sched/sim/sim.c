@@ -16,7 +16,8 @@
  *
  * Measurements: CPU time per domain and per 100 ms window, wake-to-run
  * latency (wake until the pCPU switches to it), request response times,
- * context switches.
+ * context switches; and, computed by sim_result from what the run
+ * recorded (entitle.c), what each domain was entitled to.
  *
  * Lifecycle: a domain's creation, reboots and end (migration or
  * destruction) are SIM_K_LIFE events of its own.  Domains created at time
@@ -585,6 +586,8 @@ static void dom_start(struct sim *sim, struct sim_dom *d)
             /* wall event turns the phase on */
             first = w->phase_set ? w->phase_ns
                                  : rng_below(&v->rng, w->off_ns);
+            /* The phases of this life follow from it (entitle.c). */
+            d->phase0[(size_t)d->nr_inc * d->spec->vcpus + j] = first;
             break;
         case SIM_WL_REQUEST:
             first = rng_exp_ns(&v->rng, w->rate_hz);
@@ -1133,8 +1136,26 @@ int sim_dom_set_sched(struct sim *sim, unsigned int i, uint32_t weight,
          cap_pct == SCH_PARAM_UNCHANGED )
         return -EINVAL;
     d = &sim->doms[i];
+    /* Room to record it first, so a change is never left out. */
+    if ( sim->nr_sched_sets == sim->sched_sets_cap )
+    {
+        size_t cap = sim->sched_sets_cap ? 2 * sim->sched_sets_cap : 16;
+        struct sim_sched_set *n = realloc(sim->sched_sets, cap * sizeof(*n));
+
+        if ( !n )
+            return -ENOMEM;
+        sim->sched_sets = n;
+        sim->sched_sets_cap = cap;
+    }
     if ( ops->adjust(&sim->s, &d->dom, &p, sim->now) )
         return -EINVAL;
+    if ( weight != d->weight || cap_pct != d->cap_pct )
+        sim->sched_sets[sim->nr_sched_sets++] = (struct sim_sched_set){
+            .at_ns = sim->now,
+            .dom = i,
+            .weight = weight,
+            .cap_pct = cap_pct,
+        };
     d->weight = weight;
     d->cap_pct = cap_pct;
     return 0;
@@ -1212,6 +1233,10 @@ static int setup_slot(struct sim *sim, unsigned int i)
     d->vcpu_ns = calloc(spec->vcpus, sizeof(*d->vcpu_ns));
     d->inc = calloc(1 + (size_t)spec->nr_reboots, sizeof(*d->inc));
     if ( !d->vcpus || !d->dom.units || !d->vcpu_ns || !d->inc )
+        return -ENOMEM;
+    if ( spec->workload.type == SIM_WL_BURSTY &&
+         !(d->phase0 = calloc((1 + (size_t)spec->nr_reboots) * spec->vcpus,
+                              sizeof(*d->phase0))) )
         return -ENOMEM;
     if ( !spec->uuid[0] || sim_uuid_parse(spec->uuid, d->uuid) )
         sim_uuid_from_name(spec->name, d->uuid);
@@ -1514,6 +1539,7 @@ void sim_free(struct sim *sim)
         free(d->dom.units);
         free(d->vcpu_ns);
         free(d->inc);
+        free(d->phase0);
         free(d->wake_lat.counts);
         free(d->response.counts);
     }
@@ -1535,6 +1561,8 @@ void sim_free(struct sim *sim)
     free(sim->window_cpu);
     free(sim->res_doms);
     free(sim->res_windows);
+    free(sim->res_entitled);
+    free(sim->sched_sets);
     free(sim);
 }
 
@@ -1545,34 +1573,33 @@ int sim_result(struct sim *sim, struct sim_result *out)
 {
     const struct sim_scenario *sc = sim->sc;
     unsigned int nd = sc->nr_domains, nw, i, w;
-    double *ent;
     sch_time_t host_ns;
+    size_t cells;
 
     /* Bring running units' accounting up to now. */
     settle_all(sim);
-    nw = sim->win_used;
-    if ( (sim->now + SIM_WINDOW_NS - 1) / SIM_WINDOW_NS < nw )
-        nw = (unsigned int)((sim->now + SIM_WINDOW_NS - 1) / SIM_WINDOW_NS);
+    /* Every window of the run, charged or not: entitlement may fall in
+     * one where nothing ran. */
+    nw = (unsigned int)((sim->now + SIM_WINDOW_NS - 1) / SIM_WINDOW_NS);
+    cells = (size_t)nd * (nw ? nw : 1);
 
     free(sim->res_doms);
     free(sim->res_windows);
+    free(sim->res_entitled);
     sim->res_doms = calloc(nd ? nd : 1, sizeof(*sim->res_doms));
-    sim->res_windows = calloc((size_t)nd * (nw ? nw : 1),
-                              sizeof(*sim->res_windows));
-    ent = calloc(nd ? nd : 1, sizeof(*ent));
-    if ( !sim->res_doms || !sim->res_windows || !ent )
-    {
-        free(ent);
+    sim->res_windows = calloc(cells ? cells : 1, sizeof(*sim->res_windows));
+    sim->res_entitled = calloc(cells ? cells : 1,
+                               sizeof(*sim->res_entitled));
+    if ( !sim->res_doms || !sim->res_windows || !sim->res_entitled ||
+         sim__entitle_run(sim, nw, sim->res_entitled) )
         return -ENOMEM;
-    }
-    sim_entitlement(sc, ent);
     host_ns = sim->now * (sch_time_t)sc->pcpus;
 
     for ( i = 0; i < nd; i++ )
     {
         struct sim_dom *d = &sim->doms[i];
         struct sim_dom_result *r = &sim->res_doms[i];
-        sch_time_t peak = 0;
+        sch_time_t peak = 0, ent = 0;
 
         r->name = d->spec->name;
         r->vcpus = d->spec->vcpus;
@@ -1580,22 +1607,25 @@ int sim_result(struct sim *sim, struct sim_result *out)
         r->cap_pct = d->spec->cap_pct;
         r->cpu_ns = d->cpu_ns;
         r->share = host_ns ? (double)d->cpu_ns / (double)host_ns : 0;
-        r->entitled_share = ent[i];
         hist_percentiles(&d->wake_lat, &r->wake_latency);
         hist_percentiles(&d->response, &r->response);
         r->context_switches = d->switches;
         for ( w = 0; w < nw; w++ )
         {
-            sch_time_t v = sim->window_cpu[(size_t)i * sim->win_cap + w];
+            /* Windows past the last one charged were never touched. */
+            sch_time_t v = w < sim->win_used
+                ? sim->window_cpu[(size_t)i * sim->win_cap + w] : 0;
 
             sim->res_windows[(size_t)i * nw + w] = v;
+            ent += sim->res_entitled[(size_t)i * nw + w];
             /* A partial last window is not a whole one: skip it. */
             if ( (sch_time_t)(w + 1) * SIM_WINDOW_NS <= sim->now && v > peak )
                 peak = v;
         }
         r->cap_window_max_pct = 100.0 * (double)peak / (double)SIM_WINDOW_NS;
+        r->entitled_ns = ent;
+        r->entitled_share = host_ns ? (double)ent / (double)host_ns : 0;
     }
-    free(ent);
 
     out->policy = sim->s.ops->opt_name;
     out->seed = sc->seed;
@@ -1608,5 +1638,6 @@ int sim_result(struct sim *sim, struct sim_result *out)
     out->window_ns = SIM_WINDOW_NS;
     out->nr_windows = nw;
     out->window_cpu_ns = sim->res_windows;
+    out->window_entitled_ns = sim->res_entitled;
     return 0;
 }

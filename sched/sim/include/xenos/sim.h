@@ -268,10 +268,12 @@ int sim_dom_truth(struct sim *sim, unsigned int i, struct sim_dom_truth *out);
 
 /*
  * Set (through the policy's adjust hook) the weight and cap of domain @i,
- * which are kept for its uuid and re-applied when it reboots.  Returns 0;
- * -ENOENT if @i is no domain or not alive; -EOPNOTSUPP if the policy has
- * no weights or caps (rr); -EINVAL if the policy refuses the values
- * (nothing changed then).
+ * which are kept for its uuid and re-applied when it reboots.  The
+ * entitlement follows them from now on (each change that changes
+ * something is recorded: 24 bytes).  Returns 0; -ENOENT if @i is no
+ * domain or not alive; -EOPNOTSUPP if the policy has no weights or caps
+ * (rr); -EINVAL if the policy refuses the values; -ENOMEM (nothing
+ * changed then).
  */
 int sim_dom_set_sched(struct sim *sim, unsigned int i, uint32_t weight,
                       uint32_t cap_pct);
@@ -294,7 +296,10 @@ struct sim_dom_result {
     unsigned int vcpus, weight, cap_pct;
     sch_time_t cpu_ns;
     double share;               /* cpu_ns / (pcpus * sim_ns) */
-    double entitled_share;      /* what weights and caps promise */
+    /* What it was entitled to over the run (see "Entitlement" below),
+     * in ns and as a share like share. */
+    sch_time_t entitled_ns;
+    double entitled_share;      /* entitled_ns / (pcpus * sim_ns) */
     struct sim_percentiles wake_latency;
     struct sim_percentiles response;    /* request workloads */
     double cap_window_max_pct;  /* most used in one window, % of a pCPU */
@@ -312,32 +317,77 @@ struct sim_result {
     sch_time_t idle_while_waiting_ns;
     unsigned int nr_domains;
     struct sim_dom_result *domains;
-    /* Use per window: window_cpu_ns[d * nr_windows + w], in ns. */
+    /* Per window, [d * nr_windows + w], in ns: what domain d used in
+     * window w, and what it was entitled to there.  The windows cover
+     * the run, the last one perhaps in part. */
     sch_time_t window_ns;
     unsigned int nr_windows;
     const sch_time_t *window_cpu_ns;
+    const sch_time_t *window_entitled_ns;
 };
 
 /*
  * Measure the run so far into *@out.  The arrays in @out belong to @sim and
- * stay valid until the next sim_result or sim_free.  Returns 0 or -ENOMEM.
+ * stay valid until the next sim_result or sim_free.  The entitlement is
+ * computed here, from what the run recorded (entitle.c), not while it
+ * runs.  Returns 0 or -ENOMEM.
  */
 int sim_result(struct sim *sim, struct sim_result *out);
 
 /*
- * The largest relative error |share - entitled| / entitled of any domain
- * over any span of @k consecutive whole windows (k = 10: every 1 s).
- * Domains entitled to nothing are skipped; 0 when no span fits.
+ * The largest relative error |used - entitled| / entitled of any domain
+ * over any span of @k consecutive whole windows (k = 10: every 1 s), both
+ * taken over that very span.  Spans where a domain is entitled to less
+ * than a millionth of the host's time (it did not exist, or wanted
+ * nothing) are skipped; 0 when no span fits.
  */
 double sim_worst_span_error(const struct sim_result *r, unsigned int k);
 
+/* ------------------------------------------------------------------ */
+/* Entitlement (entitle.c; docs/simulator.md explains the model)       */
+
 /*
- * What weights and caps entitle each domain to, work-conserving: pCPU time
- * shared by weight among domains, none given more than it can use (its
- * demand, its cap, one pCPU per vCPU), the rest spread on the others.
- * Writes @sc->nr_domains fractions of the whole host into @share.
+ * Every vCPU that wants CPU is a flow whose weight is its domain's weight:
+ * weight counts once per such vCPU, as in Xen's credit and credit2.  A
+ * flow wants at most its demand (a fraction of one pCPU), runs only on
+ * the pCPUs of its hard affinity and on one at a time; a domain's flows
+ * together get at most its cap; a pCPU gives at most all its time.  The
+ * entitlement is the weighted max-min fair allocation under these
+ * constraints: no flow could get more without taking from one whose rate
+ * per weight is no larger.
+ *
+ * A group is @nr equal flows of domain @dom (an index below nr_doms):
+ * each of @weight (> 0), wanting @demand of a pCPU (taken as 0..1), on
+ * the pCPUs of @affinity below the host's pcpus.
  */
-void sim_entitlement(const struct sim_scenario *sc, double *share);
+struct sim_ent_group {
+    unsigned int dom;
+    unsigned int nr;
+    double weight;
+    double demand;
+    struct sch_cpumask affinity;
+};
+
+/*
+ * The allocation for @ng groups on a host of @pcpus (1..SCH_MAX_CPUS)
+ * pCPUs, the domains' caps in @cap[nr_doms], in pCPUs (0: none).  Writes
+ * the rate of each flow of group g, in pCPUs, into @rate[g].  Exact up to
+ * 1e-9 of a pCPU (see entitle.c).  Returns 0; -EINVAL for a weight not
+ * above 0, a demand or cap that is not a number, a negative cap, a
+ * domain index out of range or no pCPUs; -ENOMEM.
+ */
+int sim_entitle_solve(unsigned int pcpus, const struct sim_ent_group *g,
+                      unsigned int ng, const double *cap,
+                      unsigned int nr_doms, double *rate);
+
+/*
+ * The allocation of @sc as it starts, as fractions of the whole host into
+ * @share[sc->nr_domains]: the domains created at time 0, with the
+ * scenario's weights, caps and affinity (re-pins due at 0 applied), each
+ * bursty vCPU taken in its on phase (CPU-bound).  A stationary figure for
+ * tests and tools; sim_result's follows the run.  0 or -ENOMEM.
+ */
+int sim_entitlement(const struct sim_scenario *sc, double *share);
 
 /* ------------------------------------------------------------------ */
 /* Reports (report.c)                                                 */
