@@ -78,14 +78,19 @@
 #define FC_RATELIMIT_US_DEFAULT  50u      /* least run before a wake preempts */
 #define FC_PERIOD_US_DEFAULT     2000u    /* cap bucket depth, as time at cap */
 #define FC_CAP_RESUME_DIV        4u       /* throttled till 1/4 of it is back */
-#define FC_LATENCY_US_DEFAULT    3000u    /* credit a sleeper banks; its lead */
+#define FC_LATENCY_US_DEFAULT    3000u    /* a waker's lead; see Design */
 #define FC_RUNQ_CPUS_DEFAULT     16u      /* pCPUs sharing a runqueue */
 #define FC_GRAN_US               500u     /* vtime lead before a switch */
 #define FC_MIN_SLICE_US          100u     /* shortest slice */
 #define FC_BALANCE_US            1000u    /* least time between balancing */
 #define FC_PULL_LAG_US           1000u    /* frames this far apart: pull */
 #define FC_PULLS_MAX             4u       /* units pulled by one balance */
+#define FC_WINDOW_US             100000u  /* under its share?  judged over */
+#define FC_LEAD_MULT             4u       /* lead of one under it: x latency */
 #define FC_WEIGHT_UNIT           256u     /* vtime runs at 1 ns/ns at this */
+
+
+
 #define FC_CAP_SYNC_MAX          SCH_SEC(1000) /* idle so long, it is full */
 
 #define FC_TSLICE_US_MIN         100u
@@ -194,6 +199,14 @@ struct fc_unit {
     const struct fc_runq *cls_rq;       /* cls is a class of this one... */
     uint64_t cls_key;                   /* ...for this key */
     struct sch_list park_elem;
+    sch_time_t slept;                   /* asleep since */
+    /* Does it use less than its share?  Judged every FC_WINDOW_US: */
+    sch_time_t win_start;               /* since then... */
+    uint64_t win_frame;                 /* ...from this frame... */
+    sch_time_t served;                  /* ...it ran so long... */
+    sch_time_t waited;                  /* ...and waited its turn so long */
+    sch_time_t queued_at;               /* waits for its turn since */
+    bool under;                         /* it did, last time */
 };
 
 static struct fc_private *fc_priv(const struct sch_sched *s)
@@ -266,6 +279,17 @@ static bool fc_before(const struct fc_unit *a, const struct fc_unit *b)
     if ( a->vtime != b->vtime )
         return fc_vt_before(a->vtime, b->vtime);
     return a->seq < b->seq;
+}
+
+/* @fu's vtime at @now if it has run since its start: not yet charged. */
+static uint64_t fc_vtime_at(const struct fc_unit *fu, sch_time_t now)
+{
+    sch_time_t delta = now - fu->start;
+
+    if ( delta <= 0 )
+        return fu->vtime;
+    return fu->vtime + ((uint64_t)delta * FC_WEIGHT_UNIT + fu->rem) /
+                       fu->dom->weight;
 }
 
 /* Real time for a unit of weight @w to advance its vtime by @lead. */
@@ -484,13 +508,14 @@ static void fc_publish_low(struct fc_runq *rq)
 
 /* Track which runqueues have units queued, so stealing looks only there. */
 static void fc_queue(const struct sch_sched *s, struct fc_runq *rq,
-                     struct fc_unit *fu)
+                     struct fc_unit *fu, sch_time_t now)
 {
     struct fc_class *c = &rq->cls[fu->cls];
 
     SCH_ASSERT(!fu->queued && !fu->parked && fu->cls_rq == rq);
     fu->seq = rq->seq++;
     fu->queued = true;
+    fu->queued_at = now;
     fc_heap_insert(fu->boosted ? &c->boost : &c->heap, &fu->node);
     if ( c->nr++ == 0 )
         rq->nonempty |= (uint64_t)1 << fu->cls;
@@ -594,6 +619,7 @@ static void fc_burn(struct fc_unit *fu, sch_time_t now)
     if ( delta <= 0 )
         return;
     fu->start = now;
+    fu->served += delta;
     scaled = (uint64_t)delta * FC_WEIGHT_UNIT + fu->rem;
     fu->vtime += scaled / w;
     fu->rem = scaled % w;
@@ -763,6 +789,7 @@ static bool fc_park(const struct sch_sched *s, struct fc_unit *fu,
         pc->next_resume = at;
     fu->parked = true;
     fu->boosted = false;
+    fu->queued_at = now;
     sch_list_add_tail(&fu->park_elem, &pc->parked);
     return sooner;
 }
@@ -868,6 +895,10 @@ static void fc_tickle(const struct sch_sched *s, struct fc_runq *rq,
         fc_kick_idler(s, NULL, cpu);
         return;
     }
+    /* Boost off: a waker waits for a slice to end (the tunable's use is
+     * to measure what preempting is worth). */
+    if ( !fc_priv(s)->boost )
+        return;
     if ( self >= rq->base && self - rq->base < FC_RUNQ_CPUS_MAX )
         mask &= ~((uint64_t)1 << (self - rq->base));
     if ( fu->boosted )
@@ -927,14 +958,50 @@ static void fc_pass_kick(const struct sch_sched *s, struct fc_runq *rq)
 /* Placement                                                           */
 
 /*
- * A unit that slept is placed against its class's frame: it banks at most
- * "latency" of credit, and is boosted if its vtime is not more than
- * "latency" ahead (see Design).  A frame no pick has raised for a while is
- * first brought up to the least vtime running on the class's pCPUs: units
- * of other classes run there too, and a class whose units slept would
- * otherwise have a frame from before their sleep.  A unit that comes from another class
- * (affinity changed, or the host moved it) keeps its lag behind the frame
- * it left as its lag behind this one.  Lock of @rq held.
+ * Bring the frame of class @c of @rq up to @now, if no pick raised it
+ * lately: to the least vtime now running on its pCPUs (@self, the unit
+ * asking, left out) or waiting in it.  Units of other classes run there
+ * too, and a class whose units slept would otherwise keep a frame from
+ * before their sleep.  Lock of @rq held.
+ */
+static void fc_frame_now(const struct sch_sched *s, const struct fc_runq *rq,
+                         struct fc_class *c, const struct fc_unit *self,
+                         sch_time_t now, bool force)
+{
+    uint64_t least = 0, m;
+    bool any = false;
+
+    if ( !force && now - c->stamp <= SCH_USEC(FC_GRAN_US) )
+        return;
+    m = c->key & ~FC_KEY_OUT;
+    for ( m &= rq->cpus & ~rq->idle; m; m &= m - 1 )
+    {
+        const struct sch_unit *run = sch_curr_on_cpu(s, rq->base + fc_ctz(m));
+        uint64_t vt;
+
+        if ( run->is_idle || fc_unit(run) == self )
+            continue;
+        vt = fc_vtime_at(fc_unit(run), now);
+        if ( !any || fc_vt_before(vt, least) )
+            least = vt;
+        any = true;
+    }
+    if ( c->heap && (!any ||
+                     fc_vt_before(((struct fc_unit *)c->heap)->vtime, least)) )
+    {
+        least = ((struct fc_unit *)c->heap)->vtime;
+        any = true;
+    }
+    if ( any && fc_vt_before(c->frame, least) )
+        c->frame = least;
+}
+
+/*
+ * A unit that slept is placed against its class's frame, brought up to
+ * now (fc_frame_now); see Design and the two cases below.  A unit that
+ * comes from another class (affinity changed, or the host moved it) keeps
+ * its lag behind the frame it left as its lag behind this one.  Lock of
+ * @rq held.
  */
 static void fc_place(const struct sch_sched *s, struct fc_runq *rq,
                      struct fc_unit *fu, sch_time_t now)
@@ -944,25 +1011,9 @@ static void fc_place(const struct sch_sched *s, struct fc_runq *rq,
     uint64_t wkey = fu->cls_key;
     unsigned int wk = fu->cls, k = fc_class_of(s, rq, fu);
     struct fc_class *c = &rq->cls[k];
-    uint64_t lat = prv->boost ? (uint64_t)prv->latency : 0, least = 0, m;
-    bool any = false;
+    uint64_t lead;
 
-    m = now - c->stamp > SCH_USEC(FC_GRAN_US) ? c->key & ~FC_KEY_OUT : 0;
-    for ( m &= rq->cpus & ~rq->idle; m; m &= m - 1 )
-    {
-        unsigned int i = fc_ctz(m);
-
-        if ( sch_curr_on_cpu(s, rq->base + i)->is_idle )
-            continue;
-        if ( !any || fc_vt_before(rq->vt[i], least) )
-            least = rq->vt[i];
-        any = true;
-    }
-    if ( any && c->heap &&
-         fc_vt_before(((struct fc_unit *)c->heap)->vtime, least) )
-        least = ((struct fc_unit *)c->heap)->vtime;
-    if ( any && fc_vt_before(c->frame, least) )
-        c->frame = least;
+    fc_frame_now(s, rq, c, fu, now, false);
     if ( was && (was != rq || wk != k) )
     {
         uint64_t old = __atomic_load_n(&was->frame, __ATOMIC_RELAXED);
@@ -970,11 +1021,49 @@ static void fc_place(const struct sch_sched *s, struct fc_runq *rq,
         if ( was->cls[wk].key == wkey )
             old = was->cls[wk].frame;
         fu->vtime = fu->vtime - old + c->frame;
+        fu->win_start = 0;              /* other frames: judge afresh */
     }
-    if ( fc_vt_before(fu->vtime, c->frame - lat) )
-        fu->vtime = c->frame - lat;
-    fu->boosted = prv->boost && !fc_vt_before(c->frame + lat, fu->vtime);
-    fu->boost_limit = c->frame + lat;
+    /*
+     * Has it used less than its share lately?  What it ran, as vtime,
+     * then falls short of the frame's advance, which a unit runnable all
+     * along follows (by a tenth, so that a unit held to its share is not
+     * on the edge).  What it ran, not its vtime: credit lost to the floor
+     * below moves its vtime without running.
+     */
+    if ( now - fu->win_start >= SCH_USEC(FC_WINDOW_US) )
+    {
+        fu->under = fu->win_start != 0 && fu->waited < fu->served &&
+                    (uint64_t)fu->served * FC_WEIGHT_UNIT /
+                    fu->dom->weight * 10 < (c->frame - fu->win_frame) * 9;
+        fu->win_start = now;
+        fu->win_frame = c->frame;
+        fu->served = fu->waited = 0;
+    }
+    /*
+     * A sleep shorter than FC_WINDOW_US is part of how the unit runs (an
+     * I/O or request domain between bursts, a domain that naps): it keeps
+     * its vtime, and so what a unit runnable all along would have had
+     * meanwhile, which it then runs first; it never gets more than that, so
+     * sleeping often cannot buy more than the weight's share.  A longer
+     * sleep is an absence: the unit comes back level with the frame and
+     * gets its share from its return (phase by phase, as the simulator's
+     * entitlement judges a bursty domain whose cycle is longer).
+     */
+    if ( now - fu->slept >= SCH_USEC(FC_WINDOW_US) &&
+         fc_vt_before(fu->vtime, c->frame) )
+        fu->vtime = c->frame;
+    /*
+     * Under its share and less than its lead ahead of the frame: boosted
+     * (see Design).  The lead is real time, FC_LEAD_MULT x latency of
+     * running whatever the weight: a request domain's busy period or a
+     * short phase of a bursty one lasts so long, not so much vtime.
+     */
+    lead = (uint64_t)prv->latency * FC_LEAD_MULT * FC_WEIGHT_UNIT /
+           fu->dom->weight;
+    fu->boosted = prv->boost && fu->under &&
+                  now - fu->slept < SCH_USEC(FC_WINDOW_US) &&
+                  fc_vt_before(fu->vtime, c->frame + lead);
+    fu->boost_limit = c->frame + lead;
     fu->start = now;
 }
 
@@ -989,7 +1078,7 @@ static bool fc_enqueue(const struct sch_sched *s, struct fc_runq *rq,
         return fc_park(s, fu, fu->unit->res, now);
     if ( !classed )
         fc_class_of(s, rq, fu);
-    fc_queue(s, rq, fu);
+    fc_queue(s, rq, fu, now);
     fc_tickle(s, rq, fu, self, now);
     return false;
 }
@@ -1030,7 +1119,7 @@ static void fc_unpark_ready(const struct sch_sched *s, unsigned int cpu,
         fc_class_of(s, pc->rq, fu);
         if ( fc_vt_before(fu->vtime, pc->rq->cls[fu->cls].frame) )
             fu->vtime = pc->rq->cls[fu->cls].frame;
-        fc_queue(s, pc->rq, fu);
+        fc_queue(s, pc->rq, fu, now);
         fc_tickle(s, pc->rq, fu, cpu, now);
     }
 }
@@ -1147,7 +1236,7 @@ static void fc_balance(const struct sch_sched *s, struct fc_runq *rq,
         if ( !best )
             break;
         fc_move(s, from, best, rq, to);
-        fc_queue(s, rq, best);
+        fc_queue(s, rq, best, now);
         fc_tickle(s, rq, best, cpu, now);
     }
     sch_spin_unlock(&from->lock);
@@ -1405,11 +1494,26 @@ static void fc_sleep(const struct sch_sched *s, struct sch_unit *u,
 
     if ( sch_curr_on_cpu(s, u->res) == u )
     {
+        struct fc_runq *rq = fc_rq_of(s, u);
+
         fc_burn(fu, now);
         sch_kick(s, u->res);
+        /* A class with nothing queued has its frame from its last pick, a
+         * slice ago if its units run alone: bring it up to now while it
+         * still counts, so a unit moved to another class (fc_place) keeps
+         * its true lag. */
+        if ( fu->cls_rq == rq && !rq->cls[fu->cls].nr )
+            fc_frame_now(s, rq, &rq->cls[fu->cls], NULL, now, true);
     }
     else
+    {
+        /* A wait its sleep ends is a wait all the same (fc_place). */
+        if ( fu->queued || fu->parked )
+            fu->waited += now - fu->queued_at;
         fc_dequeue(s, fu);
+    }
+    fu->boosted = false;
+    fu->slept = now;
     fc_add(&fu->dom->nr_runnable, -1);
 }
 
@@ -1487,7 +1591,7 @@ static struct fc_unit *fc_candidate(const struct sch_sched *s,
              * which has no hook here): it moves to its class now. */
             fc_unqueue(s, pc->rq, cand);
             fc_class_of(s, pc->rq, cand);
-            fc_queue(s, pc->rq, cand);
+            fc_queue(s, pc->rq, cand, now);
             continue;
         }
         if ( !fc_throttled(s, cand->dom, now) )
@@ -1633,6 +1737,7 @@ static void fc_decide(const struct sch_sched *s, struct sch_unit *curr,
         {
             next = cand;
             fc_unqueue(s, rq, next);
+            next->waited += now - next->queued_at;
         }
         else
         {

@@ -76,6 +76,7 @@ struct sim_dom {
     /* This incarnation, since (re)boot */
     sch_time_t boot_cpu_ns;     /* cpu_ns when it began */
     uint64_t *vcpu_ns;          /* per vCPU */
+    uint64_t requests;          /* request workload: arrived, all lives */
     struct sim_vbd_stats vbd;
     struct sim_vif_stats vif;
     bool io_write;              /* the next io request is a write */

@@ -365,6 +365,7 @@ static void on_wall(struct sim *sim, struct sim_vcpu *v)
         sim__ev_set(sim, &v->wall, sim->now + rng_exp_ns(&v->rng, w->rate_hz));
         if ( req_push(v, sim->now) )
             break;      /* out of memory: the request is dropped */
+        v->dom->requests++;
         if ( v->req_len == 1 )
         {
             next_burst(sim, v);
