@@ -1537,7 +1537,7 @@ END_TEST
  * and an idle 4-vCPU one; b (256) two busy 1-vCPU domains and an idle
  * one; c (512) a busy 2-vCPU and two busy 1-vCPU domains.  10 busy vCPUs,
  * each tenant able to use more than its share (25/25/50%): it gets its
- * weight's share within 2 points.  The old split gave a 35, b 12, c 53.
+ * weight's share within 2 points.  The old split gave a 36, b 13, c 51.
  */
 START_TEST(test_tpol_e2e_mixed_tenants)
 {
