@@ -266,7 +266,7 @@ static void delta_of(struct acct_dom *rec, const struct acct_raw *now,
 
 static int vcpus_resize(struct acct_dom *rec, uint32_t n)
 {
-    uint64_t *last, *total;
+    uint64_t *last, *total, *delta;
 
     if ( n <= rec->nr_vcpus )
         return 0;
@@ -278,8 +278,13 @@ static int vcpus_resize(struct acct_dom *rec, uint32_t n)
     if ( !total )
         return -ENOMEM;
     rec->vcpu_total_ns = total;
+    delta = realloc(rec->vcpu_delta_ns, n * sizeof(*delta));
+    if ( !delta )
+        return -ENOMEM;
+    rec->vcpu_delta_ns = delta;
     memset(&last[rec->nr_vcpus], 0, (n - rec->nr_vcpus) * sizeof(*last));
     memset(&total[rec->nr_vcpus], 0, (n - rec->nr_vcpus) * sizeof(*total));
+    memset(&delta[rec->nr_vcpus], 0, (n - rec->nr_vcpus) * sizeof(*delta));
     rec->nr_vcpus = n;
     return 0;
 }
@@ -363,13 +368,15 @@ static int update_dom(struct acct_collector *c, const struct acct_domain *d,
     for ( i = 0; i < d->nr_vcpus; i++ )
     {
         bool b = false;
+        uint64_t ns;
 
         if ( fresh )
             rec->vcpu_last_ns[i] = 0;
         if ( baseline )
             rec->vcpu_last_ns[i] = d->vcpus[i].cpu_ns;
-        rec->vcpu_total_ns[i] += grow(&rec->vcpu_last_ns[i],
-                                      d->vcpus[i].cpu_ns, true, &b);
+        ns = grow(&rec->vcpu_last_ns[i], d->vcpus[i].cpu_ns, true, &b);
+        rec->vcpu_total_ns[i] += ns;
+        rec->vcpu_delta_ns[i] += ns;
     }
     if ( backwards )
         c->errors[ACCT_ERR_COUNTER_BACK]++;
@@ -409,8 +416,13 @@ int acct_collector_update(struct acct_collector *c,
 
     for ( i = 0; i < c->nr_doms; i++ )
     {
-        c->doms[i].present = false;
-        memset(&c->doms[i].delta, 0, sizeof(c->doms[i].delta));
+        struct acct_dom *rec = &c->doms[i];
+
+        rec->present = false;
+        memset(&rec->delta, 0, sizeof(rec->delta));
+        if ( rec->nr_vcpus )
+            memset(rec->vcpu_delta_ns, 0,
+                   rec->nr_vcpus * sizeof(*rec->vcpu_delta_ns));
     }
     for ( i = 0; i < c->nr_tenants; i++ )
     {
@@ -767,6 +779,9 @@ static int parse_dom(struct acct_collector *c, char *line)
     if ( !rc && (!tmp.uuid[0] || nvl != nvt || acct_collector_find(c,
                                                                 tmp.uuid)) )
         rc = -EBADMSG;
+    /* Not in the checkpoint: an interval's, and none has passed yet. */
+    if ( !rc && nvl && !(tmp.vcpu_delta_ns = calloc(nvl, sizeof(*vl))) )
+        rc = -ENOMEM;
     if ( !rc && !(d = dom_add(c, tmp.uuid)) )
         rc = -ENOMEM;
     if ( rc )
@@ -775,6 +790,7 @@ static int parse_dom(struct acct_collector *c, char *line)
         free(tmp.tenant);
         free(vl);
         free(vt);
+        free(tmp.vcpu_delta_ns);
         return rc;
     }
     tmp.vcpu_last_ns = vl;
@@ -857,6 +873,7 @@ static void collector_clear(struct acct_collector *c)
         free(c->doms[i].tenant);
         free(c->doms[i].vcpu_last_ns);
         free(c->doms[i].vcpu_total_ns);
+        free(c->doms[i].vcpu_delta_ns);
     }
     for ( i = 0; i < c->nr_tenants; i++ )
         free(c->tenants[i].name);

@@ -83,6 +83,27 @@ static int xd_io_reserve(struct xd *xd, size_t n)
     return 0;
 }
 
+/*
+ * The vCPUs of @d that wanted CPU over the last interval, for the tenant
+ * engine to weigh.  Where that is unknown (the first sample, a domain
+ * that cannot be read now), all online ones: the engine's assumption
+ * that never lets a tenant weigh more than its weight.  A dying life
+ * has ended, and wants none (its successor after a reboot, the same
+ * uuid and record, may be in the same sample and is counted as itself).
+ */
+static uint32_t xd_active_vcpus(const struct acct_domain *d,
+                                const struct acct_dom *rec)
+{
+    if ( d->state == ACCT_DOM_DYING )
+        return 0;
+    if ( !rec || d->error || !rec->interval_ns )
+        return d->online_vcpus;
+    return tpol_count_active(rec->vcpu_delta_ns,
+                             rec->nr_vcpus < d->nr_vcpus ? rec->nr_vcpus
+                                                         : d->nr_vcpus,
+                             rec->interval_ns);
+}
+
 /* Weight and cap from the tenant policy, applied where they changed. */
 static void xd_apply_policy(struct xd *xd)
 {
@@ -103,6 +124,7 @@ static void xd_apply_policy(struct xd *xd)
         in->name = d->name;
         in->tenant_key = d->tenant_key;
         in->online_vcpus = d->online_vcpus;
+        in->active_vcpus = xd_active_vcpus(d, rec);
         in->cap_pct_now = rec ? rec->cap_pct : 0;
         in->demand_pct = rec && rec->interval_ns
             ? 100.0 * (double)rec->delta.cpu_ns / (double)rec->interval_ns

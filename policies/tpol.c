@@ -23,7 +23,9 @@
  * take O(pattern x name) time at worst, so a hostile domain name cannot
  * make matching slow.
  *
- * The engine: weights are split by online vCPUs, caps by demand with a
+ * The engine: a weight counts once per vCPU that wants CPU (as in Xen's
+ * credit and credit2), so every domain of a tenant gets the tenant's
+ * weight divided by its active vCPUs; caps are split by demand with a
  * water-fill.  docs/tenant-policy.md explains both, with the reasons for
  * each constant below.  All arithmetic is integer once demand has been
  * rounded to hundredths of a percent.
@@ -68,6 +70,13 @@
  * 1 / 1.2 = 83% of the cap, well below TPOL_SAT_PCT. */
 #define TPOL_HEADROOM_DIV       5u
 #define TPOL_HEADROOM_MIN_CPCT  100u            /* hundredths of a percent */
+
+/* Rounding weights exactly is a subset sum costing distinct domain sizes
+ * x the tenant's remainder steps; realistic tenants take thousands.  A
+ * tenant with hundreds of distinct sizes keeps the greedy rounding (off
+ * by at most half its largest domain's vCPUs) rather than cost a
+ * hundredth of a second. */
+#define TPOL_ROUND_STEPS_MAX    (1u << 24)
 
 /* ------------------------------------------------------------------ */
 /* The file as libcyaml loads it: strings, NULL where a key is absent. */
@@ -790,28 +799,197 @@ static uint64_t tpol_demand_cpct(const struct tpol_input *d)
     return (uint64_t)(pct * 100.0 + 0.5);
 }
 
-/*
- * Weights: W in proportion to online vCPUs, by cumulative rounding (each
- * domain gets round(W * vcpus up to and including it / all vcpus) minus
- * what those before it got), so they add up to exactly W, each within 1
- * of its exact share; then at least 1.
- */
-static void tpol_split_weight(uint32_t w, const struct tpol_input *in,
-                              const uint32_t *idx, uint32_t k,
-                              struct tpol_output *out)
+uint32_t tpol_count_active(const uint64_t *vcpu_ns, uint32_t n,
+                           uint64_t interval_ns)
 {
-    uint64_t all = 0, cum = 0, prev = 0, cur;
-    uint32_t j;
+    /* ceil(interval_ns x TPOL_ACTIVE_PCT / 100), for any interval_ns */
+    uint64_t min = interval_ns / 100 * TPOL_ACTIVE_PCT +
+                   (interval_ns % 100 * TPOL_ACTIVE_PCT + 99) / 100;
+    uint32_t i, active = 0;
+
+    if ( !interval_ns || !vcpu_ns )
+        return 0;
+    for ( i = 0; i < n; i++ )
+        active += vcpu_ns[i] >= min;
+    return active;
+}
+
+/* The vCPUs of @d that count in its tenant's weight: those wanting CPU,
+ * never more than it has online. */
+static uint32_t tpol_active(const struct tpol_input *d)
+{
+    uint32_t v = tpol_vcpus(d);
+
+    return d->active_vcpus < v ? d->active_vcpus : v;
+}
+
+static int tpol_u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* A sort key for the rounding: a domain's counted vCPUs, largest first,
+ * then its place among its tenant's domains. */
+#define TPOL_KEY(a, j)      ((uint64_t)(TPOL_VCPUS_MAX - (a)) << 32 | (j))
+#define TPOL_KEY_VCPUS(k)   (TPOL_VCPUS_MAX - (uint32_t)((k) >> 32))
+#define TPOL_KEY_DOM(k)     ((uint32_t)(k))
+
+/*
+ * The exact rounding, for when the greedy one (tpol_split_weight) left
+ * the tenant @miss off W: the domains of @key[] (@nk of them, sorted)
+ * whose counted vCPUs add up nearest to @r (a tie: below), if nearer
+ * than @miss, get one more than @q; the others get @q.  A subset sum over
+ * the distinct sizes, each usable as often as there are domains of it:
+ * first[x] is 1 + the size group that first reached the sum x, used[x]
+ * how many of that group's domains it took.  Costs sizes x (r + miss)
+ * steps, so beyond TPOL_ROUND_STEPS_MAX (thousands of distinct domain
+ * sizes in one tenant) the greedy rounding stays.
+ */
+static int tpol_round_exact(const uint64_t *key, uint32_t nk, uint64_t q,
+                            uint64_t r, uint64_t miss, const uint32_t *idx,
+                            struct tpol_output *out)
+{
+    const uint64_t top = r + miss - 1;          /* the sums worth trying */
+    uint32_t *first, *used, *gstart, *gtake, ng = 0, g, j, a;
+    uint64_t x, best = 0;
+
+    for ( j = 0; j < nk; j++ )
+        ng += !j || TPOL_KEY_VCPUS(key[j]) != TPOL_KEY_VCPUS(key[j - 1]);
+    if ( (uint64_t)ng * (top + 1) > TPOL_ROUND_STEPS_MAX )
+        return 0;
+    first = calloc(2 * (top + 1) + 2 * (uint64_t)ng + 1, sizeof(*first));
+    if ( !first )
+        return -ENOMEM;
+    used = first + top + 1;
+    gstart = used + top + 1;                    /* ng + 1 */
+    gtake = gstart + ng + 1;                    /* ng */
+
+    for ( ng = 0, j = 0; j < nk; j++ )
+        if ( !j || TPOL_KEY_VCPUS(key[j]) != TPOL_KEY_VCPUS(key[j - 1]) )
+            gstart[ng++] = j;
+    gstart[ng] = nk;
+
+    for ( g = 0; g < ng; g++ )
+    {
+        a = TPOL_KEY_VCPUS(key[gstart[g]]);
+        for ( x = a; x <= top; x++ )
+        {
+            uint64_t from = x - a;
+            uint32_t n = first[from] == g + 1 ? used[from] : 0;
+
+            if ( first[x] || (from && !first[from]) ||
+                 n >= gstart[g + 1] - gstart[g] )
+                continue;
+            first[x] = g + 1;
+            used[x] = n + 1;
+        }
+    }
+    for ( x = 1; x <= top; x++ )
+        if ( first[x] && (x > r ? x - r : r - x) <
+                         (best > r ? best - r : r - best) )
+            best = x;
+
+    if ( (best > r ? best - r : r - best) < miss )
+    {
+        /* Walk back from the best sum, a group's domains in key order. */
+        x = best;
+        while ( x )
+        {
+            g = first[x] - 1;
+            gtake[g]++;
+            x -= TPOL_KEY_VCPUS(key[gstart[g]]);
+        }
+        for ( g = 0; g < ng; g++ )
+            for ( j = gstart[g]; j < gstart[g + 1]; j++ )
+                out[idx[TPOL_KEY_DOM(key[j])]].weight =
+                    (uint32_t)q + (j - gstart[g] < gtake[g]);
+    }
+    free(first);
+    return 0;
+}
+
+/*
+ * Weights.  A scheduler counts a domain's weight once per vCPU that
+ * wants CPU, so every domain of the tenant gets the same weight, W / A,
+ * A the tenant's active vCPUs: the tenant then weighs W whatever its
+ * domains' sizes.  When none is active A is its online vCPUs, the
+ * assumption that never makes a waking tenant weigh more than W.
+ *
+ * In integers, W = q A + r: every domain gets q, and r more is handed
+ * out, one each, to counted domains whose vCPUs add up to r.  First
+ * greedily, largest first, each taken while it still fits (equals in
+ * input order), so that small domains fill what big ones leave; what is
+ * left, r' (less than any domain not taken), is missed, or overshot by
+ * the smallest domain not taken when that misses W by less (a tie stays
+ * under W).  That is exact for most tenants; when it is not, and some
+ * other choice would be nearer, tpol_round_exact finds the nearest.
+ * Domains counting no vCPU get the nearer of q and q + 1.  All weights
+ * are q or q + 1, at least 1.  @key: scratch space for @k entries.
+ */
+static int tpol_split_weight(uint32_t w, const struct tpol_input *in,
+                             const uint32_t *idx, uint32_t k, uint64_t *key,
+                             struct tpol_output *out)
+{
+    uint64_t all = 0, q, r, left;
+    uint32_t j, nk = 0, skip = UINT32_MAX, skip_a = 0;
+    bool online = false;
 
     for ( j = 0; j < k; j++ )
-        all += tpol_vcpus(&in[idx[j]]);
+        all += tpol_active(&in[idx[j]]);
+    if ( !all )
+    {
+        online = true;
+        for ( j = 0; j < k; j++ )
+            all += tpol_vcpus(&in[idx[j]]);
+    }
+    q = w / all;
+    r = w % all;
+    if ( !q )
+    {
+        /* More vCPUs than weight: 1 each, the least a weight can be. */
+        for ( j = 0; j < k; j++ )
+            out[idx[j]].weight = 1;
+        return 0;
+    }
     for ( j = 0; j < k; j++ )
     {
-        cum += tpol_vcpus(&in[idx[j]]);
-        cur = ((uint64_t)w * cum + all / 2) / all;
-        out[idx[j]].weight = cur - prev > 0 ? (uint32_t)(cur - prev) : 1;
-        prev = cur;
+        const struct tpol_input *d = &in[idx[j]];
+        uint32_t a = online ? tpol_vcpus(d) : tpol_active(d);
+
+        out[idx[j]].weight = (uint32_t)q;
+        if ( a )
+            key[nk++] = TPOL_KEY(a, j);
+        else if ( 2 * r >= all )
+            out[idx[j]].weight++;
     }
+    qsort(key, nk, sizeof(*key), tpol_u64_cmp);
+    left = r;
+    for ( j = 0; j < nk && left; j++ )
+    {
+        uint32_t a = TPOL_KEY_VCPUS(key[j]);
+
+        if ( a <= left )
+        {
+            out[idx[TPOL_KEY_DOM(key[j])]].weight++;
+            left -= a;
+        }
+        else if ( skip == UINT32_MAX || a < skip_a )
+        {
+            skip = TPOL_KEY_DOM(key[j]);
+            skip_a = a;
+        }
+    }
+    /* r < A: with some left, some domain was not taken. */
+    if ( !left || skip == UINT32_MAX )
+        return 0;
+    if ( skip_a - left < left )
+    {
+        out[idx[skip]].weight++;
+        left = skip_a - left;
+    }
+    return tpol_round_exact(key, nk, q, r, left, idx, out);
 }
 
 /* A domain's cap as a function of the fill level L:
@@ -960,6 +1138,7 @@ int tpol_apply(const struct tpol *p, const struct tpol_input *in, size_t n,
 {
     uint32_t *start, *pos, *order, t, nt;
     struct tpol_slot *slots;
+    uint64_t *keys;
     size_t i;
 
     if ( !n )
@@ -972,10 +1151,12 @@ int tpol_apply(const struct tpol *p, const struct tpol_input *in, size_t n,
      * kept (a counting sort). */
     start = calloc((size_t)nt * 2 + 1 + n, sizeof(*start));
     slots = malloc(n * sizeof(*slots));
-    if ( !start || !slots )
+    keys = malloc(n * sizeof(*keys));
+    if ( !start || !slots || !keys )
     {
         free(start);
         free(slots);
+        free(keys);
         return -ENOMEM;
     }
     pos = start + nt + 1;
@@ -1014,13 +1195,20 @@ int tpol_apply(const struct tpol *p, const struct tpol_input *in, size_t n,
 
         if ( !k )
             continue;
-        tpol_split_weight(ten->weight, in, idx, k, out);
+        if ( tpol_split_weight(ten->weight, in, idx, k, keys, out) )
+        {
+            free(keys);
+            free(slots);
+            free(start);
+            return -ENOMEM;
+        }
         if ( ten->cap_pct )
             tpol_split_cap(ten->cap_pct, in, idx, k, slots, out);
         else
             for ( j = 0; j < k; j++ )
                 out[idx[j]].cap_pct = 0;
     }
+    free(keys);
     free(slots);
     free(start);
     return 0;

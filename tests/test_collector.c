@@ -118,6 +118,63 @@ START_TEST(test_collector_baseline_then_growth)
 }
 END_TEST
 
+/* Each vCPU's CPU time over the last interval, from which xenosd counts
+ * the vCPUs that want CPU: none on the baseline, the growth since the
+ * last sample after, none for a domain a sample misses; a restart from
+ * the checkpoint has none until its first interval, measured from the
+ * checkpoint's counters. */
+START_TEST(test_collector_vcpu_delta)
+{
+    struct acct_collector c;
+    struct acct_sample s;
+    struct acct_dom *rec;
+    char err[256] = "";
+    struct dom_in a[2] = { { U1, 5, 100 * SEC, 0, NULL, false },
+                           { U2, 6, 10 * SEC, 0, NULL, false } };
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    make_sample(&s, 10 * SEC, a, 2);
+    ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
+    rec = acct_collector_find(&c, U1);
+    ck_assert_uint_eq(rec->nr_vcpus, 2);
+    ck_assert_uint_eq(rec->vcpu_delta_ns[0], 0);
+    ck_assert_uint_eq(rec->vcpu_delta_ns[1], 0);
+
+    /* 50 + 50 s, then 51.5 + 51.5 s */
+    a[0].cpu_ns += 3 * SEC;
+    make_sample(&s, 15 * SEC, a, 2);
+    ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
+    rec = acct_collector_find(&c, U1);
+    ck_assert_uint_eq(rec->vcpu_delta_ns[0], 3 * SEC / 2);
+    ck_assert_uint_eq(rec->vcpu_delta_ns[1], 3 * SEC / 2);
+    ck_assert_uint_eq(rec->interval_ns, 5 * SEC);
+    ck_assert_uint_eq(acct_collector_find(&c, U2)->vcpu_delta_ns[0], 0);
+
+    make_sample(&s, 20 * SEC, &a[1], 1);
+    ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
+    rec = acct_collector_find(&c, U1);
+    ck_assert_uint_eq(rec->vcpu_delta_ns[0], 0);
+    ck_assert_uint_eq(rec->vcpu_delta_ns[1], 0);
+    ck_assert_int_eq(acct_collector_checkpoint(&c), 0);
+    acct_collector_deinit(&c);
+
+    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    rec = acct_collector_find(&c, U1);
+    ck_assert_uint_eq(rec->nr_vcpus, 2);
+    ck_assert_uint_eq(rec->vcpu_delta_ns[0], 0);
+    ck_assert_uint_eq(rec->vcpu_delta_ns[1], 0);
+    a[0].cpu_ns += 1 * SEC;
+    make_sample(&s, 25 * SEC, a, 2);
+    ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
+    rec = acct_collector_find(&c, U1);
+    ck_assert_uint_eq(rec->vcpu_delta_ns[0], SEC / 2);
+    ck_assert_uint_eq(rec->vcpu_delta_ns[1], SEC / 2);
+    acct_collector_deinit(&c);
+    acct_sample_free(&s);
+}
+END_TEST
+
 /* A reboot (new domid, counters from zero) counts the new counters; a
  * domain created later counts in full. */
 START_TEST(test_collector_reboot_and_new_domain)
@@ -426,6 +483,7 @@ static Suite *collector_suite(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_collector_baseline_then_growth);
+    tcase_add_test(tc, test_collector_vcpu_delta);
     tcase_add_test(tc, test_collector_reboot_and_new_domain);
     tcase_add_test(tc, test_collector_counter_backwards);
     tcase_add_test(tc, test_collector_domain_error_loses_nothing);

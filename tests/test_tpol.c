@@ -24,6 +24,8 @@
 #include <xenos/sim.h>
 #include <xenos/tpol.h>
 
+#include "simtest.h"
+
 #define EXAMPLE     XENOS_SOURCE_DIR "/policies/examples/tenants.yaml"
 #define SCENARIOS   XENOS_SOURCE_DIR "/sched/sim/scenarios"
 
@@ -1020,73 +1022,539 @@ START_TEST(test_tpol_cap_smaller_than_domains)
 }
 END_TEST
 
-/* Weights: split by online vCPUs, adding up to the tenant's weight. */
-START_TEST(test_tpol_weights_split_by_vcpus)
+/* ------------------------------------------------------------------ */
+/* Weights                                                            */
+
+/* A domain of a weights test: named for its tenant ("a1" is tenant a's),
+ * its online vCPUs and those of them that want CPU. */
+struct wdom {
+    const char *name;
+    uint32_t vcpus, active;
+};
+
+/* Tenants a, b, c... of weights @w[], each matching its letter. */
+static struct tpol *weights_policy(const uint32_t *w, unsigned int nt)
 {
-    struct tpol *p = capped_policy(1000, 0);
-    struct tpol_input in[3];
-    struct tpol_output out[3];
-    static const uint32_t vcpus[3] = { 1, 2, 2 };
+    char yaml[1024];
+    size_t o;
+    unsigned int t;
+
+    o = (size_t)snprintf(yaml, sizeof(yaml), "tenants:\n");
+    for ( t = 0; t < nt; t++ )
+    {
+        o += (size_t)snprintf(yaml + o, sizeof(yaml) - o,
+                              "  - {name: %c, weight: %u, match: "
+                              "{names: ['%c*']}}\n", 'a' + t, w[t],
+                              'a' + t);
+        ck_assert_uint_lt(o, sizeof(yaml));
+    }
+    return load_text(yaml);
+}
+
+/* The engine's weights for @d[], into @w[]. */
+static void weights_of(const struct tpol *p, const struct wdom *d,
+                       unsigned int n, uint32_t *w)
+{
+    struct tpol_input in[32];
+    struct tpol_output out[32];
     unsigned int i;
 
+    ck_assert_uint_le(n, ARRAY_SIZE(in));
     memset(in, 0, sizeof(in));
-    for ( i = 0; i < 3; i++ )
+    for ( i = 0; i < n; i++ )
     {
-        in[i].name = "d";
-        in[i].online_vcpus = vcpus[i];
+        in[i].name = d[i].name;
+        in[i].online_vcpus = d[i].vcpus;
+        in[i].active_vcpus = d[i].active;
     }
-    ck_assert_int_eq(tpol_apply(p, in, 3, out), 0);
-    ck_assert_uint_eq(out[0].weight, 200);
-    ck_assert_uint_eq(out[1].weight, 400);
-    ck_assert_uint_eq(out[2].weight, 400);
-    /* Uncapped tenant: no cap for its domains. */
-    for ( i = 0; i < 3; i++ )
-        ck_assert_uint_eq(out[i].cap_pct, 0);
+    ck_assert_int_eq(tpol_apply(p, in, n, out), 0);
+    for ( i = 0; i < n; i++ )
+    {
+        ck_assert_int_ge(out[i].tenant, 0);
+        ck_assert_uint_ge(out[i].weight, TPOL_WEIGHT_MIN);
+        ck_assert_uint_le(out[i].weight, TPOL_WEIGHT_MAX);
+        ck_assert_uint_eq(out[i].cap_pct, 0);   /* uncapped tenants */
+        w[i] = out[i].weight;
+    }
+}
+
+/* What tenant @letter weighs under a scheduler counting a domain's
+ * weight once per vCPU that wants CPU (credit, credit2, every xenos
+ * scheduler): its active vCPUs' weights, summed.  Its active vCPUs in
+ * *@a. */
+static uint64_t tenant_weighs(const struct wdom *d, unsigned int n,
+                              const uint32_t *w, char letter, uint64_t *a)
+{
+    uint64_t sum = 0;
+    unsigned int i;
+
+    *a = 0;
+    for ( i = 0; i < n; i++ )
+        if ( d[i].name[0] == letter )
+        {
+            sum += (uint64_t)d[i].active * w[i];
+            *a += d[i].active;
+        }
+    return sum;
+}
+
+/* The case that made weights count per vCPU: two tenants of equal
+ * weight, one 2-vCPU domain against two 1-vCPU domains, all busy.  Every
+ * vCPU weighs the same, so each tenant gets half of a 2-pCPU host.
+ * (Split by online vCPUs, the 2-vCPU domain had 256 and, counted per
+ * vCPU, weighed 512 against 256: two thirds of the host.) */
+START_TEST(test_tpol_weight_per_vcpu_equal_tenants)
+{
+    static const uint32_t tw[2] = { 256, 256 };
+    static const struct wdom d[3] = {
+        { "a1", 2, 2 }, { "b1", 1, 1 }, { "b2", 1, 1 },
+    };
+    struct tpol *p = weights_policy(tw, 2);
+    uint32_t w[3];
+    uint64_t a;
+
+    weights_of(p, d, 3, w);
+    ck_assert_uint_eq(w[0], 128);
+    ck_assert_uint_eq(w[1], 128);
+    ck_assert_uint_eq(w[2], 128);
+    ck_assert_uint_eq(tenant_weighs(d, 3, w, 'a', &a), 256);
+    ck_assert_uint_eq(tenant_weighs(d, 3, w, 'b', &a), 256);
     tpol_free(p);
 }
 END_TEST
 
-/* Over many random tenants: the weights add up to W exactly while every
- * exact share is at least 1, each is within 1 of its exact share, and
- * none is 0. */
-START_TEST(test_tpol_weights_sum_to_tenant_weight)
+/* Tenants of 1, 2, 4 and 8-vCPU domains in several mixes, all busy:
+ * each weighs exactly its weight, and every vCPU of a tenant weighs
+ * W / A to within 1.  (Split by online vCPUs, tenant d, 1 + 2 + 4 + 8,
+ * weighed 2000 x (1 + 4 + 16 + 64) / 15 = 11333.) */
+START_TEST(test_tpol_weight_mixed_sizes)
 {
-    struct tpol_input in[16];
-    struct tpol_output out[16];
-    uint64_t seed = 0xfeedfaceull;
-    unsigned int round, i;
+    static const uint32_t tw[4] = { 1024, 1000, 777, 2000 };
+    static const struct wdom d[] = {
+        { "a1", 8, 8 },
+        { "b1", 1, 1 }, { "b2", 1, 1 }, { "b3", 1, 1 }, { "b4", 1, 1 },
+        { "b5", 1, 1 }, { "b6", 1, 1 }, { "b7", 1, 1 }, { "b8", 1, 1 },
+        { "c1", 4, 4 }, { "c2", 2, 2 }, { "c3", 1, 1 }, { "c4", 1, 1 },
+        { "d1", 1, 1 }, { "d2", 2, 2 }, { "d3", 4, 4 }, { "d4", 8, 8 },
+    };
+    struct tpol *p = weights_policy(tw, 4);
+    uint32_t w[ARRAY_SIZE(d)];
+    unsigned int t, i;
+    uint64_t a;
 
-    for ( round = 0; round < 2000; round++ )
+    weights_of(p, d, ARRAY_SIZE(d), w);
+    for ( t = 0; t < 4; t++ )
     {
-        uint32_t w = 1 + (uint32_t)(rng_next(&seed) % 65535);
-        unsigned int n = 1 + (unsigned int)(rng_next(&seed) % 16);
-        struct tpol *p = capped_policy(w, 0);
-        uint64_t sum = 0, vsum = 0;
-        int all_big = 1;
-
-        memset(in, 0, sizeof(in));
-        for ( i = 0; i < n; i++ )
-        {
-            in[i].name = "x";
-            in[i].online_vcpus = 1 + (uint32_t)(rng_next(&seed) % 8);
-            vsum += in[i].online_vcpus;
-        }
-        ck_assert_int_eq(tpol_apply(p, in, n, out), 0);
-        for ( i = 0; i < n; i++ )
-        {
-            double exact = (double)w * in[i].online_vcpus / (double)vsum;
-
-            ck_assert_uint_ge(out[i].weight, 1);
-            ck_assert_msg(fabs(out[i].weight - exact) < 1.0 ||
-                          (exact < 1.0 && out[i].weight == 1),
-                          "w %u, exact %f", out[i].weight, exact);
-            all_big &= exact >= 1.0;
-            sum += out[i].weight;
-        }
-        if ( all_big )
-            ck_assert_uint_eq(sum, w);
-        tpol_free(p);
+        ck_assert_uint_eq(tenant_weighs(d, ARRAY_SIZE(d), w, 'a' + t, &a),
+                          tw[t]);
+        for ( i = 0; i < ARRAY_SIZE(d); i++ )
+            if ( d[i].name[0] == (char)('a' + t) )
+                ck_assert_msg(w[i] == tw[t] / a || w[i] == tw[t] / a + 1,
+                              "%s: %u, W / A = %u / %llu", d[i].name, w[i],
+                              tw[t], (unsigned long long)a);
     }
+    /* The same 8 vCPUs weigh 1024 / 8 = 128 each in one domain or in
+     * eight. */
+    ck_assert_uint_eq(w[0], 128);
+    tpol_free(p);
+}
+END_TEST
+
+/* A partly idle tenant: a 4-vCPU domain with one busy vCPU beside a
+ * tenant of one busy 1-vCPU domain, equal weights, the active counts
+ * measured from per-vCPU CPU time as xenosd does: the two tenants weigh
+ * the same (the idle vCPUs do not dilute the busy one), so they get equal
+ * shares. */
+START_TEST(test_tpol_weight_partly_idle_tenant)
+{
+    static const uint32_t tw[2] = { 256, 256 };
+    const uint64_t iv = 1000000000u;                /* a 1 s interval */
+    /* busy; timer ticks (0.3%); nothing; 0.1% */
+    const uint64_t a_ns[4] = { iv, iv * 3 / 1000, 0, iv / 1000 };
+    const uint64_t b_ns[1] = { iv };
+    struct wdom d[2] = { { "a1", 4, 0 }, { "b1", 1, 0 } };
+    struct tpol *p = weights_policy(tw, 2);
+    uint32_t w[2];
+    uint64_t a;
+
+    d[0].active = tpol_count_active(a_ns, 4, iv);
+    d[1].active = tpol_count_active(b_ns, 1, iv);
+    ck_assert_uint_eq(d[0].active, 1);
+    ck_assert_uint_eq(d[1].active, 1);
+    weights_of(p, d, 2, w);
+    ck_assert_uint_eq(w[0], 256);
+    ck_assert_uint_eq(w[1], 256);
+    ck_assert_uint_eq(tenant_weighs(d, 2, w, 'a', &a), 256);
+    ck_assert_uint_eq(tenant_weighs(d, 2, w, 'b', &a), 256);
+    tpol_free(p);
+}
+END_TEST
+
+/* A domain with no vCPU wanting CPU does not count: its busy siblings
+ * keep the tenant's whole weight, and it gets the same weight per vCPU,
+ * so it has weight at once when it wakes.  A tenant with no active vCPU
+ * at all is weighed by its online vCPUs: whichever of its domains wake,
+ * it weighs no more than W until the next interval counts them. */
+START_TEST(test_tpol_weight_idle_domain)
+{
+    static const uint32_t tw[1] = { 300 };
+    struct wdom d[3] = { { "a1", 2, 2 }, { "a2", 4, 0 }, { "a3", 1, 1 } };
+    struct tpol *p = weights_policy(tw, 1);
+    uint32_t w[3];
+    uint64_t a, sum;
+    unsigned int i;
+
+    weights_of(p, d, 3, w);
+    for ( i = 0; i < 3; i++ )
+        ck_assert_uint_eq(w[i], 100);
+    ck_assert_uint_eq(tenant_weighs(d, 3, w, 'a', &a), 300);
+
+    /* All idle: 300 over 7 online vCPUs, 42.9 each, adding up to 300. */
+    d[0].active = d[2].active = 0;
+    weights_of(p, d, 3, w);
+    for ( sum = 0, i = 0; i < 3; i++ )
+    {
+        ck_assert_msg(w[i] == 42 || w[i] == 43, "%s: %u", d[i].name, w[i]);
+        sum += (uint64_t)w[i] * d[i].vcpus;
+    }
+    ck_assert_uint_eq(sum, 300);
+
+    /* The 4-vCPU domain wakes alone: next interval it has it all. */
+    d[1].active = 4;
+    weights_of(p, d, 3, w);
+    for ( i = 0; i < 3; i++ )
+        ck_assert_uint_eq(w[i], 75);
+    tpol_free(p);
+}
+END_TEST
+
+/* More active vCPUs than online ones (a count from a moment when more
+ * were online) count as the online ones. */
+START_TEST(test_tpol_weight_active_capped_by_online)
+{
+    static const uint32_t tw[1] = { 300 };
+    static const struct wdom d[2] = { { "a1", 1, 5 }, { "a2", 2, 2 } };
+    struct tpol *p = weights_policy(tw, 1);
+    uint32_t w[2];
+
+    weights_of(p, d, 2, w);
+    ck_assert_uint_eq(w[0], 100);
+    ck_assert_uint_eq(w[1], 100);
+    tpol_free(p);
+}
+END_TEST
+
+/* The smallest |sum of a subset of @a[] - @r|, by brute force. */
+static uint64_t best_subset_miss(const uint32_t *a, unsigned int n,
+                                 uint64_t r)
+{
+    uint64_t best = r;
+    uint32_t m;
+    unsigned int i;
+
+    for ( m = 1; m < (1u << n); m++ )
+    {
+        uint64_t s = 0;
+
+        for ( i = 0; i < n; i++ )
+            if ( m >> i & 1 )
+                s += a[i];
+        s = s > r ? s - r : r - s;
+        if ( s < best )
+            best = s;
+    }
+    return best;
+}
+
+/*
+ * Rounding, over many random tenants (W 1..65535, a third of them 256 or
+ * more; 1..12 domains of 1..8 online vCPUs, 0..all of them active):
+ * every weight is W / A rounded down or up, so within 1 of it, and at
+ * least 1; the tenant's counted vCPUs weigh W, or as near to it as any
+ * choice of domains to round up can come (brute force): exactly W
+ * wherever possible, within half the vCPUs of its largest counted domain
+ * always.  A tenant with less weight than active vCPUs gets 1 everywhere.
+ */
+START_TEST(test_tpol_weight_rounding_bounds)
+{
+    uint64_t seed = 0xfeedfaceull;
+    unsigned int round, i, exact_possible = 0, exact = 0, big = 0;
+    double worst_big = 0;
+
+    for ( round = 0; round < 3000; round++ )
+    {
+        uint32_t tw = 1 + (uint32_t)(rng_next(&seed) % 65535);
+        unsigned int n = 1 + (unsigned int)(rng_next(&seed) % 12);
+        struct tpol *p;
+        struct wdom d[12];
+        uint32_t w[12], cnt[12], amax = 0;
+        uint64_t a = 0, sum, miss, best;
+        bool online;
+
+        if ( round % 3 == 0 )       /* the realistic range, too */
+            tw = 256 + (uint32_t)(rng_next(&seed) % (65535 - 255));
+        p = weights_policy(&tw, 1);
+        for ( i = 0; i < n; i++ )
+        {
+            d[i].name = "a";
+            d[i].vcpus = 1 + (uint32_t)(rng_next(&seed) % 8);
+            d[i].active = (uint32_t)(rng_next(&seed) % (d[i].vcpus + 1));
+            if ( rng_next(&seed) % 2 )
+                d[i].active = d[i].vcpus;
+            a += d[i].active;
+        }
+        online = !a;
+        for ( i = 0; i < n; i++ )
+        {
+            cnt[i] = online ? d[i].vcpus : d[i].active;
+            if ( online )
+                a += cnt[i];
+            if ( cnt[i] > amax )
+                amax = cnt[i];
+        }
+        weights_of(p, d, n, w);
+        for ( sum = 0, i = 0; i < n; i++ )
+        {
+            double exact_w = (double)tw / (double)a;
+
+            if ( tw < a )
+                ck_assert_uint_eq(w[i], 1);
+            else
+                ck_assert_msg(w[i] == tw / a || w[i] == tw / a + 1,
+                              "W %u A %llu: %u", tw, (unsigned long long)a,
+                              w[i]);
+            ck_assert(fabs(w[i] - exact_w) < 1.0 || w[i] == 1);
+            sum += (uint64_t)cnt[i] * w[i];
+        }
+        tpol_free(p);
+        if ( tw < a )
+        {
+            ck_assert_uint_eq(sum, a);
+            continue;
+        }
+        miss = sum > tw ? sum - tw : tw - sum;
+        best = best_subset_miss(cnt, n, tw % a);
+        ck_assert_msg(miss <= amax / 2, "W %u: %llu, largest %u", tw,
+                      (unsigned long long)sum, amax);
+        ck_assert_msg(miss == best, "W %u: %llu, best miss %llu", tw,
+                      (unsigned long long)sum, (unsigned long long)best);
+        exact_possible += best == 0;
+        exact += miss == 0;
+        if ( tw >= 256 )
+        {
+            big++;
+            if ( (double)miss / tw > worst_big )
+                worst_big = (double)miss / tw;
+        }
+    }
+    /* 8 vCPUs at most: off by 4 at most, 4 / 256 = 1.6% at worst. */
+    ck_assert_msg(worst_big <= 4.0 / 256, "worst %.3f%%", 100 * worst_big);
+    ck_assert_uint_gt(big, 1000);
+    ck_assert_uint_eq(exact, exact_possible);
+    ck_assert_uint_gt(exact, 2000);
+}
+END_TEST
+
+/* A vCPU is active from TPOL_ACTIVE_PCT of the interval on, for any
+ * interval, without overflow. */
+START_TEST(test_tpol_count_active_threshold)
+{
+    const uint64_t iv = 1000000000u, huge = UINT64_MAX;
+    const uint64_t ns[5] = { iv / 50, iv / 50 - 1, 0, iv, 5 * iv };
+    /* ceil(2^64 - 1) x 2 / 100 = 368934881474191033 */
+    const uint64_t big[2] = { 368934881474191033ull,
+                              368934881474191032ull };
+    const uint64_t small[2] = { 2, 1 };     /* ceil(99 x 2%) = 2 */
+
+    ck_assert_uint_eq(TPOL_ACTIVE_PCT, 2);
+    ck_assert_uint_eq(tpol_count_active(ns, 5, iv), 3);
+    ck_assert_uint_eq(tpol_count_active(ns, 0, iv), 0);
+    ck_assert_uint_eq(tpol_count_active(ns, 5, 0), 0);
+    ck_assert_uint_eq(tpol_count_active(NULL, 5, iv), 0);
+    ck_assert_uint_eq(tpol_count_active(big, 2, huge), 1);
+    ck_assert_uint_eq(tpol_count_active(small, 2, 99), 1);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* End to end: the engine's weights on a simulated host               */
+
+/* A domain of the simulated host: named for its tenant, its vCPUs, and
+ * busy (always runnable) or idle (20 us of CPU every 100 ms, 0.02% of a
+ * pCPU, far under TPOL_ACTIVE_PCT). */
+struct e2e_dom {
+    const char *name;
+    unsigned int vcpus;
+    bool busy;
+};
+
+#define E2E_INTERVAL_MS     500u
+#define E2E_WARMUP_MS       2000u
+#define E2E_MAX_VCPUS       8u
+
+/* The rule before weights counted per vCPU: W in proportion to online
+ * vCPUs, by cumulative rounding.  For comparison only. */
+static void old_split(const struct e2e_dom *d, unsigned int nd,
+                      const uint32_t *tw, unsigned int nt, uint32_t *w)
+{
+    unsigned int t, i;
+
+    for ( t = 0; t < nt; t++ )
+    {
+        uint64_t all = 0, cum = 0, prev = 0, cur;
+
+        for ( i = 0; i < nd; i++ )
+            if ( d[i].name[0] == (char)('a' + t) )
+                all += d[i].vcpus;
+        for ( i = 0; i < nd; i++ )
+            if ( d[i].name[0] == (char)('a' + t) )
+            {
+                cum += d[i].vcpus;
+                cur = (tw[t] * cum + all / 2) / all;
+                w[i] = cur - prev > 0 ? (uint32_t)(cur - prev) : 1;
+                prev = cur;
+            }
+    }
+}
+
+/*
+ * Run @d[] (tenants a, b, ... of weights @tw[]) on @pcpus under the
+ * xenos credit policy (weight per active vCPU, as Xen's credit) for
+ * @secs seconds, as xenosd drives a host: every interval each domain's
+ * active vCPUs are counted from its per-vCPU CPU time over the last one
+ * (all online ones before anything was measured), the engine decides and
+ * its weights are set.  With @old, the weights are the old split by
+ * online vCPUs instead.  Writes each tenant's share of the host over all
+ * but the warm-up, in percent, to @share[] and returns the largest
+ * distance, in points, of a tenant's share from its weight's share.
+ */
+static double e2e_run(const struct e2e_dom *d, unsigned int nd,
+                      const uint32_t *tw, unsigned int nt,
+                      unsigned int pcpus, unsigned int secs, bool old,
+                      double *share)
+{
+    static struct st_scenario t;
+    static uint64_t last[ST_MAX_DOMS][E2E_MAX_VCPUS];
+    const uint64_t iv = SCH_MSEC(E2E_INTERVAL_MS);
+    struct tpol_input in[ST_MAX_DOMS];
+    struct tpol_output out[ST_MAX_DOMS];
+    uint32_t w_old[ST_MAX_DOMS];
+    struct tpol *p = weights_policy(tw, nt);
+    unsigned int i, k, tick, w0;
+    uint64_t wsum = 0;
+    double worst = 0;
+
+    st_init(&t, pcpus, secs * 1000);
+    for ( i = 0; i < nd; i++ )
+    {
+        struct sim_domain_spec *s;
+
+        ck_assert_uint_le(d[i].vcpus, E2E_MAX_VCPUS);
+        s = st_dom(&t, d[i].name, d[i].vcpus, d[i].busy ? SIM_WL_CPU
+                                                        : SIM_WL_IO);
+        s->workload.run_ns = SCH_USEC(20);
+        s->workload.block_ns = SCH_MSEC(100);
+    }
+    st_start_ops(&t, sch_policy_find("credit"));
+    sim_run_until(t.sim, 0);
+    memset(last, 0, sizeof(last));
+    if ( old )
+        old_split(d, nd, tw, nt, w_old);
+
+    for ( tick = 0; tick * E2E_INTERVAL_MS < secs * 1000; tick++ )
+    {
+        memset(in, 0, sizeof(in));
+        for ( i = 0; i < nd; i++ )
+        {
+            struct sim_dom_info info;
+            uint64_t delta[E2E_MAX_VCPUS];
+
+            ck_assert_int_eq(sim_dom_info(t.sim, i, &info), 0);
+            ck_assert_int_eq(info.life, SIM_LIFE_ALIVE);
+            for ( k = 0; k < info.nr_vcpus; k++ )
+            {
+                delta[k] = info.vcpu_ns[k] - last[i][k];
+                last[i][k] = info.vcpu_ns[k];
+            }
+            in[i].name = info.name;
+            in[i].online_vcpus = info.online_vcpus;
+            in[i].active_vcpus = tick ? tpol_count_active(delta,
+                                                          info.nr_vcpus, iv)
+                                      : info.online_vcpus;
+        }
+        ck_assert_int_eq(tpol_apply(p, in, nd, out), 0);
+        for ( i = 0; i < nd; i++ )
+            ck_assert_int_eq(sim_dom_set_sched(t.sim, i, old ? w_old[i]
+                                                             : out[i].weight,
+                                               0), 0);
+        sim_run_until(t.sim, SCH_MSEC((tick + 1) * E2E_INTERVAL_MS));
+    }
+    ck_assert_int_eq(sim_result(t.sim, &t.r), 0);
+
+    w0 = E2E_WARMUP_MS / (unsigned int)(SIM_WINDOW_NS / SCH_MSEC(1));
+    for ( k = 0; k < nt; k++ )
+        wsum += tw[k];
+    for ( k = 0; k < nt; k++ )
+    {
+        double entitled = 100.0 * tw[k] / (double)wsum;
+
+        share[k] = 0;
+        for ( i = 0; i < nd; i++ )
+            if ( d[i].name[0] == (char)('a' + k) )
+                share[k] += 100.0 * st_window_share(&t, i, w0,
+                                                    t.r.nr_windows);
+        if ( fabs(share[k] - entitled) > worst )
+            worst = fabs(share[k] - entitled);
+    }
+    st_done(&t);
+    tpol_free(p);
+    return worst;
+}
+
+/* The case that made weights count per vCPU, end to end on 2 pCPUs:
+ * tenant a's one 2-vCPU domain against tenant b's two 1-vCPU domains,
+ * equal weights, all busy: one pCPU each, within 2 points.  The old
+ * split gives a two thirds. */
+START_TEST(test_tpol_e2e_equal_tenants)
+{
+    static const struct e2e_dom d[3] = {
+        { "a1", 2, true }, { "b1", 1, true }, { "b2", 1, true },
+    };
+    static const uint32_t tw[2] = { 256, 256 };
+    double share[2], worst;
+
+    worst = e2e_run(d, 3, tw, 2, 2, 20, false, share);
+    ck_assert_msg(worst <= 2.0, "a %.1f%%, b %.1f%% of the host",
+                  share[0], share[1]);
+    worst = e2e_run(d, 3, tw, 2, 2, 20, true, share);
+    ck_assert_msg(worst > 10.0, "old split: a %.1f%%, b %.1f%%", share[0],
+                  share[1]);
+}
+END_TEST
+
+/*
+ * Mixed sizes and idle domains on 4 pCPUs: a (256) one busy 4-vCPU domain
+ * and an idle 4-vCPU one; b (256) two busy 1-vCPU domains and an idle
+ * one; c (512) a busy 2-vCPU and two busy 1-vCPU domains.  10 busy vCPUs,
+ * each tenant able to use more than its share (25/25/50%): it gets its
+ * weight's share within 2 points.  The old split gave a 36, b 13, c 51.
+ */
+START_TEST(test_tpol_e2e_mixed_tenants)
+{
+    static const struct e2e_dom d[] = {
+        { "a1", 4, true }, { "a2", 4, false },
+        { "b1", 1, true }, { "b2", 1, true }, { "b3", 1, false },
+        { "c1", 2, true }, { "c2", 1, true }, { "c3", 1, true },
+    };
+    static const uint32_t tw[3] = { 256, 256, 512 };
+    double share[3], worst;
+
+    worst = e2e_run(d, ARRAY_SIZE(d), tw, 3, 4, 20, false, share);
+    ck_assert_msg(worst <= 2.0, "a %.1f%%, b %.1f%%, c %.1f%% of the host",
+                  share[0], share[1], share[2]);
+    worst = e2e_run(d, ARRAY_SIZE(d), tw, 3, 4, 20, true, share);
+    ck_assert_msg(worst > 5.0, "old split: a %.1f%%, b %.1f%%, c %.1f%%",
+                  share[0], share[1], share[2]);
 }
 END_TEST
 
@@ -1269,12 +1737,24 @@ static Suite *tpol_suite(void)
     tcase_add_test(tc, test_tpol_cap_bounded_by_vcpus);
     tcase_add_test(tc, test_tpol_cap_sum_never_exceeds);
     tcase_add_test(tc, test_tpol_cap_smaller_than_domains);
-    tcase_add_test(tc, test_tpol_weights_split_by_vcpus);
-    tcase_add_test(tc, test_tpol_weights_sum_to_tenant_weight);
+    tcase_add_test(tc, test_tpol_weight_per_vcpu_equal_tenants);
+    tcase_add_test(tc, test_tpol_weight_mixed_sizes);
+    tcase_add_test(tc, test_tpol_weight_partly_idle_tenant);
+    tcase_add_test(tc, test_tpol_weight_idle_domain);
+    tcase_add_test(tc, test_tpol_weight_active_capped_by_online);
+    tcase_add_test(tc, test_tpol_weight_rounding_bounds);
+    tcase_add_test(tc, test_tpol_count_active_threshold);
     tcase_add_test(tc, test_tpol_unassigned_get_defaults);
     tcase_add_test(tc, test_tpol_tenants_split_independently);
     tcase_add_test(tc, test_tpol_odd_demand_is_idle);
     tcase_add_test(tc, test_tpol_apply_bad_arguments);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("end-to-end");
+    tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_tpol_e2e_equal_tenants);
+    tcase_add_test(tc, test_tpol_e2e_mixed_tenants);
     suite_add_tcase(s, tc);
     return s;
 }

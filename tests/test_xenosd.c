@@ -9,6 +9,8 @@
  * - the same with xenosd killed (-9) at 20 moments and restarted each time;
  * - a tenant's cap of 100 holds for three busy domains (100 +- 3), and one
  *   busy domain beside two idle ones gets >= 95 of it;
+ * - tenants of equal weight, one 2-vCPU domain against two 1-vCPU ones,
+ *   get half of the host each under a weight per active vCPU;
  * - hostile names reach the status JSON intact and valid;
  * - SIGHUP with a bad policy keeps the old one;
  * - a host that dies under the daemon: failed samples are counted, the
@@ -64,18 +66,21 @@ static void sleep_ms(long ms)
 
 static pid_t start_xenosd_usage(const char *scenario, const char *policy,
                                 const char *speed, const char *interval_ms,
-                                const char *usage_s);
+                                const char *usage_s, const char *sim_policy);
 
 /* Start xenosd on the sim backend; returns its pid. */
 static pid_t start_xenosd(const char *scenario, const char *policy,
                           const char *speed, const char *interval_ms)
 {
-    return start_xenosd_usage(scenario, policy, speed, interval_ms, "60");
+    return start_xenosd_usage(scenario, policy, speed, interval_ms, "60",
+                              NULL);
 }
 
+/* The same with @usage_s, and the host's scheduler @sim_policy (NULL:
+ * xenosd's default). */
 static pid_t start_xenosd_usage(const char *scenario, const char *policy,
                                 const char *speed, const char *interval_ms,
-                                const char *usage_s)
+                                const char *usage_s, const char *sim_policy)
 {
     pid_t pid = fork();
 
@@ -91,6 +96,7 @@ static pid_t start_xenosd_usage(const char *scenario, const char *policy,
               "--policy-file", policy, "--speed", speed, "--simhost",
               SIMHOST, "--interval-ms", interval_ms, "--state-dir", dir,
               "--listen", "127.0.0.1:0", "--usage-interval-s", usage_s,
+              sim_policy ? "--sim-policy" : (char *)NULL, sim_policy,
               (char *)NULL);
         _exit(127);
     }
@@ -316,6 +322,78 @@ START_TEST(test_xenosd_tenant_cap_split)
 }
 END_TEST
 
+/*
+ * Tenant weights on a host whose scheduler counts a weight once per
+ * active vCPU (credit, as Xen's credit and credit2), 2 pCPUs: tenant a,
+ * one busy 2-vCPU domain and an idle 4-vCPU one, against tenant b, two
+ * busy 1-vCPU domains, equal weights.  xenosd counts the vCPUs that want
+ * CPU from the per-vCPU time it samples, so every domain gets 256 / 2 =
+ * 128 and each tenant half of the host, within 3 points.  (Split by
+ * online vCPUs, a-busy had 85 a vCPU against b's 128 and a 40%.)  a-busy
+ * reboots at 3 s: its dying life, which the host lists beside the new one
+ * for a minute, has no vCPU wanting CPU and does not count.
+ */
+START_TEST(test_xenosd_tenant_weights)
+{
+    static const char *const names[4] = { "a-busy", "a-idle", "b-1",
+                                          "b-2" };
+    char sc[128], pol[128], uuid[SIM_UUID_LEN + 1];
+    struct acct_sim_truth t0, t1;
+    double share[2] = { 0, 0 };
+    uint32_t i, w, cap;
+    FILE *f;
+    pid_t pid;
+    void *st;
+
+    snprintf(sc, sizeof(sc), "%s/weights.yaml", dir);
+    snprintf(pol, sizeof(pol), "%s/weights-policy.yaml", dir);
+    f = fopen(sc, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "pcpus: 2\nduration_ms: 40000\nseed: 5\ndomains:\n"
+               "  - {name: a-busy, vcpus: 2, workload: {type: cpu},"
+               " reboot_ms: [3000]}\n"
+               "  - {name: a-idle, vcpus: 4, workload: {type: io, "
+               "run_us: 50, block_us: 100000}}\n"
+               "  - {name: b-1, workload: {type: cpu}}\n"
+               "  - {name: b-2, workload: {type: cpu}}\n");
+    fclose(f);
+    f = fopen(pol, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "tenants:\n"
+               "  - {name: a, weight: 256, match: {names: [\"a-*\"]}}\n"
+               "  - {name: b, weight: 256, match: {names: [\"b-*\"]}}\n");
+    fclose(f);
+
+    pid = start_xenosd_usage(sc, pol, "10", "100", "60", "credit");
+    st = host(sc);
+    while ( sim_time(st) < SCH_SEC(10) )
+        sleep_ms(50);
+    for ( i = 0; i < 4; i++ )
+    {
+        sim_uuid_from_name(names[i], uuid);
+        ck_assert_int_eq(acct_backend_sim.get_sched(st, uuid, &w, &cap), 0);
+        ck_assert_msg(w == 128 && cap == 0, "%s: weight %u cap %u",
+                      names[i], w, cap);
+    }
+    ck_assert_int_eq(acct_sim_truth(st, &t0), 0);
+    while ( sim_time(st) < SCH_SEC(30) )
+        sleep_ms(50);
+    ck_assert_int_eq(acct_sim_truth(st, &t1), 0);
+    ck_assert_uint_eq(t0.nr_domains, t1.nr_domains);
+    for ( i = 0; i < t1.nr_domains; i++ )
+        share[t1.domains[i].name[0] == 'b'] +=
+            100.0 * (double)(t1.domains[i].cpu_ns - t0.domains[i].cpu_ns) /
+            (2.0 * (double)(t1.time_ns - t0.time_ns));
+    stop(pid, SIGTERM);
+    acct_sim_truth_free(&t0);
+    acct_sim_truth_free(&t1);
+    acct_sim_shutdown(st);
+    acct_backend_sim.close(st);
+    ck_assert_msg(fabs(share[0] - 50) <= 3 && fabs(share[1] - 50) <= 3,
+                  "a %.1f%%, b %.1f%% of the host", share[0], share[1]);
+}
+END_TEST
+
 /* Hostile names: the status JSON is valid and carries them intact. */
 START_TEST(test_xenosd_hostile_names_status)
 {
@@ -495,7 +573,7 @@ START_TEST(test_xenosd_writes_rrd_and_ledger)
 {
     const char *sc = SCENARIOS "lifecycle.yaml";
     pid_t pid = start_xenosd_usage(sc, POLICIES "tenants.yaml", "10", "200",
-                                   "1");
+                                   "1", NULL);
     void *st = host(sc);
     char cmd[512], line[4096];
     unsigned long seq, expect = 1, n = 0;
@@ -538,6 +616,7 @@ static Suite *xenosd_suite(void)
     tcase_add_test(tc, test_xenosd_matches_ground_truth);
     tcase_add_test(tc, test_xenosd_kill9_restarts);
     tcase_add_loop_test(tc, test_xenosd_tenant_cap_split, 0, 2);
+    tcase_add_test(tc, test_xenosd_tenant_weights);
     tcase_add_test(tc, test_xenosd_hostile_names_status);
     tcase_add_test(tc, test_xenosd_bad_reload_keeps_policy);
     tcase_add_test(tc, test_xenosd_backend_dies);

@@ -159,6 +159,7 @@ struct acct_dom {
     uint32_t nr_vcpus, online_vcpus;
     uint64_t *vcpu_last_ns;             /* raw, per vCPU */
     uint64_t *vcpu_total_ns;            /* accounted, per vCPU */
+    uint64_t *vcpu_delta_ns;            /* per vCPU, in the last interval */
     uint64_t mem_cur_bytes, mem_max_bytes, mem_target_bytes;
     uint64_t mem_rem;                   /* byte-ns not yet a byte-second */
     struct acct_usage total;            /* accounted since first seen */

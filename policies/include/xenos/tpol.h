@@ -40,6 +40,16 @@ struct tpol;
 #define TPOL_WEIGHT_DEFAULT     256
 #define TPOL_CAP_PCT_MAX        (100 * 1024)    /* 1024 pCPUs */
 
+/*
+ * A vCPU "wants CPU" (is active) over an interval when it ran at least
+ * this percentage of it (tpol_count_active).  Far above what an idle
+ * guest's vCPU uses (timer ticks: well under 0.5%), far below what a
+ * busy vCPU gets unless the host runs some 50 busy vCPUs of equal weight
+ * per pCPU.  docs/tenant-policy.md says why 2 and why the count does not
+ * feed back on itself.
+ */
+#define TPOL_ACTIVE_PCT         2
+
 /* A tenant as the policy file sets it. */
 struct tpol_tenant {
     const char *name;                   /* unique, non-empty, not "-" */
@@ -53,16 +63,33 @@ struct tpol_input {
     const char *name;                   /* untrusted; NULL: none */
     const char *tenant_key;             /* host's tenant key; NULL: none */
     uint32_t online_vcpus;              /* 0 is taken as 1 */
+    /*
+     * vCPUs that wanted CPU over the last interval (tpol_count_active);
+     * more than online_vcpus is taken as online_vcpus.  With nothing
+     * measured yet (a first sample), pass online_vcpus: the engine then
+     * assumes all want CPU, which never makes a tenant weigh more than
+     * its weight.
+     */
+    uint32_t active_vcpus;
     double demand_pct;                  /* CPU used last interval, percent
                                          * of one pCPU; NaN or < 0 is 0 */
     uint32_t cap_pct_now;               /* cap in force now, 0 = none */
 };
 
+/*
+ * How many of the @n vCPUs whose CPU time over an interval of
+ * @interval_ns is in @vcpu_ns[] wanted CPU in it: ran at least
+ * TPOL_ACTIVE_PCT percent of @interval_ns.  0 when @interval_ns is 0
+ * (nothing measured: see tpol_input.active_vcpus).
+ */
+uint32_t tpol_count_active(const uint64_t *vcpu_ns, uint32_t n,
+                           uint64_t interval_ns);
+
 /* What tpol_apply() decided for one domain. */
 struct tpol_output {
     int tenant;                         /* index, or TPOL_UNASSIGNED */
     const char *tenant_name;            /* in the policy; NULL: unassigned */
-    uint32_t weight;                    /* 1..65535 */
+    uint32_t weight;                    /* 1..65535, per vCPU */
     uint32_t cap_pct;                   /* 0 = none */
     /*
      * The tenant has more domains than its cap has percent, so each got
@@ -125,8 +152,15 @@ const char *tpol_tenant_of(const struct tpol *p,
  * each @in[i] writes @out[i]: its tenant, and the weight and cap to set.
  *
  *   - Unassigned domains get the defaults as they are.
- *   - A tenant's weight W is split in proportion to its domains' online
- *     vCPUs, so the weights add up to W (each at least 1).
+ *   - A domain's weight counts once per vCPU that wants CPU, as in Xen's
+ *     credit and credit2 and every xenos scheduler.  So every domain of
+ *     a tenant of weight W gets the same weight, W / A, A the tenant's
+ *     active vCPUs (its online ones when none is active): the tenant
+ *     weighs W whatever the sizes of its domains.  Rounded so that the
+ *     tenant's active vCPUs add up to exactly W where the domain sizes
+ *     allow, else within half the vCPUs of its largest active domain;
+ *     each weight within 1 of W / A, and at least 1 (so a tenant with
+ *     more active vCPUs than W weighs its number of active vCPUs).
  *   - A tenant's cap C (when not 0) is split by recent demand: every
  *     domain gets at least a small floor (never 0, which means "no
  *     cap"), a domain using nearly all of its current cap is taken to
