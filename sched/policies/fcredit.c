@@ -143,6 +143,7 @@ struct fc_runq {
     sch_time_t last_balance;
     uint64_t cpu_cls[FC_RUNQ_CPUS_MAX]; /* classes each local pCPU is in */
     uint64_t goal[FC_RUNQ_CPUS_MAX];    /* vtime its runner stops at */
+    uint64_t goal_hi;                   /* no goal is beyond this */
     uint64_t vt[FC_RUNQ_CPUS_MAX];      /* ...and had when it started */
     struct fc_class cls[FC_CLASSES];
 };
@@ -918,6 +919,10 @@ static void fc_tickle(const struct sch_sched *s, struct fc_runq *rq,
             }
         return;
     }
+    /* Most wakers on a crowded host are not that far behind anyone: the
+     * bound on every goal says so without looking at each. */
+    if ( !fc_vt_before(fu->vtime + SCH_USEC(FC_GRAN_US), rq->goal_hi) )
+        return;
     for ( m = mask & ~rq->boosted; m; m &= m - 1 )
     {
         i = fc_ctz(m);
@@ -932,6 +937,11 @@ static void fc_tickle(const struct sch_sched *s, struct fc_runq *rq,
     }
     if ( best != FC_NO_CLASS )
         sch_kick(s, rq->base + best);
+    /* The scan saw every goal of the mask; when that is all of them, the
+     * bound is exact again. */
+    if ( (mask | rq->boosted) == rq->cpus )
+        rq->goal_hi = best != FC_NO_CLASS ? far
+                                          : fu->vtime + SCH_USEC(FC_GRAN_US);
 }
 
 /* @cpu of @rq was kicked out of idle but found work of its own: the kick
@@ -1013,7 +1023,11 @@ static void fc_place(const struct sch_sched *s, struct fc_runq *rq,
     struct fc_class *c = &rq->cls[k];
     uint64_t lead;
 
-    fc_frame_now(s, rq, c, fu, now, false);
+    /* Only a long sleep is placed at the frame: the frame must then be
+     * now's; for a short one it is only compared with a lead of
+     * milliseconds, and a slice old will do. */
+    if ( now - fu->slept >= SCH_USEC(FC_WINDOW_US) || was != rq || wk != k )
+        fc_frame_now(s, rq, c, fu, now, false);
     if ( was && (was != rq || wk != k) )
     {
         uint64_t old = __atomic_load_n(&was->frame, __ATOMIC_RELAXED);
@@ -1657,8 +1671,11 @@ static sch_time_t fc_slice(const struct sch_sched *s, struct fc_unit *fu,
             slice = t;
     }
     /* Where it will stop, for fc_tickle to compare wakers with. */
-    pc->rq->goal[pc->local] = fu->vtime + (uint64_t)slice * FC_WEIGHT_UNIT /
+    t = slice;
+    pc->rq->goal[pc->local] = fu->vtime + (uint64_t)t * FC_WEIGHT_UNIT /
                                           fd->weight;
+    if ( fc_vt_before(pc->rq->goal_hi, pc->rq->goal[pc->local]) )
+        pc->rq->goal_hi = pc->rq->goal[pc->local];
     return slice;
 }
 
