@@ -251,6 +251,62 @@ START_TEST(test_entitle_bursty_phases)
 END_TEST
 
 /*
+ * A bursty domain whose whole cycle fits in a 100 ms window is a steady
+ * demand (entitle.c, phased()): the tick dodger, 9 ms on and 1 ms off
+ * beside a hog on 1 pCPU, wants 90% and is due half: 5 s of 10 in every
+ * window alike.  Per phase it would be due 45% (4.5 ms of each 10).
+ */
+START_TEST(test_entitle_bursty_short_cycle)
+{
+    struct st_scenario t;
+    struct sim_domain_spec *d;
+    unsigned int w;
+
+    st_init(&t, 1, 2000);
+    d = st_dom(&t, "dodger", 1, SIM_WL_BURSTY);
+    d->workload.on_ns = SCH_MSEC(9);
+    d->workload.off_ns = SCH_MSEC(1);
+    d->workload.phase_set = true;
+    d->workload.phase_ns = SCH_USEC(500);
+    st_cpu(&t, "hog", 256, 0);
+    st_run(&t, "rr");
+    for ( w = 0; w < 20; w++ )
+        ck_assert_msg(llabs((long long)ent_win(&t, 0, w) - SCH_MSEC(50)) <= 1,
+                      "window %u: %lld", w, (long long)ent_win(&t, 0, w));
+    ck_assert(fabs(t.r.domains[0].entitled_share - 0.5) < EPS);
+    st_done(&t);
+}
+END_TEST
+
+/*
+ * A request domain is due the work that arrived, not the rate's mean:
+ * alone on 1 pCPU for 2 s at 100 a second, 1 ms each, it completes every
+ * request (but one still running at the end, at most) and is due exactly
+ * the time they took.  Poisson's count is 200 +- 14, so the mean (200 ms)
+ * would be off by several ms.
+ */
+START_TEST(test_entitle_request_as_drawn)
+{
+    struct st_scenario t;
+    struct sim_domain_spec *d;
+    long long done;
+
+    st_init(&t, 1, 2000);
+    t.sc.seed = 7;
+    d = st_dom(&t, "req", 1, SIM_WL_REQUEST);
+    d->workload.rate_hz = 100;
+    d->workload.service_ns = SCH_MSEC(1);
+    st_run(&t, "rr");
+    done = (long long)t.r.domains[0].response.count * SCH_MSEC(1);
+    ck_assert_msg(t.r.domains[0].entitled_ns >= done &&
+                  t.r.domains[0].entitled_ns <= done + SCH_MSEC(1),
+                  "due %lld ns, %lld ns of requests done",
+                  (long long)t.r.domains[0].entitled_ns, done);
+    st_done(&t);
+}
+END_TEST
+
+/*
  * Lifecycles on 1 pCPU, 2 s, three hogs: a lives throughout; b is
  * created at 1000 ms and reboots at 1500 ms (an instant: nothing
  * changes); c is destroyed at 500 ms.  [0, 500): a and c, 50 ms each per
@@ -773,6 +829,8 @@ static Suite *entitle_suite(void)
     tcase_add_test(tc, test_entitle_capped_multi_vcpu);
     tcase_add_test(tc, test_entitle_io_under_share);
     tcase_add_test(tc, test_entitle_bursty_phases);
+    tcase_add_test(tc, test_entitle_bursty_short_cycle);
+    tcase_add_test(tc, test_entitle_request_as_drawn);
     tcase_add_test(tc, test_entitle_lifecycle);
     tcase_add_test(tc, test_entitle_repin);
     tcase_add_test(tc, test_entitle_weight_set);

@@ -78,7 +78,7 @@
 #define FC_RATELIMIT_US_DEFAULT  50u      /* least run before a wake preempts */
 #define FC_PERIOD_US_DEFAULT     2000u    /* cap bucket depth, as time at cap */
 #define FC_CAP_RESUME_DIV        4u       /* throttled till 1/4 of it is back */
-#define FC_LATENCY_US_DEFAULT    3000u    /* a waker's lead; see Design */
+#define FC_LATENCY_US_DEFAULT    12000u   /* lead of a waker under its share */
 #define FC_RUNQ_CPUS_DEFAULT     16u      /* pCPUs sharing a runqueue */
 #define FC_GRAN_US               500u     /* vtime lead before a switch */
 #define FC_MIN_SLICE_US          100u     /* shortest slice */
@@ -86,7 +86,6 @@
 #define FC_PULL_LAG_US           1000u    /* frames this far apart: pull */
 #define FC_PULLS_MAX             4u       /* units pulled by one balance */
 #define FC_WINDOW_US             100000u  /* under its share?  judged over */
-#define FC_LEAD_MULT             4u       /* lead of one under it: x latency */
 #define FC_WEIGHT_UNIT           256u     /* vtime runs at 1 ns/ns at this */
 
 
@@ -1068,12 +1067,11 @@ static void fc_place(const struct sch_sched *s, struct fc_runq *rq,
         fu->vtime = c->frame;
     /*
      * Under its share and less than its lead ahead of the frame: boosted
-     * (see Design).  The lead is real time, FC_LEAD_MULT x latency of
-     * running whatever the weight: a request domain's busy period or a
-     * short phase of a bursty one lasts so long, not so much vtime.
+     * (see Design).  The lead is "latency" of running, real time whatever
+     * the weight: a request domain's busy period lasts so long, not so
+     * much vtime.
      */
-    lead = (uint64_t)prv->latency * FC_LEAD_MULT * FC_WEIGHT_UNIT /
-           fu->dom->weight;
+    lead = (uint64_t)prv->latency * FC_WEIGHT_UNIT / fu->dom->weight;
     fu->boosted = prv->boost && fu->under &&
                   now - fu->slept < SCH_USEC(FC_WINDOW_US) &&
                   fc_vt_before(fu->vtime, c->frame + lead);
@@ -1158,8 +1156,8 @@ static void fc_move(const struct sch_sched *s, struct fc_runq *from,
     frame = to->cls[k].frame;
     if ( fc_vt_before(fu->vtime, frame - prv->tslice) )
         fu->vtime = frame - prv->tslice;
-    else if ( fc_vt_before(frame + prv->tslice + prv->latency, fu->vtime) )
-        fu->vtime = frame + prv->tslice + prv->latency;
+    else if ( fc_vt_before(frame + 2 * prv->tslice, fu->vtime) )
+        fu->vtime = frame + 2 * prv->tslice;
     fu->boosted = false;
 }
 
