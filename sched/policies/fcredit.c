@@ -100,9 +100,9 @@
 #define FC_RUNQ_CPUS_MAX         32u      /* a power of two */
 
 /*
- * Classes of a runqueue: slots [0, FC_RUNQ_CPUS_MAX) are the singletons
- * (slot i: local pCPU i alone), so a unit always has a class; the others
- * are for every other set, taken as needed.  A class key is the set of the
+ * Classes of a runqueue: slots [0, runq_cpus) are the singletons (slot i:
+ * local pCPU i alone), so a unit always has a class; the others are for
+ * every other set, taken as needed.  A class key is the set of the
  * runqueue's pCPUs a unit may use, plus FC_KEY_OUT if it may also use pCPUs
  * of other runqueues (only those classes are pulled or stolen from).
  */
@@ -127,6 +127,7 @@ struct fc_class {
 struct fc_runq {
     struct sch_lock lock;               /* schedule lock of its pCPUs */
     unsigned int id, base;              /* base: its first pCPU */
+    unsigned int nsingle;               /* singleton classes: runq_cpus */
     unsigned int nr_cpus;               /* pCPUs of the instance in it */
     uint64_t cpus;                      /* those, as local bits */
     uint64_t idle;                      /* local: idle and not kicked */
@@ -396,7 +397,7 @@ static void fc_class_reset(struct fc_runq *rq, unsigned int k, uint64_t key)
     struct fc_class *c = &rq->cls[k];
     uint64_t m;
 
-    SCH_ASSERT(k >= FC_RUNQ_CPUS_MAX && !c->nr && !c->heap && !c->boost);
+    SCH_ASSERT(k >= rq->nsingle && !c->nr && !c->heap && !c->boost);
     for ( m = c->key & ~FC_KEY_OUT; m; m &= m - 1 )
         rq->cpu_cls[fc_ctz(m)] &= ~((uint64_t)1 << k);
     for ( m = key & ~FC_KEY_OUT; m; m &= m - 1 )
@@ -409,6 +410,37 @@ static void fc_class_reset(struct fc_runq *rq, unsigned int k, uint64_t key)
         rq->out &= ~((uint64_t)1 << k);
     c->key = key;
     c->frame = __atomic_load_n(&rq->frame, __ATOMIC_RELAXED);
+}
+
+/*
+ * More distinct sets are queued than there are slots: @fu (allowed on
+ * @local) joins the class of the most pCPUs that are all allowed to it,
+ * at worst the singleton of one it may use (its own pCPU's if it may).  It
+ * then runs only where it may, on fewer pCPUs than it could.
+ */
+static unsigned int fc_class_within(const struct sch_sched *s,
+                                    const struct fc_runq *rq,
+                                    const struct fc_unit *fu, uint64_t local)
+{
+    unsigned int k, best = FC_NO_CLASS, most = 0, i;
+
+    for ( k = rq->nsingle; k < FC_CLASSES; k++ )
+    {
+        uint64_t m = rq->cls[k].key & ~FC_KEY_OUT, b;
+        unsigned int n = 0;
+
+        for ( b = m; b; b &= b - 1 )
+            n++;
+        if ( m && !(m & ~local) && n > most )
+        {
+            best = k;
+            most = n;
+        }
+    }
+    if ( best != FC_NO_CLASS )
+        return best;
+    i = fc_pcpu(s, fu->unit->res)->local;
+    return local & ((uint64_t)1 << i) ? i : fc_ctz(local);
 }
 
 /*
@@ -452,7 +484,7 @@ static unsigned int fc_class_of(const struct sch_sched *s, struct fc_runq *rq,
         k = fc_ctz(local);
     else
     {
-        for ( k = FC_RUNQ_CPUS_MAX; k < FC_CLASSES; k++ )
+        for ( k = rq->nsingle; k < FC_CLASSES; k++ )
         {
             if ( rq->cls[k].key == key )
                 break;
@@ -465,10 +497,7 @@ static unsigned int fc_class_of(const struct sch_sched *s, struct fc_runq *rq,
             k = spare;
         }
         else if ( k == FC_CLASSES )
-        {
-            i = fc_pcpu(s, u->res)->local;
-            k = local & ((uint64_t)1 << i) ? i : fc_ctz(local);
-        }
+            k = fc_class_within(s, rq, fu, local);
     }
     /* The class of every pCPU here: of the units that may also leave, if
      * both kinds are there (those are the many; pinned ones the few). */
@@ -1161,21 +1190,6 @@ static void fc_move(const struct sch_sched *s, struct fc_runq *from,
     fu->boosted = false;
 }
 
-/* A pCPU of @rq that @fu may run on: @cpu if it may, else the first. */
-static unsigned int fc_cpu_in(const struct fc_runq *rq,
-                              const struct fc_unit *fu, unsigned int cpu)
-{
-    uint64_t local = (fu->unit->hard_affinity.bits[rq->base / 64] >>
-                      (rq->base % 64)) & rq->cpus;
-
-    if ( !local )
-        return SCH_MAX_CPUS;
-    if ( cpu >= rq->base && cpu - rq->base < 64 &&
-         (local >> (cpu - rq->base)) & 1 )
-        return cpu;
-    return rq->base + fc_ctz(local);
-}
-
 /*
  * Balance between runqueues (see Design).  Ours is ahead by as much as the
  * vtime of the unit furthest ahead that one of our pCPUs runs: a unit
@@ -1190,11 +1204,10 @@ static void fc_balance(const struct sch_sched *s, struct fc_runq *rq,
 {
     struct fc_private *prv = fc_priv(s);
     const uint64_t lag = SCH_USEC(FC_PULL_LAG_US);
-    uint64_t mine = 0, least = 0, m;
+    uint64_t mine = 0, least = 0, m, busy = 0;
     struct fc_runq *from = NULL;
     struct sch_cpumask waiting;
     unsigned int id, n;
-    bool any = false;
 
     for ( m = rq->cpus & ~rq->idle; m; m &= m - 1 )
     {
@@ -1202,11 +1215,11 @@ static void fc_balance(const struct sch_sched *s, struct fc_runq *rq,
 
         if ( sch_curr_on_cpu(s, rq->base + i)->is_idle )
             continue;
-        if ( !any || fc_vt_before(mine, rq->vt[i]) )
+        if ( !busy || fc_vt_before(mine, rq->vt[i]) )
             mine = rq->vt[i];
-        any = true;
+        busy |= (uint64_t)1 << i;
     }
-    if ( !any )
+    if ( !busy )
         return;
     fc_mask_read(&waiting, &prv->waiting);
     sch_cpumask_clear(&waiting, rq->id);
@@ -1227,27 +1240,44 @@ static void fc_balance(const struct sch_sched *s, struct fc_runq *rq,
     }
     if ( !from || !sch_spin_trylock(&from->lock) )
         return;
-    for ( n = 0; n < FC_PULLS_MAX; n++ )
+    /*
+     * Each pull goes to the pCPU of ours its unit may use whose runner is
+     * furthest ahead of it, if that is FC_PULL_LAG_US or more: with
+     * affinity, that the runqueue as a whole is ahead says nothing of the
+     * pCPUs the unit may use.  A pCPU takes one pull per balance.
+     */
+    for ( n = 0; n < FC_PULLS_MAX && busy; n++ )
     {
         struct fc_unit *best = NULL;
-        unsigned int to = SCH_MAX_CPUS;
+        uint64_t gap = 0;
+        unsigned int to = 0;
 
         for ( m = from->out & from->nonempty; m; m &= m - 1 )
         {
             struct fc_unit *h =
                 (struct fc_unit *)from->cls[fc_ctz(m)].heap;
-            unsigned int c2;
+            uint64_t ok, t;
 
-            if ( !h || !fc_vt_before(h->vtime + lag, mine) ||
-                 (best && !fc_vt_before(h->vtime, best->vtime)) ||
-                 (c2 = fc_cpu_in(rq, h, cpu)) == SCH_MAX_CPUS )
+            if ( !h )
                 continue;
-            best = h;
-            to = c2;
+            ok = (h->unit->hard_affinity.bits[rq->base / 64] >>
+                  (rq->base % 64)) & busy;
+            for ( t = ok; t; t &= t - 1 )
+            {
+                unsigned int i = fc_ctz(t);
+
+                if ( !fc_vt_before(h->vtime + lag, rq->vt[i]) ||
+                     (best && rq->vt[i] - h->vtime <= gap) )
+                    continue;
+                best = h;
+                gap = rq->vt[i] - h->vtime;
+                to = i;
+            }
         }
         if ( !best )
             break;
-        fc_move(s, from, best, rq, to);
+        busy &= ~((uint64_t)1 << to);
+        fc_move(s, from, best, rq, rq->base + to);
         fc_queue(s, rq, best, now);
         fc_tickle(s, rq, best, cpu, now);
     }
@@ -1374,6 +1404,7 @@ static void *fc_alloc_pdata(const struct sch_sched *s, unsigned int cpu)
         sch_spin_lock_init(&rq->lock);
         rq->id = id;
         rq->base = id * prv->runq_cpus;
+        rq->nsingle = prv->runq_cpus;
         rq->all = FC_NO_CLASS;
         for ( i = 0; i < SCH_MAX_CPUS && !frame; i++ )
             if ( prv->runq[i] )

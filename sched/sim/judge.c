@@ -278,6 +278,8 @@ const struct sim_judge_row sim_judge_rows[] = {
       "compare/mixed-64.yaml", SCALE, 0, 0, j_scale },
     { "scale", "64 pCPUs, 2,048 vCPUs: mixed, most under share",
       "compare/mixed-64-light.yaml", SCALE, 0, 0, j_scale },
+    { "scale", "64 pCPUs in 4 nodes, guests pinned to 1, 2 or 4",
+      "compare/numa-64.yaml", SCALE, 0, 0, j_scale },
     { "caps", "12 capped at 25 + a hog, 4 pCPUs", "compare/caps-hog-4.yaml",
       CAPS, 0, 0, j_caps },
     { "caps", "6 x 2 vCPUs capped at 50 + hogs", "compare/caps-vcpus-4.yaml",
