@@ -128,7 +128,8 @@ struct fc_runq {
     struct sch_lock lock;               /* schedule lock of its pCPUs */
     unsigned int id, base;              /* base: its first pCPU */
     unsigned int nsingle;               /* singleton classes: runq_cpus */
-    unsigned int nr_cpus;               /* pCPUs of the instance in it */
+    unsigned int nr_cpus;               /* pCPUs of the instance in it... */
+    unsigned int nr_joined;             /* ...of which in cpus */
     uint64_t cpus;                      /* those, as local bits */
     uint64_t idle;                      /* local: idle and not kicked */
     uint64_t boosted;                   /* local: running a boosted unit */
@@ -412,6 +413,43 @@ static void fc_class_reset(struct fc_runq *rq, unsigned int k, uint64_t key)
     c->frame = __atomic_load_n(&rq->frame, __ATOMIC_RELAXED);
 }
 
+/* @pc's pCPU starts taking units of its runqueue.  Lock of @rq held. */
+static void fc_join(struct fc_runq *rq, struct fc_pcpu *pc)
+{
+    uint64_t bit = (uint64_t)1 << pc->local;
+
+    pc->joined = true;
+    rq->nr_joined++;
+    rq->cpus |= bit;
+    rq->cls[pc->local].key = bit;
+    rq->cls[pc->local].frame = rq->frame;
+    rq->cpu_cls[pc->local] |= bit;
+    /* The set of all its pCPUs changed: the all class is found anew. */
+    rq->all = FC_NO_CLASS;
+}
+
+/*
+ * Every pCPU of @rq that the host has given the instance joins it now: in
+ * Xen a pCPU enters s->cpus at switch_sched, after alloc_pdata, and units
+ * may be queued for it (dom0's, at boot) before its first decision.  Lock
+ * of @rq held.
+ */
+static void fc_join_all(const struct sch_sched *s, struct fc_runq *rq)
+{
+    unsigned int cpu;
+
+    for ( cpu = rq->base; cpu < rq->base + rq->nsingle && cpu < SCH_MAX_CPUS;
+          cpu++ )
+    {
+        struct fc_pcpu *pc = s->res && cpu < s->nr_cpus ? fc_pcpu(s, cpu)
+                                                        : NULL;
+
+        if ( pc && pc->rq == rq && !pc->joined &&
+             sch_cpumask_test(&s->cpus, cpu) )
+            fc_join(rq, pc);
+    }
+}
+
 /*
  * More distinct sets are queued than there are slots: @fu (allowed on
  * @local) joins the class of the most pCPUs that are all allowed to it,
@@ -455,9 +493,12 @@ static unsigned int fc_class_of(const struct sch_sched *s, struct fc_runq *rq,
 {
     const struct sch_unit *u = fu->unit;
     const uint64_t *aff = &u->hard_affinity.bits[rq->base / 64];
-    uint64_t local = (*aff >> (rq->base % 64)) & rq->cpus, key;
+    uint64_t local, key;
     unsigned int k, spare = FC_NO_CLASS, i;
 
+    if ( sch_unlikely(rq->nr_joined < rq->nr_cpus) )
+        fc_join_all(s, rq);
+    local = (*aff >> (rq->base % 64)) & rq->cpus;
     if ( !local )
     {
         /* Not allowed here at all: only where the host left it. */
@@ -1360,20 +1401,6 @@ static void fc_deinit(struct sch_sched *s)
     s->priv = NULL;
 }
 
-/* @pc's pCPU starts taking units of its runqueue.  Lock of @rq held. */
-static void fc_join(struct fc_runq *rq, struct fc_pcpu *pc)
-{
-    uint64_t bit = (uint64_t)1 << pc->local;
-
-    pc->joined = true;
-    rq->cpus |= bit;
-    rq->cls[pc->local].key = bit;
-    rq->cls[pc->local].frame = rq->frame;
-    rq->cpu_cls[pc->local] |= bit;
-    /* The set of all its pCPUs changed: the all class is found anew. */
-    rq->all = FC_NO_CLASS;
-}
-
 /*
  * @cpu gets its per-pCPU data and joins its runqueue, which is made with
  * the first of its pCPUs.  A new runqueue starts at the frame of another,
@@ -1445,6 +1472,8 @@ static void fc_free_pdata(const struct sch_sched *s, void *pd,
         return;
     rq = pc->rq;
     sch_spin_lock(&rq->lock);
+    if ( pc->joined )
+        rq->nr_joined--;
     pc->joined = false;
     rq->cpus &= ~((uint64_t)1 << pc->local);
     rq->idle &= ~((uint64_t)1 << pc->local);
