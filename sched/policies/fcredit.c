@@ -25,25 +25,31 @@
  * says.
  *
  * Between runqueues (more than runq_cpus pCPUs): every FC_BALANCE_US a
- * runqueue compares its frame with the others'; from one whose frame is
- * FC_PULL_LAG_US behind it pulls the units that far behind its own,
- * which keep their vtime and so their lag.  Units flow from crowded
- * runqueues to the others until their frames advance together.  A pCPU
- * with nothing to run steals the least unit it may run from any
- * runqueue, and a unit queued where no pCPU is idle kicks an idle one
- * elsewhere to steal it.
+ * runqueue looks at the least vtime each other one has queued that may
+ * leave it; a unit FC_PULL_LAG_US behind the runner of a pCPU here that it
+ * may use is pulled to that pCPU, keeping its vtime and so its lag.  Units
+ * flow from crowded runqueues to the others until their frames advance
+ * together.  A pCPU with nothing to run steals the least unit it may run
+ * from any runqueue, and a unit queued where no pCPU is idle kicks an idle
+ * one elsewhere to steal it.
  *
- * Waking (the boost): a unit that slept is placed at max(own vtime,
- * frame - latency): sleeping banks at most "latency" of credit.  If its
- * vtime is then no more than "latency" ahead of the frame, it has used no
- * more than its share lately and is boosted: queued before every unit
- * that is not, it preempts such a unit once that has run ratelimit_us, and
- * keeps the lead until its vtime is "latency" past the frame it woke at.
- * Boosted or not, every ns it runs is charged, so however often a unit
- * sleeps its lead over the others stays bounded and it gets no more than
- * its weight's share; a request or I/O domain under its share runs within
- * the ratelimit of waking, whatever its vtime did in its last burst.
+ * Sleepers: a sleep shorter than FC_WINDOW_US (100 ms) is part of how a
+ * unit runs (I/O, requests, naps): it keeps its vtime, and so gets first
+ * what a unit runnable all along had meanwhile, never more.  A longer
+ * sleep is an absence: the unit comes back level with its class's frame.
+ * That is the simulator's entitlement: demand steady within the 100 ms
+ * windows shares are judged in, phase by phase across them.
  *
+ * Latency (the boost): a waker that in the last FC_WINDOW_US ran less
+ * than the frame advanced and waited for its turn less than it ran is
+ * under its share.  It is boosted: queued before every unit that is not,
+ * it preempts such a unit once that has run ratelimit_us, and keeps that
+ * lead until it has run "latency" (12 ms) past the frame, so a request
+ * domain's busy period runs at once.  The judgment uses what the unit ran
+ * and waited, not its vtime, so no feedback holds a domain over its share;
+ * every ns it runs is charged, so its lead is a loan, and sleeping often
+ * buys no more than the weight's share.
+
  * Caps: a capped domain's budget is a token bucket shared by its units.
  * It accrues cap% of every ns, drains one ns per ns per running unit, and
  * holds at most cap% of a period (default 2 ms).  A unit of a capped
