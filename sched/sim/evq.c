@@ -11,11 +11,19 @@
  * which new events nearly always satisfy by going to its tail, so events
  * due at the same time run in the order they were queued.
  *
+ * What the engine does most is made short: pop takes the head of the
+ * first slot in use (no search for the list, no general unlink); set
+ * inserts into level 0 without going through place(), comparing times
+ * only (a fresh seq is the greatest); an event set again where it already
+ * is keeps its place (stays()).
+ *
  * The one way an event can be due before `cur`: sim_run_until looked ahead
  * past its limit (moving `cur` into a later level-1 slot) and time is then
  * set to a moment in between.  Such events go to the `early` list, sorted,
  * which is served first.
  */
+#include <string.h>
+
 #include "private.h"
 
 #define L0_SHIFT        10      /* 1024 ns per level-0 slot */
@@ -32,15 +40,6 @@ static bool ev_before(const struct sim_event *a, const struct sim_event *b)
     return a->time < b->time || (a->time == b->time && a->seq < b->seq);
 }
 
-static struct sim_evlist *list_of(struct sim_evq *q, uint32_t pos)
-{
-    if ( pos < POS_L1 )
-        return &q->l0[pos];
-    if ( pos < POS_FAR )
-        return &q->l1[pos - POS_L1];
-    return pos == POS_FAR ? &q->far : &q->early;
-}
-
 static void bit_set(struct sim_evbits *b, unsigned int i)
 {
     b->word[i / 64] |= (uint64_t)1 << (i % 64);
@@ -53,8 +52,18 @@ static void bit_clear(struct sim_evbits *b, unsigned int i)
         b->summary &= ~((uint64_t)1 << (i / 64));
 }
 
+/* Slot @pos of either level is empty now. */
+static void slot_clear(struct sim_evq *q, unsigned int pos)
+{
+    if ( pos < POS_L1 )
+        bit_clear(&q->bits[0], pos);
+    else if ( pos < POS_FAR )
+        bit_clear(&q->bits[1], pos - POS_L1);
+}
+
 /* First set bit at or after @i, or SIM_EVQ_SLOTS. */
-static unsigned int bit_next(const struct sim_evbits *b, unsigned int i)
+static inline __attribute__((always_inline)) unsigned int
+bit_next(const struct sim_evbits *b, unsigned int i)
 {
     unsigned int w = i / 64;
     uint64_t m;
@@ -73,7 +82,7 @@ static unsigned int bit_next(const struct sim_evbits *b, unsigned int i)
 
 static void unlink_ev(struct sim_evq *q, struct sim_event *ev)
 {
-    struct sim_evlist *l = list_of(q, ev->pos);
+    struct sim_evlist *l = &q->list[ev->pos];
 
     if ( ev->prev )
         ev->prev->next = ev->next;
@@ -84,12 +93,7 @@ static void unlink_ev(struct sim_evq *q, struct sim_event *ev)
     else
         l->tail = ev->prev;
     if ( !l->head )
-    {
-        if ( ev->pos < POS_L1 )
-            bit_clear(&q->l0_bits, ev->pos);
-        else if ( ev->pos < POS_FAR )
-            bit_clear(&q->l1_bits, ev->pos - POS_L1);
-    }
+        slot_clear(q, ev->pos);
     ev->pos = SIM_EV_IDLE;
 }
 
@@ -104,19 +108,22 @@ static void append(struct sim_evlist *l, struct sim_event *ev)
     l->tail = ev;
 }
 
-/* Into @l in (time, seq) order, looking from the tail. */
+/* Into @l in (time, seq) order, looking from the tail: an event just set
+ * has the greatest seq, so it nearly always goes last. */
 static void insert_sorted(struct sim_evlist *l, struct sim_event *ev)
 {
     struct sim_event *after = l->tail;
 
+    if ( !after || ev_before(after, ev) )
+    {
+        append(l, ev);
+        return;
+    }
     while ( after && ev_before(ev, after) )
         after = after->prev;
     ev->prev = after;
     ev->next = after ? after->next : l->head;
-    if ( ev->next )
-        ev->next->prev = ev;
-    else
-        l->tail = ev;
+    ev->next->prev = ev;
     if ( after )
         after->next = ev;
     else
@@ -132,27 +139,47 @@ static void place(struct sim_evq *q, struct sim_event *ev)
     if ( ev->time < q->cur )
     {
         ev->pos = POS_EARLY;
-        insert_sorted(&q->early, ev);
+        insert_sorted(&q->list[POS_EARLY], ev);
     }
     else if ( (t >> L1_SHIFT) == (c >> L1_SHIFT) )
     {
         slot = (unsigned int)(t >> L0_SHIFT) & SLOT_MASK;
         ev->pos = slot;
-        insert_sorted(&q->l0[slot], ev);
-        bit_set(&q->l0_bits, slot);
+        insert_sorted(&q->list[slot], ev);
+        bit_set(&q->bits[0], slot);
     }
     else if ( (t >> L2_SHIFT) == (c >> L2_SHIFT) )
     {
         slot = (unsigned int)(t >> L1_SHIFT) & SLOT_MASK;
         ev->pos = POS_L1 + slot;
-        append(&q->l1[slot], ev);
-        bit_set(&q->l1_bits, slot);
+        append(&q->list[POS_L1 + slot], ev);
+        bit_set(&q->bits[1], slot);
     }
     else
     {
         ev->pos = POS_FAR;
-        append(&q->far, ev);
+        append(&q->list[POS_FAR], ev);
     }
+}
+
+/*
+ * Can @ev (queued) be due at @t with a fresh seq where it is?  In a
+ * level-0 slot, if @t falls in the same slot and keeps it between its
+ * neighbours (a fresh seq puts it after any event due at the same time);
+ * in an unsorted level-1 slot, if @t falls in the same slot.  The common
+ * case: a running vCPU's work event, stopped and started again by a
+ * decision that keeps it, due at the very same time.
+ */
+static bool stays(const struct sim_evq *q, const struct sim_event *ev,
+                  sch_time_t t)
+{
+    if ( ev->pos < POS_L1 )
+        return (uint64_t)t >> L0_SHIFT == (uint64_t)ev->time >> L0_SHIFT &&
+               t >= q->cur && (!ev->next || ev->next->time > t) &&
+               (!ev->prev || ev->prev->time <= t);
+    if ( ev->pos < POS_FAR )
+        return (uint64_t)t >> L1_SHIFT == (uint64_t)ev->time >> L1_SHIFT;
+    return false;
 }
 
 /* Move the cursor to @t (a later level-1 slot or window) and re-file what
@@ -178,59 +205,154 @@ void sim__ev_cancel(struct sim *sim, struct sim_event *ev)
 
 void sim__ev_set(struct sim *sim, struct sim_event *ev, sch_time_t t)
 {
+    struct sim_evq *q = &sim->evq;
+    struct sim_evlist *l;
+    struct sim_event *after;
+    unsigned int slot;
+
     if ( t < sim->now )
         t = sim->now;
     if ( ev->pos != SIM_EV_IDLE )
-        unlink_ev(&sim->evq, ev);
+    {
+        if ( stays(q, ev, t) )
+        {
+            ev->time = t;
+            ev->seq = sim->seq++;
+            return;
+        }
+        unlink_ev(q, ev);
+    }
     ev->time = t;
     ev->seq = sim->seq++;
-    place(&sim->evq, ev);
+    if ( t < q->cur ||
+         (uint64_t)t >> L1_SHIFT != (uint64_t)q->cur >> L1_SHIFT )
+    {
+        place(q, ev);
+        return;
+    }
+    /* Level 0, most events: place() and insert_sorted() made short, as
+     * the fresh seq puts @ev after every event due by @t. */
+    slot = (unsigned int)((uint64_t)t >> L0_SHIFT) & SLOT_MASK;
+    l = &q->list[slot];
+    ev->pos = slot;
+    after = l->tail;
+    if ( !after )
+    {
+        ev->prev = ev->next = NULL;
+        l->head = l->tail = ev;
+        bit_set(&q->bits[0], slot);
+        return;
+    }
+    while ( after && after->time > t )
+        after = after->prev;
+    ev->prev = after;
+    if ( after )
+    {
+        ev->next = after->next;
+        after->next = ev;
+    }
+    else
+    {
+        ev->next = l->head;
+        l->head = ev;
+    }
+    if ( ev->next )
+        ev->next->prev = ev;
+    else
+        l->tail = ev;
 }
 
-struct sim_event *sim__ev_first(struct sim *sim)
+/*
+ * Level 0 is empty: cascade the next level-1 slot (or the far list's
+ * earliest window) down.  False if nothing is left to cascade.
+ */
+static __attribute__((noinline)) bool refill(struct sim_evq *q)
+{
+    uint64_t c = (uint64_t)q->cur;
+    unsigned int slot;
+    struct sim_event *ev, *min;
+
+    slot = bit_next(&q->bits[1], ((unsigned int)(c >> L1_SHIFT) &
+                                  SLOT_MASK) + 1);
+    if ( slot < SIM_EVQ_SLOTS )
+    {
+        bit_clear(&q->bits[1], slot);
+        cascade(q, &q->list[POS_L1 + slot],
+                (sch_time_t)(((c >> L2_SHIFT) << L2_SHIFT) |
+                             ((uint64_t)slot << L1_SHIFT)));
+        return true;
+    }
+    if ( !q->list[POS_FAR].head )
+        return false;
+    /* Jump to the level-1 window of the earliest far event. */
+    min = q->list[POS_FAR].head;
+    for ( ev = min->next; ev; ev = ev->next )
+        if ( ev_before(ev, min) )
+            min = ev;
+    cascade(q, &q->list[POS_FAR],
+            (sch_time_t)(((uint64_t)min->time >> L2_SHIFT) << L2_SHIFT));
+    return true;
+}
+
+/* The head of @l, if due by @t: unlinked as a head is (@b: @l's level's
+ * bits, NULL for the early list). */
+static inline __attribute__((always_inline)) struct sim_event *
+take_head(struct sim_evq *q, struct sim_evlist *l, struct sim_evbits *b,
+          sch_time_t t)
+{
+    struct sim_event *ev = l->head;
+
+    if ( ev->time > t )
+        return NULL;
+    l->head = ev->next;
+    if ( ev->next )
+        ev->next->prev = NULL;
+    else
+    {
+        l->tail = NULL;
+        if ( b )
+            bit_clear(b, ev->pos);
+    }
+    ev->pos = SIM_EV_IDLE;
+    /* Nothing earlier will be queued (an early event is before cur). */
+    if ( ev->time > q->cur )
+        q->cur = ev->time;
+    return ev;
+}
+
+/* The first level-0 slot in use at or after the cursor's, or
+ * SIM_EVQ_SLOTS. */
+static inline __attribute__((always_inline)) unsigned int
+first_slot(const struct sim_evq *q)
+{
+    return bit_next(&q->bits[0],
+                    (unsigned int)((uint64_t)q->cur >> L0_SHIFT) & SLOT_MASK);
+}
+
+/* pop, when the next event is early or level 0 is empty. */
+static __attribute__((noinline)) struct sim_event *
+pop_slow(struct sim_evq *q, sch_time_t t)
+{
+    unsigned int slot;
+
+    if ( q->list[POS_EARLY].head )
+        return take_head(q, &q->list[POS_EARLY], NULL, t);
+    do
+        if ( !refill(q) )
+            return NULL;
+    while ( (slot = first_slot(q)) == SIM_EVQ_SLOTS );
+    return take_head(q, &q->list[slot], &q->bits[0], t);
+}
+
+struct sim_event *sim__ev_pop(struct sim *sim, sch_time_t t)
 {
     struct sim_evq *q = &sim->evq;
+    unsigned int slot;
 
-    if ( q->early.head )
-        return q->early.head;
-    for ( ;; )
-    {
-        uint64_t c = (uint64_t)q->cur;
-        unsigned int slot;
-        struct sim_event *ev, *min;
-
-        slot = bit_next(&q->l0_bits, (unsigned int)(c >> L0_SHIFT) &
-                                     SLOT_MASK);
-        if ( slot < SIM_EVQ_SLOTS )
-            return q->l0[slot].head;
-
-        slot = bit_next(&q->l1_bits, ((unsigned int)(c >> L1_SHIFT) &
-                                      SLOT_MASK) + 1);
-        if ( slot < SIM_EVQ_SLOTS )
-        {
-            bit_clear(&q->l1_bits, slot);
-            cascade(q, &q->l1[slot], (sch_time_t)(((c >> L2_SHIFT)
-                                                   << L2_SHIFT) |
-                                                  ((uint64_t)slot
-                                                   << L1_SHIFT)));
-            continue;
-        }
-        if ( !q->far.head )
-            return NULL;
-        /* Jump to the level-1 window of the earliest far event. */
-        min = q->far.head;
-        for ( ev = min->next; ev; ev = ev->next )
-            if ( ev_before(ev, min) )
-                min = ev;
-        cascade(q, &q->far, (sch_time_t)(((uint64_t)min->time >> L2_SHIFT)
-                                         << L2_SHIFT));
-    }
-}
-
-void sim__evq_advance(struct sim *sim, sch_time_t t)
-{
-    if ( t > sim->evq.cur )
-        sim->evq.cur = t;
+    if ( !q->list[POS_EARLY].head &&
+         (slot = first_slot(q)) < SIM_EVQ_SLOTS )
+        return take_head(q, &q->list[slot], &q->bits[0], t);
+    return pop_slow(q, t);
 }
 
 void sim__evq_drain(struct sim *sim)
@@ -240,13 +362,12 @@ void sim__evq_drain(struct sim *sim)
 
     for ( i = 0; i <= POS_EARLY; i++ )
     {
-        struct sim_evlist *l = list_of(q, i);
+        struct sim_evlist *l = &q->list[i];
         struct sim_event *ev;
 
         for ( ev = l->head; ev; ev = ev->next )
             ev->pos = SIM_EV_IDLE;
         l->head = l->tail = NULL;
     }
-    q->l0_bits = (struct sim_evbits){ { 0 }, 0 };
-    q->l1_bits = (struct sim_evbits){ { 0 }, 0 };
+    memset(q->bits, 0, sizeof(q->bits));
 }

@@ -123,10 +123,11 @@ struct sim_evbits {
     uint64_t summary;                   /* bit w: word[w] is not 0 */
 };
 
+/* An event's pos indexes list[]: level 0's slots, level 1's, far, early
+ * (one array, so unlinking needs no branch to find the list). */
 struct sim_evq {
-    struct sim_evlist l0[SIM_EVQ_SLOTS], l1[SIM_EVQ_SLOTS];
-    struct sim_evlist far, early;
-    struct sim_evbits l0_bits, l1_bits;
+    struct sim_evlist list[2 * SIM_EVQ_SLOTS + 2];
+    struct sim_evbits bits[2];          /* non-empty slots, by level */
     sch_time_t cur;                     /* no wheel event is earlier */
 };
 
@@ -173,14 +174,12 @@ struct sim {
 /*
  * Event queue (evq.c; host.c's timers use it too).  set queues @ev at @t
  * (not before now) or moves it there, with a fresh seq; cancel takes it
- * out if queued; first returns the next event due without taking it out,
- * or NULL.  None of them allocates or fails.
+ * out if queued; pop takes out and returns the next event due, if it is
+ * due by @t, else returns NULL.  None of them allocates or fails.
  */
 void sim__ev_set(struct sim *sim, struct sim_event *ev, sch_time_t t);
 void sim__ev_cancel(struct sim *sim, struct sim_event *ev);
-struct sim_event *sim__ev_first(struct sim *sim);
-/* The event at @t is being run: nothing earlier will be queued. */
-void sim__evq_advance(struct sim *sim, sch_time_t t);
+struct sim_event *sim__ev_pop(struct sim *sim, sch_time_t t);
 /* Forget every queued event (tear-down). */
 void sim__evq_drain(struct sim *sim);
 

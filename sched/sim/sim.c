@@ -383,7 +383,13 @@ static struct sim_vcpu *vcpu_of(struct sch_unit *u)
     return u->is_idle ? NULL : sch_container_of(u, struct sim_vcpu, unit);
 }
 
-/* Stop the clock on what @cpu runs: charge it and bank its work done. */
+/*
+ * Stop the clock on what @cpu runs: charge it and bank its work done.  Its
+ * work event stays queued: on_cpu takes it out if the vCPU stops running,
+ * and if it goes on, setting it again at the very same time is cheaper
+ * than queueing it anew (evq.c's stays()); the outcome is the same, as
+ * its seq is taken when it is set again either way.
+ */
 static void cpu_settle(struct sim *sim, unsigned int cpu)
 {
     struct sim_cpu *c = &sim->cpus[cpu];
@@ -392,12 +398,8 @@ static void cpu_settle(struct sim *sim, unsigned int cpu)
     if ( v )
     {
         charge(sim, v, c->since, sim->now);
-        if ( v->work.pos != SIM_EV_IDLE )
-        {
-            if ( sim->now > v->run_start )
-                v->work_left -= sim->now - v->run_start;
-            sim__ev_cancel(sim, &v->work);
-        }
+        if ( v->work.pos != SIM_EV_IDLE && sim->now > v->run_start )
+            v->work_left -= sim->now - v->run_start;
         v->run_start = sim->now;
     }
     c->since = sim->now;
@@ -438,7 +440,11 @@ static void on_cpu(struct sim *sim, unsigned int cpu)
 
         prev->is_running = false;
         if ( pv )
+        {
             pv->wait_since = sim->now;     /* preempted: waits from now */
+            if ( pv->work.pos != SIM_EV_IDLE )
+                sim__ev_cancel(sim, &pv->work);
+        }
         next->is_running = true;
         r->curr = next;
         nv = vcpu_of(next);
@@ -960,13 +966,11 @@ void sim_run_until(struct sim *sim, sch_time_t t)
 {
     struct sim_event *ev;
 
-    while ( (ev = sim__ev_first(sim)) && ev->time <= t )
+    while ( (ev = sim__ev_pop(sim, t)) )
     {
         if ( sim->sc->idle_audit_ns && ev->time > sim->now )
             idle_audit(sim, ev->time);
         sim->now = ev->time;
-        sim__evq_advance(sim, ev->time);
-        sim__ev_cancel(sim, ev);
         sim->events++;
         dispatch(sim, ev);
     }
