@@ -24,13 +24,17 @@ enum sim_ev_kind {
 };
 
 /* Log-linear histogram of ns values: exact below 256, then 128 buckets per
- * power of two (under 0.8% error). */
+ * power of two (under 0.8% error).  The buckets come in groups of 128 (a
+ * power of two each, the exact part two groups), each allocated when a
+ * value first falls in it: a domain's values span a few powers of two, so
+ * most of the 29 KB of buckets would only be zeroed and never used. */
 #define SIM_HIST_LINEAR  256u
 #define SIM_HIST_SUB     128u
 #define SIM_HIST_BUCKETS (SIM_HIST_LINEAR + 56u * SIM_HIST_SUB)
+#define SIM_HIST_GROUPS  (SIM_HIST_BUCKETS / SIM_HIST_SUB)
 
 struct sim_hist {
-    uint32_t *counts;           /* NULL until the first value */
+    uint32_t **grp;             /* [SIM_HIST_GROUPS]; NULL until a value */
     uint64_t n;
     sch_time_t max;
 };

@@ -69,18 +69,38 @@ static sch_time_t hist_bucket_top(unsigned int b)
     return (sch_time_t)((((unsigned long long)sub + 1) << (k - 7)) - 1);
 }
 
+/* @h's group for bucket @b, allocated now: NULL if out of memory. */
+static __attribute__((noinline, cold)) uint32_t *
+hist_group(struct sim_hist *h, unsigned int b)
+{
+    if ( !h->grp &&
+         !(h->grp = calloc(SIM_HIST_GROUPS, sizeof(*h->grp))) )
+        return NULL;
+    if ( !h->grp[b / SIM_HIST_SUB] )
+        h->grp[b / SIM_HIST_SUB] = calloc(SIM_HIST_SUB, sizeof(uint32_t));
+    return h->grp[b / SIM_HIST_SUB];
+}
+
 static void hist_add(struct sim_hist *h, sch_time_t v)
 {
-    if ( !h->counts )
-    {
-        h->counts = calloc(SIM_HIST_BUCKETS, sizeof(*h->counts));
-        if ( !h->counts )
-            return;     /* measured as missing, never as wrong */
-    }
-    h->counts[hist_bucket(v)]++;
+    unsigned int b = hist_bucket(v);
+    uint32_t *g = h->grp ? h->grp[b / SIM_HIST_SUB] : NULL;
+
+    if ( !g && !(g = hist_group(h, b)) )
+        return;         /* measured as missing, never as wrong */
+    g[b % SIM_HIST_SUB]++;
     h->n++;
     if ( v > h->max )
         h->max = v;
+}
+
+static void hist_free(struct sim_hist *h)
+{
+    unsigned int i;
+
+    for ( i = 0; h->grp && i < SIM_HIST_GROUPS; i++ )
+        free(h->grp[i]);
+    free(h->grp);
 }
 
 /* Smallest bucket top at or above the @q quantile, capped at the max. */
@@ -93,7 +113,14 @@ static sch_time_t hist_quantile(const struct sim_hist *h, double q)
         want = 1;
     for ( b = 0; b < SIM_HIST_BUCKETS; b++ )
     {
-        seen += h->counts[b];
+        const uint32_t *g = h->grp[b / SIM_HIST_SUB];
+
+        if ( !g )
+        {
+            b += SIM_HIST_SUB - 1;      /* a group never used: all 0 */
+            continue;
+        }
+        seen += g[b % SIM_HIST_SUB];
         if ( seen >= want )
         {
             sch_time_t top = hist_bucket_top(b);
@@ -108,7 +135,7 @@ static void hist_percentiles(const struct sim_hist *h,
                              struct sim_percentiles *p)
 {
     memset(p, 0, sizeof(*p));
-    if ( !h->counts || h->n == 0 )
+    if ( !h->grp || h->n == 0 )
         return;
     p->count = h->n;
     p->p50 = hist_quantile(h, 0.50);
@@ -1545,8 +1572,8 @@ void sim_free(struct sim *sim)
         free(d->vcpu_ns);
         free(d->inc);
         free(d->phase0);
-        free(d->wake_lat.counts);
-        free(d->response.counts);
+        hist_free(&d->wake_lat);
+        hist_free(&d->response);
     }
     for ( i = 0; sim->cpus && i < sim->s.nr_cpus; i++ )
     {
