@@ -154,10 +154,15 @@ struct sim {
     uint64_t events;
     sch_time_t idle_waiting;    /* idle_audit_ns measurement */
 
-    /* window_cpu[d * win_cap + w]: ns domain d ran in window w */
+    /* window_cpu[w * nr_domains + d]: ns domain d ran in window w (a
+     * window's domains side by side: charging touches one row). */
     sch_time_t *window_cpu;
     unsigned int win_cap;
     unsigned int win_used;
+    /* The window charged last, [win_lo, win_hi), and its row: a charge
+     * that falls in it is one addition. */
+    sch_time_t win_lo, win_hi;
+    sch_time_t *win_row;
 
     /* sim_result's arrays */
     struct sim_dom_result *res_doms;

@@ -146,21 +146,51 @@ static void hist_percentiles(const struct sim_hist *h,
 
 static int windows_grow(struct sim *sim, unsigned int need)
 {
-    unsigned int nd = sim->sc->nr_domains, cap = sim->win_cap, d;
+    size_t nd = sim->sc->nr_domains ? sim->sc->nr_domains : 1;
+    unsigned int cap = sim->win_cap;
     sch_time_t *w;
 
     while ( cap < need )
         cap = cap ? cap * 2 : 64;
-    w = calloc((size_t)nd * cap, sizeof(*w));
+    w = realloc(sim->window_cpu, nd * cap * sizeof(*w));
     if ( !w )
         return -ENOMEM;
-    for ( d = 0; d < nd && sim->win_cap; d++ )
-        memcpy(&w[(size_t)d * cap], &sim->window_cpu[(size_t)d * sim->win_cap],
-               sim->win_cap * sizeof(*w));
-    free(sim->window_cpu);
+    memset(&w[nd * sim->win_cap], 0, nd * (cap - sim->win_cap) * sizeof(*w));
     sim->window_cpu = w;
     sim->win_cap = cap;
+    sim->win_lo = sim->win_hi = 0;      /* win_row moved */
     return 0;
+}
+
+/* charge()'s windows, the long way: [@from, @to) split over as many as it
+ * spans; then the one @to ends in is the window charged last. */
+static __attribute__((noinline)) void charge_windows(struct sim *sim,
+                                                     size_t d,
+                                                     sch_time_t from,
+                                                     sch_time_t to)
+{
+    size_t nd = sim->sc->nr_domains;
+    unsigned int w;
+
+    while ( from < to )
+    {
+        sch_time_t end;
+
+        w = (unsigned int)(from / SIM_WINDOW_NS);
+        end = (sch_time_t)(w + 1) * SIM_WINDOW_NS;
+        if ( end > to )
+            end = to;
+        if ( w >= sim->win_cap && windows_grow(sim, w + 1) )
+            return;     /* totals stay right; only windows are lost */
+        sim->window_cpu[w * nd + d] += end - from;
+        if ( w + 1 > sim->win_used )
+            sim->win_used = w + 1;
+        from = end;
+    }
+    w = (unsigned int)((to - 1) / SIM_WINDOW_NS);
+    sim->win_lo = (sch_time_t)w * SIM_WINDOW_NS;
+    sim->win_hi = sim->win_lo + SIM_WINDOW_NS;
+    sim->win_row = &sim->window_cpu[w * nd];
 }
 
 /* Charge [@from, @to) of pCPU time to @v and its domain, split over
@@ -169,27 +199,15 @@ static void charge(struct sim *sim, struct sim_vcpu *v, sch_time_t from,
                    sch_time_t to)
 {
     struct sim_dom *d = v->dom;
-    size_t base;
 
     if ( to <= from )
         return;
     d->cpu_ns += to - from;
     d->vcpu_ns[v->unit.id] += (uint64_t)(to - from);
-    base = (size_t)(d - sim->doms);
-    while ( from < to )
-    {
-        unsigned int w = (unsigned int)(from / SIM_WINDOW_NS);
-        sch_time_t end = (sch_time_t)(w + 1) * SIM_WINDOW_NS;
-
-        if ( end > to )
-            end = to;
-        if ( w >= sim->win_cap && windows_grow(sim, w + 1) )
-            return;     /* totals stay right; only windows are lost */
-        sim->window_cpu[base * sim->win_cap + w] += end - from;
-        if ( w + 1 > sim->win_used )
-            sim->win_used = w + 1;
-        from = end;
-    }
+    if ( from >= sim->win_lo && to <= sim->win_hi )
+        sim->win_row[d - sim->doms] += to - from;
+    else
+        charge_windows(sim, (size_t)(d - sim->doms), from, to);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1646,7 +1664,7 @@ int sim_result(struct sim *sim, struct sim_result *out)
         {
             /* Windows past the last one charged were never touched. */
             sch_time_t v = w < sim->win_used
-                ? sim->window_cpu[(size_t)i * sim->win_cap + w] : 0;
+                ? sim->window_cpu[(size_t)w * nd + i] : 0;
 
             sim->res_windows[(size_t)i * nw + w] = v;
             ent += sim->res_entitled[(size_t)i * nw + w];
