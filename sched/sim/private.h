@@ -181,15 +181,11 @@ struct sim {
 };
 
 /*
- * Event queue (evq.c; host.c's timers use it too).  set queues @ev at @t
- * (not before now) or moves it there, with a fresh seq; cancel takes it
- * out if queued; pop takes out and returns the next event due, if it is
- * due by @t, else returns NULL.  None of them allocates or fails.
+ * Event queue: setting, cancelling and popping events are inline in evq.h
+ * (sim.c and host.c use them), the rest is in evq.c.  None of it
+ * allocates or fails.  sim__evq_drain forgets every queued event
+ * (tear-down).
  */
-void sim__ev_set(struct sim *sim, struct sim_event *ev, sch_time_t t);
-void sim__ev_cancel(struct sim *sim, struct sim_event *ev);
-struct sim_event *sim__ev_pop(struct sim *sim, sch_time_t t);
-/* Forget every queued event (tear-down). */
 void sim__evq_drain(struct sim *sim);
 
 /*

@@ -40,7 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "private.h"
+#include "evq.h"
 
 /* ------------------------------------------------------------------ */
 /* Measurements                                                       */
