@@ -41,22 +41,32 @@ struct sim_hist {
 
 struct sim_dom;
 
+/*
+ * What the engine touches at every event comes first, in one or two cache
+ * lines (the structures are cache-line aligned): an event pops into the
+ * vCPU it belongs to, which should then need no other line of its own.
+ */
+#define SIM_CACHE_LINE  64
+
 struct sim_vcpu {
-    struct sch_unit unit;
-    struct sim_dom *dom;
     struct sim_event work;      /* SIM_K_WORK */
     struct sim_event wall;      /* SIM_K_WALL */
-    uint64_t rng;
+    struct sim_dom *dom;
+    const struct sim_workload *wl;      /* &dom->spec->workload */
     sch_time_t work_left;       /* CPU ns before the burst ends */
     sch_time_t run_start;       /* when its work began to progress */
     sch_time_t woke_at;         /* last wake, until it runs; -1 if none */
     sch_time_t wait_since;      /* runnable and not running since */
+
+    struct sch_unit unit;
+    uint64_t ns;                /* CPU time, this incarnation */
+    uint64_t rng;
     size_t trace_pos;           /* trace: next (run, block) pair */
     bool on;                    /* bursty: in the on phase */
     /* request: arrival times of queued requests, a ring */
     sch_time_t *req;
     size_t req_head, req_len, req_cap;
-};
+} __attribute__((aligned(SIM_CACHE_LINE)));
 
 /*
  * A scenario domain: one uuid, over all its incarnations.  dom, the vCPUs'
@@ -64,12 +74,17 @@ struct sim_vcpu {
  * is freed and allocated again, as Xen would).
  */
 struct sim_dom {
-    struct sch_domain dom;
-    const struct sim_domain_spec *spec;
-    struct sim_vcpu *vcpus;
+    /* Counted as the engine goes, in one cache line */
     sch_time_t cpu_ns;          /* all incarnations */
     uint64_t switches;
     struct sim_hist wake_lat;
+    /* io requests done this incarnation: reads and writes alternate, a
+     * read first, so the VBD counters follow from it (sim__dom_vbd) */
+    uint64_t ios;
+
+    struct sch_domain dom;
+    const struct sim_domain_spec *spec;
+    struct sim_vcpu *vcpus;
     struct sim_hist response;
 
     char uuid[SIM_UUID_LEN + 1];
@@ -79,11 +94,9 @@ struct sim_dom {
     uint32_t weight, cap_pct;   /* last set; applied at each (re)boot */
     /* This incarnation, since (re)boot */
     sch_time_t boot_cpu_ns;     /* cpu_ns when it began */
-    uint64_t *vcpu_ns;          /* per vCPU */
+    uint64_t *vcpu_ns;          /* per vCPU, filled by sim_dom_info */
     uint64_t requests;          /* request workload: arrived, all lives */
-    struct sim_vbd_stats vbd;
     struct sim_vif_stats vif;
-    bool io_write;              /* the next io request is a write */
     /* Ground truth: room for 1 + nr_reboots, filled as they happen */
     struct sim_incarnation *inc;
     unsigned int nr_inc;
@@ -92,7 +105,7 @@ struct sim_dom {
      * incarnation's creation: [inc * vcpus + vcpu]; NULL otherwise.  With
      * inc[], the phases of the whole run (entitle.c). */
     sch_time_t *phase0;
-};
+} __attribute__((aligned(SIM_CACHE_LINE)));
 
 /* A weight or cap set at run time (sim_dom_set_sched), for entitle.c. */
 struct sim_sched_set {

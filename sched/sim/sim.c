@@ -203,7 +203,7 @@ static void charge(struct sim *sim, struct sim_vcpu *v, sch_time_t from,
     if ( to <= from )
         return;
     d->cpu_ns += to - from;
-    d->vcpu_ns[v->unit.id] += (uint64_t)(to - from);
+    v->ns += (uint64_t)(to - from);
     if ( from >= sim->win_lo && to <= sim->win_hi )
         sim->win_row[d - sim->doms] += to - from;
     else
@@ -240,17 +240,22 @@ static sch_time_t rng_exp_ns(uint64_t *s, double rate_hz)
 /* Host-side counters of a finished burst (see sim.h). */
 static void count_io(struct sim_dom *d)
 {
-    if ( d->io_write )
-    {
-        d->vbd.wr_reqs++;
-        d->vbd.wr_sectors += SIM_IO_SECTORS;
-    }
-    else
-    {
-        d->vbd.rd_reqs++;
-        d->vbd.rd_sectors += SIM_IO_SECTORS;
-    }
-    d->io_write = !d->io_write;
+    d->ios++;
+}
+
+/* @d's VBD counters, this incarnation: its requests alternate between
+ * reads and writes, a read first. */
+static struct sim_vbd_stats dom_vbd(const struct sim_dom *d)
+{
+    uint64_t rd = (d->ios + 1) / 2, wr = d->ios / 2;
+
+    return (struct sim_vbd_stats){
+        .id = SIM_VBD_ID,
+        .rd_reqs = rd,
+        .wr_reqs = wr,
+        .rd_sectors = rd * SIM_IO_SECTORS,
+        .wr_sectors = wr * SIM_IO_SECTORS,
+    };
 }
 
 static void count_request(struct sim_dom *d)
@@ -263,7 +268,7 @@ static void count_request(struct sim_dom *d)
 
 static const struct sim_workload *wl(const struct sim_vcpu *v)
 {
-    return &v->dom->spec->workload;
+    return v->wl;
 }
 
 static struct sch_lock *unit_lock(struct sim *sim, const struct sch_unit *u)
@@ -615,6 +620,7 @@ static void dom_start(struct sim *sim, struct sim_dom *d)
         /* A rebooted OS starts its work afresh; the random stream goes
          * on, so no two incarnations replay the same arrivals. */
         v->work_left = 0;
+        v->ns = 0;
         v->woke_at = -1;
         v->trace_pos = 0;
         v->on = false;
@@ -649,12 +655,9 @@ static void dom_start(struct sim *sim, struct sim_dom *d)
     }
     d->life = SIM_LIFE_ALIVE;
     d->boot_cpu_ns = d->cpu_ns;
-    memset(d->vcpu_ns, 0, d->spec->vcpus * sizeof(*d->vcpu_ns));
-    memset(&d->vbd, 0, sizeof(d->vbd));
+    d->ios = 0;
     memset(&d->vif, 0, sizeof(d->vif));
-    d->vbd.id = SIM_VBD_ID;
     d->vif.id = SIM_VIF_ID;
-    d->io_write = false;
     SCH_ASSERT(d->nr_inc < 1 + d->spec->nr_reboots);
     d->inc[d->nr_inc++] = (struct sim_incarnation){
         .domid = d->dom.id,
@@ -762,7 +765,7 @@ static void dom_destroy(struct sim *sim, struct sim_dom *d,
     d->inc[d->nr_inc - 1].ended_ns = sim->now;
     d->inc[d->nr_inc - 1].end = how;
     d->inc[d->nr_inc - 1].cpu_ns = (uint64_t)(d->cpu_ns - d->boot_cpu_ns);
-    d->inc[d->nr_inc - 1].vbd = d->vbd;
+    d->inc[d->nr_inc - 1].vbd = dom_vbd(d);
     d->inc[d->nr_inc - 1].vif = d->vif;
     d->life = SIM_LIFE_GONE;
 }
@@ -1111,7 +1114,7 @@ int sim_find_uuid(const struct sim *sim, const char *uuid)
 
 int sim_dom_info(struct sim *sim, unsigned int i, struct sim_dom_info *out)
 {
-    const struct sim_dom *d;
+    struct sim_dom *d;
     const struct sim_domain_spec *spec;
     unsigned int j;
 
@@ -1135,13 +1138,15 @@ int sim_dom_info(struct sim *sim, unsigned int i, struct sim_dom_info *out)
             out->running = true;
     out->cpu_ns = (uint64_t)(d->cpu_ns - d->boot_cpu_ns);
     out->nr_vcpus = out->online_vcpus = spec->vcpus;
+    for ( j = 0; j < spec->vcpus; j++ )
+        d->vcpu_ns[j] = d->vcpus[j].ns;
     out->vcpu_ns = d->vcpu_ns;
     out->mem_cur_bytes = (spec->memory_mb ? spec->memory_mb
                                           : SIM_MEMORY_MB_DEFAULT) << 20;
     out->mem_target_bytes = out->mem_cur_bytes;
     out->mem_max_bytes = spec->maxmem_mb ? spec->maxmem_mb << 20
                                          : out->mem_cur_bytes;
-    out->vbd = d->vbd;
+    out->vbd = dom_vbd(d);
     out->vif = d->vif;
     return 0;
 }
@@ -1269,6 +1274,22 @@ static int setup_cpus(struct sim *sim)
     return 0;
 }
 
+/* @n zeroed elements of @size (a whole number of cache lines), aligned on
+ * a cache line as the type asks. */
+static void *calloc_lines(size_t n, size_t size)
+{
+    void *p;
+
+    if ( n > SIZE_MAX / size )
+        return NULL;
+    if ( !n )
+        n = 1;
+    p = aligned_alloc(SIM_CACHE_LINE, n * size);
+    if ( p )
+        memset(p, 0, n * size);
+    return p;
+}
+
 /* Domain @i's memory and fixed fields, for all its incarnations. */
 static int setup_slot(struct sim *sim, unsigned int i)
 {
@@ -1278,7 +1299,7 @@ static int setup_slot(struct sim *sim, unsigned int i)
 
     d->spec = spec;
     d->dom.nr_units = spec->vcpus;
-    d->vcpus = calloc(spec->vcpus, sizeof(*d->vcpus));
+    d->vcpus = calloc_lines(spec->vcpus, sizeof(*d->vcpus));
     d->dom.units = calloc(spec->vcpus, sizeof(*d->dom.units));
     d->vcpu_ns = calloc(spec->vcpus, sizeof(*d->vcpu_ns));
     d->inc = calloc(1 + (size_t)spec->nr_reboots, sizeof(*d->inc));
@@ -1301,6 +1322,7 @@ static int setup_slot(struct sim *sim, unsigned int i)
         struct sim_vcpu *v = &d->vcpus[j];
 
         v->dom = d;
+        v->wl = &spec->workload;
         v->work.kind = SIM_K_WORK;
         v->wall.kind = SIM_K_WALL;
         v->work.pos = v->wall.pos = SIM_EV_IDLE;
@@ -1474,7 +1496,7 @@ struct sim *sim_alloc(const struct sim_scenario *sc, const struct sch_ops *ops,
     sim->res = calloc(sc->pcpus, sizeof(*sim->res));
     sim->locks = calloc(sc->pcpus, sizeof(*sim->locks));
     sim->cpus = calloc(sc->pcpus, sizeof(*sim->cpus));
-    sim->doms = calloc(sc->nr_domains, sizeof(*sim->doms));
+    sim->doms = calloc_lines(sc->nr_domains, sizeof(*sim->doms));
     if ( !sim->res || !sim->locks || !sim->cpus || !sim->doms )
         goto out_free;
     sim->s.res = sim->res;
