@@ -220,12 +220,16 @@ static inline unsigned int sim__evq_first_slot(const struct sim_evq *q)
 static inline struct sim_event *sim__ev_pop(struct sim *sim, sch_time_t t)
 {
     struct sim_evq *q = &sim->evq;
-    unsigned int slot;
+    unsigned int slot = (unsigned int)((uint64_t)q->cur >>
+                                       SIM_EVQ_L0_SHIFT) & SIM_EVQ_MASK;
 
-    if ( !q->list[SIM_EVQ_POS_EARLY].head &&
-         (slot = sim__evq_first_slot(q)) < SIM_EVQ_SLOTS )
-        return sim__evq_take_head(q, &q->list[slot], &q->bits[0], t);
-    return sim__evq_pop_slow(q, t);
+    if ( q->list[SIM_EVQ_POS_EARLY].head )
+        return sim__evq_pop_slow(q, t);
+    /* The cursor's slot, often not yet empty, else a bitmap search. */
+    if ( !q->list[slot].head &&
+         (slot = sim__evq_bit_next(&q->bits[0], slot)) == SIM_EVQ_SLOTS )
+        return sim__evq_pop_slow(q, t);
+    return sim__evq_take_head(q, &q->list[slot], &q->bits[0], t);
 }
 
 #endif /* XENOS_SIM_EVQ_H */

@@ -39,6 +39,13 @@ struct sim_hist {
     sch_time_t max;
 };
 
+/* A value for a histogram, not yet counted (sim.c's hist_record). */
+#define SIM_HIST_BATCH   64u
+struct sim_hist_rec {
+    struct sim_hist *h;
+    sch_time_t v;
+};
+
 struct sim_dom;
 
 /*
@@ -166,6 +173,8 @@ struct sim {
     unsigned int *by_uuid;      /* domain indexes sorted by uuid */
     uint64_t events;
     sch_time_t idle_waiting;    /* idle_audit_ns measurement */
+    struct sim_hist_rec hist_batch[SIM_HIST_BATCH];
+    unsigned int hist_batched;
 
     /* window_cpu[w * nr_domains + d]: ns domain d ran in window w (a
      * window's domains side by side: charging touches one row). */
