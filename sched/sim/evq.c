@@ -3,22 +3,31 @@
  *
  * Simulated time never goes back, so no event is due before the wheel's
  * cursor (`cur`, at or before the next event).  Level 0 has 4096 slots of
- * 4096 ns covering the level-1 slot the cursor is in (16.8 ms); level 1
- * has 4096 slots of 16.8 ms (69 s); later events wait on a `far` list.
- * Insert and cancel are O(1) list operations; finding the next event is a
- * bitmap search (a summary word over 64 words); an event moves down a
- * level at most twice in its life.  A level-0 slot is kept sorted by
- * (time, seq), which new events nearly always satisfy by going to its
- * tail, so events due at the same time run in the order they were queued.
- * Level 0 is that wide because going through level 1 costs an event a
- * second placement: most events are due within a few ms (a burst, a
- * slice, a sleep), and with 1024 ns slots (4.2 ms) one in six did.
+ * 8192 ns and holds what is due in the 33.5 ms from the cursor's slot on:
+ * the rest of the level-1 slot the cursor is in, then, wrapping around,
+ * the start of the next one.  Level 1 has 4096 slots of 33.5 ms (137 s,
+ * the level-2 window the cursor is in); later events wait on a `far`
+ * list.  Insert and cancel are O(1) list operations; finding the next
+ * event is a bitmap search (a summary word over 64 words); an event moves
+ * down a level at most twice in its life.  A level-0 slot is kept sorted
+ * by (time, seq), which new events nearly always satisfy by going to its
+ * tail (or head), so events due at the same time run in the order they
+ * were queued.  When no level-0 slot is in use from the cursor's to the
+ * end, the cursor moves to the next level-1 slot, taking its events down
+ * (and at the start of a level-2 window, the far list's) before any that
+ * wrapped around: they may be due before.
+ *
+ * Level 0 is that wide, and slides with the cursor, because going through
+ * level 1 costs an event a second placement, and most events are due
+ * within a few ms (a burst, a sleep, a slice; credit's are 30 ms): when
+ * level 0 was the cursor's 4.2 ms level-1 slot, one event set in six went
+ * through level 1.
  *
  * What the engine does most is made short: pop takes the head of the
- * first slot in use (no search for the list, no general unlink); set
- * inserts into level 0 without going through place(), comparing times
- * only (a fresh seq is the greatest); an event set again where it already
- * is keeps its place (stays()).
+ * cursor's slot or the first one in use (no general unlink); set inserts
+ * into level 0 without going through place(), comparing times only (a
+ * fresh seq is the greatest); an event set again where it already is
+ * keeps its place (stays()).
  *
  * The one way an event can be due before `cur`: sim_run_until looked ahead
  * past its limit (moving `cur` into a later level-1 slot) and time is then
@@ -85,7 +94,7 @@ void sim__evq_place(struct sim_evq *q, struct sim_event *ev)
         ev->pos = POS_EARLY;
         insert_sorted(&q->list[POS_EARLY], ev);
     }
-    else if ( (t >> L1_SHIFT) == (c >> L1_SHIFT) )
+    else if ( (t >> L0_SHIFT) - (c >> L0_SHIFT) < SIM_EVQ_SLOTS )
     {
         slot = (unsigned int)(t >> L0_SHIFT) & SLOT_MASK;
         ev->pos = slot;
@@ -127,12 +136,32 @@ static void cascade(struct sim_evq *q, struct sim_evlist *l, sch_time_t t)
  */
 static bool refill(struct sim_evq *q)
 {
-    uint64_t c = (uint64_t)q->cur;
+    uint64_t c = (uint64_t)q->cur, next = ((c >> L1_SHIFT) + 1) << L1_SHIFT;
     unsigned int slot;
     struct sim_event *ev, *min;
 
+    if ( q->bits[0].summary )
+    {
+        /*
+         * What level 0 holds is in the next level-1 slot: move there,
+         * taking down first what waited for it in level 1 (or, at the
+         * start of a level-2 window, on the far list), which may be due
+         * before.
+         */
+        slot = (unsigned int)(next >> L1_SHIFT) & SLOT_MASK;
+        if ( !slot )
+            cascade(q, &q->list[POS_FAR], (sch_time_t)next);
+        else if ( q->list[POS_L1 + slot].head )
+        {
+            sim__evq_bit_clear(&q->bits[1], slot);
+            cascade(q, &q->list[POS_L1 + slot], (sch_time_t)next);
+        }
+        else
+            q->cur = (sch_time_t)next;
+        return true;
+    }
     slot = sim__evq_bit_next(&q->bits[1], ((unsigned int)(c >> L1_SHIFT) &
-                                  SLOT_MASK) + 1);
+                                           SLOT_MASK) + 1);
     if ( slot < SIM_EVQ_SLOTS )
     {
         sim__evq_bit_clear(&q->bits[1], slot);

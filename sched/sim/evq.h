@@ -10,7 +10,7 @@
 
 #include "private.h"
 
-#define SIM_EVQ_L0_SHIFT    12      /* 4096 ns per level-0 slot */
+#define SIM_EVQ_L0_SHIFT    13      /* 8192 ns per level-0 slot */
 #define SIM_EVQ_L1_SHIFT    (SIM_EVQ_L0_SHIFT + SIM_EVQ_BITS)
 #define SIM_EVQ_L2_SHIFT    (SIM_EVQ_L1_SHIFT + SIM_EVQ_BITS)
 #define SIM_EVQ_MASK        (SIM_EVQ_SLOTS - 1)
@@ -135,8 +135,9 @@ sim__ev_set(struct sim *sim, struct sim_event *ev,
     }
     ev->time = t;
     ev->seq = sim->seq++;
-    if ( t < q->cur || (uint64_t)t >> SIM_EVQ_L1_SHIFT !=
-                       (uint64_t)q->cur >> SIM_EVQ_L1_SHIFT )
+    if ( t < q->cur || ((uint64_t)t >> SIM_EVQ_L0_SHIFT) -
+                       ((uint64_t)q->cur >> SIM_EVQ_L0_SHIFT) >=
+                       SIM_EVQ_SLOTS )
     {
         sim__evq_place(q, ev);
         return;
