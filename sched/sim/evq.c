@@ -3,94 +3,52 @@
  *
  * Simulated time never goes back, so no event is due before the wheel's
  * cursor (`cur`, at or before the next event).  Level 0 has 4096 slots of
- * 1024 ns covering the level-1 slot the cursor is in (4.2 ms); level 1 has
- * 4096 slots of 4.2 ms (17 s); later events wait on a `far` list.  Insert
- * and cancel are O(1) list operations; finding the next event is a bitmap
- * search (a summary word over 64 words); an event moves down a level at
- * most twice in its life.  A level-0 slot is kept sorted by (time, seq),
- * which new events nearly always satisfy by going to its tail, so events
- * due at the same time run in the order they were queued.
+ * 8192 ns and holds what is due in the 33.5 ms from the cursor's slot on:
+ * the rest of the level-1 slot the cursor is in, then, wrapping around,
+ * the start of the next one.  Level 1 has 4096 slots of 33.5 ms (137 s,
+ * the level-2 window the cursor is in); later events wait on a `far`
+ * list.  Insert and cancel are O(1) list operations; finding the next
+ * event is a bitmap search (a summary word over 64 words); an event moves
+ * down a level at most twice in its life.  A level-0 slot is kept sorted
+ * by (time, seq), which new events nearly always satisfy by going to its
+ * tail (or head), so events due at the same time run in the order they
+ * were queued.  When no level-0 slot is in use from the cursor's to the
+ * end, the cursor moves to the next level-1 slot, taking its events down
+ * (and at the start of a level-2 window, the far list's) before any that
+ * wrapped around: they may be due before.
+ *
+ * Level 0 is that wide, and slides with the cursor, because going through
+ * level 1 costs an event a second placement, and most events are due
+ * within a few ms (a burst, a sleep, a slice; credit's are 30 ms): when
+ * level 0 was the cursor's 4.2 ms level-1 slot, one event set in six went
+ * through level 1.
+ *
+ * What the engine does most is made short: pop takes the head of the
+ * cursor's slot or the first one in use (no general unlink); set inserts
+ * into level 0 without going through place(), comparing times only (a
+ * fresh seq is the greatest); an event set again where it already is
+ * keeps its place (stays()).
  *
  * The one way an event can be due before `cur`: sim_run_until looked ahead
  * past its limit (moving `cur` into a later level-1 slot) and time is then
  * set to a moment in between.  Such events go to the `early` list, sorted,
  * which is served first.
  */
-#include "private.h"
+#include <string.h>
 
-#define L0_SHIFT        10      /* 1024 ns per level-0 slot */
-#define L1_SHIFT        (L0_SHIFT + SIM_EVQ_BITS)
-#define L2_SHIFT        (L1_SHIFT + SIM_EVQ_BITS)
-#define SLOT_MASK       (SIM_EVQ_SLOTS - 1)
+#include "evq.h"
 
-#define POS_L1          SIM_EVQ_SLOTS
-#define POS_FAR         (2 * SIM_EVQ_SLOTS)
-#define POS_EARLY       (2 * SIM_EVQ_SLOTS + 1)
+#define L0_SHIFT        SIM_EVQ_L0_SHIFT
+#define L1_SHIFT        SIM_EVQ_L1_SHIFT
+#define L2_SHIFT        SIM_EVQ_L2_SHIFT
+#define SLOT_MASK       SIM_EVQ_MASK
+#define POS_L1          SIM_EVQ_POS_L1
+#define POS_FAR         SIM_EVQ_POS_FAR
+#define POS_EARLY       SIM_EVQ_POS_EARLY
 
 static bool ev_before(const struct sim_event *a, const struct sim_event *b)
 {
     return a->time < b->time || (a->time == b->time && a->seq < b->seq);
-}
-
-static struct sim_evlist *list_of(struct sim_evq *q, uint32_t pos)
-{
-    if ( pos < POS_L1 )
-        return &q->l0[pos];
-    if ( pos < POS_FAR )
-        return &q->l1[pos - POS_L1];
-    return pos == POS_FAR ? &q->far : &q->early;
-}
-
-static void bit_set(struct sim_evbits *b, unsigned int i)
-{
-    b->word[i / 64] |= (uint64_t)1 << (i % 64);
-    b->summary |= (uint64_t)1 << (i / 64);
-}
-
-static void bit_clear(struct sim_evbits *b, unsigned int i)
-{
-    if ( !(b->word[i / 64] &= ~((uint64_t)1 << (i % 64))) )
-        b->summary &= ~((uint64_t)1 << (i / 64));
-}
-
-/* First set bit at or after @i, or SIM_EVQ_SLOTS. */
-static unsigned int bit_next(const struct sim_evbits *b, unsigned int i)
-{
-    unsigned int w = i / 64;
-    uint64_t m;
-
-    if ( i >= SIM_EVQ_SLOTS )
-        return SIM_EVQ_SLOTS;
-    m = b->word[w] & (~(uint64_t)0 << (i % 64));
-    if ( m )
-        return w * 64 + (unsigned int)__builtin_ctzll(m);
-    m = w + 1 < 64 ? b->summary & (~(uint64_t)0 << (w + 1)) : 0;
-    if ( !m )
-        return SIM_EVQ_SLOTS;
-    w = (unsigned int)__builtin_ctzll(m);
-    return w * 64 + (unsigned int)__builtin_ctzll(b->word[w]);
-}
-
-static void unlink_ev(struct sim_evq *q, struct sim_event *ev)
-{
-    struct sim_evlist *l = list_of(q, ev->pos);
-
-    if ( ev->prev )
-        ev->prev->next = ev->next;
-    else
-        l->head = ev->next;
-    if ( ev->next )
-        ev->next->prev = ev->prev;
-    else
-        l->tail = ev->prev;
-    if ( !l->head )
-    {
-        if ( ev->pos < POS_L1 )
-            bit_clear(&q->l0_bits, ev->pos);
-        else if ( ev->pos < POS_FAR )
-            bit_clear(&q->l1_bits, ev->pos - POS_L1);
-    }
-    ev->pos = SIM_EV_IDLE;
 }
 
 static void append(struct sim_evlist *l, struct sim_event *ev)
@@ -104,27 +62,29 @@ static void append(struct sim_evlist *l, struct sim_event *ev)
     l->tail = ev;
 }
 
-/* Into @l in (time, seq) order, looking from the tail. */
+/* Into @l in (time, seq) order, looking from the tail: an event just set
+ * has the greatest seq, so it nearly always goes last. */
 static void insert_sorted(struct sim_evlist *l, struct sim_event *ev)
 {
     struct sim_event *after = l->tail;
 
+    if ( !after || ev_before(after, ev) )
+    {
+        append(l, ev);
+        return;
+    }
     while ( after && ev_before(ev, after) )
         after = after->prev;
     ev->prev = after;
     ev->next = after ? after->next : l->head;
-    if ( ev->next )
-        ev->next->prev = ev;
-    else
-        l->tail = ev;
+    ev->next->prev = ev;
     if ( after )
         after->next = ev;
     else
         l->head = ev;
 }
 
-/* File @ev (not queued, time set) by where it falls from the cursor. */
-static void place(struct sim_evq *q, struct sim_event *ev)
+void sim__evq_place(struct sim_evq *q, struct sim_event *ev)
 {
     uint64_t t = (uint64_t)ev->time, c = (uint64_t)q->cur;
     unsigned int slot;
@@ -132,26 +92,26 @@ static void place(struct sim_evq *q, struct sim_event *ev)
     if ( ev->time < q->cur )
     {
         ev->pos = POS_EARLY;
-        insert_sorted(&q->early, ev);
+        insert_sorted(&q->list[POS_EARLY], ev);
     }
-    else if ( (t >> L1_SHIFT) == (c >> L1_SHIFT) )
+    else if ( (t >> L0_SHIFT) - (c >> L0_SHIFT) < SIM_EVQ_SLOTS )
     {
         slot = (unsigned int)(t >> L0_SHIFT) & SLOT_MASK;
         ev->pos = slot;
-        insert_sorted(&q->l0[slot], ev);
-        bit_set(&q->l0_bits, slot);
+        insert_sorted(&q->list[slot], ev);
+        sim__evq_bit_set(&q->bits[0], slot);
     }
     else if ( (t >> L2_SHIFT) == (c >> L2_SHIFT) )
     {
         slot = (unsigned int)(t >> L1_SHIFT) & SLOT_MASK;
         ev->pos = POS_L1 + slot;
-        append(&q->l1[slot], ev);
-        bit_set(&q->l1_bits, slot);
+        append(&q->list[POS_L1 + slot], ev);
+        sim__evq_bit_set(&q->bits[1], slot);
     }
     else
     {
         ev->pos = POS_FAR;
-        append(&q->far, ev);
+        append(&q->list[POS_FAR], ev);
     }
 }
 
@@ -166,71 +126,73 @@ static void cascade(struct sim_evq *q, struct sim_evlist *l, sch_time_t t)
     for ( ; ev; ev = next )
     {
         next = ev->next;
-        place(q, ev);
+        sim__evq_place(q, ev);
     }
 }
 
-void sim__ev_cancel(struct sim *sim, struct sim_event *ev)
+/*
+ * Level 0 is empty: cascade the next level-1 slot (or the far list's
+ * earliest window) down.  False if nothing is left to cascade.
+ */
+static bool refill(struct sim_evq *q)
 {
-    if ( ev->pos != SIM_EV_IDLE )
-        unlink_ev(&sim->evq, ev);
-}
+    uint64_t c = (uint64_t)q->cur, next = ((c >> L1_SHIFT) + 1) << L1_SHIFT;
+    unsigned int slot;
+    struct sim_event *ev, *min;
 
-void sim__ev_set(struct sim *sim, struct sim_event *ev, sch_time_t t)
-{
-    if ( t < sim->now )
-        t = sim->now;
-    if ( ev->pos != SIM_EV_IDLE )
-        unlink_ev(&sim->evq, ev);
-    ev->time = t;
-    ev->seq = sim->seq++;
-    place(&sim->evq, ev);
-}
-
-struct sim_event *sim__ev_first(struct sim *sim)
-{
-    struct sim_evq *q = &sim->evq;
-
-    if ( q->early.head )
-        return q->early.head;
-    for ( ;; )
+    if ( q->bits[0].summary )
     {
-        uint64_t c = (uint64_t)q->cur;
-        unsigned int slot;
-        struct sim_event *ev, *min;
-
-        slot = bit_next(&q->l0_bits, (unsigned int)(c >> L0_SHIFT) &
-                                     SLOT_MASK);
-        if ( slot < SIM_EVQ_SLOTS )
-            return q->l0[slot].head;
-
-        slot = bit_next(&q->l1_bits, ((unsigned int)(c >> L1_SHIFT) &
-                                      SLOT_MASK) + 1);
-        if ( slot < SIM_EVQ_SLOTS )
+        /*
+         * What level 0 holds is in the next level-1 slot: move there,
+         * taking down first what waited for it in level 1 (or, at the
+         * start of a level-2 window, on the far list), which may be due
+         * before.
+         */
+        slot = (unsigned int)(next >> L1_SHIFT) & SLOT_MASK;
+        if ( !slot )
+            cascade(q, &q->list[POS_FAR], (sch_time_t)next);
+        else if ( q->list[POS_L1 + slot].head )
         {
-            bit_clear(&q->l1_bits, slot);
-            cascade(q, &q->l1[slot], (sch_time_t)(((c >> L2_SHIFT)
-                                                   << L2_SHIFT) |
-                                                  ((uint64_t)slot
-                                                   << L1_SHIFT)));
-            continue;
+            sim__evq_bit_clear(&q->bits[1], slot);
+            cascade(q, &q->list[POS_L1 + slot], (sch_time_t)next);
         }
-        if ( !q->far.head )
-            return NULL;
-        /* Jump to the level-1 window of the earliest far event. */
-        min = q->far.head;
-        for ( ev = min->next; ev; ev = ev->next )
-            if ( ev_before(ev, min) )
-                min = ev;
-        cascade(q, &q->far, (sch_time_t)(((uint64_t)min->time >> L2_SHIFT)
-                                         << L2_SHIFT));
+        else
+            q->cur = (sch_time_t)next;
+        return true;
     }
+    slot = sim__evq_bit_next(&q->bits[1], ((unsigned int)(c >> L1_SHIFT) &
+                                           SLOT_MASK) + 1);
+    if ( slot < SIM_EVQ_SLOTS )
+    {
+        sim__evq_bit_clear(&q->bits[1], slot);
+        cascade(q, &q->list[POS_L1 + slot],
+                (sch_time_t)(((c >> L2_SHIFT) << L2_SHIFT) |
+                             ((uint64_t)slot << L1_SHIFT)));
+        return true;
+    }
+    if ( !q->list[POS_FAR].head )
+        return false;
+    /* Jump to the level-1 window of the earliest far event. */
+    min = q->list[POS_FAR].head;
+    for ( ev = min->next; ev; ev = ev->next )
+        if ( ev_before(ev, min) )
+            min = ev;
+    cascade(q, &q->list[POS_FAR],
+            (sch_time_t)(((uint64_t)min->time >> L2_SHIFT) << L2_SHIFT));
+    return true;
 }
 
-void sim__evq_advance(struct sim *sim, sch_time_t t)
+struct sim_event *sim__evq_pop_slow(struct sim_evq *q, sch_time_t t)
 {
-    if ( t > sim->evq.cur )
-        sim->evq.cur = t;
+    unsigned int slot;
+
+    if ( q->list[POS_EARLY].head )
+        return sim__evq_take_head(q, &q->list[POS_EARLY], NULL, t);
+    do
+        if ( !refill(q) )
+            return NULL;
+    while ( (slot = sim__evq_first_slot(q)) == SIM_EVQ_SLOTS );
+    return sim__evq_take_head(q, &q->list[slot], &q->bits[0], t);
 }
 
 void sim__evq_drain(struct sim *sim)
@@ -240,13 +202,12 @@ void sim__evq_drain(struct sim *sim)
 
     for ( i = 0; i <= POS_EARLY; i++ )
     {
-        struct sim_evlist *l = list_of(q, i);
+        struct sim_evlist *l = &q->list[i];
         struct sim_event *ev;
 
         for ( ev = l->head; ev; ev = ev->next )
             ev->pos = SIM_EV_IDLE;
         l->head = l->tail = NULL;
     }
-    q->l0_bits = (struct sim_evbits){ { 0 }, 0 };
-    q->l1_bits = (struct sim_evbits){ { 0 }, 0 };
+    memset(q->bits, 0, sizeof(q->bits));
 }

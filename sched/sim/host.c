@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "private.h"
+#include "evq.h"
 
 static struct sim *sim_of(const struct sch_sched *s)
 {

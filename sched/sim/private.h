@@ -24,35 +24,56 @@ enum sim_ev_kind {
 };
 
 /* Log-linear histogram of ns values: exact below 256, then 128 buckets per
- * power of two (under 0.8% error). */
+ * power of two (under 0.8% error).  The buckets come in groups of 128 (a
+ * power of two each, the exact part two groups), each allocated when a
+ * value first falls in it: a domain's values span a few powers of two, so
+ * most of the 29 KB of buckets would only be zeroed and never used. */
 #define SIM_HIST_LINEAR  256u
 #define SIM_HIST_SUB     128u
 #define SIM_HIST_BUCKETS (SIM_HIST_LINEAR + 56u * SIM_HIST_SUB)
+#define SIM_HIST_GROUPS  (SIM_HIST_BUCKETS / SIM_HIST_SUB)
 
 struct sim_hist {
-    uint32_t *counts;           /* NULL until the first value */
+    uint32_t **grp;             /* [SIM_HIST_GROUPS]; NULL until a value */
     uint64_t n;
     sch_time_t max;
 };
 
+/* A value for a histogram, not yet counted (sim.c's hist_record). */
+#define SIM_HIST_BATCH   64u
+struct sim_hist_rec {
+    struct sim_hist *h;
+    sch_time_t v;
+};
+
 struct sim_dom;
 
+/*
+ * What the engine touches at every event comes first, in one or two cache
+ * lines (the structures are cache-line aligned): an event pops into the
+ * vCPU it belongs to, which should then need no other line of its own.
+ */
+#define SIM_CACHE_LINE  64
+
 struct sim_vcpu {
-    struct sch_unit unit;
-    struct sim_dom *dom;
     struct sim_event work;      /* SIM_K_WORK */
     struct sim_event wall;      /* SIM_K_WALL */
-    uint64_t rng;
+    struct sim_dom *dom;
+    const struct sim_workload *wl;      /* &dom->spec->workload */
     sch_time_t work_left;       /* CPU ns before the burst ends */
     sch_time_t run_start;       /* when its work began to progress */
     sch_time_t woke_at;         /* last wake, until it runs; -1 if none */
     sch_time_t wait_since;      /* runnable and not running since */
+
+    struct sch_unit unit;
+    uint64_t ns;                /* CPU time, this incarnation */
+    uint64_t rng;
     size_t trace_pos;           /* trace: next (run, block) pair */
     bool on;                    /* bursty: in the on phase */
     /* request: arrival times of queued requests, a ring */
     sch_time_t *req;
     size_t req_head, req_len, req_cap;
-};
+} __attribute__((aligned(SIM_CACHE_LINE)));
 
 /*
  * A scenario domain: one uuid, over all its incarnations.  dom, the vCPUs'
@@ -60,12 +81,17 @@ struct sim_vcpu {
  * is freed and allocated again, as Xen would).
  */
 struct sim_dom {
-    struct sch_domain dom;
-    const struct sim_domain_spec *spec;
-    struct sim_vcpu *vcpus;
+    /* Counted as the engine goes, in one cache line */
     sch_time_t cpu_ns;          /* all incarnations */
     uint64_t switches;
     struct sim_hist wake_lat;
+    /* io requests done this incarnation: reads and writes alternate, a
+     * read first, so the VBD counters follow from it (sim__dom_vbd) */
+    uint64_t ios;
+
+    struct sch_domain dom;
+    const struct sim_domain_spec *spec;
+    struct sim_vcpu *vcpus;
     struct sim_hist response;
 
     char uuid[SIM_UUID_LEN + 1];
@@ -75,11 +101,9 @@ struct sim_dom {
     uint32_t weight, cap_pct;   /* last set; applied at each (re)boot */
     /* This incarnation, since (re)boot */
     sch_time_t boot_cpu_ns;     /* cpu_ns when it began */
-    uint64_t *vcpu_ns;          /* per vCPU */
+    uint64_t *vcpu_ns;          /* per vCPU, filled by sim_dom_info */
     uint64_t requests;          /* request workload: arrived, all lives */
-    struct sim_vbd_stats vbd;
     struct sim_vif_stats vif;
-    bool io_write;              /* the next io request is a write */
     /* Ground truth: room for 1 + nr_reboots, filled as they happen */
     struct sim_incarnation *inc;
     unsigned int nr_inc;
@@ -88,7 +112,7 @@ struct sim_dom {
      * incarnation's creation: [inc * vcpus + vcpu]; NULL otherwise.  With
      * inc[], the phases of the whole run (entitle.c). */
     sch_time_t *phase0;
-};
+} __attribute__((aligned(SIM_CACHE_LINE)));
 
 /* A weight or cap set at run time (sim_dom_set_sched), for entitle.c. */
 struct sim_sched_set {
@@ -123,10 +147,11 @@ struct sim_evbits {
     uint64_t summary;                   /* bit w: word[w] is not 0 */
 };
 
+/* An event's pos indexes list[]: level 0's slots, level 1's, far, early
+ * (one array, so unlinking needs no branch to find the list). */
 struct sim_evq {
-    struct sim_evlist l0[SIM_EVQ_SLOTS], l1[SIM_EVQ_SLOTS];
-    struct sim_evlist far, early;
-    struct sim_evbits l0_bits, l1_bits;
+    struct sim_evlist list[2 * SIM_EVQ_SLOTS + 2];
+    struct sim_evbits bits[2];          /* non-empty slots, by level */
     sch_time_t cur;                     /* no wheel event is earlier */
 };
 
@@ -148,11 +173,18 @@ struct sim {
     unsigned int *by_uuid;      /* domain indexes sorted by uuid */
     uint64_t events;
     sch_time_t idle_waiting;    /* idle_audit_ns measurement */
+    struct sim_hist_rec hist_batch[SIM_HIST_BATCH];
+    unsigned int hist_batched;
 
-    /* window_cpu[d * win_cap + w]: ns domain d ran in window w */
+    /* window_cpu[w * nr_domains + d]: ns domain d ran in window w (a
+     * window's domains side by side: charging touches one row). */
     sch_time_t *window_cpu;
     unsigned int win_cap;
     unsigned int win_used;
+    /* The window charged last, [win_lo, win_hi), and its row: a charge
+     * that falls in it is one addition. */
+    sch_time_t win_lo, win_hi;
+    sch_time_t *win_row;
 
     /* sim_result's arrays */
     struct sim_dom_result *res_doms;
@@ -171,17 +203,11 @@ struct sim {
 };
 
 /*
- * Event queue (evq.c; host.c's timers use it too).  set queues @ev at @t
- * (not before now) or moves it there, with a fresh seq; cancel takes it
- * out if queued; first returns the next event due without taking it out,
- * or NULL.  None of them allocates or fails.
+ * Event queue: setting, cancelling and popping events are inline in evq.h
+ * (sim.c and host.c use them), the rest is in evq.c.  None of it
+ * allocates or fails.  sim__evq_drain forgets every queued event
+ * (tear-down).
  */
-void sim__ev_set(struct sim *sim, struct sim_event *ev, sch_time_t t);
-void sim__ev_cancel(struct sim *sim, struct sim_event *ev);
-struct sim_event *sim__ev_first(struct sim *sim);
-/* The event at @t is being run: nothing earlier will be queued. */
-void sim__evq_advance(struct sim *sim, sch_time_t t);
-/* Forget every queued event (tear-down). */
 void sim__evq_drain(struct sim *sim);
 
 /*

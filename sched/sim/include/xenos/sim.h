@@ -254,8 +254,8 @@ int sim_find_uuid(const struct sim *sim, const char *uuid);
  * Domain @i now, into *@out: 0, or -ENOENT if there is no domain @i.  A
  * pending or gone domain is reported too (life says which), without
  * counters.  Running units' time is counted up to now.  The strings and
- * vcpu_ns belong to @sim: they stay valid until sim_free, and vcpu_ns
- * changes as the run goes on (copy it to keep it).
+ * vcpu_ns belong to @sim: they stay valid until sim_free, and vcpu_ns is
+ * rewritten by the next call for the same domain (copy it to keep it).
  */
 int sim_dom_info(struct sim *sim, unsigned int i, struct sim_dom_info *out);
 
