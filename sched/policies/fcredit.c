@@ -191,15 +191,16 @@ struct fc_dom {
 
 struct fc_unit {
     struct fc_node node;                /* first: heap nodes cast to units */
-    /* What heap compares read, beside the node: one cache line. */
+    /* What heap compares and a pick read, beside the node: one cache line
+     * (sch_zalloc's memory starts one). */
     uint64_t vtime;
     uint64_t seq;
+    struct sch_unit *unit;
+    struct fc_dom *dom;
     bool queued, parked, boosted, yielding;
     bool requeue;                       /* queue it once its context is saved */
     bool woke;                          /* ...and place it as a waker */
-    unsigned int cls;
-    struct sch_unit *unit;
-    struct fc_dom *dom;
+    uint8_t cls;                        /* of cls_rq, if that is set */
     uint64_t rem;                       /* vtime remainder, in weight units */
     uint64_t boost_limit;               /* boosted while vtime is before */
     sch_time_t start;                   /* accounted up to here */
@@ -280,13 +281,20 @@ static void fc_mask_read(struct sch_cpumask *d, const struct sch_cpumask *m)
 }
 
 /* Boosted units first, then by vtime, then in queueing order. */
+/* Order within one heap: boosted and other units have heaps of their own
+ * and a queued unit's flag does not change, so only vtime and arrival. */
+static bool fc_key_before(const struct fc_unit *a, const struct fc_unit *b)
+{
+    if ( a->vtime != b->vtime )
+        return fc_vt_before(a->vtime, b->vtime);
+    return a->seq < b->seq;
+}
+
 static bool fc_before(const struct fc_unit *a, const struct fc_unit *b)
 {
     if ( a->boosted != b->boosted )
         return a->boosted;
-    if ( a->vtime != b->vtime )
-        return fc_vt_before(a->vtime, b->vtime);
-    return a->seq < b->seq;
+    return fc_key_before(a, b);
 }
 
 /* @fu's vtime at @now if it has run since its start: not yet charged. */
@@ -309,12 +317,13 @@ static sch_time_t fc_vt_ns(uint64_t lead, uint32_t w)
 /* ------------------------------------------------------------------ */
 /* Pairing heaps                                                       */
 
-/* Join two roots; the result's next and prev are left to the caller. */
+/* Join two roots; the result's next and prev are left to the caller (a
+ * root's are stale until it is the heap's root or loses a meld). */
 static struct fc_node *fc_meld(struct fc_node *a, struct fc_node *b)
 {
     struct fc_node *t;
 
-    if ( fc_before((struct fc_unit *)b, (struct fc_unit *)a) )
+    if ( fc_key_before((struct fc_unit *)b, (struct fc_unit *)a) )
     {
         t = a;
         a = b;
@@ -339,12 +348,8 @@ static struct fc_node *fc_merge_pairs(struct fc_node *first)
         a = first;
         b = a->next;
         rest = b ? b->next : NULL;
-        a->next = a->prev = NULL;
         if ( b )
-        {
-            b->next = b->prev = NULL;
             a = fc_meld(a, b);
-        }
         a->next = pairs;        /* stack of pairs, last pair on top */
         pairs = a;
         first = rest;
@@ -353,21 +358,19 @@ static struct fc_node *fc_merge_pairs(struct fc_node *first)
         return NULL;
     a = pairs;
     pairs = pairs->next;
-    a->next = NULL;
     while ( pairs )
     {
         b = pairs;
         pairs = pairs->next;
-        b->next = NULL;
         a = fc_meld(a, b);
     }
-    a->prev = NULL;
+    a->next = a->prev = NULL;
     return a;
 }
 
 static void fc_heap_insert(struct fc_node **root, struct fc_node *n)
 {
-    n->child = n->next = n->prev = NULL;
+    n->child = NULL;
     *root = *root ? fc_meld(*root, n) : n;
     (*root)->prev = (*root)->next = NULL;
 }
@@ -1531,7 +1534,6 @@ static void *fc_alloc_udata(const struct sch_sched *s, struct sch_unit *u,
         return NULL;
     fu->unit = u;
     fu->dom = dd;
-    fu->cls = FC_NO_CLASS;
     sch_list_init(&fu->park_elem);
     return fu;
 }
