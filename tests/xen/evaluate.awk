@@ -19,7 +19,9 @@
 function ok(msg)        { print "ok   " msg }
 function bad(msg)       { print "FAIL " msg; nfail++ }
 function abs(x)         { return x < 0 ? -x : x }
-function f1(x)          { return x == "nan" ? x : sprintf("%.1f", x) }
+# a figure for the table; "-" when dom0 did not print it
+function f1(x)          { return x == "nan" || x == "" ? "-" : sprintf("%.1f", x) }
+function f2(x)          { return x == "nan" || x == "" ? "-" : sprintf("%.2f", x) }
 function fig(k, v)      { gsub(/ /, "_", v); print "FIG", k, v }
 
 # The figure, or a failure (and "nan") when dom0 did not print it.
@@ -68,7 +70,7 @@ function in_force(ph, g1, g2, g3, want,    gs, n, i, g, w, xw, out) {
         }
         if (r(ph " cap_start " g) != 0)
             bad(ph ": " g " capped (" R[ph " cap_start " g] "), should not be")
-        out = out (i > 1 ? " / " : "") w
+        out = out (i > 1 ? " / " : "") (w == "nan" ? "-" : w)
     }
     return out
 }
@@ -179,13 +181,16 @@ END {
         p99 = r("cap win_p99_pct " t)
         fig("c_used_" t, f1(used))
         fig("c_p99max_" t, f1(p99) " / " f1(r("cap win_max_pct " t)))
-        fig("c_over_" t, f1(r("cap win_over2_pct " t)) "%")
+        v = f1(r("cap win_over2_pct " t))
+        fig("c_over_" t, v (v == "-" ? "" : "%"))
+        if (p99 != "nan")
+            have_p99 = 1
         if (p99 != "nan" && p99 - CAP[t] > cerr) {
             cerr = p99 - CAP[t]
             cerr_t = t
         }
     }
-    fig("c_err", f1(cerr) (cerr_t != "-" ? " (" cerr_t ")" : ""))
+    fig("c_err", !have_p99 ? "-" : f1(cerr) (cerr_t != "-" ? " (" cerr_t ")" : ""))
 
     # accounting: the paused guests' totals
     worst = 0; memok = "yes"
@@ -201,6 +206,7 @@ END {
             bad("accounting: " g " has no CPU figures")
             continue
         }
+        worst_ok = 1
         d1 = abs(xd - xs) / xs * 100
         d2 = abs(xd - xl) / xl * 100
         if (d1 > worst) worst = d1
@@ -217,8 +223,8 @@ END {
         }
     }
     if (mode == "xenosd") {
-        fig("a_cpu", sprintf("%.2f", worst))
-        fig("a_mem", memok)
+        fig("a_cpu", worst_ok ? sprintf("%.2f", worst) : "-")
+        fig("a_mem", worst_ok ? memok : "-")
         within("xenosd: exit code", r("xenosd exit_code -"), 0, 0)
         n = r("xenosd policy_reloads_sent -")
         within("xenosd: policy reloads", r("xenosd policy_reloads -"), n, n)
