@@ -43,10 +43,11 @@ sanitize: deps
 	cmake --build $(BUILD)-san -j $(JOBS)
 	cd $(BUILD)-san && ctest --output-on-failure -j $(JOBS)
 
-# The real-hypervisor test: Xen 4.17 under QEMU (TCG) booted with credit2,
-# credit and our fcredit, xenosd in dom0 over busy guests of two tenants
-# (tests/xen/run, docs/xen.md).  About 10 minutes from nothing; the dom0
-# image is cached in $XENOS_XENLAB (default /var/cache/xenos-xenlab).
+# The real-hypervisor test: Xen 4.17 under QEMU (TCG, three pCPUs) booted
+# with credit2, credit and our fcredit, xenosd in dom0 over busy guests of
+# three tenants on one pCPU and on two (tests/xen/run, docs/xen.md).  About
+# 13 minutes with its cache, 20 from nothing; the dom0 image is cached in
+# $XENOS_XENLAB (default /var/cache/xenos-xenlab).
 xen-test: build
 	tests/xen/run --build-dir $(BUILD) all
 

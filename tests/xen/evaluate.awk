@@ -8,13 +8,20 @@
 # (weights: most points a guest may be off its entitlement), captol (caps:
 # most points a tenant's use over the run, and over each span of it, may
 # be off its cap), accttol
-# (accounting: most percent xenosd's CPU may differ from Xen's).
+# (accounting: most percent xenosd's CPU may differ from Xen's), eq3err
+# and eq3win (three equal guests on two pCPUs: most points, of the two
+# pCPUs, a guest's share may be off 33.3, and most percent a 1 s window
+# may be off, relative), eq3judged (1: hold this scheduler to eq3err and
+# eq3win; 0: report only), terr (two tenants on two pCPUs: most points a
+# tenant's share may be off 50).
 # Output: "ok WHAT" and "FAIL WHAT" lines, and "FIG KEY VALUE" lines for
 # the table (spaces in VALUE written as '_').
 function ok(msg)        { print "ok   " msg }
 function bad(msg)       { print "FAIL " msg; nfail++ }
 function abs(x)         { return x < 0 ? -x : x }
-function f1(x)          { return sprintf("%.1f", x) }
+# a figure for the table; "-" when dom0 did not print it
+function f1(x)          { return x == "nan" || x == "" ? "-" : sprintf("%.1f", x) }
+function f2(x)          { return x == "nan" || x == "" ? "-" : sprintf("%.2f", x) }
 function fig(k, v)      { gsub(/ /, "_", v); print "FIG", k, v }
 
 # The figure, or a failure (and "nan") when dom0 did not print it.
@@ -35,6 +42,39 @@ function within(what, v, lo, hi) {
         bad(what ": " v " not in " lo ".." hi)
 }
 
+# within(), or only reported when !judge
+function within_if(judge, what, v, lo, hi) {
+    if (judge)
+        within(what, v, lo, hi)
+    else
+        print "info " what ": " v " (target " lo ".." hi ", reported, not judged)"
+}
+
+# The parameters of phase ph in force on guests g1 g2 g3: xl's weight
+# equal to want (if given) and, with xenosd, to what xenosd says it set;
+# no caps.  Returns "w1 / w2 / w3" (xl's weights).
+function in_force(ph, g1, g2, g3, want,    gs, n, i, g, w, xw, out) {
+    n = split(g1 " " g2 " " g3, gs, " ")
+    out = ""
+    for (i = 1; i <= n; i++) {
+        g = gs[i]
+        w = r(ph " weight_start " g)
+        if (want != "" && w != want)
+            bad(ph ": " g " has weight " w ", not " want)
+        if (mode == "xenosd") {
+            xw = r(ph " xenosd_weight_start " g)
+            if (w == xw)
+                ok(ph ": " g " weight " w " in force, as xenosd set it")
+            else
+                bad(ph ": " g " weight " w " in force, xenosd set " xw)
+        }
+        if (r(ph " cap_start " g) != 0)
+            bad(ph ": " g " capped (" R[ph " cap_start " g] "), should not be")
+        out = out (i > 1 ? " / " : "") (w == "nan" ? "-" : w)
+    }
+    return out
+}
+
 $1 == "RESULT" { R[$2 " " $3 " " $4] = $5 }
 $1 == "INFO"   { v = $4; for (i = 5; i <= NF; i++) v = v " " $i; I[$2 " " $3] = v }
 
@@ -51,10 +91,11 @@ END {
     else
         bad("xl info: xen_scheduler '" I["boot xen_scheduler"] "', not " want)
 
-    # tenants: alpha by name glob, beta by the xenstore tenant key
+    # tenants: alpha and gamma by name glob, beta by the xenstore tenant key
+    T["gamma-1"] = "gamma"
     if (mode == "xenosd")
-        for (i = 1; i <= 3; i++) {
-            g = G[i]
+        for (i = 1; i <= 4; i++) {
+            g = i <= 3 ? G[i] : "gamma-1"
             if (I["tenant " g] == T[g])
                 ok("xenosd: " g " in tenant " T[g])
             else
@@ -76,13 +117,51 @@ END {
     fig("w_err_max", f1(r("weights share_err_pts_max -")))
     fig("w_shares", shares)
     fig("w_win1s", f1(r("weights win1s_relerr_pct_max -")))
-    fig("t_p99", f1(r("weights window_p99_ms -")) " / " f1(r("cap window_p99_ms -")))
+    fig("t_p99", f1(r("weights window_p99_ms -")) " / " f1(r("cap window_p99_ms -")) " / " \
+        f1(r("eq3 window_p99_ms -")) " / " f1(r("tenants window_p99_ms -")))
     # readings that stayed slow (the host starved QEMU): the windows
     # around them are uncertain by more than 2%
-    for (i = 0; i < 2; i++) {
-        ph = i ? "cap" : "weights"
+    split("weights cap eq3 tenants", PH, " ")
+    for (i = 1; i <= 4; i++) {
+        ph = PH[i]
         within(ph ": readings slower than 4 ms kept", r(ph " slow -"), 0, r(ph " samples -") * 0.05)
     }
+
+    # three equal guests on pCPUs 1-2, in percent of the two (eq3)
+    in_force("eq3", "alpha-1", "alpha-2", "beta-1", 128)
+    shares = ""
+    for (i = 1; i <= 3; i++) {
+        g = G[i]
+        e = r("eq3 share_err_pts " g)
+        within_if(eq3judged, "eq3: " g " share " f1(R["eq3 share_pct " g]) " vs " \
+                  f1(R["eq3 entitled_pct " g]) " (% of pCPUs 1-2), error (points)", e, 0, eq3err)
+        shares = shares (i > 1 ? " / " : "") f1(R["eq3 share_pct " g])
+    }
+    within_if(eq3judged, "eq3: worst 1 s window, relative error (%)",
+              r("eq3 win1s_relerr_pct_max -"), 0, eq3win)
+    within("eq3: guests' total (% of pCPUs 1-2)", r("eq3 total_pct -"), 90, 101)
+    fig("e_shares", shares)
+    fig("e_err_max", f1(r("eq3 share_err_pts_max -")))
+    fig("e_win1s", f1(r("eq3 win1s_relerr_pct_max -")))
+
+    # two tenants of equal weight on pCPUs 1-2: alpha (two 1-vCPU guests)
+    # against gamma (one 2-vCPU guest)
+    if (r("tenants vcpus gamma-1") != 2)
+        bad("tenants: gamma-1 has " R["tenants vcpus gamma-1"] " vCPUs, not 2")
+    w = in_force("tenants", "alpha-1", "alpha-2", "gamma-1", "")
+    fig("t_weights", w)
+    for (i = 1; i <= 2; i++) {
+        t = i == 1 ? "alpha" : "gamma"
+        within("tenants: tenant " t " share " f1(R["tenants tenant_share_pct " t]) " vs " \
+               f1(R["tenants tenant_entitled_pct " t]) " (% of pCPUs 1-2), error (points)",
+               r("tenants tenant_err_pts " t), 0, terr)
+    }
+    within("tenants: guests' total (% of pCPUs 1-2)", r("tenants total_pct -"), 90, 101)
+    fig("t_shares", f1(r("tenants tenant_share_pct alpha")) " / " f1(r("tenants tenant_share_pct gamma")))
+    fig("t_gshares", f1(r("tenants share_pct alpha-1")) " / " f1(r("tenants share_pct alpha-2")) \
+        " / " f1(r("tenants share_pct gamma-1")))
+    fig("t_err", f1(r("tenants tenant_err_pts_max -")))
+    fig("t_win1s", f1(r("tenants tenant_win1s_relerr_pct_max -")))
 
     # caps
     cerr = 0; cerr_t = "-"
@@ -102,13 +181,16 @@ END {
         p99 = r("cap win_p99_pct " t)
         fig("c_used_" t, f1(used))
         fig("c_p99max_" t, f1(p99) " / " f1(r("cap win_max_pct " t)))
-        fig("c_over_" t, f1(r("cap win_over2_pct " t)) "%")
+        v = f1(r("cap win_over2_pct " t))
+        fig("c_over_" t, v (v == "-" ? "" : "%"))
+        if (p99 != "nan")
+            have_p99 = 1
         if (p99 != "nan" && p99 - CAP[t] > cerr) {
             cerr = p99 - CAP[t]
             cerr_t = t
         }
     }
-    fig("c_err", f1(cerr) (cerr_t != "-" ? " (" cerr_t ")" : ""))
+    fig("c_err", !have_p99 ? "-" : f1(cerr) (cerr_t != "-" ? " (" cerr_t ")" : ""))
 
     # accounting: the paused guests' totals
     worst = 0; memok = "yes"
@@ -124,6 +206,7 @@ END {
             bad("accounting: " g " has no CPU figures")
             continue
         }
+        worst_ok = 1
         d1 = abs(xd - xs) / xs * 100
         d2 = abs(xd - xl) / xl * 100
         if (d1 > worst) worst = d1
@@ -140,10 +223,11 @@ END {
         }
     }
     if (mode == "xenosd") {
-        fig("a_cpu", sprintf("%.2f", worst))
-        fig("a_mem", memok)
+        fig("a_cpu", worst_ok ? sprintf("%.2f", worst) : "-")
+        fig("a_mem", worst_ok ? memok : "-")
         within("xenosd: exit code", r("xenosd exit_code -"), 0, 0)
-        within("xenosd: policy reloads", r("xenosd policy_reloads -"), 1, 1)
+        n = r("xenosd policy_reloads_sent -")
+        within("xenosd: policy reloads", r("xenosd policy_reloads -"), n, n)
         for (k in R)
             if (k ~ /^xenosd errors_/) {
                 split(k, p, " ")

@@ -1,15 +1,16 @@
 /*
- * xenshare.c: measure how a real Xen shares one pCPU among domains, from
+ * xenshare.c: measure how a real Xen shares its pCPUs among domains, from
  * inside dom0 (tests/xen/ runs it in every boot of `make xen-test`).
  *
- *   xenshare [--phase P] [--seconds N] [--interval-ms N] [--pcpu N]
+ *   xenshare [--phase P] [--seconds N] [--interval-ms N] [--pcpu N[-M]]
  *            [--cap T:PCT]... [--span-s N] [--raw]
  *            DOMAIN[:TENANT[:WEIGHT]]...
  *   xenshare --snapshot DOMAIN...
  *
  * Design
  * ------
- * The domains named share one pCPU (the test pins them to it).  Every
+ * The domains named share one pCPU, or with --pcpu N-M the pCPUs N to M
+ * (the test pins them there).  Every
  * interval (default 100 ms) the tool reads each domain's cumulative CPU
  * time, with libxenctrl's xc_domain_getinfolist(): one hypercall for all
  * domains, the very counter libxenstat reports, without the xenstore
@@ -18,8 +19,10 @@
  *
  * A window is the span between two readings; its share is the CPU a
  * domain used over the time that passed (dom0's CLOCK_MONOTONIC, which is
- * Xen's system time, in the middle of the call), in points of one pCPU
- * (100 = all of it).  Under emulation a reading now and then takes tens
+ * Xen's system time, in the middle of the call), in percent of the pCPUs
+ * the domains share: with one pCPU, points of it (100 = all of it); with
+ * --pcpu 1-2, percent of the two (a domain running on both all the time
+ * has 100, one vCPU on one of them 50).  Under emulation a reading now and then takes tens
  * of ms (dom0's vCPU waits for the host), and a 100 ms window measured
  * with a clock read tens of ms away from the hypercall's own instant is
  * off by as much: a reading that took longer than XS_READ_SLOW_NS is
@@ -29,15 +32,21 @@
  * The pCPU's idle time would be a time base free of that (the domains'
  * CPU time plus the idle time is all the time the pCPU had), but it comes
  * from another hypercall and, more to the point, is only as good as the
- * scheduler's accounting: with --pcpu N it is read too and only checked,
- * `idle_backwards` counting the readings where pCPU N's idle time went
- * backwards (never, with a sound scheduler).
+ * scheduler's accounting: with --pcpu it is read too (for each pCPU) and
+ * only checked, `idle_backwards` counting the readings where a pCPU's idle
+ * time went backwards (never, with a sound scheduler).
  *
  * From the windows it derives:
  *
  * - with weights: each domain's share over the whole run against its
  *   entitlement, 100 x weight / sum of weights (absolute error, points),
  *   and the worst relative error over 1 s windows (ten readings apart);
+ *   the same for each tenant (the sum of its domains), whose entitlement
+ *   is the sum of theirs.  WEIGHT is the domain's entitled part, in any
+ *   unit: the Xen weight when domains of one vCPU share one pCPU, the
+ *   tenant's part of the pCPUs otherwise (a 2-vCPU domain beside two
+ *   1-vCPU domains of a tenant of equal weight: 2, 1, 1).  Nothing caps
+ *   an entitlement at what the domain's vCPUs could use;
  * - with caps: each capped tenant's use (sum of its domains) over the
  *   run and, with --span-s, the least and most of it over consecutive
  *   spans of that length; the p50, p99 and max of its 100 ms windows, and
@@ -107,7 +116,8 @@ struct xs_run {
     const char *phase;
     unsigned int seconds, interval_ms;
     unsigned int span_s;        /* 0: no span figures */
-    int pcpu;                   /* -1: time from dom0's clock */
+    int pcpu;                   /* first pCPU shared; -1: not given */
+    unsigned int nr_pcpus;      /* pCPUs shared: pcpu .. pcpu + nr - 1 */
     struct xs_domain doms[XS_DOMAINS_MAX];
     unsigned int nr_doms;
     struct xs_tenant tenants[XS_TENANTS_MAX];
@@ -118,7 +128,7 @@ struct xs_run {
     unsigned int backwards;     /* a domain's CPU time went back */
     unsigned int retries;       /* readings taken again (slow) */
     unsigned int slow;          /* slow readings kept */
-    uint64_t idle_ns;           /* pCPU's idle time, last reading */
+    uint64_t idle_ns[XS_CPUS_MAX];      /* each pCPU's idle time, last */
     unsigned int idle_backwards;
     bool raw;                   /* print every reading too */
 };
@@ -228,6 +238,28 @@ static int xs_parse_uint(const char *s, unsigned int min, unsigned int max,
     return 0;
 }
 
+/* "N" or "N-M" (N <= M < XS_CPUS_MAX): the pCPUs the domains share. */
+static int xs_parse_pcpus(struct xs_run *r, const char *s)
+{
+    char first[16];
+    const char *dash = strchr(s, '-');
+    unsigned int a, b;
+    size_t len = dash ? (size_t)(dash - s) : strlen(s);
+
+    if ( !len || len >= sizeof(first) )
+        return -EINVAL;
+    memcpy(first, s, len);
+    first[len] = '\0';
+    if ( xs_parse_uint(first, 0, XS_CPUS_MAX - 1, &a) )
+        return -EINVAL;
+    b = a;
+    if ( dash && xs_parse_uint(dash + 1, a, XS_CPUS_MAX - 1, &b) )
+        return -EINVAL;
+    r->pcpu = (int)a;
+    r->nr_pcpus = b - a + 1;
+    return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Sampling                                                           */
 
@@ -266,17 +298,20 @@ static int xs_resolve(xenstat_handle *xh, struct xs_domain *doms,
     return rc;
 }
 
-/* pCPU @cpu's idle time in ns into *@idle_ns. */
-static int xs_idle(xc_interface *xch, int cpu, uint64_t *idle_ns)
+/* The idle time in ns of the pCPUs shared, into @idle_ns[0..nr_pcpus). */
+static int xs_idle(xc_interface *xch, const struct xs_run *r,
+                   uint64_t *idle_ns)
 {
     xc_cpuinfo_t info[XS_CPUS_MAX];
+    unsigned int i;
     int nr = 0;
 
     if ( xc_getcpuinfo(xch, XS_CPUS_MAX, info, &nr) )
         return -errno;
-    if ( cpu >= nr )
+    if ( r->pcpu + (int)r->nr_pcpus > nr )
         return -ENODEV;
-    *idle_ns = info[cpu].idletime;
+    for ( i = 0; i < r->nr_pcpus; i++ )
+        idle_ns[i] = info[r->pcpu + (int)i].idletime;
     return 0;
 }
 
@@ -313,7 +348,8 @@ static int xs_read(xc_interface *xch, const struct xs_run *r,
 /* A reading into slot @k, taken again while it is slow. */
 static int xs_sample(xc_interface *xch, struct xs_run *r, unsigned int k)
 {
-    uint64_t cpu_ns[XS_DOMAINS_MAX], before = 0, after = 0, idle = 0;
+    uint64_t cpu_ns[XS_DOMAINS_MAX], before = 0, after = 0;
+    uint64_t idle[XS_CPUS_MAX];
     unsigned int i, try;
     int rc;
 
@@ -346,12 +382,15 @@ static int xs_sample(xc_interface *xch, struct xs_run *r, unsigned int k)
     }
     if ( r->pcpu >= 0 )
     {
-        rc = xs_idle(xch, r->pcpu, &idle);
+        rc = xs_idle(xch, r, idle);
         if ( rc )
             return rc;
-        if ( k && idle < r->idle_ns )
-            r->idle_backwards++;
-        r->idle_ns = idle;
+        for ( i = 0; i < r->nr_pcpus; i++ )
+        {
+            if ( k && idle[i] < r->idle_ns[i] )
+                r->idle_backwards++;
+            r->idle_ns[i] = idle[i];
+        }
     }
     return 0;
 }
@@ -395,8 +434,8 @@ static int xs_measure(xc_interface *xch, struct xs_run *r)
 /* ------------------------------------------------------------------ */
 /* Figures                                                            */
 
-/* Points of one pCPU domain @i used between readings @a and @b (0 for
- * a window in which no time passed). */
+/* Percent of the shared pCPUs domain @i used between readings @a and @b
+ * (0 for a window in which no time passed). */
 static double xs_share(const struct xs_run *r, unsigned int i,
                        unsigned int a, unsigned int b)
 {
@@ -405,7 +444,7 @@ static double xs_share(const struct xs_run *r, unsigned int i,
     if ( r->t_ns[b] == r->t_ns[a] )
         return 0;
     return XS_PCT_FULL * (double)(d->cpu_ns[b] - d->cpu_ns[a]) /
-           (double)(r->t_ns[b] - r->t_ns[a]);
+           ((double)(r->t_ns[b] - r->t_ns[a]) * r->nr_pcpus);
 }
 
 static double xs_tenant_share(const struct xs_run *r, unsigned int t,
@@ -483,19 +522,43 @@ static void xs_report_raw(const struct xs_run *r)
     }
 }
 
+/* The largest relative error (%) of @share(a, b) against @ent over the
+ * 1 s windows of the run. */
+static double xs_worst_window(const struct xs_run *r, unsigned int i,
+                              double ent,
+                              double (*share)(const struct xs_run *,
+                                              unsigned int, unsigned int,
+                                              unsigned int))
+{
+    unsigned int last = r->nr_samples - 1, step, k;
+    double worst = 0;
+
+    step = XS_WINDOW_LONG_MS / r->interval_ms;
+    if ( step < 1 )
+        step = 1;
+    for ( k = 0; k + step <= last; k += step )
+    {
+        double rel = (share(r, i, k, k + step) - ent) / ent * 100.0;
+
+        if ( rel < 0 )
+            rel = -rel;
+        if ( rel > worst )
+            worst = rel;
+    }
+    return worst;
+}
+
 /* Weights: shares over the run and the worst 1 s window, against the
- * entitlement 100 x weight / sum of weights. */
+ * entitlement 100 x weight / sum of weights, per domain and per tenant. */
 static void xs_report_weights(const struct xs_run *r)
 {
-    unsigned int last = r->nr_samples - 1, step, i, k;
+    unsigned int last = r->nr_samples - 1, i;
     double wsum = 0, err_max = 0, rel_max = 0, total = 0;
+    double terr_max = 0, trel_max = 0, rel;
     double tshare[XS_TENANTS_MAX] = { 0 }, tent[XS_TENANTS_MAX] = { 0 };
 
     for ( i = 0; i < r->nr_doms; i++ )
         wsum += (double)r->doms[i].weight;
-    step = XS_WINDOW_LONG_MS / r->interval_ms;
-    if ( step < 1 )
-        step = 1;
     for ( i = 0; i < r->nr_doms; i++ )
     {
         const struct xs_domain *d = &r->doms[i];
@@ -507,27 +570,35 @@ static void xs_report_weights(const struct xs_run *r)
         xs_result(r, "share_err_pts", d->name, err < 0 ? -err : err);
         if ( (err < 0 ? -err : err) > err_max )
             err_max = err < 0 ? -err : err;
-        for ( k = 0; k + step <= last; k += step )
-        {
-            double rel = (xs_share(r, i, k, k + step) - ent) / ent * 100.0;
-
-            if ( rel < 0 )
-                rel = -rel;
-            if ( rel > rel_max )
-                rel_max = rel;
-        }
+        rel = xs_worst_window(r, i, ent, xs_share);
+        xs_result(r, "win1s_relerr_pct", d->name, rel);
+        if ( rel > rel_max )
+            rel_max = rel;
         tshare[d->tenant] += share;
         tent[d->tenant] += ent;
         total += share;
     }
     for ( i = 0; i < r->nr_tenants; i++ )
     {
+        double err = tshare[i] - tent[i];
+
+        if ( err < 0 )
+            err = -err;
         xs_result(r, "tenant_share_pct", r->tenants[i].name, tshare[i]);
         xs_result(r, "tenant_entitled_pct", r->tenants[i].name, tent[i]);
+        xs_result(r, "tenant_err_pts", r->tenants[i].name, err);
+        if ( err > terr_max )
+            terr_max = err;
+        rel = xs_worst_window(r, i, tent[i], xs_tenant_share);
+        xs_result(r, "tenant_win1s_relerr_pct", r->tenants[i].name, rel);
+        if ( rel > trel_max )
+            trel_max = rel;
     }
     xs_result(r, "total_pct", "-", total);
     xs_result(r, "share_err_pts_max", "-", err_max);
     xs_result(r, "win1s_relerr_pct_max", "-", rel_max);
+    xs_result(r, "tenant_err_pts_max", "-", terr_max);
+    xs_result(r, "tenant_win1s_relerr_pct_max", "-", trel_max);
 }
 
 /* Tenant @t's least and most use over consecutive spans of span_s (a
@@ -623,14 +694,14 @@ static void xs_usage(FILE *f)
 {
     fprintf(f,
         "usage: xenshare [--phase P] [--seconds N] [--interval-ms N]\n"
-        "                [--pcpu N] [--cap TENANT:PCT]... [--span-s N]\n"
+        "                [--pcpu N[-M]] [--cap TENANT:PCT]... [--span-s N]\n"
         "                [--raw]\n"
         "                DOMAIN[:TENANT[:WEIGHT]]...\n"
         "       xenshare [--phase P] --snapshot DOMAIN...\n"
         "Samples the domains' CPU time with libxenstat and prints one\n"
         "'RESULT PHASE FIGURE SUBJECT VALUE' line per figure.  The domains\n"
-        "are taken to share one pCPU (--pcpu: which, to check its idle\n"
-        "time).\n");
+        "are taken to share one pCPU, or the pCPUs N to M (--pcpu: which,\n"
+        "to check their idle time); shares are percent of those pCPUs.\n");
 }
 
 int main(int argc, char **argv)
@@ -652,8 +723,8 @@ int main(int argc, char **argv)
         .seconds = XS_SECONDS_DEFAULT,
         .interval_ms = XS_INTERVAL_MS_DEFAULT,
         .pcpu = -1,
+        .nr_pcpus = 1,
     };
-    unsigned int pcpu;
     bool snapshot = false, weights = true;
     xenstat_handle *xh;
     xc_interface *xch;
@@ -672,10 +743,7 @@ int main(int argc, char **argv)
             rc = xs_parse_uint(optarg, 10, XS_WINDOW_LONG_MS,
                                &r.interval_ms);
             break;
-        case 'P':
-            rc = xs_parse_uint(optarg, 0, XS_CPUS_MAX - 1, &pcpu);
-            r.pcpu = (int)pcpu;
-            break;
+        case 'P': rc = xs_parse_pcpus(&r, optarg); break;
         case 'c': rc = xs_parse_cap(&r, optarg); break;
         case 'S': snapshot = true; break;
         case 'r': r.raw = true; break;
