@@ -52,6 +52,8 @@
 #define SIMB_START_MS           5000    /* to start a host and see it */
 #define SIMB_LINE_MAX           (16u << 20)     /* a reply line */
 #define SIMB_READ_CHUNK         65536
+#define SIMB_BACKOFF_MIN_MS     200     /* no host: wait before trying */
+#define SIMB_BACKOFF_MAX_MS     2000    /* ...doubling up to this */
 
 struct simb_tok {
     char *key, *val;
@@ -61,6 +63,11 @@ struct simb {
     uint32_t magic;
     int fd;                             /* -1: not connected */
     int timeout_ms;
+    /* No host answered: the next try waits until retry_at_ms, each
+     * failure doubling backoff_ms (a dead host costs nothing per call). */
+    int64_t retry_at_ms;
+    int backoff_ms;
+    bool unchecked;                     /* reconnected, host not PINGed */
     char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
     /* open's options, as given (scenario made absolute) */
     char *scenario, *socket, *state_dir, *speed, *policy, *simhost, *log;
@@ -495,11 +502,27 @@ static int simb_call(struct simb *b, const char *req,
     {
         if ( b->fd < 0 )
         {
+            int64_t now = simb_now_ms();
+
+            if ( now < b->retry_at_ms )
+                return -ECONNRESET;
             rc = simb_connect(b);
             if ( rc == -ENOENT || rc == -ECONNREFUSED )
+            {
+                /* The host is down (rebooting, perhaps): back off. */
+                b->backoff_ms = b->backoff_ms
+                    ? (b->backoff_ms * 2 > SIMB_BACKOFF_MAX_MS
+                       ? SIMB_BACKOFF_MAX_MS : b->backoff_ms * 2)
+                    : SIMB_BACKOFF_MIN_MS;
+                b->retry_at_ms = now + b->backoff_ms;
                 return -ECONNRESET;
+            }
             if ( rc )
                 return rc;
+            b->backoff_ms = 0;
+            b->retry_at_ms = 0;
+            /* Perhaps another host by now: sample() checks it first. */
+            b->unchecked = true;
         }
         if ( reset )
             reset(r->ctx);
@@ -537,6 +560,20 @@ static int simb_sample_status(struct simb *b, void *ctx, char *line)
          simb_u64(t, &time_ns) )
         return -EPROTO;
     s->out->time_ns = time_ns;
+    /* A host from before boot ids has none: "" (not known). */
+    if ( (t = simb_get(b, n, "boot_id")) )
+    {
+        const char *dec;
+        size_t len, i;
+
+        if ( simb_decode(b, t, &dec, &len) || !len ||
+             len > ACCT_BOOT_ID_MAX )
+            return -EPROTO;
+        for ( i = 0; i < len; i++ )
+            if ( dec[i] < 0x21 || dec[i] > 0x7e )
+                return -EPROTO;
+        memcpy(s->out->boot_id, dec, len + 1);
+    }
     return 0;
 }
 
@@ -629,6 +666,10 @@ static int simb_dom_fields(struct simb *b, struct acct_sample *s,
         d->tenant_key = simb_str(b, s, v, &rc);
     v = simb_get(b, n, "domid");
     if ( !v || simb_u32(v, &d->domid) )
+        rc = -EBADMSG;
+    /* Optional: a host from before creation times has none. */
+    v = simb_get(b, n, "created_ns");
+    if ( v && simb_u64(v, &d->created_ns) )
         rc = -EBADMSG;
     if ( rc )
         return rc;
@@ -744,6 +785,8 @@ static struct simb *simb_of(void *state)
     return b && b->magic == SIMB_MAGIC ? b : NULL;
 }
 
+static int simb_check(struct simb *b, char *err, size_t errlen);
+
 static int sim_sample(void *state, struct acct_sample *out)
 {
     struct simb *b = simb_of(state);
@@ -753,11 +796,27 @@ static int sim_sample(void *state, struct acct_sample *out)
         .line = simb_sample_line,
         .ctx = &s,
     };
+    char err[256];
     int rc;
 
     acct_sample_reset(out);
     if ( !b )
         return -EINVAL;
+    /*
+     * A host we reconnected to may be another one: ours restarted (a
+     * reboot, fine: its boot id tells the collector) or a host of another
+     * scenario left at the socket, whose counters are not ours to bill.
+     */
+    if ( b->unchecked || b->fd < 0 )
+    {
+        rc = simb_check(b, err, sizeof(err));
+        if ( rc )
+        {
+            simb_disconnect(b);
+            return rc;
+        }
+        b->unchecked = false;
+    }
     rc = simb_call(b, "SAMPLE\n", &r, simb_sample_reset);
     if ( !rc && s.seen != s.count )
         rc = -EPROTO;   /* the host said how many; a line went missing */
