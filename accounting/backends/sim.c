@@ -67,7 +67,6 @@ struct simb {
      * failure doubling backoff_ms (a dead host costs nothing per call). */
     int64_t retry_at_ms;
     int backoff_ms;
-    bool unchecked;                     /* reconnected, host not PINGed */
     char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
     /* open's options, as given (scenario made absolute) */
     char *scenario, *socket, *state_dir, *speed, *policy, *simhost, *log;
@@ -485,6 +484,39 @@ static int simb_exchange(struct simb *b, const char *req,
     }
 }
 
+static int simb_ping_status(struct simb *b, void *ctx, char *line);
+
+struct simb_ping {
+    struct acct_sim_info *info;
+    char scenario[PATH_MAX];            /* the host's, absolute */
+};
+
+/*
+ * A host we connect to anew may be another one: ours restarted (a reboot,
+ * fine: its boot id tells the collector) or a host of another scenario
+ * left at the socket, whose counters are not ours to bill (-EADDRINUSE).
+ * One PING on the fresh connection says which.
+ */
+static int simb_verify(struct simb *b)
+{
+    struct acct_sim_info info;
+    struct simb_ping pg = { .info = &info };
+    const struct simb_reply r = { .status = simb_ping_status, .ctx = &pg };
+    bool in_step;
+    int rc;
+
+    if ( !b->scenario )
+        return 0;
+    rc = simb_exchange(b, "PING\n", &r, &in_step);
+    if ( !rc && !in_step )
+        rc = -EPROTO;
+    if ( rc )
+        return rc == -EPIPE || rc == -ENOTCONN ? -ECONNRESET : rc;
+    if ( pg.scenario[0] && strcmp(b->scenario, pg.scenario) )
+        return -EADDRINUSE;
+    return 0;
+}
+
 /*
  * One request.  A connection that proves dead (the host restarted, or
  * closed it) is made again once and the request repeated; one left out of
@@ -521,8 +553,12 @@ static int simb_call(struct simb *b, const char *req,
                 return rc;
             b->backoff_ms = 0;
             b->retry_at_ms = 0;
-            /* Perhaps another host by now: sample() checks it first. */
-            b->unchecked = true;
+            rc = simb_verify(b);
+            if ( rc )
+            {
+                simb_disconnect(b);
+                return rc;
+            }
         }
         if ( reset )
             reset(r->ctx);
@@ -785,8 +821,6 @@ static struct simb *simb_of(void *state)
     return b && b->magic == SIMB_MAGIC ? b : NULL;
 }
 
-static int simb_check(struct simb *b, char *err, size_t errlen);
-
 static int sim_sample(void *state, struct acct_sample *out)
 {
     struct simb *b = simb_of(state);
@@ -796,27 +830,11 @@ static int sim_sample(void *state, struct acct_sample *out)
         .line = simb_sample_line,
         .ctx = &s,
     };
-    char err[256];
     int rc;
 
     acct_sample_reset(out);
     if ( !b )
         return -EINVAL;
-    /*
-     * A host we reconnected to may be another one: ours restarted (a
-     * reboot, fine: its boot id tells the collector) or a host of another
-     * scenario left at the socket, whose counters are not ours to bill.
-     */
-    if ( b->unchecked || b->fd < 0 )
-    {
-        rc = simb_check(b, err, sizeof(err));
-        if ( rc )
-        {
-            simb_disconnect(b);
-            return rc;
-        }
-        b->unchecked = false;
-    }
     rc = simb_call(b, "SAMPLE\n", &r, simb_sample_reset);
     if ( !rc && s.seen != s.count )
         rc = -EPROTO;   /* the host said how many; a line went missing */
@@ -1062,11 +1080,6 @@ int acct_sim_truth(void *state, struct acct_sim_truth *out)
         acct_sim_truth_free(out);
     return rc;
 }
-
-struct simb_ping {
-    struct acct_sim_info *info;
-    char scenario[PATH_MAX];            /* the host's, absolute */
-};
 
 static int simb_ping_status(struct simb *b, void *ctx, char *line)
 {
