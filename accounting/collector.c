@@ -58,6 +58,9 @@
 #include <xenos/text.h>
 
 #define CKPT_MAGIC      "xenos-checkpoint 1"
+/* A record's creation time from a checkpoint written before there were
+ * any: not known, so the domid alone says which life it is. */
+#define CREATED_UNKNOWN UINT64_MAX
 #define SECTOR_BYTES    512u
 
 const char *const acct_err_names[ACCT_NR_ERR_KINDS] = {
@@ -323,9 +326,19 @@ static int set_str(char **dst, const char *src)
 static bool life_older(const struct acct_domain *d,
                        const struct acct_dom *rec)
 {
-    if ( d->created_ns != rec->created_ns )
+    if ( rec->created_ns != CREATED_UNKNOWN &&
+         d->created_ns != rec->created_ns )
         return d->created_ns < rec->created_ns;
     return d->domid < rec->domid;
+}
+
+/* Is @d another life than the one @rec tracks, within the same boot? */
+static bool life_other(const struct acct_domain *d,
+                       const struct acct_dom *rec)
+{
+    return rec->domid != d->domid ||
+           (rec->created_ns != CREATED_UNKNOWN &&
+            rec->created_ns != d->created_ns);
 }
 
 /*
@@ -383,8 +396,7 @@ static int update_dom(struct acct_collector *c, const struct acct_domain *d,
         baseline = !fresh;
     }
     else
-        fresh = rec->boot_seq != c->boot_seq || rec->domid != d->domid ||
-                rec->created_ns != d->created_ns;
+        fresh = rec->boot_seq != c->boot_seq || life_other(d, rec);
     if ( fresh && rec->last_seen_ns )
     {
         rec->resets++;
@@ -800,6 +812,7 @@ static int parse_dom(struct acct_collector *c, char *line)
     int rc = 0;
 
     memset(&tmp, 0, sizeof(tmp));
+    tmp.created_ns = CREATED_UNKNOWN;   /* unless the line says */
     for ( tok = strtok_r(line, " ", &save); tok && !rc;
           tok = strtok_r(NULL, " ", &save) )
     {

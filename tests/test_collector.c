@@ -376,9 +376,11 @@ END_TEST
 
 /*
  * A checkpoint written before boot ids (no boot fields) still loads: the
- * boot is not known.  Case 0: the host did not reboot (its clock went on):
- * the same lives, deltas from the checkpoint's counters, nothing counted
- * twice.  Case 1: it did (its clock went back): new lives from zero.
+ * boot is not known, nor when each life began.  Case 0: the host did not
+ * reboot (its clock went on): the same lives, though the host now gives
+ * their creation times, deltas from the checkpoint's counters, nothing
+ * counted twice.  Case 1: it did (its clock went back): new lives from
+ * zero.
  */
 START_TEST(test_collector_old_checkpoint)
 {
@@ -414,8 +416,9 @@ START_TEST(test_collector_old_checkpoint)
     ck_assert_str_eq(c.boot_id, "");
     ck_assert_uint_eq(total_cpu(&c, U1), 5 * SEC);
     a.cpu_ns = rebooted ? 3 * SEC : 108 * SEC;
+    /* the host now says when each life began: not a new life for that */
     make_boot_sample(&s, BOOT_B, rebooted ? 20 * SEC : 510 * SEC, &a, 1,
-                     0);
+                     rebooted ? 1 * SEC : 400 * SEC);
     ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
     ck_assert_uint_eq(total_cpu(&c, U1), 8 * SEC);
     ck_assert_uint_eq(c.host_reboots, rebooted);
