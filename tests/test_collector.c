@@ -329,6 +329,35 @@ START_TEST(test_collector_host_reboot_new_lives)
 }
 END_TEST
 
+/* Within one boot (same boot id, the clock going on), a counter that goes
+ * back, even to near zero under the same domid and creation time, is a
+ * glitch: counter_backwards, nothing counted, never a new life. */
+START_TEST(test_collector_backwards_same_boot)
+{
+    struct acct_collector c;
+    struct acct_sample s;
+    char err[256] = "";
+    struct dom_in a = { U1, 3, 50 * SEC, 0, NULL, false };
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    make_boot_sample(&s, BOOT_A, 10 * SEC, &a, 1, 2 * SEC);
+    acct_collector_update(&c, &s, NULL, NULL);
+    a.cpu_ns = 52 * SEC;
+    make_boot_sample(&s, BOOT_A, 11 * SEC, &a, 1, 2 * SEC);
+    acct_collector_update(&c, &s, NULL, NULL);
+    a.cpu_ns = 1 * SEC;
+    make_boot_sample(&s, BOOT_A, 12 * SEC, &a, 1, 2 * SEC);
+    acct_collector_update(&c, &s, NULL, NULL);
+    ck_assert_uint_eq(total_cpu(&c, U1), 2 * SEC);
+    ck_assert_uint_eq(c.errors[ACCT_ERR_COUNTER_BACK], 1);
+    ck_assert_uint_eq(c.host_reboots, 0);
+    ck_assert_uint_eq(acct_collector_find(&c, U1)->resets, 0);
+    acct_collector_deinit(&c);
+    acct_sample_free(&s);
+}
+END_TEST
+
 /*
  * After a host reboot, a domain that already rebooted in the new boot
  * shows a dying life with a domid below the one tracked from the old
@@ -692,6 +721,7 @@ static Suite *collector_suite(void)
     tcase_add_test(tc, test_collector_reboot_and_new_domain);
     tcase_add_test(tc, test_collector_counter_backwards);
     tcase_add_loop_test(tc, test_collector_host_reboot_new_lives, 0, 3);
+    tcase_add_test(tc, test_collector_backwards_same_boot);
     tcase_add_test(tc, test_collector_host_reboot_dying_counted);
     tcase_add_loop_test(tc, test_collector_old_checkpoint, 0, 2);
     tcase_add_test(tc, test_collector_domain_error_loses_nothing);
