@@ -45,6 +45,7 @@ void acct_sample_reset(struct acct_sample *s)
         c->used = 0;
     s->nr_domains = 0;
     s->time_ns = 0;
+    s->boot_id[0] = '\0';
 }
 
 struct acct_domain *acct_sample_add(struct acct_sample *s)

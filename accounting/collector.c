@@ -10,13 +10,26 @@
  * - same domid, counter went back (seen with credit1 under an emulated
  *   clock, or a device unplugged): nothing, and for CPU time the higher
  *   reading is kept, so the same nanoseconds are never counted twice;
- * - new domid (a reboot, or a migration back): the new counters in full,
+ * - a new life: new domid (a reboot, or a migration back) or creation
+ *   time, or any domain after a host reboot: the new counters in full,
  *   since they restarted from zero;
  * - a uuid never seen: in full too (it was created since the last sample),
  *   except in the very first sample of a fresh start, which is only a
  *   baseline: what ran before xenosd existed is not this interval's.
  * A domain that vanishes keeps its totals; its last interval was closed by
  * the last sample that saw it.
+ *
+ * Host reboots: a sample names the host's boot (a random id per boot); a
+ * record remembers the boot it was last seen in (as a sequence number,
+ * boot_seq), so a record of an older boot holds the last counters of a
+ * life that ended with that boot: its growth since the last sample died
+ * with the host, unseen and unbillable, and the uuid's life in the new
+ * boot is counted from zero whatever its domid (Xen restarts them at 1).
+ * Without a boot id (a backend that cannot tell, or a checkpoint written
+ * before there were any) the host clock going back marks a reboot:
+ * both backends sample on a clock that restarts with the host and never
+ * goes back otherwise.  A counter that goes back within one boot is a
+ * glitch (counter_backwards), never a new life.
  *
  * The checkpoint holds the raw counters and the totals together, written
  * atomically after each interval.  After a crash the next run computes its
@@ -26,7 +39,9 @@
  * Checkpoint format (text, so a person can read it): a "xenos-checkpoint 1"
  * line, a "collector" line, "dom"/"tenant" lines of key=value fields
  * (strings percent-encoded), and an "end" line with the CRC-32C of
- * everything before it.
+ * everything before it.  Fields are only ever added; a reader ignores
+ * those it does not know and takes a missing one as 0 (a boot id: "",
+ * not known).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,6 +58,9 @@
 #include <xenos/text.h>
 
 #define CKPT_MAGIC      "xenos-checkpoint 1"
+/* A record's creation time from a checkpoint written before there were
+ * any: not known, so the domid alone says which life it is. */
+#define CREATED_UNKNOWN UINT64_MAX
 #define SECTOR_BYTES    512u
 
 const char *const acct_err_names[ACCT_NR_ERR_KINDS] = {
@@ -303,6 +321,42 @@ static int set_str(char **dst, const char *src)
     return 0;
 }
 
+/* Did dying life @d end before the life @rec tracks began?  By creation
+ * time where the host gives one, else by domid. */
+static bool life_older(const struct acct_domain *d,
+                       const struct acct_dom *rec)
+{
+    if ( rec->created_ns != CREATED_UNKNOWN &&
+         d->created_ns != rec->created_ns )
+        return d->created_ns < rec->created_ns;
+    return d->domid < rec->domid;
+}
+
+/* Is @d another life than the one @rec tracks, within the same boot? */
+static bool life_other(const struct acct_domain *d,
+                       const struct acct_dom *rec)
+{
+    return rec->domid != d->domid ||
+           (rec->created_ns != CREATED_UNKNOWN &&
+            rec->created_ns != d->created_ns);
+}
+
+/*
+ * Has the host rebooted since the last sample?  Boot ids say so when both
+ * are known; else the host clock going back does (it restarts with the
+ * host and never goes back within a boot).  The first sample of a fresh
+ * start has nothing to compare with.
+ */
+static bool host_rebooted(const struct acct_collector *c,
+                          const struct acct_sample *s)
+{
+    if ( !c->have_baseline )
+        return false;
+    if ( s->boot_id[0] && c->boot_id[0] )
+        return strcmp(s->boot_id, c->boot_id) != 0;
+    return s->time_ns < c->last_sample_ns;
+}
+
 /* Account one domain of a sample taken @dt_ns after the last one. */
 static int update_dom(struct acct_collector *c, const struct acct_domain *d,
                       const char *tenant_name, uint64_t now_ns,
@@ -318,11 +372,15 @@ static int update_dom(struct acct_collector *c, const struct acct_domain *d,
 
     /*
      * A dying domain is a life that ended, with its final counters.  Its
-     * domid says which life: the one we track (count its last growth), a
-     * later one we never saw (count it whole), or an older one, already
-     * counted (nothing).  Xen hands out domids in increasing order.
+     * domid (creation time, where known) says which life: the one we track
+     * (count its last growth), a later one we never saw (count it whole),
+     * or an older one, already counted (nothing).  Xen hands out domids in
+     * increasing order within a boot; a record of an older boot tracks no
+     * life of this one.
      */
-    if ( dying && (rec ? d->domid < rec->domid : !c->have_baseline) )
+    if ( dying && (rec ? rec->boot_seq == c->boot_seq &&
+                         life_older(d, rec)
+                       : !c->have_baseline) )
         return 0;
     if ( !rec )
     {
@@ -330,15 +388,24 @@ static int update_dom(struct acct_collector *c, const struct acct_domain *d,
         if ( !rec )
             return -ENOMEM;
         rec->domid = d->domid;
+        rec->created_ns = d->created_ns;
+        rec->boot_seq = c->boot_seq;
         /* Created since the last sample: all of it is new.  On the first
          * sample of a fresh start it is only the baseline. */
         fresh = c->have_baseline;
         baseline = !fresh;
     }
     else
-        fresh = rec->domid != d->domid;
+        fresh = rec->boot_seq != c->boot_seq || life_other(d, rec);
     if ( fresh && rec->last_seen_ns )
+    {
         rec->resets++;
+        /* The new life has the host's defaults, not what we set on the
+         * old one: make xenosd apply the tenant policy to it again. */
+        rec->weight = rec->cap_pct = 0;
+    }
+    rec->boot_seq = c->boot_seq;
+    rec->created_ns = d->created_ns;
     if ( set_str(&rec->name, d->name) )
         return -ENOMEM;
     if ( set_str(&rec->tenant, tenant_name) )
@@ -354,7 +421,14 @@ static int update_dom(struct acct_collector *c, const struct acct_domain *d,
     t->nr_domains += !dying;
     if ( d->error )
     {
-        /* Counters unknown: counted at its next good sample. */
+        /* Counters unknown: counted at its next good sample, from zero
+         * if this is a new life (its record now says it is the one). */
+        if ( fresh )
+        {
+            memset(&rec->last, 0, sizeof(rec->last));
+            for ( i = 0; i < rec->nr_vcpus; i++ )
+                rec->vcpu_last_ns[i] = 0;
+        }
         c->errors[ACCT_ERR_DOMAIN]++;
         return 0;
     }
@@ -413,6 +487,17 @@ int acct_collector_update(struct acct_collector *c,
                   ? s->time_ns - c->last_sample_ns : 0;
     uint32_t i;
     int rc, pass;
+
+    if ( host_rebooted(c, s) )
+    {
+        /* Every life we track ended with the old boot.  Memory of the new
+         * lives is charged from the host's boot, its clock's zero. */
+        c->boot_seq++;
+        c->host_reboots++;
+        dt = s->time_ns;
+    }
+    if ( s->boot_id[0] )
+        memcpy(c->boot_id, s->boot_id, sizeof(c->boot_id));
 
     for ( i = 0; i < c->nr_doms; i++ )
     {
@@ -535,6 +620,9 @@ static void write_body(struct acct_collector *c, struct txt_buf *b)
     txt_puts(b, CKPT_MAGIC "\ncollector");
     put_u64(b, "last_sample_ns", c->last_sample_ns);
     put_u64(b, "intervals", c->intervals);
+    put_str(b, "boot", c->boot_id);
+    put_u64(b, "boot_seq", c->boot_seq);
+    put_u64(b, "host_reboots", c->host_reboots);
     for ( i = 0; i < ACCT_NR_ERR_KINDS; i++ )
     {
         txt_puts(b, " e.");
@@ -550,6 +638,8 @@ static void write_body(struct acct_collector *c, struct txt_buf *b)
         txt_puts(b, "dom uuid=");
         txt_puts(b, d->uuid);
         put_u64(b, "domid", d->domid);
+        put_u64(b, "created", d->created_ns);
+        put_u64(b, "boot_seq", d->boot_seq);
         put_u64(b, "present", d->present);
         put_u64(b, "resets", d->resets);
         put_u64(b, "seen", d->last_seen_ns);
@@ -722,6 +812,7 @@ static int parse_dom(struct acct_collector *c, char *line)
     int rc = 0;
 
     memset(&tmp, 0, sizeof(tmp));
+    tmp.created_ns = CREATED_UNKNOWN;   /* unless the line says */
     for ( tok = strtok_r(line, " ", &save); tok && !rc;
           tok = strtok_r(NULL, " ", &save) )
     {
@@ -746,6 +837,10 @@ static int parse_dom(struct acct_collector *c, char *line)
             rc = get_u64(v, &x);
             tmp.domid = (uint32_t)x;
         }
+        else if ( !strcmp(tok, "created") )
+            rc = get_u64(v, &tmp.created_ns);
+        else if ( !strcmp(tok, "boot_seq") )
+            rc = get_u64(v, &tmp.boot_seq);
         else if ( !strcmp(tok, "present") )
         {
             rc = get_u64(v, &x);
@@ -837,6 +932,23 @@ static int parse_tenant(struct acct_collector *c, char *line)
     return rc;
 }
 
+/* A boot id token: what put_str wrote of a printable id, or "%" for
+ * none (not known). */
+static int get_boot(const char *v, char out[ACCT_BOOT_ID_MAX + 1])
+{
+    char *str;
+    int rc = get_str(v, &str);
+
+    if ( rc )
+        return rc;
+    if ( !str || strlen(str) > ACCT_BOOT_ID_MAX )
+        rc = -EBADMSG;
+    else
+        memcpy(out, str, strlen(str) + 1);
+    free(str);
+    return rc;
+}
+
 static int parse_collector(struct acct_collector *c, char *line)
 {
     char *tok, *save = NULL;
@@ -855,6 +967,12 @@ static int parse_collector(struct acct_collector *c, char *line)
             rc = get_u64(v, &c->last_sample_ns);
         else if ( !strcmp(tok, "intervals") )
             rc = get_u64(v, &c->intervals);
+        else if ( !strcmp(tok, "boot") )
+            rc = get_boot(v, c->boot_id);
+        else if ( !strcmp(tok, "boot_seq") )
+            rc = get_u64(v, &c->boot_seq);
+        else if ( !strcmp(tok, "host_reboots") )
+            rc = get_u64(v, &c->host_reboots);
         else if ( !strncmp(tok, "e.", 2) )
             for ( i = 0; i < ACCT_NR_ERR_KINDS; i++ )
                 if ( !strcmp(tok + 2, acct_err_names[i]) )
@@ -886,6 +1004,8 @@ static void collector_clear(struct acct_collector *c)
     c->nr_doms = c->cap_doms = c->index_cap = 0;
     c->nr_tenants = c->cap_tenants = 0;
     c->have_baseline = false;
+    c->boot_id[0] = '\0';
+    c->boot_seq = c->host_reboots = 0;
     c->last_sample_ns = c->intervals = 0;
     memset(c->errors, 0, sizeof(c->errors));
 }

@@ -213,6 +213,9 @@ static void render_status(struct xd *xd, FILE *f)
             c->last_sample_ns, xd->last_sample_wall_ns,
             xd->sample_duration_ns);
     txt_json_str(f, xd->o.policy_file);
+    fputs(",\"boot_id\":", f);
+    txt_json_str(f, c->boot_id);
+    fprintf(f, ",\"host_reboots\":%" PRIu64, c->host_reboots);
     fprintf(f, ",\"policy_reloads\":%" PRIu64 ",\"policy_reload_errors\":%"
             PRIu64 ",\"errors\":{", xd->policy_reloads,
             xd->policy_reload_errors);
@@ -368,11 +371,16 @@ void xd_render(struct xd *xd)
 
 int xd_account(struct xd *xd)
 {
+    uint64_t reboots = xd->col.host_reboots;
     int rc;
 
     rc = acct_collector_update(&xd->col, &xd->sample, xd_tenant_of, xd);
     if ( rc )
         return rc;
+    if ( xd->col.host_reboots != reboots )
+        xd_log("the host rebooted (now boot %s): the lives of the last "
+               "boot end at their last sample; the new ones count from "
+               "zero", xd->col.boot_id[0] ? xd->col.boot_id : "unknown");
     xd_apply_policy(xd);
     rc = acct_collector_checkpoint(&xd->col);
     if ( rc )

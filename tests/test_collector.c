@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <xenos/acct.h>
+#include <xenos/crc32c.h>
 
 static char dir[] = "/tmp/xenos-collector-XXXXXX";
 static char path[256];
@@ -226,6 +227,239 @@ START_TEST(test_collector_counter_backwards)
     make_sample(&s, 4 * SEC, &a, 1);
     acct_collector_update(&c, &s, NULL, NULL);
     ck_assert_uint_eq(total_cpu(&c, U1), 3 * SEC);
+    acct_collector_deinit(&c);
+    acct_sample_free(&s);
+}
+END_TEST
+
+#define BOOT_A "aaaaaaaa-0000-4000-8000-000000000001"
+#define BOOT_B "bbbbbbbb-0000-4000-8000-000000000002"
+
+/* make_sample with the host's boot id and a creation time per domain. */
+static void make_boot_sample(struct acct_sample *s, const char *boot,
+                             uint64_t t_ns, const struct dom_in *in,
+                             unsigned int n, uint64_t created_ns)
+{
+    uint32_t i;
+
+    make_sample(s, t_ns, in, n);
+    snprintf(s->boot_id, sizeof(s->boot_id), "%s", boot ? boot : "");
+    for ( i = 0; i < s->nr_domains; i++ )
+        s->domains[i].created_ns = created_ns;
+}
+
+/*
+ * The host reboots: same uuids, same domids (Xen restarts them at 1),
+ * counters from zero, a new boot id.  Each new life is billed from its
+ * first sample, in full; the old lives keep what they had; nothing is
+ * taken for a counter going back.  Case 0: xenosd lives through it (the
+ * sim host restarting under it); case 1: xenosd restarts from its
+ * checkpoint too (dom0 rebooted with the host); case 2: as 1, with a
+ * backend that gives no boot id (only the host clock going back says it).
+ */
+START_TEST(test_collector_host_reboot_new_lives)
+{
+    bool restart = _i >= 1, no_id = _i == 2;
+    struct acct_collector c;
+    struct acct_sample s;
+    struct acct_dom *rec;
+    char err[256] = "";
+    struct dom_in a[2] = { { U1, 1, 100 * SEC, 0, NULL, false },
+                           { U2, 2, 40 * SEC, 0, NULL, false } };
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    make_boot_sample(&s, no_id ? NULL : BOOT_A, 500 * SEC, a, 2, 0);
+    ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
+    a[0].cpu_ns += 5 * SEC;
+    a[1].cpu_ns += 2 * SEC;
+    make_boot_sample(&s, no_id ? NULL : BOOT_A, 505 * SEC, a, 2, 0);
+    ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
+    ck_assert_uint_eq(total_cpu(&c, U1), 5 * SEC);
+    ck_assert_uint_eq(total_cpu(&c, U2), 2 * SEC);
+    acct_collector_find(&c, U1)->weight = 256;  /* set by xenosd */
+    acct_collector_find(&c, U1)->cap_pct = 50;
+    ck_assert_int_eq(acct_collector_checkpoint(&c), 0);
+    if ( restart )
+    {
+        acct_collector_deinit(&c);
+        ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)),
+                         0);
+    }
+
+    /* The new boot, 20 s in: the lives ran 3 s and 1 s so far. */
+    a[0].cpu_ns = 3 * SEC;
+    a[1].cpu_ns = 1 * SEC;
+    make_boot_sample(&s, no_id ? NULL : BOOT_B, 20 * SEC, a, 2, 0);
+    ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
+    ck_assert_uint_eq(total_cpu(&c, U1), 8 * SEC);
+    ck_assert_uint_eq(total_cpu(&c, U2), 3 * SEC);
+    ck_assert_uint_eq(c.errors[ACCT_ERR_COUNTER_BACK], 0);
+    ck_assert_uint_eq(c.host_reboots, 1);
+    rec = acct_collector_find(&c, U1);
+    ck_assert_uint_eq(rec->resets, 1);
+    ck_assert_uint_eq(rec->delta.cpu_ns, 3 * SEC);
+    ck_assert_uint_eq(rec->vcpu_total_ns[0] + rec->vcpu_total_ns[1],
+                      8 * SEC);
+    /* its memory from the host's boot: 1 GiB for 20 s */
+    ck_assert_uint_eq(rec->delta.mem_byte_s, 20ull << 30);
+    /* the new life has the host's defaults: apply the policy again */
+    ck_assert_uint_eq(rec->weight, 0);
+    ck_assert_uint_eq(rec->cap_pct, 0);
+
+    /* and from then on, growth as usual, in the new boot */
+    a[0].cpu_ns += 2 * SEC;
+    make_boot_sample(&s, no_id ? NULL : BOOT_B, 25 * SEC, a, 2, 0);
+    ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
+    ck_assert_uint_eq(total_cpu(&c, U1), 10 * SEC);
+    ck_assert_uint_eq(c.host_reboots, 1);
+    ck_assert_uint_eq(acct_collector_find(&c, U1)->resets, 1);
+
+    /* and a restart of xenosd in the new boot counts nothing again */
+    ck_assert_int_eq(acct_collector_checkpoint(&c), 0);
+    acct_collector_deinit(&c);
+    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
+    ck_assert_uint_eq(total_cpu(&c, U1), 10 * SEC);
+    ck_assert_uint_eq(total_cpu(&c, U2), 3 * SEC);
+    ck_assert_uint_eq(c.host_reboots, 1);
+    ck_assert_uint_eq(c.errors[ACCT_ERR_COUNTER_BACK], 0);
+    acct_collector_deinit(&c);
+    acct_sample_free(&s);
+}
+END_TEST
+
+/* Within one boot (same boot id, the clock going on), a counter that goes
+ * back, even to near zero under the same domid and creation time, is a
+ * glitch: counter_backwards, nothing counted, never a new life. */
+START_TEST(test_collector_backwards_same_boot)
+{
+    struct acct_collector c;
+    struct acct_sample s;
+    char err[256] = "";
+    struct dom_in a = { U1, 3, 50 * SEC, 0, NULL, false };
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    make_boot_sample(&s, BOOT_A, 10 * SEC, &a, 1, 2 * SEC);
+    acct_collector_update(&c, &s, NULL, NULL);
+    a.cpu_ns = 52 * SEC;
+    make_boot_sample(&s, BOOT_A, 11 * SEC, &a, 1, 2 * SEC);
+    acct_collector_update(&c, &s, NULL, NULL);
+    a.cpu_ns = 1 * SEC;
+    make_boot_sample(&s, BOOT_A, 12 * SEC, &a, 1, 2 * SEC);
+    acct_collector_update(&c, &s, NULL, NULL);
+    ck_assert_uint_eq(total_cpu(&c, U1), 2 * SEC);
+    ck_assert_uint_eq(c.errors[ACCT_ERR_COUNTER_BACK], 1);
+    ck_assert_uint_eq(c.host_reboots, 0);
+    ck_assert_uint_eq(acct_collector_find(&c, U1)->resets, 0);
+    acct_collector_deinit(&c);
+    acct_sample_free(&s);
+}
+END_TEST
+
+/*
+ * After a host reboot, a domain that already rebooted in the new boot
+ * shows a dying life with a domid below the one tracked from the old
+ * boot: it is a life of the new boot, never seen, and counted whole; its
+ * successor from zero.  Within one boot, creation times order lives even
+ * where domids would not (a toolstack choosing random domids).
+ */
+START_TEST(test_collector_host_reboot_dying_counted)
+{
+    struct acct_collector c;
+    struct acct_sample s;
+    char err[256] = "";
+    struct dom_in a[2] = { { U1, 9, 50 * SEC, 0, NULL, false },
+                           { U1, 0, 0, 0, NULL, true } };
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    make_boot_sample(&s, BOOT_A, 100 * SEC, a, 1, 7 * SEC);
+    acct_collector_update(&c, &s, NULL, NULL);
+    /* new boot: domid 1 ran 4 s and died; domid 2 has run 1 s */
+    a[0] = (struct dom_in){ U1, 2, 1 * SEC, 0, NULL, false };
+    a[1] = (struct dom_in){ U1, 1, 4 * SEC, 0, NULL, true };
+    make_boot_sample(&s, BOOT_B, 10 * SEC, a, 2, 0);
+    s.domains[0].created_ns = 6 * SEC;
+    s.domains[1].created_ns = 1 * SEC;
+    acct_collector_update(&c, &s, NULL, NULL);
+    ck_assert_uint_eq(total_cpu(&c, U1), 5 * SEC);
+    ck_assert_uint_eq(acct_collector_find(&c, U1)->domid, 2);
+
+    /* a reboot in this boot to a lower domid: creation time says new */
+    a[0] = (struct dom_in){ U1, 1, 0, 0, NULL, true };
+    a[0].cpu_ns = 3 * SEC;          /* domid 2 ran 2 s more, then ended */
+    a[0].domid = 2;
+    a[1] = (struct dom_in){ U1, 1, 1 * SEC, 0, NULL, false };
+    make_boot_sample(&s, BOOT_B, 20 * SEC, a, 2, 0);
+    s.domains[0].created_ns = 6 * SEC;
+    s.domains[1].created_ns = 15 * SEC;
+    acct_collector_update(&c, &s, NULL, NULL);
+    ck_assert_uint_eq(total_cpu(&c, U1), 8 * SEC);
+    ck_assert_uint_eq(c.errors[ACCT_ERR_COUNTER_BACK], 0);
+    acct_collector_deinit(&c);
+    acct_sample_free(&s);
+}
+END_TEST
+
+/*
+ * A checkpoint written before boot ids (no boot fields) still loads: the
+ * boot is not known, nor when each life began.  Case 0: the host did not
+ * reboot (its clock went on): the same lives, though the host now gives
+ * their creation times, deltas from the checkpoint's counters, nothing
+ * counted twice.  Case 1: it did (its clock went back): new lives from
+ * zero.
+ */
+START_TEST(test_collector_old_checkpoint)
+{
+    static const char old[] =
+        "xenos-checkpoint 1\n"
+        "collector last_sample_ns=505000000000 intervals=2 e.sample=0 "
+        "e.domain=0 e.set_sched=0 e.checkpoint=0 e.counter_backwards=0\n"
+        "dom uuid=" U1 " domid=1 present=1 resets=0 seen=505000000000 "
+        "mem_rem=0 name=dom tenant=%00 l.cpu_ns=105000000000 "
+        "l.vbd_rd_reqs=0 l.vbd_wr_reqs=0 l.vbd_rd_sectors=0 "
+        "l.vbd_wr_sectors=0 l.vif_rx_bytes=0 l.vif_tx_bytes=0 "
+        "l.vif_rx_pkts=0 l.vif_tx_pkts=0 l.vif_rx_errs=0 l.vif_tx_errs=0 "
+        "l.vif_rx_drop=0 l.vif_tx_drop=0 t.cpu_ns=5000000000 "
+        "vl=52500000000,52500000000 vt=2500000000,2500000000\n"
+        "tenant name=- t.cpu_ns=5000000000\n";
+    bool rebooted = _i == 1;
+    struct acct_collector c;
+    struct acct_sample s;
+    char err[256] = "", end[32];
+    struct dom_in a = { U1, 1, 0, 0, NULL, false };
+    FILE *f = fopen(path, "w");
+    unsigned int crc;
+
+    ck_assert_ptr_nonnull(f);
+    fputs(old, f);
+    crc = crc32c(0, old, strlen(old));
+    snprintf(end, sizeof(end), "end crc32c=%08x\n", crc);
+    fputs(end, f);
+    ck_assert_int_eq(fclose(f), 0);
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_str_eq(c.boot_id, "");
+    ck_assert_uint_eq(total_cpu(&c, U1), 5 * SEC);
+    a.cpu_ns = rebooted ? 3 * SEC : 108 * SEC;
+    /* the host now says when each life began: not a new life for that */
+    make_boot_sample(&s, BOOT_B, rebooted ? 20 * SEC : 510 * SEC, &a, 1,
+                     rebooted ? 1 * SEC : 400 * SEC);
+    ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
+    ck_assert_uint_eq(total_cpu(&c, U1), 8 * SEC);
+    ck_assert_uint_eq(c.host_reboots, rebooted);
+    ck_assert_uint_eq(c.errors[ACCT_ERR_COUNTER_BACK], 0);
+    ck_assert_str_eq(c.boot_id, BOOT_B);
+    /* the boot id now goes into the checkpoint, and comes back */
+    ck_assert_int_eq(acct_collector_checkpoint(&c), 0);
+    acct_collector_deinit(&c);
+    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_str_eq(c.boot_id, BOOT_B);
+    ck_assert_uint_eq(c.host_reboots, rebooted);
+    ck_assert_uint_eq(total_cpu(&c, U1), 8 * SEC);
     acct_collector_deinit(&c);
     acct_sample_free(&s);
 }
@@ -486,6 +720,10 @@ static Suite *collector_suite(void)
     tcase_add_test(tc, test_collector_vcpu_delta);
     tcase_add_test(tc, test_collector_reboot_and_new_domain);
     tcase_add_test(tc, test_collector_counter_backwards);
+    tcase_add_loop_test(tc, test_collector_host_reboot_new_lives, 0, 3);
+    tcase_add_test(tc, test_collector_backwards_same_boot);
+    tcase_add_test(tc, test_collector_host_reboot_dying_counted);
+    tcase_add_loop_test(tc, test_collector_old_checkpoint, 0, 2);
     tcase_add_test(tc, test_collector_domain_error_loses_nothing);
     tcase_add_test(tc, test_collector_crash_between_checkpoints);
     tcase_add_test(tc, test_collector_vanished_domain);

@@ -1269,6 +1269,119 @@ START_TEST(test_simhost_backend_reconnect_and_timeout)
 }
 END_TEST
 
+/* Start a host of @scenario (in SCENARIOS) at our socket, as a machine
+ * booting: 0 or its exit status. */
+static int host_boot(const char *scenario)
+{
+    char scn[512];
+    pid_t pid;
+    int st;
+
+    snprintf(scn, sizeof(scn), "%s%s", SCENARIOS, scenario);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if ( pid == 0 )
+    {
+        execl(SIMHOST, SIMHOST, "--daemon", "--boot-on-sample", "--scenario",
+              scn, "--socket", sock, "--speed", "10", "--log", logpath,
+              "--idle-exit-s", "60", (char *)NULL);
+        _exit(127);
+    }
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* A sample within @ms: its result code. */
+static int sample_within(void *st, struct acct_sample *s, int ms)
+{
+    int rc = -ECONNRESET;
+
+    for ( ; ms > 0 && (rc = backend()->sample(st, s)) == -ECONNRESET;
+          ms -= 50 )
+        usleep(50000);
+    return rc;
+}
+
+/*
+ * The host reboots under the backend: killed -9, then started afresh.
+ * Every boot has its own boot id (a uuid, in PING's and SAMPLE's status
+ * lines); the same uuid keeps its domid, its counters start from zero,
+ * and each live domain says when its life began (created_ns, host time).
+ * While no host answers, calls fail at once (backing off, never more
+ * than 2 s between tries), and the backend takes up the new host by
+ * itself.  A host of another scenario at the socket is not sampled.
+ */
+START_TEST(test_simhost_backend_host_reboot)
+{
+    void *st = host_open_ok("lifecycle.yaml", "10");
+    const struct acct_backend_ops *ops = backend();
+    const struct acct_domain *d;
+    struct acct_sim_info info;
+    struct acct_sample s;
+    char boot_a[ACCT_BOOT_ID_MAX + 1], uuid[ACCT_UUID_LEN + 1];
+    uint32_t domid, i;
+    uint64_t cpu_a;
+    struct timespec t0, t1;
+    long ms;
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(ops->sample(st, &s), 0);     /* boots the host */
+    usleep(2500000);                /* 25 s simulated: a reboot behind */
+    ck_assert_int_eq(ops->sample(st, &s), 0);
+    ck_assert_uint_eq(strlen(s.boot_id), ACCT_UUID_LEN);
+    memcpy(boot_a, s.boot_id, sizeof(boot_a));
+    for ( i = 0; i < s.nr_domains && !s.domains[i].created_ns; i++ )
+        ;
+    ck_assert_msg(i < s.nr_domains, "no domain created after 0");
+    for ( i = 0; i < s.nr_domains && strcmp(s.domains[i].name, "acme-db");
+          i++ )
+        ;
+    ck_assert_uint_lt(i, s.nr_domains);
+    d = &s.domains[i];
+    memcpy(uuid, d->uuid, sizeof(uuid));
+    domid = d->domid;
+    cpu_a = d->cpu_ns;
+    ck_assert_uint_gt(cpu_a, 0);
+
+    ck_assert_int_eq(acct_sim_ping(st, &info), 0);
+    ck_assert_int_eq(kill((pid_t)info.pid, SIGKILL), 0);
+    ck_assert(proc_gone_within(info.pid, 2000));
+    /* down: every call fails fast, and keeps failing */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for ( i = 0; i < 40; i++ )
+    {
+        ck_assert_int_eq(ops->sample(st, &s), -ECONNRESET);
+        usleep(50000);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 4);
+
+    /* it reboots: taken up within the longest backoff */
+    ck_assert_int_eq(host_boot("lifecycle.yaml"), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ck_assert_int_eq(sample_within(st, &s, 3000), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    ck_assert_int_le(ms, 2500);
+    ck_assert_uint_eq(strlen(s.boot_id), ACCT_UUID_LEN);
+    ck_assert_str_ne(s.boot_id, boot_a);
+    d = find_dom(&s, uuid);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_uint_le(d->domid, domid);     /* domids start over */
+    ck_assert_uint_lt(d->cpu_ns, cpu_a);    /* counters from zero */
+    ck_assert_int_eq(acct_sim_ping(st, &info), 0);
+    ck_assert_int_eq(kill((pid_t)info.pid, SIGKILL), 0);
+    ck_assert(proc_gone_within(info.pid, 2000));
+
+    /* another host at our socket: not ours, not sampled */
+    ck_assert_int_eq(host_boot("caps.yaml"), 0);
+    ck_assert_int_eq(sample_within(st, &s, 3000), -EADDRINUSE);
+    ck_assert_uint_eq(s.nr_domains, 0);
+    ops->close(st);
+    acct_sample_free(&s);
+}
+END_TEST
+
 static Suite *simhost_suite(void)
 {
     Suite *s = suite_create("simhost");
@@ -1299,6 +1412,7 @@ static Suite *simhost_suite(void)
                         sizeof(fake_cases) / sizeof(fake_cases[0]));
     tcase_add_test(tc, test_simhost_backend_count_mismatch);
     tcase_add_test(tc, test_simhost_backend_reconnect_and_timeout);
+    tcase_add_test(tc, test_simhost_backend_host_reboot);
     suite_add_tcase(s, tc);
     return s;
 }

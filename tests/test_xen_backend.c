@@ -435,6 +435,58 @@ START_TEST(test_xen_backend_dom0_check)
 }
 END_TEST
 
+/* dom0's boot id, as the kernel writes it, and what must be refused. */
+static const struct {
+    const char *text;                   /* NULL: no file */
+    int rc;
+    const char *id;
+} boot_ids[] = {
+    { "4d9a8f52-6e0b-4c8e-9a2e-0c7b1f5a3d21\n", 0,
+      "4d9a8f52-6e0b-4c8e-9a2e-0c7b1f5a3d21" },
+    { "4d9a8f52-6e0b-4c8e-9a2e-0c7b1f5a3d21", 0,
+      "4d9a8f52-6e0b-4c8e-9a2e-0c7b1f5a3d21" },
+    { "x\nsecond line\n", 0, "x" },
+    { "", -EBADMSG, "" },
+    { "\n", -EBADMSG, "" },
+    { "has space\n", -EBADMSG, "" },
+    { "tab\there\n", -EBADMSG, "" },
+    { "\x1b[31m\n", -EBADMSG, "" },
+    { "0123456789012345678901234567890123456789012345678901234567890123456"
+      "789\n", -EBADMSG, "" },
+    { NULL, -ENOENT, "" },
+};
+
+START_TEST(test_xen_backend_boot_id)
+{
+    char path[128], id[ACCT_BOOT_ID_MAX + 1];
+
+    snprintf(path, sizeof(path), "%s/boot_id", dir);
+    if ( boot_ids[_i].text )
+    {
+        FILE *f = fopen(path, "w");
+
+        ck_assert_ptr_nonnull(f);
+        fputs(boot_ids[_i].text, f);
+        ck_assert_int_eq(fclose(f), 0);
+    }
+    memset(id, 'z', sizeof(id));
+    ck_assert_int_eq(xenb__boot_id(path, id), boot_ids[_i].rc);
+    ck_assert_str_eq(id, boot_ids[_i].id);
+}
+END_TEST
+
+/* Where the backend reads it: this machine's own, a uuid, same twice. */
+START_TEST(test_xen_backend_boot_id_proc)
+{
+    char a[ACCT_BOOT_ID_MAX + 1], b[ACCT_BOOT_ID_MAX + 1];
+
+    ck_assert_int_eq(xenb__boot_id(XENB_BOOT_ID_PATH, a), 0);
+    ck_assert_int_eq(xenb__boot_id(XENB_BOOT_ID_PATH, b), 0);
+    ck_assert_uint_eq(strlen(a), ACCT_UUID_LEN);
+    ck_assert_str_eq(a, b);
+}
+END_TEST
+
 START_TEST(test_xen_backend_sched_dispatch)
 {
     static const uint32_t none[] = {
@@ -588,6 +640,8 @@ static Suite *xen_backend_suite(void)
     tcase_add_loop_test(tc, test_xen_backend_state_of_flags, 0, N(states));
     tcase_add_test(tc, test_xen_backend_key_paths);
     tcase_add_loop_test(tc, test_xen_backend_dom0_check, 0, N(caps));
+    tcase_add_loop_test(tc, test_xen_backend_boot_id, 0, N(boot_ids));
+    tcase_add_test(tc, test_xen_backend_boot_id_proc);
     tcase_add_test(tc, test_xen_backend_sched_dispatch);
     tcase_add_loop_test(tc, test_xen_backend_sched_args, 0, N(sched_args));
     tcase_add_test(tc, test_xen_backend_vif_direction);

@@ -15,6 +15,10 @@
  * - SIGHUP with a bad policy keeps the old one;
  * - a host that dies under the daemon: failed samples are counted, the
  *   daemon stays up;
+ * - a host that reboots (killed -9, started afresh: same uuids and domids,
+ *   counters from zero), under a running or a restarted xenosd: both
+ *   boots billed exactly, the new lives from their first sample, and
+ *   /healthz ok again once samples flow;
  * - it serves Prometheus /metrics that promtool accepts, and writes RRD
  *   archives and a usage ledger their readers accept.
  */
@@ -522,6 +526,171 @@ START_TEST(test_xenosd_backend_dies)
 }
 END_TEST
 
+/* xenosd's /metrics port, from its log line "(port N)". */
+static unsigned int xenosd_port(void)
+{
+    char log[128], buf[1 << 14], *p;
+    unsigned int port = 0;
+    size_t n;
+    FILE *f;
+
+    snprintf(log, sizeof(log), "%s/xenosd.log", dir);
+    f = fopen(log, "r");
+    ck_assert_ptr_nonnull(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    /* the last one: the log is appended to by each start */
+    for ( p = strstr(buf, "(port "); p && strstr(p + 1, "(port ");
+          p = strstr(p + 1, "(port ") )
+        ;
+    ck_assert_msg(p && sscanf(p, "(port %u)", &port) == 1 && port,
+                  "no port in: %s", buf);
+    return port;
+}
+
+/* The HTTP status of GET @path on 127.0.0.1:@port (0: no answer). */
+static int http_status(unsigned int port, const char *path)
+{
+    char cmd[512], buf[256];
+    int code = 0;
+    FILE *f;
+
+    /* fd 9, and nothing written when the connection fails: the fds
+     * below are Check's own. */
+    snprintf(cmd, sizeof(cmd), "bash -c 'exec 9<>/dev/tcp/127.0.0.1/%u || "
+             "exit 1; printf \"GET %s HTTP/1.0\\r\\n\\r\\n\" >&9; "
+             "head -c 100 <&9' 2>/dev/null", port, path);
+    f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    if ( fgets(buf, sizeof(buf), f) )
+        sscanf(buf, "HTTP/1.%*d %d", &code);
+    pclose(f);
+    return code;
+}
+
+/* Start a fresh xenos-simhost at the state dir's socket: a host that
+ * rebooted (same scenario, same uuids and domids, counters from zero). */
+static void boot_host(const char *scenario, const char *speed)
+{
+    char sock[128];
+    pid_t pid;
+    int st;
+
+    snprintf(sock, sizeof(sock), "%s/simhost.sock", dir);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if ( pid == 0 )
+    {
+        execl(SIMHOST, SIMHOST, "--daemon", "--boot-on-sample",
+              "--scenario", scenario, "--socket", sock, "--speed", speed,
+              "--idle-exit-s", "30", (char *)NULL);
+        _exit(127);
+    }
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "simhost: %d", st);
+}
+
+/* kill -9 the host: it dies as a machine does, mid-sentence. */
+static void crash_host(void *st)
+{
+    struct acct_sim_info info;
+
+    ck_assert_int_eq(acct_sim_ping(st, &info), 0);
+    ck_assert_int_eq(kill((pid_t)info.pid, SIGKILL), 0);
+    sleep_ms(100);
+}
+
+/*
+ * The host reboots: killed at the end of its scenario (so its truth is
+ * final and xenosd has seen all of it) and started afresh with the same
+ * uuids and domids, counters from zero.  Every CPU nanosecond of both
+ * boots is billed, each once: the new lives from their first sample (no
+ * counter_backwards), and /healthz, 503 while the host is down, is ok
+ * again once samples flow.  Case 0: xenosd lives through the reboot
+ * (reconnecting by itself); case 1: it is killed -9 with the host and
+ * restarted from its checkpoint after (a dom0 that rebooted too).
+ */
+START_TEST(test_xenosd_host_reboot)
+{
+    const char *sc = SCENARIOS "lifecycle.yaml";
+    const char *pol = POLICIES "tenants.yaml";
+    pid_t pid = start_xenosd(sc, pol, "20", "100");
+    void *st = host(sc);
+    struct acct_sim_truth t1, t2;
+    struct acct_collector c;
+    char path[128], err[256] = "";
+    uint64_t acc_sum = 0, truth_sum = 0;
+    unsigned int port;
+    uint32_t i, k;
+    int status;
+
+    wait_end(st);
+    sleep_ms(400);                      /* xenosd sees the final state */
+    ck_assert_int_eq(acct_sim_truth(st, &t1), 0);
+    port = xenosd_port();
+    ck_assert_int_eq(http_status(port, "/healthz"), 200);
+    if ( _i == 1 )
+        ck_assert(WIFSIGNALED(stop(pid, SIGKILL)));
+    crash_host(st);
+    if ( _i == 0 )
+    {
+        sleep_ms(1500);                 /* > 3 intervals and 1 s */
+        ck_assert_int_eq(http_status(port, "/healthz"), 503);
+    }
+    boot_host(sc, "20");
+    if ( _i == 1 )
+        pid = start_xenosd(sc, pol, "20", "100");
+    /* back within the backoff (2 s at most) and an interval */
+    for ( k = 0; k < 60; k++ )
+    {
+        if ( _i == 1 )
+            port = 0;
+        sleep_ms(100);
+        if ( k > 5 && (port || (port = xenosd_port())) &&
+             http_status(port, "/healthz") == 200 )
+            break;
+    }
+    ck_assert_msg(k < 60, "/healthz not ok 6 s after the host came back");
+    wait_end(st);
+    sleep_ms(400);
+    ck_assert_int_eq(acct_sim_truth(st, &t2), 0);
+    status = stop(pid, SIGTERM);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    snprintf(path, sizeof(path), "%s/checkpoint", dir);
+    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_uint_eq(t1.nr_domains, t2.nr_domains);
+    for ( i = 0; i < t1.nr_domains; i++ )
+    {
+        struct acct_dom *d = acct_collector_find(&c, t1.domains[i].uuid);
+        uint64_t truth = t1.domains[i].cpu_ns + t2.domains[i].cpu_ns;
+        uint64_t acc = d ? d->total.cpu_ns : 0;
+
+        ck_assert_str_eq(t1.domains[i].uuid, t2.domains[i].uuid);
+        truth_sum += truth;
+        acc_sum += acc;
+        ck_assert_msg(fabs((double)acc - (double)truth) <=
+                      0.001 * (double)truth, "%s: accounted %llu ns, "
+                      "truth %llu + %llu ns", t1.domains[i].name,
+                      (unsigned long long)acc,
+                      (unsigned long long)t1.domains[i].cpu_ns,
+                      (unsigned long long)t2.domains[i].cpu_ns);
+    }
+    ck_assert_msg(fabs((double)acc_sum - (double)truth_sum) <=
+                  0.001 * (double)truth_sum, "host: %llu vs %llu",
+                  (unsigned long long)acc_sum,
+                  (unsigned long long)truth_sum);
+    ck_assert_uint_eq(c.errors[ACCT_ERR_COUNTER_BACK], 0);
+    ck_assert_uint_eq(c.host_reboots, 1);
+    acct_collector_deinit(&c);
+    acct_sim_truth_free(&t1);
+    acct_sim_truth_free(&t2);
+    acct_sim_shutdown(st);
+    acct_backend_sim.close(st);
+}
+END_TEST
+
 /* The daemon serves /metrics: 200, our families, and promtool agrees. */
 START_TEST(test_xenosd_serves_metrics)
 {
@@ -614,6 +783,7 @@ static Suite *xenosd_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 180);
     tcase_add_test(tc, test_xenosd_matches_ground_truth);
+    tcase_add_loop_test(tc, test_xenosd_host_reboot, 0, 2);
     tcase_add_test(tc, test_xenosd_kill9_restarts);
     tcase_add_loop_test(tc, test_xenosd_tenant_cap_split, 0, 2);
     tcase_add_test(tc, test_xenosd_tenant_weights);

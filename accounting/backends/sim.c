@@ -52,6 +52,8 @@
 #define SIMB_START_MS           5000    /* to start a host and see it */
 #define SIMB_LINE_MAX           (16u << 20)     /* a reply line */
 #define SIMB_READ_CHUNK         65536
+#define SIMB_BACKOFF_MIN_MS     200     /* no host: wait before trying */
+#define SIMB_BACKOFF_MAX_MS     2000    /* ...doubling up to this */
 
 struct simb_tok {
     char *key, *val;
@@ -61,6 +63,10 @@ struct simb {
     uint32_t magic;
     int fd;                             /* -1: not connected */
     int timeout_ms;
+    /* No host answered: the next try waits until retry_at_ms, each
+     * failure doubling backoff_ms (a dead host costs nothing per call). */
+    int64_t retry_at_ms;
+    int backoff_ms;
     char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
     /* open's options, as given (scenario made absolute) */
     char *scenario, *socket, *state_dir, *speed, *policy, *simhost, *log;
@@ -478,6 +484,39 @@ static int simb_exchange(struct simb *b, const char *req,
     }
 }
 
+static int simb_ping_status(struct simb *b, void *ctx, char *line);
+
+struct simb_ping {
+    struct acct_sim_info *info;
+    char scenario[PATH_MAX];            /* the host's, absolute */
+};
+
+/*
+ * A host we connect to anew may be another one: ours restarted (a reboot,
+ * fine: its boot id tells the collector) or a host of another scenario
+ * left at the socket, whose counters are not ours to bill (-EADDRINUSE).
+ * One PING on the fresh connection says which.
+ */
+static int simb_verify(struct simb *b)
+{
+    struct acct_sim_info info;
+    struct simb_ping pg = { .info = &info };
+    const struct simb_reply r = { .status = simb_ping_status, .ctx = &pg };
+    bool in_step;
+    int rc;
+
+    if ( !b->scenario )
+        return 0;
+    rc = simb_exchange(b, "PING\n", &r, &in_step);
+    if ( !rc && !in_step )
+        rc = -EPROTO;
+    if ( rc )
+        return rc == -EPIPE || rc == -ENOTCONN ? -ECONNRESET : rc;
+    if ( pg.scenario[0] && strcmp(b->scenario, pg.scenario) )
+        return -EADDRINUSE;
+    return 0;
+}
+
 /*
  * One request.  A connection that proves dead (the host restarted, or
  * closed it) is made again once and the request repeated; one left out of
@@ -495,11 +534,31 @@ static int simb_call(struct simb *b, const char *req,
     {
         if ( b->fd < 0 )
         {
+            int64_t now = simb_now_ms();
+
+            if ( now < b->retry_at_ms )
+                return -ECONNRESET;
             rc = simb_connect(b);
             if ( rc == -ENOENT || rc == -ECONNREFUSED )
+            {
+                /* The host is down (rebooting, perhaps): back off. */
+                b->backoff_ms = b->backoff_ms
+                    ? (b->backoff_ms * 2 > SIMB_BACKOFF_MAX_MS
+                       ? SIMB_BACKOFF_MAX_MS : b->backoff_ms * 2)
+                    : SIMB_BACKOFF_MIN_MS;
+                b->retry_at_ms = now + b->backoff_ms;
                 return -ECONNRESET;
+            }
             if ( rc )
                 return rc;
+            b->backoff_ms = 0;
+            b->retry_at_ms = 0;
+            rc = simb_verify(b);
+            if ( rc )
+            {
+                simb_disconnect(b);
+                return rc;
+            }
         }
         if ( reset )
             reset(r->ctx);
@@ -537,6 +596,20 @@ static int simb_sample_status(struct simb *b, void *ctx, char *line)
          simb_u64(t, &time_ns) )
         return -EPROTO;
     s->out->time_ns = time_ns;
+    /* A host from before boot ids has none: "" (not known). */
+    if ( (t = simb_get(b, n, "boot_id")) )
+    {
+        const char *dec;
+        size_t len, i;
+
+        if ( simb_decode(b, t, &dec, &len) || !len ||
+             len > ACCT_BOOT_ID_MAX )
+            return -EPROTO;
+        for ( i = 0; i < len; i++ )
+            if ( dec[i] < 0x21 || dec[i] > 0x7e )
+                return -EPROTO;
+        memcpy(s->out->boot_id, dec, len + 1);
+    }
     return 0;
 }
 
@@ -629,6 +702,10 @@ static int simb_dom_fields(struct simb *b, struct acct_sample *s,
         d->tenant_key = simb_str(b, s, v, &rc);
     v = simb_get(b, n, "domid");
     if ( !v || simb_u32(v, &d->domid) )
+        rc = -EBADMSG;
+    /* Optional: a host from before creation times has none. */
+    v = simb_get(b, n, "created_ns");
+    if ( v && simb_u64(v, &d->created_ns) )
         rc = -EBADMSG;
     if ( rc )
         return rc;
@@ -1003,11 +1080,6 @@ int acct_sim_truth(void *state, struct acct_sim_truth *out)
         acct_sim_truth_free(out);
     return rc;
 }
-
-struct simb_ping {
-    struct acct_sim_info *info;
-    char scenario[PATH_MAX];            /* the host's, absolute */
-};
 
 static int simb_ping_status(struct simb *b, void *ctx, char *line)
 {

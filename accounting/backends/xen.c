@@ -11,6 +11,10 @@
  *   flags, current and maximum memory, VBD and VIF counters.
  * - xenstore: memory/target (KiB) and the tenant key, vm-data/tenant
  *   unless open's tenant_key= names another, both under /local/domain/ID/.
+ * - the host's boot: dom0's /proc/sys/kernel/random/boot_id, read at
+ *   open (xenb__boot_id says why it is the right one).  A life of a
+ *   domain within a boot is its domid: Xen has no creation time to give
+ *   (created_ns stays 0).
  * - weight and cap: the scheduler of the domain's cpupool
  *   (xc_cpupool_getinfo), then xc_sched_credit{,2}_domain_get/set; other
  *   schedulers have no weight and cap (-EOPNOTSUPP, logged once each).
@@ -100,6 +104,7 @@ struct xenb {
     xenstat_domain **xsd;               /* libxenstat's, by domid */
     uint32_t nr_xsd, xsd_cap;
     uint64_t sched_logged;              /* sched ids reported, as bits */
+    char boot_id[ACCT_BOOT_ID_MAX + 1]; /* dom0's: the host's boot */
 };
 
 static struct xenb *xenb_of(void *state)
@@ -645,6 +650,7 @@ static int xen_sample(void *state, struct acct_sample *out)
         return rc;
     /* Just before libxenstat reads the CPU times, which it does first. */
     out->time_ns = xenb_now_ns();
+    memcpy(out->boot_id, b->boot_id, sizeof(out->boot_id));
     errno = 0;
     node = xenstat_get_node(b->xst, b->xst_flags);
     if ( !node )
@@ -986,6 +992,10 @@ static int xen_open(const char *const *args, void **state, char *err,
     rc = xenb_probe_xenstat(b, err, errlen);
     if ( rc )
         goto out_free;
+    /* Read once: the host cannot reboot under a daemon in its dom0.  None
+     * readable leaves it "": the collector then takes the host clock
+     * going back for a reboot. */
+    xenb__boot_id(XENB_BOOT_ID_PATH, b->boot_id);
     *state = b;
     return 0;
 

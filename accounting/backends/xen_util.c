@@ -223,3 +223,31 @@ void xenb__vif(const struct xenb__vif_backend *be, struct acct_vif *out)
     out->tx_errs = be->rerrs;
     out->tx_drop = be->rdrop;
 }
+
+int xenb__boot_id(const char *path, char out[ACCT_BOOT_ID_MAX + 1])
+{
+    char buf[ACCT_BOOT_ID_MAX + 2];
+    size_t len, i;
+    ssize_t n;
+    int fd, rc;
+
+    out[0] = '\0';
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if ( fd < 0 )
+        return -errno;
+    n = read(fd, buf, sizeof(buf) - 1);
+    rc = n < 0 ? -errno : 0;
+    close(fd);
+    if ( rc )
+        return rc;
+    buf[n] = '\0';
+    len = strcspn(buf, "\n");
+    if ( !len || len > ACCT_BOOT_ID_MAX )
+        return -EBADMSG;
+    for ( i = 0; i < len; i++ )
+        if ( buf[i] < 0x21 || buf[i] > 0x7e )
+            return -EBADMSG;
+    memcpy(out, buf, len);
+    out[len] = '\0';
+    return 0;
+}

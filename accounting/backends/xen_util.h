@@ -22,6 +22,8 @@
 #define XENB_PATH_MAX           (14 + 5 + 1 + XENB_KEY_MAX + 1)
 
 #define XENB_CAPS_PATH          "/proc/xen/capabilities"
+/* dom0's kernel boot id: new at every boot of dom0, hence of the host. */
+#define XENB_BOOT_ID_PATH       "/proc/sys/kernel/random/boot_id"
 
 /* A domain handle (xen_domain_handle_t) as the 36-character lower-case
  * uuid, NUL-terminated. */
@@ -49,6 +51,21 @@ int xenb__key_path(char *buf, size_t len, uint32_t domid, const char *key);
  * -errno, with a one-line reason in @err.
  */
 int xenb__dom0_check(const char *caps_path, char *err, size_t errlen);
+
+/*
+ * The host's boot identity from @path (normally XENB_BOOT_ID_PATH) into
+ * @out: its first line, 1 to ACCT_BOOT_ID_MAX printable bytes without a
+ * space.  0, -EBADMSG (empty, too long, or another byte: @out is then
+ * ""), or -errno of open/read (@out "").
+ *
+ * Why dom0's boot id: Xen boots with its dom0 and a dom0 cannot start
+ * again without the whole host (its shutdown is the host's), so a new
+ * dom0 boot id is exactly a host reboot.  No guest can write it; dom0's
+ * CLOCK_MONOTONIC, the backend's sample clock, restarts with it.  Xen
+ * itself offers nothing better: its build id and command line are the
+ * same across reboots, and getdomaininfo has no creation time.
+ */
+int xenb__boot_id(const char *path, char out[ACCT_BOOT_ID_MAX + 1]);
 
 /* How a scheduler takes weight and cap from the toolstack. */
 enum xenb__iface {

@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -115,6 +116,7 @@ struct sh {
     char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     char pid_path[PATH_MAX];
     char scenario_abs[PATH_MAX];        /* for PING: which host this is */
+    char boot_id[37];                   /* this boot of the host: a uuid */
     dev_t sock_dev;
     ino_t sock_ino;
     uint64_t start_wall_ns;             /* monotonic, when time began */
@@ -341,16 +343,19 @@ static void sh_ping(struct sh *h, struct sh_buf *b)
     sh_field_u64(b, "domains", sim_nr_domains(h->sim));
     sh_field_u64(b, "pid", (uint64_t)getpid());
     sh_field_str(b, "scenario", h->scenario_abs);
+    sh_field_str(b, "boot_id", h->boot_id);
     sh_printf(b, "\n");
 }
 
-static void sh_dom_line(struct sh_buf *b, const struct sim_dom_info *d)
+static void sh_dom_line(struct sh_buf *b, const struct sim_dom_info *d,
+                        const struct sim_incarnation *inc)
 {
     unsigned int j;
 
     sh_printf(b, "dom");
     sh_field_str(b, "uuid", d->uuid);
     sh_field_u64(b, "domid", d->domid);
+    sh_field_u64(b, "created_ns", (uint64_t)inc->created_ns);
     sh_field_str(b, "name", d->name);
     if ( d->tenant )
         sh_field_str(b, "tenant", d->tenant);
@@ -386,6 +391,7 @@ static void sh_dying_line(struct sh_buf *b, const struct sim_dom_info *d,
     sh_printf(b, "dom");
     sh_field_str(b, "uuid", d->uuid);
     sh_field_u64(b, "domid", inc->domid);
+    sh_field_u64(b, "created_ns", (uint64_t)inc->created_ns);
     sh_field_str(b, "name", d->name);
     if ( d->tenant )
         sh_field_str(b, "tenant", d->tenant);
@@ -434,11 +440,12 @@ static unsigned int sh_sample_doms(struct sh *h, struct sh_buf *b)
             if ( b )
                 sh_dying_line(b, &d, inc);
         }
-        if ( d.life == SIM_LIFE_ALIVE )
+        /* A live domain's life is its last incarnation. */
+        if ( d.life == SIM_LIFE_ALIVE && t.nr_incarnations )
         {
             count++;
             if ( b )
-                sh_dom_line(b, &d);
+                sh_dom_line(b, &d, &t.inc[t.nr_incarnations - 1]);
         }
     }
     return count;
@@ -449,6 +456,7 @@ static void sh_sample(struct sh *h, struct sh_buf *b)
     sh_printf(b, "OK SAMPLE");
     sh_field_u64(b, "count", sh_sample_doms(h, NULL));
     sh_field_u64(b, "time_ns", (uint64_t)sim_now(h->sim));
+    sh_field_str(b, "boot_id", h->boot_id);
     sh_printf(b, "\n");
     sh_sample_doms(h, b);
 }
@@ -744,6 +752,46 @@ static void sh_reap(struct sh *h, uint64_t now_ms)
         }
         i++;
     }
+}
+
+/*
+ * A random identity for this boot of the host, as a uuid: what Linux's
+ * /proc/sys/kernel/random/boot_id is to a real dom0.  A host killed and
+ * started again is a host that rebooted, with the same domains and
+ * counters from zero; its new boot id is how a client tells.
+ */
+static void sh_boot_id(char out[37])
+{
+    uint8_t r[16];
+    size_t got = 0;
+
+    while ( got < sizeof(r) )
+    {
+        ssize_t n = getrandom(r + got, sizeof(r) - got, 0);
+
+        if ( n < 0 && errno == EINTR )
+            continue;
+        if ( n <= 0 )
+            break;
+        got += (size_t)n;
+    }
+    if ( got < sizeof(r) )
+    {
+        /* No entropy source: the clock and pid still differ per boot. */
+        uint64_t t = sh_mono_ns() ^ ((uint64_t)getpid() << 40);
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        memcpy(r, &t, 8);
+        t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        memcpy(r + 8, &t, 8);
+    }
+    r[6] = (uint8_t)((r[6] & 0x0f) | 0x40);    /* version 4 */
+    r[8] = (uint8_t)((r[8] & 0x3f) | 0x80);    /* RFC 4122 variant */
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+             "%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5],
+             r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
+             r[15]);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1306,9 +1354,11 @@ int main(int argc, char **argv)
     h.start_wall_ns = sh_mono_ns();
     h.booted = !h.o.boot_on_sample;
     h.step_ns = SCH_MSEC(1);
+    sh_boot_id(h.boot_id);
     sh_log(&h, "serving %s under %s at speed %" PRIu64 ".%03" PRIu64
-           " on %s", h.o.scenario, h.ops->opt_name, h.o.speed_milli / 1000,
-           h.o.speed_milli % 1000, h.sock_path);
+           " on %s, boot %s", h.o.scenario, h.ops->opt_name,
+           h.o.speed_milli / 1000, h.o.speed_milli % 1000, h.sock_path,
+           h.boot_id);
     rc = sh_loop(&h, &mask) ? SH_EXIT_FAIL : 0;
  out:
     sh_cleanup(&h);

@@ -16,6 +16,7 @@
 #include <xenos/text.h>
 
 #define ACCT_UUID_LEN       36          /* "xxxxxxxx-xxxx-...", no NUL */
+#define ACCT_BOOT_ID_MAX    64          /* a host boot identity, no NUL */
 #define ACCT_BACKEND_V1     1
 
 enum acct_dom_state {
@@ -49,11 +50,16 @@ struct acct_vif {
 /*
  * One domain in a sample.  Counters are cumulative since the domain was
  * created or rebooted; a reboot keeps the uuid and changes the domid.
- * Strings point into the sample's own storage.
+ * A life of a domain is (host boot, domid, created_ns): any of them
+ * changing starts a new one, counted from zero.  Strings point into the
+ * sample's own storage.
  */
 struct acct_domain {
     char uuid[ACCT_UUID_LEN + 1];
     uint32_t domid;
+    uint64_t created_ns;                /* when this life began, host
+                                           clock; 0: the backend cannot
+                                           tell (domid alone then) */
     const char *name;                   /* as the host has it: untrusted */
     const char *tenant_key;             /* host's tenant key, or NULL */
     enum acct_dom_state state;
@@ -72,6 +78,9 @@ struct acct_chunk;
 /* A sample: every domain at one moment.  Reused between calls. */
 struct acct_sample {
     uint64_t time_ns;                   /* host clock at the sample */
+    /* This boot of the host (printable ASCII, no space); "" when the
+     * backend cannot tell: a host clock going back then says reboot. */
+    char boot_id[ACCT_BOOT_ID_MAX + 1];
     uint32_t nr_domains;
     struct acct_domain *domains;
     /* Storage; the backend grows it through acct_sample_*(). */
@@ -152,6 +161,8 @@ struct acct_dom {
     char *name;                         /* owned; untrusted bytes */
     char *tenant;                       /* owned; NULL: unassigned */
     uint32_t domid;
+    uint64_t created_ns;                /* of the life last seen */
+    uint64_t boot_seq;                  /* the host boot it was seen in */
     bool present;                       /* in the last sample */
     enum acct_dom_state state;
     int error;                          /* of the last sample, -errno */
@@ -167,7 +178,7 @@ struct acct_dom {
     uint64_t interval_ns;               /* length of that interval */
     uint32_t weight, cap_pct;           /* in force (set by xenosd) */
     uint64_t last_seen_ns;
-    uint64_t resets;                    /* reboots seen */
+    uint64_t resets;                    /* new lives seen (reboots) */
 };
 
 struct acct_tenant {
@@ -197,6 +208,11 @@ struct acct_collector {
     struct acct_tenant *tenants;
     uint32_t nr_tenants, cap_tenants;
     bool have_baseline;                 /* seen a sample or a checkpoint */
+    /* The host boot of the last sample ("": not known) and its number:
+     * records of an older boot hold counters of lives that are over. */
+    char boot_id[ACCT_BOOT_ID_MAX + 1];
+    uint64_t boot_seq;
+    uint64_t host_reboots;              /* seen so far */
     uint64_t last_sample_ns;
     uint64_t intervals;                 /* closed so far */
     uint64_t errors[ACCT_NR_ERR_KINDS];
@@ -215,7 +231,9 @@ void acct_collector_deinit(struct acct_collector *c);
 
 /*
  * Turn @s into usage: deltas per domain keyed by uuid, never negative.  A
- * reboot (new domid) counts from the new counters; a domain first seen
+ * new life (new domid or creation time, or a host that rebooted: another
+ * boot id, or with none known the host clock going back) counts from the
+ * new counters, from zero; a domain first seen
  * after the collector's first sample counts from zero; on the very first
  * sample of a fresh start every domain is only a baseline.  A domain with
  * an error keeps its last counters (its usage is counted at its next good
