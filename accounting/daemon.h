@@ -44,6 +44,7 @@ struct xd {
     struct tpol_output *out;
     size_t io_cap;
     int listen_fd, sig_fd;
+    int state_fd, lock_fd;              /* the state dir, checked; its lock */
     char *status, *top;                 /* rendered when asked for */
     size_t status_len, top_len;
     bool dirty;                         /* status/top older than the state */
