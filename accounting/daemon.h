@@ -58,6 +58,8 @@ struct xd {
     struct exp_usage *usage;            /* NULL: no usage ledger */
     uint64_t export_errors;
     bool exports_failing;
+    uint64_t rrd_refused;               /* exp_rrd_stats.refused seen */
+    bool rrd_refusing;                  /* it grew at the last interval */
 };
 
 void xd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

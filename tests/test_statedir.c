@@ -65,9 +65,25 @@ static void setup(void)
     snprintf(state, sizeof(state), "%s/state", dir);
 }
 
+/* Daemons this test started: stopped in teardown even when an assertion
+ * failed half-way, so none outlives the test. */
+static pid_t started[8];
+static unsigned int nr_started;
+
+static void shutdown_host(const char *sd);
+
 static void teardown(void)
 {
     char cmd[200];
+    unsigned int i;
+
+    for ( i = 0; i < nr_started; i++ )
+        if ( started[i] > 0 && !kill(started[i], SIGKILL) )
+            waitpid(started[i], NULL, 0);
+    nr_started = 0;
+    snprintf(cmd, sizeof(cmd), "%s/simhost.sock", state);
+    if ( !access(cmd, F_OK) )
+        shutdown_host(state);
 
     snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", dir, away);
     ck_assert_int_eq(system(cmd), 0);
@@ -531,7 +547,18 @@ static pid_t xenosd_start(const char *sd, const char *log,
         execvp(argv[0], (char **)argv);
         _exit(127);
     }
+    if ( nr_started < sizeof(started) / sizeof(started[0]) )
+        started[nr_started++] = pid;
     return pid;
+}
+
+static void forget(pid_t pid)
+{
+    unsigned int i;
+
+    for ( i = 0; i < nr_started; i++ )
+        if ( started[i] == pid )
+            started[i] = 0;
 }
 
 /* Wait up to @ms for @pid to exit; its status, or -1 if it still runs. */
@@ -542,7 +569,10 @@ static int wait_exit(pid_t pid, long ms)
     for ( ; ms > 0; ms -= 50 )
     {
         if ( waitpid(pid, &st, WNOHANG) == pid )
+        {
+            forget(pid);
             return st;
+        }
         sleep_ms(50);
     }
     return -1;
@@ -554,6 +584,7 @@ static void stop(pid_t pid)
 
     kill(pid, SIGTERM);
     ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    forget(pid);
 }
 
 /* Run @cmd (a shell line); its exit status, its output in @out. */
