@@ -215,8 +215,10 @@ static void xd_client(struct xd *xd)
 
         write_all(fd, msg, (size_t)n);
         /* Take the request off the socket: closing with it unread would
-         * reset the connection, and the client would lose our reason. */
-        while ( recv(fd, req, sizeof(req), MSG_DONTWAIT) > 0 )
+         * reset the connection, and the client would lose our reason.
+         * Bounded: a client sending without end does not keep us. */
+        for ( n = 0; n < 16 && recv(fd, req, sizeof(req), MSG_DONTWAIT) > 0;
+              n++ )
             ;
         close(fd);
         return;
