@@ -3,7 +3,8 @@
  * daemon (docs/reliability/statedir.md).
  *
  * - a symbolic link planted at a temporary's name (checkpoint, ledger
- *   state, RRD index), at the checkpoint, at a ledger file or at an RRD:
+ *   state, RRD index), at the checkpoint, at a ledger file or at an RRD,
+ *   and a hard link at a ledger file:
  *   the file it points at (a sentinel) is never written, and what would
  *   read or append through it is refused;
  * - a state directory that is a symbolic link, owned by another user,
@@ -272,6 +273,25 @@ START_TEST(test_statedir_ledger_file_symlink)
     exp_usage_close(w);
     sentinel_intact();
     ck_assert(is_link(ldir, LEDGER0));
+}
+END_TEST
+
+/* A hard link to a file elsewhere, where the next record goes: refused
+ * too (root may link any file, protected_hardlinks or not). */
+START_TEST(test_statedir_ledger_file_hard_link)
+{
+    char ldir[128], at[256];
+    struct exp_usage *w;
+
+    snprintf(ldir, sizeof(ldir), "%s/usage", dir);
+    sentinel_make();
+    w = ledger_open(ldir, 0);
+    snprintf(at, sizeof(at), "%s/" LEDGER0, ldir);
+    ck_assert_int_eq(link(sentinel, at), 0);
+    ck_assert_int_eq(ledger_tick(w, T0_S + 3), 0);
+    ck_assert_int_eq(ledger_tick(w, T0_S + 63), -EMLINK);
+    exp_usage_close(w);
+    sentinel_intact();
 }
 END_TEST
 
@@ -745,6 +765,7 @@ static Suite *statedir_suite(void)
     tcase_add_test(tc, test_statedir_checkpoint_tmp_symlink);
     tcase_add_test(tc, test_statedir_checkpoint_symlink_refused);
     tcase_add_test(tc, test_statedir_ledger_file_symlink);
+    tcase_add_test(tc, test_statedir_ledger_file_hard_link);
     tcase_add_test(tc, test_statedir_ledger_symlink_at_open);
     tcase_add_test(tc, test_statedir_ledger_state_tmp_symlink);
     tcase_add_test(tc, test_statedir_ledger_one_writer);
