@@ -666,8 +666,8 @@ static void write_body(struct acct_collector *c, struct txt_buf *b)
 int acct_collector_checkpoint(struct acct_collector *c)
 {
     struct txt_buf *b = &c->ckpt_buf;
-    char tmp[PATH_MAX], end[32];
-    int rc, fd;
+    char tmp[NAME_MAX + 1], end[32];
+    int rc;
 
     txt_buf_reset(b);
     write_body(c, b);
@@ -678,24 +678,14 @@ int acct_collector_checkpoint(struct acct_collector *c)
         rc = -ENOMEM;
         goto out;
     }
-    snprintf(tmp, sizeof(tmp), "%s.tmp", c->checkpoint_path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if ( fd < 0 )
+    if ( snprintf(tmp, sizeof(tmp), "%s.tmp", c->checkpoint_name) >=
+         (int)sizeof(tmp) )
     {
-        rc = -errno;
+        rc = -ENAMETOOLONG;
         goto out;
     }
-    rc = fio_write_all(fd, b->p, b->len);
-    if ( !rc && fsync(fd) )
-        rc = -errno;
-    if ( close(fd) && !rc )
-        rc = -errno;
-    if ( !rc && rename(tmp, c->checkpoint_path) )
-        rc = -errno;
-    if ( rc )
-        unlink(tmp);
-    else
-        rc = fio_fsync_parent(c->checkpoint_path);
+    rc = fio_replace_at(c->dir_fd, c->checkpoint_name, tmp, b->p, b->len,
+                        0640);
  out:
     if ( rc )
         c->errors[ACCT_ERR_CHECKPOINT]++;
@@ -1014,40 +1004,15 @@ static void collector_clear(struct acct_collector *c)
  * (with the line in @err) if it is damaged. */
 static int load(struct acct_collector *c, char *err, size_t errlen)
 {
-    FILE *f = fopen(c->checkpoint_path, "re");
     char *buf = NULL, *line, *next, *end;
-    size_t len = 0, cap = 0, n;
     unsigned int lineno = 0;
+    size_t len;
     uint32_t want;
-    int rc = 0;
+    int rc;
 
-    if ( !f )
-        return -errno;
-    for ( ;; )
-    {
-        if ( len + 4096 + 1 > cap )
-        {
-            char *nb = realloc(buf, cap = (cap ? cap * 2 : 65536));
-
-            if ( !nb )
-            {
-                fclose(f);
-                free(buf);
-                return -ENOMEM;
-            }
-            buf = nb;
-        }
-        n = fread(buf + len, 1, cap - len - 1, f);
-        if ( !n )
-            break;
-        len += n;
-    }
-    if ( ferror(f) )
-        rc = -EIO;
-    fclose(f);
+    rc = fio_slurp_at(c->dir_fd, c->checkpoint_name, &buf, &len);
     if ( rc )
-        goto out;
-    buf[len] = '\0';
+        return rc;
 
     /* Whole and unchanged? */
     end = len ? strstr(buf, "\nend crc32c=") : NULL;
@@ -1092,13 +1057,31 @@ static int load(struct acct_collector *c, char *err, size_t errlen)
 int acct_collector_init(struct acct_collector *c, const char *checkpoint_path,
                         char *err, size_t errlen)
 {
-    char aside[PATH_MAX];
+    char dir[PATH_MAX], aside[NAME_MAX + 1];
+    const char *slash;
     int rc;
 
     memset(c, 0, sizeof(*c));
+    c->dir_fd = -1;
+    slash = strrchr(checkpoint_path, '/');
+    if ( snprintf(dir, sizeof(dir), "%.*s",
+                  slash ? (int)(slash - checkpoint_path) : 1,
+                  slash ? checkpoint_path : ".") >= (int)sizeof(dir) )
+        return -ENAMETOOLONG;
+    if ( slash == checkpoint_path )
+        snprintf(dir, sizeof(dir), "/");
     c->checkpoint_path = strdup(checkpoint_path);
     if ( !c->checkpoint_path )
         return -ENOMEM;
+    c->checkpoint_name = c->checkpoint_path +
+                         (slash ? slash + 1 - checkpoint_path : 0);
+    rc = fio_dir_open(dir, false, err, errlen);
+    if ( rc < 0 )
+    {
+        acct_collector_deinit(c);
+        return rc;
+    }
+    c->dir_fd = rc;
     rc = load(c, err, errlen);
     if ( rc == -ENOENT )
         return 0;
@@ -1106,15 +1089,17 @@ int acct_collector_init(struct acct_collector *c, const char *checkpoint_path,
     {
         /* Keep the evidence, start afresh, and say so. */
         collector_clear(c);
-        snprintf(aside, sizeof(aside), "%s.corrupt", checkpoint_path);
-        if ( rename(checkpoint_path, aside) )
+        snprintf(aside, sizeof(aside), "%s.corrupt", c->checkpoint_name);
+        if ( renameat(c->dir_fd, c->checkpoint_name, c->dir_fd, aside) )
             snprintf(err + strlen(err), errlen - strlen(err),
                      "; could not move it aside: %s", strerror(errno));
         return -EBADMSG;
     }
     if ( rc )
     {
-        snprintf(err, errlen, "%s: %s", checkpoint_path, strerror(-rc));
+        snprintf(err, errlen, "%s: %s%s", checkpoint_path, fio_strerror(rc),
+                 rc == -ELOOP || rc == -EINVAL ? ": refusing to read it "
+                 "(remove it to start afresh)" : "");
         acct_collector_deinit(c);
     }
     return rc;
@@ -1123,6 +1108,9 @@ int acct_collector_init(struct acct_collector *c, const char *checkpoint_path,
 void acct_collector_deinit(struct acct_collector *c)
 {
     collector_clear(c);
+    if ( c->checkpoint_path && c->dir_fd >= 0 )
+        close(c->dir_fd);
+    c->dir_fd = -1;
     free(c->checkpoint_path);
     c->checkpoint_path = NULL;
     txt_buf_free(&c->ckpt_buf);

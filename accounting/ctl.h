@@ -3,7 +3,8 @@
  *
  * A UNIX stream socket in the state directory (mode 0660, directory 0750):
  * only root and the daemon's group reach it, and xenosd checks the peer's
- * credentials as well.  A client sends one request line and reads the
+ * credentials as well (root, its user, or a member of its group, primary
+ * or supplementary); a refused client is told why in an "error" line.  A client sends one request line and reads the
  * reply to end of stream:
  *   "status"  one JSON object (see docs/xenosd.md)
  *   "top"     tab-separated lines for xenosctl top: "H" header, "T" per
@@ -18,6 +19,7 @@
 
 #define XENOS_STATE_DIR_DEFAULT "/var/lib/xenos"
 #define XENOS_CTL_SOCKET        "xenosd.sock"
+#define XENOS_LOCK_FILE         "xenosd.lock"   /* flock: one xenosd */
 #define XENOS_CTL_REQ_MAX       64
 
 /* @dir/xenosd.sock into @buf; -ENAMETOOLONG if it does not fit a

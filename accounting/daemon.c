@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include <xenos/cfg.h>
+#include <xenos/fileio.h>
 #include <xenos/text.h>
 
 #include "daemon.h"
@@ -402,7 +403,7 @@ static int xd_export_rc(struct xd *xd, const char *what, int rc, int prev)
         xd->export_errors++;
         if ( !xd->exports_failing )
             xd_log("%s: %s (kept, and retried next interval)", what,
-                   strerror(-rc));
+                   fio_strerror(rc));
         return rc;
     }
     return prev;
@@ -424,8 +425,19 @@ void xd_export(struct xd *xd)
         rc = xd_export_rc(xd, "metrics",
                           exp_prom_update(xd->prom, &xd->col, &info), rc);
     if ( xd->rrd )
+    {
+        struct exp_rrd_stats st;
+
         rc = xd_export_rc(xd, "rrd", exp_rrd_update(xd->rrd, &xd->col,
                                                     &info), rc);
+        /* A file refused (a link planted where an RRD belongs): said when
+         * it starts, not every interval it lasts. */
+        exp_rrd_get_stats(xd->rrd, &st);
+        if ( st.refused > xd->rrd_refused && !xd->rrd_refusing )
+            xd_log("rrd: %s", st.last_error);
+        xd->rrd_refusing = st.refused > xd->rrd_refused;
+        xd->rrd_refused = st.refused;
+    }
     /* After the collector's checkpoint: the ledger must never be ahead of
      * what a restart would recount. */
     if ( xd->usage )

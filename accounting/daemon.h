@@ -44,6 +44,7 @@ struct xd {
     struct tpol_output *out;
     size_t io_cap;
     int listen_fd, sig_fd;
+    int state_fd, lock_fd;              /* the state dir, checked; its lock */
     char *status, *top;                 /* rendered when asked for */
     size_t status_len, top_len;
     bool dirty;                         /* status/top older than the state */
@@ -57,6 +58,8 @@ struct xd {
     struct exp_usage *usage;            /* NULL: no usage ledger */
     uint64_t export_errors;
     bool exports_failing;
+    uint64_t rrd_refused;               /* exp_rrd_stats.refused seen */
+    bool rrd_refusing;                  /* it grew at the last interval */
 };
 
 void xd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

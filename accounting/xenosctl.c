@@ -39,8 +39,8 @@ static int xc_request(const char *dir, const char *req, char **out)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     size_t len = 0, cap = 65536;
+    int fd, rc, wrc = 0;
     char *buf;
-    int fd, rc;
 
     rc = xenos_ctl_path(sa.sun_path, sizeof(sa.sun_path), dir);
     if ( rc )
@@ -62,13 +62,11 @@ static int xc_request(const char *dir, const char *req, char **out)
         close(fd);
         return rc;
     }
-    if ( write(fd, req, strlen(req)) != (ssize_t)strlen(req) ||
-         write(fd, "\n", 1) != 1 )
-    {
-        rc = -errno;
-        close(fd);
-        return rc;
-    }
+    /* No SIGPIPE: a daemon that refused us may have closed already, and
+     * its reason is still there to read. */
+    if ( send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req) ||
+         send(fd, "\n", 1, MSG_NOSIGNAL) != 1 )
+        wrc = errno ? -errno : -EIO;
     buf = malloc(cap);
     if ( !buf )
     {
@@ -100,14 +98,27 @@ static int xc_request(const char *dir, const char *req, char **out)
         n = read(fd, buf + len, cap - len - 1);
         if ( n < 0 && errno == EINTR )
             continue;
+        if ( n < 0 && len )
+            break;      /* reset after the reply: the reply stands */
         if ( n <= 0 )
         {
             rc = n < 0 ? -errno : 0;
+            if ( rc )
+                fprintf(stderr, "xenosctl: reading from xenosd at %s: %s\n",
+                        sa.sun_path, strerror(-rc));
             break;
         }
         len += (size_t)n;
     }
     close(fd);
+    if ( !rc && !len )
+    {
+        rc = wrc ? wrc : -ENODATA;
+        fprintf(stderr, "xenosctl: xenosd at %s closed the connection "
+                "without a reply%s%s%s\n", sa.sun_path,
+                wrc ? " (sending the request: " : "",
+                wrc ? strerror(-wrc) : "", wrc ? ")" : "");
+    }
     if ( rc )
     {
         free(buf);

@@ -11,6 +11,11 @@
  * SIGHUP reloads the tenant policy (a bad file is logged with file:line and
  * the old policy stays).  SIGTERM/SIGINT close the interval (one last
  * sample), checkpoint and exit 0.
+ *
+ * The state directory is checked and locked before anything in it is
+ * touched (fio_dir_open, fio_lock_at): one xenosd per state directory, and
+ * a second one leaves the first's socket alone (docs/reliability/
+ * statedir.md).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +24,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,6 +39,7 @@
 
 #include <xenos/acct.h>
 #include <xenos/cfg.h>
+#include <xenos/fileio.h>
 
 #include "ctl.h"
 #include "daemon.h"
@@ -43,6 +50,7 @@
 #define XD_MAX_BACKEND_ARGS     16
 #define XD_CLIENT_TIMEOUT_MS    1000
 #define XD_USAGE_STATE_EVERY    60      /* ledger intervals */
+#define XD_PEER_GROUPS          64      /* first guess; grown on ERANGE */
 
 /* ------------------------------------------------------------------ */
 /* Intervals                                                           */
@@ -94,7 +102,8 @@ static int xd_listen(struct xd *xd)
     rc = xenos_ctl_path(sa.sun_path, sizeof(sa.sun_path), xd->o.state_dir);
     if ( rc )
         return rc;
-    unlink(sa.sun_path);
+    /* Ours to replace: we hold the state dir's lock. */
+    unlinkat(xd->state_fd, XENOS_CTL_SOCKET, 0);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if ( fd < 0 )
         return -errno;
@@ -112,15 +121,58 @@ static int xd_listen(struct xd *xd)
     return 0;
 }
 
-/* Root, our user or a member of our group. */
-static bool xd_peer_allowed(int fd)
+/* Is @gid ours (the daemon's group)? */
+static bool xd_our_gid(gid_t gid)
 {
-    struct ucred cr;
-    socklen_t len = sizeof(cr);
+    return gid == getegid() || gid == getgid();
+}
 
-    if ( getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) )
+/* A member of our group through its supplementary groups: the peer's
+ * groups as they were at connect (SO_PEERGROUPS, Linux 4.13), else those
+ * its user has now. */
+static bool xd_peer_in_group(int fd, const struct ucred *cr)
+{
+    gid_t first[XD_PEER_GROUPS], *g = first;
+    socklen_t len = sizeof(first);
+    bool in = false;
+    int rc, n, i;
+
+    rc = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) ? errno : 0;
+    if ( rc == ERANGE )
+    {
+        g = malloc(len);
+        rc = !g ? ENOMEM
+             : getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) ? errno
+             : 0;
+    }
+    if ( rc == ENOPROTOOPT )
+    {
+        /* An older kernel: the groups of the peer's user, as now. */
+        struct passwd pw, *res = NULL;
+        char pwbuf[4096];
+
+        n = XD_PEER_GROUPS;
+        rc = getpwuid_r(cr->uid, &pw, pwbuf, sizeof(pwbuf), &res) || !res ||
+             getgrouplist(res->pw_name, cr->gid, first, &n) < 0 ? EPERM : 0;
+        len = (socklen_t)((size_t)n * sizeof(gid_t));
+    }
+    for ( i = 0; !rc && i < (int)(len / sizeof(gid_t)) && !in; i++ )
+        in = xd_our_gid(g[i]);
+    if ( g != first )
+        free(g);
+    return in;
+}
+
+/* Root, our user or a member of our group (its primary group or one of
+ * its supplementary groups).  @cr gets the peer's credentials. */
+static bool xd_peer_allowed(int fd, struct ucred *cr)
+{
+    socklen_t len = sizeof(*cr);
+
+    if ( getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cr, &len) )
         return false;
-    return cr.uid == 0 || cr.uid == getuid() || cr.gid == getgid();
+    return cr->uid == 0 || cr->uid == getuid() || cr->uid == geteuid() ||
+           xd_our_gid(cr->gid) || xd_peer_in_group(fd, cr);
 }
 
 static void write_all(int fd, const char *buf, size_t len)
@@ -145,6 +197,7 @@ static void write_all(int fd, const char *buf, size_t len)
 static void xd_client(struct xd *xd)
 {
     char req[XENOS_CTL_REQ_MAX];
+    struct ucred cr = { 0, (uid_t)-1, (gid_t)-1 };
     struct pollfd p;
     size_t got = 0;
     int fd;
@@ -152,9 +205,21 @@ static void xd_client(struct xd *xd)
     fd = accept4(xd->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if ( fd < 0 )
         return;
-    if ( !xd_peer_allowed(fd) )
+    if ( !xd_peer_allowed(fd, &cr) )
     {
-        write_all(fd, "error permission denied\n", 24);
+        char msg[192];
+        int n = snprintf(msg, sizeof(msg), "error permission denied: uid %u "
+                         "is not root, xenosd's user (uid %u) or a member of "
+                         "its group (gid %u)\n", (unsigned int)cr.uid,
+                         (unsigned int)geteuid(), (unsigned int)getegid());
+
+        write_all(fd, msg, (size_t)n);
+        /* Take the request off the socket: closing with it unread would
+         * reset the connection, and the client would lose our reason.
+         * Bounded: a client sending without end does not keep us. */
+        for ( n = 0; n < 16 && recv(fd, req, sizeof(req), MSG_DONTWAIT) > 0;
+              n++ )
+            ;
         close(fd);
         return;
     }
@@ -490,11 +555,6 @@ static int xd_open_exporters(struct xd *xd)
         uint32_t step = xd->o.interval_ms < 1500
                         ? 1 : (uint32_t)((xd->o.interval_ms + 500) / 1000);
 
-        if ( mkdir(dir, 0750) && errno != EEXIST )
-        {
-            xd_log("rrd: %s: %s", dir, strerror(errno));
-            return -errno;
-        }
         rc = exp_rrd_open(&xd->rrd, dir, xd->o.rrdcached, step, err,
                           sizeof(err));
         if ( rc )
@@ -532,6 +592,50 @@ static int xd_open_exporters(struct xd *xd)
     return 0;
 }
 
+/*
+ * The state directory, before anything in it is touched: created if
+ * missing, checked (ours, not writable by others, not a symbolic link,
+ * nobody else can swap it) and locked, so a second xenosd on it stops
+ * here and leaves the first one's socket, checkpoint and ledger alone.
+ * 0, or -errno said on stderr.
+ */
+static int xd_state_dir(struct xd *xd)
+{
+    char err[PATH_MAX + 256];
+    pid_t holder = 0;
+    int fd;
+
+    fd = fio_dir_open(xd->o.state_dir, true, err, sizeof(err));
+    if ( fd < 0 )
+    {
+        fprintf(stderr, "xenosd: state dir %s\n", err);
+        return fd;
+    }
+    xd->state_fd = fd;
+    fd = fio_lock_at(xd->state_fd, XENOS_LOCK_FILE, &holder);
+    if ( fd == -EWOULDBLOCK )
+    {
+        if ( holder > 0 )
+            fprintf(stderr, "xenosd: state dir %s is in use by another "
+                    "xenosd (pid %ld holds %s/%s): not starting\n",
+                    xd->o.state_dir, (long)holder, xd->o.state_dir,
+                    XENOS_LOCK_FILE);
+        else
+            fprintf(stderr, "xenosd: state dir %s is in use by another "
+                    "xenosd (it holds %s/%s): not starting\n",
+                    xd->o.state_dir, xd->o.state_dir, XENOS_LOCK_FILE);
+        return fd;
+    }
+    if ( fd < 0 )
+    {
+        fprintf(stderr, "xenosd: %s/%s: %s\n", xd->o.state_dir,
+                XENOS_LOCK_FILE, fio_strerror(fd));
+        return fd;
+    }
+    xd->lock_fd = fd;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static struct xd xd;    /* reachable until exit, for leak checks */
@@ -540,15 +644,12 @@ int main(int argc, char **argv)
     int rc;
 
     memset(&xd, 0, sizeof(xd));
-    xd.listen_fd = xd.sig_fd = -1;
+    xd.listen_fd = xd.sig_fd = xd.state_fd = xd.lock_fd = -1;
     rc = parse_args(&xd.o, argc, argv);
     if ( rc )
         return rc;
-    if ( mkdir(xd.o.state_dir, 0750) && errno != EEXIST )
-    {
-        fprintf(stderr, "xenosd: %s: %s\n", xd.o.state_dir, strerror(errno));
+    if ( xd_state_dir(&xd) )
         return 1;
-    }
     if ( xd.o.policy_file && xd_load_policy(&xd) )
         return 2;
     snprintf(ckpt, sizeof(ckpt), "%s/checkpoint", xd.o.state_dir);
@@ -627,12 +728,9 @@ int main(int argc, char **argv)
     acct_collector_deinit(&xd.col);
     acct_sample_free(&xd.sample);
     tpol_free(xd.tpol);
-    {
-        char path[PATH_MAX];
-
-        if ( !xenos_ctl_path(path, sizeof(path), xd.o.state_dir) )
-            unlink(path);
-    }
+    unlinkat(xd.state_fd, XENOS_CTL_SOCKET, 0);
+    close(xd.lock_fd);          /* the lock goes last */
+    close(xd.state_fd);
     free(xd.status);
     free(xd.top);
     free(xd.in);

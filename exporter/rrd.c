@@ -15,6 +15,18 @@
  * DERIVE with a minimum of 0 (a lost checkpoint reads as unknown, never as
  * a negative rate).
  *
+ * Files: librrd opens by path, so the directory is opened once and
+ * checked (fio_dir_open: ours, not writable by others, not a symbolic
+ * link, nobody else can swap it) and librrd is handed paths through that
+ * descriptor, /proc/self/fd/N/<file>: a rename of a directory above cannot
+ * move our writes elsewhere.  Each file is looked at (fstatat, no
+ * following) before its first use: anything but a regular file with one
+ * link is refused, never written through.  librrd creates a file as a
+ * temporary with O_EXCL renamed over the name, so creation follows no
+ * link either.  Through rrdcached the paths are absolute (rrdcached opens
+ * them itself, with its own rights: -B keeps it to its base directory).
+ * The index is read and written relative to the descriptor (fio_*).
+ *
  * Locking: none; one exp_rrd is used by one thread at a time.  librrd's
  * error text is per thread.
  */
@@ -37,6 +49,7 @@
 #include <rrd.h>
 
 #include <xenos/exp_rrd.h>
+#include <xenos/fileio.h>
 #include <xenos/text.h>
 
 #define RRDX_HEARTBEAT_STEPS     3       /* one missed sample is no gap */
@@ -66,6 +79,9 @@ struct rrdx_ent {
 
 struct exp_rrd {
     char *dir;                          /* absolute */
+    int dir_fd;                         /* dir, checked; -1: not open */
+    char *io_dir;                       /* what librrd is given: dir, or
+                                         * /proc/self/fd/N for dir_fd */
     char *daemon;                       /* rrdcached address or NULL */
     uint32_t step_s;
     int fd;                             /* rrdcached, or -1 */
@@ -301,16 +317,19 @@ static int rrdx_split(char *line, char **a, char **b)
 
 static void rrdx_index_load(struct exp_rrd *r)
 {
-    char path[PATH_MAX], *line = NULL;
+    char *line = NULL;
     size_t cap = 0;
     FILE *f;
+    int fd = fio_openat(r->dir_fd, EXP_RRD_INDEX, O_RDONLY, 0);
 
-    if ( snprintf(path, sizeof(path), "%s/%s", r->dir, EXP_RRD_INDEX) >=
-         (int)sizeof(path) )
+    if ( fd < 0 )
         return;
-    f = fopen(path, "re");
+    f = fdopen(fd, "r");
     if ( !f )
+    {
+        close(fd);
         return;
+    }
     while ( getline(&line, &cap, f) > 0 )
     {
         char *a, *b;
@@ -340,19 +359,25 @@ static void rrdx_index_load(struct exp_rrd *r)
  * readers see the old or the new one.  0 or -errno. */
 static int rrdx_index_write(struct exp_rrd *r)
 {
-    char path[PATH_MAX], tmp[PATH_MAX], enc[3 * 4096 + 1];
-    char fname[NAME_MAX + 1];
+    static const char tmp[] = "." EXP_RRD_INDEX ".tmp";
+    char enc[3 * 4096 + 1], fname[NAME_MAX + 1];
     uint32_t i;
     FILE *f;
-    int rc = 0;
+    int rc = 0, fd;
 
     if ( !r->index_dirty )
         return 0;
-    snprintf(path, sizeof(path), "%s/%s", r->dir, EXP_RRD_INDEX);
-    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", r->dir, EXP_RRD_INDEX);
-    f = fopen(tmp, "we");
+    fd = fio_create_tmp(r->dir_fd, tmp, 0640);
+    if ( fd < 0 )
+        return fd;
+    f = fdopen(fd, "w");
     if ( !f )
-        return -errno;
+    {
+        rc = -errno;
+        close(fd);
+        unlinkat(r->dir_fd, tmp, 0);
+        return rc;
+    }
     for ( i = 0; i < r->cap_ents; i++ )
     {
         const struct rrdx_ent *e = &r->ents[i];
@@ -374,10 +399,10 @@ static int rrdx_index_write(struct exp_rrd *r)
         rc = -errno ? -errno : -EIO;
     if ( fclose(f) && !rc )
         rc = -errno;
-    if ( !rc && rename(tmp, path) )
+    if ( !rc && renameat(r->dir_fd, tmp, r->dir_fd, EXP_RRD_INDEX) )
         rc = -errno;
     if ( rc )
-        unlink(tmp);
+        unlinkat(r->dir_fd, tmp, 0);
     else
         r->index_dirty = false;
     return rc;
@@ -446,14 +471,28 @@ static int rrdx_create(struct exp_rrd *r, const char *path, time_t first_s)
 static bool rrdx_ready(struct exp_rrd *r, struct rrdx_ent *e, const char *path,
                       time_t first_s)
 {
+    const char *name = strrchr(path, '/') + 1;
     struct stat sb;
     uint64_t t;
     int rc;
 
     if ( e->exists )
         return true;
-    if ( !stat(path, &sb) )
+    if ( !fstatat(r->dir_fd, name, &sb, AT_SYMLINK_NOFOLLOW) )
+    {
+        /* Planted: librrd would open it and follow a link.  Refused each
+         * time (it may be removed), and never written through. */
+        if ( !S_ISREG(sb.st_mode) || sb.st_nlink > 1 )
+        {
+            r->st.refused++;
+            rrdx_set_error(r, "%s/%s: %s: refusing to write it", r->dir,
+                          name, S_ISLNK(sb.st_mode) ? "a symbolic link"
+                          : S_ISREG(sb.st_mode) ? "has another hard link"
+                          : "not a regular file");
+            return false;
+        }
         return e->exists = true;
+    }
     if ( r->create_budget_ns && r->create_spent_ns >= r->create_budget_ns )
     {
         r->st.deferred++;
@@ -692,42 +731,57 @@ int exp_rrd_open(struct exp_rrd **out, const char *dir,
                  size_t errlen)
 {
     struct exp_rrd *r;
-    char abs[PATH_MAX];
-    int rc;
+    struct stat a, b;
+    char abs[PATH_MAX], io[64];
+    int rc, fd;
 
-    if ( mkdir(dir, 0750) && errno != EEXIST )
+    fd = fio_dir_open(dir, true, err, errlen);
+    if ( fd < 0 )
+        return fd;
+    /* The absolute path names the directory we checked (for rrdcached
+     * and messages); librrd itself goes through the descriptor, when
+     * /proc shows it. */
+    errno = 0;
+    if ( !realpath(dir, abs) || stat(abs, &a) || fstat(fd, &b) ||
+         a.st_dev != b.st_dev || a.st_ino != b.st_ino )
     {
-        rc = -errno;
+        rc = errno ? -errno : -ESTALE;
         snprintf(err, errlen, "%s: %s", dir, strerror(-rc));
+        close(fd);
         return rc;
     }
-    if ( !realpath(dir, abs) )
-    {
-        rc = -errno;
-        snprintf(err, errlen, "%s: %s", dir, strerror(-rc));
-        return rc;
-    }
+    snprintf(io, sizeof(io), "/proc/self/fd/%d", fd);
+    if ( rrdcached || stat(io, &a) || a.st_dev != b.st_dev ||
+         a.st_ino != b.st_ino )
+        snprintf(io, sizeof(io), "%s", "");
     /* rrdcached splits its command lines at spaces */
     if ( rrdcached && abs[strcspn(abs, " \t\r\n\\")] )
     {
         snprintf(err, errlen, "%s: rrdcached cannot name files under a "
                  "path with spaces or backslashes", abs);
+        close(fd);
         return -EINVAL;
     }
     if ( strlen(abs) > PATH_MAX - NAME_MAX - 2 )
     {
         snprintf(err, errlen, "%s: path too long", abs);
+        close(fd);
         return -ENAMETOOLONG;
     }
     r = calloc(1, sizeof(*r));
     if ( !r )
+    {
+        close(fd);
         return -ENOMEM;
+    }
     r->fd = -1;
+    r->dir_fd = fd;
     r->step_s = step_s ? step_s : EXP_RRD_STEP_S_DEFAULT;
     r->create_budget_ns = (uint64_t)EXP_RRD_CREATE_BUDGET_MS * 1000000u;
     r->dir = strdup(abs);
+    r->io_dir = strdup(io[0] ? io : abs);
     r->daemon = rrdcached ? strdup(rrdcached) : NULL;
-    if ( !r->dir || (rrdcached && !r->daemon) )
+    if ( !r->dir || !r->io_dir || (rrdcached && !r->daemon) )
     {
         rc = -ENOMEM;
         goto out_free;
@@ -847,7 +901,7 @@ int exp_rrd_update(struct exp_rrd *r, const struct acct_collector *c,
         const struct acct_tenant *t = &c->tenants[i];
         struct rrdx_ent *e = rrdx_lookup(r, true, t->name);
 
-        if ( !e || rrdx_path(path, sizeof(path), r->dir, true, t->name) ||
+        if ( !e || rrdx_path(path, sizeof(path), r->io_dir, true, t->name) ||
              !rrdx_ready(r, e, path, first_s) ||
              rrdx_values(vals, sizeof(vals), ts, &t->total, e->mem_bytes) )
             continue;
@@ -876,7 +930,7 @@ int exp_rrd_update(struct exp_rrd *r, const struct acct_collector *c,
             e->name = n;
             r->index_dirty = true;
         }
-        if ( rrdx_path(path, sizeof(path), r->dir, false, d->uuid) ||
+        if ( rrdx_path(path, sizeof(path), r->io_dir, false, d->uuid) ||
              !rrdx_ready(r, e, path, first_s) ||
              rrdx_values(vals, sizeof(vals), ts, &d->total, d->mem_cur_bytes) )
             continue;
@@ -942,8 +996,10 @@ void exp_rrd_close(struct exp_rrd *r)
 
     if ( !r )
         return;
-    if ( r->dir )
+    if ( r->dir && r->dir_fd >= 0 )
         rrdx_index_write(r);
+    if ( r->dir_fd >= 0 )
+        close(r->dir_fd);
     rrdx_disconnect(r);
     for ( i = 0; i < r->cap_ents; i++ )
     {
@@ -953,12 +1009,21 @@ void exp_rrd_close(struct exp_rrd *r)
     free(r->ents);
     txt_buf_free(&r->batch);
     free(r->dir);
+    free(r->io_dir);
     free(r->daemon);
     free(r);
 }
 
 /* ------------------------------------------------------------------ */
 /* Finding and drawing                                                 */
+
+/* A regular file at @path, not a symbolic link to one. */
+static bool rrdx_is_file(const char *path)
+{
+    struct stat sb;
+
+    return !lstat(path, &sb) && S_ISREG(sb.st_mode);
+}
 
 int exp_rrd_find(const char *dir, const char *what, enum exp_rrd_kind kind,
                  char *path, size_t pathlen, char *title, size_t titlelen,
@@ -968,13 +1033,12 @@ int exp_rrd_find(const char *dir, const char *what, enum exp_rrd_kind kind,
     char found[PATH_MAX] = "", ftitle[512] = "";
     unsigned int matches = 0;
     size_t cap = 0;
-    struct stat sb;
     FILE *f;
 
     err[0] = '\0';
     if ( kind != EXP_RRD_DOMAIN &&
          !rrdx_path(tpath, sizeof(tpath), dir, true, what) &&
-         !stat(tpath, &sb) )
+         rrdx_is_file(tpath) )
     {
         snprintf(found, sizeof(found), "%s", tpath);
         snprintf(ftitle, sizeof(ftitle), "tenant %s", what);
@@ -982,7 +1046,7 @@ int exp_rrd_find(const char *dir, const char *what, enum exp_rrd_kind kind,
     }
     if ( kind != EXP_RRD_TENANT &&
          !rrdx_path(dpath, sizeof(dpath), dir, false, what) &&
-         !stat(dpath, &sb) )
+         rrdx_is_file(dpath) )
     {
         if ( matches )
             snprintf(err, errlen, "'%s' is a tenant and a domain uuid; "
@@ -1001,7 +1065,7 @@ int exp_rrd_find(const char *dir, const char *what, enum exp_rrd_kind kind,
              rrdx_decode(uuid) || rrdx_decode(name) ||
              strcmp(name, what) ||
              rrdx_path(dpath, sizeof(dpath), dir, false, uuid) ||
-             stat(dpath, &sb) || !strcmp(found, dpath) )
+             !rrdx_is_file(dpath) || !strcmp(found, dpath) )
             continue;
         if ( matches )
         {

@@ -21,7 +21,13 @@
  * frames: u32 LE payload length, payload, u32 LE CRC-32C of length and
  * payload.  The first frame is a UsageFileHeader, the others UsageRecords.
  *
- * Locking: none; one writer per directory from one thread.
+ * Files: the directory is opened once (fio_dir_open: ours, not writable by
+ * others, not a symbolic link) and locked (flock on it, so a second writer,
+ * such as a second xenosd, is refused rather than interleave records);
+ * every file is reached relative to it, never through a symbolic link,
+ * and the state's temporary is created afresh (fio_replace_at).
+ *
+ * Locking: none in memory; one writer per directory from one thread.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -32,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -96,6 +103,7 @@ struct usage_chunk {
 
 struct exp_usage {
     char *dir, *host;
+    int dir_fd;                         /* dir, locked; -1: not open */
     uint64_t interval_ns, rotate_ns;
     struct usage_ent *tab;              /* in order of arrival, no deletes */
     uint32_t tab_cap, tab_n;
@@ -354,6 +362,18 @@ static int scan_file(struct usage_scan *sc)
     return sc->damaged ? -EBADMSG : 0;
 }
 
+/* The whole of @name in the ledger directory into *@buf (malloc'd), its
+ * size to *@len: never through a symbolic link (fio_slurp_at). */
+static int slurp_at(struct exp_usage *w, const char *name, uint8_t **buf,
+                    size_t *len)
+{
+    char *p;
+    int rc = fio_slurp_at(w->dir_fd, name, &p, len);
+
+    *buf = (uint8_t *)p;
+    return rc;
+}
+
 /* The whole of @path into *@buf (malloc'd), its size to *@len. */
 static int slurp(const char *path, uint8_t **buf, size_t *len)
 {
@@ -609,13 +629,6 @@ static bool is_ledger_name(const char *n)
            !strncmp(n, "usage-", 6) && !strcmp(n + l - 4, ".xul");
 }
 
-static int path_of(char *out, size_t len, const char *dir, const char *name)
-{
-    int n = snprintf(out, len, "%s/%s", dir, name);
-
-    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
 
 static void file_close(struct exp_usage *w)
 {
@@ -632,7 +645,7 @@ static int file_open(struct exp_usage *w, uint64_t period_ns,
                      struct txt_buf *hdr)
 {
     Xenos__UsageFileHeader h = XENOS__USAGE_FILE_HEADER__INIT;
-    char name[USAGE_NAME_LEN], path[PATH_MAX];
+    char name[USAGE_NAME_LEN];
     struct stat sb;
     int rc;
 
@@ -641,12 +654,15 @@ static int file_open(struct exp_usage *w, uint64_t period_ns,
     {
         file_close(w);
         file_name(name, sizeof(name), period_ns);
-        rc = path_of(path, sizeof(path), w->dir, name);
-        if ( rc )
-            return rc;
-        w->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+        /* A symbolic link, FIFO or hard link planted at the name is
+         * refused (the update fails, and says so), never written through. */
+        w->fd = fio_openat(w->dir_fd, name, O_WRONLY | O_CREAT, 0640);
         if ( w->fd < 0 )
-            return -errno;
+        {
+            rc = w->fd;
+            w->fd = -1;
+            return rc;
+        }
         if ( fstat(w->fd, &sb) )
         {
             rc = -errno;
@@ -696,7 +712,7 @@ static int chunk_write(struct exp_usage *w, const struct usage_chunk *ch)
     if ( !rc && fsync(w->fd) )
         rc = -errno;
     if ( !rc && created )
-        rc = fio_fsync_dir(w->dir);
+        rc = fio_fsync_fd(w->dir_fd);
     if ( rc )
     {
         /*
@@ -705,13 +721,13 @@ static int chunk_write(struct exp_usage *w, const struct usage_chunk *ch)
          * disk, so the chunk is written again in full, never fsynced
          * again.  If even this fails, file_open retries it first.
          */
-        if ( ftruncate(w->fd, (off_t)w->fd_good) == 0 && !w->fd_good )
+        if ( w->fd >= 0 && ftruncate(w->fd, (off_t)w->fd_good) == 0 &&
+             !w->fd_good )
         {
-            char name[USAGE_NAME_LEN], path[PATH_MAX];
+            char name[USAGE_NAME_LEN];
 
             file_name(name, sizeof(name), ch->period_ns);
-            if ( !path_of(path, sizeof(path), w->dir, name) )
-                unlink(path);
+            unlinkat(w->dir_fd, name, 0);
             file_close(w);
         }
         goto out;
@@ -730,15 +746,9 @@ static int state_save(struct exp_usage *w)
 {
     Xenos__UsageState s = XENOS__USAGE_STATE__INIT;
     Xenos__UsageBase *bases = NULL, **ptrs = NULL;
-    char path[PATH_MAX], tmp[PATH_MAX];
     uint32_t i, n = 0;
-    int fd, rc;
+    int rc = 0;
 
-    rc = path_of(path, sizeof(path), w->dir, EXP_USAGE_STATE_FILE);
-    if ( !rc )
-        rc = path_of(tmp, sizeof(tmp), w->dir, EXP_USAGE_STATE_FILE ".tmp");
-    if ( rc )
-        return rc;
     if ( w->tab_n )
     {
         bases = calloc(w->tab_n, sizeof(*bases));
@@ -775,23 +785,9 @@ static int state_save(struct exp_usage *w)
     rc = put_frame(&w->sbuf, &s.base);
     if ( rc )
         goto out;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if ( fd < 0 )
-    {
-        rc = -errno;
-        goto out;
-    }
-    rc = fio_write_all(fd, w->sbuf.p, w->sbuf.len);
-    if ( !rc && fsync(fd) )
-        rc = -errno;
-    if ( close(fd) && !rc )
-        rc = -errno;
-    if ( !rc && rename(tmp, path) )
-        rc = -errno;
-    if ( rc )
-        unlink(tmp);
-    else
-        rc = fio_fsync_dir(w->dir);
+    rc = fio_replace_at(w->dir_fd, EXP_USAGE_STATE_FILE,
+                        EXP_USAGE_STATE_FILE ".tmp", w->sbuf.p, w->sbuf.len,
+                        0640);
  out:
     w->state_dirty = rc != 0;
     free(bases);
@@ -803,15 +799,12 @@ static int state_save(struct exp_usage *w)
 static int state_load(struct exp_usage *w)
 {
     Xenos__UsageState *s;
-    char path[PATH_MAX];
     uint8_t *buf;
     size_t len, i;
     uint32_t flen;
     int rc;
 
-    rc = path_of(path, sizeof(path), w->dir, EXP_USAGE_STATE_FILE);
-    if ( !rc )
-        rc = slurp(path, &buf, &len);
+    rc = slurp_at(w, EXP_USAGE_STATE_FILE, &buf, &len);
     if ( rc )
         return rc;
     if ( len < USAGE_PREAMBLE_LEN ||
@@ -915,14 +908,20 @@ static int name_cmp(const void *a, const void *b)
 static int recover_files(struct exp_usage *w, char *err, size_t errlen)
 {
     struct usage_recover rv = { .w = w, .err = err, .errlen = errlen };
-    char **names = NULL, path[PATH_MAX], from[USAGE_NAME_LEN];
+    char **names = NULL, from[USAGE_NAME_LEN];
     size_t nr = 0, cap = 0, i;
     struct dirent *de;
-    DIR *d = opendir(w->dir);
-    int rc = 0;
+    int dfd = dup(w->dir_fd), rc = 0;
+    DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
 
     if ( !d )
-        return -errno;
+    {
+        rc = -errno;
+        if ( dfd >= 0 )
+            close(dfd);
+        return rc;
+    }
+    rewinddir(d);
     while ( (de = readdir(d)) )
     {
         if ( !is_ledger_name(de->d_name) )
@@ -961,11 +960,17 @@ static int recover_files(struct exp_usage *w, char *err, size_t errlen)
         if ( strcmp(names[i], from) < 0 )
             continue;
         rv.name = names[i];
-        rc = path_of(path, sizeof(path), w->dir, names[i]);
-        if ( !rc )
-            rc = slurp(path, &buf, &len);
+        rc = slurp_at(w, names[i], &buf, &len);
         if ( rc )
+        {
+            /* Not a file of ours (a symbolic link, a FIFO): refuse to
+             * open the ledger rather than read or cut through it. */
+            size_t l = strlen(err);
+
+            snprintf(err + l, errlen - l, "%s%s/%s: %s", l ? "; " : "",
+                     w->dir, names[i], fio_strerror(rc));
             break;
+        }
         sc.b = buf;
         sc.n = len;
         rc = scan_file(&sc);
@@ -986,27 +991,28 @@ static int recover_files(struct exp_usage *w, char *err, size_t errlen)
         if ( sc.good_end < len )
         {
             if ( sc.good_end == 0 && ours )
-                rc = unlink(path) ? -errno : 0;
+                rc = unlinkat(w->dir_fd, names[i], 0) ? -errno : 0;
             else if ( sc.good_end == 0 )
             {
-                char aside[PATH_MAX + 16];
+                char aside[USAGE_NAME_LEN + 16];
 
-                snprintf(aside, sizeof(aside), "%s.corrupt", path);
-                rc = rename(path, aside) ? -errno : 0;
+                snprintf(aside, sizeof(aside), "%s.corrupt", names[i]);
+                rc = renameat(w->dir_fd, names[i], w->dir_fd, aside)
+                     ? -errno : 0;
             }
-            else if ( truncate(path, (off_t)sc.good_end) )
-                rc = -errno;
             else
             {
-                int fd = open(path, O_WRONLY | O_CLOEXEC);
+                int fd = fio_openat(w->dir_fd, names[i], O_WRONLY, 0);
 
-                if ( fd < 0 || fsync(fd) )
+                if ( fd < 0 )
+                    rc = fd;
+                else if ( ftruncate(fd, (off_t)sc.good_end) || fsync(fd) )
                     rc = -errno;
                 if ( fd >= 0 )
                     close(fd);
             }
             if ( !rc )
-                rc = fio_fsync_dir(w->dir);
+                rc = fio_fsync_fd(w->dir_fd);
         }
     }
  out:
@@ -1022,7 +1028,6 @@ int exp_usage_open(struct exp_usage **out, const char *dir, const char *host,
                    size_t errlen)
 {
     struct exp_usage *w;
-    char aside[PATH_MAX], path[PATH_MAX];
     int rc, st_rc;
 
     *out = NULL;
@@ -1037,21 +1042,31 @@ int exp_usage_open(struct exp_usage **out, const char *dir, const char *host,
                  interval_s);
         return -EINVAL;
     }
-    if ( mkdir(dir, 0750) && errno != EEXIST )
-    {
-        rc = -errno;
-        snprintf(err, errlen, "%s: %s", dir, strerror(-rc));
-        return rc;
-    }
     w = calloc(1, sizeof(*w));
     if ( !w )
         return -ENOMEM;
     w->fd = -1;
+    w->dir_fd = -1;
     w->dir = strdup(dir);
     w->host = strdup(host ? host : "");
     if ( !w->dir || !w->host )
     {
         rc = -ENOMEM;
+        goto out_free;
+    }
+    rc = fio_dir_open(dir, true, err, errlen);
+    if ( rc < 0 )
+        goto out_free;
+    w->dir_fd = rc;
+    /* One writer: records of two would interleave and repeat sequence
+     * numbers.  The lock goes with the process, even on kill -9. */
+    if ( flock(w->dir_fd, LOCK_EX | LOCK_NB) )
+    {
+        rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+        snprintf(err, errlen, "%s: %s", dir, rc == -EBUSY
+                 ? "another process is writing this ledger (its directory "
+                   "is locked): refusing to write it too"
+                 : strerror(-rc));
         goto out_free;
     }
     w->interval_ns = (uint64_t)interval_s * USAGE_NS_PER_S;
@@ -1072,10 +1087,8 @@ int exp_usage_open(struct exp_usage **out, const char *dir, const char *host,
         w->open_start_ns = 0;
         w->bases_valid = false;
         w->file[0] = '\0';
-        if ( !path_of(path, sizeof(path), dir, EXP_USAGE_STATE_FILE) &&
-             !path_of(aside, sizeof(aside), dir,
-                      EXP_USAGE_STATE_FILE ".corrupt") )
-            rename(path, aside);
+        renameat(w->dir_fd, EXP_USAGE_STATE_FILE, w->dir_fd,
+                 EXP_USAGE_STATE_FILE ".corrupt");
         snprintf(err, errlen, "%s/%s: damaged, moved aside; usage since "
                  "the last record is not billed", dir, EXP_USAGE_STATE_FILE);
     }
@@ -1083,7 +1096,7 @@ int exp_usage_open(struct exp_usage **out, const char *dir, const char *host,
     {
         rc = st_rc;
         snprintf(err, errlen, "%s/%s: %s", dir, EXP_USAGE_STATE_FILE,
-                 strerror(-rc));
+                 fio_strerror(rc));
         goto out_free;
     }
     rc = recover_files(w, err, errlen);
@@ -1092,7 +1105,7 @@ int exp_usage_open(struct exp_usage **out, const char *dir, const char *host,
         size_t l = strlen(err);
 
         snprintf(err + l, errlen - l, "%s%s: recovery: %s", l ? "; " : "",
-                 dir, strerror(-rc));
+                 dir, fio_strerror(rc));
         goto out_free;
     }
     w->st.records = 0;
@@ -1379,6 +1392,8 @@ int exp_usage_close(struct exp_usage *w)
     if ( w->nr_pend || w->state_dirty || w->unsaved )
         rc = flush(w, true);
     file_close(w);
+    if ( w->dir_fd >= 0 )
+        close(w->dir_fd);
     for ( i = 0; i < w->nr_pend; i++ )
         free(w->pend[i].buf.p);
     free(w->pend);

@@ -641,7 +641,9 @@ START_TEST(test_usage_full_disk)
     int rc;
 
     ck_assert_int_eq(mkdir(ldir, 0750), 0);
-    if ( mount("tmpfs", ldir, "tmpfs", 0, "size=64k") )
+    /* mode: a tmpfs's root is 1777, and a ledger directory others may
+     * write in is refused. */
+    if ( mount("tmpfs", ldir, "tmpfs", 0, "size=64k,mode=0750") )
     {
         fprintf(stderr, "test_usage_full_disk: SKIPPED: cannot mount a "
                 "tmpfs (%s): run as root to test a full disk\n",

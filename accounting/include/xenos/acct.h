@@ -201,6 +201,8 @@ extern const char *const acct_err_names[ACCT_NR_ERR_KINDS];
 
 struct acct_collector {
     char *checkpoint_path;              /* owned */
+    const char *checkpoint_name;        /* its last component */
+    int dir_fd;                         /* its directory (fio_dir_open) */
     struct acct_dom *doms;
     uint32_t nr_doms, cap_doms;
     uint32_t *index;                    /* hash of uuid -> doms[] + 1 */
@@ -221,9 +223,14 @@ struct acct_collector {
 
 /*
  * Set up @c with its checkpoint at @checkpoint_path and load it if it
- * exists.  A missing checkpoint is a fresh start (0).  A damaged one is
- * moved aside to PATH.corrupt, reported in @err, and the collector starts
- * fresh (returns -EBADMSG, @c is usable).  Other errors: -errno, @c unset.
+ * exists.  The directory holding it is opened once and must pass
+ * fio_dir_open's checks (ours, not writable by others, not a symbolic
+ * link); the checkpoint and its temporary are reached through it and
+ * never through a symbolic link.  A missing checkpoint is a fresh start
+ * (0).  A damaged one is moved aside to PATH.corrupt, reported in @err,
+ * and the collector starts fresh (returns -EBADMSG, @c is usable).  Other
+ * errors (a checkpoint that is a symbolic link: -ELOOP, a directory that
+ * fails the checks: -EPERM, ...): -errno with @err, @c unset.
  */
 int acct_collector_init(struct acct_collector *c, const char *checkpoint_path,
                         char *err, size_t errlen);
@@ -255,9 +262,10 @@ struct acct_tenant *acct_collector_tenant(struct acct_collector *c,
                                           const char *name);
 
 /*
- * Write the checkpoint atomically (temporary file, fsync, rename, fsync of
- * the directory): after a crash the file is the old one or the new one,
- * whole.  0 or -errno (the old checkpoint is then still there).
+ * Write the checkpoint atomically (temporary file created afresh with
+ * O_EXCL, fsync, rename, fsync of the directory: fio_replace_at): after a
+ * crash the file is the old one or the new one, whole.  0 or -errno (the
+ * old checkpoint is then still there).
  */
 int acct_collector_checkpoint(struct acct_collector *c);
 

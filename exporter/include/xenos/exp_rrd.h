@@ -38,6 +38,9 @@ struct exp_rrd_stats {
     uint64_t created;           /* files created by us */
     uint64_t create_errors;
     uint64_t deferred;          /* skipped: creation budget spent */
+    uint64_t refused;           /* a symbolic link, or not a regular file
+                                 * with one link, where a file of ours
+                                 * belongs: never written through */
     uint64_t io_errors;         /* rrdcached unreachable or broken */
     uint64_t last_update_ns;    /* duration of the last exp_rrd_update */
     char last_error[256];       /* the last error message, "" if none */
@@ -51,6 +54,9 @@ struct exp_rrd_stats {
  * EXP_RRD_STEP_S_DEFAULT).  The index of names is loaded if present.
  * rrdcached must see @dir under the same absolute path (files are created
  * here with librrd; only updates go through the daemon).
+ * @dir must pass fio_dir_open's checks (ours or root's, not writable by
+ * group or others, not a symbolic link, and no one else can swap it):
+ * -ELOOP, -EPERM otherwise, with the reason in @err.
  * Returns 0 and sets *@out (free with exp_rrd_close), or -errno with a
  * one-line reason in @err: -ECONNREFUSED etc. when rrdcached cannot be
  * reached now, -EINVAL when @dir has bytes rrdcached's protocol cannot

@@ -48,6 +48,13 @@ struct exp_usage;
  * or -errno with *@out NULL and the reason in @err.  On success @err is
  * "" or says what was repaired ("FILE: byte N: why (M bytes)"; ...), for
  * the log.  @dir's parent must exist.
+ *
+ * @dir must pass fio_dir_open's checks (ours or root's, not writable by
+ * group or others, not a symbolic link, and no one else can swap it); it
+ * is locked for as long as the ledger is open, so a second writer gets
+ * -EBUSY.  A ledger file or state that is a symbolic link, FIFO or hard
+ * link is refused (-ELOOP, -EINVAL, -EMLINK), never read or written
+ * through: here, or by the update that would write it.
  */
 int exp_usage_open(struct exp_usage **out, const char *dir, const char *host,
                    uint32_t interval_s, uint32_t rotate_s, char *err,
