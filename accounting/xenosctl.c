@@ -39,7 +39,7 @@ static int xc_request(const char *dir, const char *req, char **out)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     size_t len = 0, cap = 65536;
-    char *buf;
+    char line[XENOS_CTL_REQ_MAX], *buf;
     int fd, rc;
 
     rc = xenos_ctl_path(sa.sun_path, sizeof(sa.sun_path), dir);
@@ -62,12 +62,15 @@ static int xc_request(const char *dir, const char *req, char **out)
         close(fd);
         return rc;
     }
-    if ( write(fd, req, strlen(req)) != (ssize_t)strlen(req) ||
-         write(fd, "\n", 1) != 1 )
+    /* The line in one send, and no SIGPIPE if xenosd has gone. */
+    if ( snprintf(line, sizeof(line), "%s\n", req) >= (int)sizeof(line) ||
+         send(fd, line, strlen(line), MSG_NOSIGNAL) != (ssize_t)strlen(line) )
     {
         rc = -errno;
+        fprintf(stderr, "xenosctl: cannot send to xenosd: %s\n",
+                strerror(-rc));
         close(fd);
-        return rc;
+        return rc ? rc : -EIO;
     }
     buf = malloc(cap);
     if ( !buf )
