@@ -24,8 +24,8 @@
  * connection is listed, least recently active first (accepted, or last
  * began or finished a request), and once more than PROM_CONN_SOFT_LIMIT
  * are open a new one pushes the least recently active out, unless that
- * was active within PROM_CONN_GRACE_NS (shutdown() of its socket;
- * libmicrohttpd then closes it).  A scrape sends its request
+ * was active within PROM_CONN_GRACE_NS and fewer than PROM_CONN_FIRM_LIMIT
+ * are open (shutdown() of its socket; libmicrohttpd then closes it).  A scrape sends its request
  * as it connects and is answered within a millisecond, so it is always
  * among the most recent, and any number of slow or idle connections can
  * only push each other out.  PROM_MAX_CONNECTIONS, well above, is
@@ -72,9 +72,15 @@
  * can make us push out at most (open connections / grace) a second,
  * not spin the server (measured: 15,000 a second without it). */
 #define PROM_CONN_GRACE_NS      (1000 * 1000000ull)
-/* libmicrohttpd's own limit: headroom for a burst between evictions,
- * kept well under the default 1,024 file descriptors of a process. */
+/* libmicrohttpd's own limit, kept well under the default 1,024 file
+ * descriptors of a process.  At it, libmicrohttpd stops accepting, and
+ * then nothing would push anyone out: */
 #define PROM_MAX_CONNECTIONS    512
+/* ...so past this many a new connection pushes the least recently active
+ * out even within its grace (the headroom above is for the connections
+ * each worker thread accepts in one go, and for a worker's share of the
+ * limit: libmicrohttpd splits it between its threads). */
+#define PROM_CONN_FIRM_LIMIT    384
 /* Idle (no byte either way) this long: closed.  A client sends its
  * request in one go; Prometheus reconnects after an idle close. */
 #define PROM_CONN_TIMEOUT_S     5
@@ -961,8 +967,11 @@ static void prom_conn_notify(void *cls, struct MHD_Connection *conn,
     *socket_context = pc;
     pthread_mutex_lock(&p->conn_lock);
     prom_conn_append(p, pc);
-    while ( p->nr_conns > PROM_CONN_SOFT_LIMIT && p->conn_head != pc &&
-            pc->active_ns - p->conn_head->active_ns >= PROM_CONN_GRACE_NS )
+    while ( p->conn_head != pc &&
+            (p->nr_conns > PROM_CONN_FIRM_LIMIT ||
+             (p->nr_conns > PROM_CONN_SOFT_LIMIT &&
+              pc->active_ns - p->conn_head->active_ns >=
+              PROM_CONN_GRACE_NS)) )
     {
         struct prom_conn *old = p->conn_head;
 
