@@ -23,14 +23,14 @@
  * byte now and then resets its idle timeout forever).  So every
  * connection is listed, least recently active first (accepted, or last
  * began or finished a request), and once more than PROM_CONN_SOFT_LIMIT
- * are open a new one pushes the least recently active out, unless that
- * was active within PROM_CONN_GRACE_NS and fewer than PROM_CONN_FIRM_LIMIT
- * are open (shutdown() of its socket; libmicrohttpd then closes it).  A scrape sends its request
- * as it connects and is answered within a millisecond, so it is always
- * among the most recent, and any number of slow or idle connections can
- * only push each other out.  PROM_MAX_CONNECTIONS, well above, is
- * libmicrohttpd's hard limit (file descriptors) for bursts between two
- * evictions.  docs/exporters.md gives the measured figures.
+ * are open a new one pushes the least recently active out (shutdown() of
+ * its socket; libmicrohttpd then closes it), unless that one was active
+ * within PROM_CONN_GRACE_NS and no more than PROM_CONN_FIRM_LIMIT are
+ * open.  A scrape sends its request as it connects and is answered within
+ * a millisecond, so it is always among the most recent, and any number of
+ * slow or idle connections can only push each other out.
+ * PROM_MAX_CONNECTIONS, above the firm limit, is libmicrohttpd's own
+ * (file descriptors).  docs/exporters.md gives the measured figures.
  *
  * Locking: exp_prom.lock protects page, every page's refs, and the
  * /healthz clock.  It is held only to take or drop a reference or to

@@ -203,8 +203,11 @@ static void teardown(void)
         int st;
 
         kill(xenosd, SIGTERM);
-        waitpid(xenosd, &st, 0);
+        ck_assert_int_eq(waitpid(xenosd, &st, 0), xenosd);
         xenosd = -1;
+        /* a clean exit: under the sanitizers, no leak either */
+        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                      "xenosd exit status %#x", st);
     }
     if ( host )
     {
