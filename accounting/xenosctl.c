@@ -39,8 +39,8 @@ static int xc_request(const char *dir, const char *req, char **out)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     size_t len = 0, cap = 65536;
+    char line[XENOS_CTL_REQ_MAX], *buf;
     int fd, rc, wrc = 0;
-    char *buf;
 
     rc = xenos_ctl_path(sa.sun_path, sizeof(sa.sun_path), dir);
     if ( rc )
@@ -62,10 +62,15 @@ static int xc_request(const char *dir, const char *req, char **out)
         close(fd);
         return rc;
     }
-    /* No SIGPIPE: a daemon that refused us may have closed already, and
-     * its reason is still there to read. */
-    if ( send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req) ||
-         send(fd, "\n", 1, MSG_NOSIGNAL) != 1 )
+    if ( snprintf(line, sizeof(line), "%s\n", req) >= (int)sizeof(line) )
+    {
+        fprintf(stderr, "xenosctl: request too long: %s\n", req);
+        close(fd);
+        return -E2BIG;
+    }
+    /* The line in one send, and no SIGPIPE: a daemon that refused us may
+     * have closed already, and its reason is still there to read. */
+    if ( send(fd, line, strlen(line), MSG_NOSIGNAL) != (ssize_t)strlen(line) )
         wrc = errno ? -errno : -EIO;
     buf = malloc(cap);
     if ( !buf )
@@ -151,6 +156,12 @@ static unsigned int split(char *line, char **f)
     return n;
 }
 
+/* Is @line a "@kind\t..." line of a reply? */
+static bool is_line(const char *line, char kind)
+{
+    return line[0] == kind && line[1] == '\t';
+}
+
 static double mib(const char *bytes)
 {
     return (double)strtoull(bytes, NULL, 10) / (1024.0 * 1024.0);
@@ -198,15 +209,18 @@ static int print_top(char *reply)
            "CAP%", "DOMS", "CPU%", "MEM(MiB)", "DISK(KiB/s)", "NET(KiB/s)");
     for ( i = 0; i < nl; i++ )
     {
-        char tname[1024];
+        const char *tname;
+        size_t tlen;
 
-        if ( lines[i][0] != 'T' )
+        /* A kind letter alone ("T", "D") ends its line: nothing of it may
+         * be read past its terminator. */
+        if ( !is_line(lines[i], 'T') )
             continue;
-        snprintf(tname, sizeof(tname), "%s", lines[i] + 2);
-        tname[strcspn(tname, "\t")] = '\0';
         n = split(lines[i], f);
         if ( n < 11 )
             continue;
+        tname = f[1];
+        tlen = strlen(tname);
         /* f: T name weight cap doms cpu% total disk net mem_byte_s iv */
         printf("%-20s %7s %6s %5s %7s %10.0f %12.1f %12.1f\n", f[1], f[2],
                strcmp(f[3], "0") ? f[3] : "-", f[4], f[5],
@@ -222,9 +236,9 @@ static int print_top(char *reply)
             char *g[XC_MAX_FIELDS];
             unsigned int m;
 
-            if ( lines[j][0] != 'D' || strncmp(lines[j] + 2, tname,
-                                               strlen(tname)) ||
-                 lines[j][2 + strlen(tname)] != '\t' )
+            if ( !is_line(lines[j], 'D') ||
+                 strncmp(lines[j] + 2, tname, tlen) ||
+                 lines[j][2 + tlen] != '\t' )
                 continue;
             /* D tenant name uuid domid vcpus weight cap cpu mem maxmem
              * disk net iv error; split a copy, lines[j] is used again */

@@ -5,8 +5,10 @@
  * usage (collector), turn the tenant policy into per-domain weight and cap
  * and apply what changed, write the checkpoint, and render the status the
  * control socket serves.  One thread; poll() waits for the next interval,
- * a signal (signalfd) or a control client.  Intervals keep to a fixed grid
- * on the monotonic clock; one that is missed is skipped, not run twice.
+ * a signal (signalfd) or a control client.  Clients are non-blocking and
+ * served a system call at a time, each with a deadline (ctlsrv.c), so no
+ * client can delay an interval.  Intervals keep to a fixed grid on the
+ * monotonic clock; one that is missed is skipped, not run twice.
  *
  * SIGHUP reloads the tenant policy (a bad file is logged with file:line and
  * the old policy stays).  SIGTERM/SIGINT close the interval (one last
@@ -42,13 +44,13 @@
 #include <xenos/fileio.h>
 
 #include "ctl.h"
+#include "ctlsrv.h"
 #include "daemon.h"
 
 #define XD_INTERVAL_MS_DEFAULT  5000
 #define XD_INTERVAL_MS_MIN      100
 #define XD_INTERVAL_MS_MAX      3600000
 #define XD_MAX_BACKEND_ARGS     16
-#define XD_CLIENT_TIMEOUT_MS    1000
 #define XD_USAGE_STATE_EVERY    60      /* ledger intervals */
 #define XD_PEER_GROUPS          64      /* first guess; grown on ERANGE */
 
@@ -164,88 +166,54 @@ static bool xd_peer_in_group(int fd, const struct ucred *cr)
 }
 
 /* Root, our user or a member of our group (its primary group or one of
- * its supplementary groups).  @cr gets the peer's credentials. */
-static bool xd_peer_allowed(int fd, struct ucred *cr)
+ * its supplementary groups); else @why says so (xd_ctl_peer_cb). */
+static bool xd_peer_allowed(int fd, char *why, size_t why_len)
 {
-    socklen_t len = sizeof(*cr);
-
-    if ( getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cr, &len) )
-        return false;
-    return cr->uid == 0 || cr->uid == getuid() || cr->uid == geteuid() ||
-           xd_our_gid(cr->gid) || xd_peer_in_group(fd, cr);
-}
-
-static void write_all(int fd, const char *buf, size_t len)
-{
-    while ( len )
-    {
-        struct pollfd p = { fd, POLLOUT, 0 };
-        ssize_t n;
-
-        if ( poll(&p, 1, XD_CLIENT_TIMEOUT_MS) <= 0 )
-            return;     /* a stuck client does not stall the daemon */
-        n = write(fd, buf, len);
-        if ( n < 0 && (errno == EINTR || errno == EAGAIN) )
-            continue;
-        if ( n <= 0 )
-            return;
-        buf += n;
-        len -= (size_t)n;
-    }
-}
-
-static void xd_client(struct xd *xd)
-{
-    char req[XENOS_CTL_REQ_MAX];
     struct ucred cr = { 0, (uid_t)-1, (gid_t)-1 };
-    struct pollfd p;
-    size_t got = 0;
-    int fd;
+    socklen_t len = sizeof(cr);
 
-    fd = accept4(xd->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if ( fd < 0 )
-        return;
-    if ( !xd_peer_allowed(fd, &cr) )
-    {
-        char msg[192];
-        int n = snprintf(msg, sizeof(msg), "error permission denied: uid %u "
-                         "is not root, xenosd's user (uid %u) or a member of "
-                         "its group (gid %u)\n", (unsigned int)cr.uid,
-                         (unsigned int)geteuid(), (unsigned int)getegid());
+    if ( !getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) &&
+         (cr.uid == 0 || cr.uid == getuid() || cr.uid == geteuid() ||
+          xd_our_gid(cr.gid) || xd_peer_in_group(fd, &cr)) )
+        return true;
+    snprintf(why, why_len, "error permission denied: uid %u is not root, "
+             "xenosd's user (uid %u) or a member of its group (gid %u)\n",
+             (unsigned int)cr.uid, (unsigned int)geteuid(),
+             (unsigned int)getegid());
+    return false;
+}
 
-        write_all(fd, msg, (size_t)n);
-        /* Take the request off the socket: closing with it unread would
-         * reset the connection, and the client would lose our reason.
-         * Bounded: a client sending without end does not keep us. */
-        for ( n = 0; n < 16 && recv(fd, req, sizeof(req), MSG_DONTWAIT) > 0;
-              n++ )
-            ;
-        close(fd);
-        return;
-    }
-    p = (struct pollfd){ fd, POLLIN, 0 };
-    while ( got < sizeof(req) - 1 && !memchr(req, '\n', got) &&
-            poll(&p, 1, XD_CLIENT_TIMEOUT_MS) > 0 )
-    {
-        ssize_t n = read(fd, req + got, sizeof(req) - 1 - got);
+/* The reply to a request line: status and top rendered when the state
+ * changed since they were last asked for. */
+static void xd_answer(void *ctx, const char *req, const char **reply,
+                      size_t *len)
+{
+    static const char no_sample[] = "error no sample yet\n";
+    static const char unknown[] = "error unknown request\n";
+    struct xd *xd = ctx;
 
-        if ( n <= 0 )
-            break;
-        got += (size_t)n;
-    }
-    req[got] = '\0';
-    req[strcspn(req, "\r\n")] = '\0';
     if ( xd->col.intervals )
         xd_render(xd);
     if ( !strcmp(req, "status") && xd->status )
-        write_all(fd, xd->status, xd->status_len);
+    {
+        *reply = xd->status;
+        *len = xd->status_len;
+    }
     else if ( !strcmp(req, "top") && xd->top )
-        write_all(fd, xd->top, xd->top_len);
+    {
+        *reply = xd->top;
+        *len = xd->top_len;
+    }
     else if ( !strcmp(req, "status") || !strcmp(req, "top") )
-        write_all(fd, "error no sample yet\n", 20);
+    {
+        *reply = no_sample;
+        *len = sizeof(no_sample) - 1;
+    }
     else
-        write_all(fd, "error unknown request\n", 22);
-    close(fd);
+    {
+        *reply = unknown;
+        *len = sizeof(unknown) - 1;
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -639,6 +607,7 @@ static int xd_state_dir(struct xd *xd)
 int main(int argc, char **argv)
 {
     static struct xd xd;    /* reachable until exit, for leak checks */
+    static struct xd_ctl ctl;
     char ckpt[PATH_MAX], err[512] = "";
     uint64_t next;
     int rc;
@@ -689,23 +658,33 @@ int main(int argc, char **argv)
            xd.be->name, xd.o.interval_ms, xd.o.state_dir, xd.o.state_dir,
            XENOS_CTL_SOCKET);
 
+    xd_ctl_init(&ctl, xd.listen_fd, xd_peer_allowed, xd_answer, &xd);
     next = xd_clock_ns(CLOCK_MONOTONIC);
     for ( ;; )
     {
-        struct pollfd p[2] = { { xd.sig_fd, POLLIN, 0 },
-                               { xd.listen_fd, POLLIN, 0 } };
+        struct pollfd p[1 + XD_CTL_NR_POLLFDS];
         uint64_t now = xd_clock_ns(CLOCK_MONOTONIC);
         int timeout = now >= next ? 0 : (int)((next - now + 999999) / 1000000);
+        int ctl_timeout = xd_ctl_timeout_ms(&ctl, now);
 
-        if ( poll(p, 2, timeout) < 0 && errno != EINTR )
-            break;
+        if ( ctl_timeout >= 0 && ctl_timeout < timeout )
+            timeout = ctl_timeout;
+        p[0] = (struct pollfd){ xd.sig_fd, POLLIN, 0 };
+        xd_ctl_pollfds(&ctl, p + 1);
+        if ( poll(p, 1 + XD_CTL_NR_POLLFDS, timeout) < 0 )
+        {
+            if ( errno != EINTR )
+                break;
+            continue;
+        }
         if ( (p[0].revents & POLLIN) && xd_signal(&xd) )
         {
             xd_interval(&xd);   /* close the interval, then go */
             break;
         }
-        if ( p[1].revents & POLLIN )
-            xd_client(&xd);
+        /* Never blocks: a client can cost this loop a system call, not
+         * an interval (ctlsrv.c). */
+        xd_ctl_serve(&ctl, p + 1, xd_clock_ns(CLOCK_MONOTONIC));
         now = xd_clock_ns(CLOCK_MONOTONIC);
         if ( now >= next )
         {
@@ -719,6 +698,7 @@ int main(int argc, char **argv)
         }
     }
     xd_log("stopping after %" PRIu64 " intervals", xd.col.intervals);
+    xd_ctl_deinit(&ctl);
     exp_prom_stop(xd.prom);
     exp_rrd_close(xd.rrd);
     if ( xd.usage && (rc = exp_usage_close(xd.usage)) )

@@ -14,11 +14,32 @@
  * libmicrohttpd without copying; the response's free callback drops the
  * reference, and the last reference frees the page.  So a scrape in
  * progress keeps its bytes, and an update never waits for a scraper.
- * libmicrohttpd runs its own threads (a small epoll thread pool).
+ * libmicrohttpd runs its own threads (a small epoll thread pool), so no
+ * connection, however slow, runs on the daemon's thread: the sampling
+ * loop meets the server only in exp_prom_update(), for a pointer swap.
+ *
+ * Connections: libmicrohttpd's limit alone lets idle connections lock
+ * everyone out (at its limit it stops accepting, and a client sending a
+ * byte now and then resets its idle timeout forever).  So every
+ * connection is listed, least recently active first (accepted, or last
+ * began or finished a request), and once more than PROM_CONN_SOFT_LIMIT
+ * are open a new one pushes the least recently active out (shutdown() of
+ * its socket; libmicrohttpd then closes it), unless that one was active
+ * within PROM_CONN_GRACE_NS and no more than PROM_CONN_FIRM_LIMIT are
+ * open.  A scrape sends its request as it connects and is answered within
+ * a millisecond, so it is always among the most recent, and any number of
+ * slow or idle connections can only push each other out.
+ * PROM_MAX_CONNECTIONS, above the firm limit, is libmicrohttpd's own
+ * (file descriptors).  docs/exporters.md gives the measured figures.
  *
  * Locking: exp_prom.lock protects page, every page's refs, and the
  * /healthz clock.  It is held only to take or drop a reference or to
  * swap a pointer, never while rendering, compressing or sending.
+ * exp_prom.conn_lock protects the connection list; a connection's socket
+ * is shut down only under it, and libmicrohttpd tells us a connection is
+ * closed (we unlist it under the lock) before it closes the socket, so a
+ * socket number we hold is never one reused by another.  The two locks
+ * are never held together.
  */
 #include <assert.h>
 #include <errno.h>
@@ -42,8 +63,27 @@
 #define PROM_NS_PER_S           1000000000ull
 #define PROM_GZIP_LEVEL         1       /* LIMITS.md: 24 ms for 4.8 MB */
 #define PROM_THREADS            2       /* libmicrohttpd's pool */
-#define PROM_MAX_CONNECTIONS    128
-#define PROM_CONN_TIMEOUT_S     30
+/* Open connections past which a new one pushes the least recently active
+ * out (if active longer ago than the grace): far above what Prometheus
+ * and a few probes use (one or two each). */
+#define PROM_CONN_SOFT_LIMIT    64
+/* Active this recently: never pushed out.  A client's request arrives
+ * well within it; and a client that connects again whenever pushed out
+ * can make us push out at most (open connections / grace) a second,
+ * not spin the server (measured: 15,000 a second without it). */
+#define PROM_CONN_GRACE_NS      (1000 * 1000000ull)
+/* libmicrohttpd's own limit, kept well under the default 1,024 file
+ * descriptors of a process.  At it, libmicrohttpd stops accepting, and
+ * then nothing would push anyone out: */
+#define PROM_MAX_CONNECTIONS    512
+/* ...so past this many a new connection pushes the least recently active
+ * out even within its grace (the headroom above is for the connections
+ * each worker thread accepts in one go, and for a worker's share of the
+ * limit: libmicrohttpd splits it between its threads). */
+#define PROM_CONN_FIRM_LIMIT    384
+/* Idle (no byte either way) this long: closed.  A client sends its
+ * request in one go; Prometheus reconnects after an idle close. */
+#define PROM_CONN_TIMEOUT_S     5
 #define PROM_LISTEN_BACKLOG     128
 #define PROM_STALE_MIN_NS       PROM_NS_PER_S
 #define PROM_CONTENT_TYPE       "text/plain; version=0.0.4; charset=utf-8"
@@ -671,9 +711,23 @@ struct prom_page {
     size_t text_cap, gz_cap;            /* allocated */
 };
 
+/* An open connection, in exp_prom's list while it may be pushed out. */
+struct prom_conn {
+    struct prom_conn *prev, *next;      /* under exp_prom.conn_lock */
+    struct exp_prom *owner;
+    uint64_t active_ns;                 /* last listed (monotonic) */
+    int fd;
+    bool listed;                        /* in the list (not pushed out) */
+};
+
 struct exp_prom {
     struct MHD_Daemon *mhd;
     uint16_t port;
+    pthread_mutex_t conn_lock;
+    struct prom_conn *conn_head;        /* least recently active */
+    struct prom_conn *conn_tail;        /* most recently active */
+    unsigned int nr_conns;              /* listed */
+    uint64_t conns_pushed_out;
     pthread_mutex_t lock;
     struct prom_page *page;             /* NULL before the first update */
     /*
@@ -823,6 +877,128 @@ static bool prom_accepts_gzip(const char *ae)
     return false;
 }
 
+/* ------------------------------------------------------------------ */
+/* Connections                                                         */
+
+static void prom_conn_unlink(struct exp_prom *p, struct prom_conn *pc)
+{
+    if ( pc->prev )
+        pc->prev->next = pc->next;
+    else
+        p->conn_head = pc->next;
+    if ( pc->next )
+        pc->next->prev = pc->prev;
+    else
+        p->conn_tail = pc->prev;
+    pc->prev = pc->next = NULL;
+    pc->listed = false;
+    p->nr_conns--;
+}
+
+static void prom_conn_append(struct exp_prom *p, struct prom_conn *pc)
+{
+    pc->active_ns = prom_mono_ns();
+    pc->prev = p->conn_tail;
+    pc->next = NULL;
+    if ( p->conn_tail )
+        p->conn_tail->next = pc;
+    else
+        p->conn_head = pc;
+    p->conn_tail = pc;
+    pc->listed = true;
+    p->nr_conns++;
+}
+
+/* @conn did something: the most recently active now. */
+static void prom_conn_touch(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct prom_conn *pc = ci ? ci->socket_context : NULL;
+    struct exp_prom *p;
+
+    if ( !pc )
+        return;
+    p = pc->owner;
+    pthread_mutex_lock(&p->conn_lock);
+    if ( pc->listed && pc != p->conn_tail )
+    {
+        prom_conn_unlink(p, pc);
+        prom_conn_append(p, pc);
+    }
+    pthread_mutex_unlock(&p->conn_lock);
+}
+
+/* libmicrohttpd's connection notifier: list a new connection (pushing
+ * out the least recently active ones past the soft limit), unlist a
+ * closed one.  On the connection's worker thread. */
+static void prom_conn_notify(void *cls, struct MHD_Connection *conn,
+                             void **socket_context,
+                             enum MHD_ConnectionNotificationCode toe)
+{
+    struct exp_prom *p = cls;
+    struct prom_conn *pc = *socket_context;
+
+    if ( toe == MHD_CONNECTION_NOTIFY_CLOSED )
+    {
+        if ( !pc )
+            return;
+        pthread_mutex_lock(&p->conn_lock);
+        if ( pc->listed )
+            prom_conn_unlink(p, pc);
+        pthread_mutex_unlock(&p->conn_lock);
+        free(pc);
+        *socket_context = NULL;
+        return;
+    }
+    if ( toe != MHD_CONNECTION_NOTIFY_STARTED )
+        return;
+    {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+        /* Out of memory: this one is served, just never pushed out. */
+        pc = ci ? calloc(1, sizeof(*pc)) : NULL;
+        if ( !pc )
+            return;
+        pc->owner = p;
+        pc->fd = ci->connect_fd;
+    }
+    *socket_context = pc;
+    pthread_mutex_lock(&p->conn_lock);
+    prom_conn_append(p, pc);
+    while ( p->conn_head != pc &&
+            (p->nr_conns > PROM_CONN_FIRM_LIMIT ||
+             (p->nr_conns > PROM_CONN_SOFT_LIMIT &&
+              pc->active_ns - p->conn_head->active_ns >=
+              PROM_CONN_GRACE_NS)) )
+    {
+        struct prom_conn *old = p->conn_head;
+
+        prom_conn_unlink(p, old);
+        /* Its next read or write fails and libmicrohttpd closes it; the
+         * socket stays ours to name until then (see Locking). */
+        shutdown(old->fd, SHUT_RDWR);
+        p->conns_pushed_out++;
+    }
+    pthread_mutex_unlock(&p->conn_lock);
+}
+
+/* libmicrohttpd's request-completed callback: the connection, if kept
+ * alive, waits for its next request from now. */
+static void prom_request_done(void *cls, struct MHD_Connection *conn,
+                              void **req_cls,
+                              enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)req_cls;
+    (void)toe;
+    prom_conn_touch(conn);
+}
+
+/* ------------------------------------------------------------------ */
+/* Requests                                                            */
+
 static enum MHD_Result prom_send_static(struct MHD_Connection *conn,
                                         unsigned int status,
                                         const char *body,
@@ -918,6 +1094,7 @@ static enum MHD_Result prom_handle(void *cls, struct MHD_Connection *conn,
     (void)upload_data;
     (void)upload_data_size;
     (void)req_cls;
+    prom_conn_touch(conn);
     if ( !metrics && !healthz )
         return prom_send_static(conn, MHD_HTTP_NOT_FOUND,
                                 "not found: try /metrics or /healthz\n",
@@ -1050,6 +1227,14 @@ int exp_prom_start(struct exp_prom **out, const char *addr, char *err,
         free(p);
         return -rc;
     }
+    rc = pthread_mutex_init(&p->conn_lock, NULL);
+    if ( rc )
+    {
+        snprintf(err, errlen, "mutex: %s", strerror(rc));
+        pthread_mutex_destroy(&p->lock);
+        free(p);
+        return -rc;
+    }
     fd = prom_bind(addr, &p->port, &v6, err, errlen);
     if ( fd < 0 )
     {
@@ -1064,6 +1249,8 @@ int exp_prom_start(struct exp_prom **out, const char *addr, char *err,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)PROM_THREADS,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)PROM_MAX_CONNECTIONS,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)PROM_CONN_TIMEOUT_S,
+        MHD_OPTION_NOTIFY_CONNECTION, prom_conn_notify, p,
+        MHD_OPTION_NOTIFY_COMPLETED, prom_request_done, p,
         MHD_OPTION_END);
     if ( !p->mhd )
     {
@@ -1077,6 +1264,7 @@ int exp_prom_start(struct exp_prom **out, const char *addr, char *err,
     return 0;
 
  out_free:
+    pthread_mutex_destroy(&p->conn_lock);
     pthread_mutex_destroy(&p->lock);
     free(p);
     return rc;
@@ -1156,6 +1344,8 @@ void exp_prom_stop(struct exp_prom *p)
     prom_page_free(p->spare);
     if ( p->zs_ready )
         deflateEnd(&p->zs);
+    assert(!p->nr_conns);
+    pthread_mutex_destroy(&p->conn_lock);
     pthread_mutex_destroy(&p->lock);
     free(p);
 }

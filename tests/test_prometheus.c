@@ -2,7 +2,8 @@
  * test_prometheus.c: the Prometheus exporter as its consumers see it:
  * the text checked by promtool and read back line by line (escapes,
  * HELP/TYPE, exact values), the HTTP server over a plain socket (gzip,
- * /healthz, 404/405, a scrape that outlives an update), and a real
+ * /healthz, 404/405, a scrape that outlives an update, slow connections
+ * that cannot lock scrapes out), and a real
  * Prometheus server scraping it and answering a PromQL rate() query.
  *
  * promtool and prometheus come from Debian's `prometheus` package
@@ -716,6 +717,83 @@ START_TEST(test_prom_http_healthz_stale)
 }
 END_TEST
 
+/* A GET of @target: its status, or -1 when no whole answer came within
+ * @ms. */
+static int http_within(uint16_t port, const char *target, int ms)
+{
+    char req[256], buf[1 << 16];
+    size_t len = 0;
+    int fd = connect_port(port), status = -1;
+
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+             "Connection: close\r\n\r\n", target);
+    send_all(fd, req);
+    for ( ;; )
+    {
+        struct pollfd p = { fd, POLLIN, 0 };
+        ssize_t n;
+
+        if ( poll(&p, 1, ms) != 1 )
+            break;
+        n = read(fd, buf + len, sizeof(buf) - 1 - len);
+        if ( n <= 0 )
+        {
+            buf[len] = '\0';
+            if ( n == 0 && sscanf(buf, "HTTP/1.%*d %d", &status) != 1 )
+                status = -1;
+            break;
+        }
+        len += (size_t)n;
+        if ( len == sizeof(buf) - 1 )
+            break;
+    }
+    close(fd);
+    return status;
+}
+
+/*
+ * 300 connections that send half a request and then nothing (or a byte
+ * now and then): /metrics and /healthz are still answered at once, every
+ * time.  (libmicrohttpd alone stops accepting at its limit of 128.)
+ */
+START_TEST(test_prom_http_slow_connections_no_lockout)
+{
+    enum { N = 300 };
+    static int slow[N];
+    struct acct_collector c;
+    struct acct_sample s;
+    struct exp_prom *p = start();
+    uint16_t port = exp_prom_port(p);
+    unsigned int i, k;
+
+    build(&c, &s, hostile, 2, 2, UINT32_MAX);
+    ck_assert_int_eq(exp_prom_update(p, &c, &info), 0);
+    for ( i = 0; i < N; i++ )
+    {
+        slow[i] = connect_port(port);
+        send_all(slow[i], "GET /metrics HTTP/1.1\r\nX-Slow: a");
+    }
+    for ( k = 0; k < 10; k++ )
+    {
+        /* the slow ones send a byte (those still connected) */
+        for ( i = 0; i < N; i++ )
+        {
+            ssize_t w = send(slow[i], "a", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+            (void)w;
+        }
+        ck_assert_int_eq(http_within(port, "/metrics", 2000), 200);
+        ck_assert_int_eq(http_within(port, "/healthz", 2000), 200);
+        usleep(100 * 1000);
+    }
+    for ( i = 0; i < N; i++ )
+        close(slow[i]);
+    exp_prom_stop(p);
+    acct_collector_deinit(&c);
+    acct_sample_free(&s);
+}
+END_TEST
+
 /* Bad listen addresses and a taken port are errors with a reason. */
 START_TEST(test_prom_start_errors)
 {
@@ -944,6 +1022,7 @@ static Suite *prom_suite(void)
     tcase_add_test(tc, test_prom_http_endpoints);
     tcase_add_test(tc, test_prom_http_scrape_outlives_update);
     tcase_add_test(tc, test_prom_http_healthz_stale);
+    tcase_add_test(tc, test_prom_http_slow_connections_no_lockout);
     tcase_add_test(tc, test_prom_start_errors);
     tcase_add_test(tc, test_prom_real_prometheus);
     suite_add_tcase(s, tc);
