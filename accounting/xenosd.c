@@ -318,60 +318,50 @@ static int set_opt(struct xd_opts *o, int key, const char *val,
     return -EINVAL;
 }
 
-/* "key = value" lines; '#' starts a comment. */
+/* "key = value" lines; '#' starts a comment (cfg_kv_next). */
 static int read_config(struct xd_opts *o, const char *path)
 {
     FILE *f = fopen(path, "re");
-    char line[4096], where[PATH_MAX + 32];
-    unsigned int lineno = 0;
-    int rc = 0;
+    struct cfg_kv *kv;
+    char *k, *v;
+    int rc;
 
     if ( !f )
     {
-        fprintf(stderr, "xenosd: %s: %s\n", path, strerror(errno));
-        return -errno;
+        rc = -errno;
+        fprintf(stderr, "xenosd: %s: %s\n", path, strerror(-rc));
+        return rc;
     }
-    while ( !rc && fgets(line, sizeof(line), f) )
+    kv = malloc(sizeof(*kv));
+    if ( !kv )
     {
-        char *k = line, *v, *e;
+        fclose(f);
+        return -ENOMEM;
+    }
+    cfg_kv_init(kv, f, path);
+    while ( (rc = cfg_kv_next(kv, &k, &v)) > 0 )
+    {
         const struct option *opt;
 
-        lineno++;
-        snprintf(where, sizeof(where), "%s:%u", path, lineno);
-        line[strcspn(line, "#\n")] = '\0';
-        k += strspn(k, " \t");
-        if ( !*k )
-            continue;
-        v = strchr(k, '=');
-        if ( !v )
-        {
-            fprintf(stderr, "xenosd: %s: expected 'key = value'\n", where);
-            rc = -EINVAL;
-            break;
-        }
-        for ( e = v; e > k && (e[-1] == ' ' || e[-1] == '\t'); e-- )
-            ;
-        *e = '\0';
-        v++;
-        v += strspn(v, " \t");
-        for ( e = v + strlen(v); e > v && (e[-1] == ' ' || e[-1] == '\t');
-              e-- )
-            ;
-        *e = '\0';
         for ( opt = xd_long; opt->name; opt++ )
             if ( !strcmp(opt->name, k) && opt->has_arg &&
                  strcmp(k, "config") )
                 break;
         if ( !opt->name )
         {
-            fprintf(stderr, "xenosd: %s: unknown key '%s'\n", where, k);
+            fprintf(stderr, "xenosd: %s: unknown key '%s'\n", kv->where, k);
             rc = -EINVAL;
             break;
         }
-        rc = set_opt(o, opt->val, v, where);
+        rc = set_opt(o, opt->val, v, kv->where);
+        if ( rc )
+            break;
     }
+    if ( rc < 0 && kv->err[0] )
+        fprintf(stderr, "xenosd: %s\n", kv->err);
+    free(kv);
     fclose(f);
-    return rc;
+    return rc < 0 ? rc : 0;
 }
 
 static int parse_args(struct xd_opts *o, int argc, char **argv)

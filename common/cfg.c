@@ -374,15 +374,72 @@ static unsigned int cfg_line_at(const unsigned char *buf, size_t len,
     return line;
 }
 
+/* @p failed: "FILE:LINE: why" into @sb; -EINVAL, or -ENOMEM. */
+static int cfg_parser_error(struct cfg_sb *sb, const char *path,
+                            const unsigned char *buf, size_t len,
+                            const yaml_parser_t *p)
+{
+    cfg_sb_escaped(sb, path);
+    switch ( p->error )
+    {
+    case YAML_MEMORY_ERROR:
+        cfg_sb_printf(sb, ": out of memory");
+        return -ENOMEM;
+    case YAML_READER_ERROR:
+        /* Bad encoding: libyaml gives a byte offset, not a line. */
+        cfg_sb_printf(sb, ":%u: not valid UTF-8 text: %s",
+                      cfg_line_at(buf, len, p->problem_offset),
+                      p->problem ? p->problem : "unreadable");
+        if ( p->problem_value >= 0 )
+            cfg_sb_printf(sb, " (byte 0x%02x)",
+                          (unsigned int)p->problem_value & 0xff);
+        return -EINVAL;
+    default:
+        cfg_sb_printf(sb, ":%zu: YAML syntax error: %s",
+                      p->problem_mark.line + 1,
+                      p->problem ? p->problem : "unknown");
+        if ( p->context )
+            cfg_sb_printf(sb, " (%s at line %zu)", p->context,
+                          p->context_mark.line + 1);
+        return -EINVAL;
+    }
+}
+
+/* The anchor an event sets, or NULL. */
+static const yaml_char_t *cfg_event_anchor(const yaml_event_t *ev)
+{
+    switch ( ev->type )
+    {
+    case YAML_SCALAR_EVENT:
+        return ev->data.scalar.anchor;
+    case YAML_SEQUENCE_START_EVENT:
+        return ev->data.sequence_start.anchor;
+    case YAML_MAPPING_START_EVENT:
+        return ev->data.mapping_start.anchor;
+    default:
+        return NULL;
+    }
+}
+
 /*
- * Build libyaml's document for @buf.  Returns 0 (the document may be empty:
- * no root node), or -EINVAL / -ENOMEM with a message in @sb.
+ * Read @buf as a stream of events, before anything builds a tree from it:
+ * syntax errors, anchors and aliases, nesting deeper than CFG_MAX_DEPTH.
+ *
+ * Why refuse anchors and aliases: libcyaml expands every alias where it is
+ * used, so a few levels of aliases of aliases make a 136 KB file load as
+ * hundreds of MB ("billion laughs").  No xenos file needs them; refusing
+ * them here, with their line, is clearer than a limit met halfway through
+ * a load.  (libcyaml's own CYAML_CFG_NO_ALIAS is set too, but its error
+ * names neither the line nor the reason.)  One pass, no tree: linear in
+ * the file and in memory bounded by the depth.
  */
-static int cfg_parse(struct cfg_sb *sb, const char *path,
-                     const unsigned char *buf, size_t len,
-                     yaml_document_t *doc)
+static int cfg_scan(struct cfg_sb *sb, const char *path,
+                    const unsigned char *buf, size_t len)
 {
     yaml_parser_t p;
+    yaml_event_t ev;
+    unsigned int depth = 0;
+    bool done = false;
     int rc = 0;
 
     if ( !yaml_parser_initialize(&p) )
@@ -392,36 +449,75 @@ static int cfg_parse(struct cfg_sb *sb, const char *path,
         return -ENOMEM;
     }
     yaml_parser_set_input_string(&p, buf, len);
-    if ( yaml_parser_load(&p, doc) )
-        goto out;
-
-    rc = -EINVAL;
-    cfg_sb_escaped(sb, path);
-    switch ( p.error )
+    while ( !done && !rc )
     {
-    case YAML_MEMORY_ERROR:
-        cfg_sb_printf(sb, ": out of memory");
-        rc = -ENOMEM;
-        break;
-    case YAML_READER_ERROR:
-        /* Bad encoding: libyaml gives a byte offset, not a line. */
-        cfg_sb_printf(sb, ":%u: not valid UTF-8 text: %s",
-                      cfg_line_at(buf, len, p.problem_offset),
-                      p.problem ? p.problem : "unreadable");
-        if ( p.problem_value >= 0 )
-            cfg_sb_printf(sb, " (byte 0x%02x)",
-                          (unsigned int)p.problem_value & 0xff);
-        break;
-    default:
-        cfg_sb_printf(sb, ":%zu: YAML syntax error: %s",
-                      p.problem_mark.line + 1,
-                      p.problem ? p.problem : "unknown");
-        if ( p.context )
-            cfg_sb_printf(sb, " (%s at line %zu)", p.context,
-                          p.context_mark.line + 1);
-        break;
+        const yaml_char_t *anchor;
+        size_t line;
+
+        if ( !yaml_parser_parse(&p, &ev) )
+        {
+            rc = cfg_parser_error(sb, path, buf, len, &p);
+            break;
+        }
+        line = ev.start_mark.line + 1;
+        anchor = cfg_event_anchor(&ev);
+        if ( ev.type == YAML_ALIAS_EVENT || anchor )
+        {
+            cfg_sb_escaped(sb, path);
+            cfg_sb_printf(sb, ":%zu: YAML %s (", line,
+                          anchor ? "anchors" : "aliases");
+            cfg_sb_printf(sb, anchor ? "&" : "*");
+            cfg_sb_escaped(sb, (const char *)(anchor ? anchor
+                                              : ev.data.alias.anchor));
+            cfg_sb_printf(sb, ") are not accepted: write the value out");
+            rc = -EINVAL;
+        }
+        else if ( ev.type == YAML_SEQUENCE_START_EVENT ||
+                  ev.type == YAML_MAPPING_START_EVENT )
+        {
+            if ( ++depth > CFG_MAX_DEPTH )
+            {
+                cfg_sb_escaped(sb, path);
+                cfg_sb_printf(sb, ":%zu: nested deeper than %u levels",
+                              line, CFG_MAX_DEPTH);
+                rc = -EINVAL;
+            }
+        }
+        else if ( ev.type == YAML_SEQUENCE_END_EVENT ||
+                  ev.type == YAML_MAPPING_END_EVENT )
+            depth--;
+        else if ( ev.type == YAML_STREAM_END_EVENT )
+            done = true;
+        yaml_event_delete(&ev);
     }
- out:
+    yaml_parser_delete(&p);
+    return rc;
+}
+
+/*
+ * Build libyaml's document for @buf, after cfg_scan() has passed it.
+ * Returns 0 (the document may be empty: no root node), or -EINVAL /
+ * -ENOMEM with a message in @sb.
+ */
+static int cfg_parse(struct cfg_sb *sb, const char *path,
+                     const unsigned char *buf, size_t len,
+                     yaml_document_t *doc)
+{
+    yaml_parser_t p;
+    int rc;
+
+    rc = cfg_scan(sb, path, buf, len);
+    if ( rc )
+        return rc;
+    if ( !yaml_parser_initialize(&p) )
+    {
+        cfg_sb_escaped(sb, path);
+        cfg_sb_printf(sb, ": out of memory");
+        return -ENOMEM;
+    }
+    yaml_parser_set_input_string(&p, buf, len);
+    if ( !yaml_parser_load(&p, doc) )
+        rc = cfg_parser_error(sb, path, buf, len, &p);
     yaml_parser_delete(&p);
     return rc;
 }
@@ -891,7 +987,7 @@ int cfg_load(const char *path, const cyaml_schema_value_t *schema,
         .log_fn = cfg_log,
         .mem_fn = cyaml_mem,
         .log_level = CYAML_LOG_ERROR,
-        .flags = CYAML_CFG_DEFAULT,
+        .flags = CYAML_CFG_NO_ALIAS,   /* cfg_scan() refuses them first */
     };
     yaml_document_t doc;
     cyaml_data_t *data = NULL;
@@ -1028,4 +1124,94 @@ int cfg_first_dup(const void *base, size_t n, size_t stride, size_t off,
     *first = f;
     *dup = d;
     return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* "key = value" files                                                */
+
+void cfg_kv_init(struct cfg_kv *kv, FILE *f, const char *path)
+{
+    memset(kv, 0, sizeof(*kv));
+    kv->f = f;
+    kv->path = path;
+}
+
+static int __attribute__((format(printf, 3, 4)))
+cfg_kv_fail(struct cfg_kv *kv, int rc, const char *fmt, ...)
+{
+    struct cfg_sb sb;
+    va_list ap;
+
+    cfg_sb_init(&sb, kv->err, sizeof(kv->err));
+    cfg_sb_printf(&sb, "%s: ", kv->where);
+    va_start(ap, fmt);
+    cfg_sb_vprintf(&sb, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* One line into kv->line: 1, 0 at the end of the file, or an error. */
+static int cfg_kv_line(struct cfg_kv *kv)
+{
+    size_t n = 0;
+    bool nul = false;
+    int c;
+
+    errno = 0;
+    while ( (c = getc(kv->f)) != EOF && c != '\n' )
+    {
+        if ( n == CFG_KV_LINE_MAX )
+            return cfg_kv_fail(kv, -EINVAL, "line longer than %u bytes",
+                               CFG_KV_LINE_MAX);
+        nul |= c == '\0';
+        kv->line[n++] = (char)c;
+    }
+    if ( c == EOF && ferror(kv->f) )
+        return cfg_kv_fail(kv, errno ? -errno : -EIO, "cannot read: %s",
+                           strerror(errno ? errno : EIO));
+    if ( c == EOF && n == 0 )
+        return 0;
+    kv->line[n] = '\0';
+    if ( nul )
+        return cfg_kv_fail(kv, -EINVAL, "a line holds a NUL byte");
+    return 1;
+}
+
+int cfg_kv_next(struct cfg_kv *kv, char **key, char **val)
+{
+    for ( ;; )
+    {
+        struct cfg_sb sb;
+        char *k, *v, *e;
+        int rc;
+
+        kv->lineno++;
+        cfg_sb_init(&sb, kv->where, sizeof(kv->where));
+        cfg_sb_escaped(&sb, kv->path);
+        cfg_sb_printf(&sb, ":%u", kv->lineno);
+        rc = cfg_kv_line(kv);
+        if ( rc <= 0 )
+            return rc;
+        k = kv->line;
+        k[strcspn(k, "#")] = '\0';
+        k += strspn(k, " \t\r");
+        if ( !*k )
+            continue;
+        v = strchr(k, '=');
+        if ( !v || v == k )
+            return cfg_kv_fail(kv, -EINVAL, "expected 'key = value'");
+        for ( e = v; e > k && (e[-1] == ' ' || e[-1] == '\t'); e-- )
+            ;
+        *e = '\0';
+        v++;
+        v += strspn(v, " \t");
+        for ( e = v + strlen(v);
+              e > v && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r');
+              e-- )
+            ;
+        *e = '\0';
+        *key = k;
+        *val = v;
+        return 1;
+    }
 }

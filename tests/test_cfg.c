@@ -327,7 +327,15 @@ static const struct {
     { "n: 1\nn: 2\n", ":2: n: key given twice" },
     { "items: 3\n", ":1: items: expected a list, not a single value" },
     { "- 1\n", ":1: expected a mapping (key: value), not a list" },
-    { "\n\nn: *x\n", ":3: YAML syntax error: found undefined alias" },
+    { "\n\nn: *x\n",
+      ":3: YAML aliases (*x) are not accepted: write the value out" },
+    { "a: &x 1\nn: *x\n",
+      ":1: YAML anchors (&x) are not accepted: write the value out" },
+    { "items:\n  - &i {a: 1}\n  - *i\n",
+      ":2: YAML anchors (&i) are not accepted: write the value out" },
+    { "n:\n " "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+      "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
+      ":2: nested deeper than 64 levels" },
     { "n: 1\n\"bad\\tkey\": 2\n", ":2: unexpected key 'bad\\tkey'" },
 };
 
@@ -390,6 +398,85 @@ START_TEST(test_cfg_load_too_big)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* "key = value" files                                                */
+
+/* Every setting of @text as "key=value;" (or "ERR:message after PATH"). */
+static void kv_all(const char *text, size_t len, char *out, size_t outlen)
+{
+    FILE *f = fmemopen((void *)text, len, "r");
+    struct cfg_kv kv;
+    char *k, *v;
+    int rc;
+
+    ck_assert_ptr_nonnull(f);
+    out[0] = '\0';
+    cfg_kv_init(&kv, f, "c.conf");
+    while ( (rc = cfg_kv_next(&kv, &k, &v)) > 0 )
+        snprintf(out + strlen(out), outlen - strlen(out), "%s=%s;", k, v);
+    if ( rc < 0 )
+        snprintf(out + strlen(out), outlen - strlen(out), "ERR%s",
+                 kv.err + strlen("c.conf"));
+    fclose(f);
+}
+
+static const struct {
+    const char *text;
+    const char *out;
+} kv_cases[] = {
+    { "a = 1\n  b=2  # c = 3\n\n# d = 4\ne =\n", "a=1;b=2;e=;" },
+    { "a = 1\r\nb = x y\n", "a=1;b=x y;" },
+    { "a = 1\nnothing here\n", "a=1;ERR:2: expected 'key = value'" },
+    { " = 1\n", "ERR:1: expected 'key = value'" },
+    { "last = no newline", "last=no newline;" },
+};
+
+START_TEST(test_cfg_kv)
+{
+    char out[256];
+
+    kv_all(kv_cases[_i].text, strlen(kv_cases[_i].text), out, sizeof(out));
+    ck_assert_str_eq(out, kv_cases[_i].out);
+}
+END_TEST
+
+/* A line of CFG_KV_LINE_MAX bytes is read; one byte more is an error
+ * naming its line, even inside a comment (once, the tail of a long
+ * comment was read as a line of its own: a setting). */
+START_TEST(test_cfg_kv_long_line)
+{
+    size_t len = 2 * CFG_KV_LINE_MAX + 64;
+    char *text = malloc(len), out[256];
+    size_t n;
+
+    ck_assert_ptr_nonnull(text);
+    n = (size_t)sprintf(text, "a = 1\n# ");
+    memset(text + n, 'x', CFG_KV_LINE_MAX - 2);
+    n += CFG_KV_LINE_MAX - 2;
+    n += (size_t)sprintf(text + n, "\nb = 2\n");
+    kv_all(text, n, out, sizeof(out));
+    ck_assert_str_eq(out, "a=1;b=2;");
+
+    n = (size_t)sprintf(text, "a = 1\n# ");
+    memset(text + n, 'x', CFG_KV_LINE_MAX - 1);
+    n += CFG_KV_LINE_MAX - 1;
+    n += (size_t)sprintf(text + n, "b = 2\n");
+    kv_all(text, n, out, sizeof(out));
+    ck_assert_str_eq(out, "a=1;ERR:2: line longer than 4095 bytes");
+    free(text);
+}
+END_TEST
+
+START_TEST(test_cfg_kv_nul)
+{
+    static const char text[] = "a = 1\nb = x\0y\n";
+    char out[256];
+
+    kv_all(text, sizeof(text) - 1, out, sizeof(out));
+    ck_assert_str_eq(out, "a=1;ERR:2: a line holds a NUL byte");
+}
+END_TEST
+
 static Suite *cfg_suite(void)
 {
     Suite *s = suite_create("cfg");
@@ -402,6 +489,10 @@ static Suite *cfg_suite(void)
     tcase_add_loop_test(tc, test_cfg_escape, 0,
                         sizeof(esc_cases) / sizeof(esc_cases[0]));
     tcase_add_test(tc, test_cfg_escape_no_space);
+    tcase_add_loop_test(tc, test_cfg_kv, 0,
+                        sizeof(kv_cases) / sizeof(kv_cases[0]));
+    tcase_add_test(tc, test_cfg_kv_long_line);
+    tcase_add_test(tc, test_cfg_kv_nul);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("files");

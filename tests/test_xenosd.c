@@ -775,6 +775,36 @@ START_TEST(test_xenosd_writes_rrd_and_ledger)
 }
 END_TEST
 
+/* A config line over 4,095 bytes is an error naming FILE:LINE, not two
+ * lines: read in pieces, the tail of a long comment became a setting. */
+START_TEST(test_xenosd_config_long_line)
+{
+    char conf[128], cmd[512], buf[4096];
+    FILE *f;
+    size_t n;
+    int i, status;
+
+    snprintf(conf, sizeof(conf), "%s/x.conf", dir);
+    f = fopen(conf, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("# ", f);
+    for ( i = 0; i < 4093; i++ )
+        fputc('x', f);
+    fputs(" interval-ms = 1\n", f);
+    ck_assert_int_eq(fclose(f), 0);
+    snprintf(cmd, sizeof(cmd), "%s --config %s --state-dir %s 2>&1",
+             XENOSD, conf, dir);
+    f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    status = pclose(f);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+    ck_assert_msg(strstr(buf, "x.conf:1: line longer than 4095 bytes"),
+                  "xenosd said: %s", buf);
+}
+END_TEST
+
 static Suite *xenosd_suite(void)
 {
     Suite *s = suite_create("xenosd");
@@ -792,6 +822,7 @@ static Suite *xenosd_suite(void)
     tcase_add_test(tc, test_xenosd_backend_dies);
     tcase_add_test(tc, test_xenosd_serves_metrics);
     tcase_add_test(tc, test_xenosd_writes_rrd_and_ledger);
+    tcase_add_test(tc, test_xenosd_config_long_line);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -28,10 +28,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdio.h>
+
 #include <cyaml/cyaml.h>
 
 /* Configuration files are small; a bigger one is a mistake, not data. */
 #define CFG_MAX_BYTES   (16u << 20)
+/* Mappings and sequences nest this deep at most (xenos files need 4). */
+#define CFG_MAX_DEPTH   64u
 
 /*
  * Load the YAML file @path against @schema, which must describe a mapping
@@ -47,6 +51,10 @@
  *   - "FILE: cannot read: No such file or directory"   (-ENOENT, ...)
  *   - "FILE: empty file, expected a YAML mapping"       (-EINVAL)
  *   - "FILE:LINE: YAML syntax error: <libyaml's reason>" (-EINVAL)
+ *   - "FILE:LINE: YAML aliases (*a) are not accepted: ..." (-EINVAL), the
+ *     same for anchors (&a): libcyaml would expand each alias where it is
+ *     used, so a small file could load as gigabytes ("billion laughs")
+ *   - "FILE:LINE: nested deeper than 64 levels"         (-EINVAL)
  *   - "FILE:LINE: PATH: <schema violation>"             (-EINVAL)
  * Text from the file that appears in a message is escaped (cfg_escape), so
  * a hostile key cannot break the line or the terminal.
@@ -147,5 +155,36 @@ size_t cfg_utf8_next(const char *s, uint32_t *cp);
  */
 int cfg_first_dup(const void *base, size_t n, size_t stride, size_t off,
                   size_t *first, size_t *dup);
+
+/*
+ * "key = value" files (xenosd --config): one setting a line, '#' starts a
+ * comment, blank lines and spaces around key and value ignored.
+ *
+ * A line is at most CFG_KV_LINE_MAX bytes without its newline.  A longer
+ * one is an error, not two lines: read in pieces, the rest of a long
+ * comment would become a setting of its own.  A NUL byte is an error too.
+ */
+#define CFG_KV_LINE_MAX 4095u
+
+struct cfg_kv {
+    FILE *f;                            /* not owned */
+    const char *path;                   /* for messages; not owned */
+    unsigned int lineno;
+    char line[CFG_KV_LINE_MAX + 1];
+    char where[288];                    /* "PATH:LINE" (path escaped) */
+    char err[512];                      /* "PATH:LINE: reason" */
+};
+
+/* Start reading @f, named @path in messages. */
+void cfg_kv_init(struct cfg_kv *kv, FILE *f, const char *path);
+
+/*
+ * The next setting: returns 1 and points *@key and *@val into kv->line
+ * (good until the next call; the value may be ""), with kv->where set to
+ * "PATH:LINE"; 0 at the end of the file; -EINVAL for a bad line (too
+ * long, a NUL byte, no '=', an empty key) or -errno from reading, with
+ * kv->err set to "PATH:LINE: reason".
+ */
+int cfg_kv_next(struct cfg_kv *kv, char **key, char **val);
 
 #endif /* XENOS_CFG_H */
