@@ -241,6 +241,8 @@ struct usage_scan {
     Xenos__UsageFileHeader *hdr;        /* unpacked, or NULL */
     size_t good_end;                    /* end of the last whole frame */
     bool damaged;
+    bool ix_ready;                      /* ix built (at the first resync) */
+    struct crc32c_index ix;
 };
 
 static void scan_damage(struct usage_scan *sc, size_t off, size_t len,
@@ -251,25 +253,62 @@ static void scan_damage(struct usage_scan *sc, size_t off, size_t len,
         sc->damage(sc->ctx, off, len, why);
 }
 
-/* The next offset after @off where a whole record starts, or @n. */
-static size_t scan_resync(struct usage_scan *sc, size_t off)
+/*
+ * frame_at() for the scan: once the file has shown damage, through the
+ * index, so that a frame claiming a long length costs nothing when its CRC
+ * is wrong (else a file of tiny good frames, each after a bad one claiming
+ * the rest of the file, would again cost O(n^2)).
+ */
+static bool scan_frame_at(const struct usage_scan *sc, size_t off,
+                          uint32_t *len)
+{
+    uint32_t l;
+
+    if ( !sc->ix_ready )
+        return frame_at(sc->b, sc->n, off, len);
+    if ( sc->n - off < USAGE_FRAME_OVERHEAD )
+        return false;
+    l = get_le32(sc->b + off);
+    if ( l > sc->n - off - USAGE_FRAME_OVERHEAD )
+        return false;
+    *len = l;
+    return crc32c_index_range(&sc->ix, off, 4 + (size_t)l) ==
+           get_le32(sc->b + off + 4 + l);
+}
+
+/*
+ * The next offset from @off where a whole record starts, or @n; -ENOMEM.
+ *
+ * Every offset is a candidate, and a candidate's length may be anything up
+ * to the end of the file: hashing each afresh made a file crafted with long
+ * lengths everywhere cost O(n^2) (a 4 MiB one, 90 s).  The CRC of each
+ * candidate comes from an index of the file instead, in constant time, so
+ * the scan is linear; only a frame whose CRC matches is decoded.
+ */
+static ssize_t scan_resync(struct usage_scan *sc, size_t off)
 {
     uint32_t len;
 
+    if ( !sc->ix_ready )
+    {
+        if ( crc32c_index_init(&sc->ix, sc->b, sc->n) )
+            return -ENOMEM;
+        sc->ix_ready = true;
+    }
     for ( ; off + USAGE_FRAME_OVERHEAD <= sc->n; off++ )
     {
         Xenos__UsageRecord *m;
 
-        if ( !frame_at(sc->b, sc->n, off, &len) )
+        if ( !scan_frame_at(sc, off, &len) )
             continue;
         m = xenos__usage_record__unpack(NULL, len, sc->b + off + 4);
         if ( m )
         {
             xenos__usage_record__free_unpacked(m, NULL);
-            return off;
+            return (ssize_t)off;
         }
     }
-    return sc->n;
+    return (ssize_t)sc->n;
 }
 
 /*
@@ -277,12 +316,13 @@ static size_t scan_resync(struct usage_scan *sc, size_t off)
  * sc->on_rec, damage to sc->damage.  0, -EBADMSG (damage seen), -ENOMEM or
  * the callback's non-zero value.
  */
-static int scan_file(struct usage_scan *sc)
+static int scan_frames(struct usage_scan *sc)
 {
     const uint8_t *b = sc->b;
     size_t n = sc->n, off = USAGE_PREAMBLE_LEN;
     bool want_hdr = true;
     uint32_t len;
+    ssize_t next;
     int rc;
 
     sc->good_end = 0;
@@ -293,7 +333,10 @@ static int scan_file(struct usage_scan *sc)
     }
     if ( n < USAGE_PREAMBLE_LEN || memcmp(b, USAGE_MAGIC, USAGE_MAGIC_LEN) )
     {
-        off = scan_resync(sc, 0);
+        next = scan_resync(sc, 0);
+        if ( next < 0 )
+            return (int)next;
+        off = (size_t)next;
         scan_damage(sc, 0, off, n < USAGE_PREAMBLE_LEN
                     ? "cut short inside the file header"
                     : "not a xenos usage ledger (bad magic)");
@@ -307,9 +350,9 @@ static int scan_file(struct usage_scan *sc)
     }
     while ( off < n )
     {
-        size_t bad, next;
+        size_t bad;
 
-        if ( frame_at(b, n, off, &len) )
+        if ( scan_frame_at(sc, off, &len) )
         {
             const uint8_t *pl = b + off + 4;
 
@@ -342,7 +385,10 @@ static int scan_file(struct usage_scan *sc)
             }
             bad = off;
             next = scan_resync(sc, off + 1);
-            scan_damage(sc, bad, next - bad, want_hdr || !sc->good_end
+            if ( next < 0 )
+                return (int)next;
+            scan_damage(sc, bad, (size_t)next - bad,
+                        want_hdr || !sc->good_end
                         ? "file header does not decode"
                         : "record does not decode (CRC good)");
         }
@@ -352,14 +398,26 @@ static int scan_file(struct usage_scan *sc)
 
             bad = off;
             next = scan_resync(sc, off + 1);
+            if ( next < 0 )
+                return (int)next;
             if ( want_hdr )
                 why = "file header damaged";
-            scan_damage(sc, bad, next - bad, why);
+            scan_damage(sc, bad, (size_t)next - bad, why);
         }
         want_hdr = false;
-        off = next;
+        off = (size_t)next;
     }
     return sc->damaged ? -EBADMSG : 0;
+}
+
+static int scan_file(struct usage_scan *sc)
+{
+    int rc = scan_frames(sc);
+
+    if ( sc->ix_ready )
+        crc32c_index_deinit(&sc->ix);
+    sc->ix_ready = false;
+    return rc;
 }
 
 /* The whole of @name in the ledger directory into *@buf (malloc'd), its

@@ -459,6 +459,69 @@ START_TEST(test_usage_corrupt_record_skipped)
 }
 END_TEST
 
+/*
+ * Damage crafted against the resync: 1 MiB whose every fourth offset
+ * claims a frame of 768 KiB (and the others 3 KiB, or more than is left),
+ * between good records.  The reader reports it as one damaged stretch and
+ * reads every good record, before and after it, in order.  (Hashing each
+ * candidate afresh made this file cost ~10 s of CPU, so before the fix the
+ * test ran into its timeout; what it asserts is the outcome.)
+ */
+START_TEST(test_usage_crafted_resync)
+{
+    struct exp_usage *w = open_w(60, 3600);
+    static struct got g, g2;
+    static const uint8_t pat[4] = { 0x00, 0x00, 0x0c, 0x00 };
+    const size_t junk = 1u << 20;
+    char files[4][128];
+    uint8_t *buf, *out;
+    size_t len, cut, i;
+    uint64_t t;
+    FILE *f;
+
+    ck_assert_int_eq(tick(w, T0_S + 1, 5), 0);
+    for ( t = T0_S + 2; t <= T0_S + 200; t += 5 )
+        ck_assert_int_eq(tick(w, t, 5), 0);
+    ck_assert_int_eq(exp_usage_close(w), 0);
+    ck_assert_uint_eq(list_files(files, 4), 1);
+    memset(&g, 0, sizeof(g));
+    ck_assert_int_eq(exp_usage_read(files[0], got_rec, NULL, &g, NULL), 0);
+    ck_assert_uint_eq(g.n, 9);
+
+    /* The file with the junk put in before record 5. */
+    f = fopen(files[0], "rb");
+    ck_assert_ptr_nonnull(f);
+    buf = malloc(1 << 16);
+    len = fread(buf, 1, 1 << 16, f);
+    fclose(f);
+    cut = (size_t)g.r[4].off;
+    out = malloc(len + junk);
+    ck_assert_ptr_nonnull(out);
+    memcpy(out, buf, cut);
+    for ( i = 0; i < junk; i++ )
+        out[cut + i] = pat[i % 4];
+    memcpy(out + cut + junk, buf + cut, len - cut);
+    f = fopen(files[0], "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(out, 1, len + junk, f), len + junk);
+    ck_assert_int_eq(fclose(f), 0);
+
+    memset(&g2, 0, sizeof(g2));
+    ck_assert_int_eq(exp_usage_read(files[0], got_rec, got_damage, &g2,
+                                    NULL), -EBADMSG);
+    ck_assert_uint_eq(g2.damage, 1);
+    ck_assert_uint_eq(g2.damage_off[0], cut);
+    ck_assert_uint_eq(g2.n, 9);
+    for ( i = 0; i < 9; i++ )
+    {
+        ck_assert_uint_eq(g2.r[i].seq, i + 1);
+        ck_assert_uint_eq(g2.r[i].off, g.r[i].off + (i >= 4 ? junk : 0));
+    }
+    free(buf);
+    free(out);
+}
+END_TEST
+
 START_TEST(test_usage_zero_length_file)
 {
     static struct got g;
@@ -863,6 +926,7 @@ static Suite *usage_suite(void)
     tcase_add_test(tc, test_usage_rebase_counts_from_zero);
     tcase_add_test(tc, test_usage_torn_tail_repaired);
     tcase_add_test(tc, test_usage_corrupt_record_skipped);
+    tcase_add_test(tc, test_usage_crafted_resync);
     tcase_add_test(tc, test_usage_zero_length_file);
     tcase_add_test(tc, test_usage_protoc_decodes_our_record);
     tcase_add_test(tc, test_usage_rotates_by_start_time);
