@@ -10,7 +10,9 @@
  * memory, disk and network rates), then its domains.  Live (the screen is
  * redrawn every --delay seconds) when stdout is a terminal; --once prints
  * one snapshot for scripts.  Names arrive escaped by xenosd (cfg_escape),
- * so nothing a guest puts in its name can drive the terminal.
+ * and every field is escaped again for the terminal (txt_tty_escape), so
+ * nothing a guest puts in its name can drive the terminal or reorder the
+ * line (bidi controls), whatever the daemon at the socket sends.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,6 +29,7 @@
 #include <unistd.h>
 
 #include <xenos/exp_rrd.h>
+#include <xenos/text.h>
 
 #include "ctl.h"
 
@@ -162,6 +165,18 @@ static bool is_line(const char *line, char kind)
     return line[0] == kind && line[1] == '\t';
 }
 
+/* @s safe for the terminal (txt_tty_escape).  The result lives until the
+ * eighth call after; a longer one is cut at a whole character. */
+static const char *tty(const char *s)
+{
+    static char buf[8][1024];
+    static unsigned int next;
+    char *b = buf[next++ % 8];
+
+    txt_tty_escape(b, sizeof(buf[0]), s);
+    return b;
+}
+
 static double mib(const char *bytes)
 {
     return (double)strtoull(bytes, NULL, 10) / (1024.0 * 1024.0);
@@ -197,11 +212,11 @@ static int print_top(char *reply)
         {
             n = split(lines[i], f);
             printf("xenos top - backend %s, interval %s ms, %s intervals",
-                   n > 1 ? f[1] : "?", n > 2 ? f[2] : "?",
-                   n > 3 ? f[3] : "?");
+                   tty(n > 1 ? f[1] : "?"), tty(n > 2 ? f[2] : "?"),
+                   tty(n > 3 ? f[3] : "?"));
             for ( j = 5; j < n; j++ )
                 if ( strchr(f[j], '=') && strcmp(strchr(f[j], '='), "=0") )
-                    printf(", errors %s", f[j]);
+                    printf(", errors %s", tty(f[j]));
             printf("\n\n");
         }
     qsort(lines, nl, sizeof(lines[0]), cmp_str);
@@ -222,8 +237,9 @@ static int print_top(char *reply)
         tname = f[1];
         tlen = strlen(tname);
         /* f: T name weight cap doms cpu% total disk net mem_byte_s iv */
-        printf("%-20s %7s %6s %5s %7s %10.0f %12.1f %12.1f\n", f[1], f[2],
-               strcmp(f[3], "0") ? f[3] : "-", f[4], f[5],
+        printf("%-20s %7s %6s %5s %7s %10.0f %12.1f %12.1f\n", tty(f[1]),
+               tty(f[2]), strcmp(f[3], "0") ? tty(f[3]) : "-", tty(f[4]),
+               tty(f[5]),
                (double)strtoull(f[9], NULL, 10) /
                ((double)strtoull(f[10], NULL, 10) / 1e9 + 1e-12) /
                (1024.0 * 1024.0),
@@ -250,8 +266,9 @@ static int print_top(char *reply)
                 if ( m < 15 )
                     continue;
                 printf("  %-18s %6s %5s %7s %6s %7s %10.0f %10.0f %12.1f "
-                       "%12.1f%s\n", g[2], g[4], g[5], g[6],
-                       strcmp(g[7], "0") ? g[7] : "-", g[8], mib(g[9]),
+                       "%12.1f%s\n", tty(g[2]), tty(g[4]), tty(g[5]),
+                       tty(g[6]), strcmp(g[7], "0") ? tty(g[7]) : "-",
+                       tty(g[8]), mib(g[9]),
                        mib(g[10]), kibps(g[11], g[13]),
                        kibps(g[12], g[13]),
                        strcmp(g[14], "0") ? "  (error)" : "");
@@ -421,11 +438,11 @@ int main(int argc, char **argv)
                     continue;
                 n = split(line, f);
                 printf("xenosd: backend %s, interval %s ms, %s intervals "
-                       "closed\n", n > 1 ? f[1] : "?", n > 2 ? f[2] : "?",
-                       n > 3 ? f[3] : "?");
+                       "closed\n", tty(n > 1 ? f[1] : "?"),
+                       tty(n > 2 ? f[2] : "?"), tty(n > 3 ? f[3] : "?"));
                 printf("errors:");
                 for ( i = 5; i < n; i++ )
-                    printf(" %s", f[i]);
+                    printf(" %s", tty(f[i]));
                 printf("\n");
             }
             printf("%u tenants, %u domains present\n", t, d);

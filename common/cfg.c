@@ -33,6 +33,7 @@
 #include <yaml.h>
 
 #include <xenos/cfg.h>
+#include <xenos/text.h>
 
 /* ------------------------------------------------------------------ */
 /* Bounded message building                                           */
@@ -172,7 +173,7 @@ int cfg_escape(char *dst, size_t dstlen, const char *src)
         return -ENOSPC;
     while ( *s )
     {
-        char piece[8];
+        char piece[16];
         const char *out = piece;
         size_t n, plen;
         uint32_t cp;
@@ -193,7 +194,7 @@ int cfg_escape(char *dst, size_t dstlen, const char *src)
             out = "\\r";
         else if ( cp < 0x20 || cp == 0x7f )
             snprintf(piece, sizeof(piece), "\\x%02x", (unsigned int)cp);
-        else if ( cp >= 0x80 && cp <= 0x9f )
+        else if ( txt_cp_hidden(cp) )      /* C1, bidi, zero-width */
             snprintf(piece, sizeof(piece), "\\u%04x", (unsigned int)cp);
         else
         {

@@ -1,6 +1,7 @@
 /*
  * text.c: escaping untrusted strings for structured text (text.h).
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -62,6 +63,96 @@ void txt_json_str(FILE *f, const char *s)
         p += n;
     }
     fputs("\"", f);
+}
+
+bool txt_cp_hidden(uint32_t cp)
+{
+    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c ||
+           (cp >= 0x200b && cp <= 0x200f) ||
+           (cp >= 0x2028 && cp <= 0x202e) ||
+           (cp >= 0x2060 && cp <= 0x2069 && cp != 0x2065) || cp == 0xfeff;
+}
+
+int txt_tty_escape(char *dst, size_t dstlen, const char *src)
+{
+    const unsigned char *p = (const unsigned char *)src;
+    size_t len = 0;
+
+    if ( !dstlen )
+        return -ENOSPC;
+    while ( *p )
+    {
+        char piece[16];
+        const char *out = piece;
+        size_t n, plen;
+        uint32_t cp;
+
+        n = cfg_utf8_next((const char *)p, &cp);
+        if ( !n )
+        {
+            snprintf(piece, sizeof(piece), "\\x%02x", *p);
+            n = 1;
+        }
+        else if ( txt_cp_hidden(cp) )
+            snprintf(piece, sizeof(piece),
+                     cp < 0x80 ? "\\x%02x" : "\\u%04x", (unsigned int)cp);
+        else
+            out = (const char *)p;
+        plen = out == piece ? strlen(piece) : n;
+        if ( len + plen + 1 > dstlen )
+        {
+            dst[len] = '\0';
+            return -ENOSPC;
+        }
+        memcpy(dst + len, out, plen);
+        len += plen;
+        p += n;
+    }
+    dst[len] = '\0';
+    return 0;
+}
+
+/* Would a spreadsheet take a cell starting with @c for a formula? */
+static bool txt_csv_formula(char c)
+{
+    return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' ||
+           c == '\r';
+}
+
+void txt_csv_str(FILE *f, const char *s, bool always_quote)
+{
+    const unsigned char *p;
+    bool formula, quote;
+    size_t n;
+
+    if ( !s )
+        s = "";
+    n = strlen(s);
+    formula = txt_csv_formula(s[0]);
+    quote = always_quote || formula || strpbrk(s, ",\"\r\n") ||
+            (n && (s[0] == ' ' || s[n - 1] == ' '));
+    if ( quote )
+        fputc('"', f);
+    if ( formula )
+        fputc('\'', f);
+    for ( p = (const unsigned char *)s; *p; )
+    {
+        uint32_t cp;
+        size_t k = cfg_utf8_next((const char *)p, &cp);
+
+        if ( !k )
+        {
+            fputs("\xef\xbf\xbd", f);       /* U+FFFD */
+            p++;
+            continue;
+        }
+        if ( cp == '"' )
+            fputc('"', f);
+        fwrite(p, 1, k, f);
+        p += k;
+    }
+    if ( quote )
+        fputc('"', f);
 }
 
 void txt_buf_init(struct txt_buf *b)

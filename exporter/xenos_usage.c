@@ -13,7 +13,8 @@
  * record), 2 bad usage or a file that could not be read.
  *
  * Names are untrusted: escaped for every format (cfg_escape for the
- * table, RFC 4180 quoting for CSV, txt_json_str for JSON).
+ * table, txt_csv_str for CSV: quoted, formulas neutralised, bad UTF-8 as
+ * U+FFFD; txt_json_str for JSON).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -72,24 +73,12 @@ static void put_table_str(FILE *f, const char *s)
     free(e);
 }
 
-static void put_csv_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for ( ; *s; s++ )
-    {
-        if ( *s == '"' )
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void put_str(FILE *f, enum fmt fmt, const char *s)
 {
     if ( fmt == FMT_TABLE )
         put_table_str(f, s);
     else if ( fmt == FMT_CSV )
-        put_csv_str(f, s);
+        txt_csv_str(f, s, true);
     else
         txt_json_str(f, s);
 }

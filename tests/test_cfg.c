@@ -139,6 +139,9 @@ static const struct {
     { "back\\slash", "back\\\\slash" },
     { "\x1b[2J\x7f", "\\x1b[2J\\x7f" },
     { "\xc2\x85", "\\u0085" },                  /* C1 NEL */
+    { "a\xe2\x80\xae" "b", "a\\u202eb" },            /* bidi override */
+    { "\xe2\x81\xa6\xd8\x9c\xe2\x80\x8f", "\\u2066\\u061c\\u200f" },
+    { "z\xe2\x80\x8bw\xef\xbb\xbf", "z\\u200bw\\ufeff" }, /* zero width */
     { "\xc3\xbc\xe6\x97\xa5", "\xc3\xbc\xe6\x97\xa5" },
     { "\xff\xc0\xaf", "\\xff\\xc0\\xaf" },      /* not UTF-8 */
     { "\xed\xa0\x80", "\\xed\\xa0\\x80" },      /* a surrogate */

@@ -688,6 +688,43 @@ START_TEST(test_usage_sum_exact)
 }
 END_TEST
 
+/* CSV cells a spreadsheet would run as formulas get a ' in front, and
+ * bytes that are not UTF-8 become U+FFFD: for every string column. */
+START_TEST(test_usage_csv_neutralised)
+{
+    struct exp_usage *w;
+    char files[4][128], cmd[800], out[16384];
+    uint64_t t;
+    int st;
+
+    snprintf(names[0], sizeof(names[0]), "=HYPERLINK(\"http://x\",\"y\")");
+    snprintf(names[2], sizeof(names[2]), "-2+3");
+    snprintf(tenants[2], sizeof(tenants[2]), "@SUM(A1)");
+    w = open_w(60, 3600);
+    for ( t = T0_S + 1; t <= T0_S + 130; t += 5 )
+        ck_assert_int_eq(tick(w, t, 5), 0);
+    ck_assert_int_eq(exp_usage_close(w), 0);
+    ck_assert_uint_eq(list_files(files, 4), 1);
+    snprintf(cmd, sizeof(cmd), "%s/exporter/xenos-usage dump --format csv "
+             "'%s' 2>&1", XENOS_BINARY_DIR, files[0]);
+    st = run(cmd, out, sizeof(out));
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
+    ck_assert_msg(strstr(out, ",\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\","),
+                  "%s", out);
+    ck_assert_msg(strstr(out, ",\"'-2+3\","), "%s", out);
+    ck_assert_msg(strstr(out, ",\"'@SUM(A1)\","), "%s", out);
+    ck_assert_msg(strstr(out, ",\"we\"\"ird,\nname\\\xef\xbf\xbd\","),
+                  "%s", out);
+    ck_assert_ptr_null(strchr(out, '\xff'));
+
+    snprintf(cmd, sizeof(cmd), "%s/exporter/xenos-usage sum --by tenant "
+             "--format csv '%s' 2>&1", XENOS_BINARY_DIR, files[0]);
+    st = run(cmd, out, sizeof(out));
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "\n\"'@SUM(A1)\","), "%s", out);
+}
+END_TEST
+
 /*
  * A full disk: a 64 KiB tmpfs, filled until writing fails.  The writer
  * returns the error, leaves every file whole, and once space is back
@@ -927,6 +964,7 @@ static Suite *usage_suite(void)
     tcase_add_test(tc, test_usage_torn_tail_repaired);
     tcase_add_test(tc, test_usage_corrupt_record_skipped);
     tcase_add_test(tc, test_usage_crafted_resync);
+    tcase_add_test(tc, test_usage_csv_neutralised);
     tcase_add_test(tc, test_usage_zero_length_file);
     tcase_add_test(tc, test_usage_protoc_decodes_our_record);
     tcase_add_test(tc, test_usage_rotates_by_start_time);

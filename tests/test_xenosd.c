@@ -775,6 +775,57 @@ START_TEST(test_xenosd_writes_rrd_and_ledger)
 }
 END_TEST
 
+/* Bidirectional controls and zero-width characters in domain and tenant
+ * names reach `xenosctl top` visible (\\u202e), never as themselves: an
+ * RLO would make "evil<RLO>exe.txt" read as "eviltxt.exe". */
+START_TEST(test_xenosd_top_bidi_visible)
+{
+    char sc[128], pol[128], cmd[512], buf[16384];
+    pid_t pid;
+    void *st;
+    FILE *f;
+    size_t n;
+
+    snprintf(sc, sizeof(sc), "%s/bidi.yaml", dir);
+    f = fopen(sc, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("pcpus: 1\nduration_ms: 600000\ndomains:\n"
+          "  - {name: \"evil\\u202etxt.exe\", tenant: \"bidi\",\n"
+          "     workload: {type: cpu}}\n"
+          "  - {name: \"zero\\u200bwidth\\ufeff\\u2066iso\\u061c\",\n"
+          "     tenant: \"bidi\", workload: {type: cpu}}\n", f);
+    ck_assert_int_eq(fclose(f), 0);
+    snprintf(pol, sizeof(pol), "%s/p.yaml", dir);
+    f = fopen(pol, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("tenants:\n  - name: \"t\\u202dx\"\n    match: {key: bidi}\n", f);
+    ck_assert_int_eq(fclose(f), 0);
+    pid = start_xenosd(sc, pol, "10", "100");
+    st = host(sc);
+    sleep_ms(800);
+    snprintf(cmd, sizeof(cmd), "%s --state-dir %s top --once", XENOSCTL,
+             dir);
+    f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    ck_assert_int_eq(pclose(f), 0);
+    ck_assert_msg(strstr(buf, "evil\\u202etxt.exe"), "%s", buf);
+    ck_assert_msg(strstr(buf, "zero\\u200bwidth\\ufeff\\u2066iso\\u061c"),
+                  "%s", buf);
+    ck_assert_msg(strstr(buf, "t\\u202dx"), "%s", buf);
+    /* no byte of a bidi or zero-width character: E2 80 8B..8F, AA..AE,
+     * E2 81 A0..A9, EF BB BF, D8 9C */
+    ck_assert_ptr_null(strstr(buf, "\xe2\x80"));
+    ck_assert_ptr_null(strstr(buf, "\xe2\x81"));
+    ck_assert_ptr_null(strstr(buf, "\xef\xbb\xbf"));
+    ck_assert_ptr_null(strstr(buf, "\xd8\x9c"));
+    stop(pid, SIGTERM);
+    acct_sim_shutdown(st);
+    acct_backend_sim.close(st);
+}
+END_TEST
+
 /* A config line over 4,095 bytes is an error naming FILE:LINE, not two
  * lines: read in pieces, the tail of a long comment became a setting. */
 START_TEST(test_xenosd_config_long_line)
@@ -823,6 +874,7 @@ static Suite *xenosd_suite(void)
     tcase_add_test(tc, test_xenosd_serves_metrics);
     tcase_add_test(tc, test_xenosd_writes_rrd_and_ledger);
     tcase_add_test(tc, test_xenosd_config_long_line);
+    tcase_add_test(tc, test_xenosd_top_bidi_visible);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -101,29 +101,16 @@ static void rep_json_num(struct rep_out *o, double v)
         rep_puts(o, "null");
 }
 
-/* RFC 4180: quote a field holding a comma, quote, CR or LF (and one with
- * spaces at an end, which some readers trim); double inner quotes. */
+/* One CSV cell (txt_csv_str): quoted where RFC 4180 needs it, formulas
+ * neutralised, bytes that are not UTF-8 as U+FFFD. */
 static void rep_csv_str(struct rep_out *o, const char *s)
 {
-    size_t n;
-
-    if ( !s )
-        s = "";
-    n = strlen(s);
-    if ( !strpbrk(s, ",\"\r\n") &&
-         !(n && (s[0] == ' ' || s[n - 1] == ' ')) )
-    {
-        rep_write(o, s, n);
+    if ( o->err )
         return;
-    }
-    rep_puts(o, "\"");
-    for ( ; *s; s++ )
-    {
-        if ( *s == '"' )
-            rep_puts(o, "\"");
-        rep_write(o, s, 1);
-    }
-    rep_puts(o, "\"");
+    errno = 0;
+    txt_csv_str(o->f, s, false);
+    if ( ferror(o->f) )
+        rep_fail(o);
 }
 
 /* Width on a terminal, taking each UTF-8 character as one column. */

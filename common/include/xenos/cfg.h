@@ -126,7 +126,9 @@ int cfg_parse_fixed(const char *s, unsigned int decimals, int64_t *out);
 
 /*
  * Copy @src into @dst so it can be shown on one line: control characters
- * become \n, \t, \r, \xNN (C0 and DEL) or \u0080..\u009f (C1), a
+ * become \n, \t, \r, \xNN (C0 and DEL) or \u0080..\u009f (C1), the
+ * other characters of txt_cp_hidden() (bidi controls, zero-width
+ * characters, U+2028/2029) \uXXXX, a
  * backslash becomes "\\", bytes that are not valid UTF-8 become \xNN;
  * valid UTF-8 text is kept as it is.
  *

@@ -20,6 +20,46 @@
 void txt_json_str(FILE *f, const char *s);
 
 /*
+ * Write @s (NULL: "") as one CSV cell (RFC 4180), safe to open in a
+ * spreadsheet:
+ *   - a cell starting with = + - @ TAB or CR, which a spreadsheet would
+ *     take for a formula, gets a ' in front ("=1+2" becomes "'=1+2"), the
+ *     usual neutralisation (OWASP): the ' is shown by no spreadsheet, and
+ *     is there for a script to strip;
+ *   - bytes that are not valid UTF-8 become U+FFFD, one per byte;
+ *   - the cell is quoted, inner quotes doubled, when @always_quote, when
+ *     it was neutralised, or when it holds a comma, quote, CR or LF or
+ *     starts or ends with a space.
+ * Errors are the stream's: check ferror(@f).
+ */
+void txt_csv_str(FILE *f, const char *s, bool always_quote);
+
+/*
+ * The characters that must never reach a terminal or a one-line log as
+ * they are: C0 controls and DEL, C1 controls (U+0080..U+009F), the
+ * bidirectional controls (U+061C, U+200E/F, U+202A..U+202E,
+ * U+2066..U+2069: they reorder what follows, so a name can make a line
+ * read differently from its bytes), the zero-width characters (U+200B..
+ * U+200D, U+2060, U+FEFF: two names that look alike), and the line and
+ * paragraph separators U+2028/U+2029.  True for @cp when it is one.
+ * Shared by cfg_escape() and every terminal writer.
+ */
+bool txt_cp_hidden(uint32_t cp);
+
+/*
+ * Copy @src into @dst for a terminal: valid UTF-8 goes through, but each
+ * character for which txt_cp_hidden() holds becomes "\xNN" (below
+ * U+0080) or "\uXXXX", and each byte that is not UTF-8 "\xNN".  For
+ * text that should already be escaped (cfg_escape's output passes through
+ * unchanged) but comes from a source not trusted to have done it.
+ *
+ * Returns 0, or -ENOSPC when the result (with its NUL) does not fit
+ * @dstlen: @dst then holds as much as fits, cut at a whole character or
+ * escape, still terminated.
+ */
+int txt_tty_escape(char *dst, size_t dstlen, const char *src);
+
+/*
  * A growing text buffer for output rendered often and large (checkpoints,
  * metrics): appends are memcpy and a hand-made integer formatter, several
  * times cheaper than stdio.  Out of memory is sticky: appends after it do
