@@ -1112,7 +1112,8 @@ static const struct fake_case {
 
 /* The fake host: answers PING and SAMPLE (with @bad in the middle) on
  * the socket, one connection after another; @mode 1 closes each
- * connection after one reply, 2 never answers SAMPLE. */
+ * connection after one reply, 2 never answers SAMPLE, 3 answers SAMPLE
+ * with @bad alone. */
 static void fake_host(int lfd, const char *bad, int mode, unsigned int count)
 {
     char buf[4096], reply[8192];
@@ -1131,6 +1132,10 @@ static void fake_host(int lfd, const char *bad, int mode, unsigned int count)
                 snprintf(reply, sizeof(reply), "%s", FAKE_PONG);
             else if ( !strncmp(buf, "SAMPLE", 6) && mode == 2 )
                 continue;
+            else if ( !strncmp(buf, "SAMPLE", 6) && mode == 3 )
+                snprintf(reply, sizeof(reply),
+                         "OK SAMPLE count=%u time_ns=5\n%sEND\n", count,
+                         bad);
             else if ( !strncmp(buf, "SAMPLE", 6) )
                 snprintf(reply, sizeof(reply),
                          "OK SAMPLE count=%u time_ns=5\n%s%s%sEND\n", count,
@@ -1168,6 +1173,31 @@ static void fake_stop(pid_t pid)
     waitpid(pid, NULL, 0);
     unlink(sock);
 }
+
+/* A first domain line of 0 vCPUs (a domain being built) is read as
+ * such.  The parser's vCPU scratch was still NULL then, and NULL + 0 is
+ * undefined: UBSan (clang's, as the fuzzing build has it) stopped here. */
+START_TEST(test_simhost_backend_zero_vcpus_first)
+{
+    const struct acct_backend_ops *ops = backend();
+    pid_t pid = fake_start(
+        "dom uuid=1f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f0 domid=8 name=b "
+        "state=paused cpu_ns=0 vcpus=0 online_vcpus=0 mem_cur_bytes=0 "
+        "mem_max_bytes=0 mem_target_bytes=0\n", 3, 1);
+    void *st = host_open_ok(NULL, NULL);
+    struct acct_sample s;
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(ops->sample(st, &s), 0);
+    ck_assert_uint_eq(s.nr_domains, 1);
+    ck_assert_int_eq(s.domains[0].error, 0);
+    ck_assert_uint_eq(s.domains[0].nr_vcpus, 0);
+    ck_assert_uint_eq(s.domains[0].domid, 8);
+    acct_sample_free(&s);
+    ops->close(st);
+    fake_stop(pid);
+}
+END_TEST
 
 /* One bad domain line: that domain has its error, the others are whole. */
 START_TEST(test_simhost_backend_bad_line_isolated)
@@ -1408,6 +1438,7 @@ static Suite *simhost_suite(void)
     tcase_add_test(tc, test_simhost_open_cases);
     tcase_add_test(tc, test_simhost_open_bad_scenario);
     tcase_add_test(tc, test_simhost_daemon_sigterm_and_idle);
+    tcase_add_test(tc, test_simhost_backend_zero_vcpus_first);
     tcase_add_loop_test(tc, test_simhost_backend_bad_line_isolated, 0,
                         sizeof(fake_cases) / sizeof(fake_cases[0]));
     tcase_add_test(tc, test_simhost_backend_count_mismatch);

@@ -727,14 +727,17 @@ static int simb_dom_fields(struct simb *b, struct acct_sample *s,
     v = simb_get(b, n, "online_vcpus");
     if ( !v || simb_u32(v, &d->online_vcpus) || d->online_vcpus > nr )
         return -EBADMSG;
-    if ( 2 * (size_t)nr > b->nums_cap )
+    /* Never NULL, even for a first line of 0 vCPUs: b->nums + nr below
+     * would be NULL + 0, undefined. */
+    if ( !b->nums || 2 * (size_t)nr > b->nums_cap )
     {
-        uint64_t *p = realloc(b->nums, 2 * (size_t)nr * sizeof(*p));
+        size_t cap = nr ? 2 * (size_t)nr : 2;
+        uint64_t *p = realloc(b->nums, cap * sizeof(*p));
 
         if ( !p )
             return -ENOMEM;
         b->nums = p;
-        b->nums_cap = 2 * (size_t)nr;
+        b->nums_cap = cap;
     }
     ns = b->nums;
     on = b->nums + nr;
