@@ -28,6 +28,27 @@ void xd_log(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+int xd_cond_note(struct xd_cond *c, int rc, const char *what,
+                 const char *hint)
+{
+    if ( !rc )
+    {
+        if ( c->rc )
+            xd_log("%s works again (after %" PRIu64 " failed interval%s)",
+                   what, c->fails, c->fails == 1 ? "" : "s");
+        c->rc = 0;
+        c->fails = 0;
+        return 0;
+    }
+    if ( rc != c->rc )
+        xd_log("%s: %s%s%s%s", what, fio_strerror(rc), hint ? " (" : "",
+               hint ? hint : "", hint ? "; logged again when this changes)"
+                                      : "");
+    c->rc = rc;
+    c->fails++;
+    return rc;
+}
+
 uint64_t xd_clock_ns(int clock_id)
 {
     struct timespec ts;
@@ -384,10 +405,15 @@ int xd_account(struct xd *xd)
                "zero", xd->col.boot_id[0] ? xd->col.boot_id : "unknown");
     xd_apply_policy(xd);
     rc = acct_collector_checkpoint(&xd->col);
-    if ( rc )
-        xd_log("checkpoint %s: %s (usage is kept in memory and written "
-               "at the next interval)", xd->col.checkpoint_path,
-               strerror(-rc));
+    if ( rc || xd->ckpt_cond.rc )
+    {
+        char what[4200];
+
+        snprintf(what, sizeof(what), "checkpoint %s",
+                 xd->col.checkpoint_path ? xd->col.checkpoint_path : "");
+        xd_cond_note(&xd->ckpt_cond, rc, what, "usage is kept in memory "
+                     "and written at the next interval");
+    }
     xd->dirty = true;
     return 0;
 }
@@ -395,18 +421,13 @@ int xd_account(struct xd *xd)
 /* ------------------------------------------------------------------ */
 /* Exporters                                                           */
 
-/* One exporter's result: counted, and logged when failing starts/stops. */
-static int xd_export_rc(struct xd *xd, const char *what, int rc, int prev)
+/* One exporter's result: counted, and logged when failing starts, changes
+ * or stops. */
+static void xd_export_rc(struct xd *xd, struct xd_cond *c, const char *what,
+                         int rc)
 {
-    if ( rc )
-    {
+    if ( xd_cond_note(c, rc, what, "kept, and retried next interval") )
         xd->export_errors++;
-        if ( !xd->exports_failing )
-            xd_log("%s: %s (kept, and retried next interval)", what,
-                   fio_strerror(rc));
-        return rc;
-    }
-    return prev;
 }
 
 void xd_export(struct xd *xd)
@@ -419,17 +440,16 @@ void xd_export(struct xd *xd)
         .sample_duration_ns = xd->sample_duration_ns,
         .intervals = xd->col.intervals,
     };
-    int rc = 0;
 
     if ( xd->prom )
-        rc = xd_export_rc(xd, "metrics",
-                          exp_prom_update(xd->prom, &xd->col, &info), rc);
+        xd_export_rc(xd, &xd->prom_cond, "metrics",
+                     exp_prom_update(xd->prom, &xd->col, &info));
     if ( xd->rrd )
     {
         struct exp_rrd_stats st;
 
-        rc = xd_export_rc(xd, "rrd", exp_rrd_update(xd->rrd, &xd->col,
-                                                    &info), rc);
+        xd_export_rc(xd, &xd->rrd_cond, "rrd",
+                     exp_rrd_update(xd->rrd, &xd->col, &info));
         /* A file refused (a link planted where an RRD belongs): said when
          * it starts, not every interval it lasts. */
         exp_rrd_get_stats(xd->rrd, &st);
@@ -441,9 +461,6 @@ void xd_export(struct xd *xd)
     /* After the collector's checkpoint: the ledger must never be ahead of
      * what a restart would recount. */
     if ( xd->usage )
-        rc = xd_export_rc(xd, "usage ledger",
-                          exp_usage_update(xd->usage, &xd->col, &info), rc);
-    if ( !rc && xd->exports_failing )
-        xd_log("exporting works again");
-    xd->exports_failing = rc != 0;
+        xd_export_rc(xd, &xd->usage_cond, "usage ledger",
+                     exp_usage_update(xd->usage, &xd->col, &info));
 }

@@ -33,6 +33,26 @@ struct xd_opts {
     long interval_ms;
 };
 
+/*
+ * Something that fails or works interval after interval (a sample, the
+ * checkpoint, each exporter): logged when it starts failing, when its
+ * error changes, and when it works again, never at every interval in
+ * between (a full disk for an hour is two lines, not 720).  Zeroed: works.
+ */
+struct xd_cond {
+    int rc;                             /* the error last logged; 0: works */
+    uint64_t fails;                     /* failed intervals since it began */
+};
+
+/*
+ * Note the outcome @rc (0 or -errno) of @what for @c, logging as above:
+ * "WHAT: reason (@hint)" when failing starts or the reason changes (@hint
+ * may be NULL), "WHAT works again (after N failed intervals)" when it
+ * ends.  Returns @rc.
+ */
+int xd_cond_note(struct xd_cond *c, int rc, const char *what,
+                 const char *hint);
+
 struct xd {
     struct xd_opts o;
     const struct acct_backend_ops *be;
@@ -48,7 +68,8 @@ struct xd {
     char *status, *top;                 /* rendered when asked for */
     size_t status_len, top_len;
     bool dirty;                         /* status/top older than the state */
-    bool sampling_fails;                /* the last sample failed */
+    struct xd_cond sample_cond;         /* the backend's sample */
+    struct xd_cond ckpt_cond;           /* the collector's checkpoint */
     uint64_t sample_duration_ns;
     uint64_t last_sample_wall_ns;
     uint64_t policy_reloads, policy_reload_errors;
@@ -57,7 +78,7 @@ struct xd {
     struct exp_rrd *rrd;                /* NULL: no RRDs */
     struct exp_usage *usage;            /* NULL: no usage ledger */
     uint64_t export_errors;
-    bool exports_failing;
+    struct xd_cond prom_cond, rrd_cond, usage_cond;
     uint64_t rrd_refused;               /* exp_rrd_stats.refused seen */
     bool rrd_refusing;                  /* it grew at the last interval */
 };
@@ -85,7 +106,8 @@ void xd_render(struct xd *xd);
 
 /* Hand the interval to the exporters (after xd_account, and after a
  * failed sample too, so health figures move).  Failures are counted in
- * xd->export_errors and logged when they start and stop. */
+ * xd->export_errors and logged per exporter when they start, change and
+ * stop (xd_cond_note). */
 void xd_export(struct xd *xd);
 
 #endif /* XENOS_ACCT_DAEMON_H */

@@ -68,17 +68,13 @@ static void xd_interval(struct xd *xd)
         /* Counters stay where they were: the next good sample counts
          * both intervals. */
         xd->col.errors[ACCT_ERR_SAMPLE]++;
-        if ( !xd->sampling_fails )
-            xd_log("sample failed: %s (counted in errors.sample; logged "
-                   "again when it recovers)", strerror(-rc));
-        xd->sampling_fails = true;
+        xd_cond_note(&xd->sample_cond, rc, "sample",
+                     "counted in errors.sample");
         xd->dirty = true;
         xd_export(xd);
         return;
     }
-    if ( xd->sampling_fails )
-        xd_log("sampling works again");
-    xd->sampling_fails = false;
+    xd_cond_note(&xd->sample_cond, 0, "sample", NULL);
     if ( xd_account(xd) )
     {
         /* Half-accounted in memory: the checkpoint on disk is the truth,

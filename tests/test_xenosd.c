@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,6 +57,7 @@ static void teardown(void)
 {
     char cmd[128];
 
+    umount2(dir, MNT_DETACH);           /* the full-disk tmpfs, if left */
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     ck_assert_int_eq(system(cmd), 0);
 }
@@ -826,6 +828,91 @@ START_TEST(test_xenosd_top_bidi_visible)
 }
 END_TEST
 
+/* Lines of @text holding both @a and @b. */
+static unsigned int count_lines(const char *text, const char *a,
+                                const char *b)
+{
+    unsigned int n = 0;
+    const char *l = text;
+
+    while ( *l )
+    {
+        const char *e = strchr(l, '\n');
+        size_t len = e ? (size_t)(e - l) : strlen(l);
+        const char *pa = memmem(l, len, a, strlen(a));
+
+        n += pa && memmem(l, len, b, strlen(b));
+        l += len + (e ? 1 : 0);
+    }
+    return n;
+}
+
+/* A full disk under the state dir: the checkpoint and the usage ledger
+ * fail at every interval for 2 s (20 intervals), and each says so once
+ * when it starts and once when it works again, not every interval. */
+START_TEST(test_xenosd_enospc_logged_once)
+{
+    const char *sc = SCENARIOS "lifecycle.yaml";
+    char log[128], cmd[256], *buf;
+    pid_t pid;
+    void *st;
+    FILE *f;
+    size_t n;
+
+    if ( mount("tmpfs", dir, "tmpfs", 0, "size=1m") )
+    {
+        fprintf(stderr, "test_xenosd_enospc_logged_once: skipped, cannot "
+                "mount a tmpfs: %s\n", strerror(errno));
+        return;
+    }
+    snprintf(log, sizeof(log), "%s.log", dir);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if ( pid == 0 )
+    {
+        if ( !freopen(log, "w", stderr) )
+            _exit(127);
+        execl(XENOSD, XENOSD, "--backend", "sim", "--scenario", sc,
+              "--policy-file", POLICIES "tenants.yaml", "--speed", "10",
+              "--simhost", SIMHOST, "--interval-ms", "100", "--state-dir",
+              dir, "--listen", "off", "--rrd-dir", "off",
+              "--usage-interval-s", "1", (char *)NULL);
+        _exit(127);
+    }
+    st = host(sc);
+    sleep_ms(1500);
+    snprintf(cmd, sizeof(cmd), "dd if=/dev/zero of=%s/fill bs=4k "
+             "2>/dev/null", dir);
+    ck_assert_int_ne(system(cmd), 0);           /* stopped by ENOSPC */
+    sleep_ms(2000);
+    snprintf(cmd, sizeof(cmd), "%s/fill", dir);
+    ck_assert_int_eq(unlink(cmd), 0);
+    sleep_ms(2000);
+    ck_assert(WIFEXITED(stop(pid, SIGTERM)));
+    acct_sim_shutdown(st);
+    acct_backend_sim.close(st);
+    umount2(dir, MNT_DETACH);
+
+    buf = malloc(1 << 20);
+    f = fopen(log, "r");
+    ck_assert_ptr_nonnull(f);
+    n = fread(buf, 1, (1 << 20) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    unlink(log);
+    ck_assert_msg(count_lines(buf, "checkpoint", strerror(ENOSPC)) == 1,
+                  "log:\n%s", buf);
+    ck_assert_msg(count_lines(buf, "checkpoint", "works again") == 1,
+                  "log:\n%s", buf);
+    ck_assert_msg(count_lines(buf, "usage ledger", strerror(ENOSPC)) <= 1,
+                  "log:\n%s", buf);
+    ck_assert_msg(count_lines(buf, "usage ledger", "works again") ==
+                  count_lines(buf, "usage ledger", strerror(ENOSPC)),
+                  "log:\n%s", buf);
+    free(buf);
+}
+END_TEST
+
 /* A config line over 4,095 bytes is an error naming FILE:LINE, not two
  * lines: read in pieces, the tail of a long comment became a setting. */
 START_TEST(test_xenosd_config_long_line)
@@ -875,6 +962,7 @@ static Suite *xenosd_suite(void)
     tcase_add_test(tc, test_xenosd_writes_rrd_and_ledger);
     tcase_add_test(tc, test_xenosd_config_long_line);
     tcase_add_test(tc, test_xenosd_top_bidi_visible);
+    tcase_add_test(tc, test_xenosd_enospc_logged_once);
     suite_add_tcase(s, tc);
     return s;
 }
