@@ -482,6 +482,9 @@ END_TEST
 
 #define HEAD "pcpus: 2\nduration_ms: 100\ndomains:\n"   /* lines 1-3 */
 #define CPU  "    workload: {type: cpu}\n"
+#define X50  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+#define X500 X50 X50 X50 X50 X50 X50 X50 X50 X50 X50
+#define LONG_1100 X500 X500 X50 X50                  /* a trace line */
 
 static const struct bad_case {
     const char *file;
@@ -581,6 +584,16 @@ static const struct bad_case {
       "    workload: {type: trace, file: bad.csv}\n",
       -EINVAL, 5, "domains[0].workload.file", "bad.csv:3:",
       "bad.csv", "# run,block\n100,50\n100;50\n" },
+    { "trace-dev-zero.yaml", HEAD "  - name: a\n"
+      "    workload: {type: trace, file: /dev/zero}\n",
+      -EINVAL, 5, "domains[0].workload.file",
+      "trace '/dev/zero' must be a regular file of at most 64 MiB",
+      NULL, NULL },
+    { "trace-long-line.yaml", HEAD "  - name: a\n"
+      "    workload: {type: trace, file: long.csv}\n",
+      -EINVAL, 5, "domains[0].workload.file",
+      "long.csv:2: line longer than 1024 bytes", "long.csv",
+      "100,50\n#" LONG_1100 "\n" },
     { "trace-empty.yaml", HEAD "  - name: a\n"
       "    workload: {type: trace, file: empty.csv}\n",
       -EINVAL, 5, "domains[0].workload.file", "no run_us,block_us lines",

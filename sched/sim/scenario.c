@@ -67,6 +67,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <xenos/cfg.h>
 #include <xenos/sim.h>
@@ -80,6 +81,8 @@
 #define SCN_RATE_HZ_MAX         1000000
 #define SCN_MEMORY_MB_MAX       16777216        /* 16 TiB */
 /* Below SCH_PARAM_UNCHANGED, which the engine passes for "keep". */
+#define SCN_TRACE_LINE_MAX      1024            /* "run_us,block_us" */
+#define SCN_TRACE_MAX_BYTES     (64u << 20)
 #define SCN_TUNABLE_US_MAX      100000000       /* 100 s */
 
 /* ------------------------------------------------------------------ */
@@ -428,6 +431,8 @@ static int scn_trace_line(char *line, sch_time_t pair[2])
 /*
  * Read the trace file of domain c->dom: lines "run_us,block_us", '#'
  * comments, blank lines, and a "run_us,block_us" header are allowed.
+ * Bounded like every input: a regular file (not /dev/zero, not a FIFO) of
+ * at most SCN_TRACE_MAX_BYTES, lines of at most SCN_TRACE_LINE_MAX.
  */
 static int scn_trace(const struct scn *c, struct sim_workload *w)
 {
@@ -451,6 +456,18 @@ static int scn_trace(const struct scn *c, struct sim_workload *w)
                     "cannot open trace '%s': %s", esc, strerror(-rc));
         goto out_free_path;
     }
+    {
+        struct stat sb;
+
+        if ( fstat(fileno(f), &sb) || !S_ISREG(sb.st_mode) ||
+             sb.st_size > (off_t)SCN_TRACE_MAX_BYTES )
+        {
+            rc = cfg_invalid(c->err, c->errlen, c->path, keys, 4,
+                             "trace '%s' must be a regular file of at most "
+                             "%u MiB", esc, SCN_TRACE_MAX_BYTES >> 20);
+            goto out_close;
+        }
+    }
     errno = 0;
     while ( (n = getline(&line, &linecap, f)) >= 0 )
     {
@@ -458,6 +475,13 @@ static int scn_trace(const struct scn *c, struct sim_workload *w)
         char *l;
 
         lineno++;
+        if ( n > SCN_TRACE_LINE_MAX )
+        {
+            rc = cfg_invalid(c->err, c->errlen, c->path, keys, 4,
+                             "%s:%u: line longer than %u bytes", esc, lineno,
+                             SCN_TRACE_LINE_MAX);
+            goto out_close;
+        }
         if ( (size_t)n != strlen(line) )
         {
             rc = cfg_invalid(c->err, c->errlen, c->path, keys, 4,
