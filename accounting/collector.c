@@ -842,14 +842,30 @@ static int parse_dom(struct acct_collector *c, char *line)
             rc = get_u64(v, &tmp.last_seen_ns);
         else if ( !strcmp(tok, "mem_rem") )
             rc = get_u64(v, &tmp.mem_rem);
+        /* A key given twice: the last one counts (and the first one's
+         * memory is not lost). */
         else if ( !strcmp(tok, "name") )
+        {
+            free(tmp.name);
             rc = get_str(v, &tmp.name);
+        }
         else if ( !strcmp(tok, "tenant") )
+        {
+            free(tmp.tenant);
             rc = get_str(v, &tmp.tenant);
+        }
         else if ( !strcmp(tok, "vl") )
+        {
+            free(vl);
+            vl = NULL;
             rc = get_u64_list(v, &vl, &nvl);
+        }
         else if ( !strcmp(tok, "vt") )
+        {
+            free(vt);
+            vt = NULL;
             rc = get_u64_list(v, &vt, &nvt);
+        }
 #define X(n) else if ( !strcmp(tok, "l." #n) ) rc = get_u64(v, &tmp.last.n);
         RAW_FIELDS(X)
 #undef X

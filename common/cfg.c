@@ -1,14 +1,17 @@
 /*
  * cfg.c: YAML configuration files through libcyaml, with one-line errors.
  *
- * Design: the file is read into memory once and parsed twice.  First
- * libyaml builds a document (yaml_parser_load): that pass reports syntax
- * errors with their line, finds empty files, and gives the tree in which
- * an error's path is looked up for its line.  Then libcyaml loads the same
- * bytes against the caller's schema, with a log function that keeps its
- * first error line (the reason) and the backtrace that follows it (the
- * path, innermost frame first).  cfg_report() turns those into
- * "FILE:LINE: PATH: reason".
+ * Design: the file is read into memory once and parsed three times.
+ * First libyaml's event stream alone (cfg_scan): syntax errors, anchors
+ * and aliases (refused: libcyaml would expand them), nesting past
+ * CFG_MAX_DEPTH, each with its line, before anything builds a tree.  Then
+ * libyaml builds a document (yaml_parser_load): that pass finds empty
+ * files and gives the tree in which an error's path is looked up for its
+ * line.  Then libcyaml loads the same bytes against the caller's schema,
+ * with a log function that keeps its first error line (the reason) and
+ * the backtrace that follows it (the path, innermost frame first).
+ * cfg_report() turns those into "FILE:LINE: PATH: reason".  The file also
+ * holds the "key = value" reader of xenosd --config (cfg_kv_next).
  *
  * Why look lines up in the document instead of using libcyaml's: its
  * backtrace gives the line of the enclosing value, not of an unexpected

@@ -710,6 +710,59 @@ START_TEST(test_collector_damaged_checkpoint)
 }
 END_TEST
 
+/* A dom line that gives name, tenant and vCPU lists twice (the fuzzer's
+ * find): the last of each counts, and the first ones' memory is not lost
+ * (LeakSanitizer in the sanitizer build failed here). */
+START_TEST(test_collector_checkpoint_key_twice)
+{
+    struct acct_collector c;
+    struct acct_sample s;
+    char err[256] = "", *buf, *dom, *end, *out;
+    struct dom_in a = { U1, 5, 10 * SEC, 0, "last", false };
+    FILE *f;
+    size_t n;
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    make_sample(&s, SEC, &a, 1);
+    acct_collector_update(&c, &s, NULL, NULL);
+    ck_assert_int_eq(acct_collector_checkpoint(&c), 0);
+    acct_collector_deinit(&c);
+
+    buf = calloc(1, 1 << 16);
+    out = calloc(1, 1 << 16);
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    n = fread(buf, 1, (1 << 16) - 1, f);
+    fclose(f);
+    ck_assert_uint_gt(n, 0);
+    dom = strstr(buf, "\ndom ");
+    end = strstr(buf, "\nend crc32c=");
+    ck_assert(dom && end);
+    /* the same file with "name=first tenant=t vl=1 vt=1 " put in front
+     * of the dom line's own keys, and its CRC made right again */
+    memcpy(out, buf, (size_t)(dom + 5 - buf));
+    strcat(out, "name=first tenant=t vl=1,2,3 vt=1,2,3 ");
+    strncat(out, dom + 5, (size_t)(end + 1 - (dom + 5)));
+    sprintf(out + strlen(out), "end crc32c=%08x\n",
+            crc32c(0, out, strlen(out)));
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(out, f);
+    fclose(f);
+
+    ck_assert_msg(acct_collector_init(&c, path, err, sizeof(err)) == 0, "%s",
+                  err);
+    ck_assert_str_eq(acct_collector_find(&c, U1)->name, "last");
+    ck_assert_ptr_null(acct_collector_find(&c, U1)->tenant);
+    ck_assert_uint_eq(acct_collector_find(&c, U1)->nr_vcpus, 2);
+    acct_collector_deinit(&c);
+    acct_sample_free(&s);
+    free(buf);
+    free(out);
+}
+END_TEST
+
 static Suite *collector_suite(void)
 {
     Suite *s = suite_create("collector");
@@ -731,6 +784,7 @@ static Suite *collector_suite(void)
     tcase_add_test(tc, test_collector_destroyed_between_samples);
     tcase_add_test(tc, test_collector_checkpoint_hostile_names);
     tcase_add_loop_test(tc, test_collector_damaged_checkpoint, 0, 3);
+    tcase_add_test(tc, test_collector_checkpoint_key_twice);
     suite_add_tcase(s, tc);
     return s;
 }

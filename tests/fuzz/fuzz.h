@@ -10,6 +10,7 @@
 #define XENOS_FUZZ_H
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,19 +20,36 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static char fuzz_dir_path[64];
+
+static inline int fuzz_rm_one(const char *p, const struct stat *sb, int type,
+                              struct FTW *ftw)
+{
+    (void)sb;
+    (void)type;
+    (void)ftw;
+    remove(p);
+    return 0;
+}
+
+/* At exit: the scratch directory goes (a crash leaves it, as evidence). */
+static inline void fuzz_rm_dir(void)
+{
+    nftw(fuzz_dir_path, fuzz_rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 /* This process's scratch directory, made on first use. */
 static inline const char *fuzz_dir(void)
 {
-    static char dir[64];
-
-    if ( !dir[0] )
+    if ( !fuzz_dir_path[0] )
     {
-        snprintf(dir, sizeof(dir), "%s/xenos-fuzz-XXXXXX",
+        snprintf(fuzz_dir_path, sizeof(fuzz_dir_path), "%s/xenos-fuzz-XXXXXX",
                  access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-        if ( !mkdtemp(dir) )
+        if ( !mkdtemp(fuzz_dir_path) )
             abort();
+        atexit(fuzz_rm_dir);
     }
-    return dir;
+    return fuzz_dir_path;
 }
 
 /* @name in the scratch directory, into @path. */
