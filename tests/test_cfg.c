@@ -336,8 +336,10 @@ static const struct {
       ":1: YAML anchors (&x) are not accepted: write the value out" },
     { "items:\n  - &i {a: 1}\n  - *i\n",
       ":2: YAML anchors (&i) are not accepted: write the value out" },
-    { "n:\n " "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
-      "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
+    { "n:\n " "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+      "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+      "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+      "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
       ":2: nested deeper than 64 levels" },
     { "n: 1\n\"bad\\tkey\": 2\n", ":2: unexpected key 'bad\\tkey'" },
 };
