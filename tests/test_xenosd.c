@@ -55,10 +55,10 @@ static void setup(void)
 
 static void teardown(void)
 {
-    char cmd[128];
+    char cmd[256];
 
     umount2(dir, MNT_DETACH);           /* the full-disk tmpfs, if left */
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s.log'", dir, dir);
     ck_assert_int_eq(system(cmd), 0);
 }
 
@@ -859,7 +859,7 @@ START_TEST(test_xenosd_enospc_logged_once)
     FILE *f;
     size_t n;
 
-    if ( mount("tmpfs", dir, "tmpfs", 0, "size=1m") )
+    if ( mount("tmpfs", dir, "tmpfs", 0, "size=1m,mode=0750") )
     {
         fprintf(stderr, "test_xenosd_enospc_logged_once: skipped, cannot "
                 "mount a tmpfs: %s\n", strerror(errno));
