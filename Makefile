@@ -4,7 +4,7 @@ BUILD ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build run test bench sanitize xen-test clean
+.PHONY: all deps build run test bench sanitize abuse xen-test clean
 
 all: build
 
@@ -42,6 +42,13 @@ sanitize: deps
 	cmake -S . -B $(BUILD)-san -DXENOS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 	cmake --build $(BUILD)-san -j $(JOBS)
 	cd $(BUILD)-san && ctest --output-on-failure -j $(JOBS)
+
+# The durability and abuse suite (tests/abuse/run, docs/reliability.md):
+# host reboots and kill -9, a full disk, planted links and a second
+# daemon, slow clients on both sockets, every parser fuzzed for a bounded
+# time.  Root (mounts, throwaway users); about 7 minutes.
+abuse: build
+	tests/abuse/run $(BUILD)
 
 # The real-hypervisor test: Xen 4.17 under QEMU (TCG, three pCPUs) booted
 # with credit2, credit and our fcredit, xenosd in dom0 over busy guests of
