@@ -169,53 +169,7 @@ size_t cfg_utf8_next(const char *str, uint32_t *cp)
 
 int cfg_escape(char *dst, size_t dstlen, const char *src)
 {
-    const unsigned char *s = (const unsigned char *)src;
-    size_t len = 0;
-
-    if ( !dstlen )
-        return -ENOSPC;
-    while ( *s )
-    {
-        char piece[16];
-        const char *out = piece;
-        size_t n, plen;
-        uint32_t cp;
-
-        n = cfg_utf8_next((const char *)s, &cp);
-        if ( !n )
-        {
-            snprintf(piece, sizeof(piece), "\\x%02x", s[0]);
-            n = 1;
-        }
-        else if ( cp == '\\' )
-            out = "\\\\";
-        else if ( cp == '\n' )
-            out = "\\n";
-        else if ( cp == '\t' )
-            out = "\\t";
-        else if ( cp == '\r' )
-            out = "\\r";
-        else if ( cp < 0x20 || cp == 0x7f )
-            snprintf(piece, sizeof(piece), "\\x%02x", (unsigned int)cp);
-        else if ( txt_cp_hidden(cp) )      /* C1, bidi, zero-width */
-            snprintf(piece, sizeof(piece), "\\u%04x", (unsigned int)cp);
-        else
-        {
-            memcpy(piece, s, n);
-            piece[n] = '\0';
-        }
-        plen = strlen(out);
-        if ( len + plen + 1 > dstlen )
-        {
-            dst[len] = '\0';
-            return -ENOSPC;
-        }
-        memcpy(dst + len, out, plen);
-        len += plen;
-        s += n;
-    }
-    dst[len] = '\0';
-    return 0;
+    return txt_escape(dst, dstlen, src, true);
 }
 
 /* ------------------------------------------------------------------ */

@@ -73,7 +73,7 @@ bool txt_cp_hidden(uint32_t cp)
            (cp >= 0x2060 && cp <= 0x2069 && cp != 0x2065) || cp == 0xfeff;
 }
 
-int txt_tty_escape(char *dst, size_t dstlen, const char *src)
+int txt_escape(char *dst, size_t dstlen, const char *src, bool named)
 {
     const unsigned char *p = (const unsigned char *)src;
     size_t len = 0;
@@ -93,12 +93,20 @@ int txt_tty_escape(char *dst, size_t dstlen, const char *src)
             snprintf(piece, sizeof(piece), "\\x%02x", *p);
             n = 1;
         }
+        else if ( named && cp == '\\' )
+            out = "\\\\";
+        else if ( named && cp == '\n' )
+            out = "\\n";
+        else if ( named && cp == '\t' )
+            out = "\\t";
+        else if ( named && cp == '\r' )
+            out = "\\r";
         else if ( txt_cp_hidden(cp) )
             snprintf(piece, sizeof(piece),
                      cp < 0x80 ? "\\x%02x" : "\\u%04x", (unsigned int)cp);
         else
             out = (const char *)p;
-        plen = out == piece ? strlen(piece) : n;
+        plen = out == (const char *)p ? n : strlen(out);
         if ( len + plen + 1 > dstlen )
         {
             dst[len] = '\0';
@@ -110,6 +118,11 @@ int txt_tty_escape(char *dst, size_t dstlen, const char *src)
     }
     dst[len] = '\0';
     return 0;
+}
+
+int txt_tty_escape(char *dst, size_t dstlen, const char *src)
+{
+    return txt_escape(dst, dstlen, src, false);
 }
 
 /* Would a spreadsheet take a cell starting with @c for a formula? */

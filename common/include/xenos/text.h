@@ -60,6 +60,13 @@ bool txt_cp_hidden(uint32_t cp);
 int txt_tty_escape(char *dst, size_t dstlen, const char *src);
 
 /*
+ * The one escaper behind txt_tty_escape() (@named false) and cfg_escape()
+ * (@named true: a backslash becomes "\\", newline, tab and carriage
+ * return "\n", "\t", "\r", so the result reads back unambiguously).
+ */
+int txt_escape(char *dst, size_t dstlen, const char *src, bool named);
+
+/*
  * A growing text buffer for output rendered often and large (checkpoints,
  * metrics): appends are memcpy and a hand-made integer formatter, several
  * times cheaper than stdio.  Out of memory is sticky: appends after it do
