@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -414,6 +416,20 @@ END_TEST
 static pid_t cached_pid = -1;
 
 /* Start rrdcached in the foreground on @sock; false if not installed. */
+/* Does something accept connections on the UNIX socket @path? */
+static bool listening(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool ok;
+
+    ck_assert_int_ge(fd, 0);
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    ok = !connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+    close(fd);
+    return ok;
+}
+
 static bool start_rrdcached(const char *sock)
 {
     char jdir[128], listen[256], pidf[128];
@@ -443,10 +459,11 @@ static bool start_rrdcached(const char *sock)
                "7200", (char *)NULL);
         _exit(127);
     }
-    for ( i = 0; i < 500 && access(sock, F_OK); i++ )
+    /* Listening, not only bound: the socket file appears at bind(), a
+     * moment before listen(), and a connection then is refused. */
+    for ( i = 0; i < 500 && !listening(sock); i++ )
         usleep(10000);
-    ck_assert_msg(!access(sock, F_OK), "rrdcached did not listen on %s",
-                  sock);
+    ck_assert_msg(i < 500, "rrdcached did not listen on %s", sock);
     return true;
 }
 
