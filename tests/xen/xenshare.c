@@ -459,6 +459,43 @@ static double xs_tenant_share(const struct xs_run *r, unsigned int t,
     return sum;
 }
 
+/* Domain @i's part of what all the domains used between readings @a and
+ * @b, in percent: its share when the guests together got less than the
+ * pCPUs (they were not all runnable, or something else ran there), as
+ * the scheduler divided what they did get. */
+static double xs_share_of_total(const struct xs_run *r, unsigned int i,
+                                unsigned int a, unsigned int b)
+{
+    double sum = 0;
+    unsigned int j;
+
+    for ( j = 0; j < r->nr_doms; j++ )
+        sum += xs_share(r, j, a, b);
+    return sum > 0 ? XS_PCT_FULL * xs_share(r, i, a, b) / sum : 0;
+}
+
+/* The least the domains used together over a 1 s window, in percent of
+ * the shared pCPUs. */
+static double xs_least_total(const struct xs_run *r)
+{
+    unsigned int last = r->nr_samples - 1, step, k, j;
+    double least = -1;
+
+    step = XS_WINDOW_LONG_MS / r->interval_ms;
+    if ( step < 1 )
+        step = 1;
+    for ( k = 0; k + step <= last; k += step )
+    {
+        double sum = 0;
+
+        for ( j = 0; j < r->nr_doms; j++ )
+            sum += xs_share(r, j, k, k + step);
+        if ( least < 0 || sum < least )
+            least = sum;
+    }
+    return least < 0 ? 0 : least;
+}
+
 static int xs_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -554,6 +591,7 @@ static void xs_report_weights(const struct xs_run *r)
 {
     unsigned int last = r->nr_samples - 1, i;
     double wsum = 0, err_max = 0, rel_max = 0, total = 0;
+    double ferr_max = 0, frel_max = 0;
     double terr_max = 0, trel_max = 0, rel;
     double tshare[XS_TENANTS_MAX] = { 0 }, tent[XS_TENANTS_MAX] = { 0 };
 
@@ -574,6 +612,13 @@ static void xs_report_weights(const struct xs_run *r)
         xs_result(r, "win1s_relerr_pct", d->name, rel);
         if ( rel > rel_max )
             rel_max = rel;
+        /* the same as parts of what the domains got together */
+        err = xs_share_of_total(r, i, 0, last) - ent;
+        if ( (err < 0 ? -err : err) > ferr_max )
+            ferr_max = err < 0 ? -err : err;
+        rel = xs_worst_window(r, i, ent, xs_share_of_total);
+        if ( rel > frel_max )
+            frel_max = rel;
         tshare[d->tenant] += share;
         tent[d->tenant] += ent;
         total += share;
@@ -595,6 +640,9 @@ static void xs_report_weights(const struct xs_run *r)
             trel_max = rel;
     }
     xs_result(r, "total_pct", "-", total);
+    xs_result(r, "total_win1s_min_pct", "-", xs_least_total(r));
+    xs_result(r, "part_err_pts_max", "-", ferr_max);
+    xs_result(r, "part_win1s_relerr_pct_max", "-", frel_max);
     xs_result(r, "share_err_pts_max", "-", err_max);
     xs_result(r, "win1s_relerr_pct_max", "-", rel_max);
     xs_result(r, "tenant_err_pts_max", "-", terr_max);
