@@ -155,6 +155,49 @@ START_TEST(test_fcredit_affinity_weights)
 }
 END_TEST
 
+/*
+ * A runqueue per pCPU: dom0 on pCPU 0, three hogs on pCPU 1 re-pinned to
+ * pCPUs 1-2 at 1 s.  pCPU 2 has been idle all along and was kicked once
+ * at the start; it must take a unit from pCPU 1's runqueue: both pCPUs
+ * busy from then on (windows of 100 ms; 200 ms allowed for the move).
+ * Before the fix a kick left pCPU 2 out of the idle mask for good and
+ * the three shared pCPU 1 to the end.
+ */
+START_TEST(test_fcredit_repin_reaches_other_runqueue)
+{
+    static const unsigned int one[] = { 1 }, two[] = { 1, 2 };
+    struct st_scenario t;
+    unsigned int d, w;
+
+    st_init(&t, 3, 4000);
+    t.sc.sched.runq_cpus = 1;
+    /* dom0 on pCPU 0, waking now and then */
+    sch_cpumask_clear_all(&st_io(&t, "dom0", 200, 5000)->affinity);
+    sch_cpumask_set(&t.doms[0].affinity, 0);
+    for ( d = 0; d < 3; d++ )
+    {
+        static const char *name[] = { "a", "b", "c" };
+        struct sim_domain_spec *x = st_cpu(&t, name[d], 256, 0);
+
+        sch_cpumask_clear_all(&x->affinity);
+        sch_cpumask_set(&x->affinity, one[0]);
+        st_repin(&t, x, 1000, two, 2);
+    }
+    st_run(&t, "fcredit");
+    for ( w = 12; w < t.r.nr_windows; w++ )
+    {
+        double used = 0;
+
+        for ( d = 1; d <= 3; d++ )
+            used += st_window_share(&t, d, w, w + 1);
+        /* two of three pCPUs */
+        ck_assert_msg(used > 2.0 / 3 - 0.01, "window %u: %.3f of the host",
+                      w, used);
+    }
+    st_done(&t);
+}
+END_TEST
+
 /* A live weight change takes effect at once, without a reset. */
 START_TEST(test_fcredit_live_adjust)
 {
@@ -193,6 +236,7 @@ static Suite *fcredit_suite(void)
     tcase_add_test(tc, test_fcredit_boost_tunable);
     tcase_add_test(tc, test_fcredit_weight_per_vcpu);
     tcase_add_test(tc, test_fcredit_affinity_weights);
+    tcase_add_test(tc, test_fcredit_repin_reaches_other_runqueue);
     tcase_add_test(tc, test_fcredit_live_adjust);
     suite_add_tcase(s, tc);
     return s;

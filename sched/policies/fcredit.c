@@ -895,9 +895,15 @@ static void fc_set_idle(const struct sch_sched *s, struct fc_pcpu *pc,
         pc->rq->idle |= bit;
     else
         pc->rq->idle &= ~bit;
-    /* The global mask is everyone's: touch it only on a change (a kick
-     * from elsewhere may have cleared it already, hence the test). */
-    if ( idle != pc->idle )
+    /* The global mask is everyone's: touch it only on a change.  A kick
+     * from elsewhere clears our bit without our lock (fc_kick_idler), so
+     * an idle pCPU going idle again looks at the bit, not at pc->idle:
+     * left clear, no other runqueue would ever find it (units re-pinned
+     * to it from another runqueue stayed there for good). */
+    if ( idle != pc->idle ||
+         (idle && !(__atomic_load_n(&prv->idlers.bits[cpu / 64],
+                                    __ATOMIC_RELAXED) &
+                    ((uint64_t)1 << (cpu % 64)))) )
     {
         pc->idle = idle;
         if ( fc_mask_set(&prv->idlers, cpu, idle) )
