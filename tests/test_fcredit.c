@@ -194,6 +194,15 @@ START_TEST(test_fcredit_repin_reaches_other_runqueue)
         ck_assert_msg(used > 2.0 / 3 - 0.01, "window %u: %.3f of the host",
                       w, used);
     }
+    /* and a third of them each, from the first 1 s after the re-pin: a
+     * unit moved to an idle runqueue must not run alone there until its
+     * vtime catches up with a stale frame (it did, for about 2 s) */
+    for ( w = 11; w + 10 <= t.r.nr_windows; w += 10 )
+        for ( d = 1; d <= 3; d++ )
+            ck_assert_msg(fabs(st_window_share(&t, d, w, w + 10) - 2.0 / 9) <
+                          0.05 * 2.0 / 9, "%s, windows %u-%u: %.4f",
+                          t.sc.domains[d].name, w, w + 10,
+                          st_window_share(&t, d, w, w + 10));
     st_done(&t);
 }
 END_TEST

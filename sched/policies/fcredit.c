@@ -1091,6 +1091,37 @@ static void fc_frame_now(const struct sch_sched *s, const struct fc_runq *rq,
 }
 
 /*
+ * @fu comes to class @k of @rq from a frame @was elsewhere.  If nothing is
+ * queued in @rq and no unit but @fu runs on its pCPUs, its frames are
+ * those of its last work, maybe long ago, and no unit there holds a vtime
+ * in them.  Balance compares vtimes across runqueues, so a unit placed in
+ * a stale frame would look far behind the runqueue it left and run here
+ * alone until it caught up (seconds, after guests were re-pinned to pCPUs
+ * of an idle runqueue).  Bring the frame up to the one it leaves instead.
+ * Lock of @rq held.
+ */
+static void fc_frame_adopt(const struct sch_sched *s, struct fc_runq *rq,
+                           unsigned int k, const struct fc_unit *fu,
+                           uint64_t was)
+{
+    struct fc_class *c = &rq->cls[k];
+    uint64_t m;
+
+    if ( rq->nr_queued || !fc_vt_before(c->frame, was) )
+        return;
+    for ( m = rq->cpus; m; m &= m - 1 )
+    {
+        const struct sch_unit *run = sch_curr_on_cpu(s, rq->base + fc_ctz(m));
+
+        if ( !run->is_idle && fc_unit(run) != fu )
+            return;
+    }
+    c->frame = was;
+    if ( k == rq->all )
+        __atomic_store_n(&rq->frame, was, __ATOMIC_RELAXED);
+}
+
+/*
  * A unit that slept is placed against its class's frame, brought up to
  * now (fc_frame_now); see Design and the two cases below.  A unit that
  * comes from another class (affinity changed, or the host moved it) keeps
@@ -1118,6 +1149,7 @@ static void fc_place(const struct sch_sched *s, struct fc_runq *rq,
 
         if ( was->cls[wk].key == wkey )
             old = was->cls[wk].frame;
+        fc_frame_adopt(s, rq, k, fu, old);
         fu->vtime = fu->vtime - old + c->frame;
         fu->win_start = 0;              /* other frames: judge afresh */
     }
@@ -1232,13 +1264,16 @@ static void fc_move(const struct sch_sched *s, struct fc_runq *from,
                     struct fc_unit *fu, struct fc_runq *to, unsigned int cpu)
 {
     const struct fc_private *prv = fc_priv(s);
-    uint64_t frame;
+    uint64_t frame, was = from->cls[fu->cls].frame;
+    struct fc_class *c;
     unsigned int k;
 
     fc_unqueue(s, from, fu);
     sch_unit_set_res(fu->unit, cpu);
     k = fc_class_of(s, to, fu);
-    frame = to->cls[k].frame;
+    c = &to->cls[k];
+    fc_frame_adopt(s, to, k, fu, was);
+    frame = c->frame;
     if ( fc_vt_before(fu->vtime, frame - prv->tslice) )
         fu->vtime = frame - prv->tslice;
     else if ( fc_vt_before(frame + 2 * prv->tslice, fu->vtime) )
