@@ -155,7 +155,11 @@ END {
     fig("e_shares", shares)
     fig("e_err_max", f1(r("eq3 share_err_pts_max -")))
     fig("e_win1s", f1(r("eq3 win1s_relerr_pct_max -")))
-    fig("e_total_min", f1(r("eq3 total_win1s_min_pct -")))
+    fig("e_total_min", f1(r("eq3 total_win1s_min_pct -")) " at " \
+        f1(r("eq3 total_win1s_min_at_s -")) " s; idle " \
+        f1(r("eq3 total_win1s_min_idle_pct -")) ", dom0 " \
+        f1(r("eq3 total_win1s_min_dom0_pct -")) ", others " \
+        f1(r("eq3 total_win1s_min_rest_pct -")))
     fig("e_part_err", f1(r("eq3 part_err_pts_max -")))
     fig("e_part_win1s", f1(r("eq3 part_win1s_relerr_pct_max -")))
 

@@ -97,6 +97,7 @@
 #define XS_CAP_SLACK_PCT        2.0     /* "above cap + 2" */
 #define XS_NS_PER_MS            1000000ull
 #define XS_NS_PER_S             1000000000ull
+#define XS_SETTLE_MS            500     /* before the first reading */
 #define XS_PCT_FULL             100.0   /* one pCPU, in points */
 
 struct xs_domain {
@@ -128,7 +129,9 @@ struct xs_run {
     unsigned int backwards;     /* a domain's CPU time went back */
     unsigned int retries;       /* readings taken again (slow) */
     unsigned int slow;          /* slow readings kept */
-    uint64_t idle_ns[XS_CPUS_MAX];      /* each pCPU's idle time, last */
+    uint64_t *idle_ns;          /* each pCPU's idle time, per reading */
+    uint64_t *dom0_ns;          /* dom0's CPU time, per reading... */
+    uint64_t *rest_ns;          /* ...and the other domains not named */
     unsigned int idle_backwards;
     bool raw;                   /* print every reading too */
 };
@@ -316,9 +319,9 @@ static int xs_idle(xc_interface *xch, const struct xs_run *r,
 }
 
 /* One reading of every domain's CPU time into @cpu_ns, in the order of
- * r->doms. */
+ * r->doms, and dom0's and the rest's (domains not named) into @others[2]. */
 static int xs_read(xc_interface *xch, const struct xs_run *r,
-                   uint64_t *cpu_ns)
+                   uint64_t *cpu_ns, uint64_t *others)
 {
     xc_domaininfo_t info[XS_INFO_MAX];
     unsigned int i;
@@ -327,6 +330,17 @@ static int xs_read(xc_interface *xch, const struct xs_run *r,
     n = xc_domain_getinfolist(xch, 0, XS_INFO_MAX, info);
     if ( n < 0 )
         return -errno;
+    others[0] = others[1] = 0;
+    for ( j = 0; j < n; j++ )
+    {
+        for ( i = 0; i < r->nr_doms; i++ )
+            if ( info[j].domain == r->doms[i].domid )
+                break;
+        if ( info[j].domain == 0 )
+            others[0] = info[j].cpu_time;
+        else if ( i == r->nr_doms )
+            others[1] += info[j].cpu_time;
+    }
     for ( i = 0; i < r->nr_doms; i++ )
     {
         const struct xs_domain *d = &r->doms[i];
@@ -348,7 +362,7 @@ static int xs_read(xc_interface *xch, const struct xs_run *r,
 /* A reading into slot @k, taken again while it is slow. */
 static int xs_sample(xc_interface *xch, struct xs_run *r, unsigned int k)
 {
-    uint64_t cpu_ns[XS_DOMAINS_MAX], before = 0, after = 0;
+    uint64_t cpu_ns[XS_DOMAINS_MAX], others[2] = { 0 }, before = 0, after = 0;
     uint64_t idle[XS_CPUS_MAX];
     unsigned int i, try;
     int rc;
@@ -358,7 +372,7 @@ static int xs_sample(xc_interface *xch, struct xs_run *r, unsigned int k)
         if ( try )
             r->retries++;
         before = xs_now_ns();
-        rc = xs_read(xch, r, cpu_ns);
+        rc = xs_read(xch, r, cpu_ns, others);
         after = xs_now_ns();
         if ( rc )
             return rc;
@@ -368,6 +382,8 @@ static int xs_sample(xc_interface *xch, struct xs_run *r, unsigned int k)
     if ( try == XS_READ_TRIES )
         r->slow++;
     r->call_ns[k] = after - before;
+    r->dom0_ns[k] = others[0];
+    r->rest_ns[k] = others[1];
     r->t_ns[k] = before + (after - before) / 2;
     for ( i = 0; i < r->nr_doms; i++ )
     {
@@ -387,9 +403,14 @@ static int xs_sample(xc_interface *xch, struct xs_run *r, unsigned int k)
             return rc;
         for ( i = 0; i < r->nr_pcpus; i++ )
         {
-            if ( k && idle[i] < r->idle_ns[i] )
+            uint64_t *at = &r->idle_ns[k * r->nr_pcpus + i];
+
+            *at = idle[i];
+            if ( k && idle[i] < at[-(int)r->nr_pcpus] )
+            {
                 r->idle_backwards++;
-            r->idle_ns[i] = idle[i];
+                *at = at[-(int)r->nr_pcpus];
+            }
         }
     }
     return 0;
@@ -403,7 +424,11 @@ static int xs_measure(xc_interface *xch, struct xs_run *r)
 
     r->t_ns = calloc(n, sizeof(*r->t_ns));
     r->call_ns = calloc(n, sizeof(*r->call_ns));
-    if ( !r->t_ns || !r->call_ns )
+    r->idle_ns = calloc((size_t)n * r->nr_pcpus, sizeof(*r->idle_ns));
+    r->dom0_ns = calloc(n, sizeof(*r->dom0_ns));
+    r->rest_ns = calloc(n, sizeof(*r->rest_ns));
+    if ( !r->t_ns || !r->call_ns || !r->idle_ns || !r->dom0_ns ||
+         !r->rest_ns )
         return -ENOMEM;
     for ( i = 0; i < r->nr_doms; i++ )
     {
@@ -411,7 +436,10 @@ static int xs_measure(xc_interface *xch, struct xs_run *r)
         if ( !r->doms[i].cpu_ns )
             return -ENOMEM;
     }
-    start = xs_now_ns();
+    /* Our own start (libxenstat, finding the domains) is a burst of dom0
+     * work, and under emulation dom0's pCPU shares host cores with the
+     * guests' (docs/xen.md): let it pass before the first reading. */
+    start = xs_now_ns() + XS_SETTLE_MS * XS_NS_PER_MS;
     for ( k = 0; k < n; k++ )
     {
         uint64_t due = start + (uint64_t)k * r->interval_ms * XS_NS_PER_MS;
@@ -474,13 +502,31 @@ static double xs_share_of_total(const struct xs_run *r, unsigned int i,
     return sum > 0 ? XS_PCT_FULL * xs_share(r, i, a, b) / sum : 0;
 }
 
-/* The least the domains used together over a 1 s window, in percent of
- * the shared pCPUs. */
-static double xs_least_total(const struct xs_run *r)
+/* Percent of the shared pCPUs spent in Xen's idle loop between readings
+ * @a and @b (0 without --pcpu): with the domains' shares, what is left of
+ * 100 ran nowhere a reading sees (another domain, or Xen itself). */
+static double xs_idle_share(const struct xs_run *r, unsigned int a,
+                            unsigned int b)
 {
-    unsigned int last = r->nr_samples - 1, step, k, j;
-    double least = -1;
+    uint64_t idle = 0;
+    unsigned int i;
 
+    if ( r->pcpu < 0 || r->t_ns[b] == r->t_ns[a] )
+        return 0;
+    for ( i = 0; i < r->nr_pcpus; i++ )
+        idle += r->idle_ns[b * r->nr_pcpus + i] -
+                r->idle_ns[a * r->nr_pcpus + i];
+    return XS_PCT_FULL * (double)idle /
+           ((double)(r->t_ns[b] - r->t_ns[a]) * r->nr_pcpus);
+}
+
+/* The first reading of the 1 s window in which the domains used least
+ * together, and that least in percent of the shared pCPUs. */
+static unsigned int xs_least_total(const struct xs_run *r, double *least)
+{
+    unsigned int last = r->nr_samples - 1, step, k, j, at = 0;
+
+    *least = -1;
     step = XS_WINDOW_LONG_MS / r->interval_ms;
     if ( step < 1 )
         step = 1;
@@ -490,10 +536,15 @@ static double xs_least_total(const struct xs_run *r)
 
         for ( j = 0; j < r->nr_doms; j++ )
             sum += xs_share(r, j, k, k + step);
-        if ( least < 0 || sum < least )
-            least = sum;
+        if ( *least < 0 || sum < *least )
+        {
+            *least = sum;
+            at = k;
+        }
     }
-    return least < 0 ? 0 : least;
+    if ( *least < 0 )
+        *least = 0;
+    return at;
 }
 
 static int xs_cmp_double(const void *a, const void *b)
@@ -543,8 +594,11 @@ static int xs_report_timing(const struct xs_run *r)
     return 0;
 }
 
-/* --raw: every reading, `RAW PHASE K TIME_NS CALL_NS CPU_NS...` (CPU_NS
- * in the order the domains were named), to look at windows afresh. */
+/* --raw: every reading,
+ * `RAW PHASE K TIME_NS CALL_NS CPU_NS... [IDLE_NS...] DOM0_NS REST_NS`
+ * (CPU_NS in the order the domains were named; with --pcpu, each shared
+ * pCPU's idle time after them; then dom0's CPU time and that of all the
+ * domains not named), to look at windows afresh. */
 static void xs_report_raw(const struct xs_run *r)
 {
     unsigned int i, k;
@@ -555,7 +609,9 @@ static void xs_report_raw(const struct xs_run *r)
                r->call_ns[k]);
         for ( i = 0; i < r->nr_doms; i++ )
             printf(" %" PRIu64, r->doms[i].cpu_ns[k]);
-        putchar('\n');
+        for ( i = 0; r->pcpu >= 0 && i < r->nr_pcpus; i++ )
+            printf(" %" PRIu64, r->idle_ns[k * r->nr_pcpus + i]);
+        printf(" %" PRIu64 " %" PRIu64 "\n", r->dom0_ns[k], r->rest_ns[k]);
     }
 }
 
@@ -592,7 +648,8 @@ static void xs_report_weights(const struct xs_run *r)
     unsigned int last = r->nr_samples - 1, i;
     double wsum = 0, err_max = 0, rel_max = 0, total = 0;
     double ferr_max = 0, frel_max = 0;
-    double terr_max = 0, trel_max = 0, rel;
+    double terr_max = 0, trel_max = 0, rel, least;
+    unsigned int k;
     double tshare[XS_TENANTS_MAX] = { 0 }, tent[XS_TENANTS_MAX] = { 0 };
 
     for ( i = 0; i < r->nr_doms; i++ )
@@ -640,7 +697,27 @@ static void xs_report_weights(const struct xs_run *r)
             trel_max = rel;
     }
     xs_result(r, "total_pct", "-", total);
-    xs_result(r, "total_win1s_min_pct", "-", xs_least_total(r));
+    k = xs_least_total(r, &least);
+    xs_result(r, "total_win1s_min_pct", "-", least);
+    if ( r->pcpu >= 0 )
+    {
+        unsigned int step = XS_WINDOW_LONG_MS / r->interval_ms;
+
+        xs_result(r, "idle_pct", "-", xs_idle_share(r, 0, last));
+        xs_result(r, "total_win1s_min_at_s", "-",
+                  (double)(r->t_ns[k] - r->t_ns[0]) / XS_NS_PER_S);
+        step = step < 1 ? 1 : step;
+        xs_result(r, "total_win1s_min_idle_pct", "-",
+                  xs_idle_share(r, k, k + step));
+        /* Where else the time went: dom0 (pinned elsewhere), or a domain
+         * not named, in percent of one pCPU */
+        xs_result(r, "total_win1s_min_dom0_pct", "-",
+                  XS_PCT_FULL * (double)(r->dom0_ns[k + step] - r->dom0_ns[k]) /
+                  (double)(r->t_ns[k + step] - r->t_ns[k]));
+        xs_result(r, "total_win1s_min_rest_pct", "-",
+                  XS_PCT_FULL * (double)(r->rest_ns[k + step] - r->rest_ns[k]) /
+                  (double)(r->t_ns[k + step] - r->t_ns[k]));
+    }
     xs_result(r, "part_err_pts_max", "-", ferr_max);
     xs_result(r, "part_win1s_relerr_pct_max", "-", frel_max);
     xs_result(r, "share_err_pts_max", "-", err_max);
