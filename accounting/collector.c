@@ -55,6 +55,8 @@
 #include <xenos/acct.h>
 #include <xenos/crc32c.h>
 #include <xenos/fileio.h>
+#include <xenos/hex.h>
+#include <xenos/strmap.h>
 #include <xenos/text.h>
 
 #define CKPT_MAGIC      "xenos-checkpoint 1"
@@ -72,49 +74,19 @@ const char *const acct_err_names[ACCT_NR_ERR_KINDS] = {
 };
 
 /* ------------------------------------------------------------------ */
-/* uuid index: open addressing over doms[] (slot = index + 1)          */
+/* Records by uuid                                                     */
 
-static uint32_t uuid_hash(const char *uuid)
+static const char *dom_key(const void *doms, uint32_t i)
 {
-    uint32_t h = 2166136261u;
-
-    while ( *uuid )
-        h = (h ^ (unsigned char)*uuid++) * 16777619u;
-    return h;
-}
-
-static int index_rebuild(struct acct_collector *c, uint32_t cap)
-{
-    uint32_t *idx = calloc(cap, sizeof(*idx)), i;
-
-    if ( !idx )
-        return -ENOMEM;
-    for ( i = 0; i < c->nr_doms; i++ )
-    {
-        uint32_t h = uuid_hash(c->doms[i].uuid) & (cap - 1);
-
-        while ( idx[h] )
-            h = (h + 1) & (cap - 1);
-        idx[h] = i + 1;
-    }
-    free(c->index);
-    c->index = idx;
-    c->index_cap = cap;
-    return 0;
+    return ((const struct acct_dom *)doms)[i].uuid;
 }
 
 struct acct_dom *acct_collector_find(const struct acct_collector *c,
                                      const char *uuid)
 {
-    uint32_t h;
+    long i = strmap_find(&c->index, uuid, dom_key, c->doms);
 
-    if ( !c->index_cap )
-        return NULL;
-    for ( h = uuid_hash(uuid) & (c->index_cap - 1); c->index[h];
-          h = (h + 1) & (c->index_cap - 1) )
-        if ( !strcmp(c->doms[c->index[h] - 1].uuid, uuid) )
-            return &c->doms[c->index[h] - 1];
-    return NULL;
+    return i < 0 ? NULL : &c->doms[i];
 }
 
 /* A new record for @uuid; NULL on ENOMEM.  Pointers to records move. */
@@ -132,19 +104,12 @@ static struct acct_dom *dom_add(struct acct_collector *c, const char *uuid)
         c->doms = n;
         c->cap_doms = cap;
     }
-    if ( (c->nr_doms + 1) * 2 > c->index_cap &&
-         index_rebuild(c, c->index_cap ? c->index_cap * 2 : 128) )
-        return NULL;
-    d = &c->doms[c->nr_doms++];
+    d = &c->doms[c->nr_doms];
     memset(d, 0, sizeof(*d));
     snprintf(d->uuid, sizeof(d->uuid), "%s", uuid);
-    {
-        uint32_t h = uuid_hash(d->uuid) & (c->index_cap - 1);
-
-        while ( c->index[h] )
-            h = (h + 1) & (c->index_cap - 1);
-        c->index[h] = c->nr_doms;
-    }
+    if ( strmap_add(&c->index, c->nr_doms, dom_key, c->doms) )
+        return NULL;
+    c->nr_doms++;
     return d;
 }
 
@@ -541,8 +506,6 @@ int acct_collector_update(struct acct_collector *c,
  * non-ASCII byte survives as itself. */
 static void put_str(struct txt_buf *b, const char *key, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
-
     txt_putc(b, ' ');
     txt_puts(b, key);
     txt_putc(b, '=');
@@ -559,8 +522,9 @@ static void put_str(struct txt_buf *b, const char *key, const char *s)
 
         if ( ch <= 0x20 || ch >= 0x7f || ch == '%' || ch == '=' )
         {
-            char esc[3] = { '%', hex[ch >> 4], hex[ch & 15] };
+            char esc[3];
 
+            hex_pct(esc, ch, false);
             txt_put(b, esc, 3);
         }
         else
@@ -695,48 +659,24 @@ int acct_collector_checkpoint(struct acct_collector *c)
 /* ------------------------------------------------------------------ */
 /* Loading                                                             */
 
-static int hexval(int ch)
-{
-    if ( ch >= '0' && ch <= '9' )
-        return ch - '0';
-    if ( ch >= 'a' && ch <= 'f' )
-        return ch - 'a' + 10;
-    return -1;
-}
-
 /* Decode a put_str() token into a new string (*out NULL for "%00"). */
 static int get_str(const char *v, char **out)
 {
-    size_t n = strlen(v), i, o = 0;
     char *s;
 
     *out = NULL;
     if ( !strcmp(v, "%00") )
         return 0;
-    s = malloc(n + 1);
+    s = malloc(strlen(v) + 1);
     if ( !s )
         return -ENOMEM;
     if ( !strcmp(v, "%") )
-        n = 0;
-    for ( i = 0; i < n; i++ )
+        *s = '\0';             /* empty */
+    else if ( hex_unescape(s, v) < 0 )
     {
-        if ( v[i] == '%' )
-        {
-            int hi, lo;
-
-            if ( i + 2 >= n || (hi = hexval(v[i + 1])) < 0 ||
-                 (lo = hexval(v[i + 2])) < 0 || (hi == 0 && lo == 0) )
-            {
-                free(s);
-                return -EBADMSG;
-            }
-            s[o++] = (char)(hi * 16 + lo);
-            i += 2;
-        }
-        else
-            s[o++] = v[i];
+        free(s);
+        return -EBADMSG;
     }
-    s[o] = '\0';
     *out = s;
     return 0;
 }
@@ -1002,12 +942,11 @@ static void collector_clear(struct acct_collector *c)
     for ( i = 0; i < c->nr_tenants; i++ )
         free(c->tenants[i].name);
     free(c->doms);
-    free(c->index);
+    strmap_free(&c->index);
     free(c->tenants);
     c->doms = NULL;
-    c->index = NULL;
     c->tenants = NULL;
-    c->nr_doms = c->cap_doms = c->index_cap = 0;
+    c->nr_doms = c->cap_doms = 0;
     c->nr_tenants = c->cap_tenants = 0;
     c->have_baseline = false;
     c->boot_id[0] = '\0';

@@ -41,6 +41,7 @@
 
 #include <xenos/acct.h>
 #include <xenos/cfg.h>
+#include <xenos/num.h>
 #include <xenos/fileio.h>
 
 #include "ctl.h"
@@ -290,7 +291,7 @@ static int set_opt(struct xd_opts *o, int key, const char *val,
     case 'u': o->usage_dir = v; return 0;
     case 'U':
         free(v);
-        if ( cfg_parse_int(val, 1, 3600, &n) )
+        if ( num_parse_int(val, 1, 3600, &n) )
         {
             fprintf(stderr, "xenosd: %s: usage-interval-s must be 1..3600, "
                     "not '%s'\n", where, val);
@@ -300,7 +301,7 @@ static int set_opt(struct xd_opts *o, int key, const char *val,
         return 0;
     case 'i':
         free(v);
-        if ( cfg_parse_int(val, XD_INTERVAL_MS_MIN, XD_INTERVAL_MS_MAX, &n) )
+        if ( num_parse_int(val, XD_INTERVAL_MS_MIN, XD_INTERVAL_MS_MAX, &n) )
         {
             fprintf(stderr, "xenosd: %s: interval-ms must be %d..%d, not "
                     "'%s'\n", where, XD_INTERVAL_MS_MIN, XD_INTERVAL_MS_MAX,

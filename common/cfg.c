@@ -36,6 +36,7 @@
 #include <yaml.h>
 
 #include <xenos/cfg.h>
+#include <xenos/num.h>
 #include <xenos/text.h>
 
 /* ------------------------------------------------------------------ */
@@ -114,149 +115,11 @@ static void cfg_sb_path(struct cfg_sb *sb, const char *const *keys,
 /* ------------------------------------------------------------------ */
 /* Escaping                                                           */
 
-/* NUL is never a continuation byte, so reading ahead stops in time. */
-size_t cfg_utf8_next(const char *str, uint32_t *cp)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-    size_t n, i;
-    uint32_t v;
-
-    if ( c < 0x80 )
-    {
-        *cp = c;
-        return 1;
-    }
-    if ( c >= 0xc2 && c <= 0xdf )
-    {
-        n = 2;
-        v = c & 0x1f;
-    }
-    else if ( c >= 0xe0 && c <= 0xef )
-    {
-        n = 3;
-        v = c & 0x0f;
-        if ( c == 0xe0 )
-            lo = 0xa0;              /* overlong */
-        else if ( c == 0xed )
-            hi = 0x9f;              /* UTF-16 surrogates */
-    }
-    else if ( c >= 0xf0 && c <= 0xf4 )
-    {
-        n = 4;
-        v = c & 0x07;
-        if ( c == 0xf0 )
-            lo = 0x90;              /* overlong */
-        else if ( c == 0xf4 )
-            hi = 0x8f;              /* beyond U+10FFFF */
-    }
-    else
-        return 0;
-
-    for ( i = 1; i < n; i++ )
-    {
-        unsigned char b = s[i];
-
-        if ( b < lo || b > hi )
-            return 0;
-        lo = 0x80;
-        hi = 0xbf;
-        v = (v << 6) | (b & 0x3f);
-    }
-    *cp = v;
-    return n;
-}
-
 int cfg_escape(char *dst, size_t dstlen, const char *src)
 {
     return txt_escape(dst, dstlen, src, true);
 }
 
-/* ------------------------------------------------------------------ */
-/* Numbers                                                            */
-
-int cfg_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
-{
-    bool neg = false, big = false;
-    uint64_t mag = 0;
-    /* |INT64_MIN|: the largest magnitude an int64_t can hold */
-    const uint64_t limit = (uint64_t)INT64_MAX + 1;
-    int64_t v;
-
-    if ( *s == '-' || *s == '+' )
-        neg = *s++ == '-';
-    if ( !*s )
-        return -EINVAL;
-    for ( ; *s; s++ )
-    {
-        if ( *s < '0' || *s > '9' )
-            return -EINVAL;
-        if ( mag > (limit - (uint64_t)(*s - '0')) / 10 )
-            big = true;         /* keep checking the syntax */
-        else
-            mag = mag * 10 + (uint64_t)(*s - '0');
-    }
-    if ( big || (!neg && mag == limit) )
-    {
-        *out = neg ? min : max;
-        return -ERANGE;
-    }
-    v = neg ? (mag == limit ? INT64_MIN : -(int64_t)mag) : (int64_t)mag;
-    *out = v;
-    return v < min || v > max ? -ERANGE : 0;
-}
-
-int cfg_parse_fixed(const char *s, unsigned int decimals, int64_t *out)
-{
-    bool neg = false, digits = false;
-    unsigned int frac = 0, i;
-    uint64_t mag = 0;
-    const uint64_t limit = (uint64_t)INT64_MAX;
-
-    if ( decimals > 18 )
-        return -EINVAL;
-    if ( *s == '-' || *s == '+' )
-        neg = *s++ == '-';
-    for ( ; *s >= '0' && *s <= '9'; s++ )
-    {
-        digits = true;
-        if ( mag > (limit - (uint64_t)(*s - '0')) / 10 )
-            return -ERANGE;
-        mag = mag * 10 + (uint64_t)(*s - '0');
-    }
-    /* Scale the integer part first, so "1." and "1" mean the same. */
-    for ( i = 0; i < decimals; i++ )
-    {
-        if ( mag > limit / 10 )
-            return -ERANGE;
-        mag *= 10;
-    }
-    if ( *s == '.' )
-    {
-        for ( s++; *s >= '0' && *s <= '9'; s++ )
-        {
-            uint64_t d = (uint64_t)(*s - '0'), p = 1;
-            unsigned int k;
-
-            digits = true;
-            if ( ++frac > decimals )
-            {
-                if ( d )
-                    return -EINVAL;     /* more precision than we keep */
-                continue;
-            }
-            for ( k = frac; k < decimals; k++ )
-                p *= 10;
-            if ( mag > limit - d * p )
-                return -ERANGE;
-            mag += d * p;
-        }
-    }
-    if ( *s || !digits )
-        return -EINVAL;
-    *out = neg ? -(int64_t)mag : (int64_t)mag;
-    return 0;
-}
 
 /* ------------------------------------------------------------------ */
 /* Reading and parsing                                                */
@@ -526,7 +389,7 @@ static int cfg_walk(yaml_document_t *doc, const char *const *keys,
             ptrdiff_t count = n->data.sequence.items.top -
                               n->data.sequence.items.start;
 
-            if ( !cfg_parse_int(keys[i], 0, (int64_t)count - 1, &idx) )
+            if ( !num_parse_int(keys[i], 0, (int64_t)count - 1, &idx) )
                 val = yaml_document_get_node(
                     doc, n->data.sequence.items.start[idx]);
         }

@@ -7,8 +7,60 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <xenos/cfg.h>
 #include <xenos/text.h>
+
+/* NUL is never a continuation byte, so reading ahead stops in time. */
+size_t txt_utf8_next(const char *str, uint32_t *cp)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+    size_t n, i;
+    uint32_t v;
+
+    if ( c < 0x80 )
+    {
+        *cp = c;
+        return 1;
+    }
+    if ( c >= 0xc2 && c <= 0xdf )
+    {
+        n = 2;
+        v = c & 0x1f;
+    }
+    else if ( c >= 0xe0 && c <= 0xef )
+    {
+        n = 3;
+        v = c & 0x0f;
+        if ( c == 0xe0 )
+            lo = 0xa0;              /* overlong */
+        else if ( c == 0xed )
+            hi = 0x9f;              /* UTF-16 surrogates */
+    }
+    else if ( c >= 0xf0 && c <= 0xf4 )
+    {
+        n = 4;
+        v = c & 0x07;
+        if ( c == 0xf0 )
+            lo = 0x90;              /* overlong */
+        else if ( c == 0xf4 )
+            hi = 0x8f;              /* beyond U+10FFFF */
+    }
+    else
+        return 0;
+
+    for ( i = 1; i < n; i++ )
+    {
+        unsigned char b = s[i];
+
+        if ( b < lo || b > hi )
+            return 0;
+        lo = 0x80;
+        hi = 0xbf;
+        v = (v << 6) | (b & 0x3f);
+    }
+    *cp = v;
+    return n;
+}
 
 void txt_json_str(FILE *f, const char *s)
 {
@@ -23,7 +75,7 @@ void txt_json_str(FILE *f, const char *s)
     while ( *p )
     {
         uint32_t cp;
-        size_t n = cfg_utf8_next((const char *)p, &cp);
+        size_t n = txt_utf8_next((const char *)p, &cp);
 
         if ( !n )
         {
@@ -87,7 +139,7 @@ int txt_escape(char *dst, size_t dstlen, const char *src, bool named)
         size_t n, plen;
         uint32_t cp;
 
-        n = cfg_utf8_next((const char *)p, &cp);
+        n = txt_utf8_next((const char *)p, &cp);
         if ( !n )
         {
             snprintf(piece, sizeof(piece), "\\x%02x", *p);
@@ -151,7 +203,7 @@ void txt_csv_str(FILE *f, const char *s, bool always_quote)
     for ( p = (const unsigned char *)s; *p; )
     {
         uint32_t cp;
-        size_t k = cfg_utf8_next((const char *)p, &cp);
+        size_t k = txt_utf8_next((const char *)p, &cp);
 
         if ( !k )
         {

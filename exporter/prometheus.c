@@ -57,7 +57,7 @@
 #include <microhttpd.h>
 #include <zlib.h>
 
-#include <xenos/cfg.h>
+#include <xenos/text.h>
 #include <xenos/exp_prom.h>
 
 #define PROM_NS_PER_S           1000000000ull
@@ -125,7 +125,7 @@ static void prom_escape(struct txt_buf *b, const char *s)
             txt_put(b, "\\\"", 2);
         else if ( ch == '\n' )
             txt_put(b, "\\n", 2);
-        else if ( (n = cfg_utf8_next(s, &cp)) == 0 )
+        else if ( (n = txt_utf8_next(s, &cp)) == 0 )
         {
             txt_put(b, prom_fffd, sizeof(prom_fffd));
             n = 1;

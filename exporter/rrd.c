@@ -50,6 +50,7 @@
 
 #include <xenos/exp_rrd.h>
 #include <xenos/fileio.h>
+#include <xenos/hex.h>
 #include <xenos/text.h>
 
 #define RRDX_HEARTBEAT_STEPS     3       /* one missed sample is no gap */
@@ -128,7 +129,6 @@ static bool rrdx_safe_char(unsigned char ch)
 
 int exp_rrd_encode(char *buf, size_t len, const char *s)
 {
-    static const char hex[] = "0123456789ABCDEF";
     size_t n = 0;
 
     for ( ; *s; s++ )
@@ -144,9 +144,8 @@ int exp_rrd_encode(char *buf, size_t len, const char *s)
         }
         if ( n + 3 >= len )
             return -ENOSPC;
-        buf[n++] = '%';
-        buf[n++] = hex[ch >> 4];
-        buf[n++] = hex[ch & 15];
+        hex_pct(buf + n, ch, true);
+        n += 3;
     }
     if ( n >= len )
         return -ENOSPC;
@@ -154,38 +153,10 @@ int exp_rrd_encode(char *buf, size_t len, const char *s)
     return 0;
 }
 
-static int rrdx_hexval(char ch)
-{
-    if ( ch >= '0' && ch <= '9' )
-        return ch - '0';
-    if ( ch >= 'A' && ch <= 'F' )
-        return ch - 'A' + 10;
-    if ( ch >= 'a' && ch <= 'f' )
-        return ch - 'a' + 10;
-    return -1;
-}
-
 /* Decode @s in place; -EINVAL on a bad escape or an encoded NUL. */
 static int rrdx_decode(char *s)
 {
-    char *w = s;
-
-    for ( ; *s; s++ )
-    {
-        if ( *s == '%' )
-        {
-            int hi = rrdx_hexval(s[1]), lo = hi < 0 ? -1 : rrdx_hexval(s[2]);
-
-            if ( lo < 0 || (hi == 0 && lo == 0) )
-                return -EINVAL;
-            *w++ = (char)(hi << 4 | lo);
-            s += 2;
-        }
-        else
-            *w++ = *s;
-    }
-    *w = '\0';
-    return 0;
+    return hex_unescape(s, s) < 0 ? -EINVAL : 0;
 }
 
 static uint64_t rrdx_fnv64(const char *s)

@@ -46,6 +46,7 @@
 #include <xenos/crc32c.h>
 #include <xenos/fileio.h>
 #include <xenos/exp_usage.h>
+#include <xenos/strmap.h>
 
 #include "usage.pb-c.h"
 
@@ -107,8 +108,7 @@ struct exp_usage {
     uint64_t interval_ns, rotate_ns;
     struct usage_ent *tab;              /* in order of arrival, no deletes */
     uint32_t tab_cap, tab_n;
-    uint32_t *idx;                      /* hash of uuid -> tab[] + 1 */
-    uint32_t idx_cap;
+    struct strmap idx;                  /* tab[] by uuid */
     uint64_t next_seq;
     uint64_t open_start_ns;             /* 0: no interval open yet */
     bool bases_valid;                   /* else: take them at next update */
@@ -579,46 +579,16 @@ int exp_usage_read(const char *path, exp_usage_rec_cb rec,
 /* ------------------------------------------------------------------ */
 /* The writer's table of domains                                       */
 
-static uint32_t uuid_hash(const char *uuid)
+static const char *ent_key(const void *tab, uint32_t i)
 {
-    uint32_t h = 2166136261u;
-
-    while ( *uuid )
-        h = (h ^ (unsigned char)*uuid++) * 16777619u;
-    return h;
+    return ((const struct usage_ent *)tab)[i].uuid;
 }
 
 static struct usage_ent *ent_find(const struct exp_usage *w, const char *uuid)
 {
-    uint32_t h;
+    long i = strmap_find(&w->idx, uuid, ent_key, w->tab);
 
-    if ( !w->idx_cap )
-        return NULL;
-    for ( h = uuid_hash(uuid) & (w->idx_cap - 1); w->idx[h];
-          h = (h + 1) & (w->idx_cap - 1) )
-        if ( !strcmp(w->tab[w->idx[h] - 1].uuid, uuid) )
-            return &w->tab[w->idx[h] - 1];
-    return NULL;
-}
-
-static int idx_grow(struct exp_usage *w)
-{
-    uint32_t cap = w->idx_cap ? w->idx_cap * 2 : 128, i, h;
-    uint32_t *idx = calloc(cap, sizeof(*idx));
-
-    if ( !idx )
-        return -ENOMEM;
-    for ( i = 0; i < w->tab_n; i++ )
-    {
-        for ( h = uuid_hash(w->tab[i].uuid) & (cap - 1); idx[h];
-              h = (h + 1) & (cap - 1) )
-            ;
-        idx[h] = i + 1;
-    }
-    free(w->idx);
-    w->idx = idx;
-    w->idx_cap = cap;
-    return 0;
+    return i < 0 ? NULL : &w->tab[i];
 }
 
 /* The entry for @uuid, added (base zero) if new; NULL on ENOMEM.  Adding
@@ -626,12 +596,9 @@ static int idx_grow(struct exp_usage *w)
 static struct usage_ent *ent_get(struct exp_usage *w, const char *uuid)
 {
     struct usage_ent *e = ent_find(w, uuid);
-    uint32_t h;
 
     if ( e )
         return e;
-    if ( (w->tab_n + 1) * 2 > w->idx_cap && idx_grow(w) )
-        return NULL;
     if ( w->tab_n == w->tab_cap )
     {
         uint32_t cap = w->tab_cap ? w->tab_cap * 2 : 64;
@@ -645,10 +612,9 @@ static struct usage_ent *ent_get(struct exp_usage *w, const char *uuid)
     e = &w->tab[w->tab_n];
     memset(e, 0, sizeof(*e));
     snprintf(e->uuid, sizeof(e->uuid), "%s", uuid);
-    for ( h = uuid_hash(uuid) & (w->idx_cap - 1); w->idx[h];
-          h = (h + 1) & (w->idx_cap - 1) )
-        ;
-    w->idx[h] = ++w->tab_n;
+    if ( strmap_add(&w->idx, w->tab_n, ent_key, w->tab) )
+        return NULL;
+    w->tab_n++;
     return e;
 }
 
@@ -1137,10 +1103,9 @@ int exp_usage_open(struct exp_usage **out, const char *dir, const char *host,
     {
         /* Keep the evidence; continue from the files alone. */
         free(w->tab);
-        free(w->idx);
+        strmap_free(&w->idx);
         w->tab = NULL;
-        w->idx = NULL;
-        w->tab_cap = w->tab_n = w->idx_cap = 0;
+        w->tab_cap = w->tab_n = 0;
         w->next_seq = 1;
         w->open_start_ns = 0;
         w->bases_valid = false;
@@ -1456,7 +1421,7 @@ int exp_usage_close(struct exp_usage *w)
         free(w->pend[i].buf.p);
     free(w->pend);
     free(w->tab);
-    free(w->idx);
+    strmap_free(&w->idx);
     free(w->scratch);
     free(w->sbuf.p);
     free(w->dir);

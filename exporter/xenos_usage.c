@@ -12,7 +12,7 @@
  * files whole, 1 damage was reported (the output holds every good
  * record), 2 bad usage or a file that could not be read.
  *
- * Names are untrusted: escaped for every format (cfg_escape for the
+ * Names are untrusted: escaped for every format (txt_escape for the
  * table, txt_csv_str for CSV: quoted, formulas neutralised, bad UTF-8 as
  * U+FFFD; txt_json_str for JSON).
  */
@@ -25,8 +25,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <xenos/cfg.h>
 #include <xenos/exp_usage.h>
+#include <xenos/strmap.h>
 #include <xenos/text.h>
 
 #define NS_PER_S    1000000000ull
@@ -52,8 +52,7 @@ struct ctx {
     bool oom;
     struct sum_row *rows;
     size_t nr_rows, cap_rows;
-    size_t *idx;                        /* hash: rows[] + 1 */
-    size_t idx_cap;
+    struct strmap idx;                  /* rows[] by key */
 };
 
 /* ------------------------------------------------------------------ */
@@ -66,7 +65,7 @@ static void put_table_str(FILE *f, const char *s)
 
     if ( !s[0] )
         fputs("-", f);
-    else if ( e && !cfg_escape(e, cap, s) )
+    else if ( e && !txt_escape(e, cap, s, true) )
         fputs(e, f);
     else
         fputs("?", f);                  /* out of memory */
@@ -173,57 +172,39 @@ static int dump_rec(void *vctx, const struct exp_usage_rec *r, uint64_t off)
 /* ------------------------------------------------------------------ */
 /* sum                                                                 */
 
-static uint64_t str_hash(const char *s)
+static const char *row_key(const void *rows, uint32_t i)
 {
-    uint64_t h = 14695981039346656037ull;
-
-    while ( *s )
-        h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-    return h;
+    return ((const struct sum_row *)rows)[i].key;
 }
 
 static struct sum_row *row_get(struct ctx *c, const char *key)
 {
-    size_t h, i;
+    long i = strmap_find(&c->idx, key, row_key, c->rows);
+    struct sum_row *r;
 
-    if ( (c->nr_rows + 1) * 2 > c->idx_cap )
-    {
-        size_t cap = c->idx_cap ? c->idx_cap * 2 : 256;
-        size_t *idx = calloc(cap, sizeof(*idx));
-
-        if ( !idx )
-            return NULL;
-        for ( i = 0; i < c->nr_rows; i++ )
-        {
-            for ( h = str_hash(c->rows[i].key) & (cap - 1); idx[h];
-                  h = (h + 1) & (cap - 1) )
-                ;
-            idx[h] = i + 1;
-        }
-        free(c->idx);
-        c->idx = idx;
-        c->idx_cap = cap;
-    }
-    for ( h = str_hash(key) & (c->idx_cap - 1); c->idx[h];
-          h = (h + 1) & (c->idx_cap - 1) )
-        if ( !strcmp(c->rows[c->idx[h] - 1].key, key) )
-            return &c->rows[c->idx[h] - 1];
+    if ( i >= 0 )
+        return &c->rows[i];
     if ( c->nr_rows == c->cap_rows )
     {
         size_t cap = c->cap_rows ? c->cap_rows * 2 : 64;
-        struct sum_row *r = realloc(c->rows, cap * sizeof(*r));
 
+        r = realloc(c->rows, cap * sizeof(*r));
         if ( !r )
             return NULL;
         c->rows = r;
         c->cap_rows = cap;
     }
-    memset(&c->rows[c->nr_rows], 0, sizeof(c->rows[0]));
-    c->rows[c->nr_rows].key = strdup(key);
-    if ( !c->rows[c->nr_rows].key )
+    r = &c->rows[c->nr_rows];
+    memset(r, 0, sizeof(*r));
+    r->key = strdup(key);
+    if ( !r->key || strmap_add(&c->idx, (uint32_t)c->nr_rows, row_key,
+                               c->rows) )
+    {
+        free(r->key);
         return NULL;
-    c->idx[h] = ++c->nr_rows;
-    return &c->rows[c->nr_rows - 1];
+    }
+    c->nr_rows++;
+    return r;
 }
 
 static int replace(char **dst, const char *s)
@@ -504,7 +485,7 @@ int main(int argc, char **argv)
         free(c.rows[k].tenant);
     }
     free(c.rows);
-    free(c.idx);
+    strmap_free(&c.idx);
     if ( fflush(stdout) || ferror(stdout) )
     {
         fprintf(stderr, "xenos-usage: writing the output failed\n");

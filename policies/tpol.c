@@ -5,7 +5,7 @@
  * Design
  * ------
  * Loading: libcyaml (through common/cfg) checks the shape of the file;
- * every scalar is read as a string and parsed with cfg_parse_int(), whose
+ * every scalar is read as a string and parsed with num_parse_int(), whose
  * strictness libcyaml's integers lack ("10s" is not 10).  Values are then
  * checked in file order and the first problem is reported as
  * "FILE:LINE: FIELD: reason" through cfg_invalid().  The loaded strings
@@ -42,6 +42,9 @@
 
 #include <xenos/acct.h>
 #include <xenos/cfg.h>
+#include <xenos/hex.h>
+#include <xenos/num.h>
+#include <xenos/text.h>
 #include <xenos/tpol.h>
 
 /* A domain's cap cannot usefully exceed one pCPU per vCPU; vCPU counts
@@ -202,7 +205,7 @@ static size_t tpol_char(const char *s, uint32_t *cp)
 
     if ( !*s )
         return 0;
-    n = cfg_utf8_next(s, cp);
+    n = txt_utf8_next(s, cp);
     if ( !n )
     {
         *cp = 0xdc00u | (unsigned char)*s;
@@ -382,25 +385,12 @@ static void tpol_glob_init(struct tpol_glob *g, const char *pat)
 /* ------------------------------------------------------------------ */
 /* Uuids                                                              */
 
-static bool tpol_hex(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-           (c >= 'A' && c <= 'F');
-}
-
 /* 8-4-4-4-12 hex digits, either case. */
 static bool tpol_uuid_ok(const char *s)
 {
-    unsigned int i;
+    char u[HEX_UUID_LEN + 1];
 
-    for ( i = 0; i < ACCT_UUID_LEN; i++ )
-    {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-        if ( dash ? s[i] != '-' : !tpol_hex(s[i]) )
-            return false;
-    }
-    return s[ACCT_UUID_LEN] == '\0';
+    return hex_uuid_parse(s, u) == 0;
 }
 
 /* @dst (ACCT_UUID_LEN + 1 bytes): @src in lower case. */
@@ -455,7 +445,7 @@ static int tpol_int(const struct tpol_ld *c, const char *s,
 {
     char esc[64];
     int64_t v;
-    int rc = cfg_parse_int(s, min, max, &v);
+    int rc = num_parse_int(s, min, max, &v);
 
     if ( rc == -EINVAL )
         return cfg_invalid(c->err, c->errlen, c->path, keys, nkeys,

@@ -17,6 +17,7 @@
 #include <check.h>
 
 #include <xenos/cfg.h>
+#include <xenos/num.h>
 
 static char tmpdir[256];
 
@@ -78,10 +79,10 @@ static const struct {
     { "-99999999999999999999", INT64_MIN, 0, -ERANGE, INT64_MIN },
 };
 
-START_TEST(test_cfg_parse_int)
+START_TEST(test_num_parse_int)
 {
     int64_t v = 0;
-    int rc = cfg_parse_int(int_cases[_i].s, int_cases[_i].min,
+    int rc = num_parse_int(int_cases[_i].s, int_cases[_i].min,
                            int_cases[_i].max, &v);
 
     ck_assert_msg(rc == int_cases[_i].rc, "'%s': rc %d", int_cases[_i].s,
@@ -115,10 +116,10 @@ static const struct {
     { "9223372036854776", 3, -ERANGE, 0 },
 };
 
-START_TEST(test_cfg_parse_fixed)
+START_TEST(test_num_parse_fixed)
 {
     int64_t v = 0;
-    int rc = cfg_parse_fixed(fixed_cases[_i].s, fixed_cases[_i].decimals,
+    int rc = num_parse_fixed(fixed_cases[_i].s, fixed_cases[_i].decimals,
                              &v);
 
     ck_assert_msg(rc == fixed_cases[_i].rc, "'%s': rc %d",
@@ -487,9 +488,9 @@ static Suite *cfg_suite(void)
     Suite *s = suite_create("cfg");
     TCase *tc = tcase_create("parse");
 
-    tcase_add_loop_test(tc, test_cfg_parse_int, 0,
+    tcase_add_loop_test(tc, test_num_parse_int, 0,
                         sizeof(int_cases) / sizeof(int_cases[0]));
-    tcase_add_loop_test(tc, test_cfg_parse_fixed, 0,
+    tcase_add_loop_test(tc, test_num_parse_fixed, 0,
                         sizeof(fixed_cases) / sizeof(fixed_cases[0]));
     tcase_add_loop_test(tc, test_cfg_escape, 0,
                         sizeof(esc_cases) / sizeof(esc_cases[0]));

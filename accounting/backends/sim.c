@@ -44,6 +44,7 @@
 
 #include <xenos/acct.h>
 #include <xenos/acct_sim.h>
+#include <xenos/hex.h>
 
 #define SIMB_MAGIC              0x62686d73u     /* marks a state as ours */
 #define SIMB_SOCKET_DEFAULT     "/run/xenos/simhost.sock"
@@ -264,17 +265,6 @@ static int simb_u32(const char *s, uint32_t *out)
     return 0;
 }
 
-static int simb_hex(char c)
-{
-    if ( c >= '0' && c <= '9' )
-        return c - '0';
-    if ( c >= 'a' && c <= 'f' )
-        return c - 'a' + 10;
-    if ( c >= 'A' && c <= 'F' )
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * Percent-decode @s into the scratch buffer; *@len is the result's length.
  * -EBADMSG for a bad escape or an encoded NUL (a name holding one would be
@@ -283,7 +273,8 @@ static int simb_hex(char c)
 static int simb_decode(struct simb *b, const char *s, const char **out,
                        size_t *len)
 {
-    size_t n = strlen(s), o = 0;
+    size_t n = strlen(s);
+    long l;
 
     if ( n + 1 > b->dec_cap )
     {
@@ -294,46 +285,18 @@ static int simb_decode(struct simb *b, const char *s, const char **out,
         b->dec = p;
         b->dec_cap = n + 1;
     }
-    while ( *s )
-    {
-        if ( *s == '%' )
-        {
-            int hi = simb_hex(s[1]), lo = hi < 0 ? -1 : simb_hex(s[2]);
-
-            if ( lo < 0 || (hi == 0 && lo == 0) )
-                return -EBADMSG;
-            b->dec[o++] = (char)(hi << 4 | lo);
-            s += 3;
-        }
-        else
-            b->dec[o++] = *s++;
-    }
-    b->dec[o] = '\0';
+    l = hex_unescape(b->dec, s);
+    if ( l < 0 )
+        return -EBADMSG;
     *out = b->dec;
-    *len = o;
+    *len = (size_t)l;
     return 0;
 }
 
 /* A uuid as text, lower-cased into @out: 0 or -EINVAL. */
 static int simb_uuid(const char *s, char out[ACCT_UUID_LEN + 1])
 {
-    char u[ACCT_UUID_LEN + 1];
-    unsigned int i;
-
-    if ( strlen(s) != ACCT_UUID_LEN )
-        return -EINVAL;
-    for ( i = 0; i < ACCT_UUID_LEN; i++ )
-    {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        int h = simb_hex(s[i]);
-
-        if ( dash ? s[i] != '-' : h < 0 )
-            return -EINVAL;
-        u[i] = dash ? '-' : "0123456789abcdef"[h];
-    }
-    u[ACCT_UUID_LEN] = '\0';
-    memcpy(out, u, sizeof(u));
-    return 0;
+    return hex_uuid_parse(s, out);
 }
 
 /*

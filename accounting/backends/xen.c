@@ -66,7 +66,7 @@
 #include <xenstore.h>
 
 #include <xenos/acct.h>
-#include <xenos/cfg.h>
+#include <xenos/num.h>
 
 #include "xen_util.h"
 
@@ -419,7 +419,7 @@ static void xenb_xs_refresh(struct xenb *b, struct xenb_dom *e)
     snprintf(path, sizeof(path), "/local/domain/%u/memory/target",
              e->domid);
     v = xs_read(b->xsh, XBT_NULL, path, &len);
-    if ( v && !cfg_parse_int(v, 0, INT64_MAX / 1024, &kib) )
+    if ( v && !num_parse_int(v, 0, INT64_MAX / 1024, &kib) )
         e->target_bytes = (uint64_t)kib * 1024;
     free(v);
 }

@@ -16,6 +16,8 @@
 #include <xenctrl.h>
 #include <xen/sched.h>
 
+#include <xenos/hex.h>
+
 #include "xen_util.h"
 
 #define XENB_STR_(x)            #x
@@ -26,18 +28,7 @@ _Static_assert(sizeof(xen_domain_handle_t) == 16,
 
 void xenb__uuid(const uint8_t handle[16], char out[ACCT_UUID_LEN + 1])
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned int i, o = 0;
-
-    for ( i = 0; i < 16; i++ )
-    {
-        /* Dashes after bytes 4, 6, 8 and 10: 8-4-4-4-12 digits. */
-        if ( i == 4 || i == 6 || i == 8 || i == 10 )
-            out[o++] = '-';
-        out[o++] = hex[handle[i] >> 4];
-        out[o++] = hex[handle[i] & 0xf];
-    }
-    out[o] = '\0';
+    hex_uuid(handle, out);
 }
 
 enum acct_dom_state xenb__state(uint32_t flags)

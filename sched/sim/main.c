@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <xenos/cfg.h>
+#include <xenos/num.h>
 #include <xenos/sched.h>
 #include <xenos/sim.h>
 
@@ -152,7 +153,7 @@ static int xs_number(const char *opt, const char *arg, int64_t min,
                      int64_t max, int64_t *out)
 {
     char esc[64];
-    int rc = cfg_parse_int(arg, min, max, out);
+    int rc = num_parse_int(arg, min, max, out);
 
     if ( !rc )
         return 0;

@@ -23,7 +23,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <xenos/cfg.h>
 #include <xenos/text.h>
 #include <xenos/sim.h>
 
@@ -124,7 +123,7 @@ static size_t rep_width(const char *s)
     return w;
 }
 
-/* @s escaped for one table cell (cfg_escape); NULL when out of memory. */
+/* @s escaped for one table cell (txt_escape); NULL when out of memory. */
 static char *rep_cell(const char *s)
 {
     /* At most 6 output bytes per 2 input bytes (\u0085), 4 per 1 (\x01) */
@@ -132,7 +131,7 @@ static char *rep_cell(const char *s)
     char *buf = malloc(len);
 
     if ( buf )
-        cfg_escape(buf, len, s ? s : "");
+        txt_escape(buf, len, s ? s : "", true);
     return buf;
 }
 
@@ -151,7 +150,7 @@ static double rep_us(sch_time_t ns)
  * none), share and entitlement in % of the host, wake-up latency p50, p99
  * and max in us, response-time p99 in us (- unless a request workload),
  * the busiest 100 ms window in % of one pCPU, context switches.  Names are
- * escaped (cfg_escape), so each domain is exactly one line.
+ * escaped (txt_escape), so each domain is exactly one line.
  * Returns 0, -ENOMEM, or the first write error as a negative errno.
  */
 int sim_report_table(FILE *f, const struct sim_result *r)

@@ -3,8 +3,8 @@
  *
  * Design: libcyaml (through common/cfg) checks the shape of the file: which
  * keys exist, which are required, what is a mapping and what a list.  Every
- * scalar is loaded as a string and parsed here with cfg_parse_int() and
- * cfg_parse_fixed(), because libcyaml 1.3's number readers take "10s" for
+ * scalar is loaded as a string and parsed here with num_parse_int() and
+ * num_parse_fixed(), because libcyaml 1.3's number readers take "10s" for
  * 10 and "1.5" for 1 without a word; parsing here also lets each message
  * give the allowed range.  The values are then checked in file order and
  * the first problem is reported as "FILE:LINE: FIELD: reason", its line
@@ -70,6 +70,7 @@
 #include <sys/stat.h>
 
 #include <xenos/cfg.h>
+#include <xenos/num.h>
 #include <xenos/sim.h>
 
 #define SCN_VCPUS_MAX           1024
@@ -251,7 +252,7 @@ static int scn_int(const struct scn *c, const char *s,
                    int64_t min, int64_t max, int64_t *out)
 {
     char esc[64];
-    int rc = cfg_parse_int(s, min, max, out);
+    int rc = num_parse_int(s, min, max, out);
 
     if ( rc == -EINVAL )
         return cfg_invalid(c->err, c->errlen, c->path, keys, nkeys,
@@ -281,7 +282,7 @@ static int scn_time(const struct scn *c, const char *s,
 
     for ( i = 0; i < decimals; i++ )
         scale *= 10;
-    rc = cfg_parse_fixed(s, decimals, &v);
+    rc = num_parse_fixed(s, decimals, &v);
     if ( rc == -EINVAL )
         return cfg_invalid(c->err, c->errlen, c->path, keys, nkeys,
                            "must be a number with at most %u decimals, "
@@ -421,8 +422,8 @@ static int scn_trace_line(char *line, sch_time_t pair[2])
     if ( !comma || strchr(comma + 1, ',') )
         return -EINVAL;
     *comma = '\0';
-    if ( cfg_parse_fixed(scn_trim(line), 3, &pair[0]) ||
-         cfg_parse_fixed(scn_trim(comma + 1), 3, &pair[1]) )
+    if ( num_parse_fixed(scn_trim(line), 3, &pair[0]) ||
+         num_parse_fixed(scn_trim(comma + 1), 3, &pair[1]) )
         return -EINVAL;
     /* A burst of no CPU time would be no burst; no block is fine. */
     return pair[0] > 0 && pair[1] >= 0 ? 0 : -ERANGE;

@@ -47,7 +47,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <xenos/cfg.h>
+#include <xenos/hex.h>
+#include <xenos/num.h>
 #include <xenos/sched.h>
 #include <xenos/sim.h>
 
@@ -222,7 +223,6 @@ static void sh_printf(struct sh_buf *b, const char *fmt, ...)
  */
 static void sh_field_str(struct sh_buf *b, const char *key, const char *v)
 {
-    static const char hex[] = "0123456789ABCDEF";
     const unsigned char *p = (const unsigned char *)v;
 
     sh_printf(b, " %s=", key);
@@ -230,8 +230,9 @@ static void sh_field_str(struct sh_buf *b, const char *key, const char *v)
     {
         if ( *p <= 0x20 || *p >= 0x7f || *p == '%' || *p == '=' )
         {
-            char e[3] = { '%', hex[*p >> 4], hex[*p & 15] };
+            char e[3];
 
+            hex_pct(e, *p, true);
             sh_buf_add(b, e, 3);
         }
         else
@@ -520,7 +521,7 @@ static int sh_u32(const char *s, uint32_t *out)
 {
     int64_t v;
 
-    if ( cfg_parse_int(s, 0, UINT32_MAX, &v) )
+    if ( num_parse_int(s, 0, UINT32_MAX, &v) )
         return -EINVAL;
     *out = (uint32_t)v;
     return 0;
@@ -1032,7 +1033,7 @@ static int sh_parse_args(int argc, char **argv, struct sh_opts *o)
             o->policy = optarg;
             break;
         case OPT_SPEED:
-            if ( cfg_parse_fixed(optarg, 3, &v) || v < 1 ||
+            if ( num_parse_fixed(optarg, 3, &v) || v < 1 ||
                  v > SH_SPEED_MILLI_MAX )
             {
                 fprintf(stderr, "xenos-simhost: --speed must be 0.001.."
@@ -1042,7 +1043,7 @@ static int sh_parse_args(int argc, char **argv, struct sh_opts *o)
             o->speed_milli = (uint64_t)v;
             break;
         case OPT_IDLE:
-            if ( cfg_parse_int(optarg, 0, 10 * 365 * 86400ll, &v) )
+            if ( num_parse_int(optarg, 0, 10 * 365 * 86400ll, &v) )
             {
                 fprintf(stderr, "xenos-simhost: --idle-exit-s must be a "
                         "number of seconds, not '%s'\n", optarg);

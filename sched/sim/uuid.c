@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <xenos/hex.h>
 #include <xenos/sim.h>
 
 /* uuid5(NAMESPACE_DNS, "sim.xenos") = 7feae2d2-eee8-5d1f-be1c-486ff9c843a5 */
@@ -131,21 +132,6 @@ static void sha1_final(struct sha1 *c, uint8_t out[20])
         out[i] = (uint8_t)(c->h[i / 4] >> (24 - 8 * (i % 4)));
 }
 
-static void uuid_format(const uint8_t b[16], char out[SIM_UUID_LEN + 1])
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned int i, o = 0;
-
-    for ( i = 0; i < 16; i++ )
-    {
-        if ( i == 4 || i == 6 || i == 8 || i == 10 )
-            out[o++] = '-';
-        out[o++] = hex[b[i] >> 4];
-        out[o++] = hex[b[i] & 15];
-    }
-    out[o] = '\0';
-}
-
 void sim_uuid_from_name(const char *name, char out[SIM_UUID_LEN + 1])
 {
     struct sha1 c;
@@ -157,32 +143,10 @@ void sim_uuid_from_name(const char *name, char out[SIM_UUID_LEN + 1])
     sha1_final(&c, h);
     h[6] = (uint8_t)((h[6] & 0x0f) | 0x50);     /* version 5 */
     h[8] = (uint8_t)((h[8] & 0x3f) | 0x80);     /* RFC 4122 variant */
-    uuid_format(h, out);
+    hex_uuid(h, out);
 }
 
 int sim_uuid_parse(const char *s, char out[SIM_UUID_LEN + 1])
 {
-    char u[SIM_UUID_LEN + 1];
-    unsigned int i;
-
-    if ( strlen(s) != SIM_UUID_LEN )
-        return -EINVAL;
-    for ( i = 0; i < SIM_UUID_LEN; i++ )
-    {
-        char ch = s[i];
-
-        if ( i == 8 || i == 13 || i == 18 || i == 23 )
-        {
-            if ( ch != '-' )
-                return -EINVAL;
-        }
-        else if ( ch >= 'A' && ch <= 'F' )
-            ch = (char)(ch - 'A' + 'a');
-        else if ( !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')) )
-            return -EINVAL;
-        u[i] = ch;
-    }
-    u[SIM_UUID_LEN] = '\0';
-    memcpy(out, u, sizeof(u));
-    return 0;
+    return hex_uuid_parse(s, out);
 }

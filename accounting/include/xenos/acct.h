@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <xenos/strmap.h>
 #include <xenos/text.h>
 
 #define ACCT_UUID_LEN       36          /* "xxxxxxxx-xxxx-...", no NUL */
@@ -205,8 +206,7 @@ struct acct_collector {
     int dir_fd;                         /* its directory (fio_dir_open) */
     struct acct_dom *doms;
     uint32_t nr_doms, cap_doms;
-    uint32_t *index;                    /* hash of uuid -> doms[] + 1 */
-    uint32_t index_cap;
+    struct strmap index;                /* doms[] by uuid */
     struct acct_tenant *tenants;
     uint32_t nr_tenants, cap_tenants;
     bool have_baseline;                 /* seen a sample or a checkpoint */

@@ -102,29 +102,6 @@ int cfg_invalid(char *err, size_t errlen, const char *path,
     __attribute__((format(printf, 6, 7)));
 
 /*
- * Parse a whole string as a decimal integer in [@min, @max]: an optional
- * sign, then digits only (no spaces, no "0x", no "1.5", no "10s": libcyaml's
- * own integer type accepts all of those, silently, which is why loaders
- * read numbers as strings and parse them here).
- *
- * Returns 0 and sets *@out; -EINVAL if @s is not such a number; -ERANGE if
- * it is outside [@min, @max] (*@out is then set to the value when it fits
- * an int64_t, and to @min or @max otherwise, for the message).
- */
-int cfg_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
-
-/*
- * Parse a decimal number with at most @decimals digits after the point
- * ("1.25" with @decimals 3) and return it scaled by 10^@decimals in *@out
- * (1250): exact, so microseconds become nanoseconds without rounding.
- * @decimals is at most 18.
- *
- * Returns 0; -EINVAL if @s is not such a number (too many decimals
- * included); -ERANGE if the scaled value does not fit an int64_t.
- */
-int cfg_parse_fixed(const char *s, unsigned int decimals, int64_t *out);
-
-/*
  * Copy @src into @dst so it can be shown on one line: control characters
  * become \n, \t, \r, \xNN (C0 and DEL) or \u0080..\u009f (C1), the
  * other characters of txt_cp_hidden() (bidi controls, zero-width
@@ -137,15 +114,6 @@ int cfg_parse_fixed(const char *s, unsigned int decimals, int64_t *out);
  * never cut inside an escape or a UTF-8 character.
  */
 int cfg_escape(char *dst, size_t dstlen, const char *src);
-
-/*
- * The well-formed UTF-8 character at @s (NUL-terminated): returns its
- * length, 1..4, and sets *@cp to its code point; returns 0 when @s does not
- * start one (a stray continuation byte, an overlong form, a surrogate,
- * beyond U+10FFFF, cut short).  NUL is the one-byte character 0.  Shared by
- * every writer that must escape names: cfg_escape(), the JSON reports.
- */
-size_t cfg_utf8_next(const char *s, uint32_t *cp);
 
 /*
  * The first repeat among @n strings: the i-th is the `char *` (or `const

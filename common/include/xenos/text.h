@@ -35,6 +35,15 @@ void txt_json_str(FILE *f, const char *s);
 void txt_csv_str(FILE *f, const char *s, bool always_quote);
 
 /*
+ * The well-formed UTF-8 character at @s (NUL-terminated): returns its
+ * length, 1..4, and sets *@cp to its code point; returns 0 when @s does not
+ * start one (a stray continuation byte, an overlong form, a surrogate,
+ * beyond U+10FFFF, cut short).  NUL is the one-byte character 0.  Shared by
+ * every writer that must escape names: txt_escape(), the JSON and CSV writers.
+ */
+size_t txt_utf8_next(const char *s, uint32_t *cp);
+
+/*
  * The characters that must never reach a terminal or a one-line log as
  * they are: C0 controls and DEL, C1 controls (U+0080..U+009F), the
  * bidirectional controls (U+061C, U+200E/F, U+202A..U+202E,
