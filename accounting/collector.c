@@ -196,20 +196,9 @@ static uint64_t grow(uint64_t *last, uint64_t now, bool keep_max,
 
 static void usage_add(struct acct_usage *u, const struct acct_usage *d)
 {
-    u->cpu_ns += d->cpu_ns;
-    u->mem_byte_s += d->mem_byte_s;
-    u->vbd_rd_reqs += d->vbd_rd_reqs;
-    u->vbd_wr_reqs += d->vbd_wr_reqs;
-    u->vbd_rd_bytes += d->vbd_rd_bytes;
-    u->vbd_wr_bytes += d->vbd_wr_bytes;
-    u->vif_rx_bytes += d->vif_rx_bytes;
-    u->vif_tx_bytes += d->vif_tx_bytes;
-    u->vif_rx_pkts += d->vif_rx_pkts;
-    u->vif_tx_pkts += d->vif_tx_pkts;
-    u->vif_rx_errs += d->vif_rx_errs;
-    u->vif_tx_errs += d->vif_tx_errs;
-    u->vif_rx_drop += d->vif_rx_drop;
-    u->vif_tx_drop += d->vif_tx_drop;
+#define XENOS_COUNTER(name, ledger, rrd, was, help) u->name += d->name;
+#include <xenos/counters.def>
+#undef XENOS_COUNTER
 }
 
 /* Delta of every counter from @rec->last to @now; @fresh: from zero. */
@@ -221,29 +210,29 @@ static void delta_of(struct acct_dom *rec, const struct acct_raw *now,
     if ( fresh )
         memset(l, 0, sizeof(*l));
     u->cpu_ns = grow(&l->cpu_ns, now->cpu_ns, true, backwards);
-    u->vbd_rd_reqs = grow(&l->vbd_rd_reqs, now->vbd_rd_reqs, false,
+    u->vbd_read_ops = grow(&l->vbd_rd_reqs, now->vbd_rd_reqs, false,
                           backwards);
-    u->vbd_wr_reqs = grow(&l->vbd_wr_reqs, now->vbd_wr_reqs, false,
+    u->vbd_write_ops = grow(&l->vbd_wr_reqs, now->vbd_wr_reqs, false,
                           backwards);
-    u->vbd_rd_bytes = SECTOR_BYTES *
+    u->vbd_read_bytes = SECTOR_BYTES *
         grow(&l->vbd_rd_sectors, now->vbd_rd_sectors, false, backwards);
-    u->vbd_wr_bytes = SECTOR_BYTES *
+    u->vbd_write_bytes = SECTOR_BYTES *
         grow(&l->vbd_wr_sectors, now->vbd_wr_sectors, false, backwards);
     u->vif_rx_bytes = grow(&l->vif_rx_bytes, now->vif_rx_bytes, false,
                            backwards);
     u->vif_tx_bytes = grow(&l->vif_tx_bytes, now->vif_tx_bytes, false,
                            backwards);
-    u->vif_rx_pkts = grow(&l->vif_rx_pkts, now->vif_rx_pkts, false,
+    u->vif_rx_packets = grow(&l->vif_rx_pkts, now->vif_rx_pkts, false,
                           backwards);
-    u->vif_tx_pkts = grow(&l->vif_tx_pkts, now->vif_tx_pkts, false,
+    u->vif_tx_packets = grow(&l->vif_tx_pkts, now->vif_tx_pkts, false,
                           backwards);
-    u->vif_rx_errs = grow(&l->vif_rx_errs, now->vif_rx_errs, false,
+    u->vif_rx_errors = grow(&l->vif_rx_errs, now->vif_rx_errs, false,
                           backwards);
-    u->vif_tx_errs = grow(&l->vif_tx_errs, now->vif_tx_errs, false,
+    u->vif_tx_errors = grow(&l->vif_tx_errs, now->vif_tx_errs, false,
                           backwards);
-    u->vif_rx_drop = grow(&l->vif_rx_drop, now->vif_rx_drop, false,
+    u->vif_rx_drops = grow(&l->vif_rx_drop, now->vif_rx_drop, false,
                           backwards);
-    u->vif_tx_drop = grow(&l->vif_tx_drop, now->vif_tx_drop, false,
+    u->vif_tx_drops = grow(&l->vif_tx_drop, now->vif_tx_drop, false,
                           backwards);
 }
 
@@ -425,7 +414,7 @@ static int update_dom(struct acct_collector *c, const struct acct_domain *d,
         unsigned __int128 bns = (unsigned __int128)d->mem_cur_bytes * dt_ns +
                                 rec->mem_rem;
 
-        u.mem_byte_s = (uint64_t)(bns / 1000000000u);
+        u.memory_byte_seconds = (uint64_t)(bns / 1000000000u);
         rec->mem_rem = (uint64_t)(bns % 1000000000u);
     }
     if ( !dying )
@@ -540,12 +529,6 @@ static void put_u64(struct txt_buf *b, const char *key, uint64_t v)
     txt_put_u64(b, v);
 }
 
-#define USAGE_FIELDS(X) \
-    X(cpu_ns) X(mem_byte_s) X(vbd_rd_reqs) X(vbd_wr_reqs) X(vbd_rd_bytes) \
-    X(vbd_wr_bytes) X(vif_rx_bytes) X(vif_tx_bytes) X(vif_rx_pkts) \
-    X(vif_tx_pkts) X(vif_rx_errs) X(vif_tx_errs) X(vif_rx_drop) \
-    X(vif_tx_drop)
-
 #define RAW_FIELDS(X) \
     X(cpu_ns) X(vbd_rd_reqs) X(vbd_wr_reqs) X(vbd_rd_sectors) \
     X(vbd_wr_sectors) X(vif_rx_bytes) X(vif_tx_bytes) X(vif_rx_pkts) \
@@ -554,9 +537,10 @@ static void put_u64(struct txt_buf *b, const char *key, uint64_t v)
 
 static void put_usage(struct txt_buf *b, const struct acct_usage *u)
 {
-#define X(n) put_u64(b, "t." #n, u->n);
-    USAGE_FIELDS(X)
-#undef X
+#define XENOS_COUNTER(name, ledger, rrd, was, help) \
+    put_u64(b, "t." #name, u->name);
+#include <xenos/counters.def>
+#undef XENOS_COUNTER
 }
 
 static void put_u64_list(struct txt_buf *b, const char *key,
@@ -727,9 +711,12 @@ static int get_u64_list(const char *v, uint64_t **out, uint32_t *n)
 
 static int usage_field(struct acct_usage *u, const char *k, const char *v)
 {
-#define X(n) if ( !strcmp(k, "t." #n) ) return get_u64(v, &u->n);
-    USAGE_FIELDS(X)
-#undef X
+    /* the name, or the one a checkpoint of before 2026-12-06 has */
+#define XENOS_COUNTER(name, ledger, rrd, was, help)                 \
+    if ( !strcmp(k, "t." #name) || !strcmp(k, "t." #was) )         \
+        return get_u64(v, &u->name);
+#include <xenos/counters.def>
+#undef XENOS_COUNTER
     return 1;   /* not a usage field */
 }
 

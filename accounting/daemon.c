@@ -206,19 +206,16 @@ static double pct_of(uint64_t ns, uint64_t interval_ns)
     return interval_ns ? 100.0 * (double)ns / (double)interval_ns : 0;
 }
 
+/* The counters under their names (counters.def), comma-separated. */
 static void json_usage(FILE *f, const struct acct_usage *u)
 {
-    fprintf(f, "\"cpu_ns\":%" PRIu64 ",\"mem_byte_s\":%" PRIu64
-            ",\"vbd_rd_reqs\":%" PRIu64 ",\"vbd_wr_reqs\":%" PRIu64
-            ",\"vbd_rd_bytes\":%" PRIu64 ",\"vbd_wr_bytes\":%" PRIu64
-            ",\"vif_rx_bytes\":%" PRIu64 ",\"vif_tx_bytes\":%" PRIu64
-            ",\"vif_rx_pkts\":%" PRIu64 ",\"vif_tx_pkts\":%" PRIu64
-            ",\"vif_rx_errs\":%" PRIu64 ",\"vif_tx_errs\":%" PRIu64
-            ",\"vif_rx_drop\":%" PRIu64 ",\"vif_tx_drop\":%" PRIu64,
-            u->cpu_ns, u->mem_byte_s, u->vbd_rd_reqs, u->vbd_wr_reqs,
-            u->vbd_rd_bytes, u->vbd_wr_bytes, u->vif_rx_bytes,
-            u->vif_tx_bytes, u->vif_rx_pkts, u->vif_tx_pkts, u->vif_rx_errs,
-            u->vif_tx_errs, u->vif_rx_drop, u->vif_tx_drop);
+    const char *sep = "";
+
+#define XENOS_COUNTER(name, ledger, rrd, was, help)                     \
+    fprintf(f, "%s\"" #name "\":%" PRIu64, sep, u->name);             \
+    sep = ",";
+#include <xenos/counters.def>
+#undef XENOS_COUNTER
 }
 
 static void render_status(struct xd *xd, FILE *f)
@@ -324,9 +321,9 @@ static void render_top(struct xd *xd, FILE *f)
                 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\n",
                 t->weight, t->cap_pct, t->nr_domains,
                 pct_of(t->delta.cpu_ns, iv), t->total.cpu_ns,
-                t->delta.vbd_rd_bytes + t->delta.vbd_wr_bytes,
+                t->delta.vbd_read_bytes + t->delta.vbd_write_bytes,
                 t->delta.vif_rx_bytes + t->delta.vif_tx_bytes,
-                t->delta.mem_byte_s, iv);
+                t->delta.memory_byte_seconds, iv);
     }
     for ( i = 0; i < c->nr_doms; i++ )
     {
@@ -343,7 +340,7 @@ static void render_top(struct xd *xd, FILE *f)
                 d->weight, d->cap_pct, pct_of(d->delta.cpu_ns,
                                               d->interval_ns),
                 d->mem_cur_bytes, d->mem_max_bytes,
-                d->delta.vbd_rd_bytes + d->delta.vbd_wr_bytes,
+                d->delta.vbd_read_bytes + d->delta.vbd_write_bytes,
                 d->delta.vif_rx_bytes + d->delta.vif_tx_bytes,
                 d->interval_ns, d->error);
     }

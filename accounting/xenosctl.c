@@ -236,7 +236,7 @@ static int print_top(char *reply)
             continue;
         tname = f[1];
         tlen = strlen(tname);
-        /* f: T name weight cap doms cpu% total disk net mem_byte_s iv */
+        /* f: T name weight cap doms cpu% total disk net memory_byte_seconds iv */
         printf("%-20s %7s %6s %5s %7s %10.0f %12.1f %12.1f\n", tty(f[1]),
                tty(f[2]), strcmp(f[3], "0") ? tty(f[3]) : "-", tty(f[4]),
                tty(f[5]),

@@ -46,11 +46,11 @@ static void grow(struct acct_collector *c, unsigned int k)
         struct acct_dom *d = &c->doms[i];
 
         d->total.cpu_ns += 30000000000ull + i + k;
-        d->total.mem_byte_s += 60ull * d->mem_cur_bytes;
-        d->total.vbd_rd_bytes += 4096 * (i % 100);
-        d->total.vbd_wr_bytes += 8192 * (i % 50);
-        d->total.vbd_rd_reqs += i % 100;
-        d->total.vbd_wr_reqs += i % 50;
+        d->total.memory_byte_seconds += 60ull * d->mem_cur_bytes;
+        d->total.vbd_read_bytes += 4096 * (i % 100);
+        d->total.vbd_write_bytes += 8192 * (i % 50);
+        d->total.vbd_read_ops += i % 100;
+        d->total.vbd_write_ops += i % 50;
         d->total.vif_rx_bytes += 1500 * (i % 300);
         d->total.vif_tx_bytes += 1500 * (i % 200);
     }

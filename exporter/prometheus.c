@@ -204,48 +204,35 @@ static void prom_series(struct txt_buf *b, const char *prefix,
     txt_put(b, labels, len);
 }
 
-/* Cumulative usage, the same families for domains and tenants. */
+/* Cumulative usage, the same families for domains and tenants, one per
+ * counter of counters.def. */
 struct prom_usage_family {
-    const char *name;
+    const char *name;                   /* the counter's name */
     const char *help;
     size_t off;                         /* uint64_t in struct acct_usage */
-    bool ns;                            /* nanoseconds shown as seconds */
 };
 
-#define PROM_U(name, field, ns, help) \
-    { name, help, offsetof(struct acct_usage, field), ns }
 static const struct prom_usage_family prom_usage[] = {
-    PROM_U("cpu_seconds_total", cpu_ns, true,
-           "CPU time used by all vCPUs, accounted since first seen."),
-    PROM_U("memory_byte_seconds_total", mem_byte_s, false,
-           "Memory held integrated over time (bytes times seconds)."),
-    PROM_U("vbd_read_bytes_total", vbd_rd_bytes, false,
-           "Bytes read from virtual block devices."),
-    PROM_U("vbd_write_bytes_total", vbd_wr_bytes, false,
-           "Bytes written to virtual block devices."),
-    PROM_U("vbd_read_ops_total", vbd_rd_reqs, false,
-           "Read requests to virtual block devices."),
-    PROM_U("vbd_write_ops_total", vbd_wr_reqs, false,
-           "Write requests to virtual block devices."),
-    PROM_U("vif_rx_bytes_total", vif_rx_bytes, false,
-           "Bytes received by virtual network interfaces."),
-    PROM_U("vif_tx_bytes_total", vif_tx_bytes, false,
-           "Bytes sent by virtual network interfaces."),
-    PROM_U("vif_rx_packets_total", vif_rx_pkts, false,
-           "Packets received by virtual network interfaces."),
-    PROM_U("vif_tx_packets_total", vif_tx_pkts, false,
-           "Packets sent by virtual network interfaces."),
-    PROM_U("vif_rx_errors_total", vif_rx_errs, false,
-           "Receive errors on virtual network interfaces."),
-    PROM_U("vif_tx_errors_total", vif_tx_errs, false,
-           "Transmit errors on virtual network interfaces."),
-    PROM_U("vif_rx_drops_total", vif_rx_drop, false,
-           "Received packets dropped on virtual network interfaces."),
-    PROM_U("vif_tx_drops_total", vif_tx_drop, false,
-           "Packets to send dropped on virtual network interfaces."),
+#define XENOS_COUNTER(name, ledger, rrd, was, help) \
+    { #name, help, offsetof(struct acct_usage, name) },
+#include <xenos/counters.def>
+#undef XENOS_COUNTER
 };
-#undef PROM_U
 #define PROM_NR_USAGE (sizeof(prom_usage) / sizeof(prom_usage[0]))
+#define PROM_FAMILY_MAX 64
+
+/* The family of counter @name: NAME_total, a name in ns shown in seconds
+ * (cpu_ns: cpu_seconds_total).  Returns whether the values are ns. */
+static bool prom_usage_family_name(const char *name,
+                                   char out[PROM_FAMILY_MAX])
+{
+    size_t n = strlen(name);
+    bool ns = n > 3 && !strcmp(name + n - 3, "_ns");
+
+    snprintf(out, PROM_FAMILY_MAX, "%.*s%s_total", (int)(ns ? n - 3 : n),
+             name, ns ? "_seconds" : "");
+    return ns;
+}
 
 static uint64_t prom_usage_get(const struct acct_usage *u, size_t off)
 {
@@ -373,6 +360,39 @@ static const char *prom_tlab(const struct prom_r *r, uint32_t k,
     return r->tlab.p ? r->tlab.p + r->tlab_off[k] : "";
 }
 
+/* Every usage family, for the present domains or for the tenants. */
+static void prom_usage_families(const struct prom_r *r, bool tenants)
+{
+    const char *prefix = tenants ? "xenos_tenant_" : "xenos_domain_";
+    uint32_t n = tenants ? r->c->nr_tenants : r->nr, i, k;
+    struct txt_buf *b = r->b;
+
+    for ( i = 0; i < PROM_NR_USAGE; i++ )
+    {
+        const struct prom_usage_family *f = &prom_usage[i];
+        char fam[PROM_FAMILY_MAX];
+        bool ns = prom_usage_family_name(f->name, fam);
+
+        prom_family(b, prefix, fam, "counter", f->help);
+        for ( k = 0; k < n; k++ )
+        {
+            uint64_t v = prom_usage_get(tenants ? &r->c->tenants[k].total
+                                                : &r->doms[k]->total, f->off);
+            size_t len;
+            const char *l = tenants ? prom_tlab(r, k, &len)
+                                    : prom_dlab(r, k, &len);
+
+            prom_series(b, prefix, fam, l, len);
+            txt_puts(b, "} ");
+            if ( ns )
+                prom_put_sec(b, v);
+            else
+                txt_put_u64(b, v);
+            txt_putc(b, '\n');
+        }
+    }
+}
+
 /* One gauge or counter per domain from a uint32 field. */
 static void prom_dom_u32(struct prom_r *r, const char *name,
                          const char *type, const char *help, size_t off)
@@ -417,25 +437,7 @@ static void prom_domains(struct prom_r *r)
                  sizeof(prom_states[0]) ? prom_states[d->state] : "unknown");
         txt_puts(b, "\"} 1\n");
     }
-    for ( i = 0; i < PROM_NR_USAGE; i++ )
-    {
-        const struct prom_usage_family *f = &prom_usage[i];
-
-        prom_family(b, "xenos_domain_", f->name, "counter", f->help);
-        for ( k = 0; k < r->nr; k++ )
-        {
-            uint64_t v = prom_usage_get(&r->doms[k]->total, f->off);
-
-            l = prom_dlab(r, k, &len);
-            prom_series(b, "xenos_domain_", f->name, l, len);
-            txt_puts(b, "} ");
-            if ( f->ns )
-                prom_put_sec(b, v);
-            else
-                txt_put_u64(b, v);
-            txt_putc(b, '\n');
-        }
-    }
+    prom_usage_families(r, false);
     prom_family(b, "xenos_domain_", "vcpu_cpu_seconds_total", "counter",
                 "CPU time used by one vCPU, accounted since first seen.");
     for ( k = 0; k < r->nr; k++ )
@@ -519,25 +521,7 @@ static void prom_tenants(struct prom_r *r)
     const char *l;
     uint32_t k, i;
 
-    for ( i = 0; i < PROM_NR_USAGE; i++ )
-    {
-        const struct prom_usage_family *f = &prom_usage[i];
-
-        prom_family(b, "xenos_tenant_", f->name, "counter", f->help);
-        for ( k = 0; k < c->nr_tenants; k++ )
-        {
-            uint64_t v = prom_usage_get(&c->tenants[k].total, f->off);
-
-            l = prom_tlab(r, k, &len);
-            prom_series(b, "xenos_tenant_", f->name, l, len);
-            txt_puts(b, "} ");
-            if ( f->ns )
-                prom_put_sec(b, v);
-            else
-                txt_put_u64(b, v);
-            txt_putc(b, '\n');
-        }
-    }
+    prom_usage_families(r, true);
     prom_family(b, "xenos_tenant_", "domains", "gauge",
                 "The tenant's domains present in the last sample.");
     for ( k = 0; k < c->nr_tenants; k++ )

@@ -383,6 +383,31 @@ static int rrdx_index_write(struct exp_rrd *r)
 /* Creation                                                            */
 
 /*
+ * The counters in the archives, each under the data source name
+ * counters.def gives it: those the archives were first created with, so
+ * that older archives and graphs read the same.  cpu_ns comes first, with
+ * cpu computed from it and mem (a level, not a counter) after them; the
+ * others follow as rates (DERIVE), in the order of counters.def.
+ */
+static const struct rrdx_counter {
+    const char *ds;                     /* NULL: not in the archives */
+    size_t off;                         /* uint64_t in struct acct_usage */
+} rrdx_counters[] = {
+#define XENOS_COUNTER(name, ledger, rrd, was, help) \
+    { rrd, offsetof(struct acct_usage, name) },
+#include <xenos/counters.def>
+#undef XENOS_COUNTER
+};
+#define RRDX_NR_COUNTERS (sizeof(rrdx_counters) / sizeof(rrdx_counters[0]))
+
+/* Counter @i is one of the rates after mem. */
+static bool rrdx_is_rate(unsigned int i)
+{
+    return rrdx_counters[i].ds &&
+           rrdx_counters[i].off != offsetof(struct acct_usage, cpu_ns);
+}
+
+/*
  * Create @path with our DS and RRAs, the first point allowed after
  * @first_s.  librrd's argv is built on the stack: 7 DS, 8 RRAs at most.
  */
@@ -391,6 +416,7 @@ static int rrdx_create(struct exp_rrd *r, const char *path, time_t first_s)
     char ds[7][64], rra[8][64];
     const char *argv[15];
     unsigned int hb = r->step_s * RRDX_HEARTBEAT_STEPS, i, n = 0, nr = 0;
+    unsigned int nds;
     uint32_t pdp[4], rows[4];
     static const char *const cfs[] = { "AVERAGE", "MAX" };
     int rc;
@@ -399,11 +425,11 @@ static int rrdx_create(struct exp_rrd *r, const char *path, time_t first_s)
     /* COMPUTE constants must fit 16 bits: divide by 10^9 in three goes. */
     snprintf(ds[1], 64, "DS:cpu:COMPUTE:cpu_ns,1000,/,1000,/,1000,/");
     snprintf(ds[2], 64, "DS:mem:GAUGE:%u:0:U", hb);
-    snprintf(ds[3], 64, "DS:disk_rd:DERIVE:%u:0:U", hb);
-    snprintf(ds[4], 64, "DS:disk_wr:DERIVE:%u:0:U", hb);
-    snprintf(ds[5], 64, "DS:net_rx:DERIVE:%u:0:U", hb);
-    snprintf(ds[6], 64, "DS:net_tx:DERIVE:%u:0:U", hb);
-    for ( i = 0; i < 7; i++ )
+    for ( i = 0, nds = 3; i < RRDX_NR_COUNTERS && nds < 7; i++ )
+        if ( rrdx_is_rate(i) )
+            snprintf(ds[nds++], 64, "DS:%s:DERIVE:%u:0:U",
+                     rrdx_counters[i].ds, hb);
+    for ( i = 0; i < nds; i++ )
         argv[n++] = ds[i];
     /* Each tier in whole steps; a tier no finer than the previous one
      * (a long step) replaces it. */
@@ -782,15 +808,23 @@ void exp_rrd_get_stats(const struct exp_rrd *r, struct exp_rrd_stats *st)
     *st = r->st;
 }
 
-/* "ts:cpu_ns:mem:disk_rd:disk_wr:net_rx:net_tx" into @buf. */
+/* "ts:cpu_ns:mem:" and the rates (rrdx_counters) into @buf. */
 static int rrdx_values(char *buf, size_t len, const char *ts,
                       const struct acct_usage *u, uint64_t mem_bytes)
 {
-    int n = snprintf(buf, len, "%s:%" PRIu64 ":%" PRIu64 ":%" PRIu64 ":%"
-                     PRIu64 ":%" PRIu64 ":%" PRIu64, ts, u->cpu_ns,
-                     mem_bytes, u->vbd_rd_bytes, u->vbd_wr_bytes,
-                     u->vif_rx_bytes, u->vif_tx_bytes);
+    int n = snprintf(buf, len, "%s:%" PRIu64 ":%" PRIu64, ts, u->cpu_ns,
+                     mem_bytes);
+    unsigned int i;
 
+    for ( i = 0; i < RRDX_NR_COUNTERS && n >= 0 && (size_t)n < len; i++ )
+    {
+        uint64_t v;
+
+        if ( !rrdx_is_rate(i) )
+            continue;
+        memcpy(&v, (const char *)u + rrdx_counters[i].off, sizeof(v));
+        n += snprintf(buf + n, len - (size_t)n, ":%" PRIu64, v);
+    }
     return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
 }
 

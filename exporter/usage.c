@@ -62,19 +62,31 @@
  * at most a 2-byte tag and a 10-byte varint, 4 of them with a length. */
 #define USAGE_RECORD_FIXED_MAX  (19 * 12 + 4 * 5)
 
-/* The usage fields a record carries: record/base name, acct_usage name. */
+/*
+ * The counters a record and a base carry, under the names of counters.def
+ * (LEDGER 1), which are also their fields in usage.proto and in struct
+ * acct_usage: a name missing in either fails to compile, and the count is
+ * checked against counters.def below.
+ */
 #define USAGE_FIELDS(X)                                                 \
-    X(cpu_ns, cpu_ns)                                                   \
-    X(mem_byte_s, mem_byte_s)                                           \
-    X(vbd_rd_bytes, vbd_rd_bytes)                                       \
-    X(vbd_wr_bytes, vbd_wr_bytes)                                       \
-    X(vbd_rd_ops, vbd_rd_reqs)                                          \
-    X(vbd_wr_ops, vbd_wr_reqs)                                          \
-    X(vif_rx_bytes, vif_rx_bytes)                                       \
-    X(vif_tx_bytes, vif_tx_bytes)
+    X(cpu_ns) X(memory_byte_seconds) X(vbd_read_bytes)                  \
+    X(vbd_write_bytes) X(vbd_read_ops) X(vbd_write_ops)                 \
+    X(vif_rx_bytes) X(vif_tx_bytes)
+
+#define X(f) + 1
+enum { USAGE_NR_FIELDS = 0 USAGE_FIELDS(X) };
+#undef X
+enum {
+    USAGE_NR_LEDGER = 0
+#define XENOS_COUNTER(name, ledger, rrd, was, help) + ledger
+#include <xenos/counters.def>
+#undef XENOS_COUNTER
+};
+_Static_assert((int)USAGE_NR_FIELDS == (int)USAGE_NR_LEDGER,
+               "USAGE_FIELDS and counters.def's LEDGER column disagree");
 
 struct usage_base {
-#define X(f, a) uint64_t f;
+#define X(f) uint64_t f;
     USAGE_FIELDS(X)
 #undef X
 };
@@ -518,7 +530,7 @@ static int read_rec(void *ctx, const Xenos__UsageRecord *m, uint64_t off)
         .start_unix_ns = m->start_unix_ns, .end_unix_ns = m->end_unix_ns,
         .vcpus = m->vcpus, .mem_max_bytes = m->mem_max_bytes,
         .weight = m->weight, .cap_pct = m->cap_pct,
-#define X(f, a) .f = m->f,
+#define X(f) .f = m->f,
         USAGE_FIELDS(X)
 #undef X
     };
@@ -791,7 +803,7 @@ static int state_save(struct exp_usage *w)
             continue;
         xenos__usage_base__init(&bases[n]);
         bases[n].uuid = (char *)e->uuid;
-#define X(f, a) bases[n].f = e->base.f;
+#define X(f) bases[n].f = e->base.f;
         USAGE_FIELDS(X)
 #undef X
         ptrs[n] = &bases[n];
@@ -865,7 +877,7 @@ static int state_load(struct exp_usage *w)
             rc = -ENOMEM;
             break;
         }
-#define X(f, a) e->base.f = b->f;
+#define X(f) e->base.f = b->f;
         USAGE_FIELDS(X)
 #undef X
     }
@@ -898,7 +910,7 @@ static int recover_rec(void *ctx, const Xenos__UsageRecord *m, uint64_t off)
         e = ent_get(w, m->uuid);
         if ( !e )
             return -ENOMEM;
-#define X(f, a) e->base.f += m->f;
+#define X(f) e->base.f += m->f;
         USAGE_FIELDS(X)
 #undef X
     }
@@ -1236,7 +1248,7 @@ static int interval_close(struct exp_usage *w, const struct acct_collector *c,
 
         if ( !e )
             continue;
-#define X(f, a) r.f = d->total.a > e->base.f ? d->total.a - e->base.f : 0; \
+#define X(f) r.f = d->total.f > e->base.f ? d->total.f - e->base.f : 0; \
         grew |= r.f != 0;
         USAGE_FIELDS(X)
 #undef X
@@ -1284,7 +1296,7 @@ static int interval_close(struct exp_usage *w, const struct acct_collector *c,
         struct usage_ent *e = w->scratch[i].e;
         const struct acct_dom *d = w->scratch[i].d;
 
-#define X(f, a) if ( d->total.a > e->base.f ) e->base.f = d->total.a;
+#define X(f) if ( d->total.f > e->base.f ) e->base.f = d->total.f;
         USAGE_FIELDS(X)
 #undef X
     }
@@ -1354,7 +1366,7 @@ int exp_usage_update(struct exp_usage *w, const struct acct_collector *c,
         }
         if ( !w->bases_valid )
         {
-#define X(f, a) e->base.f = d->total.a;
+#define X(f) e->base.f = d->total.f;
             USAGE_FIELDS(X)
 #undef X
         }

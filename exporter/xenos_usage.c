@@ -37,8 +37,8 @@ struct sum_row {
     char *key;                          /* tenant name or uuid */
     char *name, *tenant;                /* domain: its last name, tenant */
     uint64_t records;
-    uint64_t cpu_ns, mem_byte_s;
-    uint64_t vbd_rd_bytes, vbd_wr_bytes, vbd_rd_ops, vbd_wr_ops;
+    uint64_t cpu_ns, memory_byte_seconds;
+    uint64_t vbd_read_bytes, vbd_write_bytes, vbd_read_ops, vbd_write_ops;
     uint64_t vif_rx_bytes, vif_tx_bytes;
 };
 
@@ -98,8 +98,8 @@ static void put_time(FILE *f, uint64_t ns)
 
 static const char *const dump_cols[] = {
     "seq", "host", "tenant", "uuid", "name", "start", "end", "cpu_ns",
-    "vcpus", "mem_byte_s", "mem_max_bytes", "vbd_rd_bytes", "vbd_wr_bytes",
-    "vbd_rd_ops", "vbd_wr_ops", "vif_rx_bytes", "vif_tx_bytes", "weight",
+    "vcpus", "memory_byte_seconds", "mem_max_bytes", "vbd_read_bytes", "vbd_write_bytes",
+    "vbd_read_ops", "vbd_write_ops", "vif_rx_bytes", "vif_tx_bytes", "weight",
     "cap_pct",
 };
 #define NR_DUMP_COLS (sizeof(dump_cols) / sizeof(dump_cols[0]))
@@ -123,9 +123,9 @@ static int dump_rec(void *vctx, const struct exp_usage_rec *r, uint64_t off)
 {
     struct ctx *c = vctx;
     const char *sep = c->fmt == FMT_CSV ? "," : "\t";
-    uint64_t v[] = { r->cpu_ns, r->vcpus, r->mem_byte_s, r->mem_max_bytes,
-                     r->vbd_rd_bytes, r->vbd_wr_bytes, r->vbd_rd_ops,
-                     r->vbd_wr_ops, r->vif_rx_bytes, r->vif_tx_bytes,
+    uint64_t v[] = { r->cpu_ns, r->vcpus, r->memory_byte_seconds, r->mem_max_bytes,
+                     r->vbd_read_bytes, r->vbd_write_bytes, r->vbd_read_ops,
+                     r->vbd_write_ops, r->vif_rx_bytes, r->vif_tx_bytes,
                      r->weight, r->cap_pct };
     size_t i;
 
@@ -240,11 +240,11 @@ static int sum_rec(void *vctx, const struct exp_usage_rec *r, uint64_t off)
     }
     row->records++;
     row->cpu_ns += r->cpu_ns;
-    row->mem_byte_s += r->mem_byte_s;
-    row->vbd_rd_bytes += r->vbd_rd_bytes;
-    row->vbd_wr_bytes += r->vbd_wr_bytes;
-    row->vbd_rd_ops += r->vbd_rd_ops;
-    row->vbd_wr_ops += r->vbd_wr_ops;
+    row->memory_byte_seconds += r->memory_byte_seconds;
+    row->vbd_read_bytes += r->vbd_read_bytes;
+    row->vbd_write_bytes += r->vbd_write_bytes;
+    row->vbd_read_ops += r->vbd_read_ops;
+    row->vbd_write_ops += r->vbd_write_ops;
     row->vif_rx_bytes += r->vif_rx_bytes;
     row->vif_tx_bytes += r->vif_tx_bytes;
     return 0;
@@ -259,8 +259,8 @@ static int row_cmp(const void *a, const void *b)
 static void sum_print(struct ctx *c)
 {
     static const char *const cols[] = {
-        "records", "cpu_ns", "mem_byte_s", "vbd_rd_bytes", "vbd_wr_bytes",
-        "vbd_rd_ops", "vbd_wr_ops", "vif_rx_bytes", "vif_tx_bytes",
+        "records", "cpu_ns", "memory_byte_seconds", "vbd_read_bytes", "vbd_write_bytes",
+        "vbd_read_ops", "vbd_write_ops", "vif_rx_bytes", "vif_tx_bytes",
     };
     const char *sep = c->fmt == FMT_CSV ? "," : "\t";
     size_t i, j;
@@ -281,9 +281,9 @@ static void sum_print(struct ctx *c)
     for ( i = 0; i < c->nr_rows; i++ )
     {
         const struct sum_row *r = &c->rows[i];
-        uint64_t v[] = { r->records, r->cpu_ns, r->mem_byte_s,
-                         r->vbd_rd_bytes, r->vbd_wr_bytes, r->vbd_rd_ops,
-                         r->vbd_wr_ops, r->vif_rx_bytes, r->vif_tx_bytes };
+        uint64_t v[] = { r->records, r->cpu_ns, r->memory_byte_seconds,
+                         r->vbd_read_bytes, r->vbd_write_bytes, r->vbd_read_ops,
+                         r->vbd_write_ops, r->vif_rx_bytes, r->vif_tx_bytes };
 
         if ( c->fmt == FMT_JSON )
         {

@@ -112,7 +112,7 @@ START_TEST(test_collector_baseline_then_growth)
                       acct_collector_find(&c, U1)->vcpu_total_ns[1],
                       3 * SEC);
     /* 1 GiB for 5 s */
-    ck_assert_uint_eq(acct_collector_find(&c, U1)->total.mem_byte_s,
+    ck_assert_uint_eq(acct_collector_find(&c, U1)->total.memory_byte_seconds,
                       5ull << 30);
     acct_collector_deinit(&c);
     acct_sample_free(&s);
@@ -302,7 +302,7 @@ START_TEST(test_collector_host_reboot_new_lives)
     ck_assert_uint_eq(rec->vcpu_total_ns[0] + rec->vcpu_total_ns[1],
                       8 * SEC);
     /* its memory from the host's boot: 1 GiB for 20 s */
-    ck_assert_uint_eq(rec->delta.mem_byte_s, 20ull << 30);
+    ck_assert_uint_eq(rec->delta.memory_byte_seconds, 20ull << 30);
     /* the new life has the host's defaults: apply the policy again */
     ck_assert_uint_eq(rec->weight, 0);
     ck_assert_uint_eq(rec->cap_pct, 0);
@@ -404,7 +404,8 @@ START_TEST(test_collector_host_reboot_dying_counted)
 END_TEST
 
 /*
- * A checkpoint written before boot ids (no boot fields) still loads: the
+ * A checkpoint written before boot ids (no boot fields) and before the
+ * counters were renamed still loads: the
  * boot is not known, nor when each life began.  Case 0: the host did not
  * reboot (its clock went on): the same lives, though the host now gives
  * their creation times, deltas from the checkpoint's counters, nothing
@@ -423,6 +424,7 @@ START_TEST(test_collector_old_checkpoint)
         "l.vbd_wr_sectors=0 l.vif_rx_bytes=0 l.vif_tx_bytes=0 "
         "l.vif_rx_pkts=0 l.vif_tx_pkts=0 l.vif_rx_errs=0 l.vif_tx_errs=0 "
         "l.vif_rx_drop=0 l.vif_tx_drop=0 t.cpu_ns=5000000000 "
+        "t.mem_byte_s=7 t.vbd_rd_reqs=11 t.vif_rx_drop=3 "
         "vl=52500000000,52500000000 vt=2500000000,2500000000\n"
         "tenant name=- t.cpu_ns=5000000000\n";
     bool rebooted = _i == 1;
@@ -444,6 +446,11 @@ START_TEST(test_collector_old_checkpoint)
     ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
     ck_assert_str_eq(c.boot_id, "");
     ck_assert_uint_eq(total_cpu(&c, U1), 5 * SEC);
+    /* counters under the names they had then (counters.def: WAS) */
+    ck_assert_uint_eq(acct_collector_find(&c, U1)->total.memory_byte_seconds,
+                      7);
+    ck_assert_uint_eq(acct_collector_find(&c, U1)->total.vbd_read_ops, 11);
+    ck_assert_uint_eq(acct_collector_find(&c, U1)->total.vif_rx_drops, 3);
     a.cpu_ns = rebooted ? 3 * SEC : 108 * SEC;
     /* the host now says when each life began: not a new life for that */
     make_boot_sample(&s, BOOT_B, rebooted ? 20 * SEC : 510 * SEC, &a, 1,

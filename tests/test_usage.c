@@ -85,8 +85,8 @@ static int tick(struct exp_usage *w, uint64_t t_s, uint64_t cpu)
     for ( i = 0; i < NDOM; i++ )
     {
         doms[i].total.cpu_ns += (i + 1) * cpu;
-        doms[i].total.mem_byte_s += 5 * doms[i].mem_cur_bytes;
-        doms[i].total.vbd_rd_bytes += 4096;
+        doms[i].total.memory_byte_seconds += 5 * doms[i].mem_cur_bytes;
+        doms[i].total.vbd_read_bytes += 4096;
         doms[i].total.vif_tx_bytes += 100 * (i + 1);
     }
     return exp_usage_update(w, &col, &info);
@@ -656,8 +656,8 @@ START_TEST(test_usage_sum_exact)
     st = run(cmd, out, sizeof(out));
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
     snprintf(expect, sizeof(expect),
-             "tenant,records,cpu_ns,mem_byte_s,vbd_rd_bytes,vbd_wr_bytes,"
-             "vbd_rd_ops,vbd_wr_ops,vif_rx_bytes,vif_tx_bytes\n"
+             "tenant,records,cpu_ns,memory_byte_seconds,vbd_read_bytes,vbd_write_bytes,"
+             "vbd_read_ops,vbd_write_ops,vif_rx_bytes,vif_tx_bytes\n"
              "\"acme\",8,%u,%llu,%u,0,0,0,0,%u\n"
              "\"beta\",4,%u,%llu,%u,0,0,0,0,%u\n",
              120 * 15, 120ull * 5 * (1 + 2) << 20, 120 * 4096 * 2,

@@ -142,11 +142,9 @@ const struct acct_backend_ops *acct_backend_find(const char *name);
 /* Cumulative usage.  Byte-seconds of memory are integer (rounded down per
  * interval, remainder carried). */
 struct acct_usage {
-    uint64_t cpu_ns;
-    uint64_t mem_byte_s;
-    uint64_t vbd_rd_reqs, vbd_wr_reqs, vbd_rd_bytes, vbd_wr_bytes;
-    uint64_t vif_rx_bytes, vif_tx_bytes, vif_rx_pkts, vif_tx_pkts;
-    uint64_t vif_rx_errs, vif_tx_errs, vif_rx_drop, vif_tx_drop;
+#define XENOS_COUNTER(name, ledger, rrd, was, help) uint64_t name;
+#include <xenos/counters.def>
+#undef XENOS_COUNTER
 };
 
 /* Raw counters of one incarnation, as last seen (for deltas). */

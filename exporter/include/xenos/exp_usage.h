@@ -120,8 +120,8 @@ struct exp_usage_rec {
     uint64_t start_unix_ns, end_unix_ns;
     uint64_t cpu_ns;
     uint32_t vcpus;
-    uint64_t mem_byte_s, mem_max_bytes;
-    uint64_t vbd_rd_bytes, vbd_wr_bytes, vbd_rd_ops, vbd_wr_ops;
+    uint64_t memory_byte_seconds, mem_max_bytes;
+    uint64_t vbd_read_bytes, vbd_write_bytes, vbd_read_ops, vbd_write_ops;
     uint64_t vif_rx_bytes, vif_tx_bytes;
     uint32_t weight, cap_pct;
 };
