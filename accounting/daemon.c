@@ -64,7 +64,9 @@ static const char *xd_tenant_of(void *ctx, const struct acct_domain *d)
 {
     struct xd *xd = ctx;
 
-    return xd->tpol ? tpol_tenant_of(xd->tpol, d) : NULL;
+    return xd->tpol ? tpol_tenant_of(xd->tpol, d->uuid, d->tenant_key,
+                                     d->name)
+                    : NULL;
 }
 
 int xd_load_policy(struct xd *xd)

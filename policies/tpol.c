@@ -40,7 +40,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <xenos/acct.h>
 #include <xenos/cfg.h>
 #include <xenos/hex.h>
 #include <xenos/num.h>
@@ -393,12 +392,12 @@ static bool tpol_uuid_ok(const char *s)
     return hex_uuid_parse(s, u) == 0;
 }
 
-/* @dst (ACCT_UUID_LEN + 1 bytes): @src in lower case. */
+/* @dst (HEX_UUID_LEN + 1 bytes): @src in lower case. */
 static void tpol_uuid_lower(char *dst, const char *src)
 {
     unsigned int i;
 
-    for ( i = 0; i <= ACCT_UUID_LEN; i++ )
+    for ( i = 0; i <= HEX_UUID_LEN; i++ )
         dst[i] = (src[i] >= 'A' && src[i] <= 'F') ? (char)(src[i] + 32)
                                                   : src[i];
 }
@@ -735,9 +734,9 @@ int tpol_match(const struct tpol *p, const char *uuid, const char *key,
 {
     unsigned int t, g;
 
-    if ( uuid && p->nr_uuids && strlen(uuid) == ACCT_UUID_LEN )
+    if ( uuid && p->nr_uuids && strlen(uuid) == HEX_UUID_LEN )
     {
-        char lower[ACCT_UUID_LEN + 1];
+        char lower[HEX_UUID_LEN + 1];
         const struct tpol_uuid *hit;
 
         tpol_uuid_lower(lower, uuid);
@@ -758,9 +757,10 @@ int tpol_match(const struct tpol *p, const char *uuid, const char *key,
     return TPOL_UNASSIGNED;
 }
 
-const char *tpol_tenant_of(const struct tpol *p, const struct acct_domain *d)
+const char *tpol_tenant_of(const struct tpol *p, const char *uuid,
+                           const char *key, const char *name)
 {
-    int t = tpol_match(p, d->uuid, d->tenant_key, d->name);
+    int t = tpol_match(p, uuid, key, name);
 
     return t == TPOL_UNASSIGNED ? NULL : p->tenants[t].name;
 }

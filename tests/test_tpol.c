@@ -20,9 +20,15 @@
 
 #include <check.h>
 
-#include <xenos/acct.h>
+#include <xenos/hex.h>
 #include <xenos/sim.h>
 #include <xenos/tpol.h>
+
+/* A domain as tpol_tenant_of sees it. */
+struct test_dom {
+    char uuid[HEX_UUID_LEN + 1];
+    const char *name, *tenant_key;
+};
 
 #include "simtest.h"
 
@@ -650,7 +656,7 @@ START_TEST(test_tpol_hostile_names_pass_through)
     struct tpol *p = load_text(yaml);
     struct tpol_input in[ARRAY_SIZE(cases)];
     struct tpol_output out[ARRAY_SIZE(cases)];
-    struct acct_domain d;
+    struct test_dom d;
     unsigned int i;
 
     memset(in, 0, sizeof(in));
@@ -660,7 +666,7 @@ START_TEST(test_tpol_hostile_names_pass_through)
 
         memset(&d, 0, sizeof(d));
         d.name = cases[i].domain;
-        t = tpol_tenant_of(p, &d);
+        t = tpol_tenant_of(p, d.uuid, d.tenant_key, d.name);
         if ( cases[i].tenant )
         {
             ck_assert_ptr_nonnull(t);
@@ -676,7 +682,7 @@ START_TEST(test_tpol_hostile_names_pass_through)
     for ( i = 0; i < ARRAY_SIZE(cases); i++ )
     {
         d.name = cases[i].domain;
-        ck_assert_ptr_eq(out[i].tenant_name, tpol_tenant_of(p, &d));
+        ck_assert_ptr_eq(out[i].tenant_name, tpol_tenant_of(p, d.uuid, d.tenant_key, d.name));
     }
     tpol_free(p);
 }
@@ -686,17 +692,17 @@ END_TEST
 START_TEST(test_tpol_tenant_of_sample_domain)
 {
     struct tpol *p = load_text(prec_yaml);
-    struct acct_domain d;
+    struct test_dom d;
 
     memset(&d, 0, sizeof(d));
     memcpy(d.uuid, UUID_X, sizeof(d.uuid));
     d.name = "web-1";
     d.tenant_key = "gold";
-    ck_assert_str_eq(tpol_tenant_of(p, &d), "byuuid");
+    ck_assert_str_eq(tpol_tenant_of(p, d.uuid, d.tenant_key, d.name), "byuuid");
     memcpy(d.uuid, "00000000-0000-4000-8000-0000000000ff", sizeof(d.uuid));
-    ck_assert_str_eq(tpol_tenant_of(p, &d), "bykey");
+    ck_assert_str_eq(tpol_tenant_of(p, d.uuid, d.tenant_key, d.name), "bykey");
     d.tenant_key = NULL;
-    ck_assert_str_eq(tpol_tenant_of(p, &d), "byname");
+    ck_assert_str_eq(tpol_tenant_of(p, d.uuid, d.tenant_key, d.name), "byname");
     tpol_free(p);
 }
 END_TEST

@@ -3,18 +3,18 @@
  * common/cfg.c) on any bytes; a policy that loads is also asked for a
  * domain's tenant.
  */
-#include <xenos/acct.h>
 #include <xenos/tpol.h>
 
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct acct_domain d = {
+    static const struct {
+        const char *uuid, *name, *tenant_key;
+    } d = {
         .uuid = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f0",
         .name = "acme-web",
         .tenant_key = "acme",
-        .online_vcpus = 2,
     };
     struct tpol *p = NULL;
     char path[128], err[512];
@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_put(path, data, size);
     if ( tpol_load(path, &p, err, sizeof(err)) == 0 )
     {
-        (void)tpol_tenant_of(p, &d);
+        (void)tpol_tenant_of(p, d.uuid, d.tenant_key, d.name);
         tpol_free(p);
     }
     return 0;

@@ -29,7 +29,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct acct_domain;
 struct tpol;
 
 #define TPOL_UNASSIGNED         (-1)
@@ -141,11 +140,12 @@ int tpol_match(const struct tpol *p, const char *uuid, const char *key,
                const char *name);
 
 /*
- * The name of the tenant domain @d belongs to (by its uuid, tenant_key
- * and name), owned by @p, or NULL when it is unassigned.
+ * The name of the tenant a domain with @uuid, host tenant key @key and
+ * @name belongs to (tpol_match), owned by @p, or NULL when it is
+ * unassigned.
  */
-const char *tpol_tenant_of(const struct tpol *p,
-                           const struct acct_domain *d);
+const char *tpol_tenant_of(const struct tpol *p, const char *uuid,
+                           const char *key, const char *name);
 
 /*
  * The engine: one call per interval with every domain of the host.  For
