@@ -113,6 +113,20 @@ static struct acct_dom *dom_add(struct acct_collector *c, const char *uuid)
     return d;
 }
 
+void acct_collector_snapshot(const struct acct_collector *c,
+                             struct acct_snapshot *s)
+{
+    s->doms = c->doms;
+    s->nr_doms = c->nr_doms;
+    s->tenants = c->tenants;
+    s->nr_tenants = c->nr_tenants;
+    s->boot_id = c->boot_id;
+    s->host_reboots = c->host_reboots;
+    s->last_sample_ns = c->last_sample_ns;
+    s->intervals = c->intervals;
+    s->errors = c->errors;
+}
+
 struct acct_tenant *acct_collector_tenant(struct acct_collector *c,
                                           const char *name)
 {

@@ -222,9 +222,10 @@ static void json_usage(FILE *f, const struct acct_usage *u)
 
 static void render_status(struct xd *xd, FILE *f)
 {
-    const struct acct_collector *c = &xd->col;
+    struct acct_snapshot snap, *c = &snap;
     uint32_t i;
 
+    acct_collector_snapshot(&xd->col, &snap);
     fprintf(f, "{\"version\":1,\"backend\":");
     txt_json_str(f, xd->be->name);
     fprintf(f, ",\"interval_ms\":%ld,\"intervals\":%" PRIu64
@@ -301,10 +302,11 @@ static void top_field(FILE *f, const char *s)
 
 static void render_top(struct xd *xd, FILE *f)
 {
-    const struct acct_collector *c = &xd->col;
+    struct acct_snapshot snap, *c = &snap;
     uint64_t iv = 0;
     uint32_t i;
 
+    acct_collector_snapshot(&xd->col, &snap);
     for ( i = 0; i < c->nr_doms && !iv; i++ )
         if ( c->doms[i].present )
             iv = c->doms[i].interval_ns;
@@ -439,16 +441,18 @@ void xd_export(struct xd *xd)
         .sample_duration_ns = xd->sample_duration_ns,
         .intervals = xd->col.intervals,
     };
+    struct acct_snapshot snap;
 
+    acct_collector_snapshot(&xd->col, &snap);
     if ( xd->prom )
         xd_export_rc(xd, &xd->prom_cond, "metrics",
-                     exp_prom_update(xd->prom, &xd->col, &info));
+                     exp_prom_update(xd->prom, &snap, &info));
     if ( xd->rrd )
     {
         struct exp_rrd_stats st;
 
         xd_export_rc(xd, &xd->rrd_cond, "rrd",
-                     exp_rrd_update(xd->rrd, &xd->col, &info));
+                     exp_rrd_update(xd->rrd, &snap, &info));
         /* A file refused (a link planted where an RRD belongs): said when
          * it starts, not every interval it lasts. */
         exp_rrd_get_stats(xd->rrd, &st);
@@ -461,5 +465,5 @@ void xd_export(struct xd *xd)
      * what a restart would recount. */
     if ( xd->usage )
         xd_export_rc(xd, &xd->usage_cond, "usage ledger",
-                     exp_usage_update(xd->usage, &xd->col, &info));
+                     exp_usage_update(xd->usage, &snap, &info));
 }

@@ -23,6 +23,9 @@
 #include <xenos/acct.h>
 #include <xenos/exp_prom.h>
 
+/* The collector as the exporters see it (acct_snapshot). */
+#define SNAP(c) acct_snap((c), &(struct acct_snapshot){ 0 })
+
 #define SEC 1000000000ull
 
 static uint64_t clock_ns(clockid_t id)
@@ -154,7 +157,7 @@ static int run_wrk(struct exp_prom *p, struct acct_collector *c,
         t0 = now;
         info->intervals++;
         info->sample_unix_ns = clock_ns(CLOCK_REALTIME);
-        exp_prom_update(p, c, info);
+        exp_prom_update(p, SNAP(c), info);
         d = clock_ns(CLOCK_MONOTONIC) - t0;
         res->upd_sum_ns += d;
         res->nr_upd++;
@@ -244,7 +247,7 @@ int main(int argc, char **argv)
         uint64_t t0 = clock_ns(CLOCK_MONOTONIC), t;
 
         txt_buf_reset(&b);
-        exp_prom_render(&b, &c, &info);
+        exp_prom_render(&b, SNAP(&c), &info);
         t = clock_ns(CLOCK_MONOTONIC) - t0;
         best_render = t < best_render ? t : best_render;
     }
@@ -289,7 +292,7 @@ int main(int argc, char **argv)
     {
         uint64_t t0 = clock_ns(CLOCK_MONOTONIC), t;
 
-        exp_prom_update(p, &c, &info);
+        exp_prom_update(p, SNAP(&c), &info);
         t = clock_ns(CLOCK_MONOTONIC) - t0;
         best_upd = t < best_upd ? t : best_upd;
     }

@@ -38,6 +38,9 @@
 #include <xenos/acct.h>
 #include <xenos/exp_rrd.h>
 
+/* The collector as the exporters see it (acct_snapshot). */
+#define SNAP(c) acct_snap((c), &(struct acct_snapshot){ 0 })
+
 #define NR_TENANTS      20
 #define SEC             1000000000ull
 
@@ -255,7 +258,7 @@ int main(int argc, char **argv)
         goto out_close;
     info.sample_unix_ns = t0_s * SEC;
     t = now_ms();
-    if ( exp_rrd_update(r, &c, &info) )
+    if ( exp_rrd_update(r, SNAP(&c), &info) )
         goto out_close;
     create_ms = now_ms() - t;
     for ( k = 1; k <= rounds; k++ )
@@ -265,7 +268,7 @@ int main(int argc, char **argv)
             goto out_close;
         info.sample_unix_ns = (t0_s + 5 * k) * SEC;
         t = now_ms();
-        if ( exp_rrd_update(r, &c, &info) )
+        if ( exp_rrd_update(r, SNAP(&c), &info) )
         {
             exp_rrd_get_stats(r, &st);
             fprintf(stderr, "bench_rrd: %s\n", st.last_error);

@@ -25,6 +25,9 @@
 
 #include <xenos/exp_usage.h>
 
+/* The collector as the exporters see it (acct_snapshot). */
+#define SNAP(c) acct_snap((c), &(struct acct_snapshot){ 0 })
+
 #define NS              1000000000ull
 #define T0_S            1764057600ull
 #define RUNS            3
@@ -115,7 +118,7 @@ int main(int argc, char **argv)
             return 2;
         info.sample_unix_ns = T0_S * NS;
         grow(&c, 0);
-        if ( exp_usage_update(w, &c, &info) )
+        if ( exp_usage_update(w, SNAP(&c), &info) )
             return 1;
         t0 = now_ns(CLOCK_MONOTONIC);
         c0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
@@ -123,7 +126,7 @@ int main(int argc, char **argv)
         {
             grow(&c, j);
             info.sample_unix_ns = (T0_S + 60ull * j) * NS;
-            if ( exp_usage_update(w, &c, &info) )
+            if ( exp_usage_update(w, SNAP(&c), &info) )
             {
                 fprintf(stderr, "bench_usage: update failed\n");
                 return 1;

@@ -263,7 +263,7 @@ struct prom_tenant_sum {
 /* What one rendering works from. */
 struct prom_r {
     struct txt_buf *b;
-    const struct acct_collector *c;
+    const struct acct_snapshot *c;
     const struct exp_info *info;
     uint32_t nr;                        /* present domains */
     const struct acct_dom **doms;       /* the present ones */
@@ -282,7 +282,7 @@ static const char *prom_dom_tenant(const struct acct_dom *d)
 
 /* The collector's index of the tenant named @name; @hint is tried first
  * (a domain's tenant is often the previous one's). */
-static uint32_t prom_tenant_index(const struct acct_collector *c,
+static uint32_t prom_tenant_index(const struct acct_snapshot *c,
                                   const char *name, uint32_t hint)
 {
     uint32_t i;
@@ -298,7 +298,7 @@ static uint32_t prom_tenant_index(const struct acct_collector *c,
 /* Label sets and sums; -ENOMEM. */
 static int prom_prepare(struct prom_r *r)
 {
-    const struct acct_collector *c = r->c;
+    const struct acct_snapshot *c = r->c;
     uint32_t i, k, hint = 0;
 
     r->doms = calloc(c->nr_doms + 1, sizeof(*r->doms));
@@ -515,7 +515,7 @@ static void prom_domains(struct prom_r *r)
 
 static void prom_tenants(struct prom_r *r)
 {
-    const struct acct_collector *c = r->c;
+    const struct acct_snapshot *c = r->c;
     struct txt_buf *b = r->b;
     size_t len;
     const char *l;
@@ -612,7 +612,7 @@ static void prom_single(struct txt_buf *b, const char *name,
 
 static void prom_health(struct prom_r *r)
 {
-    const struct acct_collector *c = r->c;
+    const struct acct_snapshot *c = r->c;
     const struct exp_info *info = r->info;
     struct txt_buf *b = r->b;
     uint32_t i;
@@ -655,7 +655,7 @@ static void prom_health(struct prom_r *r)
     }
 }
 
-int exp_prom_render(struct txt_buf *out, const struct acct_collector *c,
+int exp_prom_render(struct txt_buf *out, const struct acct_snapshot *c,
                     const struct exp_info *info)
 {
     struct prom_r r = { .b = out, .c = c, .info = info };
@@ -1259,7 +1259,7 @@ uint16_t exp_prom_port(const struct exp_prom *p)
     return p->port;
 }
 
-int exp_prom_update(struct exp_prom *p, const struct acct_collector *c,
+int exp_prom_update(struct exp_prom *p, const struct acct_snapshot *c,
                     const struct exp_info *info)
 {
     struct prom_page *pg, *old, *dead = NULL;

@@ -861,7 +861,7 @@ static int rrdx_put(struct exp_rrd *r, const char *path, const char *vals)
     return 0;
 }
 
-int exp_rrd_update(struct exp_rrd *r, const struct acct_collector *c,
+int exp_rrd_update(struct exp_rrd *r, const struct acct_snapshot *c,
                    const struct exp_info *info)
 {
     uint64_t t0 = rrdx_now_ns();

@@ -1212,7 +1212,7 @@ static struct usage_chunk *chunk_for(struct exp_usage *w, uint64_t period)
  * whose totals grew, into the pending chunk of its file.  All or nothing:
  * on ENOMEM nothing changed.
  */
-static int interval_close(struct exp_usage *w, const struct acct_collector *c,
+static int interval_close(struct exp_usage *w, const struct acct_snapshot *c,
                           uint64_t end_ns)
 {
     uint64_t period = w->open_start_ns / w->rotate_ns * w->rotate_ns;
@@ -1342,7 +1342,7 @@ static int flush(struct exp_usage *w, bool force)
     return state_save(w);
 }
 
-int exp_usage_update(struct exp_usage *w, const struct acct_collector *c,
+int exp_usage_update(struct exp_usage *w, const struct acct_snapshot *c,
                      const struct exp_info *info)
 {
     uint64_t t = info->sample_unix_ns;

@@ -29,6 +29,9 @@
 #include <xenos/acct.h>
 #include <xenos/exp_prom.h>
 
+/* The collector as the exporters see it (acct_snapshot). */
+#define SNAP(c) acct_snap((c), &(struct acct_snapshot){ 0 })
+
 #define SEC 1000000000ull
 #define U1 "00000000-0000-0000-0000-000000000001"
 
@@ -172,7 +175,7 @@ static char *render(const struct acct_collector *c)
     char *s;
 
     txt_buf_init(&b);
-    ck_assert_int_eq(exp_prom_render(&b, c, &info), 0);
+    ck_assert_int_eq(exp_prom_render(&b, SNAP(c), &info), 0);
     s = malloc(b.len + 1);
     ck_assert_ptr_nonnull(s);
     memcpy(s, b.p, b.len);
@@ -581,7 +584,7 @@ START_TEST(test_prom_http_endpoints)
 
     build(&c, &s, hostile, NR_HOSTILE, 3, UINT32_MAX);
     text = render(&c);
-    ck_assert_int_eq(exp_prom_update(p, &c, &info), 0);
+    ck_assert_int_eq(exp_prom_update(p, SNAP(&c), &info), 0);
 
     http(port, "GET", "/metrics", "", &r);
     ck_assert_int_eq(r.status, 200);
@@ -653,7 +656,7 @@ START_TEST(test_prom_http_scrape_outlives_update)
     build(&c, &s, many, N, 2, UINT32_MAX);
     text = render(&c);
     ck_assert_uint_gt(strlen(text), 4u << 20);   /* beyond socket buffers */
-    ck_assert_int_eq(exp_prom_update(p, &c, &info), 0);
+    ck_assert_int_eq(exp_prom_update(p, SNAP(&c), &info), 0);
 
     fd = connect_port(exp_prom_port(p));
     send_all(fd, "GET /metrics HTTP/1.0\r\n\r\n");
@@ -661,8 +664,8 @@ START_TEST(test_prom_http_scrape_outlives_update)
     ck_assert_int_gt(got, 0);
     /* Two updates: the page being sent is no longer the current one. */
     later.intervals = 99;
-    ck_assert_int_eq(exp_prom_update(p, &c, &later), 0);
-    ck_assert_int_eq(exp_prom_update(p, &c, &later), 0);
+    ck_assert_int_eq(exp_prom_update(p, SNAP(&c), &later), 0);
+    ck_assert_int_eq(exp_prom_update(p, SNAP(&c), &later), 0);
     rest = read_all(fd, &rest_len);
     all = malloc((size_t)got + rest_len);
     ck_assert_ptr_nonnull(all);
@@ -696,18 +699,18 @@ START_TEST(test_prom_http_healthz_stale)
 
     build(&c, &s, hostile, 2, 2, UINT32_MAX);
     i2.interval_ms = 100;               /* stale after max(0.3 s, 1 s) */
-    ck_assert_int_eq(exp_prom_update(p, &c, &i2), 0);
+    ck_assert_int_eq(exp_prom_update(p, SNAP(&c), &i2), 0);
     http(exp_prom_port(p), "GET", "/healthz", "", &r);
     ck_assert_int_eq(r.status, 200);
     resp_free(&r);
     usleep(1200 * 1000);
     /* an update after failed samples: same sample time */
-    ck_assert_int_eq(exp_prom_update(p, &c, &i2), 0);
+    ck_assert_int_eq(exp_prom_update(p, SNAP(&c), &i2), 0);
     http(exp_prom_port(p), "GET", "/healthz", "", &r);
     ck_assert_int_eq(r.status, 503);
     resp_free(&r);
     i2.sample_unix_ns += SEC;
-    ck_assert_int_eq(exp_prom_update(p, &c, &i2), 0);
+    ck_assert_int_eq(exp_prom_update(p, SNAP(&c), &i2), 0);
     http(exp_prom_port(p), "GET", "/healthz", "", &r);
     ck_assert_int_eq(r.status, 200);
     resp_free(&r);
@@ -767,7 +770,7 @@ START_TEST(test_prom_http_slow_connections_no_lockout)
     unsigned int i, k;
 
     build(&c, &s, hostile, 2, 2, UINT32_MAX);
-    ck_assert_int_eq(exp_prom_update(p, &c, &info), 0);
+    ck_assert_int_eq(exp_prom_update(p, SNAP(&c), &info), 0);
     for ( i = 0; i < N; i++ )
     {
         slow[i] = connect_port(port);
@@ -959,7 +962,7 @@ START_TEST(test_prom_real_prometheus)
                                                NULL), 0);
         i2.sample_unix_ns = (uint64_t)time(NULL) * SEC;
         i2.intervals = c.intervals;
-        ck_assert_int_eq(exp_prom_update(p, &c, &i2), 0);
+        ck_assert_int_eq(exp_prom_update(p, SNAP(&c), &i2), 0);
         usleep(100 * 1000);
         if ( now_ns() - last_q < SEC / 2 || now_ns() - t0 < 4 * SEC )
             continue;

@@ -25,6 +25,9 @@
 #include <xenos/acct.h>
 #include <xenos/exp_rrd.h>
 
+/* The collector as the exporters see it (acct_snapshot). */
+#define SNAP(c) acct_snap((c), &(struct acct_snapshot){ 0 })
+
 #define SEC     1000000000ull
 #define U1      "00000000-0000-0000-0000-00000000000a"
 #define U2      "00000000-0000-0000-0000-00000000000b"
@@ -120,7 +123,7 @@ static void feed(struct acct_collector *c, struct acct_sample *s,
     ck_assert_int_eq(acct_collector_update(c, s, tenant_of, NULL), 0);
     info.sample_unix_ns = t_s * SEC;
     info.intervals = c->intervals;
-    ck_assert_int_eq(exp_rrd_update(r, c, &info), 0);
+    ck_assert_int_eq(exp_rrd_update(r, SNAP(c), &info), 0);
 }
 
 /*
@@ -569,7 +572,7 @@ START_TEST(test_rrd_rrdcached_restart_and_refused)
                                      (t0_s + 5 * k) * SEC };
 
             /* the old connection is dead: this call fails, counted */
-            ck_assert_int_lt(exp_rrd_update(r, &c, &info), 0);
+            ck_assert_int_lt(exp_rrd_update(r, SNAP(&c), &info), 0);
         }
         else
             feed(&c, &s, r, t0_s + 5 * k, in, 2);
@@ -616,7 +619,7 @@ START_TEST(test_rrd_rrdcached_down)
         acct_sample_reset(&s);
         ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
         ck_assert_ptr_nonnull(acct_collector_tenant(&c, NULL));
-        ck_assert_int_lt(exp_rrd_update(r, &c, &info), 0);
+        ck_assert_int_lt(exp_rrd_update(r, SNAP(&c), &info), 0);
         exp_rrd_get_stats(r, &st);
         ck_assert_uint_eq(st.io_errors, 1);
         ck_assert_str_ne(st.last_error, "");

@@ -38,6 +38,9 @@
 #include <xenos/exp_usage.h>
 #include <xenos/fileio.h>
 
+/* The collector as the exporters see it (acct_snapshot). */
+#define SNAP(c) acct_snap((c), &(struct acct_snapshot){ 0 })
+
 #define XENOSD      XENOS_BINARY_DIR "/accounting/xenosd"
 #define XENOSCTL    XENOS_BINARY_DIR "/accounting/xenosctl"
 #define SIMHOST     XENOS_BINARY_DIR "/sched/sim/xenos-simhost"
@@ -253,7 +256,7 @@ static int ledger_tick(struct exp_usage *w, uint64_t t_s)
     memset(&lcol, 0, sizeof(lcol));
     lcol.doms = ldoms;
     lcol.nr_doms = 1;
-    return exp_usage_update(w, &lcol, &info);
+    return exp_usage_update(w, SNAP(&lcol), &info);
 }
 
 /* A link planted at the file the next record goes to, while the ledger
@@ -357,7 +360,7 @@ static void rrd_tick(struct exp_rrd *r, uint64_t t_s, char *name)
     memset(&lcol, 0, sizeof(lcol));
     lcol.doms = ldoms;
     lcol.nr_doms = 1;
-    ck_assert_int_eq(exp_rrd_update(r, &lcol, &info), 0);
+    ck_assert_int_eq(exp_rrd_update(r, SNAP(&lcol), &info), 0);
 }
 
 /* A link to another RRD (a victim librrd would happily update) where

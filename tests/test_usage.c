@@ -26,6 +26,9 @@
 
 #include <xenos/exp_usage.h>
 
+/* The collector as the exporters see it (acct_snapshot). */
+#define SNAP(c) acct_snap((c), &(struct acct_snapshot){ 0 })
+
 #define NS              1000000000ull
 #define T0_S            1764057600ull   /* 2025-11-25T08:00:00Z */
 #define NDOM            3
@@ -89,7 +92,7 @@ static int tick(struct exp_usage *w, uint64_t t_s, uint64_t cpu)
         doms[i].total.vbd_read_bytes += 4096;
         doms[i].total.vif_tx_bytes += 100 * (i + 1);
     }
-    return exp_usage_update(w, &col, &info);
+    return exp_usage_update(w, SNAP(&col), &info);
 }
 
 static struct exp_usage *open_w(uint32_t interval_s, uint32_t rotate_s)
@@ -932,7 +935,7 @@ START_TEST(test_usage_with_real_collector)
             n = 3;                      /* vm2 appears */
         real_sample(&c, &s, t, cpu, domid, n);
         info.sample_unix_ns = t * NS;
-        ck_assert_int_eq(exp_usage_update(w, &c, &info), 0);
+        ck_assert_int_eq(exp_usage_update(w, SNAP(&c), &info), 0);
     }
     for ( j = 0; j < NDOM; j++ )
         want[j] = acct_collector_find(&c, doms[j].uuid)->total.cpu_ns;

@@ -198,6 +198,12 @@ enum acct_err_kind {
 
 extern const char *const acct_err_names[ACCT_NR_ERR_KINDS];
 
+/*
+ * The collector's own state.  The daemon holds one (and tests build them);
+ * nothing else reads it: exporters, the status and the tenant engine get
+ * an acct_snapshot (below), which leaves out the index, the buffers and
+ * the capacities that are the collector's business.
+ */
 struct acct_collector {
     char *checkpoint_path;              /* owned */
     const char *checkpoint_name;        /* its last component */
@@ -266,5 +272,35 @@ struct acct_tenant *acct_collector_tenant(struct acct_collector *c,
  * old checkpoint is then still there).
  */
 int acct_collector_checkpoint(struct acct_collector *c);
+
+/*
+ * What the collector holds, read-only: what it hands to the exporters, the
+ * status and the tenant engine after each update, so that none of them
+ * reads the collector's own structures (its index, its buffers, its
+ * capacities).  Valid until the collector's next update or deinit.
+ */
+struct acct_snapshot {
+    const struct acct_dom *doms;        /* every record, in a stable order */
+    uint32_t nr_doms;
+    const struct acct_tenant *tenants;
+    uint32_t nr_tenants;
+    const char *boot_id;                /* "": not known */
+    uint64_t host_reboots;
+    uint64_t last_sample_ns;
+    uint64_t intervals;
+    const uint64_t *errors;             /* ACCT_NR_ERR_KINDS */
+};
+
+void acct_collector_snapshot(const struct acct_collector *c,
+                             struct acct_snapshot *s);
+
+/* The same, returning @s, to pass along in one expression:
+ * exp_rrd_update(r, acct_snap(c, &(struct acct_snapshot){ 0 }), &info). */
+static inline const struct acct_snapshot *
+acct_snap(const struct acct_collector *c, struct acct_snapshot *s)
+{
+    acct_collector_snapshot(c, s);
+    return s;
+}
 
 #endif /* XENOS_ACCT_H */

@@ -33,7 +33,7 @@
  * and @info only.  Returns 0, -EINVAL when an argument is NULL, or
  * -ENOMEM (@out then holds a partial text: discard it).
  */
-int exp_prom_render(struct txt_buf *out, const struct acct_collector *c,
+int exp_prom_render(struct txt_buf *out, const struct acct_snapshot *c,
                      const struct exp_info *info);
 
 struct exp_prom;
@@ -63,7 +63,7 @@ uint16_t exp_prom_port(const struct exp_prom *p);
  * moving).  Neither pointer is kept.  Returns 0, or -ENOMEM/-EINVAL with
  * the previous text still served.
  */
-int exp_prom_update(struct exp_prom *p, const struct acct_collector *c,
+int exp_prom_update(struct exp_prom *p, const struct acct_snapshot *c,
                     const struct exp_info *info);
 
 /* Stop the server (waits for its threads) and free @p; NULL is fine. */

@@ -77,7 +77,7 @@ int exp_rrd_open(struct exp_rrd **out, const char *dir,
  * again on the next call; -ENOMEM).  Errors are counted in the stats.
  * @c is only read, and only during the call.
  */
-int exp_rrd_update(struct exp_rrd *r, const struct acct_collector *c,
+int exp_rrd_update(struct exp_rrd *r, const struct acct_snapshot *c,
                    const struct exp_info *info);
 
 /* Ask rrdcached to write every pending update now (FLUSHALL): it

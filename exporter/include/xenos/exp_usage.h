@@ -73,7 +73,7 @@ int exp_usage_open(struct exp_usage **out, const char *dir, const char *host,
  * with the same sequence numbers, by the next call that succeeds.  The
  * daemon counts the error and carries on.
  */
-int exp_usage_update(struct exp_usage *w, const struct acct_collector *c,
+int exp_usage_update(struct exp_usage *w, const struct acct_snapshot *c,
                      const struct exp_info *info);
 
 /*
