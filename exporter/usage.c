@@ -48,42 +48,7 @@
 #include <xenos/exp_usage.h>
 #include <xenos/strmap.h>
 
-#include "usage.pb-c.h"
-
-#define USAGE_MAGIC         "XENOSUL\n"
-#define USAGE_STATE_MAGIC   "XENOSUS\n"
-#define USAGE_MAGIC_LEN     8
-#define USAGE_VERSION       1
-#define USAGE_PREAMBLE_LEN  (USAGE_MAGIC_LEN + 4)
-#define USAGE_FRAME_OVERHEAD 8          /* length and CRC */
-#define USAGE_NS_PER_S      1000000000ull
-#define USAGE_NAME_LEN      40          /* "usage-YYYYmmddTHHMMSSZ.xul" */
-/* A record's packed size is at most this plus its strings: 19 fields of
- * at most a 2-byte tag and a 10-byte varint, 4 of them with a length. */
-#define USAGE_RECORD_FIXED_MAX  (19 * 12 + 4 * 5)
-
-/*
- * The counters a record and a base carry, under the names of counters.def
- * (LEDGER 1), which are also their fields in usage.proto and in struct
- * acct_usage: a name missing in either fails to compile, and the count is
- * checked against counters.def below.
- */
-#define USAGE_FIELDS(X)                                                 \
-    X(cpu_ns) X(memory_byte_seconds) X(vbd_read_bytes)                  \
-    X(vbd_write_bytes) X(vbd_read_ops) X(vbd_write_ops)                 \
-    X(vif_rx_bytes) X(vif_tx_bytes)
-
-#define X(f) + 1
-enum { USAGE_NR_FIELDS = 0 USAGE_FIELDS(X) };
-#undef X
-enum {
-    USAGE_NR_LEDGER = 0
-#define XENOS_COUNTER(name, ledger, rrd, was, help) + ledger
-#include <xenos/counters.def>
-#undef XENOS_COUNTER
-};
-_Static_assert((int)USAGE_NR_FIELDS == (int)USAGE_NR_LEDGER,
-               "USAGE_FIELDS and counters.def's LEDGER column disagree");
+#include "usage_impl.h"
 
 struct usage_base {
 #define X(f) uint64_t f;
@@ -138,300 +103,6 @@ struct exp_usage {
     struct exp_usage_stats st;
 };
 
-/* ------------------------------------------------------------------ */
-/* Bytes                                                               */
-
-/* Room for @n more bytes at the end of @b, or NULL (out of memory). */
-static uint8_t *buf_room(struct txt_buf *b, size_t n)
-{
-    return (uint8_t *)txt_reserve(b, n);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
-/* Start @b afresh with a file's preamble: @magic and the version. */
-static int put_preamble(struct txt_buf *b, const char *magic)
-{
-    uint8_t *p;
-
-    txt_buf_reset(b);
-    p = buf_room(b, USAGE_PREAMBLE_LEN);
-    if ( !p )
-        return -ENOMEM;
-    memcpy(p, magic, USAGE_MAGIC_LEN);
-    put_le32(p + USAGE_MAGIC_LEN, USAGE_VERSION);
-    b->len = USAGE_PREAMBLE_LEN;
-    return 0;
-}
-
-/* Append @m as one frame to @b: 0 or -ENOMEM / -EMSGSIZE. */
-static int put_frame(struct txt_buf *b, const ProtobufCMessage *m)
-{
-    size_t n = protobuf_c_message_get_packed_size(m);
-    uint8_t *p;
-
-    if ( n > UINT32_MAX - USAGE_FRAME_OVERHEAD )
-        return -EMSGSIZE;
-    p = buf_room(b, n + USAGE_FRAME_OVERHEAD);
-    if ( !p )
-        return -ENOMEM;
-    put_le32(p, (uint32_t)n);
-    protobuf_c_message_pack(m, p + 4);
-    put_le32(p + 4 + n, crc32c(0, p, 4 + n));
-    b->len += n + USAGE_FRAME_OVERHEAD;
-    return 0;
-}
-
-/*
- * Append a record frame, packing straight into the buffer: @bound is at
- * least its packed size (get_packed_size would walk the message a second
- * time, 7% of the ledger's CPU).
- */
-static int put_record_frame(struct txt_buf *b, const Xenos__UsageRecord *r,
-                            size_t bound)
-{
-    uint8_t *p;
-    size_t n;
-
-    if ( bound > UINT32_MAX - USAGE_FRAME_OVERHEAD )
-        return -EMSGSIZE;
-    p = buf_room(b, bound + USAGE_FRAME_OVERHEAD);
-    if ( !p )
-        return -ENOMEM;
-    n = xenos__usage_record__pack(r, p + 4);
-    put_le32(p, (uint32_t)n);
-    put_le32(p + 4 + n, crc32c(0, p, 4 + n));
-    b->len += n + USAGE_FRAME_OVERHEAD;
-    return 0;
-}
-
-/* Is there a whole frame with a good CRC at @off?  Sets *@len. */
-static bool frame_at(const uint8_t *b, size_t n, size_t off, uint32_t *len)
-{
-    uint32_t l;
-
-    if ( n - off < USAGE_FRAME_OVERHEAD )
-        return false;
-    l = get_le32(b + off);
-    if ( l > n - off - USAGE_FRAME_OVERHEAD )
-        return false;
-    *len = l;
-    return crc32c(0, b + off, 4 + (size_t)l) == get_le32(b + off + 4 + l);
-}
-
-/* Why is there no whole frame at @off? */
-static const char *frame_fault(const uint8_t *b, size_t n, size_t off)
-{
-    if ( n - off < USAGE_FRAME_OVERHEAD )
-        return "cut short (less than a frame)";
-    if ( get_le32(b + off) > n - off - USAGE_FRAME_OVERHEAD )
-        return "length runs past the end of the file";
-    return "CRC-32C mismatch";
-}
-
-/* ------------------------------------------------------------------ */
-/* Scanning a file                                                     */
-
-struct usage_scan {
-    const uint8_t *b;
-    size_t n;
-    int (*on_rec)(void *ctx, const Xenos__UsageRecord *m, uint64_t off);
-    exp_usage_damage_cb damage;
-    void *ctx;
-    Xenos__UsageFileHeader *hdr;        /* unpacked, or NULL */
-    size_t good_end;                    /* end of the last whole frame */
-    bool damaged;
-    bool ix_ready;                      /* ix built (at the first resync) */
-    struct crc32c_index ix;
-};
-
-static void scan_damage(struct usage_scan *sc, size_t off, size_t len,
-                        const char *why)
-{
-    sc->damaged = true;
-    if ( sc->damage )
-        sc->damage(sc->ctx, off, len, why);
-}
-
-/*
- * frame_at() for the scan: once the file has shown damage, through the
- * index, so that a frame claiming a long length costs nothing when its CRC
- * is wrong (else a file of tiny good frames, each after a bad one claiming
- * the rest of the file, would again cost O(n^2)).
- */
-static bool scan_frame_at(const struct usage_scan *sc, size_t off,
-                          uint32_t *len)
-{
-    uint32_t l;
-
-    if ( !sc->ix_ready )
-        return frame_at(sc->b, sc->n, off, len);
-    if ( sc->n - off < USAGE_FRAME_OVERHEAD )
-        return false;
-    l = get_le32(sc->b + off);
-    if ( l > sc->n - off - USAGE_FRAME_OVERHEAD )
-        return false;
-    *len = l;
-    return crc32c_index_range(&sc->ix, off, 4 + (size_t)l) ==
-           get_le32(sc->b + off + 4 + l);
-}
-
-/*
- * The next offset from @off where a whole record starts, or @n; -ENOMEM.
- *
- * Every offset is a candidate, and a candidate's length may be anything up
- * to the end of the file: hashing each afresh made a file crafted with long
- * lengths everywhere cost O(n^2) (a 4 MiB one, 90 s).  The CRC of each
- * candidate comes from an index of the file instead, in constant time, so
- * the scan is linear; only a frame whose CRC matches is decoded.
- */
-static ssize_t scan_resync(struct usage_scan *sc, size_t off)
-{
-    uint32_t len;
-
-    if ( !sc->ix_ready )
-    {
-        if ( crc32c_index_init(&sc->ix, sc->b, sc->n) )
-            return -ENOMEM;
-        sc->ix_ready = true;
-    }
-    for ( ; off + USAGE_FRAME_OVERHEAD <= sc->n; off++ )
-    {
-        Xenos__UsageRecord *m;
-
-        if ( !scan_frame_at(sc, off, &len) )
-            continue;
-        m = xenos__usage_record__unpack(NULL, len, sc->b + off + 4);
-        if ( m )
-        {
-            xenos__usage_record__free_unpacked(m, NULL);
-            return (ssize_t)off;
-        }
-    }
-    return (ssize_t)sc->n;
-}
-
-/*
- * Every frame of the file in sc->b: the header to sc->hdr, records to
- * sc->on_rec, damage to sc->damage.  0, -EBADMSG (damage seen), -ENOMEM or
- * the callback's non-zero value.
- */
-static int scan_frames(struct usage_scan *sc)
-{
-    const uint8_t *b = sc->b;
-    size_t n = sc->n, off = USAGE_PREAMBLE_LEN;
-    bool want_hdr = true;
-    uint32_t len;
-    ssize_t next;
-    int rc;
-
-    sc->good_end = 0;
-    if ( n == 0 )
-    {
-        scan_damage(sc, 0, 0, "empty file (zero length, no header)");
-        return -EBADMSG;
-    }
-    if ( n < USAGE_PREAMBLE_LEN || memcmp(b, USAGE_MAGIC, USAGE_MAGIC_LEN) )
-    {
-        next = scan_resync(sc, 0);
-        if ( next < 0 )
-            return (int)next;
-        off = (size_t)next;
-        scan_damage(sc, 0, off, n < USAGE_PREAMBLE_LEN
-                    ? "cut short inside the file header"
-                    : "not a xenos usage ledger (bad magic)");
-        want_hdr = false;
-    }
-    else if ( get_le32(b + USAGE_MAGIC_LEN) != USAGE_VERSION )
-    {
-        scan_damage(sc, USAGE_MAGIC_LEN, n - USAGE_MAGIC_LEN,
-                    "unsupported format version");
-        return -EBADMSG;
-    }
-    while ( off < n )
-    {
-        size_t bad;
-
-        if ( scan_frame_at(sc, off, &len) )
-        {
-            const uint8_t *pl = b + off + 4;
-
-            if ( want_hdr )
-            {
-                sc->hdr = xenos__usage_file_header__unpack(NULL, len, pl);
-                want_hdr = false;
-                if ( sc->hdr )
-                {
-                    off += len + USAGE_FRAME_OVERHEAD;
-                    sc->good_end = off;
-                    continue;
-                }
-            }
-            else
-            {
-                Xenos__UsageRecord *m =
-                    xenos__usage_record__unpack(NULL, len, pl);
-
-                if ( m )
-                {
-                    rc = sc->on_rec ? sc->on_rec(sc->ctx, m, off) : 0;
-                    xenos__usage_record__free_unpacked(m, NULL);
-                    if ( rc )
-                        return rc;
-                    off += len + USAGE_FRAME_OVERHEAD;
-                    sc->good_end = off;
-                    continue;
-                }
-            }
-            bad = off;
-            next = scan_resync(sc, off + 1);
-            if ( next < 0 )
-                return (int)next;
-            scan_damage(sc, bad, (size_t)next - bad,
-                        want_hdr || !sc->good_end
-                        ? "file header does not decode"
-                        : "record does not decode (CRC good)");
-        }
-        else
-        {
-            const char *why = frame_fault(b, n, off);
-
-            bad = off;
-            next = scan_resync(sc, off + 1);
-            if ( next < 0 )
-                return (int)next;
-            if ( want_hdr )
-                why = "file header damaged";
-            scan_damage(sc, bad, (size_t)next - bad, why);
-        }
-        want_hdr = false;
-        off = (size_t)next;
-    }
-    return sc->damaged ? -EBADMSG : 0;
-}
-
-static int scan_file(struct usage_scan *sc)
-{
-    int rc = scan_frames(sc);
-
-    if ( sc->ix_ready )
-        crc32c_index_deinit(&sc->ix);
-    sc->ix_ready = false;
-    return rc;
-}
-
 /* The whole of @name in the ledger directory into *@buf (malloc'd), its
  * size to *@len: never through a symbolic link (fio_slurp_at). */
 static int slurp_at(struct exp_usage *w, const char *name, uint8_t **buf,
@@ -441,150 +112,6 @@ static int slurp_at(struct exp_usage *w, const char *name, uint8_t **buf,
     int rc = fio_slurp_at(w->dir_fd, name, &p, len);
 
     *buf = (uint8_t *)p;
-    return rc;
-}
-
-/* The whole of @path into *@buf (malloc'd), its size to *@len. */
-static int slurp(const char *path, uint8_t **buf, size_t *len)
-{
-    struct stat sb;
-    uint8_t *p = NULL;
-    size_t got = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
-
-    *buf = NULL;
-    *len = 0;
-    if ( fd < 0 )
-        return -errno;
-    if ( fstat(fd, &sb) )
-    {
-        rc = -errno;
-        goto out;
-    }
-    p = malloc(sb.st_size ? (size_t)sb.st_size : 1);
-    if ( !p )
-    {
-        rc = -ENOMEM;
-        goto out;
-    }
-    while ( got < (size_t)sb.st_size )
-    {
-        ssize_t r = read(fd, p + got, (size_t)sb.st_size - got);
-
-        if ( r < 0 && errno == EINTR )
-            continue;
-        if ( r < 0 )
-        {
-            rc = -errno;
-            goto out;
-        }
-        if ( r == 0 )
-            break;
-        got += (size_t)r;
-    }
- out:
-    close(fd);
-    if ( rc )
-        free(p);
-    else
-    {
-        *buf = p;
-        *len = got;
-    }
-    return rc;
-}
-
-/* ------------------------------------------------------------------ */
-/* Reading (exp_usage_read)                                            */
-
-struct usage_read {
-    exp_usage_rec_cb rec;
-    exp_usage_damage_cb damage;
-    void *ctx;
-    char *tenant, *name;                /* NUL-terminated copies */
-    size_t tenant_cap, name_cap;
-};
-
-static int copy_bytes(char **dst, size_t *cap, const ProtobufCBinaryData *d)
-{
-    if ( d->len + 1 > *cap )
-    {
-        char *p = realloc(*dst, d->len + 1);
-
-        if ( !p )
-            return -ENOMEM;
-        *dst = p;
-        *cap = d->len + 1;
-    }
-    if ( d->len )
-        memcpy(*dst, d->data, d->len);
-    (*dst)[d->len] = '\0';
-    return 0;
-}
-
-static int read_rec(void *ctx, const Xenos__UsageRecord *m, uint64_t off)
-{
-    struct usage_read *rd = ctx;
-    struct exp_usage_rec r = {
-        .seq = m->seq, .host = m->host, .uuid = m->uuid,
-        .start_unix_ns = m->start_unix_ns, .end_unix_ns = m->end_unix_ns,
-        .vcpus = m->vcpus, .mem_max_bytes = m->mem_max_bytes,
-        .weight = m->weight, .cap_pct = m->cap_pct,
-#define X(f) .f = m->f,
-        USAGE_FIELDS(X)
-#undef X
-    };
-
-    if ( copy_bytes(&rd->tenant, &rd->tenant_cap, &m->tenant) ||
-         copy_bytes(&rd->name, &rd->name_cap, &m->name) )
-        return -ENOMEM;
-    r.tenant = rd->tenant;
-    r.name = rd->name;
-    return rd->rec ? rd->rec(rd->ctx, &r, off) : 0;
-}
-
-static void read_damage(void *ctx, uint64_t off, uint64_t len,
-                        const char *why)
-{
-    struct usage_read *rd = ctx;
-
-    if ( rd->damage )
-        rd->damage(rd->ctx, off, len, why);
-}
-
-int exp_usage_read(const char *path, exp_usage_rec_cb rec,
-                   exp_usage_damage_cb damage, void *ctx,
-                   struct exp_usage_header *hdr)
-{
-    struct usage_read rd = { .rec = rec, .damage = damage, .ctx = ctx };
-    struct usage_scan sc = { .on_rec = read_rec, .damage = read_damage,
-                             .ctx = &rd };
-    uint8_t *buf;
-    size_t len;
-    int rc;
-
-    if ( hdr )
-        memset(hdr, 0, sizeof(*hdr));
-    rc = slurp(path, &buf, &len);
-    if ( rc )
-        return rc;
-    sc.b = buf;
-    sc.n = len;
-    rc = scan_file(&sc);
-    if ( sc.hdr && hdr )
-    {
-        hdr->version = sc.hdr->version;
-        snprintf(hdr->host, sizeof(hdr->host), "%s", sc.hdr->host);
-        hdr->created_unix_ns = sc.hdr->created_unix_ns;
-        hdr->interval_s = sc.hdr->interval_s;
-        hdr->rotate_s = sc.hdr->rotate_s;
-        hdr->period_start_unix_ns = sc.hdr->period_start_unix_ns;
-    }
-    if ( sc.hdr )
-        xenos__usage_file_header__free_unpacked(sc.hdr, NULL);
-    free(rd.tenant);
-    free(rd.name);
-    free(buf);
     return rc;
 }
 
@@ -718,7 +245,7 @@ static int file_open(struct exp_usage *w, uint64_t period_ns,
         return -errno;
     if ( w->fd_good )
         return 0;
-    rc = put_preamble(hdr, USAGE_MAGIC);
+    rc = usage_put_preamble(hdr, USAGE_MAGIC);
     if ( rc )
         return rc;
     h.version = USAGE_VERSION;
@@ -727,7 +254,7 @@ static int file_open(struct exp_usage *w, uint64_t period_ns,
     h.interval_s = (uint32_t)(w->interval_ns / USAGE_NS_PER_S);
     h.rotate_s = (uint32_t)(w->rotate_ns / USAGE_NS_PER_S);
     h.period_start_unix_ns = period_ns;
-    return put_frame(hdr, &h.base);
+    return usage_put_frame(hdr, &h.base);
 }
 
 /* Write and fsync one pending chunk; on failure leave the file as it was
@@ -815,10 +342,10 @@ static int state_save(struct exp_usage *w)
     s.bases_valid = w->bases_valid;
     s.n_bases = n;
     s.bases = ptrs;
-    rc = put_preamble(&w->sbuf, USAGE_STATE_MAGIC);
+    rc = usage_put_preamble(&w->sbuf, USAGE_STATE_MAGIC);
     if ( rc )
         goto out;
-    rc = put_frame(&w->sbuf, &s.base);
+    rc = usage_put_frame(&w->sbuf, &s.base);
     if ( rc )
         goto out;
     rc = fio_replace_at(w->dir_fd, EXP_USAGE_STATE_FILE,
@@ -845,8 +372,8 @@ static int state_load(struct exp_usage *w)
         return rc;
     if ( len < USAGE_PREAMBLE_LEN ||
          memcmp(buf, USAGE_STATE_MAGIC, USAGE_MAGIC_LEN) ||
-         get_le32(buf + USAGE_MAGIC_LEN) != USAGE_VERSION ||
-         !frame_at(buf, len, USAGE_PREAMBLE_LEN, &flen) ||
+         usage_get_le32(buf + USAGE_MAGIC_LEN) != USAGE_VERSION ||
+         !usage_frame_at(buf, len, USAGE_PREAMBLE_LEN, &flen) ||
          USAGE_PREAMBLE_LEN + flen + USAGE_FRAME_OVERHEAD != len )
     {
         free(buf);
@@ -1009,7 +536,7 @@ static int recover_files(struct exp_usage *w, char *err, size_t errlen)
         }
         sc.b = buf;
         sc.n = len;
-        rc = scan_file(&sc);
+        rc = usage_scan_file(&sc);
         if ( sc.hdr )
             xenos__usage_file_header__free_unpacked(sc.hdr, NULL);
         /* Nothing whole, and what is there begins as we begin a file: a
@@ -1273,7 +800,7 @@ static int interval_close(struct exp_usage *w, const struct acct_snapshot *c,
         r.mem_max_bytes = e->mem_peak_bytes;
         r.weight = d->weight;
         r.cap_pct = d->cap_pct;
-        rc = put_record_frame(&ch->buf, &r, USAGE_RECORD_FIXED_MAX +
+        rc = usage_put_record_frame(&ch->buf, &r, USAGE_RECORD_FIXED_MAX +
                               host_len + r.tenant.len + ACCT_UUID_LEN +
                               r.name.len);
         w->scratch[nrec].e = (struct usage_ent *)e;
