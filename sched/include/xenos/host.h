@@ -248,13 +248,18 @@ void sch_assert_failed(const char *expr, const char *file, int line)
 #define sch_unlikely(x)   __builtin_expect(!!(x), 0)
 
 /*
- * The host's half: layouts of struct sch_lock and struct sch_timer and the
- * inline lock primitives sch_spin_lock_init(), sch_spin_lock(),
- * sch_spin_unlock(), sch_spin_trylock().  A policy initialises every lock
- * it owns (zeroed memory is not an unlocked lock everywhere: Xen's
- * spinlocks carry debug state).  Locks are IRQ-safe where the host has
- * interrupts: a wake can come from an interrupt handler.  The simulator's
- * is sched/sim/host_impl.h, Xen's sched/xen/host_impl.h.
+ * The host's half, "host_impl.h", which each host keeps in a directory of
+ * its own and puts on the include path of the policies it builds: nothing
+ * in sched/ depends on any one host's layout.  It defines
+ * - struct sch_lock and struct sch_timer;
+ * - the inline lock primitives sch_spin_lock_init(), sch_spin_lock(),
+ *   sch_spin_unlock() and sch_spin_trylock().  A policy initialises every
+ *   lock it owns (zeroed memory is not an unlocked lock everywhere: Xen's
+ *   spinlocks carry debug state).  Locks are IRQ-safe where the host has
+ *   interrupts: a wake can come from an interrupt handler.
+ * The hosts: the simulator (sched/sim/), Xen (sched/xen/), bench_decide's
+ * (bench/), and sched/null/, which has Xen's layouts with nothing behind
+ * them, for the freestanding build.
  */
 #include "host_impl.h"
 
