@@ -3,7 +3,8 @@
  * host (bench/host.c).  Implementers only.
  *
  * One thread, so sched/hosted/'s lock flags, as the simulator's: a decision
- * then costs what it costs in the simulator.  Timers are armed but never fire, so a
+ * then costs what it costs in the simulator, and bench_decide keeps the
+ * locking contract like any host.  Timers are armed but never fire, so a
  * timer is only what it was set to.
  */
 #ifndef XENOS_BENCH_HOST_IMPL_H

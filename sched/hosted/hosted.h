@@ -5,7 +5,8 @@
  * services of hosted.c (the C heap, stderr, abort).
  *
  * On one thread a lock cannot be contended, so it is a flag: taking a lock
- * twice or releasing one not held fails an assertion, which a test
+ * twice, releasing one not held, and a policy that finds a lock its caller
+ * should hold free (SCH_ASSERT_LOCKED) all fail an assertion, which a test
  * catches; Xen would deadlock or race instead.
  */
 #ifndef XENOS_HOSTED_H
@@ -39,5 +40,7 @@ static inline void sch_spin_unlock(struct sch_lock *l)
     SCH_ASSERT(l->held);
     l->held = false;
 }
+
+#define SCH_ASSERT_LOCKED(l) SCH_ASSERT((l)->held)
 
 #endif /* XENOS_HOSTED_H */

@@ -50,6 +50,7 @@ bool sch_null_spin_trylock_irqsave(struct sch_null_spinlock *l,
                                    unsigned long *flags);
 void sch_null_spin_unlock_irqrestore(struct sch_null_spinlock *l,
                                      unsigned long flags);
+bool sch_null_spin_is_locked(const struct sch_null_spinlock *l);
 
 static inline void sch_spin_lock_init(struct sch_lock *l)
 {
@@ -76,5 +77,7 @@ static inline void sch_spin_unlock(struct sch_lock *l)
 {
     sch_null_spin_unlock_irqrestore(l->xl, l->flags);
 }
+
+#define SCH_ASSERT_LOCKED(l) SCH_ASSERT(sch_null_spin_is_locked((l)->xl))
 
 #endif /* XENOS_NULL_HOST_IMPL_H */

@@ -198,6 +198,11 @@ static bool cred_queued(const struct cred_unit *svc)
     return !sch_list_empty(&svc->q_elem);
 }
 
+static struct sch_lock *cred_pcpu_lock(const struct cred_pcpu *spc)
+{
+    return sch_res(spc->prv->s, spc->cpu)->lock;
+}
+
 /*
  * Behind every unit of the same or better priority.  A yielding unit also
  * goes behind one unit of lower priority, if there is one, so that it
@@ -207,6 +212,7 @@ static void cred_runq_insert(struct cred_pcpu *spc, struct cred_unit *svc)
 {
     struct sch_list *pos;
 
+    SCH_ASSERT_LOCKED(cred_pcpu_lock(spc));
     SCH_ASSERT(!cred_queued(svc) && !svc->unit->is_idle);
     sch_list_for_each(pos, &spc->runq)
         if ( cred_q_entry(pos)->pri < svc->pri )
@@ -219,14 +225,16 @@ static void cred_runq_insert(struct cred_pcpu *spc, struct cred_unit *svc)
 /* Queue a runnable unit where it belongs: runq, or parkq if parked. */
 static void cred_enqueue(struct cred_pcpu *spc, struct cred_unit *svc)
 {
+    SCH_ASSERT_LOCKED(cred_pcpu_lock(spc));
     if ( svc->parked )
         sch_list_add_tail(&svc->q_elem, &spc->parkq);
     else
         cred_runq_insert(spc, svc);
 }
 
-static void cred_dequeue(struct cred_unit *svc)
+static void cred_dequeue(const struct sch_sched *s, struct cred_unit *svc)
 {
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, svc->unit));
     SCH_ASSERT(cred_queued(svc));
     sch_list_del_init(&svc->q_elem);
 }
@@ -259,6 +267,7 @@ static void cred_acct_start(struct cred_private *prv, struct cred_unit *svc)
 {
     struct cred_dom *sdom = svc->sdom;
 
+    SCH_ASSERT_LOCKED(&prv->lock);
     if ( !sch_list_empty(&svc->active_elem) )
         return;
     sdom->nr_active++;
@@ -268,10 +277,12 @@ static void cred_acct_start(struct cred_private *prv, struct cred_unit *svc)
         sch_list_add(&sdom->active_elem, &prv->active_doms);
 }
 
+/* @svc stops sharing in accounting.  cred_private.lock held. */
 static void cred_acct_stop(struct cred_private *prv, struct cred_unit *svc)
 {
     struct cred_dom *sdom = svc->sdom;
 
+    SCH_ASSERT_LOCKED(&prv->lock);
     SCH_ASSERT(!sch_list_empty(&svc->active_elem));
     SCH_ASSERT(prv->weight >= sdom->weight && sdom->nr_active > 0);
     sdom->nr_active--;
@@ -292,6 +303,7 @@ static void cred_acct_credit(struct cred_private *prv)
     bool spare = false;     /* an earlier domain could have used more */
     struct sch_list *dpos, *dnext, *upos, *unext;
 
+    SCH_ASSERT_LOCKED(&prv->lock);
     /* Units in debt overall: hand out more, to bring the balance back. */
     if ( old_balance < 0 )
         credit_total -= old_balance;
@@ -432,7 +444,7 @@ static void cred_acct_pcpu(struct cred_private *prv, unsigned int cpu)
         if ( svc->parked )
             continue;
         /* Not boosted: it did not wake, it served its time. */
-        cred_dequeue(svc);
+        cred_dequeue(s, svc);
         cred_runq_insert(spc, svc);
         cred_tickle(s, svc);
     }
@@ -507,6 +519,7 @@ static void cred_tickle(const struct sch_sched *s, struct cred_unit *svc)
     const struct cred_unit *cur = cred_unit(sch_curr_on_cpu(s, cpu));
     struct sch_cpumask idle, fit;
 
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, svc->unit));
     cred_idlers(prv, &idle);
     if ( cur->pri == CRED_PRI_IDLE ||
          (sch_cpumask_empty(&idle) && svc->pri > cur->pri) )
@@ -541,6 +554,8 @@ static struct cred_unit *cred_steal_from(const struct sch_sched *s,
     struct cred_pcpu *pspc = cred_pcpu(s, peer);
     struct sch_list *pos;
 
+    SCH_ASSERT_LOCKED(sch_res(s, peer)->lock);
+    SCH_ASSERT_LOCKED(sch_res(s, cpu)->lock);
     /* An idle peer is about to run its queue itself. */
     if ( !pspc || sch_curr_on_cpu(s, peer)->is_idle )
         return NULL;
@@ -554,7 +569,7 @@ static struct cred_unit *cred_steal_from(const struct sch_sched *s,
         if ( svc->unit->is_running ||
              !sch_cpumask_test(&svc->unit->hard_affinity, cpu) )
             continue;
-        cred_dequeue(svc);
+        cred_dequeue(s, svc);
         sch_unit_set_res(svc->unit, cpu);
         return svc;
     }
@@ -574,6 +589,7 @@ static struct cred_unit *cred_steal(const struct sch_sched *s,
     struct sch_cpumask workers;
     unsigned int peer, first, i;
 
+    SCH_ASSERT_LOCKED(sch_res(s, cpu)->lock);
     cred_idlers(prv, &workers);
     for ( i = 0; i < SCH_MASK_WORDS; i++ )
         workers.bits[i] = s->cpus.bits[i] & ~workers.bits[i];
@@ -616,6 +632,7 @@ static unsigned int cred_pick_resource(const struct sch_sched *s,
     struct sch_cpumask allowed, idle;
     unsigned int cpu;
 
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     sch_cpumask_and(&allowed, &u->hard_affinity, &s->cpus);
     if ( sch_cpumask_empty(&allowed) )
         return u->res;      /* nowhere better: the host's affinity is odd */
@@ -639,6 +656,7 @@ static void cred_insert_unit(const struct sch_sched *s, struct sch_unit *u)
 {
     struct cred_unit *svc = cred_unit(u);
 
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     SCH_ASSERT(!u->is_idle && svc->sdom);
     /* The contract says a wake follows; a host that inserts a runnable
      * unit gets it queued now. */
@@ -655,6 +673,7 @@ static void cred_remove_unit(const struct sch_sched *s, struct sch_unit *u)
     struct cred_private *prv = cred_priv(s);
     struct cred_unit *svc = cred_unit(u);
 
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     SCH_ASSERT(!u->is_idle && !cred_queued(svc));
     svc->parked = false;
     sch_spin_lock(&prv->lock);
@@ -668,12 +687,13 @@ static void cred_sleep(const struct sch_sched *s, struct sch_unit *u,
 {
     struct cred_unit *svc = cred_unit(u);
 
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     (void)now;
     SCH_ASSERT(!u->is_idle);
     if ( sch_curr_on_cpu(s, u->res) == u )
         sch_kick(s, u->res);
     else if ( cred_queued(svc) )
-        cred_dequeue(svc);
+        cred_dequeue(s, svc);
 }
 
 static void cred_wake(const struct sch_sched *s, struct sch_unit *u,
@@ -682,6 +702,7 @@ static void cred_wake(const struct sch_sched *s, struct sch_unit *u,
     struct cred_private *prv = cred_priv(s);
     struct cred_unit *svc = cred_unit(u);
 
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     (void)now;
     SCH_ASSERT(!u->is_idle);
     /* Running (do_schedule will keep it) or already waiting. */
@@ -708,6 +729,7 @@ static void cred_wake(const struct sch_sched *s, struct sch_unit *u,
 static void cred_yield(const struct sch_sched *s, struct sch_unit *u,
                        sch_time_t now)
 {
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     (void)now;
     cred_unit(u)->yield = true;
     sch_kick(s, u->res);
@@ -738,6 +760,7 @@ static void cred_do_schedule(const struct sch_sched *s,
     sch_time_t slice = prv->tslice_ns;
     bool migrated = false;
 
+    SCH_ASSERT_LOCKED(sch_res(s, cpu)->lock);
     SCH_ASSERT(curr->res == cpu);
     if ( curr->is_idle )
         scurr->pri = CRED_PRI_IDLE;     /* end a tasklet's boost */
@@ -780,7 +803,7 @@ static void cred_do_schedule(const struct sch_sched *s,
             }
         }
         if ( !migrated && !snext->unit->is_idle )
-            cred_dequeue(snext);
+            cred_dequeue(s, snext);
     }
 
     if ( snext->pri == CRED_PRI_IDLE )
@@ -1041,7 +1064,7 @@ static void cred_free_udata(const struct sch_sched *s, void *ud)
         struct sch_lock *lock = sch_res(s, svc->unit->res)->lock;
 
         sch_spin_lock(lock);
-        cred_dequeue(svc);
+        cred_dequeue(s, svc);
         sch_spin_unlock(lock);
     }
     if ( svc->sdom )

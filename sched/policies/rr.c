@@ -85,6 +85,7 @@ static unsigned int rr_idler_for(struct rr_private *prv,
     struct sch_cpumask mask;
     unsigned int cpu;
 
+    SCH_ASSERT_LOCKED(&prv->lock);
     sch_cpumask_and(&mask, &prv->idlers, &u->hard_affinity);
     cpu = sch_cpumask_next(&mask, 0);
     if ( cpu < SCH_MAX_CPUS )
@@ -117,12 +118,14 @@ static void rr_dequeue(const struct sch_sched *s, struct sch_unit *u)
 
 static void rr_remove_unit(const struct sch_sched *s, struct sch_unit *u)
 {
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     rr_dequeue(s, u);
 }
 
 static void rr_sleep(const struct sch_sched *s, struct sch_unit *u,
                      sch_time_t now)
 {
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     (void)now;
     if ( sch_curr_on_cpu(s, u->res) == u )
         sch_kick(s, u->res);
@@ -133,6 +136,7 @@ static void rr_sleep(const struct sch_sched *s, struct sch_unit *u,
 static void rr_wake(const struct sch_sched *s, struct sch_unit *u,
                     sch_time_t now)
 {
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     (void)now;
     /* Current on its pCPU, not "is running": see fcredit's wake. */
     if ( sch_curr_on_cpu(s, u->res) == u ||
@@ -144,6 +148,7 @@ static void rr_wake(const struct sch_sched *s, struct sch_unit *u,
 static void rr_yield(const struct sch_sched *s, struct sch_unit *u,
                      sch_time_t now)
 {
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     (void)now;
     sch_kick(s, u->res);
 }
@@ -157,6 +162,7 @@ static void rr_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
     struct sch_unit *next = sch_res(s, cpu)->idle;
     unsigned int idler = SCH_MAX_CPUS;
 
+    SCH_ASSERT_LOCKED(sch_res(s, cpu)->lock);
     (void)now;
     sch_spin_lock(&prv->lock);
     if ( !curr->is_idle && curr->runnable )
@@ -203,6 +209,7 @@ static unsigned int rr_pick_resource(const struct sch_sched *s,
     struct sch_cpumask mask;
     unsigned int cpu;
 
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     sch_cpumask_and(&mask, &rr_priv(s)->idlers, &u->hard_affinity);
     cpu = sch_cpumask_next(&mask, 0);
     if ( cpu < SCH_MAX_CPUS )

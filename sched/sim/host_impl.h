@@ -3,7 +3,8 @@
  * Implementers only.  Freestanding like the policies that include it.
  *
  * The simulator runs on one thread: its locks are sched/hosted/'s flags,
- * which catch a lock taken twice or released unheld.  A timer is an event in the simulator's queue.
+ * which catch a lock taken twice, released unheld, or not held where a
+ * policy asserts it is.  A timer is an event in the simulator's queue.
  */
 #ifndef XENOS_SIM_HOST_IMPL_H
 #define XENOS_SIM_HOST_IMPL_H

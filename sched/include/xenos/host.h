@@ -256,11 +256,22 @@ void sch_assert_failed(const char *expr, const char *file, int line)
  *   sch_spin_unlock() and sch_spin_trylock().  A policy initialises every
  *   lock it owns (zeroed memory is not an unlocked lock everywhere: Xen's
  *   spinlocks carry debug state).  Locks are IRQ-safe where the host has
- *   interrupts: a wake can come from an interrupt handler.
+ *   interrupts: a wake can come from an interrupt handler;
+ * - SCH_ASSERT_LOCKED(lock): fails unless @lock is held (by this CPU, where
+ *   the host can tell).  A policy states with it each lock its caller must
+ *   hold, at the entry of every hook run under a schedule lock and of every
+ *   helper whose comment says "lock of ... held": so a host that forgets a
+ *   lock, or a policy that calls a helper without one, fails a test rather
+ *   than races on a real host.  Xen checks it in debug builds only, as its
+ *   own ASSERT(spin_is_locked()).
  * The hosts: the simulator (sched/sim/), Xen (sched/xen/), bench_decide's
  * (bench/), and sched/null/, which has Xen's layouts with nothing behind
  * them, for the freestanding build.
  */
 #include "host_impl.h"
+
+#ifndef SCH_ASSERT_LOCKED
+#error "host_impl.h defines no SCH_ASSERT_LOCKED"
+#endif
 
 #endif /* XENOS_HOST_H */
