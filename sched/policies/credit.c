@@ -457,7 +457,7 @@ static void cred_acct_pcpu(struct cred_private *prv, unsigned int cpu)
 }
 
 /* Master timer: accounting for the whole instance, once a period. */
-static void cred_acct(void *data, sch_time_t now)
+static void SCH_HOOK cred_acct(void *data, sch_time_t now)
 {
     struct cred_private *prv = data;
     unsigned int cpu;
@@ -473,7 +473,7 @@ static void cred_acct(void *data, sch_time_t now)
 }
 
 /* Per-pCPU tick: charge what runs, and let accounting see it. */
-static void cred_tick(void *data, sch_time_t now)
+static void SCH_HOOK cred_tick(void *data, sch_time_t now)
 {
     struct cred_pcpu *spc = data;
     struct cred_private *prv = spc->prv;
@@ -624,8 +624,8 @@ static struct cred_unit *cred_steal(const struct sch_sched *s,
  * else an idle pCPU it may use, else its pCPU if allowed, else the next
  * allowed one.  Lock of u->res held.
  */
-static unsigned int cred_pick_resource(const struct sch_sched *s,
-                                       const struct sch_unit *u)
+static unsigned int SCH_HOOK
+cred_pick_resource(const struct sch_sched *s, const struct sch_unit *u)
 {
     struct cred_private *prv = cred_priv(s);
     struct cred_pcpu *home = cred_pcpu(s, u->res);
@@ -652,7 +652,8 @@ static unsigned int cred_pick_resource(const struct sch_sched *s,
 /* ------------------------------------------------------------------ */
 /* Unit events: lock of u->res held.                                   */
 
-static void cred_insert_unit(const struct sch_sched *s, struct sch_unit *u)
+static void SCH_HOOK
+cred_insert_unit(const struct sch_sched *s, struct sch_unit *u)
 {
     struct cred_unit *svc = cred_unit(u);
 
@@ -668,7 +669,8 @@ static void cred_insert_unit(const struct sch_sched *s, struct sch_unit *u)
     }
 }
 
-static void cred_remove_unit(const struct sch_sched *s, struct sch_unit *u)
+static void SCH_HOOK
+cred_remove_unit(const struct sch_sched *s, struct sch_unit *u)
 {
     struct cred_private *prv = cred_priv(s);
     struct cred_unit *svc = cred_unit(u);
@@ -682,8 +684,8 @@ static void cred_remove_unit(const struct sch_sched *s, struct sch_unit *u)
     sch_spin_unlock(&prv->lock);
 }
 
-static void cred_sleep(const struct sch_sched *s, struct sch_unit *u,
-                       sch_time_t now)
+static void SCH_HOOK
+cred_sleep(const struct sch_sched *s, struct sch_unit *u, sch_time_t now)
 {
     struct cred_unit *svc = cred_unit(u);
 
@@ -696,8 +698,8 @@ static void cred_sleep(const struct sch_sched *s, struct sch_unit *u,
         cred_dequeue(s, svc);
 }
 
-static void cred_wake(const struct sch_sched *s, struct sch_unit *u,
-                      sch_time_t now)
+static void SCH_HOOK
+cred_wake(const struct sch_sched *s, struct sch_unit *u, sch_time_t now)
 {
     struct cred_private *prv = cred_priv(s);
     struct cred_unit *svc = cred_unit(u);
@@ -726,8 +728,8 @@ static void cred_wake(const struct sch_sched *s, struct sch_unit *u,
     cred_tickle(s, svc);
 }
 
-static void cred_yield(const struct sch_sched *s, struct sch_unit *u,
-                       sch_time_t now)
+static void SCH_HOOK
+cred_yield(const struct sch_sched *s, struct sch_unit *u, sch_time_t now)
 {
     SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     (void)now;
@@ -748,10 +750,11 @@ static bool cred_ratelimited(const struct cred_private *prv,
            now - svc->sched_in_ns < prv->ratelimit_ns;
 }
 
-static void cred_do_schedule(const struct sch_sched *s,
-                             struct sch_unit *curr, unsigned int cpu,
-                             sch_time_t now, bool tasklet_work,
-                             struct sch_slice *out)
+static void SCH_HOOK
+cred_do_schedule(const struct sch_sched *s,
+                 struct sch_unit *curr, unsigned int cpu,
+                 sch_time_t now, bool tasklet_work,
+                 struct sch_slice *out)
 {
     struct cred_private *prv = cred_priv(s);
     struct cred_pcpu *spc = cred_pcpu(s, cpu);
@@ -843,8 +846,9 @@ static void cred_set_tslice(struct cred_private *prv, uint32_t tslice_us)
     prv->credit = (int64_t)prv->credits_per_tslice * prv->ncpus;
 }
 
-static int cred_adjust(const struct sch_sched *s, struct sch_domain *d,
-                       struct sch_dom_params *p, sch_time_t now)
+static int SCH_HOOK
+cred_adjust(const struct sch_sched *s, struct sch_domain *d,
+            struct sch_dom_params *p, sch_time_t now)
 {
     struct cred_private *prv = cred_priv(s);
     struct cred_dom *sdom = d->priv;
@@ -881,8 +885,8 @@ static int cred_adjust(const struct sch_sched *s, struct sch_domain *d,
     return -SCH_EINVAL;
 }
 
-static int cred_adjust_global(const struct sch_sched *s,
-                              struct sch_global_params *p)
+static int SCH_HOOK
+cred_adjust_global(const struct sch_sched *s, struct sch_global_params *p)
 {
     struct cred_private *prv = cred_priv(s);
     uint32_t tslice_us, ratelimit_us;
@@ -927,7 +931,7 @@ static int cred_adjust_global(const struct sch_sched *s,
 /* ------------------------------------------------------------------ */
 /* Set-up and tear-down: no lock held.                                 */
 
-static int cred_init(struct sch_sched *s)
+static int SCH_HOOK cred_init(struct sch_sched *s)
 {
     struct cred_private *prv = sch_zalloc(s, sizeof(*prv));
 
@@ -947,7 +951,7 @@ static int cred_init(struct sch_sched *s)
     return 0;
 }
 
-static void cred_deinit(struct sch_sched *s)
+static void SCH_HOOK cred_deinit(struct sch_sched *s)
 {
     struct cred_private *prv = cred_priv(s);
 
@@ -959,7 +963,8 @@ static void cred_deinit(struct sch_sched *s)
     s->priv = NULL;
 }
 
-static void *cred_alloc_pdata(const struct sch_sched *s, unsigned int cpu)
+static void *SCH_HOOK
+cred_alloc_pdata(const struct sch_sched *s, unsigned int cpu)
 {
     struct cred_private *prv = cred_priv(s);
     struct cred_pcpu *spc = sch_zalloc(s, sizeof(*spc));
@@ -989,8 +994,8 @@ static void *cred_alloc_pdata(const struct sch_sched *s, unsigned int cpu)
     return spc;
 }
 
-static void cred_free_pdata(const struct sch_sched *s, void *pd,
-                            unsigned int cpu)
+static void SCH_HOOK
+cred_free_pdata(const struct sch_sched *s, void *pd, unsigned int cpu)
 {
     struct cred_private *prv = cred_priv(s);
     struct cred_pcpu *spc = pd;
@@ -1011,8 +1016,8 @@ static void cred_free_pdata(const struct sch_sched *s, void *pd,
     sch_free(s, spc);
 }
 
-static void *cred_alloc_domdata(const struct sch_sched *s,
-                                struct sch_domain *d)
+static void *SCH_HOOK
+cred_alloc_domdata(const struct sch_sched *s, struct sch_domain *d)
 {
     struct cred_dom *sdom = sch_zalloc(s, sizeof(*sdom));
 
@@ -1025,7 +1030,7 @@ static void *cred_alloc_domdata(const struct sch_sched *s,
     return sdom;
 }
 
-static void cred_free_domdata(const struct sch_sched *s, void *dd)
+static void SCH_HOOK cred_free_domdata(const struct sch_sched *s, void *dd)
 {
     struct cred_dom *sdom = dd;
 
@@ -1033,8 +1038,8 @@ static void cred_free_domdata(const struct sch_sched *s, void *dd)
     sch_free(s, dd);
 }
 
-static void *cred_alloc_udata(const struct sch_sched *s, struct sch_unit *u,
-                              void *dd)
+static void *SCH_HOOK
+cred_alloc_udata(const struct sch_sched *s, struct sch_unit *u, void *dd)
 {
     struct cred_unit *svc = sch_zalloc(s, sizeof(*svc));
 
@@ -1052,7 +1057,7 @@ static void *cred_alloc_udata(const struct sch_sched *s, struct sch_unit *u,
  * A host tearing everything down may free a unit it never removed: unlink
  * it first, so that no list is left pointing at freed memory.
  */
-static void cred_free_udata(const struct sch_sched *s, void *ud)
+static void SCH_HOOK cred_free_udata(const struct sch_sched *s, void *ud)
 {
     struct cred_private *prv = cred_priv(s);
     struct cred_unit *svc = ud;
@@ -1091,7 +1096,7 @@ static void cred_dump_unit(const struct sch_sched *s, const char *what,
                sch_list_empty(&svc->active_elem) ? "" : " active");
 }
 
-static void cred_dump_settings(const struct sch_sched *s)
+static void SCH_HOOK cred_dump_settings(const struct sch_sched *s)
 {
     struct cred_private *prv = cred_priv(s);
     struct sch_list *dpos, *upos;
@@ -1125,7 +1130,8 @@ static void cred_dump_settings(const struct sch_sched *s)
     sch_spin_unlock(&prv->lock);
 }
 
-static void cred_dump_cpu_state(const struct sch_sched *s, unsigned int cpu)
+static void SCH_HOOK
+cred_dump_cpu_state(const struct sch_sched *s, unsigned int cpu)
 {
     struct cred_pcpu *spc = cred_pcpu(s, cpu);
     struct sch_resource *sr = sch_res(s, cpu);

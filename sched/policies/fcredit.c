@@ -1442,7 +1442,7 @@ static struct fc_unit *fc_steal(const struct sch_sched *s, struct fc_runq *rq,
 /* ------------------------------------------------------------------ */
 /* Hooks                                                               */
 
-static int fc_init(struct sch_sched *s)
+static int SCH_HOOK fc_init(struct sch_sched *s)
 {
     struct fc_private *prv = sch_zalloc(s, sizeof(*prv));
 
@@ -1461,7 +1461,7 @@ static int fc_init(struct sch_sched *s)
 
 /* Runqueues live as long as the instance: peers read the table without a
  * lock, so one is never freed while another pCPU might look at it. */
-static void fc_deinit(struct sch_sched *s)
+static void SCH_HOOK fc_deinit(struct sch_sched *s)
 {
     struct fc_private *prv = fc_priv(s);
     unsigned int i;
@@ -1477,7 +1477,8 @@ static void fc_deinit(struct sch_sched *s)
  * the first of its pCPUs.  A new runqueue starts at the frame of another,
  * so units moving between them keep comparable vtimes.
  */
-static void *fc_alloc_pdata(const struct sch_sched *s, unsigned int cpu)
+static void *SCH_HOOK
+fc_alloc_pdata(const struct sch_sched *s, unsigned int cpu)
 {
     struct fc_private *prv = fc_priv(s);
     struct fc_pcpu *pc = sch_zalloc(s, sizeof(*pc));
@@ -1530,8 +1531,8 @@ static void *fc_alloc_pdata(const struct sch_sched *s, unsigned int cpu)
     return pc;
 }
 
-static void fc_free_pdata(const struct sch_sched *s, void *pd,
-                          unsigned int cpu)
+static void SCH_HOOK
+fc_free_pdata(const struct sch_sched *s, void *pd, unsigned int cpu)
 {
     struct fc_private *prv = fc_priv(s);
     struct fc_pcpu *pc = pd;
@@ -1564,13 +1565,14 @@ static void fc_free_pdata(const struct sch_sched *s, void *pd,
     sch_free(s, pc);
 }
 
-static struct sch_lock *fc_pcpu_lock(const struct sch_sched *s,
-                                     unsigned int cpu)
+static struct sch_lock *SCH_HOOK
+fc_pcpu_lock(const struct sch_sched *s, unsigned int cpu)
 {
     return &fc_pcpu(s, cpu)->rq->lock;
 }
 
-static void *fc_alloc_domdata(const struct sch_sched *s, struct sch_domain *d)
+static void *SCH_HOOK
+fc_alloc_domdata(const struct sch_sched *s, struct sch_domain *d)
 {
     struct fc_dom *fd = sch_zalloc(s, sizeof(*fd));
 
@@ -1582,13 +1584,13 @@ static void *fc_alloc_domdata(const struct sch_sched *s, struct sch_domain *d)
     return fd;
 }
 
-static void fc_free_domdata(const struct sch_sched *s, void *dd)
+static void SCH_HOOK fc_free_domdata(const struct sch_sched *s, void *dd)
 {
     sch_free(s, dd);
 }
 
-static void *fc_alloc_udata(const struct sch_sched *s, struct sch_unit *u,
-                            void *dd)
+static void *SCH_HOOK
+fc_alloc_udata(const struct sch_sched *s, struct sch_unit *u, void *dd)
 {
     struct fc_unit *fu = sch_zalloc(s, sizeof(*fu));
 
@@ -1600,13 +1602,14 @@ static void *fc_alloc_udata(const struct sch_sched *s, struct sch_unit *u,
     return fu;
 }
 
-static void fc_free_udata(const struct sch_sched *s, void *ud)
+static void SCH_HOOK fc_free_udata(const struct sch_sched *s, void *ud)
 {
     sch_free(s, ud);
 }
 
 /* A new unit starts at the frame of its class: level with its peers. */
-static void fc_insert_unit(const struct sch_sched *s, struct sch_unit *u)
+static void SCH_HOOK
+fc_insert_unit(const struct sch_sched *s, struct sch_unit *u)
 {
     struct fc_unit *fu = fc_unit(u);
     struct fc_runq *rq = fc_rq_of(s, u);
@@ -1625,14 +1628,15 @@ static void fc_dequeue(const struct sch_sched *s, struct fc_unit *fu)
     fu->boosted = false;
 }
 
-static void fc_remove_unit(const struct sch_sched *s, struct sch_unit *u)
+static void SCH_HOOK
+fc_remove_unit(const struct sch_sched *s, struct sch_unit *u)
 {
     SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     fc_dequeue(s, fc_unit(u));
 }
 
-static void fc_sleep(const struct sch_sched *s, struct sch_unit *u,
-                     sch_time_t now)
+static void SCH_HOOK
+fc_sleep(const struct sch_sched *s, struct sch_unit *u, sch_time_t now)
 {
     struct fc_unit *fu = fc_unit(u);
 
@@ -1662,8 +1666,8 @@ static void fc_sleep(const struct sch_sched *s, struct sch_unit *u,
     fc_add(&fu->dom->nr_runnable, -1);
 }
 
-static void fc_wake(const struct sch_sched *s, struct sch_unit *u,
-                    sch_time_t now)
+static void SCH_HOOK
+fc_wake(const struct sch_sched *s, struct sch_unit *u, sch_time_t now)
 {
     struct fc_unit *fu = fc_unit(u);
     struct fc_runq *rq = fc_rq_of(s, u);
@@ -1686,8 +1690,8 @@ static void fc_wake(const struct sch_sched *s, struct sch_unit *u,
         sch_kick(s, u->res);            /* to come back for it in time */
 }
 
-static void fc_yield(const struct sch_sched *s, struct sch_unit *u,
-                     sch_time_t now)
+static void SCH_HOOK
+fc_yield(const struct sch_sched *s, struct sch_unit *u, sch_time_t now)
 {
     SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     (void)now;
@@ -1696,8 +1700,8 @@ static void fc_yield(const struct sch_sched *s, struct sch_unit *u,
 }
 
 /* Its context saved, a unit switched out still runnable is queued. */
-static void fc_context_saved(const struct sch_sched *s, struct sch_unit *u,
-                             sch_time_t now)
+static void SCH_HOOK
+fc_context_saved(const struct sch_sched *s, struct sch_unit *u, sch_time_t now)
 {
     struct fc_unit *fu = fc_unit(u);
     struct fc_runq *rq = fc_rq_of(s, u);
@@ -1937,9 +1941,10 @@ static void fc_decide(const struct sch_sched *s, struct sch_unit *curr,
         fc_pass_kick(s, rq);
 }
 
-static void fc_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
-                           unsigned int cpu, sch_time_t now,
-                           bool tasklet_work, struct sch_slice *out)
+static void SCH_HOOK
+fc_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
+               unsigned int cpu, sch_time_t now,
+               bool tasklet_work, struct sch_slice *out)
 {
     const struct fc_pcpu *pc = fc_pcpu(s, cpu);
     sch_time_t until;
@@ -1957,8 +1962,8 @@ static void fc_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
 /* Asleep and on no queue (Xen: migrating): it moves to @cpu, maybe to
  * another runqueue, where its vtime must fit the frame (fc_place does at
  * the wake that follows). */
-static void fc_migrate(const struct sch_sched *s, struct sch_unit *u,
-                       unsigned int cpu)
+static void SCH_HOOK
+fc_migrate(const struct sch_sched *s, struct sch_unit *u, unsigned int cpu)
 {
     SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     SCH_ASSERT_LOCKED(sch_res(s, cpu)->lock);
@@ -1966,8 +1971,8 @@ static void fc_migrate(const struct sch_sched *s, struct sch_unit *u,
     sch_unit_set_res(u, cpu);
 }
 
-static unsigned int fc_pick_resource(const struct sch_sched *s,
-                                     const struct sch_unit *u)
+static unsigned int SCH_HOOK
+fc_pick_resource(const struct sch_sched *s, const struct sch_unit *u)
 {
     struct fc_runq *rq = fc_rq_of(s, u);
     uint64_t local = (u->hard_affinity.bits[rq->base / 64] >>
@@ -2009,8 +2014,9 @@ static void fc_cap_changed(const struct fc_private *prv, struct fc_dom *fd,
     fd->left_at = now;
 }
 
-static int fc_adjust(const struct sch_sched *s, struct sch_domain *d,
-                     struct sch_dom_params *p, sch_time_t now)
+static int SCH_HOOK
+fc_adjust(const struct sch_sched *s, struct sch_domain *d,
+          struct sch_dom_params *p, sch_time_t now)
 {
     struct fc_dom *fd = d->priv;
     struct sch_cpumask kick;
@@ -2048,8 +2054,8 @@ static int fc_adjust(const struct sch_sched *s, struct sch_domain *d,
     return 0;
 }
 
-static int fc_adjust_global(const struct sch_sched *s,
-                            struct sch_global_params *p)
+static int SCH_HOOK
+fc_adjust_global(const struct sch_sched *s, struct sch_global_params *p)
 {
     struct fc_private *prv = fc_priv(s);
     uint32_t tslice, ratelimit, period, latency, runq;
@@ -2107,7 +2113,7 @@ static int fc_adjust_global(const struct sch_sched *s,
     return 0;
 }
 
-static void fc_dump_settings(const struct sch_sched *s)
+static void SCH_HOOK fc_dump_settings(const struct sch_sched *s)
 {
     const struct fc_private *prv = fc_priv(s);
 
@@ -2120,7 +2126,8 @@ static void fc_dump_settings(const struct sch_sched *s)
                prv->runq_cpus);
 }
 
-static void fc_dump_cpu_state(const struct sch_sched *s, unsigned int cpu)
+static void SCH_HOOK
+fc_dump_cpu_state(const struct sch_sched *s, unsigned int cpu)
 {
     const struct fc_pcpu *pc = fc_pcpu(s, cpu);
 

@@ -66,6 +66,13 @@ static inline void sch_spin_unlock(struct sch_lock *l)
  */
 #define SCH_ASSERT_LOCKED(l) ASSERT(spin_is_locked((l)->xl))
 
+/*
+ * A policy's hooks and timer callbacks are called through pointers (by
+ * this adapter and by xs_timer_fn): with CET-IBT (CONFIG_XEN_IBT) such a
+ * call must land on a cf_check function, the only ones given an ENDBR64.
+ */
+#define SCH_HOOK cf_check
+
 /* Xen's timers call fn(data); ours also pass the time they fired at. */
 struct sch_timer {
     struct timer t;

@@ -202,7 +202,7 @@ struct sch_sched;
 
 /*
  * Timer callback.  @now is the time the timer fired at, so a callback never
- * needs a clock.  Called with no scheduler lock held.
+ * needs a clock.  Called with no scheduler lock held.  Mark it SCH_HOOK.
  */
 typedef void (*sch_timer_cb)(void *data, sch_time_t now);
 
@@ -263,7 +263,8 @@ void sch_assert_failed(const char *expr, const char *file, int line)
  *   helper whose comment says "lock of ... held": so a host that forgets a
  *   lock, or a policy that calls a helper without one, fails a test rather
  *   than races on a real host.  Xen checks it in debug builds only, as its
- *   own ASSERT(spin_is_locked()).
+ *   own ASSERT(spin_is_locked());
+ * - optionally SCH_HOOK (below).
  * The hosts: the simulator (sched/sim/), Xen (sched/xen/), bench_decide's
  * (bench/), and sched/null/, which has Xen's layouts with nothing behind
  * them, for the freestanding build.
@@ -272,6 +273,16 @@ void sch_assert_failed(const char *expr, const char *file, int line)
 
 #ifndef SCH_ASSERT_LOCKED
 #error "host_impl.h defines no SCH_ASSERT_LOCKED"
+#endif
+
+/*
+ * SCH_HOOK marks every policy function a host calls through a pointer: the
+ * hooks of struct sch_ops and timer callbacks.  It is Xen's cf_check, so
+ * with CET-IBT the hypervisor's indirect calls land only on marked
+ * functions (they alone start with ENDBR64); nothing in a host without it.
+ */
+#ifndef SCH_HOOK
+#define SCH_HOOK
 #endif
 
 #endif /* XENOS_HOST_H */

@@ -128,6 +128,8 @@ struct sch_global_params {
     uint32_t runq_cpus;
 };
 
+/* Every function a policy puts in its ops is marked SCH_HOOK (host.h): the
+ * host calls it through a pointer, which Xen's CET-IBT checks. */
 struct sch_ops {
     const char *name;           /* full name */
     const char *opt_name;       /* name used to pick it ("credit") */
