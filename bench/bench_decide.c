@@ -46,20 +46,6 @@ static void die(const char *what)
     exit(1);
 }
 
-/*
- * The pCPU's schedule lock, held around each hook that the contract
- * (sched.h) calls under it, as any host does: the policies assert it.
- */
-static void lock(struct bench *b)
-{
-    sch_spin_lock(b->res.lock);
-}
-
-static void unlock(struct bench *b)
-{
-    sch_spin_unlock(b->res.lock);
-}
-
 static void switch_to(struct bench *b, struct sch_unit *prev,
                       const struct sch_slice *out)
 {
@@ -77,23 +63,8 @@ static void schedule(struct bench *b)
     struct sch_slice out = { NULL, -1, false };
     struct sch_unit *prev = b->res.curr;
 
-    lock(b);
     b->s.ops->do_schedule(&b->s, prev, 0, b->now, false, &out);
     switch_to(b, prev, &out);
-    unlock(b);
-}
-
-static void sleep_wake(struct bench *b, struct sch_unit *u, bool runnable)
-{
-    const struct sch_ops *ops = b->s.ops;
-
-    u->runnable = runnable;
-    lock(b);
-    if ( runnable )
-        ops->wake(&b->s, u, b->now);
-    else if ( ops->sleep )
-        ops->sleep(&b->s, u, b->now);
-    unlock(b);
 }
 
 static void bench_init(struct bench *b, const struct sch_ops *ops,
@@ -107,7 +78,6 @@ static void bench_init(struct bench *b, const struct sch_ops *ops,
     b->s.nr_cpus = 1;
     sch_cpumask_set(&b->s.cpus, 0);
     b->s.res = &b->res;
-    sch_spin_lock_init(&b->lock);
     b->res.lock = &b->lock;
     b->idle.is_idle = b->idle.is_running = true;
     sch_cpumask_set(&b->idle.hard_affinity, 0);
@@ -147,16 +117,15 @@ static void bench_init(struct bench *b, const struct sch_ops *ops,
              !(u->priv = ops->alloc_udata(&b->s, u, d->priv)) )
             die("out of memory");
         if ( ops->insert_unit )
-        {
-            lock(b);
             ops->insert_unit(&b->s, u);
-            unlock(b);
-        }
         if ( ops->adjust && ops->adjust(&b->s, d, &p, 0) )
             die("adjust failed");
     }
     for ( i = 0; i < n; i++ )
-        sleep_wake(b, &b->units[i], true);
+    {
+        b->units[i].runnable = true;
+        ops->wake(&b->s, &b->units[i], b->now);
+    }
     schedule(b);
 }
 
@@ -169,14 +138,13 @@ static void bench_fini(struct bench *b)
     {
         struct sch_unit *u = &b->units[i];
 
-        if ( u->runnable )
-            sleep_wake(b, u, false);
-        if ( ops->remove_unit )
+        if ( u->runnable && ops->sleep )
         {
-            lock(b);
-            ops->remove_unit(&b->s, u);
-            unlock(b);
+            u->runnable = false;
+            ops->sleep(&b->s, u, b->now);
         }
+        if ( ops->remove_unit )
+            ops->remove_unit(&b->s, u);
         if ( ops->free_udata )
             ops->free_udata(&b->s, u->priv);
         if ( ops->free_domdata )
@@ -196,6 +164,8 @@ static void bench_fini(struct bench *b)
 __attribute__((noinline)) void decide_loop(struct bench *b, unsigned long k);
 __attribute__((noinline)) void decide_loop(struct bench *b, unsigned long k)
 {
+    const struct sch_ops *ops = b->s.ops;
+
     while ( k-- )
     {
         struct sch_unit *u = b->res.curr;
@@ -203,9 +173,12 @@ __attribute__((noinline)) void decide_loop(struct bench *b, unsigned long k)
         b->now += STEP_NS;
         if ( u->is_idle )
             die("nothing runnable");
-        sleep_wake(b, u, false);
+        u->runnable = false;
+        if ( ops->sleep )
+            ops->sleep(&b->s, u, b->now);
         schedule(b);
-        sleep_wake(b, u, true);
+        u->runnable = true;
+        ops->wake(&b->s, u, b->now);
     }
 }
 
