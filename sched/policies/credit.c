@@ -198,6 +198,11 @@ static bool cred_queued(const struct cred_unit *svc)
     return !sch_list_empty(&svc->q_elem);
 }
 
+static struct sch_lock *cred_pcpu_lock(const struct cred_pcpu *spc)
+{
+    return sch_res(spc->prv->s, spc->cpu)->lock;
+}
+
 /*
  * Behind every unit of the same or better priority.  A yielding unit also
  * goes behind one unit of lower priority, if there is one, so that it
@@ -207,6 +212,7 @@ static void cred_runq_insert(struct cred_pcpu *spc, struct cred_unit *svc)
 {
     struct sch_list *pos;
 
+    SCH_ASSERT_LOCKED(cred_pcpu_lock(spc));
     SCH_ASSERT(!cred_queued(svc) && !svc->unit->is_idle);
     sch_list_for_each(pos, &spc->runq)
         if ( cred_q_entry(pos)->pri < svc->pri )
@@ -219,14 +225,16 @@ static void cred_runq_insert(struct cred_pcpu *spc, struct cred_unit *svc)
 /* Queue a runnable unit where it belongs: runq, or parkq if parked. */
 static void cred_enqueue(struct cred_pcpu *spc, struct cred_unit *svc)
 {
+    SCH_ASSERT_LOCKED(cred_pcpu_lock(spc));
     if ( svc->parked )
         sch_list_add_tail(&svc->q_elem, &spc->parkq);
     else
         cred_runq_insert(spc, svc);
 }
 
-static void cred_dequeue(struct cred_unit *svc)
+static void cred_dequeue(const struct sch_sched *s, struct cred_unit *svc)
 {
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, svc->unit));
     SCH_ASSERT(cred_queued(svc));
     sch_list_del_init(&svc->q_elem);
 }
@@ -259,6 +267,7 @@ static void cred_acct_start(struct cred_private *prv, struct cred_unit *svc)
 {
     struct cred_dom *sdom = svc->sdom;
 
+    SCH_ASSERT_LOCKED(&prv->lock);
     if ( !sch_list_empty(&svc->active_elem) )
         return;
     sdom->nr_active++;
@@ -268,10 +277,12 @@ static void cred_acct_start(struct cred_private *prv, struct cred_unit *svc)
         sch_list_add(&sdom->active_elem, &prv->active_doms);
 }
 
+/* @svc stops sharing in accounting.  cred_private.lock held. */
 static void cred_acct_stop(struct cred_private *prv, struct cred_unit *svc)
 {
     struct cred_dom *sdom = svc->sdom;
 
+    SCH_ASSERT_LOCKED(&prv->lock);
     SCH_ASSERT(!sch_list_empty(&svc->active_elem));
     SCH_ASSERT(prv->weight >= sdom->weight && sdom->nr_active > 0);
     sdom->nr_active--;
@@ -292,6 +303,7 @@ static void cred_acct_credit(struct cred_private *prv)
     bool spare = false;     /* an earlier domain could have used more */
     struct sch_list *dpos, *dnext, *upos, *unext;
 
+    SCH_ASSERT_LOCKED(&prv->lock);
     /* Units in debt overall: hand out more, to bring the balance back. */
     if ( old_balance < 0 )
         credit_total -= old_balance;
@@ -432,7 +444,7 @@ static void cred_acct_pcpu(struct cred_private *prv, unsigned int cpu)
         if ( svc->parked )
             continue;
         /* Not boosted: it did not wake, it served its time. */
-        cred_dequeue(svc);
+        cred_dequeue(s, svc);
         cred_runq_insert(spc, svc);
         cred_tickle(s, svc);
     }
@@ -445,7 +457,7 @@ static void cred_acct_pcpu(struct cred_private *prv, unsigned int cpu)
 }
 
 /* Master timer: accounting for the whole instance, once a period. */
-static void cred_acct(void *data, sch_time_t now)
+static void SCH_HOOK cred_acct(void *data, sch_time_t now)
 {
     struct cred_private *prv = data;
     unsigned int cpu;
@@ -461,7 +473,7 @@ static void cred_acct(void *data, sch_time_t now)
 }
 
 /* Per-pCPU tick: charge what runs, and let accounting see it. */
-static void cred_tick(void *data, sch_time_t now)
+static void SCH_HOOK cred_tick(void *data, sch_time_t now)
 {
     struct cred_pcpu *spc = data;
     struct cred_private *prv = spc->prv;
@@ -507,6 +519,7 @@ static void cred_tickle(const struct sch_sched *s, struct cred_unit *svc)
     const struct cred_unit *cur = cred_unit(sch_curr_on_cpu(s, cpu));
     struct sch_cpumask idle, fit;
 
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, svc->unit));
     cred_idlers(prv, &idle);
     if ( cur->pri == CRED_PRI_IDLE ||
          (sch_cpumask_empty(&idle) && svc->pri > cur->pri) )
@@ -541,6 +554,8 @@ static struct cred_unit *cred_steal_from(const struct sch_sched *s,
     struct cred_pcpu *pspc = cred_pcpu(s, peer);
     struct sch_list *pos;
 
+    SCH_ASSERT_LOCKED(sch_res(s, peer)->lock);
+    SCH_ASSERT_LOCKED(sch_res(s, cpu)->lock);
     /* An idle peer is about to run its queue itself. */
     if ( !pspc || sch_curr_on_cpu(s, peer)->is_idle )
         return NULL;
@@ -554,7 +569,7 @@ static struct cred_unit *cred_steal_from(const struct sch_sched *s,
         if ( svc->unit->is_running ||
              !sch_cpumask_test(&svc->unit->hard_affinity, cpu) )
             continue;
-        cred_dequeue(svc);
+        cred_dequeue(s, svc);
         sch_unit_set_res(svc->unit, cpu);
         return svc;
     }
@@ -574,6 +589,7 @@ static struct cred_unit *cred_steal(const struct sch_sched *s,
     struct sch_cpumask workers;
     unsigned int peer, first, i;
 
+    SCH_ASSERT_LOCKED(sch_res(s, cpu)->lock);
     cred_idlers(prv, &workers);
     for ( i = 0; i < SCH_MASK_WORDS; i++ )
         workers.bits[i] = s->cpus.bits[i] & ~workers.bits[i];
@@ -608,14 +624,15 @@ static struct cred_unit *cred_steal(const struct sch_sched *s,
  * else an idle pCPU it may use, else its pCPU if allowed, else the next
  * allowed one.  Lock of u->res held.
  */
-static unsigned int cred_pick_resource(const struct sch_sched *s,
-                                       const struct sch_unit *u)
+static unsigned int SCH_HOOK
+cred_pick_resource(const struct sch_sched *s, const struct sch_unit *u)
 {
     struct cred_private *prv = cred_priv(s);
     struct cred_pcpu *home = cred_pcpu(s, u->res);
     struct sch_cpumask allowed, idle;
     unsigned int cpu;
 
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     sch_cpumask_and(&allowed, &u->hard_affinity, &s->cpus);
     if ( sch_cpumask_empty(&allowed) )
         return u->res;      /* nowhere better: the host's affinity is odd */
@@ -635,10 +652,12 @@ static unsigned int cred_pick_resource(const struct sch_sched *s,
 /* ------------------------------------------------------------------ */
 /* Unit events: lock of u->res held.                                   */
 
-static void cred_insert_unit(const struct sch_sched *s, struct sch_unit *u)
+static void SCH_HOOK
+cred_insert_unit(const struct sch_sched *s, struct sch_unit *u)
 {
     struct cred_unit *svc = cred_unit(u);
 
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     SCH_ASSERT(!u->is_idle && svc->sdom);
     /* The contract says a wake follows; a host that inserts a runnable
      * unit gets it queued now. */
@@ -650,11 +669,13 @@ static void cred_insert_unit(const struct sch_sched *s, struct sch_unit *u)
     }
 }
 
-static void cred_remove_unit(const struct sch_sched *s, struct sch_unit *u)
+static void SCH_HOOK
+cred_remove_unit(const struct sch_sched *s, struct sch_unit *u)
 {
     struct cred_private *prv = cred_priv(s);
     struct cred_unit *svc = cred_unit(u);
 
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     SCH_ASSERT(!u->is_idle && !cred_queued(svc));
     svc->parked = false;
     sch_spin_lock(&prv->lock);
@@ -663,25 +684,27 @@ static void cred_remove_unit(const struct sch_sched *s, struct sch_unit *u)
     sch_spin_unlock(&prv->lock);
 }
 
-static void cred_sleep(const struct sch_sched *s, struct sch_unit *u,
-                       sch_time_t now)
+static void SCH_HOOK
+cred_sleep(const struct sch_sched *s, struct sch_unit *u, sch_time_t now)
 {
     struct cred_unit *svc = cred_unit(u);
 
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     (void)now;
     SCH_ASSERT(!u->is_idle);
     if ( sch_curr_on_cpu(s, u->res) == u )
         sch_kick(s, u->res);
     else if ( cred_queued(svc) )
-        cred_dequeue(svc);
+        cred_dequeue(s, svc);
 }
 
-static void cred_wake(const struct sch_sched *s, struct sch_unit *u,
-                      sch_time_t now)
+static void SCH_HOOK
+cred_wake(const struct sch_sched *s, struct sch_unit *u, sch_time_t now)
 {
     struct cred_private *prv = cred_priv(s);
     struct cred_unit *svc = cred_unit(u);
 
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     (void)now;
     SCH_ASSERT(!u->is_idle);
     /* Running (do_schedule will keep it) or already waiting. */
@@ -705,9 +728,10 @@ static void cred_wake(const struct sch_sched *s, struct sch_unit *u,
     cred_tickle(s, svc);
 }
 
-static void cred_yield(const struct sch_sched *s, struct sch_unit *u,
-                       sch_time_t now)
+static void SCH_HOOK
+cred_yield(const struct sch_sched *s, struct sch_unit *u, sch_time_t now)
 {
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     (void)now;
     cred_unit(u)->yield = true;
     sch_kick(s, u->res);
@@ -726,10 +750,11 @@ static bool cred_ratelimited(const struct cred_private *prv,
            now - svc->sched_in_ns < prv->ratelimit_ns;
 }
 
-static void cred_do_schedule(const struct sch_sched *s,
-                             struct sch_unit *curr, unsigned int cpu,
-                             sch_time_t now, bool tasklet_work,
-                             struct sch_slice *out)
+static void SCH_HOOK
+cred_do_schedule(const struct sch_sched *s,
+                 struct sch_unit *curr, unsigned int cpu,
+                 sch_time_t now, bool tasklet_work,
+                 struct sch_slice *out)
 {
     struct cred_private *prv = cred_priv(s);
     struct cred_pcpu *spc = cred_pcpu(s, cpu);
@@ -738,6 +763,7 @@ static void cred_do_schedule(const struct sch_sched *s,
     sch_time_t slice = prv->tslice_ns;
     bool migrated = false;
 
+    SCH_ASSERT_LOCKED(sch_res(s, cpu)->lock);
     SCH_ASSERT(curr->res == cpu);
     if ( curr->is_idle )
         scurr->pri = CRED_PRI_IDLE;     /* end a tasklet's boost */
@@ -780,7 +806,7 @@ static void cred_do_schedule(const struct sch_sched *s,
             }
         }
         if ( !migrated && !snext->unit->is_idle )
-            cred_dequeue(snext);
+            cred_dequeue(s, snext);
     }
 
     if ( snext->pri == CRED_PRI_IDLE )
@@ -820,8 +846,9 @@ static void cred_set_tslice(struct cred_private *prv, uint32_t tslice_us)
     prv->credit = (int64_t)prv->credits_per_tslice * prv->ncpus;
 }
 
-static int cred_adjust(const struct sch_sched *s, struct sch_domain *d,
-                       struct sch_dom_params *p, sch_time_t now)
+static int SCH_HOOK
+cred_adjust(const struct sch_sched *s, struct sch_domain *d,
+            struct sch_dom_params *p, sch_time_t now)
 {
     struct cred_private *prv = cred_priv(s);
     struct cred_dom *sdom = d->priv;
@@ -858,8 +885,8 @@ static int cred_adjust(const struct sch_sched *s, struct sch_domain *d,
     return -SCH_EINVAL;
 }
 
-static int cred_adjust_global(const struct sch_sched *s,
-                              struct sch_global_params *p)
+static int SCH_HOOK
+cred_adjust_global(const struct sch_sched *s, struct sch_global_params *p)
 {
     struct cred_private *prv = cred_priv(s);
     uint32_t tslice_us, ratelimit_us;
@@ -904,7 +931,7 @@ static int cred_adjust_global(const struct sch_sched *s,
 /* ------------------------------------------------------------------ */
 /* Set-up and tear-down: no lock held.                                 */
 
-static int cred_init(struct sch_sched *s)
+static int SCH_HOOK cred_init(struct sch_sched *s)
 {
     struct cred_private *prv = sch_zalloc(s, sizeof(*prv));
 
@@ -924,7 +951,7 @@ static int cred_init(struct sch_sched *s)
     return 0;
 }
 
-static void cred_deinit(struct sch_sched *s)
+static void SCH_HOOK cred_deinit(struct sch_sched *s)
 {
     struct cred_private *prv = cred_priv(s);
 
@@ -936,7 +963,8 @@ static void cred_deinit(struct sch_sched *s)
     s->priv = NULL;
 }
 
-static void *cred_alloc_pdata(const struct sch_sched *s, unsigned int cpu)
+static void *SCH_HOOK
+cred_alloc_pdata(const struct sch_sched *s, unsigned int cpu)
 {
     struct cred_private *prv = cred_priv(s);
     struct cred_pcpu *spc = sch_zalloc(s, sizeof(*spc));
@@ -966,8 +994,8 @@ static void *cred_alloc_pdata(const struct sch_sched *s, unsigned int cpu)
     return spc;
 }
 
-static void cred_free_pdata(const struct sch_sched *s, void *pd,
-                            unsigned int cpu)
+static void SCH_HOOK
+cred_free_pdata(const struct sch_sched *s, void *pd, unsigned int cpu)
 {
     struct cred_private *prv = cred_priv(s);
     struct cred_pcpu *spc = pd;
@@ -988,8 +1016,8 @@ static void cred_free_pdata(const struct sch_sched *s, void *pd,
     sch_free(s, spc);
 }
 
-static void *cred_alloc_domdata(const struct sch_sched *s,
-                                struct sch_domain *d)
+static void *SCH_HOOK
+cred_alloc_domdata(const struct sch_sched *s, struct sch_domain *d)
 {
     struct cred_dom *sdom = sch_zalloc(s, sizeof(*sdom));
 
@@ -1002,7 +1030,7 @@ static void *cred_alloc_domdata(const struct sch_sched *s,
     return sdom;
 }
 
-static void cred_free_domdata(const struct sch_sched *s, void *dd)
+static void SCH_HOOK cred_free_domdata(const struct sch_sched *s, void *dd)
 {
     struct cred_dom *sdom = dd;
 
@@ -1010,8 +1038,8 @@ static void cred_free_domdata(const struct sch_sched *s, void *dd)
     sch_free(s, dd);
 }
 
-static void *cred_alloc_udata(const struct sch_sched *s, struct sch_unit *u,
-                              void *dd)
+static void *SCH_HOOK
+cred_alloc_udata(const struct sch_sched *s, struct sch_unit *u, void *dd)
 {
     struct cred_unit *svc = sch_zalloc(s, sizeof(*svc));
 
@@ -1029,7 +1057,7 @@ static void *cred_alloc_udata(const struct sch_sched *s, struct sch_unit *u,
  * A host tearing everything down may free a unit it never removed: unlink
  * it first, so that no list is left pointing at freed memory.
  */
-static void cred_free_udata(const struct sch_sched *s, void *ud)
+static void SCH_HOOK cred_free_udata(const struct sch_sched *s, void *ud)
 {
     struct cred_private *prv = cred_priv(s);
     struct cred_unit *svc = ud;
@@ -1041,7 +1069,7 @@ static void cred_free_udata(const struct sch_sched *s, void *ud)
         struct sch_lock *lock = sch_res(s, svc->unit->res)->lock;
 
         sch_spin_lock(lock);
-        cred_dequeue(svc);
+        cred_dequeue(s, svc);
         sch_spin_unlock(lock);
     }
     if ( svc->sdom )
@@ -1068,7 +1096,7 @@ static void cred_dump_unit(const struct sch_sched *s, const char *what,
                sch_list_empty(&svc->active_elem) ? "" : " active");
 }
 
-static void cred_dump_settings(const struct sch_sched *s)
+static void SCH_HOOK cred_dump_settings(const struct sch_sched *s)
 {
     struct cred_private *prv = cred_priv(s);
     struct sch_list *dpos, *upos;
@@ -1102,7 +1130,8 @@ static void cred_dump_settings(const struct sch_sched *s)
     sch_spin_unlock(&prv->lock);
 }
 
-static void cred_dump_cpu_state(const struct sch_sched *s, unsigned int cpu)
+static void SCH_HOOK
+cred_dump_cpu_state(const struct sch_sched *s, unsigned int cpu)
 {
     struct cred_pcpu *spc = cred_pcpu(s, cpu);
     struct sch_resource *sr = sch_res(s, cpu);

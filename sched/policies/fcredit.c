@@ -427,6 +427,7 @@ static void fc_join(struct fc_runq *rq, struct fc_pcpu *pc)
 {
     uint64_t bit = (uint64_t)1 << pc->local;
 
+    SCH_ASSERT_LOCKED(&rq->lock);
     pc->joined = true;
     rq->nr_joined++;
     rq->cpus |= bit;
@@ -447,6 +448,7 @@ static void fc_join_all(const struct sch_sched *s, struct fc_runq *rq)
 {
     unsigned int cpu;
 
+    SCH_ASSERT_LOCKED(&rq->lock);
     for ( cpu = rq->base; cpu < rq->base + rq->nsingle && cpu < SCH_MAX_CPUS;
           cpu++ )
     {
@@ -505,6 +507,7 @@ static unsigned int fc_class_of(const struct sch_sched *s, struct fc_runq *rq,
     uint64_t local, key;
     unsigned int k, spare = FC_NO_CLASS, i;
 
+    SCH_ASSERT_LOCKED(&rq->lock);
     if ( sch_unlikely(rq->nr_joined < rq->nr_cpus) )
         fc_join_all(s, rq);
     local = (*aff >> (rq->base % 64)) & rq->cpus;
@@ -570,6 +573,7 @@ static void fc_publish_low(struct fc_runq *rq)
     uint64_t m, low = 0;
     bool give = false;
 
+    SCH_ASSERT_LOCKED(&rq->lock);
     for ( m = rq->out & rq->nonempty; m; m &= m - 1 )
     {
         const struct fc_unit *h =
@@ -591,6 +595,7 @@ static void fc_queue(const struct sch_sched *s, struct fc_runq *rq,
 {
     struct fc_class *c = &rq->cls[fu->cls];
 
+    SCH_ASSERT_LOCKED(&rq->lock);
     SCH_ASSERT(!fu->queued && !fu->parked && fu->cls_rq == rq);
     fu->seq = rq->seq++;
     fu->queued = true;
@@ -615,6 +620,7 @@ static void fc_unqueue(const struct sch_sched *s, struct fc_runq *rq,
     struct fc_class *c = &rq->cls[fu->cls];
     bool head = c->heap == &fu->node;
 
+    SCH_ASSERT_LOCKED(&rq->lock);
     SCH_ASSERT(fu->queued && fu->cls_rq == rq);
     fu->queued = false;
     fc_heap_remove(fu->boosted ? &c->boost : &c->heap, &fu->node);
@@ -726,6 +732,7 @@ static void fc_cap_sync(const struct fc_private *prv, struct fc_dom *fd,
     int64_t depth = prv->period * fd->cap_pct;
     unsigned int running = fc_load(&fd->nr_running);
 
+    SCH_ASSERT_LOCKED(&fd->lock);
     /* Another pCPU's clock may be a little behind this domain's last sync
      * (Xen under emulation): count nothing rather than go back. */
     if ( dt <= 0 || !fd->cap_pct )
@@ -753,6 +760,7 @@ static bool fc_dom_throttle_locked(const struct sch_sched *s,
 {
     const struct fc_private *prv = fc_priv(s);
 
+    SCH_ASSERT_LOCKED(&fd->lock);
     if ( !fd->cap_pct )
         return false;
     fc_cap_sync(prv, fd, now);
@@ -786,6 +794,7 @@ static sch_time_t fc_dom_resume_at(const struct fc_private *prv,
 {
     int64_t need;
 
+    SCH_ASSERT_LOCKED(&fd->lock);
     fc_cap_sync(prv, fd, now);
     need = fc_cap_resume(prv, fd->cap_pct) - fd->left;
     if ( !fd->cap_pct || need <= 0 )
@@ -891,6 +900,7 @@ static void fc_set_idle(const struct sch_sched *s, struct fc_pcpu *pc,
     struct fc_private *prv = fc_priv(s);
     uint64_t bit = (uint64_t)1 << pc->local;
 
+    SCH_ASSERT_LOCKED(&pc->rq->lock);
     if ( idle )
         pc->rq->idle |= bit;
     else
@@ -923,7 +933,10 @@ static void fc_kick_idler(const struct sch_sched *s, struct fc_runq *rq,
     struct fc_private *prv = fc_priv(s);
 
     if ( rq )
+    {
+        SCH_ASSERT_LOCKED(&rq->lock);
         rq->idle &= ~((uint64_t)1 << fc_pcpu(s, cpu)->local);
+    }
     if ( fc_mask_set(&prv->idlers, cpu, false) )
         fc_add(&prv->nr_idlers, -1);
     sch_kick(s, cpu);
@@ -1065,6 +1078,7 @@ static void fc_frame_now(const struct sch_sched *s, const struct fc_runq *rq,
     uint64_t least = 0, m;
     bool any = false;
 
+    SCH_ASSERT_LOCKED(&rq->lock);
     if ( !force && now - c->stamp <= SCH_USEC(FC_GRAN_US) )
         return;
     m = c->key & ~FC_KEY_OUT;
@@ -1107,6 +1121,7 @@ static void fc_frame_adopt(const struct sch_sched *s, struct fc_runq *rq,
     struct fc_class *c = &rq->cls[k];
     uint64_t m;
 
+    SCH_ASSERT_LOCKED(&rq->lock);
     if ( rq->nr_queued || !fc_vt_before(c->frame, was) )
         return;
     for ( m = rq->cpus; m; m &= m - 1 )
@@ -1138,6 +1153,7 @@ static void fc_place(const struct sch_sched *s, struct fc_runq *rq,
     struct fc_class *c = &rq->cls[k];
     uint64_t lead;
 
+    SCH_ASSERT_LOCKED(&rq->lock);
     /* Only a long sleep is placed at the frame: the frame must then be
      * now's; for a short one it is only compared with a lead of
      * milliseconds, and a slice old will do. */
@@ -1221,6 +1237,7 @@ static void fc_unpark_ready(const struct sch_sched *s, unsigned int cpu,
     struct sch_list *pos, *n;
     bool first = true;
 
+    SCH_ASSERT_LOCKED(&pc->rq->lock);
     sch_list_for_each_safe(pos, n, &pc->parked)
     {
         struct fc_unit *fu = sch_list_entry(pos, struct fc_unit, park_elem);
@@ -1268,6 +1285,8 @@ static void fc_move(const struct sch_sched *s, struct fc_runq *from,
     struct fc_class *c;
     unsigned int k;
 
+    SCH_ASSERT_LOCKED(&from->lock);
+    SCH_ASSERT_LOCKED(&to->lock);
     fc_unqueue(s, from, fu);
     sch_unit_set_res(fu->unit, cpu);
     k = fc_class_of(s, to, fu);
@@ -1300,6 +1319,7 @@ static void fc_balance(const struct sch_sched *s, struct fc_runq *rq,
     struct sch_cpumask waiting;
     unsigned int id, n;
 
+    SCH_ASSERT_LOCKED(&rq->lock);
     for ( m = rq->cpus & ~rq->idle; m; m &= m - 1 )
     {
         unsigned int i = fc_ctz(m);
@@ -1387,6 +1407,7 @@ static struct fc_unit *fc_steal(const struct sch_sched *s, struct fc_runq *rq,
     struct sch_cpumask waiting;
     unsigned int id;
 
+    SCH_ASSERT_LOCKED(&rq->lock);
     if ( fc_load(&prv->nr_runqs) < 2 )
         return NULL;
     fc_mask_read(&waiting, &prv->waiting);
@@ -1421,7 +1442,7 @@ static struct fc_unit *fc_steal(const struct sch_sched *s, struct fc_runq *rq,
 /* ------------------------------------------------------------------ */
 /* Hooks                                                               */
 
-static int fc_init(struct sch_sched *s)
+static int SCH_HOOK fc_init(struct sch_sched *s)
 {
     struct fc_private *prv = sch_zalloc(s, sizeof(*prv));
 
@@ -1440,7 +1461,7 @@ static int fc_init(struct sch_sched *s)
 
 /* Runqueues live as long as the instance: peers read the table without a
  * lock, so one is never freed while another pCPU might look at it. */
-static void fc_deinit(struct sch_sched *s)
+static void SCH_HOOK fc_deinit(struct sch_sched *s)
 {
     struct fc_private *prv = fc_priv(s);
     unsigned int i;
@@ -1456,7 +1477,8 @@ static void fc_deinit(struct sch_sched *s)
  * the first of its pCPUs.  A new runqueue starts at the frame of another,
  * so units moving between them keep comparable vtimes.
  */
-static void *fc_alloc_pdata(const struct sch_sched *s, unsigned int cpu)
+static void *SCH_HOOK
+fc_alloc_pdata(const struct sch_sched *s, unsigned int cpu)
 {
     struct fc_private *prv = fc_priv(s);
     struct fc_pcpu *pc = sch_zalloc(s, sizeof(*pc));
@@ -1509,8 +1531,8 @@ static void *fc_alloc_pdata(const struct sch_sched *s, unsigned int cpu)
     return pc;
 }
 
-static void fc_free_pdata(const struct sch_sched *s, void *pd,
-                          unsigned int cpu)
+static void SCH_HOOK
+fc_free_pdata(const struct sch_sched *s, void *pd, unsigned int cpu)
 {
     struct fc_private *prv = fc_priv(s);
     struct fc_pcpu *pc = pd;
@@ -1543,13 +1565,14 @@ static void fc_free_pdata(const struct sch_sched *s, void *pd,
     sch_free(s, pc);
 }
 
-static struct sch_lock *fc_pcpu_lock(const struct sch_sched *s,
-                                     unsigned int cpu)
+static struct sch_lock *SCH_HOOK
+fc_pcpu_lock(const struct sch_sched *s, unsigned int cpu)
 {
     return &fc_pcpu(s, cpu)->rq->lock;
 }
 
-static void *fc_alloc_domdata(const struct sch_sched *s, struct sch_domain *d)
+static void *SCH_HOOK
+fc_alloc_domdata(const struct sch_sched *s, struct sch_domain *d)
 {
     struct fc_dom *fd = sch_zalloc(s, sizeof(*fd));
 
@@ -1561,13 +1584,13 @@ static void *fc_alloc_domdata(const struct sch_sched *s, struct sch_domain *d)
     return fd;
 }
 
-static void fc_free_domdata(const struct sch_sched *s, void *dd)
+static void SCH_HOOK fc_free_domdata(const struct sch_sched *s, void *dd)
 {
     sch_free(s, dd);
 }
 
-static void *fc_alloc_udata(const struct sch_sched *s, struct sch_unit *u,
-                            void *dd)
+static void *SCH_HOOK
+fc_alloc_udata(const struct sch_sched *s, struct sch_unit *u, void *dd)
 {
     struct fc_unit *fu = sch_zalloc(s, sizeof(*fu));
 
@@ -1579,17 +1602,19 @@ static void *fc_alloc_udata(const struct sch_sched *s, struct sch_unit *u,
     return fu;
 }
 
-static void fc_free_udata(const struct sch_sched *s, void *ud)
+static void SCH_HOOK fc_free_udata(const struct sch_sched *s, void *ud)
 {
     sch_free(s, ud);
 }
 
 /* A new unit starts at the frame of its class: level with its peers. */
-static void fc_insert_unit(const struct sch_sched *s, struct sch_unit *u)
+static void SCH_HOOK
+fc_insert_unit(const struct sch_sched *s, struct sch_unit *u)
 {
     struct fc_unit *fu = fc_unit(u);
     struct fc_runq *rq = fc_rq_of(s, u);
 
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     fu->vtime = rq->cls[fc_class_of(s, rq, fu)].frame;
 }
 
@@ -1603,16 +1628,19 @@ static void fc_dequeue(const struct sch_sched *s, struct fc_unit *fu)
     fu->boosted = false;
 }
 
-static void fc_remove_unit(const struct sch_sched *s, struct sch_unit *u)
+static void SCH_HOOK
+fc_remove_unit(const struct sch_sched *s, struct sch_unit *u)
 {
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     fc_dequeue(s, fc_unit(u));
 }
 
-static void fc_sleep(const struct sch_sched *s, struct sch_unit *u,
-                     sch_time_t now)
+static void SCH_HOOK
+fc_sleep(const struct sch_sched *s, struct sch_unit *u, sch_time_t now)
 {
     struct fc_unit *fu = fc_unit(u);
 
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     if ( sch_curr_on_cpu(s, u->res) == u )
     {
         struct fc_runq *rq = fc_rq_of(s, u);
@@ -1638,12 +1666,13 @@ static void fc_sleep(const struct sch_sched *s, struct sch_unit *u,
     fc_add(&fu->dom->nr_runnable, -1);
 }
 
-static void fc_wake(const struct sch_sched *s, struct sch_unit *u,
-                    sch_time_t now)
+static void SCH_HOOK
+fc_wake(const struct sch_sched *s, struct sch_unit *u, sch_time_t now)
 {
     struct fc_unit *fu = fc_unit(u);
     struct fc_runq *rq = fc_rq_of(s, u);
 
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     fc_add(&fu->dom->nr_runnable, 1);
     /* Current on its pCPU: do_schedule will see it runnable. */
     if ( sch_curr_on_cpu(s, u->res) == u || fu->queued || fu->parked )
@@ -1661,21 +1690,23 @@ static void fc_wake(const struct sch_sched *s, struct sch_unit *u,
         sch_kick(s, u->res);            /* to come back for it in time */
 }
 
-static void fc_yield(const struct sch_sched *s, struct sch_unit *u,
-                     sch_time_t now)
+static void SCH_HOOK
+fc_yield(const struct sch_sched *s, struct sch_unit *u, sch_time_t now)
 {
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     (void)now;
     fc_unit(u)->yielding = true;
     sch_kick(s, u->res);
 }
 
 /* Its context saved, a unit switched out still runnable is queued. */
-static void fc_context_saved(const struct sch_sched *s, struct sch_unit *u,
-                             sch_time_t now)
+static void SCH_HOOK
+fc_context_saved(const struct sch_sched *s, struct sch_unit *u, sch_time_t now)
 {
     struct fc_unit *fu = fc_unit(u);
     struct fc_runq *rq = fc_rq_of(s, u);
 
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     if ( !fu->requeue )
         return;
     fu->requeue = false;
@@ -1910,13 +1941,15 @@ static void fc_decide(const struct sch_sched *s, struct sch_unit *curr,
         fc_pass_kick(s, rq);
 }
 
-static void fc_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
-                           unsigned int cpu, sch_time_t now,
-                           bool tasklet_work, struct sch_slice *out)
+static void SCH_HOOK
+fc_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
+               unsigned int cpu, sch_time_t now,
+               bool tasklet_work, struct sch_slice *out)
 {
     const struct fc_pcpu *pc = fc_pcpu(s, cpu);
     sch_time_t until;
 
+    SCH_ASSERT_LOCKED(sch_res(s, cpu)->lock);
     fc_decide(s, curr, cpu, now, tasklet_work, out);
     /* Come back for the parked units when their budget is (fc_park). */
     if ( sch_list_empty(&pc->parked) )
@@ -1929,16 +1962,17 @@ static void fc_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
 /* Asleep and on no queue (Xen: migrating): it moves to @cpu, maybe to
  * another runqueue, where its vtime must fit the frame (fc_place does at
  * the wake that follows). */
-static void fc_migrate(const struct sch_sched *s, struct sch_unit *u,
-                       unsigned int cpu)
+static void SCH_HOOK
+fc_migrate(const struct sch_sched *s, struct sch_unit *u, unsigned int cpu)
 {
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
+    SCH_ASSERT_LOCKED(sch_res(s, cpu)->lock);
     SCH_ASSERT(!fc_unit(u)->queued);
-    (void)s;
     sch_unit_set_res(u, cpu);
 }
 
-static unsigned int fc_pick_resource(const struct sch_sched *s,
-                                     const struct sch_unit *u)
+static unsigned int SCH_HOOK
+fc_pick_resource(const struct sch_sched *s, const struct sch_unit *u)
 {
     struct fc_runq *rq = fc_rq_of(s, u);
     uint64_t local = (u->hard_affinity.bits[rq->base / 64] >>
@@ -1946,6 +1980,7 @@ static unsigned int fc_pick_resource(const struct sch_sched *s,
     struct sch_cpumask mask;
     unsigned int cpu;
 
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     if ( local )
         return rq->base + fc_ctz(local);
     cpu = fc_idler_out(s, rq, &u->hard_affinity);
@@ -1967,6 +2002,7 @@ static unsigned int fc_pick_resource(const struct sch_sched *s,
 static void fc_cap_changed(const struct fc_private *prv, struct fc_dom *fd,
                            uint32_t cap_pct, sch_time_t now)
 {
+    SCH_ASSERT_LOCKED(&fd->lock);
     fc_cap_sync(prv, fd, now);
     if ( !fd->cap_pct )
         fd->left = fc_cap_resume(prv, cap_pct);    /* as if just resumed */
@@ -1978,8 +2014,9 @@ static void fc_cap_changed(const struct fc_private *prv, struct fc_dom *fd,
     fd->left_at = now;
 }
 
-static int fc_adjust(const struct sch_sched *s, struct sch_domain *d,
-                     struct sch_dom_params *p, sch_time_t now)
+static int SCH_HOOK
+fc_adjust(const struct sch_sched *s, struct sch_domain *d,
+          struct sch_dom_params *p, sch_time_t now)
 {
     struct fc_dom *fd = d->priv;
     struct sch_cpumask kick;
@@ -2017,8 +2054,8 @@ static int fc_adjust(const struct sch_sched *s, struct sch_domain *d,
     return 0;
 }
 
-static int fc_adjust_global(const struct sch_sched *s,
-                            struct sch_global_params *p)
+static int SCH_HOOK
+fc_adjust_global(const struct sch_sched *s, struct sch_global_params *p)
 {
     struct fc_private *prv = fc_priv(s);
     uint32_t tslice, ratelimit, period, latency, runq;
@@ -2076,7 +2113,7 @@ static int fc_adjust_global(const struct sch_sched *s,
     return 0;
 }
 
-static void fc_dump_settings(const struct sch_sched *s)
+static void SCH_HOOK fc_dump_settings(const struct sch_sched *s)
 {
     const struct fc_private *prv = fc_priv(s);
 
@@ -2089,7 +2126,8 @@ static void fc_dump_settings(const struct sch_sched *s)
                prv->runq_cpus);
 }
 
-static void fc_dump_cpu_state(const struct sch_sched *s, unsigned int cpu)
+static void SCH_HOOK
+fc_dump_cpu_state(const struct sch_sched *s, unsigned int cpu)
 {
     const struct fc_pcpu *pc = fc_pcpu(s, cpu);
 

@@ -40,7 +40,7 @@ static struct rr_unit *rr_unit(const struct sch_unit *u)
     return u->priv;
 }
 
-static int rr_init(struct sch_sched *s)
+static int SCH_HOOK rr_init(struct sch_sched *s)
 {
     struct rr_private *prv = sch_zalloc(s, sizeof(*prv));
 
@@ -53,14 +53,14 @@ static int rr_init(struct sch_sched *s)
     return 0;
 }
 
-static void rr_deinit(struct sch_sched *s)
+static void SCH_HOOK rr_deinit(struct sch_sched *s)
 {
     sch_free(s, s->priv);
     s->priv = NULL;
 }
 
-static void *rr_alloc_udata(const struct sch_sched *s, struct sch_unit *u,
-                            void *dd)
+static void *SCH_HOOK
+rr_alloc_udata(const struct sch_sched *s, struct sch_unit *u, void *dd)
 {
     struct rr_unit *ru = sch_zalloc(s, sizeof(*ru));
 
@@ -72,7 +72,7 @@ static void *rr_alloc_udata(const struct sch_sched *s, struct sch_unit *u,
     return ru;
 }
 
-static void rr_free_udata(const struct sch_sched *s, void *ud)
+static void SCH_HOOK rr_free_udata(const struct sch_sched *s, void *ud)
 {
     sch_free(s, ud);
 }
@@ -85,6 +85,7 @@ static unsigned int rr_idler_for(struct rr_private *prv,
     struct sch_cpumask mask;
     unsigned int cpu;
 
+    SCH_ASSERT_LOCKED(&prv->lock);
     sch_cpumask_and(&mask, &prv->idlers, &u->hard_affinity);
     cpu = sch_cpumask_next(&mask, 0);
     if ( cpu < SCH_MAX_CPUS )
@@ -115,14 +116,17 @@ static void rr_dequeue(const struct sch_sched *s, struct sch_unit *u)
     sch_spin_unlock(&prv->lock);
 }
 
-static void rr_remove_unit(const struct sch_sched *s, struct sch_unit *u)
+static void SCH_HOOK
+rr_remove_unit(const struct sch_sched *s, struct sch_unit *u)
 {
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     rr_dequeue(s, u);
 }
 
-static void rr_sleep(const struct sch_sched *s, struct sch_unit *u,
-                     sch_time_t now)
+static void SCH_HOOK
+rr_sleep(const struct sch_sched *s, struct sch_unit *u, sch_time_t now)
 {
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     (void)now;
     if ( sch_curr_on_cpu(s, u->res) == u )
         sch_kick(s, u->res);
@@ -130,9 +134,10 @@ static void rr_sleep(const struct sch_sched *s, struct sch_unit *u,
         rr_dequeue(s, u);
 }
 
-static void rr_wake(const struct sch_sched *s, struct sch_unit *u,
-                    sch_time_t now)
+static void SCH_HOOK
+rr_wake(const struct sch_sched *s, struct sch_unit *u, sch_time_t now)
 {
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     (void)now;
     /* Current on its pCPU, not "is running": see fcredit's wake. */
     if ( sch_curr_on_cpu(s, u->res) == u ||
@@ -141,22 +146,25 @@ static void rr_wake(const struct sch_sched *s, struct sch_unit *u,
     rr_enqueue(s, u);
 }
 
-static void rr_yield(const struct sch_sched *s, struct sch_unit *u,
-                     sch_time_t now)
+static void SCH_HOOK
+rr_yield(const struct sch_sched *s, struct sch_unit *u, sch_time_t now)
 {
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     (void)now;
     sch_kick(s, u->res);
 }
 
-static void rr_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
-                           unsigned int cpu, sch_time_t now,
-                           bool tasklet_work, struct sch_slice *out)
+static void SCH_HOOK
+rr_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
+               unsigned int cpu, sch_time_t now,
+               bool tasklet_work, struct sch_slice *out)
 {
     struct rr_private *prv = rr_priv(s);
     struct sch_list *pos;
     struct sch_unit *next = sch_res(s, cpu)->idle;
     unsigned int idler = SCH_MAX_CPUS;
 
+    SCH_ASSERT_LOCKED(sch_res(s, cpu)->lock);
     (void)now;
     sch_spin_lock(&prv->lock);
     if ( !curr->is_idle && curr->runnable )
@@ -197,12 +205,13 @@ static void rr_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
     out->time = next->is_idle ? -1 : prv->tslice;
 }
 
-static unsigned int rr_pick_resource(const struct sch_sched *s,
-                                     const struct sch_unit *u)
+static unsigned int SCH_HOOK
+rr_pick_resource(const struct sch_sched *s, const struct sch_unit *u)
 {
     struct sch_cpumask mask;
     unsigned int cpu;
 
+    SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
     sch_cpumask_and(&mask, &rr_priv(s)->idlers, &u->hard_affinity);
     cpu = sch_cpumask_next(&mask, 0);
     if ( cpu < SCH_MAX_CPUS )
@@ -213,8 +222,8 @@ static unsigned int rr_pick_resource(const struct sch_sched *s,
     return sch_cpumask_next(&mask, 0);
 }
 
-static int rr_adjust_global(const struct sch_sched *s,
-                            struct sch_global_params *p)
+static int SCH_HOOK
+rr_adjust_global(const struct sch_sched *s, struct sch_global_params *p)
 {
     struct rr_private *prv = rr_priv(s);
 
@@ -233,7 +242,7 @@ static int rr_adjust_global(const struct sch_sched *s,
     return 0;
 }
 
-static void rr_dump_settings(const struct sch_sched *s)
+static void SCH_HOOK rr_dump_settings(const struct sch_sched *s)
 {
     sch_printk(s, "rr: tslice %lld us\n",
                (long long)(rr_priv(s)->tslice / 1000));

@@ -1,39 +1,18 @@
 /*
  * host.c: the simulator's implementation of xenos/host.h, the services a
- * policy may use.  Memory is the C heap, timers are events in the queue,
- * a kick is a reschedule event at the current time, and the log is the
- * simulator's log file.
+ * policy may use, but for those every user-space host shares
+ * (sched/hosted/hosted.c: memory, moves, assertions).  Timers are events
+ * in the queue, a kick is a reschedule event at the current time, and the
+ * log is the simulator's log file.
  */
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "evq.h"
 
 static struct sim *sim_of(const struct sch_sched *s)
 {
     return s->host;
-}
-
-/* Cache-line aligned, as Xen's xzalloc_bytes: a policy's per-unit data
- * then starts a line, and what it packs into one line stays in one. */
-void *sch_zalloc(const struct sch_sched *s, size_t size)
-{
-    size_t n = (size + SIM_CACHE_LINE - 1) & ~(size_t)(SIM_CACHE_LINE - 1);
-    void *p;
-
-    (void)s;
-    p = aligned_alloc(SIM_CACHE_LINE, n ? n : SIM_CACHE_LINE);
-    if ( p )
-        memset(p, 0, n);
-    return p;
-}
-
-void sch_free(const struct sch_sched *s, void *p)
-{
-    (void)s;
-    free(p);
 }
 
 void sch_timer_init(const struct sch_sched *s, struct sch_timer *t,
@@ -65,11 +44,6 @@ void sch_timer_kill(struct sch_timer *t)
     t->killed = true;
 }
 
-void sch_unit_set_res(struct sch_unit *u, unsigned int cpu)
-{
-    u->res = cpu;
-}
-
 void sch_kick(const struct sch_sched *s, unsigned int cpu)
 {
     struct sim *sim = sim_of(s);
@@ -90,10 +64,4 @@ void sch_printk(const struct sch_sched *s, const char *fmt, ...)
     va_start(ap, fmt);
     vfprintf(sim->log ? sim->log : stderr, fmt, ap);
     va_end(ap);
-}
-
-void sch_assert_failed(const char *expr, const char *file, int line)
-{
-    fprintf(stderr, "%s:%d: assertion failed: %s\n", file, line, expr);
-    abort();
 }

@@ -2,41 +2,14 @@
  * host_impl.h (simulator): the host half of xenos/host.h for sched/sim/.
  * Implementers only.  Freestanding like the policies that include it.
  *
- * The simulator runs on one thread, so a lock is a flag that catches a
- * policy taking the same lock twice or releasing one it does not hold.
- * A timer is an event in the simulator's queue.
+ * The simulator runs on one thread: its locks are sched/hosted/'s flags,
+ * which catch a lock taken twice, released unheld, or not held where a
+ * policy asserts it is.  A timer is an event in the simulator's queue.
  */
 #ifndef XENOS_SIM_HOST_IMPL_H
 #define XENOS_SIM_HOST_IMPL_H
 
-struct sch_lock {
-    bool held;
-};
-
-static inline void sch_spin_lock_init(struct sch_lock *l)
-{
-    l->held = false;
-}
-
-static inline void sch_spin_lock(struct sch_lock *l)
-{
-    SCH_ASSERT(!l->held);
-    l->held = true;
-}
-
-static inline bool sch_spin_trylock(struct sch_lock *l)
-{
-    if ( l->held )
-        return false;
-    l->held = true;
-    return true;
-}
-
-static inline void sch_spin_unlock(struct sch_lock *l)
-{
-    SCH_ASSERT(l->held);
-    l->held = false;
-}
+#include "hosted.h"
 
 /* An entry of the simulator's event queue, ordered by (time, seq). */
 struct sim_event {

@@ -15,6 +15,7 @@
 #ifndef XENOS_XEN_HOST_IMPL_H
 #define XENOS_XEN_HOST_IMPL_H
 
+#include <xen/lib.h>
 #include <xen/spinlock.h>
 #include <xen/timer.h>
 #include <asm/system.h>
@@ -57,6 +58,20 @@ static inline void sch_spin_unlock(struct sch_lock *l)
 {
     spin_unlock_irqrestore(l->xl, l->flags);
 }
+
+/*
+ * As Xen's own schedulers check their locks: ASSERT, so in a debug build
+ * only, and spin_is_locked(), which tells "held" from "free", not "held
+ * by this CPU" (but for recursive locks).
+ */
+#define SCH_ASSERT_LOCKED(l) ASSERT(spin_is_locked((l)->xl))
+
+/*
+ * A policy's hooks and timer callbacks are called through pointers (by
+ * this adapter and by xs_timer_fn): with CET-IBT (CONFIG_XEN_IBT) such a
+ * call must land on a cf_check function, the only ones given an ENDBR64.
+ */
+#define SCH_HOOK cf_check
 
 /* Xen's timers call fn(data); ours also pass the time they fired at. */
 struct sch_timer {

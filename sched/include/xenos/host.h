@@ -202,7 +202,7 @@ struct sch_sched;
 
 /*
  * Timer callback.  @now is the time the timer fired at, so a callback never
- * needs a clock.  Called with no scheduler lock held.
+ * needs a clock.  Called with no scheduler lock held.  Mark it SCH_HOOK.
  */
 typedef void (*sch_timer_cb)(void *data, sch_time_t now);
 
@@ -248,14 +248,41 @@ void sch_assert_failed(const char *expr, const char *file, int line)
 #define sch_unlikely(x)   __builtin_expect(!!(x), 0)
 
 /*
- * The host's half: layouts of struct sch_lock and struct sch_timer and the
- * inline lock primitives sch_spin_lock_init(), sch_spin_lock(),
- * sch_spin_unlock(), sch_spin_trylock().  A policy initialises every lock
- * it owns (zeroed memory is not an unlocked lock everywhere: Xen's
- * spinlocks carry debug state).  Locks are IRQ-safe where the host has
- * interrupts: a wake can come from an interrupt handler.  The simulator's
- * is sched/sim/host_impl.h, Xen's sched/xen/host_impl.h.
+ * The host's half, "host_impl.h", which each host keeps in a directory of
+ * its own and puts on the include path of the policies it builds: nothing
+ * in sched/ depends on any one host's layout.  It defines
+ * - struct sch_lock and struct sch_timer;
+ * - the inline lock primitives sch_spin_lock_init(), sch_spin_lock(),
+ *   sch_spin_unlock() and sch_spin_trylock().  A policy initialises every
+ *   lock it owns (zeroed memory is not an unlocked lock everywhere: Xen's
+ *   spinlocks carry debug state).  Locks are IRQ-safe where the host has
+ *   interrupts: a wake can come from an interrupt handler;
+ * - SCH_ASSERT_LOCKED(lock): fails unless @lock is held (by this CPU, where
+ *   the host can tell).  A policy states with it each lock its caller must
+ *   hold, at the entry of every hook run under a schedule lock and of every
+ *   helper whose comment says "lock of ... held": so a host that forgets a
+ *   lock, or a policy that calls a helper without one, fails a test rather
+ *   than races on a real host.  Xen checks it in debug builds only, as its
+ *   own ASSERT(spin_is_locked());
+ * - optionally SCH_HOOK (below).
+ * The hosts: the simulator (sched/sim/), Xen (sched/xen/), bench_decide's
+ * (bench/), and sched/null/, which has Xen's layouts with nothing behind
+ * them, for the freestanding build.
  */
 #include "host_impl.h"
+
+#ifndef SCH_ASSERT_LOCKED
+#error "host_impl.h defines no SCH_ASSERT_LOCKED"
+#endif
+
+/*
+ * SCH_HOOK marks every policy function a host calls through a pointer: the
+ * hooks of struct sch_ops and timer callbacks.  It is Xen's cf_check, so
+ * with CET-IBT the hypervisor's indirect calls land only on marked
+ * functions (they alone start with ENDBR64); nothing in a host without it.
+ */
+#ifndef SCH_HOOK
+#define SCH_HOOK
+#endif
 
 #endif /* XENOS_HOST_H */

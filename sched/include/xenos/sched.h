@@ -21,8 +21,9 @@
  * policy takes its own.  alloc and free hooks are called with no lock held.
  * A policy may have several pCPUs share one schedule lock (pcpu_lock), as
  * Xen's credit2 has the pCPUs of a runqueue share its lock.
- * In the simulator everything runs on one thread and the locks only check
- * that they are not taken twice.
+ * A policy asserts each of these (SCH_ASSERT_LOCKED, host.h).  In the
+ * simulator everything runs on one thread and the locks only check that
+ * they are not taken twice, and held where a policy asserts they are.
  */
 #ifndef XENOS_SCHED_H
 #define XENOS_SCHED_H
@@ -127,6 +128,8 @@ struct sch_global_params {
     uint32_t runq_cpus;
 };
 
+/* Every function a policy puts in its ops is marked SCH_HOOK (host.h): the
+ * host calls it through a pointer, which Xen's CET-IBT checks. */
 struct sch_ops {
     const char *name;           /* full name */
     const char *opt_name;       /* name used to pick it ("credit") */
@@ -221,6 +224,13 @@ static inline struct sch_resource *sch_res(const struct sch_sched *s,
                                            unsigned int cpu)
 {
     return &s->res[cpu];
+}
+
+/* The schedule lock that guards @u: its pCPU's (Xen's unit_schedule_lock). */
+static inline struct sch_lock *sch_unit_lock(const struct sch_sched *s,
+                                             const struct sch_unit *u)
+{
+    return s->res[u->res].lock;
 }
 
 static inline struct sch_unit *sch_curr_on_cpu(const struct sch_sched *s,
