@@ -80,4 +80,5 @@ xen-test: build
 	tests/xen/run --build-dir $(BUILD) all
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-san $(foreach b,$(BUILDS),$(BUILD)-$(firstword $(subst :, ,$(b))))
+	rm -rf $(BUILD) $(BUILD)-san \
+	    $(foreach b,$(BUILDS),$(BUILD)-$(firstword $(subst :, ,$(b))))
