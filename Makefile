@@ -4,7 +4,7 @@ BUILD ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build run test bench sanitize abuse xen-test clean
+.PHONY: all deps build run test bench sanitize builds abuse xen-test clean
 
 all: build
 
@@ -43,6 +43,27 @@ sanitize: deps
 	cmake --build $(BUILD)-san -j $(JOBS)
 	cd $(BUILD)-san && ctest --output-on-failure -j $(JOBS)
 
+# The builds a packager runs, each in its own tree and all with -Werror:
+# gcc Debug, RelWithDebInfo and Release (-O3: other inlining, other
+# warnings) and clang.  The test suites run in the Release and clang
+# builds, the two whose code differs most from `make test`'s; Debug and
+# RelWithDebInfo only have to build.  clang comes with `make deps`.
+# NAME:COMPILER:BUILD_TYPE:TEST
+BUILDS = debug:gcc:Debug:no relwithdebinfo:gcc:RelWithDebInfo:no \
+         release:gcc:Release:yes clang:clang:RelWithDebInfo:yes
+builds: deps
+	@set -e; for b in $(BUILDS); do \
+	    set -- $$(echo $$b | tr : ' '); \
+	    dir=$(BUILD)-$$1; \
+	    echo "== builds: $$1 ($$2, $$3) in $$dir"; \
+	    cmake -S . -B $$dir -DCMAKE_C_COMPILER=$$2 \
+	        -DCMAKE_BUILD_TYPE=$$3 -DXENOS_WERROR=ON; \
+	    cmake --build $$dir -j $(JOBS); \
+	    if [ $$4 = yes ]; then \
+	        (cd $$dir && ctest --output-on-failure -j $(JOBS)); \
+	    fi; \
+	done
+
 # The durability and abuse suite (tests/abuse/run, docs/reliability.md):
 # host reboots and kill -9, a full disk, planted links and a second
 # daemon, slow clients on both sockets, every parser fuzzed for a bounded
@@ -59,4 +80,5 @@ xen-test: build
 	tests/xen/run --build-dir $(BUILD) all
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-san
+	rm -rf $(BUILD) $(BUILD)-san \
+	    $(foreach b,$(BUILDS),$(BUILD)-$(firstword $(subst :, ,$(b))))

@@ -290,17 +290,34 @@ static void render_status(struct xd *xd, FILE *f)
     fputs("]}\n", f);
 }
 
-/* A field for the "top" lines: escaped so no tab or newline survives. */
-static void top_field(FILE *f, const char *s)
+/*
+ * A field for the "top" lines: escaped so no tab or newline survives, and
+ * whole, however long the name.  Returns 0 or -ENOMEM.
+ */
+static int top_field(FILE *f, const char *s)
 {
-    char buf[1024];
+    char small[256], *buf = small;
+    size_t len;
 
-    cfg_escape(buf, sizeof(buf), s ? s : "-");
+    s = s ? s : "-";
+    /* Names fit the stack; a longer one gets the room its escape needs. */
+    if ( cfg_escape(small, sizeof(small), s) == -ENOSPC )
+    {
+        len = txt_escape_size(s);
+        buf = malloc(len);
+        if ( !buf )
+            return -ENOMEM;
+        cfg_escape(buf, len, s);        /* fits: txt_escape_size() */
+    }
     fputc('\t', f);
     fputs(buf, f);
+    if ( buf != small )
+        free(buf);
+    return 0;
 }
 
-static void render_top(struct xd *xd, FILE *f)
+/* Returns 0 or -ENOMEM (a field could not be escaped whole). */
+static int render_top(struct xd *xd, FILE *f)
 {
     struct acct_snapshot snap, *c = &snap;
     uint64_t iv = 0;
@@ -320,7 +337,8 @@ static void render_top(struct xd *xd, FILE *f)
         const struct acct_tenant *t = &c->tenants[i];
 
         fputc('T', f);
-        top_field(f, t->name);
+        if ( top_field(f, t->name) )
+            return -ENOMEM;
         fprintf(f, "\t%" PRIu32 "\t%" PRIu32 "\t%" PRIu32 "\t%.2f\t%" PRIu64
                 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\n",
                 t->weight, t->cap_pct, t->nr_domains,
@@ -336,8 +354,8 @@ static void render_top(struct xd *xd, FILE *f)
         if ( !d->present )
             continue;
         fputc('D', f);
-        top_field(f, d->tenant);
-        top_field(f, d->name);
+        if ( top_field(f, d->tenant) || top_field(f, d->name) )
+            return -ENOMEM;
         fprintf(f, "\t%s\t%" PRIu32 "\t%" PRIu32 "\t%" PRIu32 "\t%" PRIu32
                 "\t%.2f\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64
                 "\t%" PRIu64 "\t%d\n", d->uuid, d->domid, d->online_vcpus,
@@ -348,6 +366,7 @@ static void render_top(struct xd *xd, FILE *f)
                 d->delta.vif_rx_bytes + d->delta.vif_tx_bytes,
                 d->interval_ns, d->error);
     }
+    return 0;
 }
 
 void xd_render(struct xd *xd)
@@ -377,8 +396,10 @@ void xd_render(struct xd *xd)
     f = open_memstream(&buf, &len);
     if ( f )
     {
-        render_top(xd, f);
-        if ( fclose(f) == 0 )
+        /* A top cut short would be a lie: keep the last one whole. */
+        int rc = render_top(xd, f);
+
+        if ( fclose(f) == 0 && !rc )
         {
             free(xd->top);
             xd->top = buf;

@@ -165,16 +165,27 @@ static bool is_line(const char *line, char kind)
     return line[0] == kind && line[1] == '\t';
 }
 
-/* @s safe for the terminal (txt_tty_escape).  The result lives until the
- * eighth call after; a longer one is cut at a whole character. */
+/* @s safe for the terminal (txt_tty_escape), whole.  The result lives
+ * until the eighth call after; each slot grows to the longest it held. */
 static const char *tty(const char *s)
 {
-    static char buf[8][1024];
+    static char *buf[8];
+    static size_t cap[8];
     static unsigned int next;
-    char *b = buf[next++ % 8];
+    unsigned int i = next++ % 8;
+    size_t need = txt_escape_size(s);
 
-    txt_tty_escape(b, sizeof(buf[0]), s);
-    return b;
+    if ( cap[i] < need )
+    {
+        char *b = realloc(buf[i], need);
+
+        if ( !b )
+            return "(out of memory)";
+        buf[i] = b;
+        cap[i] = need;
+    }
+    txt_tty_escape(buf[i], cap[i], s);  /* fits: txt_escape_size() */
+    return buf[i];
 }
 
 static double mib(const char *bytes)

@@ -1,6 +1,6 @@
 /*
  * bench_compare.c: policies side by side on the comparison table's rows
- * (sched/sim/judge.c: the classes of issue 12 and the rows of issue 3),
+ * (sched/sim/judge.c: the classes cpu, scale, caps, latency and basics),
  * each judged against the run's entitlement, printed as one Markdown
  * table for docs/schedulers.md.  tests/test_fairness.c holds fcredit to
  * every row.

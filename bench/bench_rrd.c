@@ -1,5 +1,5 @@
 /*
- * bench_rrd.c: the RRD exporter's cost per interval (issue 5: 10,000
+ * bench_rrd.c: the RRD exporter's cost per interval (the target: 10,000
  * domain files updated within one 5 s interval, through rrdcached).
  *
  * A collector is fed hand-made samples of N domains in 20 tenants (one

@@ -81,12 +81,12 @@ cfg_sb_printf(struct cfg_sb *sb, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Append @s escaped (cfg_escape); a cut stops at a whole character. */
+/* Append @s escaped (cfg_escape_msg): a cut shows, at a whole character. */
 static void cfg_sb_escaped(struct cfg_sb *sb, const char *s)
 {
     if ( sb->len + 1 >= sb->cap )
         return;
-    cfg_escape(sb->buf + sb->len, sb->cap - sb->len, s);
+    cfg_escape_msg(sb->buf + sb->len, sb->cap - sb->len, s);
     sb->len += strlen(sb->buf + sb->len);
 }
 
@@ -120,6 +120,18 @@ int cfg_escape(char *dst, size_t dstlen, const char *src)
     return txt_escape(dst, dstlen, src, true);
 }
 
+int cfg_escape_msg(char *dst, size_t dstlen, const char *src)
+{
+    static const char cut[] = "...";
+    int rc = cfg_escape(dst, dstlen, src);
+
+    if ( rc != -ENOSPC || dstlen < sizeof(cut) )
+        return rc;
+    /* Again, leaving room for the mark: whole characters only. */
+    cfg_escape(dst, dstlen - (sizeof(cut) - 1), src);
+    strcat(dst, cut);
+    return -ENOSPC;
+}
 
 /* ------------------------------------------------------------------ */
 /* Reading and parsing                                                */

@@ -172,6 +172,11 @@ int txt_escape(char *dst, size_t dstlen, const char *src, bool named)
     return 0;
 }
 
+size_t txt_escape_size(const char *src)
+{
+    return 4 * strlen(src) + 1;
+}
+
 int txt_tty_escape(char *dst, size_t dstlen, const char *src)
 {
     return txt_escape(dst, dstlen, src, false);

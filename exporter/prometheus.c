@@ -61,7 +61,7 @@
 #include <xenos/exp_prom.h>
 
 #define PROM_NS_PER_S           1000000000ull
-#define PROM_GZIP_LEVEL         1       /* LIMITS.md: 24 ms for 4.8 MB */
+#define PROM_GZIP_LEVEL         1       /* measured: 24 ms for 4.8 MB */
 #define PROM_THREADS            2       /* libmicrohttpd's pool */
 /* Open connections past which a new one pushes the least recently active
  * out (if active longer ago than the grace): far above what Prometheus

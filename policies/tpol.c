@@ -434,7 +434,7 @@ struct tpol_ld {
 
 static const char *tpol_esc(char *buf, size_t len, const char *s)
 {
-    cfg_escape(buf, len, s);    /* a long value is shown cut: fine */
+    cfg_escape_msg(buf, len, s);        /* a long value is shown cut */
     return buf;
 }
 

@@ -18,6 +18,7 @@
 
 #include <xenos/cfg.h>
 #include <xenos/num.h>
+#include <xenos/text.h>
 
 static char tmpdir[256];
 
@@ -172,6 +173,40 @@ START_TEST(test_cfg_escape_no_space)
     ck_assert_str_eq(buf, "ab");
     ck_assert_int_eq(cfg_escape(buf, 3, "ab"), 0);
     ck_assert_int_eq(cfg_escape(buf, 0, "ab"), -ENOSPC);
+}
+END_TEST
+
+/* A message shows where a long value was cut, at a whole escape. */
+START_TEST(test_cfg_escape_msg_cut_shows)
+{
+    char buf[8];
+
+    ck_assert_int_eq(cfg_escape_msg(buf, sizeof(buf), "abcdefghij"),
+                     -ENOSPC);
+    ck_assert_str_eq(buf, "abcd...");
+    ck_assert_int_eq(cfg_escape_msg(buf, sizeof(buf), "ab\n\ncd"), -ENOSPC);
+    ck_assert_str_eq(buf, "ab\\n...");
+    ck_assert_int_eq(cfg_escape_msg(buf, sizeof(buf), "a\tb"), 0);
+    ck_assert_str_eq(buf, "a\\tb");
+}
+END_TEST
+
+/* txt_escape_size() is enough for the widest escapes there are. */
+START_TEST(test_cfg_escape_size_enough)
+{
+    /* a C0 control, a stray byte, U+0085 (C1), U+202E (bidi): each the
+     * most a byte of its kind can grow */
+    static const char worst[] = "\x01\xff\xc2\x85\xe2\x80\xae\x7f\\";
+    char buf[64];
+
+    ck_assert_uint_le(txt_escape_size(worst), sizeof(buf));
+    ck_assert_int_eq(cfg_escape(buf, txt_escape_size(worst), worst), 0);
+    ck_assert_str_eq(buf, "\\x01\\xff\\u0085\\u202e\\x7f\\\\");
+    ck_assert_int_eq(txt_tty_escape(buf, txt_escape_size(worst), worst), 0);
+    ck_assert_int_eq(cfg_escape(buf, txt_escape_size("\x01\x01"),
+                                "\x01\x01"), 0);
+    ck_assert_int_eq(cfg_escape(buf, txt_escape_size("\x01\x01") - 1,
+                                "\x01\x01"), -ENOSPC);
 }
 END_TEST
 
@@ -495,6 +530,8 @@ static Suite *cfg_suite(void)
     tcase_add_loop_test(tc, test_cfg_escape, 0,
                         sizeof(esc_cases) / sizeof(esc_cases[0]));
     tcase_add_test(tc, test_cfg_escape_no_space);
+    tcase_add_test(tc, test_cfg_escape_msg_cut_shows);
+    tcase_add_test(tc, test_cfg_escape_size_enough);
     tcase_add_loop_test(tc, test_cfg_kv, 0,
                         sizeof(kv_cases) / sizeof(kv_cases[0]));
     tcase_add_test(tc, test_cfg_kv_long_line);

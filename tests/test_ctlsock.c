@@ -265,7 +265,7 @@ static pid_t start_trickler(unsigned int ms)
 
         while ( now_ms() - t0 < ms )
         {
-            if ( fd >= 0 && send(fd, "statu" + sent % 5, 1,
+            if ( fd >= 0 && send(fd, &"statu"[sent % 5], 1,
                                  MSG_NOSIGNAL) == 1 )
                 sent++;
             else
@@ -423,8 +423,9 @@ END_TEST
  */
 static const char *const top_replies[] = {
     "H\tsim\t100\t3\t0\nT",
-    "H\tsim\t100\t3\t0\nT\tacme\t256\t0\t1\t12.50\t1000\t0\t0\t0"
-    "\t100000000\nD",
+    /* one reply, in two literals for the line length */
+    ("H\tsim\t100\t3\t0\nT\tacme\t256\t0\t1\t12.50\t1000\t0\t0\t0"
+     "\t100000000\nD"),
     "D\nT\nH",
 };
 

@@ -1,7 +1,7 @@
 /*
  * test_fairness.c: fcredit meets every row of the comparison table
- * (sched/sim/judge.c: issue 12's classes of many-pCPU fairness, scale,
- * caps beside uncapped domains and latency, and issue 3's rows), each
+ * (sched/sim/judge.c: the classes of many-pCPU fairness, scale, caps
+ * beside uncapped domains, latency, and the basic rows), each
  * judged against the run's entitlement; a policy that starves fails them;
  * and the M/D/1 figure the latency rows use is right.
  */
@@ -36,7 +36,7 @@ END_TEST
  * goes on top, so the one on top runs again and again and those below
  * wait for good: the I/O and request domains wake to an empty pCPU or
  * the top of the stack and look fast, while the others starve.  Today's
- * bench_compare rated such a policy "met" on issue 3's wake-latency row;
+ * bench_compare rated such a policy "met" on the basic wake-latency row;
  * every row must see through it.
  */
 struct lifo {
@@ -229,7 +229,7 @@ static const struct sch_ops lifo_ops = {
     .adjust = lifo_adjust,
 };
 
-/* Row _i under LIFO: missed (the "idle while waiting" row of issue 3,
+/* Row _i under LIFO: missed (the basic "idle while waiting" row,
  * which LIFO keeps, aside: it never idles a pCPU while a unit waits). */
 START_TEST(test_fairness_lifo_misses_row)
 {

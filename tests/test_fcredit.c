@@ -1,7 +1,7 @@
 /*
  * test_fcredit.c: fcredit's own behaviours (caps, the boost tunable,
- * weight per vCPU, affinity, live changes).  The comparison table's rows,
- * issue 3's and issue 12's, are held in test_fairness.c; the contract
+ * weight per vCPU, affinity, live changes).  The comparison table's rows
+ * are held in test_fairness.c; the contract
  * every policy meets is in test_sched_contract.c.
  */
 #include <math.h>

@@ -299,9 +299,11 @@ END_TEST
 
 static void copy_file(const char *from, const char *to)
 {
-    char cmd[700];
+    char cmd[1024];
 
-    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", from, to);
+    /* A cut command would copy the wrong file, or none. */
+    ck_assert_int_lt(snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", from, to),
+                     (int)sizeof(cmd));
     ck_assert_int_eq(system(cmd), 0);
 }
 

@@ -828,6 +828,51 @@ START_TEST(test_xenosd_top_bidi_visible)
 }
 END_TEST
 
+/* A name whose escape is far longer than any stack buffer (250 bidi
+ * controls: 1,500 bytes escaped) reaches `top` whole, never cut. */
+START_TEST(test_xenosd_top_long_name_whole)
+{
+    char sc[128], pol[128], cmd[512], buf[16384], want[2048];
+    size_t n, i;
+    pid_t pid;
+    void *st;
+    FILE *f;
+
+    snprintf(sc, sizeof(sc), "%s/long.yaml", dir);
+    f = fopen(sc, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("pcpus: 1\nduration_ms: 600000\ndomains:\n  - {name: \"long", f);
+    strcpy(want, "long");
+    for ( i = 0; i < 250; i++ )
+    {
+        fputs("\\u202e", f);
+        strcat(want, "\\u202e");
+    }
+    fputs("end\", tenant: \"t\", workload: {type: cpu}}\n", f);
+    strcat(want, "end");
+    ck_assert_int_eq(fclose(f), 0);
+    snprintf(pol, sizeof(pol), "%s/p.yaml", dir);
+    f = fopen(pol, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("tenants:\n  - name: t\n    match: {key: t}\n", f);
+    ck_assert_int_eq(fclose(f), 0);
+    pid = start_xenosd(sc, pol, "10", "100");
+    st = host(sc);
+    sleep_ms(800);
+    snprintf(cmd, sizeof(cmd), "%s --state-dir %s top --once", XENOSCTL,
+             dir);
+    f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    ck_assert_int_eq(pclose(f), 0);
+    ck_assert_msg(strstr(buf, want), "%s", buf);
+    stop(pid, SIGTERM);
+    acct_sim_shutdown(st);
+    acct_backend_sim.close(st);
+}
+END_TEST
+
 /* Lines of @text holding both @a and @b. */
 static unsigned int count_lines(const char *text, const char *a,
                                 const char *b)
@@ -962,6 +1007,7 @@ static Suite *xenosd_suite(void)
     tcase_add_test(tc, test_xenosd_writes_rrd_and_ledger);
     tcase_add_test(tc, test_xenosd_config_long_line);
     tcase_add_test(tc, test_xenosd_top_bidi_visible);
+    tcase_add_test(tc, test_xenosd_top_long_name_whole);
     tcase_add_test(tc, test_xenosd_enospc_logged_once);
     suite_add_tcase(s, tc);
     return s;

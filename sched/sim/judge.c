@@ -188,7 +188,8 @@ static bool j_io(const struct sim_judge_run *j, char *buf, size_t len)
            d->wake_latency.p99 <= SCH_MSEC(1);
 }
 
-/* Issue 3's rows, now against the entitlement. */
+/* The basic rows (weights on one pCPU, caps alone, wake latency, idle
+ * while waiting, two ways to game the tick), against the entitlement. */
 
 static bool j_weights(const struct sim_judge_run *j, char *buf, size_t len)
 {
@@ -299,21 +300,21 @@ const struct sim_judge_row sim_judge_rows[] = {
     { "latency", "I/O 10% beside 7 hog vCPUs, 4 pCPUs",
       "compare/request-4.yaml", "wake p99 <= 1 ms; its due, all theirs", 0, 0,
       j_io },
-    { "issue 3", "weights 1:2:4, 1 pCPU, worst 1 s window", "weights.yaml",
+    { "basics", "weights 1:2:4, 1 pCPU, worst 1 s window", "weights.yaml",
       "<= 1% (relative)", 0, 0, j_weights },
-    { "issue 3", "cap 25 alone: error, worst 100 ms", "compare/cap25.yaml",
+    { "basics", "cap 25 alone: error, worst 100 ms", "compare/cap25.yaml",
       "+-1 pt, <= 27%", 0, 0, j_cap },
-    { "issue 3", "cap 50 alone: error, worst 100 ms", "compare/cap50.yaml",
+    { "basics", "cap 50 alone: error, worst 100 ms", "compare/cap50.yaml",
       "+-1 pt, <= 52%", 0, 0, j_cap },
-    { "issue 3", "cap 75 alone: error, worst 100 ms", "compare/cap75.yaml",
+    { "basics", "cap 75 alone: error, worst 100 ms", "compare/cap75.yaml",
       "+-1 pt, <= 77%", 0, 0, j_cap },
-    { "issue 3", "io 100/900 us + 4 hogs: wake p99", "io-latency.yaml",
+    { "basics", "io 100/900 us + 4 hogs: wake p99", "io-latency.yaml",
       "<= 100 us; its due, all theirs", 0, 0, j_wake100 },
-    { "issue 3", "8 pCPUs, 32 mixed: idle while a unit waits",
+    { "basics", "8 pCPUs, 32 mixed: idle while a unit waits",
       "compare/mixed-8.yaml", "0", 0, 0, j_idle },
-    { "issue 3", "tick dodger (asleep at every 10 ms mark) vs hog",
+    { "basics", "tick dodger (asleep at every 10 ms mark) vs hog",
       "compare/tick-dodger.yaml", "its share, no more", 0, 0, gain },
-    { "issue 3", "frequent waker (50 us run, 10 us sleep) vs hog",
+    { "basics", "frequent waker (50 us run, 10 us sleep) vs hog",
       "compare/frequent-waker.yaml", "its share, no more", 0, 0, gain },
 };
 
@@ -346,7 +347,7 @@ int sim_judge(const char *dir, const struct sim_judge_row *row,
         return -EINVAL;
     }
     /* Work conservation is judged against each policy's own ratelimit
-     * for issue 3's row, against 1 ms for the caps (as the files say). */
+     * for the basic row, against 1 ms for the caps (as the files say). */
     if ( row->judge == j_idle && sc.idle_audit_ns && ops->adjust_global &&
          !ops->adjust_global(sim_sched(sim), &g) && g.ratelimit_us )
         sc.idle_audit_ns = SCH_USEC(g.ratelimit_us);

@@ -157,7 +157,7 @@ static int xs_number(const char *opt, const char *arg, int64_t min,
 
     if ( !rc )
         return 0;
-    cfg_escape(esc, sizeof(esc), arg);
+    cfg_escape_msg(esc, sizeof(esc), arg);
     if ( rc == -EINVAL )
         fprintf(stderr, "xenos-sim: %s: must be an integer, not '%s'\n",
                 opt, esc);
@@ -180,17 +180,17 @@ static const struct sch_ops *xs_policy(const struct xs_opts *o,
 
     if ( ops )
         return ops;
-    cfg_escape(esc, sizeof(esc), name);
+    cfg_escape_msg(esc, sizeof(esc), name);
     fprintf(stderr, "xenos-sim: ");
     /* Named by the scenario: point at the line, as for any bad value. */
     if ( !o->policy )
     {
-        cfg_escape(esc, sizeof(esc), sc->path);
+        cfg_escape_msg(esc, sizeof(esc), sc->path);
         fprintf(stderr, "%s", esc);
         if ( cfg_locate(sc->path, keys, 1, &line) == 0 )
             fprintf(stderr, ":%u", line);
         fprintf(stderr, ": policy: ");
-        cfg_escape(esc, sizeof(esc), name);
+        cfg_escape_msg(esc, sizeof(esc), name);
     }
     fprintf(stderr, "unknown policy '%s' (known: ", esc);
     xs_known_policies(stderr);
@@ -319,7 +319,7 @@ static int xs_run(const struct xs_opts *o, struct sim_scenario *sc)
         rc = sim_report_csv(o->csv_dir, &res);
         if ( rc )
         {
-            cfg_escape(err, sizeof(err), o->csv_dir);
+            cfg_escape_msg(err, sizeof(err), o->csv_dir);
             fprintf(stderr, "xenos-sim: writing CSV to %s: %s\n", err,
                     strerror(-rc));
             status = XS_EXIT_FAIL;

@@ -126,8 +126,7 @@ static size_t rep_width(const char *s)
 /* @s escaped for one table cell (txt_escape); NULL when out of memory. */
 static char *rep_cell(const char *s)
 {
-    /* At most 6 output bytes per 2 input bytes (\u0085), 4 per 1 (\x01) */
-    size_t len = strlen(s ? s : "") * 4 + 1;
+    size_t len = txt_escape_size(s ? s : "");
     char *buf = malloc(len);
 
     if ( buf )

@@ -243,7 +243,7 @@ struct scn {
 /* @s made fit for a message (quoted by the caller). */
 static const char *scn_esc(char *buf, size_t len, const char *s)
 {
-    cfg_escape(buf, len, s);    /* a long value is shown cut: fine */
+    cfg_escape_msg(buf, len, s);        /* a long value is shown cut */
     return buf;
 }
 

@@ -116,6 +116,14 @@ int cfg_invalid(char *err, size_t errlen, const char *path,
 int cfg_escape(char *dst, size_t dstlen, const char *src);
 
 /*
+ * cfg_escape() for a message: a value too long for @dst is cut at a whole
+ * character or escape and ends in "...", so the cut shows.  Returns 0, or
+ * -ENOSPC when it was cut (with @dstlen under 4, @dst holds what fits of
+ * the value, or nothing).
+ */
+int cfg_escape_msg(char *dst, size_t dstlen, const char *src);
+
+/*
  * The first repeat among @n strings: the i-th is the `char *` (or `const
  * char *`) at @base + i * @stride + @off.  Returns 1 and sets *@first and
  * *@dup to the indexes of the earliest repeated name's first occurrence

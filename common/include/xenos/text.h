@@ -76,6 +76,14 @@ int txt_tty_escape(char *dst, size_t dstlen, const char *src);
 int txt_escape(char *dst, size_t dstlen, const char *src, bool named);
 
 /*
+ * A @dstlen with which txt_escape(), txt_tty_escape() and cfg_escape()
+ * never return -ENOSPC for @src: no input byte grows to more than four
+ * ("\xNN" for a control or stray byte; "\u0085" is six for two, a hidden
+ * three-byte character six for three).
+ */
+size_t txt_escape_size(const char *src);
+
+/*
  * A growing text buffer for output rendered often and large (checkpoints,
  * metrics): appends are memcpy and a hand-made integer formatter, several
  * times cheaper than stdio.  Out of memory is sticky: appends after it do
