@@ -23,10 +23,10 @@ STATE ?= $(BUILD)/state
 run: build
 	@echo "xenos: xenosd on a simulated host (sched/sim/scenarios/demo-host.yaml),"
 	@echo "xenos: tenant policy policies/examples/tenants.yaml, state in $(STATE)."
-	@echo "xenos: watch it:    $(BUILD)/accounting/xenosctl --state-dir $(STATE) top"
+	@echo "xenos: watch it:    $(BUILD)/xenosd/xenosctl --state-dir $(STATE) top"
 	@echo "xenos: reload:      kill -HUP \$$(pgrep -x xenosd); stop: Ctrl-C"
 	@echo "xenos: the simulator alone: $(BUILD)/sched/sim/xenos-sim sched/sim/scenarios/weights.yaml"
-	$(BUILD)/accounting/xenosd --backend sim \
+	$(BUILD)/xenosd/xenosd --backend sim \
 	    --scenario sched/sim/scenarios/demo-host.yaml \
 	    --policy-file policies/examples/tenants.yaml \
 	    --interval-ms 1000 --state-dir $(STATE)

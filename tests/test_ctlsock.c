@@ -33,11 +33,11 @@
 #include <xenos/acct.h>
 #include <xenos/acct_sim.h>
 
-#define XENOSD      XENOS_BINARY_DIR "/accounting/xenosd"
-#define XENOSCTL    XENOS_BINARY_DIR "/accounting/xenosctl"
+#define XENOSD      XENOS_BINARY_DIR "/xenosd/xenosd"
+#define XENOSCTL    XENOS_BINARY_DIR "/xenosd/xenosctl"
 #define SIMHOST     XENOS_BINARY_DIR "/sched/sim/xenos-simhost"
 #define INTERVAL_MS 100
-/* The daemon's deadlines (accounting/ctlsrv.h), and slack for a loaded
+/* The daemon's deadlines (xenosd/ctlsrv.h), and slack for a loaded
  * machine (two shared cores, sanitizers). */
 #define REQ_TIMEOUT_MS      2000
 #define REPLY_TIMEOUT_MS    5000

@@ -676,7 +676,7 @@ START_TEST(test_rrd_graph_png)
     exp_rrd_close(r);
     feed_wave();
     snprintf(png, sizeof(png), "%s/wave.png", dir);
-    snprintf(cmd, sizeof(cmd), "%s/accounting/xenosctl --state-dir %s graph "
+    snprintf(cmd, sizeof(cmd), "%s/xenosd/xenosctl --state-dir %s graph "
              "wave --since 15m -o %s", XENOS_BINARY_DIR, dir, png);
     run(cmd);
     ck_assert_int_eq(stat(png, &sb), 0);
@@ -687,13 +687,13 @@ START_TEST(test_rrd_graph_png)
     fclose(f);
     ck_assert_int_eq(memcmp(magic, "\x89PNG\r\n\x1a\n", 8), 0);
     /* a domain by name, and by uuid */
-    snprintf(cmd, sizeof(cmd), "%s/accounting/xenosctl graph web-1 "
-             "--rrd-dir %s --since 30m -o %s/web.png && %s/accounting/"
+    snprintf(cmd, sizeof(cmd), "%s/xenosd/xenosctl graph web-1 "
+             "--rrd-dir %s --since 30m -o %s/web.png && %s/xenosd/"
              "xenosctl graph %s --rrd-dir %s --since 600 -o %s/u.png",
              XENOS_BINARY_DIR, rdir, dir, XENOS_BINARY_DIR, U2, rdir, dir);
     run(cmd);
     /* unknown names: exit 1, and a reason */
-    snprintf(cmd, sizeof(cmd), "%s/accounting/xenosctl graph nobody "
+    snprintf(cmd, sizeof(cmd), "%s/xenosd/xenosctl graph nobody "
              "--rrd-dir %s -o %s/n.png 2>/dev/null", XENOS_BINARY_DIR, rdir,
              dir);
     rc = system(cmd);

@@ -41,8 +41,8 @@
 /* The collector as the exporters see it (acct_snapshot). */
 #define SNAP(c) acct_snap((c), &(struct acct_snapshot){ 0 })
 
-#define XENOSD      XENOS_BINARY_DIR "/accounting/xenosd"
-#define XENOSCTL    XENOS_BINARY_DIR "/accounting/xenosctl"
+#define XENOSD      XENOS_BINARY_DIR "/xenosd/xenosd"
+#define XENOSCTL    XENOS_BINARY_DIR "/xenosd/xenosctl"
 #define SIMHOST     XENOS_BINARY_DIR "/sched/sim/xenos-simhost"
 #define SCENARIO    XENOS_SOURCE_DIR "/sched/sim/scenarios/lifecycle.yaml"
 #define NS          1000000000ull

@@ -36,7 +36,7 @@
 #include "xen_util.h"
 #endif
 
-#define XENOSD          XENOS_BINARY_DIR "/accounting/xenosd"
+#define XENOSD          XENOS_BINARY_DIR "/xenosd/xenosd"
 #define RUN_TIMEOUT_S   20      /* xenosd must fail long before this */
 
 static char dir[64];

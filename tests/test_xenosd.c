@@ -39,8 +39,8 @@
 #include <xenos/acct_sim.h>
 #include <xenos/sim.h>
 
-#define XENOSD      XENOS_BINARY_DIR "/accounting/xenosd"
-#define XENOSCTL    XENOS_BINARY_DIR "/accounting/xenosctl"
+#define XENOSD      XENOS_BINARY_DIR "/xenosd/xenosd"
+#define XENOSCTL    XENOS_BINARY_DIR "/xenosd/xenosctl"
 #define SIMHOST     XENOS_BINARY_DIR "/sched/sim/xenos-simhost"
 #define SCENARIOS   XENOS_SOURCE_DIR "/sched/sim/scenarios/"
 #define POLICIES    XENOS_SOURCE_DIR "/policies/examples/"

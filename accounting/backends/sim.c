@@ -1138,7 +1138,7 @@ static void simb_free(struct simb *b)
  * The xenos-simhost to run, into @out: simhost=, else $XENOS_SIMHOST, else
  * beside the running program (installed: one bin directory), else where
  * the build tree puts it relative to a program in another of its
- * directories (build/accounting/xenosd, build/tests/...), else a bare
+ * directories (build/xenosd/xenosd, build/tests/...), else a bare
  * name for execvp to find in PATH.
  */
 static void simb_find_simhost(const struct simb *b, char *out, size_t len)

@@ -4,8 +4,9 @@
  *   prometheus.c  exp_prom_   text format 0.0.4 over HTTP (libmicrohttpd)
  *   rrd.c         exp_rrd_    RRD archives per domain and tenant (librrd)
  *   usage.c       exp_usage_  the usage ledger for billing (protobuf-c)
- * xenosd calls each one's update after every interval with the collector
- * (read-only, valid for the duration of the call) and this summary.
+ * xenosd calls each one's update after every interval with the
+ * collector's read-only snapshot (struct acct_snapshot, valid for the
+ * duration of the call) and this summary.
  */
 #ifndef XENOS_EXP_H
 #define XENOS_EXP_H
