@@ -159,7 +159,8 @@ END {
         f1(r("eq3 total_win1s_min_at_s -")) " s; idle " \
         f1(r("eq3 total_win1s_min_idle_pct -")) ", dom0 " \
         f1(r("eq3 total_win1s_min_dom0_pct -")) ", others " \
-        f1(r("eq3 total_win1s_min_rest_pct -")))
+        f1(r("eq3 total_win1s_min_rest_pct -")) "; host accounted " \
+        f1(r("eq3 total_win1s_min_accounted_pct -")))
     fig("e_part_err", f1(r("eq3 part_err_pts_max -")))
     fig("e_part_win1s", f1(r("eq3 part_win1s_relerr_pct_max -")))
 

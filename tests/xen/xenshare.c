@@ -132,6 +132,8 @@ struct xs_run {
     uint64_t *idle_ns;          /* each pCPU's idle time, per reading */
     uint64_t *dom0_ns;          /* dom0's CPU time, per reading... */
     uint64_t *rest_ns;          /* ...and the other domains not named */
+    uint64_t *host_idle_ns;     /* idle time of every pCPU, summed */
+    unsigned int host_pcpus;    /* how many pCPUs the host has */
     unsigned int idle_backwards;
     bool raw;                   /* print every reading too */
 };
@@ -301,9 +303,11 @@ static int xs_resolve(xenstat_handle *xh, struct xs_domain *doms,
     return rc;
 }
 
-/* The idle time in ns of the pCPUs shared, into @idle_ns[0..nr_pcpus). */
-static int xs_idle(xc_interface *xch, const struct xs_run *r,
-                   uint64_t *idle_ns)
+/* The idle time in ns of the pCPUs shared, into @idle_ns[0..nr_pcpus),
+ * and of every pCPU of the host, summed, into *@all (their number into
+ * r->host_pcpus). */
+static int xs_idle(xc_interface *xch, struct xs_run *r, uint64_t *idle_ns,
+                   uint64_t *all)
 {
     xc_cpuinfo_t info[XS_CPUS_MAX];
     unsigned int i;
@@ -315,6 +319,10 @@ static int xs_idle(xc_interface *xch, const struct xs_run *r,
         return -ENODEV;
     for ( i = 0; i < r->nr_pcpus; i++ )
         idle_ns[i] = info[r->pcpu + (int)i].idletime;
+    *all = 0;
+    for ( i = 0; i < (unsigned int)nr; i++ )
+        *all += info[i].idletime;
+    r->host_pcpus = (unsigned int)nr;
     return 0;
 }
 
@@ -398,7 +406,7 @@ static int xs_sample(xc_interface *xch, struct xs_run *r, unsigned int k)
     }
     if ( r->pcpu >= 0 )
     {
-        rc = xs_idle(xch, r, idle);
+        rc = xs_idle(xch, r, idle, &r->host_idle_ns[k]);
         if ( rc )
             return rc;
         for ( i = 0; i < r->nr_pcpus; i++ )
@@ -427,8 +435,9 @@ static int xs_measure(xc_interface *xch, struct xs_run *r)
     r->idle_ns = calloc((size_t)n * r->nr_pcpus, sizeof(*r->idle_ns));
     r->dom0_ns = calloc(n, sizeof(*r->dom0_ns));
     r->rest_ns = calloc(n, sizeof(*r->rest_ns));
+    r->host_idle_ns = calloc(n, sizeof(*r->host_idle_ns));
     if ( !r->t_ns || !r->call_ns || !r->idle_ns || !r->dom0_ns ||
-         !r->rest_ns )
+         !r->rest_ns || !r->host_idle_ns )
         return -ENOMEM;
     for ( i = 0; i < r->nr_doms; i++ )
     {
@@ -520,6 +529,26 @@ static double xs_idle_share(const struct xs_run *r, unsigned int a,
            ((double)(r->t_ns[b] - r->t_ns[a]) * r->nr_pcpus);
 }
 
+/* Of all the host's pCPU time between readings @a and @b (dom0's clock),
+ * the percent Xen gave to some vCPU or to an idle vCPU: 100 when every
+ * nanosecond is accounted somewhere.  Needs --pcpu (idle times read). */
+static double xs_accounted(const struct xs_run *r, unsigned int a,
+                           unsigned int b)
+{
+    double ns = 0;
+    unsigned int i;
+
+    if ( r->pcpu < 0 || !r->host_pcpus || r->t_ns[b] == r->t_ns[a] )
+        return 0;
+    for ( i = 0; i < r->nr_doms; i++ )
+        ns += (double)(r->doms[i].cpu_ns[b] - r->doms[i].cpu_ns[a]);
+    ns += (double)(r->dom0_ns[b] - r->dom0_ns[a]);
+    ns += (double)(r->rest_ns[b] - r->rest_ns[a]);
+    ns += (double)(r->host_idle_ns[b] - r->host_idle_ns[a]);
+    return XS_PCT_FULL * ns /
+           ((double)(r->t_ns[b] - r->t_ns[a]) * r->host_pcpus);
+}
+
 /* The first reading of the 1 s window in which the domains used least
  * together, and that least in percent of the shared pCPUs. */
 static unsigned int xs_least_total(const struct xs_run *r, double *least)
@@ -595,10 +624,12 @@ static int xs_report_timing(const struct xs_run *r)
 }
 
 /* --raw: every reading,
- * `RAW PHASE K TIME_NS CALL_NS CPU_NS... [IDLE_NS...] DOM0_NS REST_NS`
+ * `RAW PHASE K TIME_NS CALL_NS CPU_NS... [IDLE_NS...] DOM0_NS REST_NS
+ * HOST_IDLE_NS`
  * (CPU_NS in the order the domains were named; with --pcpu, each shared
  * pCPU's idle time after them; then dom0's CPU time and that of all the
- * domains not named), to look at windows afresh. */
+ * domains not named, and the idle time of all the host's pCPUs), to
+ * look at windows afresh. */
 static void xs_report_raw(const struct xs_run *r)
 {
     unsigned int i, k;
@@ -611,7 +642,8 @@ static void xs_report_raw(const struct xs_run *r)
             printf(" %" PRIu64, r->doms[i].cpu_ns[k]);
         for ( i = 0; r->pcpu >= 0 && i < r->nr_pcpus; i++ )
             printf(" %" PRIu64, r->idle_ns[k * r->nr_pcpus + i]);
-        printf(" %" PRIu64 " %" PRIu64 "\n", r->dom0_ns[k], r->rest_ns[k]);
+        printf(" %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", r->dom0_ns[k],
+               r->rest_ns[k], r->host_idle_ns[k]);
     }
 }
 
@@ -704,6 +736,7 @@ static void xs_report_weights(const struct xs_run *r)
         unsigned int step = XS_WINDOW_LONG_MS / r->interval_ms;
 
         xs_result(r, "idle_pct", "-", xs_idle_share(r, 0, last));
+        xs_result(r, "accounted_pct", "-", xs_accounted(r, 0, last));
         xs_result(r, "total_win1s_min_at_s", "-",
                   (double)(r->t_ns[k] - r->t_ns[0]) / XS_NS_PER_S);
         step = step < 1 ? 1 : step;
@@ -717,6 +750,8 @@ static void xs_report_weights(const struct xs_run *r)
         xs_result(r, "total_win1s_min_rest_pct", "-",
                   XS_PCT_FULL * (double)(r->rest_ns[k + step] - r->rest_ns[k]) /
                   (double)(r->t_ns[k + step] - r->t_ns[k]));
+        xs_result(r, "total_win1s_min_accounted_pct", "-",
+                  xs_accounted(r, k, k + step));
     }
     xs_result(r, "part_err_pts_max", "-", ferr_max);
     xs_result(r, "part_win1s_relerr_pct_max", "-", frel_max);
