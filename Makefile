@@ -4,7 +4,7 @@ BUILD ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build run test bench sanitize builds abuse xen-test clean
+.PHONY: all deps build run test bench sanitize builds plugins abuse xen-test clean
 
 all: build
 
@@ -63,6 +63,12 @@ builds: deps
 	        (cd $$dir && ctest --output-on-failure -j $(JOBS)); \
 	    fi; \
 	done
+
+# A policy, a backend and an exporter added to a copy of the tree as
+# docs/architecture.md says, built and run (tests/plugins/run; about 2
+# minutes).
+plugins: deps
+	tests/plugins/run
 
 # The durability and abuse suite (tests/abuse/run, docs/reliability.md):
 # host reboots and kill -9, a full disk, planted links and a second

@@ -733,3 +733,53 @@ void exp_prom_stop(struct exp_prom *p)
     pthread_mutex_destroy(&p->lock);
     free(p);
 }
+
+/* ------------------------------------------------------------------ */
+/* As an exporter of xenosd (exp.h)                                    */
+
+/* Options: prometheus.listen=HOST:PORT (EXP_PROM_LISTEN_DEFAULT; "off":
+ * none).  Started after xenosd has blocked its signals: the server's
+ * threads inherit the mask, so SIGTERM and SIGHUP reach only its
+ * signalfd. */
+static int prom_x_open(const struct exp_env *env, void **state, char *msg,
+                       size_t msglen)
+{
+    const char *addr = exp_opt(env, "listen", EXP_PROM_LISTEN_DEFAULT);
+    struct exp_prom *p;
+    int rc;
+
+    if ( !strcmp(addr, "off") )
+        return EXP_OFF;
+    rc = exp_prom_start(&p, addr, msg, msglen);
+    if ( rc )
+        return rc < 0 ? rc : -EINVAL;
+    snprintf(msg, msglen, "metrics on http://%s/metrics (port %u)", addr,
+             exp_prom_port(p));
+    *state = p;
+    return 0;
+}
+
+static int prom_x_update(void *state, const struct acct_snapshot *s,
+                         const struct exp_info *info, char *msg,
+                         size_t msglen)
+{
+    (void)msg;
+    (void)msglen;
+    return exp_prom_update(state, s, info);
+}
+
+static int prom_x_close(void *state, char *msg, size_t msglen)
+{
+    (void)msg;
+    (void)msglen;
+    exp_prom_stop(state);
+    return 0;
+}
+
+const struct exp_ops exp_ops_prometheus = {
+    .name = "prometheus",
+    .what = "metrics",
+    .open = prom_x_open,
+    .update = prom_x_update,
+    .close = prom_x_close,
+};

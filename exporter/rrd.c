@@ -1195,3 +1195,79 @@ int exp_rrd_graph(const char *file, const char *title, uint64_t since_s,
     rrd_info_free(info);
     return 0;
 }
+
+/* ------------------------------------------------------------------ */
+/* As an exporter of xenosd (exp.h)                                    */
+
+struct rrdx_x {
+    struct exp_rrd *r;
+    uint64_t refused;                   /* exp_rrd_stats.refused seen */
+    bool refusing;                      /* it grew at the last interval */
+};
+
+/* Options: rrd.dir=DIR (STATE/rrd; "off": none), rrd.rrdcached=ADDR
+ * (none: files written directly).  The step is the daemon's interval in
+ * whole seconds; a sub-second interval still archives per second. */
+static int rrdx_x_open(const struct exp_env *env, void **state, char *msg,
+                       size_t msglen)
+{
+    const char *dir = NULL;
+    char def[PATH_MAX];
+    uint32_t step = env->interval_ms < 1500
+                    ? 1 : (uint32_t)((env->interval_ms + 500) / 1000);
+    struct rrdx_x *x;
+    int rc = exp_opt_dir(env, "dir", "rrd", def, sizeof(def), &dir);
+
+    if ( rc )
+        return rc;
+    x = calloc(1, sizeof(*x));
+    if ( !x )
+        return -ENOMEM;
+    rc = exp_rrd_open(&x->r, dir, exp_opt(env, "rrdcached", NULL), step,
+                      msg, msglen);
+    if ( rc )
+    {
+        free(x);
+        return rc;
+    }
+    msg[0] = '\0';
+    *state = x;
+    return 0;
+}
+
+/* A file refused (a link planted where an RRD belongs) is said when it
+ * starts, not every interval it lasts. */
+static int rrdx_x_update(void *state, const struct acct_snapshot *s,
+                         const struct exp_info *info, char *msg,
+                         size_t msglen)
+{
+    struct rrdx_x *x = state;
+    struct exp_rrd_stats st;
+    int rc = exp_rrd_update(x->r, s, info);
+
+    exp_rrd_get_stats(x->r, &st);
+    if ( st.refused > x->refused && !x->refusing )
+        snprintf(msg, msglen, "%s", st.last_error);
+    x->refusing = st.refused > x->refused;
+    x->refused = st.refused;
+    return rc;
+}
+
+static int rrdx_x_close(void *state, char *msg, size_t msglen)
+{
+    struct rrdx_x *x = state;
+
+    (void)msg;
+    (void)msglen;
+    exp_rrd_close(x->r);
+    free(x);
+    return 0;
+}
+
+const struct exp_ops exp_ops_rrd = {
+    .name = "rrd",
+    .what = "rrd",
+    .open = rrdx_x_open,
+    .update = rrdx_x_update,
+    .close = rrdx_x_close,
+};

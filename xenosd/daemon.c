@@ -452,6 +452,63 @@ static void xd_export_rc(struct xd *xd, struct xd_cond *c, const char *what,
         xd->export_errors++;
 }
 
+int xd_open_exporters(struct xd *xd)
+{
+    const struct exp_ops *const *e;
+    struct exp_env env = {
+        .state_dir = xd->o.state_dir,
+        .host = xd->host,
+        .interval_ms = (uint64_t)xd->o.interval_ms,
+        .fresh = !xd->col.have_baseline,
+        .opts = xd->o.exp_opts,
+    };
+
+    for ( e = exp_exporters; *e; e++ )
+    {
+        struct xd_exporter *x = &xd->exps[xd->nr_exps];
+        char msg[512] = "";
+        int rc;
+
+        if ( xd->nr_exps == XD_EXPORTERS_MAX )
+        {
+            xd_log("%s: more exporters than %d", (*e)->name,
+                   XD_EXPORTERS_MAX);
+            return -E2BIG;
+        }
+        env.name = (*e)->name;
+        x->state = NULL;
+        rc = (*e)->open(&env, &x->state, msg, sizeof(msg));
+        if ( rc < 0 )
+        {
+            xd_log("%s: %s", (*e)->what, msg[0] ? msg : strerror(-rc));
+            return rc;
+        }
+        if ( msg[0] )
+            xd_log("%s", msg);
+        if ( rc == EXP_OFF )
+            continue;
+        x->ops = *e;
+        memset(&x->cond, 0, sizeof(x->cond));
+        xd->nr_exps++;
+    }
+    return 0;
+}
+
+void xd_close_exporters(struct xd *xd)
+{
+    unsigned int i;
+
+    for ( i = 0; i < xd->nr_exps; i++ )
+    {
+        char msg[512] = "";
+
+        if ( xd->exps[i].ops->close(xd->exps[i].state, msg, sizeof(msg)) &&
+             msg[0] )
+            xd_log("%s: %s", xd->exps[i].ops->what, msg);
+    }
+    xd->nr_exps = 0;
+}
+
 void xd_export(struct xd *xd)
 {
     struct exp_info info = {
@@ -463,28 +520,20 @@ void xd_export(struct xd *xd)
         .intervals = xd->col.intervals,
     };
     struct acct_snapshot snap;
+    unsigned int i;
 
     acct_collector_snapshot(&xd->col, &snap);
-    if ( xd->prom )
-        xd_export_rc(xd, &xd->prom_cond, "metrics",
-                     exp_prom_update(xd->prom, &snap, &info));
-    if ( xd->rrd )
+    /* In exporters.def's order, after the collector's checkpoint: the
+     * ledger must never be ahead of what a restart would recount. */
+    for ( i = 0; i < xd->nr_exps; i++ )
     {
-        struct exp_rrd_stats st;
+        struct xd_exporter *x = &xd->exps[i];
+        char msg[512] = "";
 
-        xd_export_rc(xd, &xd->rrd_cond, "rrd",
-                     exp_rrd_update(xd->rrd, &snap, &info));
-        /* A file refused (a link planted where an RRD belongs): said when
-         * it starts, not every interval it lasts. */
-        exp_rrd_get_stats(xd->rrd, &st);
-        if ( st.refused > xd->rrd_refused && !xd->rrd_refusing )
-            xd_log("rrd: %s", st.last_error);
-        xd->rrd_refusing = st.refused > xd->rrd_refused;
-        xd->rrd_refused = st.refused;
+        xd_export_rc(xd, &x->cond, x->ops->what,
+                     x->ops->update(x->state, &snap, &info, msg,
+                                    sizeof(msg)));
+        if ( msg[0] )
+            xd_log("%s: %s", x->ops->what, msg);
     }
-    /* After the collector's checkpoint: the ledger must never be ahead of
-     * what a restart would recount. */
-    if ( xd->usage )
-        xd_export_rc(xd, &xd->usage_cond, "usage ledger",
-                     exp_usage_update(xd->usage, &snap, &info));
 }

@@ -11,10 +11,10 @@
 
 #include <xenos/acct.h>
 #include <xenos/exp.h>
-#include <xenos/exp_prom.h>
-#include <xenos/exp_rrd.h>
-#include <xenos/exp_usage.h>
 #include <xenos/tpol.h>
+
+#define XD_EXPORTERS_MAX        16
+#define XD_EXP_OPTS_MAX         64
 
 struct xd_opts {
     const char *backend;
@@ -25,11 +25,10 @@ struct xd_opts {
     const char *xen_tenant_key;         /* xen: NULL: the backend's default */
     const char *policy_file;
     const char *state_dir;
-    const char *listen;                 /* Prometheus; "off": none */
-    const char *rrd_dir;                /* NULL: STATE/rrd; "off": none */
-    const char *rrdcached;              /* NULL: write files directly */
-    const char *usage_dir;              /* NULL: STATE/usage; "off" */
-    long usage_interval_s;
+    /* The exporters' options, "NAME.KEY=VALUE" (exp.h), in the order
+     * given (the last one of a key wins); NULL-terminated. */
+    const char *exp_opts[XD_EXP_OPTS_MAX + 1];
+    unsigned int nr_exp_opts;
     long interval_ms;
 };
 
@@ -74,13 +73,13 @@ struct xd {
     uint64_t last_sample_wall_ns;
     uint64_t policy_reloads, policy_reload_errors;
     char host[256];                     /* gethostname */
-    struct exp_prom *prom;              /* NULL: /metrics off */
-    struct exp_rrd *rrd;                /* NULL: no RRDs */
-    struct exp_usage *usage;            /* NULL: no usage ledger */
+    struct xd_exporter {                /* the exporters not off */
+        const struct exp_ops *ops;
+        void *state;
+        struct xd_cond cond;
+    } exps[XD_EXPORTERS_MAX];
+    unsigned int nr_exps;
     uint64_t export_errors;
-    struct xd_cond prom_cond, rrd_cond, usage_cond;
-    uint64_t rrd_refused;               /* exp_rrd_stats.refused seen */
-    bool rrd_refusing;                  /* it grew at the last interval */
 };
 
 void xd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -103,6 +102,14 @@ int xd_account(struct xd *xd);
 /* Render status and top for the control socket into xd->status/top, if
  * the state changed since the last rendering. */
 void xd_render(struct xd *xd);
+
+/* Open every exporter of exporters.def that its options do not turn off
+ * (after the signal mask is set: threads they start inherit it).  0, or
+ * -errno with the reason logged. */
+int xd_open_exporters(struct xd *xd);
+
+/* Close them, logging what a close could not finish. */
+void xd_close_exporters(struct xd *xd);
 
 /* Hand the interval to the exporters (after xd_account, and after a
  * failed sample too, so health figures move).  Failures are counted in

@@ -41,8 +41,11 @@
 
 #include <xenos/acct.h>
 #include <xenos/cfg.h>
-#include <xenos/num.h>
+#include <xenos/exp.h>
+#include <xenos/exp_prom.h>
+#include <xenos/exp_usage.h>
 #include <xenos/fileio.h>
+#include <xenos/num.h>
 
 #include "ctl.h"
 #include "ctlsrv.h"
@@ -52,7 +55,6 @@
 #define XD_INTERVAL_MS_MIN      100
 #define XD_INTERVAL_MS_MAX      3600000
 #define XD_MAX_BACKEND_ARGS     16
-#define XD_USAGE_STATE_EVERY    60      /* ledger intervals */
 #define XD_PEER_GROUPS          64      /* first guess; grown on ERANGE */
 
 /* ------------------------------------------------------------------ */
@@ -239,6 +241,11 @@ static void usage(FILE *f)
         "none)\n"
         "  --usage-interval-s N  ledger interval, dividing 3600 (default "
         "60)\n"
+        "  --exporter-opt NAME.KEY=VALUE\n"
+        "                        an exporter's option (the four above are "
+        "prometheus.listen,\n"
+        "                        rrd.dir, rrd.rrdcached, usage.dir, "
+        "usage.interval_s)\n"
         "  --interval-ms N       sampling interval, %d..%d (default %d)\n"
         "  --state-dir DIR       checkpoint and control socket (default %s)\n"
         "  --config FILE         options as 'key = value' lines\n",
@@ -259,12 +266,64 @@ static const struct option xd_long[] = {
     { "rrdcached", required_argument, NULL, 'C' },
     { "usage-dir", required_argument, NULL, 'u' },
     { "usage-interval-s", required_argument, NULL, 'U' },
+    { "exporter-opt", required_argument, NULL, 'E' },
     { "interval-ms", required_argument, NULL, 'i' },
     { "state-dir", required_argument, NULL, 'd' },
     { "config", required_argument, NULL, 'c' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
+
+/*
+ * An exporter's option: "@key=@val", or @val itself ("NAME.KEY=VALUE")
+ * when @key is NULL, which must name an exporter built in.  Kept until
+ * exit (the exporters read them at open).
+ */
+static int exp_opt_add(struct xd_opts *o, const char *key, const char *val,
+                       const char *where)
+{
+    const char *dot = strchr(val, '.'), *eq = strchr(val, '=');
+    char name[64], *s;
+    size_t n;
+
+    if ( !key )
+    {
+        n = dot ? (size_t)(dot - val) : 0;
+        if ( !dot || !eq || eq < dot || dot + 1 == eq || n >= sizeof(name) )
+        {
+            fprintf(stderr, "xenosd: %s: exporter-opt must be "
+                    "NAME.KEY=VALUE, not '%s'\n", where, val);
+            return -EINVAL;
+        }
+        memcpy(name, val, n);
+        name[n] = '\0';
+        if ( !exp_find(name) )
+        {
+            fprintf(stderr, "xenosd: %s: exporter-opt: no exporter '%s' "
+                    "(built in:", where, name);
+            for ( n = 0; exp_exporters[n]; n++ )
+                fprintf(stderr, " %s", exp_exporters[n]->name);
+            fprintf(stderr, ")\n");
+            return -EINVAL;
+        }
+    }
+    if ( o->nr_exp_opts == XD_EXP_OPTS_MAX )
+    {
+        fprintf(stderr, "xenosd: %s: more than %d exporter options\n", where,
+                XD_EXP_OPTS_MAX);
+        return -E2BIG;
+    }
+    n = (key ? strlen(key) + 1 : 0) + strlen(val) + 1;
+    s = malloc(n);
+    if ( !s )
+        return -ENOMEM;
+    if ( key )
+        snprintf(s, n, "%s=%s", key, val);
+    else
+        snprintf(s, n, "%s", val);
+    o->exp_opts[o->nr_exp_opts++] = s;
+    return 0;
+}
 
 /* One option by its long name; @where names the source for errors. */
 static int set_opt(struct xd_opts *o, int key, const char *val,
@@ -285,10 +344,11 @@ static int set_opt(struct xd_opts *o, int key, const char *val,
     case 'T': o->xen_tenant_key = v; return 0;
     case 'p': o->policy_file = v; return 0;
     case 'd': o->state_dir = v; return 0;
-    case 'l': o->listen = v; return 0;
-    case 'r': o->rrd_dir = v; return 0;
-    case 'C': o->rrdcached = v; return 0;
-    case 'u': o->usage_dir = v; return 0;
+    /* The exporters' options of old, kept, as their NAME.KEY */
+    case 'l': free(v); return exp_opt_add(o, "prometheus.listen", val, where);
+    case 'r': free(v); return exp_opt_add(o, "rrd.dir", val, where);
+    case 'C': free(v); return exp_opt_add(o, "rrd.rrdcached", val, where);
+    case 'u': free(v); return exp_opt_add(o, "usage.dir", val, where);
     case 'U':
         free(v);
         if ( num_parse_int(val, 1, 3600, &n) )
@@ -297,8 +357,8 @@ static int set_opt(struct xd_opts *o, int key, const char *val,
                     "not '%s'\n", where, val);
             return -EINVAL;
         }
-        o->usage_interval_s = (long)n;
-        return 0;
+        return exp_opt_add(o, "usage.interval_s", val, where);
+    case 'E': free(v); return exp_opt_add(o, NULL, val, where);
     case 'i':
         free(v);
         if ( num_parse_int(val, XD_INTERVAL_MS_MIN, XD_INTERVAL_MS_MAX, &n) )
@@ -368,8 +428,6 @@ static int parse_args(struct xd_opts *o, int argc, char **argv)
     o->backend = "sim";
     o->state_dir = XENOS_STATE_DIR_DEFAULT;
     o->interval_ms = XD_INTERVAL_MS_DEFAULT;
-    o->listen = EXP_PROM_LISTEN_DEFAULT;
-    o->usage_interval_s = EXP_USAGE_INTERVAL_S_DEFAULT;
     /* The config file first, so the command line overrides it. */
     for ( i = 1; i < argc; i++ )
         if ( !strncmp(argv[i], "--config=", 9) ||
@@ -484,69 +542,6 @@ static bool xd_signal(struct xd *xd)
     return stop;
 }
 
-/* "off" turns an exporter off; NULL means its place in the state dir. */
-static const char *xd_dir(char *buf, size_t len, const char *opt,
-                          const char *state_dir, const char *sub)
-{
-    if ( opt && !strcmp(opt, "off") )
-        return NULL;
-    if ( opt )
-        return opt;
-    snprintf(buf, len, "%s/%s", state_dir, sub);
-    return buf;
-}
-
-/* The RRD archives and the usage ledger, before the first interval. */
-static int xd_open_exporters(struct xd *xd)
-{
-    char buf[PATH_MAX], err[512] = "";
-    const char *dir;
-    int rc;
-
-    dir = xd_dir(buf, sizeof(buf), xd->o.rrd_dir, xd->o.state_dir, "rrd");
-    if ( dir )
-    {
-        /* Whole seconds; a sub-second interval still archives per second. */
-        uint32_t step = xd->o.interval_ms < 1500
-                        ? 1 : (uint32_t)((xd->o.interval_ms + 500) / 1000);
-
-        rc = exp_rrd_open(&xd->rrd, dir, xd->o.rrdcached, step, err,
-                          sizeof(err));
-        if ( rc )
-        {
-            xd_log("rrd: %s", err);
-            return rc;
-        }
-    }
-    dir = xd_dir(buf, sizeof(buf), xd->o.usage_dir, xd->o.state_dir,
-                 "usage");
-    if ( dir )
-    {
-        err[0] = '\0';
-        rc = exp_usage_open(&xd->usage, dir, xd->host,
-                            (uint32_t)xd->o.usage_interval_s, 0, err,
-                            sizeof(err));
-        if ( rc && rc != -EBADMSG )
-        {
-            xd_log("usage ledger: %s", err[0] ? err : strerror(-rc));
-            return rc;
-        }
-        if ( err[0] )
-            xd_log("usage ledger: %s", err);
-        /* The records are the truth and a restart replays those past the
-         * state file, so saving it hourly (not every interval) loses
-         * nothing and halves the ledger's cost (docs/performance.md). */
-        exp_usage_set_state_every(xd->usage, XD_USAGE_STATE_EVERY);
-        /* The collector starts afresh: so must the ledger's bases. */
-        if ( !xd->col.have_baseline && (rc = exp_usage_rebase(xd->usage)) )
-        {
-            xd_log("usage ledger: %s", strerror(-rc));
-            return rc;
-        }
-    }
-    return 0;
-}
-
 /*
  * The state directory, before anything in it is touched: created if
  * missing, checked (ours, not writable by others, not a symbolic link,
@@ -620,27 +615,23 @@ int main(int argc, char **argv)
     acct_sample_init(&xd.sample);
     if ( gethostname(xd.host, sizeof(xd.host) - 1) )
         snprintf(xd.host, sizeof(xd.host), "localhost");
+    if ( xd_signals(&xd) )
+    {
+        xd_log("signals: %s", strerror(errno));
+        return 1;
+    }
+    /* After the signal mask is set: threads an exporter starts (the
+     * metrics server's) inherit it, so SIGTERM and SIGHUP still reach
+     * only the signalfd. */
     if ( xd_open_exporters(&xd) )
         return 1;
-    if ( xd_signals(&xd) || xd_listen(&xd) )
+    if ( xd_listen(&xd) )
     {
         xd_log("control socket in %s: %s", xd.o.state_dir, strerror(errno));
         return 1;
     }
     if ( xd_open_backend(&xd) )
         return 1;
-    /* After the signal mask is set: the server's threads inherit it, so
-     * SIGTERM and SIGHUP still reach only the signalfd. */
-    if ( strcmp(xd.o.listen, "off") )
-    {
-        if ( exp_prom_start(&xd.prom, xd.o.listen, err, sizeof(err)) )
-        {
-            xd_log("metrics: %s", err);
-            return 1;
-        }
-        xd_log("metrics on http://%s/metrics (port %u)", xd.o.listen,
-               exp_prom_port(xd.prom));
-    }
     xd_log("sampling %s every %ld ms; state in %s; control socket %s/%s",
            xd.be->name, xd.o.interval_ms, xd.o.state_dir, xd.o.state_dir,
            XENOS_CTL_SOCKET);
@@ -686,11 +677,7 @@ int main(int argc, char **argv)
     }
     xd_log("stopping after %" PRIu64 " intervals", xd.col.intervals);
     xd_ctl_deinit(&ctl);
-    exp_prom_stop(xd.prom);
-    exp_rrd_close(xd.rrd);
-    if ( xd.usage && (rc = exp_usage_close(xd.usage)) )
-        xd_log("usage ledger: %s (pending records are written at the next "
-               "start)", strerror(-rc));
+    xd_close_exporters(&xd);
     xd.be->close(xd.be_state);
     acct_collector_deinit(&xd.col);
     acct_sample_free(&xd.sample);
