@@ -1,6 +1,7 @@
 /*
- * evq.h: the event queue's hot paths, inline in the engine (sim.c) and
- * the host services (host.c); evq.c has the rest and describes the queue.
+ * evq.h: the event queue's hot paths, inline in the engine (sim.c), the
+ * host services (host.c) and where domains come, go and move (life.c,
+ * setup.c); evq.c has the rest and describes the queue.
  * Inline because each event pops one event and sets one or two: as calls
  * into evq.c they cost the call, the spills around it and a look at the
  * queue the caller could not share.

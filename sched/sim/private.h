@@ -1,6 +1,6 @@
 /*
- * private.h: for the simulator's own files only (sim.c, evq.c, host.c,
- * entitle.c).
+ * private.h: for the simulator's own files only (the engine sim.c and
+ * evq.c, life.c, setup.c, view.c, result.c, host.c, entitle.c).
  *
  * The simulated host: pCPUs, domains and their vCPUs (units), an event queue
  * and per-domain measurements.  Every event is embedded in the object it
@@ -202,11 +202,65 @@ struct sim {
     struct sim_event pin_ev;    /* SIM_K_PIN: pins[pins_done] is due */
 };
 
+/* The lock that guards @u where it is now. */
+static inline struct sch_lock *sim__unit_lock(struct sim *sim,
+                                              const struct sch_unit *u)
+{
+    return sim->res[u->res].lock;
+}
+
+/* @d's VBD counters, this incarnation: its requests alternate between
+ * reads and writes, a read first. */
+static inline struct sim_vbd_stats sim__dom_vbd(const struct sim_dom *d)
+{
+    uint64_t rd = (d->ios + 1) / 2, wr = d->ios / 2;
+
+    return (struct sim_vbd_stats){
+        .id = SIM_VBD_ID,
+        .rd_reqs = rd,
+        .wr_reqs = wr,
+        .rd_sectors = rd * SIM_IO_SECTORS,
+        .wr_sectors = wr * SIM_IO_SECTORS,
+    };
+}
+
+/*
+ * The engine (sim.c), for the other files.  None of it is on their hot
+ * path; what is on the engine's stays static in sim.c, to be inlined.
+ *
+ * sim__on_cpu: SIM_K_CPU, pCPU @cpu decides now (do_schedule) and
+ * switches; life.c calls it to take a vCPU off its pCPU at once.
+ * sim__dom_start: the new incarnation of @d (policy data from
+ * sim__dom_alloc) joins the policy, its vCPUs take their workload's first
+ * step.  sim__settle_all: every running unit's time charged up to now
+ * (changes no outcome).  sim__hist_flush: the batched histogram values
+ * counted.  sim__windows_grow: room for @need windows (0 or -ENOMEM).
+ */
+void sim__on_cpu(struct sim *sim, unsigned int cpu);
+void sim__dom_start(struct sim *sim, struct sim_dom *d);
+void sim__settle_all(struct sim *sim);
+void sim__hist_flush(struct sim *sim);
+int sim__windows_grow(struct sim *sim, unsigned int need);
+
+/*
+ * Lifecycle and re-pins (life.c).  sim__dom_alloc: policy data for a new
+ * incarnation of @d (0 or -ENOMEM, then nothing is left of it).
+ * sim__dom_adjust: @d's weight and cap to the policy (0 or -EINVAL).
+ * sim__life_next: queue @d's next lifecycle step, if any.  sim__on_life
+ * and sim__on_pin: the SIM_K_LIFE and SIM_K_PIN events; on_pin is cold,
+ * so the engine's loop keeps it out of its way.
+ */
+int sim__dom_alloc(struct sim *sim, struct sim_dom *d);
+int sim__dom_adjust(struct sim *sim, struct sim_dom *d);
+void sim__life_next(struct sim *sim, struct sim_dom *d);
+void sim__on_life(struct sim *sim, struct sim_dom *d);
+void sim__on_pin(struct sim *sim) __attribute__((cold));
+
 /*
  * Event queue: setting, cancelling and popping events are inline in evq.h
- * (sim.c and host.c use them), the rest is in evq.c.  None of it
- * allocates or fails.  sim__evq_drain forgets every queued event
- * (tear-down).
+ * (the engine, host.c, life.c and setup.c use them), the rest is in
+ * evq.c.  None of it allocates or fails.  sim__evq_drain forgets every
+ * queued event (tear-down).
  */
 void sim__evq_drain(struct sim *sim);
 
