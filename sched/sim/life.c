@@ -6,11 +6,12 @@
  * destruction) are SIM_K_LIFE events of its own.  Domains created at time
  * 0 are set up by sim_alloc itself (setup.c), hook by hook in the order
  * the engine has always used, so a scenario without lifecycle keys runs
- * exactly as it did before they existed.  Destroying a domain plays Xen's part: its
- * vCPUs are paused (sleep), each one still on a pCPU is switched out there
- * and then (do_schedule, context_saved), and only then are they removed
- * and their policy data freed.  The host-side counters (I/O, network) are
- * derived from the workloads, so they are as deterministic as the rest.
+ * exactly as it did before they existed.  Destroying a domain plays Xen's
+ * part: its vCPUs are paused (sleep), each one still on a pCPU is switched
+ * out there and then (do_schedule, context_saved), and only then are they
+ * removed and their policy data freed.  The host-side counters (I/O,
+ * network) are derived from the workloads, so they are as deterministic
+ * as the rest.
  *
  * Re-pins: the domains' run-time affinity changes, sorted by time, are
  * served by one SIM_K_PIN event, queued only if there are any.  A vCPU
