@@ -1,6 +1,7 @@
 /*
  * private.h: for the simulator's own files only (the engine sim.c and
- * evq.c, life.c, setup.c, view.c, result.c, host.c, entitle.c).
+ * evq.c, life.c, setup.c, view.c, result.c, host.c, entitle.c and
+ * maxmin.c).
  *
  * The simulated host: pCPUs, domains and their vCPUs (units), an event queue
  * and per-domain measurements.  Every event is embedded in the object it
@@ -11,6 +12,7 @@
 #define XENOS_SIM_PRIVATE_H
 
 #include <stdio.h>
+#include <string.h>
 
 #include <xenos/sim.h>
 
@@ -224,6 +226,12 @@ static inline struct sim_vbd_stats sim__dom_vbd(const struct sim_dom *d)
     };
 }
 
+static inline bool sim__cpumask_eq(const struct sch_cpumask *a,
+                                   const struct sch_cpumask *b)
+{
+    return !memcmp(a->bits, b->bits, sizeof(a->bits));
+}
+
 /*
  * The engine (sim.c), for the other files.  None of it is on their hot
  * path; what is on the engine's stays static in sim.c, to be inlined.
@@ -267,7 +275,8 @@ void sim__evq_drain(struct sim *sim);
 /*
  * What each domain was entitled to over [0, now), per window: @win gets
  * nr_domains x @nw values (ns; [d * nw + w]), @nw windows covering the
- * run.  From inc[], phase0, the re-pins done and sched_sets (entitle.c).
+ * run.  From inc[], phase0, the re-pins done and sched_sets (entitle.c,
+ * solved by maxmin.c).
  * 0 or -ENOMEM.
  */
 int sim__entitle_run(const struct sim *sim, unsigned int nw,

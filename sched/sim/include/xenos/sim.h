@@ -344,7 +344,7 @@ int sim_result(struct sim *sim, struct sim_result *out);
 double sim_worst_span_error(const struct sim_result *r, unsigned int k);
 
 /* ------------------------------------------------------------------ */
-/* Entitlement (entitle.c; docs/simulator.md explains the model)       */
+/* Entitlement (entitle.c, maxmin.c; docs/simulator.md: the model)    */
 
 /*
  * Every vCPU that wants CPU is a flow whose weight is its domain's weight:
@@ -372,7 +372,7 @@ struct sim_ent_group {
  * The allocation for @ng groups on a host of @pcpus (1..SCH_MAX_CPUS)
  * pCPUs, the domains' caps in @cap[nr_doms], in pCPUs (0: none).  Writes
  * the rate of each flow of group g, in pCPUs, into @rate[g].  Exact up to
- * 1e-9 of a pCPU (see entitle.c).  Returns 0; -EINVAL for a weight not
+ * 1e-9 of a pCPU (see maxmin.c).  Returns 0; -EINVAL for a weight not
  * above 0, a demand or cap that is not a number, a negative cap, a
  * domain index out of range or no pCPUs; -ENOMEM.
  */
