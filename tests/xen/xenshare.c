@@ -3,7 +3,7 @@
  * inside dom0 (tests/xen/ runs it in every boot of `make xen-test`).
  *
  *   xenshare [--phase P] [--seconds N] [--interval-ms N] [--pcpu N[-M]]
- *            [--cap T:PCT]... [--span-s N] [--raw]
+ *            [--cap T:PCT]... [--span-s N] [--raw] [--replay FILE]
  *            DOMAIN[:TENANT[:WEIGHT]]...
  *   xenshare --snapshot DOMAIN...
  *
@@ -424,11 +424,10 @@ static int xs_sample(xc_interface *xch, struct xs_run *r, unsigned int k)
     return 0;
 }
 
-static int xs_measure(xc_interface *xch, struct xs_run *r)
+/* Room for @n readings. */
+static int xs_alloc(struct xs_run *r, unsigned int n)
 {
-    unsigned int n = r->seconds * 1000u / r->interval_ms + 1, i, k;
-    uint64_t start;
-    int rc;
+    unsigned int i;
 
     r->t_ns = calloc(n, sizeof(*r->t_ns));
     r->call_ns = calloc(n, sizeof(*r->call_ns));
@@ -445,6 +444,18 @@ static int xs_measure(xc_interface *xch, struct xs_run *r)
         if ( !r->doms[i].cpu_ns )
             return -ENOMEM;
     }
+    return 0;
+}
+
+static int xs_measure(xc_interface *xch, struct xs_run *r)
+{
+    unsigned int n = r->seconds * 1000u / r->interval_ms + 1, k;
+    uint64_t start;
+    int rc;
+
+    rc = xs_alloc(r, n);
+    if ( rc )
+        return rc;
     /* Our own start (libxenstat, finding the domains) is a burst of dom0
      * work, and under emulation dom0's pCPU shares host cores with the
      * guests' (docs/xen.md): let it pass before the first reading. */
@@ -468,6 +479,73 @@ static int xs_measure(xc_interface *xch, struct xs_run *r)
     return 0;
 }
 
+/*
+ * --replay FILE: the readings of phase r->phase from the RAW lines of an
+ * earlier run (xs_report_raw's format, any other line skipped), for the
+ * domains and pCPUs named as they were then, to compute the figures
+ * afresh (and to test them on readings made by hand).  The host's pCPUs
+ * are taken to be 0 .. the last one shared.
+ */
+static int xs_replay(struct xs_run *r, const char *path)
+{
+    unsigned int want = 3 + r->nr_doms + (r->pcpu >= 0 ? r->nr_pcpus : 0) + 3;
+    unsigned int cap = 0, k, i, n, line = 0;
+    char buf[4096], phase[64];
+    FILE *f = fopen(path, "r");
+    int rc = 0;
+
+    if ( !f )
+        return -errno;
+    while ( fgets(buf, sizeof(buf), f) )
+        if ( sscanf(buf, "RAW %63s", phase) == 1 && !strcmp(phase, r->phase) )
+            cap++;
+    if ( cap < 2 || (rc = xs_alloc(r, cap)) )
+    {
+        fclose(f);
+        return rc ? rc : -ENODATA;
+    }
+    rewind(f);
+    for ( k = 0; !rc && fgets(buf, sizeof(buf), f); )
+    {
+        uint64_t v[4 + XS_DOMAINS_MAX + XS_CPUS_MAX + 3];
+        char *p = buf, *end;
+
+        line++;
+        if ( sscanf(buf, "RAW %63s", phase) != 1 || strcmp(phase, r->phase) )
+            continue;
+        p = strstr(buf, r->phase) + strlen(r->phase);
+        for ( n = 0; n < want; n++, p = end )
+        {
+            errno = 0;
+            v[n] = strtoull(p, &end, 10);
+            if ( end == p || errno )
+                break;
+        }
+        if ( n != want || v[0] != k )
+        {
+            fprintf(stderr, "xenshare: %s:%u: want reading %u with %u "
+                    "numbers\n", path, line, k, want);
+            rc = -EINVAL;
+            break;
+        }
+        r->t_ns[k] = v[1];
+        r->call_ns[k] = v[2];
+        for ( i = 0; i < r->nr_doms; i++ )
+            r->doms[i].cpu_ns[k] = v[3 + i];
+        n = 3 + r->nr_doms;
+        for ( i = 0; r->pcpu >= 0 && i < r->nr_pcpus; i++ )
+            r->idle_ns[k * r->nr_pcpus + i] = v[n++];
+        r->dom0_ns[k] = v[n++];
+        r->rest_ns[k] = v[n++];
+        r->host_idle_ns[k] = v[n];
+        r->nr_samples = ++k;
+    }
+    fclose(f);
+    if ( r->pcpu >= 0 )
+        r->host_pcpus = (unsigned int)r->pcpu + r->nr_pcpus;
+    return rc;
+}
+
 /* ------------------------------------------------------------------ */
 /* Figures                                                            */
 
@@ -484,16 +562,82 @@ static double xs_share(const struct xs_run *r, unsigned int i,
            ((double)(r->t_ns[b] - r->t_ns[a]) * r->nr_pcpus);
 }
 
-static double xs_tenant_share(const struct xs_run *r, unsigned int t,
-                              unsigned int a, unsigned int b)
+/*
+ * The time the shared pCPUs had between readings @a and @b by Xen's own
+ * clocks of them, in ns: what ran there (the domains named and the
+ * others; dom0 is pinned elsewhere) and their idle time.  Xen accounts
+ * every nanosecond of a pCPU to the vCPU or idle vCPU on it, so this is
+ * the pCPUs' elapsed time as they saw it.  Under emulation the guests'
+ * pCPUs' clocks run slower than dom0's for a second at a time (docs/xen.md
+ * "Three equal guests on two pCPUs"); 0 without --pcpu.
+ */
+static double xs_pcpu_ns(const struct xs_run *r, unsigned int a,
+                         unsigned int b)
+{
+    double ns = 0;
+    unsigned int i;
+
+    if ( r->pcpu < 0 )
+        return 0;
+    for ( i = 0; i < r->nr_doms; i++ )
+        ns += (double)(r->doms[i].cpu_ns[b] - r->doms[i].cpu_ns[a]);
+    ns += (double)(r->rest_ns[b] - r->rest_ns[a]);
+    for ( i = 0; i < r->nr_pcpus; i++ )
+        ns += (double)(r->idle_ns[b * r->nr_pcpus + i] -
+                       r->idle_ns[a * r->nr_pcpus + i]);
+    return ns;
+}
+
+/* Percent of the shared pCPUs domain @i used between readings @a and @b,
+ * by the pCPUs' own clocks (xs_pcpu_ns): the time the scheduler had to
+ * divide there, whatever dom0's clock said meanwhile. */
+static double xs_share_xen(const struct xs_run *r, unsigned int i,
+                           unsigned int a, unsigned int b)
+{
+    const struct xs_domain *d = &r->doms[i];
+    double ns = xs_pcpu_ns(r, a, b);
+
+    return ns > 0 ? XS_PCT_FULL * (double)(d->cpu_ns[b] - d->cpu_ns[a]) / ns
+                  : 0;
+}
+
+/* The shared pCPUs' time by their own clocks, in percent of the same span
+ * by dom0's: 100 when the clocks agree. */
+static double xs_pcpu_clock(const struct xs_run *r, unsigned int a,
+                            unsigned int b)
+{
+    if ( r->pcpu < 0 || r->t_ns[b] == r->t_ns[a] )
+        return 0;
+    return XS_PCT_FULL * xs_pcpu_ns(r, a, b) /
+           ((double)(r->t_ns[b] - r->t_ns[a]) * r->nr_pcpus);
+}
+
+/* Tenant @t's share: its domains' by @share. */
+static double xs_tenant_sum(const struct xs_run *r, unsigned int t,
+                            unsigned int a, unsigned int b,
+                            double (*share)(const struct xs_run *,
+                                            unsigned int, unsigned int,
+                                            unsigned int))
 {
     double sum = 0;
     unsigned int i;
 
     for ( i = 0; i < r->nr_doms; i++ )
         if ( r->doms[i].tenant == t )
-            sum += xs_share(r, i, a, b);
+            sum += share(r, i, a, b);
     return sum;
+}
+
+static double xs_tenant_share(const struct xs_run *r, unsigned int t,
+                              unsigned int a, unsigned int b)
+{
+    return xs_tenant_sum(r, t, a, b, xs_share);
+}
+
+static double xs_tenant_share_xen(const struct xs_run *r, unsigned int t,
+                                  unsigned int a, unsigned int b)
+{
+    return xs_tenant_sum(r, t, a, b, xs_share_xen);
 }
 
 /* Domain @i's part of what all the domains used between readings @a and
@@ -673,14 +817,43 @@ static double xs_worst_window(const struct xs_run *r, unsigned int i,
     return worst;
 }
 
+static double xs_abs(double v)
+{
+    return v < 0 ? -v : v;
+}
+
+/* The least and the most of @fn(a, b) over the 1 s windows of the run. */
+static void xs_window_range(const struct xs_run *r,
+                            double (*fn)(const struct xs_run *, unsigned int,
+                                         unsigned int),
+                            double *lo, double *hi)
+{
+    unsigned int last = r->nr_samples - 1, step, k;
+
+    step = XS_WINDOW_LONG_MS / r->interval_ms;
+    if ( step < 1 )
+        step = 1;
+    *lo = *hi = fn(r, 0, step < last ? step : last);
+    for ( k = 0; k + step <= last; k += step )
+    {
+        double v = fn(r, k, k + step);
+
+        *lo = v < *lo ? v : *lo;
+        *hi = v > *hi ? v : *hi;
+    }
+}
+
 /* Weights: shares over the run and the worst 1 s window, against the
- * entitlement 100 x weight / sum of weights, per domain and per tenant. */
+ * entitlement 100 x weight / sum of weights, per domain and per tenant;
+ * by dom0's clock, and with --pcpu by the shared pCPUs' own (x...). */
 static void xs_report_weights(const struct xs_run *r)
 {
     unsigned int last = r->nr_samples - 1, i;
     double wsum = 0, err_max = 0, rel_max = 0, total = 0;
     double ferr_max = 0, frel_max = 0;
     double terr_max = 0, trel_max = 0, rel, least;
+    double xerr_max = 0, xrel_max = 0, xterr_max = 0, xtrel_max = 0;
+    bool xen = r->pcpu >= 0;
     unsigned int k;
     double tshare[XS_TENANTS_MAX] = { 0 }, tent[XS_TENANTS_MAX] = { 0 };
 
@@ -708,6 +881,18 @@ static void xs_report_weights(const struct xs_run *r)
         rel = xs_worst_window(r, i, ent, xs_share_of_total);
         if ( rel > frel_max )
             frel_max = rel;
+        if ( xen )
+        {
+            double xshare = xs_share_xen(r, i, 0, last);
+
+            xs_result(r, "xshare_pct", d->name, xshare);
+            if ( xs_abs(xshare - ent) > xerr_max )
+                xerr_max = xs_abs(xshare - ent);
+            rel = xs_worst_window(r, i, ent, xs_share_xen);
+            xs_result(r, "xwin1s_relerr_pct", d->name, rel);
+            if ( rel > xrel_max )
+                xrel_max = rel;
+        }
         tshare[d->tenant] += share;
         tent[d->tenant] += ent;
         total += share;
@@ -727,13 +912,34 @@ static void xs_report_weights(const struct xs_run *r)
         xs_result(r, "tenant_win1s_relerr_pct", r->tenants[i].name, rel);
         if ( rel > trel_max )
             trel_max = rel;
+        if ( !xen )
+            continue;
+        err = xs_abs(xs_tenant_share_xen(r, i, 0, last) - tent[i]);
+        xs_result(r, "xtenant_share_pct", r->tenants[i].name,
+                  xs_tenant_share_xen(r, i, 0, last));
+        xs_result(r, "xtenant_err_pts", r->tenants[i].name, err);
+        if ( err > xterr_max )
+            xterr_max = err;
+        rel = xs_worst_window(r, i, tent[i], xs_tenant_share_xen);
+        if ( rel > xtrel_max )
+            xtrel_max = rel;
     }
     xs_result(r, "total_pct", "-", total);
     k = xs_least_total(r, &least);
     xs_result(r, "total_win1s_min_pct", "-", least);
-    if ( r->pcpu >= 0 )
+    if ( xen )
     {
         unsigned int step = XS_WINDOW_LONG_MS / r->interval_ms;
+        double lo, hi;
+
+        xs_result(r, "xshare_err_pts_max", "-", xerr_max);
+        xs_result(r, "xwin1s_relerr_pct_max", "-", xrel_max);
+        xs_result(r, "xtenant_err_pts_max", "-", xterr_max);
+        xs_result(r, "xtenant_win1s_relerr_pct_max", "-", xtrel_max);
+        xs_window_range(r, xs_pcpu_clock, &lo, &hi);
+        xs_result(r, "pcpu_clock_pct", "-", xs_pcpu_clock(r, 0, last));
+        xs_result(r, "pcpu_clock_win1s_min_pct", "-", lo);
+        xs_result(r, "pcpu_clock_win1s_max_pct", "-", hi);
 
         xs_result(r, "idle_pct", "-", xs_idle_share(r, 0, last));
         xs_result(r, "accounted_pct", "-", xs_accounted(r, 0, last));
@@ -848,6 +1054,23 @@ static int xs_snapshot(xenstat_handle *xh, struct xs_run *r)
     return rc;
 }
 
+/* Every figure of a run of at least two readings. */
+static int xs_report(struct xs_run *r, bool weights)
+{
+    int rc;
+
+    if ( r->nr_samples < 2 )
+        return -EIO;
+    if ( r->raw )
+        xs_report_raw(r);
+    rc = xs_report_timing(r);
+    if ( !rc && weights )
+        xs_report_weights(r);
+    if ( !rc )
+        rc = xs_report_caps(r);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ */
 
 static void xs_usage(FILE *f)
@@ -855,7 +1078,7 @@ static void xs_usage(FILE *f)
     fprintf(f,
         "usage: xenshare [--phase P] [--seconds N] [--interval-ms N]\n"
         "                [--pcpu N[-M]] [--cap TENANT:PCT]... [--span-s N]\n"
-        "                [--raw]\n"
+        "                [--raw] [--replay FILE]\n"
         "                DOMAIN[:TENANT[:WEIGHT]]...\n"
         "       xenshare [--phase P] --snapshot DOMAIN...\n"
         "Samples the domains' CPU time with libxenstat and prints one\n"
@@ -874,6 +1097,7 @@ int main(int argc, char **argv)
         { "cap", required_argument, NULL, 'c' },
         { "snapshot", no_argument, NULL, 'S' },
         { "raw", no_argument, NULL, 'r' },
+        { "replay", required_argument, NULL, 'R' },
         { "span-s", required_argument, NULL, 'w' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -886,6 +1110,7 @@ int main(int argc, char **argv)
         .nr_pcpus = 1,
     };
     bool snapshot = false, weights = true;
+    const char *replay = NULL;
     xenstat_handle *xh;
     xc_interface *xch;
     unsigned int i;
@@ -907,6 +1132,7 @@ int main(int argc, char **argv)
         case 'c': rc = xs_parse_cap(&r, optarg); break;
         case 'S': snapshot = true; break;
         case 'r': r.raw = true; break;
+        case 'R': replay = optarg; break;
         case 'w':
             rc = xs_parse_uint(optarg, 1, XS_SECONDS_MAX, &r.span_s);
             break;
@@ -935,6 +1161,15 @@ int main(int argc, char **argv)
         if ( !r.doms[i].weight )
             weights = false;
 
+    if ( replay )
+    {
+        rc = xs_replay(&r, replay);
+        if ( !rc )
+            rc = xs_report(&r, weights);
+        if ( rc )
+            fprintf(stderr, "xenshare: %s: %s\n", replay, strerror(-rc));
+        return rc ? 1 : 0;
+    }
     xh = xenstat_init();
     if ( !xh )
     {
@@ -950,16 +1185,8 @@ int main(int argc, char **argv)
         rc = xs_resolve(xh, r.doms, r.nr_doms);
         if ( !rc )
             rc = xs_measure(xch, &r);
-        if ( !rc && r.nr_samples < 2 )
-            rc = -EIO;
-        if ( !rc && r.raw )
-            xs_report_raw(&r);
         if ( !rc )
-            rc = xs_report_timing(&r);
-        if ( !rc && weights )
-            xs_report_weights(&r);
-        if ( !rc )
-            rc = xs_report_caps(&r);
+            rc = xs_report(&r, weights);
         xc_interface_close(xch);
     }
     xenstat_uninit(xh);
