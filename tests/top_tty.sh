@@ -10,7 +10,9 @@
 #   - xenosd killed: "reconnecting..."; started again: data again;
 #   - q quits, exit status 0.
 # Every wait polls the screen for what it expects, up to WAIT_S seconds.
-# Exit 77 (ctest: skipped) when tmux is missing.
+# Exit 77 (ctest: skipped) when tmux is missing.  With TOP_CAPTURE_DIR
+# set, the first screens at 80x24 and 200x60 are kept there
+# (docs/top-80x24.txt, docs/top-200x60.txt come from it).
 set -eu
 
 B=$1
@@ -159,6 +161,8 @@ start_xenosd
 # 80x24: columns dropped, keys, a resize to 200x60 and back, reconnecting
 run_top 80 24
 check_screen 80
+keep() { [ -z "${TOP_CAPTURE_DIR:-}" ] || cp "$T/screen" "$TOP_CAPTURE_DIR/$1"; }
+keep top-80x24.txt
 grep -q 'MAXMEM' "$T/screen" && fail "MAXMEM kept at 80 columns"
 grep -q 'CPU%' "$T/screen" || fail "CPU% dropped at 80 columns"
 tm send-keys -t top f
@@ -191,6 +195,7 @@ quit_top
 # 200x60: every column, the same frame
 run_top 200 60
 check_screen 200
+keep top-200x60.txt
 for c in STATE ID VCPUS WEIGHT 'CAP%' DOMS 'CPU%' 'MEM(MiB)' MAXMEM \
          'DISK(KiB/s)' 'NET(KiB/s)'; do
     sed -n 3p "$T/screen" | grep -qF "$c" || fail "column $c missing at 200"
