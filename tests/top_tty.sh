@@ -64,33 +64,25 @@ stop_xenosd() {
 
 snap() { tm capture-pane -p -t top >"$T/screen" 2>/dev/null || : >"$T/screen"; }
 
-# wait_for WHAT GREP-ARGS...: until the screen matches
-wait_for() {
-    what=$1
-    shift
+# wait_screen MATCH WHAT GREP-ARGS...: until grep on the screen succeeds
+# (MATCH 0) or fails (MATCH 1)
+wait_screen() {
+    want=$1
+    what=$2
+    shift 2
     i=0
     while :; do
         snap
-        grep -q "$@" "$T/screen" && return 0
+        got=0
+        grep -q "$@" "$T/screen" || got=1
+        [ $got != "$want" ] || return 0
         i=$((i + 1))
-        [ $i -le $((WAIT_S * 10)) ] || fail "no $what on the screen"
+        [ $i -le $((WAIT_S * 10)) ] || fail "waited in vain for $what"
         sleep 0.1
     done
 }
-
-# wait_gone WHAT GREP-ARGS...: until the screen no longer matches
-wait_gone() {
-    what=$1
-    shift
-    i=0
-    while :; do
-        snap
-        grep -q "$@" "$T/screen" || return 0
-        i=$((i + 1))
-        [ $i -le $((WAIT_S * 10)) ] || fail "$what still on the screen"
-        sleep 0.1
-    done
-}
+wait_for() { wait_screen 0 "$@"; }
+wait_gone() { wait_screen 1 "$@"; }
 
 # screen_bad W: why the screen is not what every screen must be at width
 # W (nothing when it is)
@@ -166,7 +158,7 @@ keep top-80x24.txt
 grep -q 'MAXMEM' "$T/screen" && fail "MAXMEM kept at 80 columns"
 grep -q 'CPU%' "$T/screen" || fail "CPU% dropped at 80 columns"
 tm send-keys -t top f
-wait_gone "a domain row after f" -E '^  [a-z]+-(web|db|batch|cron) '
+wait_gone "no domain row after f" -E '^  [a-z]+-(web|db|batch|cron) '
 tm send-keys -t top n
 wait_for "sort name" 'sort name'
 tenants >"$T/names"
@@ -182,12 +174,12 @@ tm resize-window -t top -x 200 -y 60
 wait_for "MAXMEM at 200 columns" 'MAXMEM'
 check_screen 200
 tm resize-window -t top -x 80 -y 24
-wait_gone "MAXMEM at 80 columns" 'MAXMEM'
+wait_gone "MAXMEM gone at 80 columns" 'MAXMEM'
 check_screen 80
 stop_xenosd
 wait_for "reconnecting" 'reconnecting'
 start_xenosd
-wait_gone "reconnecting" 'reconnecting'
+wait_gone "reconnecting gone" 'reconnecting'
 wait_for "host summary after restart" 'pCPUs'
 check_screen 80
 quit_top

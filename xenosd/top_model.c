@@ -431,38 +431,35 @@ static int top_cmp_key(double a, double b)
  * way.  xenosctl is single-threaded. */
 static enum top_sort top_sorting;
 
+/* The figure @top_sorting sorts on (0 for the name: names break ties). */
+static double top_sort_key(double cpu_pct, uint32_t cap_pct,
+                           uint64_t mem_bytes)
+{
+    switch ( top_sorting )
+    {
+    case TOP_SORT_CPU: return cpu_pct;
+    /* no cap is the most a tenant may use, but it sorts last */
+    case TOP_SORT_CAP: return cap_pct;
+    case TOP_SORT_MEM: return (double)mem_bytes;
+    default: return 0;
+    }
+}
+
 static int top_cmp_tenant(const void *pa, const void *pb)
 {
     const struct top_tenant *a = pa, *b = pb;
-    int c = 0;
+    int c = top_cmp_key(top_sort_key(a->cpu_pct, a->cap_pct, a->mem_bytes),
+                        top_sort_key(b->cpu_pct, b->cap_pct, b->mem_bytes));
 
-    switch ( top_sorting )
-    {
-    case TOP_SORT_CPU: c = top_cmp_key(a->cpu_pct, b->cpu_pct); break;
-    /* no cap is the most a tenant may use, but it sorts last */
-    case TOP_SORT_CAP: c = top_cmp_key(a->cap_pct, b->cap_pct); break;
-    case TOP_SORT_MEM:
-        c = top_cmp_key((double)a->mem_bytes, (double)b->mem_bytes);
-        break;
-    default: break;
-    }
     return c ? c : strcmp(a->name, b->name);
 }
 
 static int top_cmp_dom(const void *pa, const void *pb)
 {
     const struct top_dom *a = pa, *b = pb;
-    int c = 0;
+    int c = top_cmp_key(top_sort_key(a->cpu_pct, a->cap_pct, a->mem_bytes),
+                        top_sort_key(b->cpu_pct, b->cap_pct, b->mem_bytes));
 
-    switch ( top_sorting )
-    {
-    case TOP_SORT_CPU: c = top_cmp_key(a->cpu_pct, b->cpu_pct); break;
-    case TOP_SORT_CAP: c = top_cmp_key(a->cap_pct, b->cap_pct); break;
-    case TOP_SORT_MEM:
-        c = top_cmp_key((double)a->mem_bytes, (double)b->mem_bytes);
-        break;
-    default: break;
-    }
     return c ? c : strcmp(a->name, b->name);
 }
 
