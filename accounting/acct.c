@@ -44,6 +44,7 @@ void acct_sample_reset(struct acct_sample *s)
     for ( c = s->chunks; c; c = c->next )
         c->used = 0;
     s->nr_domains = 0;
+    s->nr_pcpus = 0;
     s->time_ns = 0;
     s->boot_id[0] = '\0';
 }

@@ -65,6 +65,15 @@
 #define CREATED_UNKNOWN UINT64_MAX
 #define SECTOR_BYTES    512u
 
+const char *const acct_dom_state_names[ACCT_NR_DOM_STATES] = {
+    [ACCT_DOM_RUNNING] = "running",
+    [ACCT_DOM_BLOCKED] = "blocked",
+    [ACCT_DOM_PAUSED] = "paused",
+    [ACCT_DOM_SHUTDOWN] = "shutdown",
+    [ACCT_DOM_CRASHED] = "crashed",
+    [ACCT_DOM_DYING] = "dying",
+};
+
 const char *const acct_err_names[ACCT_NR_ERR_KINDS] = {
     [ACCT_ERR_SAMPLE] = "sample",
     [ACCT_ERR_DOMAIN] = "domain",

@@ -174,15 +174,6 @@ static uint64_t prom_usage_get(const struct acct_usage *u, size_t off)
 
 static const char *const prom_mem_kinds[3] = { "current", "max", "target" };
 
-static const char *const prom_states[] = {
-    [ACCT_DOM_RUNNING] = "running",
-    [ACCT_DOM_BLOCKED] = "blocked",
-    [ACCT_DOM_PAUSED] = "paused",
-    [ACCT_DOM_SHUTDOWN] = "shutdown",
-    [ACCT_DOM_CRASHED] = "crashed",
-    [ACCT_DOM_DYING] = "dying",
-};
-
 /* Per-tenant sums of the domains' levels (the counters are in the
  * collector's tenant records already). */
 struct prom_tenant_sum {
@@ -363,8 +354,8 @@ static void prom_domains(struct prom_r *r)
         txt_puts(b, ",domid=\"");
         txt_put_u64(b, d->domid);
         txt_puts(b, "\",state=\"");
-        txt_puts(b, (unsigned int)d->state < sizeof(prom_states) /
-                 sizeof(prom_states[0]) ? prom_states[d->state] : "unknown");
+        txt_puts(b, (unsigned int)d->state < ACCT_NR_DOM_STATES ?
+                 acct_dom_state_names[d->state] : "unknown");
         txt_puts(b, "\"} 1\n");
     }
     prom_usage_families(r, false);

@@ -7,9 +7,12 @@
  * or supplementary); a refused client is told why in an "error" line.  A client sends one request line and reads the
  * reply to end of stream:
  *   "status"  one JSON object (see docs/xenosd.md)
- *   "top"     tab-separated lines for xenosctl top: "H" header, "T" per
- *             tenant, "D" per domain; fields escaped with cfg_escape (no
- *             tab or newline can appear inside one)
+ *   "top"     tab-separated lines for xenosctl top: "H" header, "P" the
+ *             host's pCPUs (when the backend knows them), "T" per tenant,
+ *             "D" per domain (its state last); fields escaped with
+ *             cfg_escape (no tab or newline can appear inside one).  New
+ *             fields are only ever appended, new kinds only added: a
+ *             client passes over what it does not know
  */
 #ifndef XENOS_ACCT_CTL_H
 #define XENOS_ACCT_CTL_H

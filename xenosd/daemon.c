@@ -332,6 +332,8 @@ static int render_top(struct xd *xd, FILE *f)
     for ( i = 0; i < ACCT_NR_ERR_KINDS; i++ )
         fprintf(f, "\t%s=%" PRIu64, acct_err_names[i], c->errors[i]);
     fputc('\n', f);
+    if ( xd->nr_pcpus )
+        fprintf(f, "P\t%" PRIu32 "\n", xd->nr_pcpus);
     for ( i = 0; i < c->nr_tenants; i++ )
     {
         const struct acct_tenant *t = &c->tenants[i];
@@ -358,13 +360,15 @@ static int render_top(struct xd *xd, FILE *f)
             return -ENOMEM;
         fprintf(f, "\t%s\t%" PRIu32 "\t%" PRIu32 "\t%" PRIu32 "\t%" PRIu32
                 "\t%.2f\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64
-                "\t%" PRIu64 "\t%d\n", d->uuid, d->domid, d->online_vcpus,
-                d->weight, d->cap_pct, pct_of(d->delta.cpu_ns,
-                                              d->interval_ns),
+                "\t%" PRIu64 "\t%d\t%s\n", d->uuid, d->domid,
+                d->online_vcpus, d->weight, d->cap_pct,
+                pct_of(d->delta.cpu_ns, d->interval_ns),
                 d->mem_cur_bytes, d->mem_max_bytes,
                 d->delta.vbd_read_bytes + d->delta.vbd_write_bytes,
                 d->delta.vif_rx_bytes + d->delta.vif_tx_bytes,
-                d->interval_ns, d->error);
+                d->interval_ns, d->error,
+                (unsigned int)d->state < ACCT_NR_DOM_STATES ?
+                acct_dom_state_names[d->state] : "unknown");
     }
     return 0;
 }
@@ -421,6 +425,7 @@ int xd_account(struct xd *xd)
     rc = acct_collector_update(&xd->col, &xd->sample, xd_tenant_of, xd);
     if ( rc )
         return rc;
+    xd->nr_pcpus = xd->sample.nr_pcpus;
     if ( xd->col.host_reboots != reboots )
         xd_log("the host rebooted (now boot %s): the lives of the last "
                "boot end at their last sample; the new ones count from "

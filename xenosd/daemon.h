@@ -59,6 +59,7 @@ struct xd {
     struct tpol *tpol;
     struct acct_collector col;
     struct acct_sample sample;
+    uint32_t nr_pcpus;                  /* of the last good sample, 0: ? */
     struct tpol_input *in;
     struct tpol_output *out;
     size_t io_cap;

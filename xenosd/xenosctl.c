@@ -6,11 +6,10 @@
  *   xenosctl [--state-dir D] graph TENANT|DOMAIN [--since 1h] -o OUT.png
  *            [--rrd-dir R] [--rrdcached ADDR] [--tenant|--domain]
  *
- * `top` is xentop grouped by tenant: each tenant's line (weight, cap, CPU,
- * memory, disk and network rates), then its domains.  Live (the screen is
- * redrawn every --delay seconds) when stdout is a terminal; --once prints
- * one snapshot for scripts.  Names arrive escaped by xenosd (cfg_escape),
- * and every field is escaped again for the terminal (txt_tty_escape), so
+ * `top` is xentop grouped by tenant (top.c, top_model.c): a curses
+ * screen when stdout is a terminal; --once, --batch or a pipe print plain
+ * text for scripts.  Names arrive escaped by xenosd (cfg_escape), and
+ * every field is escaped again for the terminal (txt_tty_escape), so
  * nothing a guest puts in its name can drive the terminal or reorder the
  * line (bidi controls), whatever the daemon at the socket sends.
  */
@@ -19,10 +18,12 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -32,42 +33,66 @@
 #include <xenos/text.h>
 
 #include "ctl.h"
+#include "top.h"
 
-#define XC_MAX_FIELDS   16
 #define XC_TIMEOUT_MS   3000
 
+/* A reason into @why, or as a line on stderr when @why is NULL. */
+static void xc_say(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void xc_say(char *why, size_t whylen, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    if ( why )
+        vsnprintf(why, whylen, fmt, ap);
+    else
+    {
+        fputs("xenosctl: ", stderr);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+    }
+    va_end(ap);
+}
+
 /* Send @req, read the whole reply into a new string (*@out).  0 or -errno
- * with a reason on stderr. */
-static int xc_request(const char *dir, const char *req, char **out)
+ * with a reason in @why (on stderr when @why is NULL). */
+static int xc_request(const char *dir, const char *req, char **out,
+                      char *why, size_t whylen)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     size_t len = 0, cap = 65536;
     char line[XENOS_CTL_REQ_MAX], *buf;
     int fd, rc, wrc = 0;
 
+    if ( why && whylen )
+        why[0] = '\0';
     rc = xenos_ctl_path(sa.sun_path, sizeof(sa.sun_path), dir);
     if ( rc )
     {
-        fprintf(stderr, "xenosctl: %s: state dir path too long\n", dir);
+        xc_say(why, whylen, "%s: state dir path too long", dir);
         return rc;
     }
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if ( fd < 0 )
-        return -errno;
+    {
+        rc = -errno;
+        xc_say(why, whylen, "socket: %s", strerror(-rc));
+        return rc;
+    }
     if ( connect(fd, (struct sockaddr *)&sa, sizeof(sa)) )
     {
         rc = -errno;
-        fprintf(stderr, "xenosctl: cannot reach xenosd at %s: %s\n",
-                sa.sun_path, strerror(-rc));
-        if ( rc == -EACCES )
-            fprintf(stderr, "xenosctl: only root and xenosd's group may "
-                    "connect\n");
+        xc_say(why, whylen, "cannot reach xenosd at %s: %s%s", sa.sun_path,
+               strerror(-rc), rc == -EACCES ? " (only root and xenosd's "
+               "group may connect)" : "");
         close(fd);
         return rc;
     }
     if ( snprintf(line, sizeof(line), "%s\n", req) >= (int)sizeof(line) )
     {
-        fprintf(stderr, "xenosctl: request too long: %s\n", req);
+        xc_say(why, whylen, "request too long: %s", req);
         close(fd);
         return -E2BIG;
     }
@@ -88,7 +113,7 @@ static int xc_request(const char *dir, const char *req, char **out)
 
         if ( poll(&p, 1, XC_TIMEOUT_MS) <= 0 )
         {
-            fprintf(stderr, "xenosctl: xenosd did not answer\n");
+            xc_say(why, whylen, "xenosd did not answer");
             rc = -ETIMEDOUT;
             break;
         }
@@ -112,8 +137,8 @@ static int xc_request(const char *dir, const char *req, char **out)
         {
             rc = n < 0 ? -errno : 0;
             if ( rc )
-                fprintf(stderr, "xenosctl: reading from xenosd at %s: %s\n",
-                        sa.sun_path, strerror(-rc));
+                xc_say(why, whylen, "reading from xenosd at %s: %s",
+                       sa.sun_path, strerror(-rc));
             break;
         }
         len += (size_t)n;
@@ -122,10 +147,10 @@ static int xc_request(const char *dir, const char *req, char **out)
     if ( !rc && !len )
     {
         rc = wrc ? wrc : -ENODATA;
-        fprintf(stderr, "xenosctl: xenosd at %s closed the connection "
-                "without a reply%s%s%s\n", sa.sun_path,
-                wrc ? " (sending the request: " : "",
-                wrc ? strerror(-wrc) : "", wrc ? ")" : "");
+        xc_say(why, whylen, "xenosd at %s closed the connection without a "
+               "reply%s%s%s", sa.sun_path,
+               wrc ? " (sending the request: " : "",
+               wrc ? strerror(-wrc) : "", wrc ? ")" : "");
     }
     if ( rc )
     {
@@ -135,34 +160,13 @@ static int xc_request(const char *dir, const char *req, char **out)
     buf[len] = '\0';
     if ( !strncmp(buf, "error ", 6) )
     {
-        fprintf(stderr, "xenosctl: xenosd: %s", buf + 6);
+        xc_say(why, whylen, "xenosd: %.*s", (int)strcspn(buf + 6, "\n"),
+               buf + 6);
         free(buf);
         return -EPROTO;
     }
     *out = buf;
     return 0;
-}
-
-/* Split @line at tabs into @f (at most XC_MAX_FIELDS); returns the count. */
-static unsigned int split(char *line, char **f)
-{
-    unsigned int n = 0;
-
-    while ( n < XC_MAX_FIELDS )
-    {
-        f[n++] = line;
-        line = strchr(line, '\t');
-        if ( !line )
-            break;
-        *line++ = '\0';
-    }
-    return n;
-}
-
-/* Is @line a "@kind\t..." line of a reply? */
-static bool is_line(const char *line, char kind)
-{
-    return line[0] == kind && line[1] == '\t';
 }
 
 /* @s safe for the terminal (txt_tty_escape), whole.  The result lives
@@ -186,107 +190,6 @@ static const char *tty(const char *s)
     }
     txt_tty_escape(buf[i], cap[i], s);  /* fits: txt_escape_size() */
     return buf[i];
-}
-
-static double mib(const char *bytes)
-{
-    return (double)strtoull(bytes, NULL, 10) / (1024.0 * 1024.0);
-}
-
-/* Bytes in an interval of @ns as KiB/s. */
-static double kibps(const char *bytes, const char *ns)
-{
-    double t = (double)strtoull(ns, NULL, 10) / 1e9;
-
-    return t > 0 ? (double)strtoull(bytes, NULL, 10) / 1024.0 / t : 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* One screen of `top` from the reply's lines. */
-static int print_top(char *reply)
-{
-    char *lines[65536], *line, *save = NULL, *f[XC_MAX_FIELDS];
-    unsigned int nl = 0, i, j, n;
-
-    for ( line = strtok_r(reply, "\n", &save); line && nl < 65536;
-          line = strtok_r(NULL, "\n", &save) )
-        lines[nl++] = line;
-    /* Tenants in name order, each followed by its domains in name order:
-     * sorting "T\tname" and "D\ttenant\tname" lines does just that once
-     * the prefixes agree, so sort each kind on its own. */
-    for ( i = 0; i < nl; i++ )
-        if ( lines[i][0] == 'H' )
-        {
-            n = split(lines[i], f);
-            printf("xenos top - backend %s, interval %s ms, %s intervals",
-                   tty(n > 1 ? f[1] : "?"), tty(n > 2 ? f[2] : "?"),
-                   tty(n > 3 ? f[3] : "?"));
-            for ( j = 5; j < n; j++ )
-                if ( strchr(f[j], '=') && strcmp(strchr(f[j], '='), "=0") )
-                    printf(", errors %s", tty(f[j]));
-            printf("\n\n");
-        }
-    qsort(lines, nl, sizeof(lines[0]), cmp_str);
-    printf("%-20s %7s %6s %5s %7s %10s %12s %12s\n", "TENANT", "WEIGHT",
-           "CAP%", "DOMS", "CPU%", "MEM(MiB)", "DISK(KiB/s)", "NET(KiB/s)");
-    for ( i = 0; i < nl; i++ )
-    {
-        const char *tname;
-        size_t tlen;
-
-        /* A kind letter alone ("T", "D") ends its line: nothing of it may
-         * be read past its terminator. */
-        if ( !is_line(lines[i], 'T') )
-            continue;
-        n = split(lines[i], f);
-        if ( n < 11 )
-            continue;
-        tname = f[1];
-        tlen = strlen(tname);
-        /* f: T name weight cap doms cpu% total disk net memory_byte_seconds iv */
-        printf("%-20s %7s %6s %5s %7s %10.0f %12.1f %12.1f\n", tty(f[1]),
-               tty(f[2]), strcmp(f[3], "0") ? tty(f[3]) : "-", tty(f[4]),
-               tty(f[5]),
-               (double)strtoull(f[9], NULL, 10) /
-               ((double)strtoull(f[10], NULL, 10) / 1e9 + 1e-12) /
-               (1024.0 * 1024.0),
-               kibps(f[7], f[10]), kibps(f[8], f[10]));
-        printf("  %-18s %6s %5s %7s %6s %7s %10s %10s %12s %12s\n",
-               "DOMAIN", "DOMID", "VCPUS", "WEIGHT", "CAP%", "CPU%",
-               "MEM(MiB)", "MAXMEM", "DISK(KiB/s)", "NET(KiB/s)");
-        for ( j = 0; j < nl; j++ )
-        {
-            char *g[XC_MAX_FIELDS];
-            unsigned int m;
-
-            if ( !is_line(lines[j], 'D') ||
-                 strncmp(lines[j] + 2, tname, tlen) ||
-                 lines[j][2 + tlen] != '\t' )
-                continue;
-            /* D tenant name uuid domid vcpus weight cap cpu mem maxmem
-             * disk net iv error; split a copy, lines[j] is used again */
-            {
-                char copy[4096];
-
-                snprintf(copy, sizeof(copy), "%s", lines[j]);
-                m = split(copy, g);
-                if ( m < 15 )
-                    continue;
-                printf("  %-18s %6s %5s %7s %6s %7s %10.0f %10.0f %12.1f "
-                       "%12.1f%s\n", tty(g[2]), tty(g[4]), tty(g[5]),
-                       tty(g[6]), strcmp(g[7], "0") ? tty(g[7]) : "-",
-                       tty(g[8]), mib(g[9]),
-                       mib(g[10]), kibps(g[11], g[13]),
-                       kibps(g[12], g[13]),
-                       strcmp(g[14], "0") ? "  (error)" : "");
-            }
-        }
-    }
-    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -354,12 +257,30 @@ static int xc_graph(const char *dir, const struct xc_graph *g)
     return 0;
 }
 
+/* top_fetch_cb: @ctx is the state dir. */
+static int xc_top_fetch(void *ctx, char **reply, char *why, size_t whylen)
+{
+    return xc_request(ctx, "top", reply, why, whylen);
+}
+
+/* "cpu", "name", "cap", "memory" (or "mem"); -1 for others. */
+static int xc_sort_key(const char *s)
+{
+    int k;
+
+    for ( k = 0; k < TOP_NR_SORTS; k++ )
+        if ( !strcasecmp(s, top_sort_names[k]) )
+            return k;
+    return strcasecmp(s, "mem") ? -1 : TOP_SORT_MEM;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
         "usage: xenosctl [--state-dir DIR] status [--json]\n"
-        "       xenosctl [--state-dir DIR] top [--once] [--delay S] "
-        "[--iterations N]\n"
+        "       xenosctl [--state-dir DIR] top [--once|-b|--batch] "
+        "[--delay S] [-n|--iterations N]\n"
+        "                [--sort cpu|name|cap|memory]\n"
         "       xenosctl [--state-dir DIR] graph TENANT|DOMAIN [--since T] "
         "-o OUT.png\n"
         "                [--rrd-dir R] [--rrdcached ADDR] [--tenant|--domain] "
@@ -386,16 +307,19 @@ int main(int argc, char **argv)
         { "domain", no_argument, NULL, 'M' },
         { "width", required_argument, NULL, 'W' },
         { "height", required_argument, NULL, 'E' },
+        { "batch", no_argument, NULL, 'b' },
+        { "sort", required_argument, NULL, 'S' },
         { NULL, 0, NULL, 0 },
     };
     struct xc_graph g = { .since = "1h" };
     const char *dir = XENOS_STATE_DIR_DEFAULT, *cmd;
-    bool json = false, once = false;
-    long delay = 2, iters = -1, k;
+    bool json = false, once = false, batch = false;
+    long delay = 2, iters = -1;
+    const char *sort = NULL;
     char *reply;
     int c, rc;
 
-    while ( (c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1 )
+    while ( (c = getopt_long(argc, argv, "hbn:o:", opts, NULL)) != -1 )
     {
         switch ( c )
         {
@@ -413,6 +337,8 @@ int main(int argc, char **argv)
         case 'M': g.kind = EXP_RRD_DOMAIN; break;
         case 'W': g.width = (unsigned int)strtoul(optarg, NULL, 10); break;
         case 'E': g.height = (unsigned int)strtoul(optarg, NULL, 10); break;
+        case 'b': batch = true; break;
+        case 'S': sort = optarg; break;
         default: usage(stderr); return 2;
         }
     }
@@ -429,14 +355,14 @@ int main(int argc, char **argv)
     cmd = argv[optind];
     if ( !strcmp(cmd, "status") )
     {
-        rc = xc_request(dir, json ? "status" : "top", &reply);
+        rc = xc_request(dir, json ? "status" : "top", &reply, NULL, 0);
         if ( rc )
             return 1;
         if ( json )
             fputs(reply, stdout);
         else
         {
-            char *f[XC_MAX_FIELDS];
+            char *f[TOP_MAX_FIELDS];
             unsigned int n, i, t = 0, d = 0;
             char *line, *save = NULL;
 
@@ -447,7 +373,7 @@ int main(int argc, char **argv)
                 d += line[0] == 'D';
                 if ( line[0] != 'H' )
                     continue;
-                n = split(line, f);
+                n = top_split(line, f);
                 printf("xenosd: backend %s, interval %s ms, %s intervals "
                        "closed\n", tty(n > 1 ? f[1] : "?"),
                        tty(n > 2 ? f[2] : "?"), tty(n > 3 ? f[3] : "?"));
@@ -466,20 +392,28 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if ( !isatty(STDOUT_FILENO) && iters < 0 )
-        once = true;
-    for ( k = 0; once ? k < 1 : (iters < 0 || k < iters); k++ )
+    /* Plain text when asked, or when there is no terminal to drive; a
+     * pipe without -n gets one snapshot, as it always did. */
+    if ( !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO) )
     {
-        if ( k )
-            sleep((unsigned int)delay);
-        rc = xc_request(dir, "top", &reply);
-        if ( rc )
-            return 1;
-        if ( !once && isatty(STDOUT_FILENO) )
-            fputs("\033[H\033[2J", stdout);
-        print_top(reply);
-        fflush(stdout);
-        free(reply);
+        once = once || (!batch && iters < 0);
+        batch = true;
     }
-    return 0;
+    {
+        struct top_opts to = { .delay_s = delay,
+                               .iterations = once ? 1 : iters,
+                               .sort = batch || once ? TOP_SORT_NAME :
+                                                       TOP_SORT_CPU,
+                               .where = dir };
+
+        if ( sort && (rc = xc_sort_key(sort)) < 0 )
+        {
+            usage(stderr);
+            return 2;
+        }
+        to.sort = sort ? (enum top_sort)rc : to.sort;
+        if ( once || batch )
+            return top_batch(&to, xc_top_fetch, (void *)dir);
+        return top_screen(&to, xc_top_fetch, (void *)dir);
+    }
 }

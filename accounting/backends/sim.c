@@ -559,6 +559,9 @@ static int simb_sample_status(struct simb *b, void *ctx, char *line)
          simb_u64(t, &time_ns) )
         return -EPROTO;
     s->out->time_ns = time_ns;
+    /* A host from before pCPU counts has none: 0 (not known). */
+    if ( (t = simb_get(b, n, "pcpus")) && simb_u32(t, &s->out->nr_pcpus) )
+        return -EPROTO;
     /* A host from before boot ids has none: "" (not known). */
     if ( (t = simb_get(b, n, "boot_id")) )
     {

@@ -655,6 +655,7 @@ static int xen_sample(void *state, struct acct_sample *out)
     node = xenstat_get_node(b->xst, b->xst_flags);
     if ( !node )
         return xenb_errno();
+    out->nr_pcpus = xenstat_node_num_cpus(node);
     rc = xenb_index_xenstat(b, node);
     for ( i = 0; !rc && i < b->nr_doms; i++ )
         rc = xenb_sample_dom(b, out, &b->doms[i], &b->info[i]);

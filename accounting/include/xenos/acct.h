@@ -27,7 +27,11 @@ enum acct_dom_state {
     ACCT_DOM_SHUTDOWN,
     ACCT_DOM_CRASHED,
     ACCT_DOM_DYING,
+    ACCT_NR_DOM_STATES,
 };
+
+/* "running", "blocked", ...: one name per state for every output. */
+extern const char *const acct_dom_state_names[ACCT_NR_DOM_STATES];
 
 struct acct_vcpu {
     uint64_t cpu_ns;                    /* since the domain (re)booted */
@@ -82,6 +86,7 @@ struct acct_sample {
     /* This boot of the host (printable ASCII, no space); "" when the
      * backend cannot tell: a host clock going back then says reboot. */
     char boot_id[ACCT_BOOT_ID_MAX + 1];
+    uint32_t nr_pcpus;                  /* the host's; 0: not known */
     uint32_t nr_domains;
     struct acct_domain *domains;
     /* Storage; the backend grows it through acct_sample_*(). */
