@@ -346,8 +346,8 @@ static int parse_dom(struct acct_collector *c, char *line)
             rc = r == 1 ? 0 : r;
         }
     }
-    if ( !rc && (!tmp.uuid[0] || nvl != nvt || acct_collector_find(c,
-                                                                tmp.uuid)) )
+    if ( !rc && (!tmp.uuid[0] || nvl != nvt ||
+                 acct__dom_find(c, tmp.uuid)) )
         rc = -EBADMSG;
     /* Not in the checkpoint: an interval's, and none has passed yet. */
     if ( !rc && nvl && !(tmp.vcpu_delta_ns = calloc(nvl, sizeof(*vl))) )
@@ -399,7 +399,7 @@ static int parse_tenant(struct acct_collector *c, char *line)
     }
     if ( !rc && !name )
         rc = -EBADMSG;
-    if ( !rc && !(t = acct_collector_tenant(c, name)) )
+    if ( !rc && !(t = acct__tenant(c, name)) )
         rc = -ENOMEM;
     if ( !rc )
         t->total = u;

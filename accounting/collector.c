@@ -70,12 +70,18 @@ static const char *dom_key(const void *doms, uint32_t i)
     return ((const struct acct_dom *)doms)[i].uuid;
 }
 
-struct acct_dom *acct_collector_find(const struct acct_collector *c,
-                                     const char *uuid)
+struct acct_dom *acct__dom_find(const struct acct_collector *c,
+                                const char *uuid)
 {
     long i = strmap_find(&c->index, uuid, dom_key, c->doms);
 
     return i < 0 ? NULL : &c->doms[i];
+}
+
+const struct acct_dom *acct_collector_find(const struct acct_collector *c,
+                                           const char *uuid)
+{
+    return acct__dom_find(c, uuid);
 }
 
 struct acct_dom *acct__dom_add(struct acct_collector *c, const char *uuid)
@@ -113,12 +119,18 @@ void acct_collector_snapshot(const struct acct_collector *c,
     s->last_sample_ns = c->last_sample_ns;
     s->intervals = c->intervals;
     s->errors = c->errors;
+    s->have_baseline = c->have_baseline;
 }
 
-struct acct_tenant *acct_collector_tenant(struct acct_collector *c,
-                                          const char *name)
+const char *acct_collector_path(const struct acct_collector *c)
 {
-    struct acct_tenant *t;
+    return c->checkpoint_path;
+}
+
+/* The tenant named @name (NULL: "-"), or NULL. */
+static struct acct_tenant *tenant_find(const struct acct_collector *c,
+                                       const char *name)
+{
     uint32_t i;
 
     if ( !name )
@@ -126,6 +138,23 @@ struct acct_tenant *acct_collector_tenant(struct acct_collector *c,
     for ( i = 0; i < c->nr_tenants; i++ )
         if ( !strcmp(c->tenants[i].name, name) )
             return &c->tenants[i];
+    return NULL;
+}
+
+const struct acct_tenant *
+acct_collector_find_tenant(const struct acct_collector *c, const char *name)
+{
+    return tenant_find(c, name);
+}
+
+struct acct_tenant *acct__tenant(struct acct_collector *c, const char *name)
+{
+    struct acct_tenant *t = tenant_find(c, name);
+
+    if ( t )
+        return t;
+    if ( !name )
+        name = "-";
     if ( c->nr_tenants == c->cap_tenants )
     {
         uint32_t cap = c->cap_tenants ? c->cap_tenants * 2 : 16;
@@ -143,6 +172,38 @@ struct acct_tenant *acct_collector_tenant(struct acct_collector *c,
         return NULL;
     c->nr_tenants++;
     return t;
+}
+
+int acct_collector_set_sched(struct acct_collector *c, const char *uuid,
+                             uint32_t weight, uint32_t cap_pct)
+{
+    struct acct_dom *d = acct__dom_find(c, uuid);
+
+    if ( !d )
+        return -ENOENT;
+    d->weight = weight;
+    d->cap_pct = cap_pct;
+    return 0;
+}
+
+int acct_collector_set_tenant_sched(struct acct_collector *c,
+                                    const char *name, uint32_t weight,
+                                    uint32_t cap_pct)
+{
+    struct acct_tenant *t = tenant_find(c, name);
+
+    if ( !t )
+        return -ENOENT;
+    t->weight = weight;
+    t->cap_pct = cap_pct;
+    return 0;
+}
+
+void acct_collector_count_error(struct acct_collector *c,
+                                enum acct_err_kind kind)
+{
+    if ( kind < ACCT_NR_ERR_KINDS )
+        c->errors[kind]++;
 }
 
 /* ------------------------------------------------------------------ */
@@ -318,7 +379,7 @@ static int update_dom(struct acct_collector *c, const struct acct_domain *d,
                       const char *tenant_name, uint64_t now_ns,
                       uint64_t dt_ns)
 {
-    struct acct_dom *rec = acct_collector_find(c, d->uuid);
+    struct acct_dom *rec = acct__dom_find(c, d->uuid);
     bool dying = d->state == ACCT_DOM_DYING;
     struct acct_tenant *t;
     struct acct_usage u = { 0 };
@@ -371,7 +432,7 @@ static int update_dom(struct acct_collector *c, const struct acct_domain *d,
     rec->error = d->error;
     rec->domid = d->domid;
     rec->last_seen_ns = now_ns;
-    t = acct_collector_tenant(c, tenant_name);
+    t = acct__tenant(c, tenant_name);
     if ( !t )
         return -ENOMEM;
     t->nr_domains += !dying;
@@ -518,37 +579,43 @@ static void collector_clear(struct acct_collector *c)
     memset(c->errors, 0, sizeof(c->errors));
 }
 
-int acct_collector_init(struct acct_collector *c, const char *checkpoint_path,
-                        char *err, size_t errlen)
+int acct_collector_alloc(struct acct_collector **cp,
+                         const char *checkpoint_path, char *err,
+                         size_t errlen)
 {
     char dir[PATH_MAX], aside[NAME_MAX + 1];
+    struct acct_collector *c;
     const char *slash;
     int rc;
 
-    memset(c, 0, sizeof(*c));
+    *cp = NULL;
+    c = calloc(1, sizeof(*c));
+    if ( !c )
+        return -ENOMEM;
     c->dir_fd = -1;
     slash = strrchr(checkpoint_path, '/');
     if ( snprintf(dir, sizeof(dir), "%.*s",
                   slash ? (int)(slash - checkpoint_path) : 1,
                   slash ? checkpoint_path : ".") >= (int)sizeof(dir) )
-        return -ENAMETOOLONG;
+    {
+        rc = -ENAMETOOLONG;
+        goto out_free;
+    }
     if ( slash == checkpoint_path )
         snprintf(dir, sizeof(dir), "/");
     c->checkpoint_path = strdup(checkpoint_path);
     if ( !c->checkpoint_path )
-        return -ENOMEM;
+    {
+        rc = -ENOMEM;
+        goto out_free;
+    }
     c->checkpoint_name = c->checkpoint_path +
                          (slash ? slash + 1 - checkpoint_path : 0);
     rc = fio_dir_open(dir, false, err, errlen);
     if ( rc < 0 )
-    {
-        acct_collector_deinit(c);
-        return rc;
-    }
+        goto out_free;
     c->dir_fd = rc;
     rc = acct__checkpoint_load(c, err, errlen);
-    if ( rc == -ENOENT )
-        return 0;
     if ( rc == -EBADMSG )
     {
         /* Keep the evidence, start afresh, and say so. */
@@ -557,25 +624,32 @@ int acct_collector_init(struct acct_collector *c, const char *checkpoint_path,
         if ( renameat(c->dir_fd, c->checkpoint_name, c->dir_fd, aside) )
             snprintf(err + strlen(err), errlen - strlen(err),
                      "; could not move it aside: %s", strerror(errno));
-        return -EBADMSG;
     }
-    if ( rc )
+    else if ( rc == -ENOENT )
+        rc = 0;
+    else if ( rc )
     {
         snprintf(err, errlen, "%s: %s%s", checkpoint_path, fio_strerror(rc),
                  rc == -ELOOP || rc == -EINVAL ? ": refusing to read it "
                  "(remove it to start afresh)" : "");
-        acct_collector_deinit(c);
+        goto out_free;
     }
+    *cp = c;
+    return rc;
+
+ out_free:
+    acct_collector_free(c);
     return rc;
 }
 
-void acct_collector_deinit(struct acct_collector *c)
+void acct_collector_free(struct acct_collector *c)
 {
+    if ( !c )
+        return;
     collector_clear(c);
-    if ( c->checkpoint_path && c->dir_fd >= 0 )
+    if ( c->dir_fd >= 0 )
         close(c->dir_fd);
-    c->dir_fd = -1;
     free(c->checkpoint_path);
-    c->checkpoint_path = NULL;
     txt_buf_free(&c->ckpt_buf);
+    free(c);
 }

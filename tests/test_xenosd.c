@@ -169,19 +169,19 @@ static uint64_t sim_time(void *st)
 /* Accounted CPU per uuid (checkpoint) against the truth: within @tol. */
 static void check_truth(void *st, double tol)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sim_truth t;
     char path[128], err[256] = "";
     uint64_t acc_sum = 0, truth_sum = 0;
     uint32_t i;
 
     snprintf(path, sizeof(path), "%s/checkpoint", dir);
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
     ck_assert_int_eq(acct_sim_truth(st, &t), 0);
     for ( i = 0; i < t.nr_domains; i++ )
     {
         const struct acct_sim_truth_dom *td = &t.domains[i];
-        struct acct_dom *d = acct_collector_find(&c, td->uuid);
+        const struct acct_dom *d = acct_collector_find(c, td->uuid);
         uint64_t acc = d ? d->total.cpu_ns : 0;
         double err_rel;
 
@@ -197,10 +197,12 @@ static void check_truth(void *st, double tol)
     }
     /* tenants add up to the same */
     {
+        struct acct_snapshot snap;
         uint64_t tsum = 0;
 
-        for ( i = 0; i < c.nr_tenants; i++ )
-            tsum += c.tenants[i].total.cpu_ns;
+        acct_collector_snapshot(c, &snap);
+        for ( i = 0; i < snap.nr_tenants; i++ )
+            tsum += snap.tenants[i].total.cpu_ns;
         ck_assert_uint_eq(tsum, acc_sum);
     }
     ck_assert_msg(fabs((double)acc_sum - (double)truth_sum) <=
@@ -208,7 +210,7 @@ static void check_truth(void *st, double tol)
                   (unsigned long long)acc_sum,
                   (unsigned long long)truth_sum);
     acct_sim_truth_free(&t);
-    acct_collector_deinit(&c);
+    acct_collector_free(c);
 }
 
 START_TEST(test_xenosd_matches_ground_truth)
@@ -620,7 +622,8 @@ START_TEST(test_xenosd_host_reboot)
     pid_t pid = start_xenosd(sc, pol, "20", "100");
     void *st = host(sc);
     struct acct_sim_truth t1, t2;
-    struct acct_collector c;
+    struct acct_collector *c;
+    struct acct_snapshot snap;
     char path[128], err[256] = "";
     uint64_t acc_sum = 0, truth_sum = 0;
     unsigned int port;
@@ -661,11 +664,11 @@ START_TEST(test_xenosd_host_reboot)
     ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
     snprintf(path, sizeof(path), "%s/checkpoint", dir);
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
     ck_assert_uint_eq(t1.nr_domains, t2.nr_domains);
     for ( i = 0; i < t1.nr_domains; i++ )
     {
-        struct acct_dom *d = acct_collector_find(&c, t1.domains[i].uuid);
+        const struct acct_dom *d = acct_collector_find(c, t1.domains[i].uuid);
         uint64_t truth = t1.domains[i].cpu_ns + t2.domains[i].cpu_ns;
         uint64_t acc = d ? d->total.cpu_ns : 0;
 
@@ -683,9 +686,10 @@ START_TEST(test_xenosd_host_reboot)
                   0.001 * (double)truth_sum, "host: %llu vs %llu",
                   (unsigned long long)acc_sum,
                   (unsigned long long)truth_sum);
-    ck_assert_uint_eq(c.errors[ACCT_ERR_COUNTER_BACK], 0);
-    ck_assert_uint_eq(c.host_reboots, 1);
-    acct_collector_deinit(&c);
+    acct_collector_snapshot(c, &snap);
+    ck_assert_uint_eq(snap.errors[ACCT_ERR_COUNTER_BACK], 0);
+    ck_assert_uint_eq(snap.host_reboots, 1);
+    acct_collector_free(c);
     acct_sim_truth_free(&t1);
     acct_sim_truth_free(&t2);
     acct_sim_shutdown(st);

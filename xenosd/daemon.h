@@ -57,7 +57,7 @@ struct xd {
     const struct acct_backend_ops *be;
     void *be_state;
     struct tpol *tpol;
-    struct acct_collector col;
+    struct acct_collector *col;
     struct acct_sample sample;
     struct tpol_input *in;
     struct tpol_output *out;
