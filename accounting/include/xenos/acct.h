@@ -280,7 +280,7 @@ const char *acct_collector_path(const struct acct_collector *c);
  * What the collector holds, read-only: what it hands to the exporters, the
  * status and the tenant engine after each update, so that none of them
  * reads the collector's own structures (its index, its buffers, its
- * capacities).  Valid until the collector's next update or deinit.
+ * capacities).  Valid until the collector's next update or free.
  */
 struct acct_snapshot {
     const struct acct_dom *doms;        /* every record, in a stable order */
