@@ -203,7 +203,7 @@ int main(int argc, char **argv)
     char dir[] = "/tmp/xenos-bench-prom-XXXXXX", ckpt[64], err[256] = "";
     uint64_t best_render = UINT64_MAX, best_gz = UINT64_MAX;
     uint64_t best_upd = UINT64_MAX;
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     struct txt_buf b;
     struct exp_prom *p;
@@ -229,7 +229,7 @@ int main(int argc, char **argv)
         return 1;
     snprintf(ckpt, sizeof(ckpt), "%s/checkpoint", dir);
     acct_sample_init(&s);
-    if ( acct_collector_init(&c, ckpt, err, sizeof(err)) )
+    if ( acct_collector_alloc(&c, ckpt, err, sizeof(err)) )
     {
         fprintf(stderr, "bench_prom: %s\n", err);
         return 1;
@@ -237,7 +237,7 @@ int main(int argc, char **argv)
     for ( i = 0; i < 2; i++ )
     {
         make_sample(&s, n, (100 + 5 * i) * SEC);
-        acct_collector_update(&c, &s, tenant_of, NULL);
+        acct_collector_update(c, &s, tenant_of, NULL);
     }
     info.sample_unix_ns = clock_ns(CLOCK_REALTIME);
 
@@ -247,7 +247,7 @@ int main(int argc, char **argv)
         uint64_t t0 = clock_ns(CLOCK_MONOTONIC), t;
 
         txt_buf_reset(&b);
-        exp_prom_render(&b, SNAP(&c), &info);
+        exp_prom_render(&b, SNAP(c), &info);
         t = clock_ns(CLOCK_MONOTONIC) - t0;
         best_render = t < best_render ? t : best_render;
     }
@@ -292,7 +292,7 @@ int main(int argc, char **argv)
     {
         uint64_t t0 = clock_ns(CLOCK_MONOTONIC), t;
 
-        exp_prom_update(p, SNAP(&c), &info);
+        exp_prom_update(p, SNAP(c), &info);
         t = clock_ns(CLOCK_MONOTONIC) - t0;
         best_upd = t < best_upd ? t : best_upd;
     }
@@ -313,7 +313,7 @@ int main(int argc, char **argv)
         {
             struct wrk_result r;
 
-            if ( run_wrk(p, &c, &info, url, gz, seconds, conns, &r) )
+            if ( run_wrk(p, c, &info, url, gz, seconds, conns, &r) )
             {
                 printf("wrk failed\n");
                 continue;
@@ -333,7 +333,7 @@ int main(int argc, char **argv)
     exp_prom_stop(p);
  out:
     txt_buf_free(&b);
-    acct_collector_deinit(&c);
+    acct_collector_free(c);
     acct_sample_free(&s);
     snprintf(err, sizeof(err), "rm -rf '%s'", dir);
     return system(err) ? 1 : 0;

@@ -201,7 +201,7 @@ int main(int argc, char **argv)
     const char *parent = "/var/tmp";
     char base[256], rdir[512], sock[512], addr[600], ckpt[512], err[512];
     char cmd[600];
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     struct exp_rrd *r;
     struct exp_rrd_stats st;
@@ -245,7 +245,7 @@ int main(int argc, char **argv)
         goto out;
     }
     acct_sample_init(&s);
-    if ( acct_collector_init(&c, ckpt, err, sizeof(err)) ||
+    if ( acct_collector_alloc(&c, ckpt, err, sizeof(err)) ||
          exp_rrd_open(&r, rdir, direct ? NULL : addr, 5, err, sizeof(err)) )
     {
         fprintf(stderr, "bench_rrd: %s\n", err);
@@ -254,21 +254,21 @@ int main(int argc, char **argv)
     exp_rrd_set_create_budget(r, 0);
 
     /* k = 0: the collector's baseline; the exporter creates every file */
-    if ( fill(&s, n, 0) || acct_collector_update(&c, &s, tenant_of, NULL) )
+    if ( fill(&s, n, 0) || acct_collector_update(c, &s, tenant_of, NULL) )
         goto out_close;
     info.sample_unix_ns = t0_s * SEC;
     t = now_ms();
-    if ( exp_rrd_update(r, SNAP(&c), &info) )
+    if ( exp_rrd_update(r, SNAP(c), &info) )
         goto out_close;
     create_ms = now_ms() - t;
     for ( k = 1; k <= rounds; k++ )
     {
         if ( fill(&s, n, k) ||
-             acct_collector_update(&c, &s, tenant_of, NULL) )
+             acct_collector_update(c, &s, tenant_of, NULL) )
             goto out_close;
         info.sample_unix_ns = (t0_s + 5 * k) * SEC;
         t = now_ms();
-        if ( exp_rrd_update(r, SNAP(&c), &info) )
+        if ( exp_rrd_update(r, SNAP(c), &info) )
         {
             exp_rrd_get_stats(r, &st);
             fprintf(stderr, "bench_rrd: %s\n", st.last_error);
@@ -310,7 +310,7 @@ int main(int argc, char **argv)
     rc = st.update_errors + st.create_errors + st.io_errors ? 1 : 0;
  out_close:
     exp_rrd_close(r);
-    acct_collector_deinit(&c);
+    acct_collector_free(c);
     acct_sample_free(&s);
  out:
     stop(pid);

@@ -25,9 +25,6 @@
 
 #include <xenos/exp_usage.h>
 
-/* The collector as the exporters see it (acct_snapshot). */
-#define SNAP(c) acct_snap((c), &(struct acct_snapshot){ 0 })
-
 #define NS              1000000000ull
 #define T0_S            1764057600ull
 #define RUNS            3
@@ -40,13 +37,13 @@ static uint64_t now_ns(clockid_t id)
     return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
 }
 
-static void grow(struct acct_collector *c, unsigned int k)
+static void grow(struct acct_dom *doms, uint32_t n, unsigned int k)
 {
     uint32_t i;
 
-    for ( i = 0; i < c->nr_doms; i++ )
+    for ( i = 0; i < n; i++ )
     {
-        struct acct_dom *d = &c->doms[i];
+        struct acct_dom *d = &doms[i];
 
         d->total.cpu_ns += 30000000000ull + i + k;
         d->total.memory_byte_seconds += 60ull * d->mem_cur_bytes;
@@ -65,7 +62,7 @@ int main(int argc, char **argv)
     unsigned int n = argc > 2 ? (unsigned int)atoi(argv[2]) : 10000;
     unsigned int k = argc > 3 ? (unsigned int)atoi(argv[3]) : 50;
     unsigned int every = argc > 4 ? (unsigned int)atoi(argv[4]) : 1;
-    struct acct_collector c = { 0 };
+    struct acct_snapshot snap = { 0 };
     struct acct_dom *doms = calloc(n ? n : 1, sizeof(*doms));
     char *names = malloc((size_t)(n ? n : 1) * 32), err[512], dir[1024];
     double best = 0, bytes_per = 0;
@@ -93,8 +90,8 @@ int main(int argc, char **argv)
         d->weight = 256;
         d->cap_pct = 200;
     }
-    c.doms = doms;
-    c.nr_doms = n;
+    snap.doms = doms;
+    snap.nr_doms = n;
 
     for ( run = 0; run < RUNS; run++ )
     {
@@ -117,16 +114,16 @@ int main(int argc, char **argv)
         if ( exp_usage_set_state_every(w, every ? every : 1) )
             return 2;
         info.sample_unix_ns = T0_S * NS;
-        grow(&c, 0);
-        if ( exp_usage_update(w, SNAP(&c), &info) )
+        grow(doms, n, 0);
+        if ( exp_usage_update(w, &snap, &info) )
             return 1;
         t0 = now_ns(CLOCK_MONOTONIC);
         c0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
         for ( j = 1; j <= k; j++ )
         {
-            grow(&c, j);
+            grow(doms, n, j);
             info.sample_unix_ns = (T0_S + 60ull * j) * NS;
-            if ( exp_usage_update(w, SNAP(&c), &info) )
+            if ( exp_usage_update(w, &snap, &info) )
             {
                 fprintf(stderr, "bench_usage: update failed\n");
                 return 1;

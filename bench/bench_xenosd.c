@@ -128,7 +128,7 @@ static int run(unsigned int n)
     if ( xd_load_policy(&xd) )
         return 1;
     snprintf(path, sizeof(path), "%s/checkpoint", dir);
-    if ( acct_collector_init(&xd.col, path, err, sizeof(err)) )
+    if ( acct_collector_alloc(&xd.col, path, err, sizeof(err)) )
     {
         fprintf(stderr, "%s\n", err);
         return 1;

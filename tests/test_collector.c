@@ -83,9 +83,12 @@ static const char *tenant_by_name(void *ctx, const struct acct_domain *d)
     return d->name && !strncmp(d->name, "acme", 4) ? "acme" : NULL;
 }
 
+/* What the collector holds, as the daemon and the exporters see it. */
+#define SNAP(c) acct_snap((c), &(struct acct_snapshot){ 0 })
+
 static uint64_t total_cpu(struct acct_collector *c, const char *uuid)
 {
-    struct acct_dom *d = acct_collector_find(c, uuid);
+    const struct acct_dom *d = acct_collector_find(c, uuid);
 
     ck_assert_ptr_nonnull(d);
     return d->total.cpu_ns;
@@ -94,27 +97,27 @@ static uint64_t total_cpu(struct acct_collector *c, const char *uuid)
 /* The first sample of a fresh start is a baseline; growth then counts. */
 START_TEST(test_collector_baseline_then_growth)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     char err[256] = "";
     struct dom_in a = { U1, 5, 100 * SEC, 0, NULL, false };
 
     acct_sample_init(&s);
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
     make_sample(&s, 10 * SEC, &a, 1);
-    ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
-    ck_assert_uint_eq(total_cpu(&c, U1), 0);
+    ck_assert_int_eq(acct_collector_update(c, &s, NULL, NULL), 0);
+    ck_assert_uint_eq(total_cpu(c, U1), 0);
     a.cpu_ns += 3 * SEC;
     make_sample(&s, 15 * SEC, &a, 1);
-    ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
-    ck_assert_uint_eq(total_cpu(&c, U1), 3 * SEC);
-    ck_assert_uint_eq(acct_collector_find(&c, U1)->vcpu_total_ns[0] +
-                      acct_collector_find(&c, U1)->vcpu_total_ns[1],
+    ck_assert_int_eq(acct_collector_update(c, &s, NULL, NULL), 0);
+    ck_assert_uint_eq(total_cpu(c, U1), 3 * SEC);
+    ck_assert_uint_eq(acct_collector_find(c, U1)->vcpu_total_ns[0] +
+                      acct_collector_find(c, U1)->vcpu_total_ns[1],
                       3 * SEC);
     /* 1 GiB for 5 s */
-    ck_assert_uint_eq(acct_collector_find(&c, U1)->total.memory_byte_seconds,
+    ck_assert_uint_eq(acct_collector_find(c, U1)->total.memory_byte_seconds,
                       5ull << 30);
-    acct_collector_deinit(&c);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -126,18 +129,18 @@ END_TEST
  * checkpoint's counters. */
 START_TEST(test_collector_vcpu_delta)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
-    struct acct_dom *rec;
+    const struct acct_dom *rec;
     char err[256] = "";
     struct dom_in a[2] = { { U1, 5, 100 * SEC, 0, NULL, false },
                            { U2, 6, 10 * SEC, 0, NULL, false } };
 
     acct_sample_init(&s);
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
     make_sample(&s, 10 * SEC, a, 2);
-    ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
-    rec = acct_collector_find(&c, U1);
+    ck_assert_int_eq(acct_collector_update(c, &s, NULL, NULL), 0);
+    rec = acct_collector_find(c, U1);
     ck_assert_uint_eq(rec->nr_vcpus, 2);
     ck_assert_uint_eq(rec->vcpu_delta_ns[0], 0);
     ck_assert_uint_eq(rec->vcpu_delta_ns[1], 0);
@@ -145,33 +148,33 @@ START_TEST(test_collector_vcpu_delta)
     /* 50 + 50 s, then 51.5 + 51.5 s */
     a[0].cpu_ns += 3 * SEC;
     make_sample(&s, 15 * SEC, a, 2);
-    ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
-    rec = acct_collector_find(&c, U1);
+    ck_assert_int_eq(acct_collector_update(c, &s, NULL, NULL), 0);
+    rec = acct_collector_find(c, U1);
     ck_assert_uint_eq(rec->vcpu_delta_ns[0], 3 * SEC / 2);
     ck_assert_uint_eq(rec->vcpu_delta_ns[1], 3 * SEC / 2);
     ck_assert_uint_eq(rec->interval_ns, 5 * SEC);
-    ck_assert_uint_eq(acct_collector_find(&c, U2)->vcpu_delta_ns[0], 0);
+    ck_assert_uint_eq(acct_collector_find(c, U2)->vcpu_delta_ns[0], 0);
 
     make_sample(&s, 20 * SEC, &a[1], 1);
-    ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
-    rec = acct_collector_find(&c, U1);
+    ck_assert_int_eq(acct_collector_update(c, &s, NULL, NULL), 0);
+    rec = acct_collector_find(c, U1);
     ck_assert_uint_eq(rec->vcpu_delta_ns[0], 0);
     ck_assert_uint_eq(rec->vcpu_delta_ns[1], 0);
-    ck_assert_int_eq(acct_collector_checkpoint(&c), 0);
-    acct_collector_deinit(&c);
+    ck_assert_int_eq(acct_collector_checkpoint(c), 0);
+    acct_collector_free(c);
 
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
-    rec = acct_collector_find(&c, U1);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
+    rec = acct_collector_find(c, U1);
     ck_assert_uint_eq(rec->nr_vcpus, 2);
     ck_assert_uint_eq(rec->vcpu_delta_ns[0], 0);
     ck_assert_uint_eq(rec->vcpu_delta_ns[1], 0);
     a[0].cpu_ns += 1 * SEC;
     make_sample(&s, 25 * SEC, a, 2);
-    ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
-    rec = acct_collector_find(&c, U1);
+    ck_assert_int_eq(acct_collector_update(c, &s, NULL, NULL), 0);
+    rec = acct_collector_find(c, U1);
     ck_assert_uint_eq(rec->vcpu_delta_ns[0], SEC / 2);
     ck_assert_uint_eq(rec->vcpu_delta_ns[1], SEC / 2);
-    acct_collector_deinit(&c);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -180,24 +183,24 @@ END_TEST
  * domain created later counts in full. */
 START_TEST(test_collector_reboot_and_new_domain)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     char err[256] = "";
     struct dom_in a[2] = { { U1, 5, 50 * SEC, 0, NULL, false },
                            { U2, 9, 7 * SEC, 0, NULL, false } };
 
     acct_sample_init(&s);
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
     make_sample(&s, 10 * SEC, a, 1);
-    acct_collector_update(&c, &s, NULL, NULL);
+    acct_collector_update(c, &s, NULL, NULL);
     a[0].domid = 6;
     a[0].cpu_ns = 2 * SEC;          /* rebooted, ran 2 s since */
     make_sample(&s, 20 * SEC, a, 2);
-    acct_collector_update(&c, &s, NULL, NULL);
-    ck_assert_uint_eq(total_cpu(&c, U1), 2 * SEC);
-    ck_assert_uint_eq(total_cpu(&c, U2), 7 * SEC);
-    ck_assert_uint_eq(acct_collector_find(&c, U1)->resets, 1);
-    acct_collector_deinit(&c);
+    acct_collector_update(c, &s, NULL, NULL);
+    ck_assert_uint_eq(total_cpu(c, U1), 2 * SEC);
+    ck_assert_uint_eq(total_cpu(c, U2), 7 * SEC);
+    ck_assert_uint_eq(acct_collector_find(c, U1)->resets, 1);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -206,28 +209,28 @@ END_TEST
  * the nanoseconds it re-reports are not counted twice. */
 START_TEST(test_collector_counter_backwards)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     char err[256] = "";
     struct dom_in a = { U1, 5, 10 * SEC, 0, NULL, false };
 
     acct_sample_init(&s);
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
     make_sample(&s, 1 * SEC, &a, 1);
-    acct_collector_update(&c, &s, NULL, NULL);
+    acct_collector_update(c, &s, NULL, NULL);
     a.cpu_ns = 12 * SEC;
     make_sample(&s, 2 * SEC, &a, 1);
-    acct_collector_update(&c, &s, NULL, NULL);
+    acct_collector_update(c, &s, NULL, NULL);
     a.cpu_ns = 11 * SEC;            /* glitch */
     make_sample(&s, 3 * SEC, &a, 1);
-    acct_collector_update(&c, &s, NULL, NULL);
-    ck_assert_uint_eq(total_cpu(&c, U1), 2 * SEC);
-    ck_assert_uint_eq(c.errors[ACCT_ERR_COUNTER_BACK], 1);
+    acct_collector_update(c, &s, NULL, NULL);
+    ck_assert_uint_eq(total_cpu(c, U1), 2 * SEC);
+    ck_assert_uint_eq(SNAP(c)->errors[ACCT_ERR_COUNTER_BACK], 1);
     a.cpu_ns = 13 * SEC;
     make_sample(&s, 4 * SEC, &a, 1);
-    acct_collector_update(&c, &s, NULL, NULL);
-    ck_assert_uint_eq(total_cpu(&c, U1), 3 * SEC);
-    acct_collector_deinit(&c);
+    acct_collector_update(c, &s, NULL, NULL);
+    ck_assert_uint_eq(total_cpu(c, U1), 3 * SEC);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -260,30 +263,30 @@ static void make_boot_sample(struct acct_sample *s, const char *boot,
 START_TEST(test_collector_host_reboot_new_lives)
 {
     bool restart = _i >= 1, no_id = _i == 2;
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
-    struct acct_dom *rec;
+    const struct acct_dom *rec;
     char err[256] = "";
     struct dom_in a[2] = { { U1, 1, 100 * SEC, 0, NULL, false },
                            { U2, 2, 40 * SEC, 0, NULL, false } };
 
     acct_sample_init(&s);
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
     make_boot_sample(&s, no_id ? NULL : BOOT_A, 500 * SEC, a, 2, 0);
-    ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
+    ck_assert_int_eq(acct_collector_update(c, &s, NULL, NULL), 0);
     a[0].cpu_ns += 5 * SEC;
     a[1].cpu_ns += 2 * SEC;
     make_boot_sample(&s, no_id ? NULL : BOOT_A, 505 * SEC, a, 2, 0);
-    ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
-    ck_assert_uint_eq(total_cpu(&c, U1), 5 * SEC);
-    ck_assert_uint_eq(total_cpu(&c, U2), 2 * SEC);
-    acct_collector_find(&c, U1)->weight = 256;  /* set by xenosd */
-    acct_collector_find(&c, U1)->cap_pct = 50;
-    ck_assert_int_eq(acct_collector_checkpoint(&c), 0);
+    ck_assert_int_eq(acct_collector_update(c, &s, NULL, NULL), 0);
+    ck_assert_uint_eq(total_cpu(c, U1), 5 * SEC);
+    ck_assert_uint_eq(total_cpu(c, U2), 2 * SEC);
+    /* set by xenosd */
+    ck_assert_int_eq(acct_collector_set_sched(c, U1, 256, 50), 0);
+    ck_assert_int_eq(acct_collector_checkpoint(c), 0);
     if ( restart )
     {
-        acct_collector_deinit(&c);
-        ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)),
+        acct_collector_free(c);
+        ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)),
                          0);
     }
 
@@ -291,12 +294,12 @@ START_TEST(test_collector_host_reboot_new_lives)
     a[0].cpu_ns = 3 * SEC;
     a[1].cpu_ns = 1 * SEC;
     make_boot_sample(&s, no_id ? NULL : BOOT_B, 20 * SEC, a, 2, 0);
-    ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
-    ck_assert_uint_eq(total_cpu(&c, U1), 8 * SEC);
-    ck_assert_uint_eq(total_cpu(&c, U2), 3 * SEC);
-    ck_assert_uint_eq(c.errors[ACCT_ERR_COUNTER_BACK], 0);
-    ck_assert_uint_eq(c.host_reboots, 1);
-    rec = acct_collector_find(&c, U1);
+    ck_assert_int_eq(acct_collector_update(c, &s, NULL, NULL), 0);
+    ck_assert_uint_eq(total_cpu(c, U1), 8 * SEC);
+    ck_assert_uint_eq(total_cpu(c, U2), 3 * SEC);
+    ck_assert_uint_eq(SNAP(c)->errors[ACCT_ERR_COUNTER_BACK], 0);
+    ck_assert_uint_eq(SNAP(c)->host_reboots, 1);
+    rec = acct_collector_find(c, U1);
     ck_assert_uint_eq(rec->resets, 1);
     ck_assert_uint_eq(rec->delta.cpu_ns, 3 * SEC);
     ck_assert_uint_eq(rec->vcpu_total_ns[0] + rec->vcpu_total_ns[1],
@@ -310,21 +313,21 @@ START_TEST(test_collector_host_reboot_new_lives)
     /* and from then on, growth as usual, in the new boot */
     a[0].cpu_ns += 2 * SEC;
     make_boot_sample(&s, no_id ? NULL : BOOT_B, 25 * SEC, a, 2, 0);
-    ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
-    ck_assert_uint_eq(total_cpu(&c, U1), 10 * SEC);
-    ck_assert_uint_eq(c.host_reboots, 1);
-    ck_assert_uint_eq(acct_collector_find(&c, U1)->resets, 1);
+    ck_assert_int_eq(acct_collector_update(c, &s, NULL, NULL), 0);
+    ck_assert_uint_eq(total_cpu(c, U1), 10 * SEC);
+    ck_assert_uint_eq(SNAP(c)->host_reboots, 1);
+    ck_assert_uint_eq(acct_collector_find(c, U1)->resets, 1);
 
     /* and a restart of xenosd in the new boot counts nothing again */
-    ck_assert_int_eq(acct_collector_checkpoint(&c), 0);
-    acct_collector_deinit(&c);
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
-    ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
-    ck_assert_uint_eq(total_cpu(&c, U1), 10 * SEC);
-    ck_assert_uint_eq(total_cpu(&c, U2), 3 * SEC);
-    ck_assert_uint_eq(c.host_reboots, 1);
-    ck_assert_uint_eq(c.errors[ACCT_ERR_COUNTER_BACK], 0);
-    acct_collector_deinit(&c);
+    ck_assert_int_eq(acct_collector_checkpoint(c), 0);
+    acct_collector_free(c);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_update(c, &s, NULL, NULL), 0);
+    ck_assert_uint_eq(total_cpu(c, U1), 10 * SEC);
+    ck_assert_uint_eq(total_cpu(c, U2), 3 * SEC);
+    ck_assert_uint_eq(SNAP(c)->host_reboots, 1);
+    ck_assert_uint_eq(SNAP(c)->errors[ACCT_ERR_COUNTER_BACK], 0);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -334,26 +337,26 @@ END_TEST
  * glitch: counter_backwards, nothing counted, never a new life. */
 START_TEST(test_collector_backwards_same_boot)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     char err[256] = "";
     struct dom_in a = { U1, 3, 50 * SEC, 0, NULL, false };
 
     acct_sample_init(&s);
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
     make_boot_sample(&s, BOOT_A, 10 * SEC, &a, 1, 2 * SEC);
-    acct_collector_update(&c, &s, NULL, NULL);
+    acct_collector_update(c, &s, NULL, NULL);
     a.cpu_ns = 52 * SEC;
     make_boot_sample(&s, BOOT_A, 11 * SEC, &a, 1, 2 * SEC);
-    acct_collector_update(&c, &s, NULL, NULL);
+    acct_collector_update(c, &s, NULL, NULL);
     a.cpu_ns = 1 * SEC;
     make_boot_sample(&s, BOOT_A, 12 * SEC, &a, 1, 2 * SEC);
-    acct_collector_update(&c, &s, NULL, NULL);
-    ck_assert_uint_eq(total_cpu(&c, U1), 2 * SEC);
-    ck_assert_uint_eq(c.errors[ACCT_ERR_COUNTER_BACK], 1);
-    ck_assert_uint_eq(c.host_reboots, 0);
-    ck_assert_uint_eq(acct_collector_find(&c, U1)->resets, 0);
-    acct_collector_deinit(&c);
+    acct_collector_update(c, &s, NULL, NULL);
+    ck_assert_uint_eq(total_cpu(c, U1), 2 * SEC);
+    ck_assert_uint_eq(SNAP(c)->errors[ACCT_ERR_COUNTER_BACK], 1);
+    ck_assert_uint_eq(SNAP(c)->host_reboots, 0);
+    ck_assert_uint_eq(acct_collector_find(c, U1)->resets, 0);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -367,25 +370,25 @@ END_TEST
  */
 START_TEST(test_collector_host_reboot_dying_counted)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     char err[256] = "";
     struct dom_in a[2] = { { U1, 9, 50 * SEC, 0, NULL, false },
                            { U1, 0, 0, 0, NULL, true } };
 
     acct_sample_init(&s);
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
     make_boot_sample(&s, BOOT_A, 100 * SEC, a, 1, 7 * SEC);
-    acct_collector_update(&c, &s, NULL, NULL);
+    acct_collector_update(c, &s, NULL, NULL);
     /* new boot: domid 1 ran 4 s and died; domid 2 has run 1 s */
     a[0] = (struct dom_in){ U1, 2, 1 * SEC, 0, NULL, false };
     a[1] = (struct dom_in){ U1, 1, 4 * SEC, 0, NULL, true };
     make_boot_sample(&s, BOOT_B, 10 * SEC, a, 2, 0);
     s.domains[0].created_ns = 6 * SEC;
     s.domains[1].created_ns = 1 * SEC;
-    acct_collector_update(&c, &s, NULL, NULL);
-    ck_assert_uint_eq(total_cpu(&c, U1), 5 * SEC);
-    ck_assert_uint_eq(acct_collector_find(&c, U1)->domid, 2);
+    acct_collector_update(c, &s, NULL, NULL);
+    ck_assert_uint_eq(total_cpu(c, U1), 5 * SEC);
+    ck_assert_uint_eq(acct_collector_find(c, U1)->domid, 2);
 
     /* a reboot in this boot to a lower domid: creation time says new */
     a[0] = (struct dom_in){ U1, 1, 0, 0, NULL, true };
@@ -395,10 +398,10 @@ START_TEST(test_collector_host_reboot_dying_counted)
     make_boot_sample(&s, BOOT_B, 20 * SEC, a, 2, 0);
     s.domains[0].created_ns = 6 * SEC;
     s.domains[1].created_ns = 15 * SEC;
-    acct_collector_update(&c, &s, NULL, NULL);
-    ck_assert_uint_eq(total_cpu(&c, U1), 8 * SEC);
-    ck_assert_uint_eq(c.errors[ACCT_ERR_COUNTER_BACK], 0);
-    acct_collector_deinit(&c);
+    acct_collector_update(c, &s, NULL, NULL);
+    ck_assert_uint_eq(total_cpu(c, U1), 8 * SEC);
+    ck_assert_uint_eq(SNAP(c)->errors[ACCT_ERR_COUNTER_BACK], 0);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -428,7 +431,7 @@ START_TEST(test_collector_old_checkpoint)
         "vl=52500000000,52500000000 vt=2500000000,2500000000\n"
         "tenant name=- t.cpu_ns=5000000000\n";
     bool rebooted = _i == 1;
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     char err[256] = "", end[32];
     struct dom_in a = { U1, 1, 0, 0, NULL, false };
@@ -443,31 +446,31 @@ START_TEST(test_collector_old_checkpoint)
     ck_assert_int_eq(fclose(f), 0);
 
     acct_sample_init(&s);
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
-    ck_assert_str_eq(c.boot_id, "");
-    ck_assert_uint_eq(total_cpu(&c, U1), 5 * SEC);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
+    ck_assert_str_eq(SNAP(c)->boot_id, "");
+    ck_assert_uint_eq(total_cpu(c, U1), 5 * SEC);
     /* counters under the names they had then (counters.def: WAS) */
-    ck_assert_uint_eq(acct_collector_find(&c, U1)->total.memory_byte_seconds,
+    ck_assert_uint_eq(acct_collector_find(c, U1)->total.memory_byte_seconds,
                       7);
-    ck_assert_uint_eq(acct_collector_find(&c, U1)->total.vbd_read_ops, 11);
-    ck_assert_uint_eq(acct_collector_find(&c, U1)->total.vif_rx_drops, 3);
+    ck_assert_uint_eq(acct_collector_find(c, U1)->total.vbd_read_ops, 11);
+    ck_assert_uint_eq(acct_collector_find(c, U1)->total.vif_rx_drops, 3);
     a.cpu_ns = rebooted ? 3 * SEC : 108 * SEC;
     /* the host now says when each life began: not a new life for that */
     make_boot_sample(&s, BOOT_B, rebooted ? 20 * SEC : 510 * SEC, &a, 1,
                      rebooted ? 1 * SEC : 400 * SEC);
-    ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
-    ck_assert_uint_eq(total_cpu(&c, U1), 8 * SEC);
-    ck_assert_uint_eq(c.host_reboots, rebooted);
-    ck_assert_uint_eq(c.errors[ACCT_ERR_COUNTER_BACK], 0);
-    ck_assert_str_eq(c.boot_id, BOOT_B);
+    ck_assert_int_eq(acct_collector_update(c, &s, NULL, NULL), 0);
+    ck_assert_uint_eq(total_cpu(c, U1), 8 * SEC);
+    ck_assert_uint_eq(SNAP(c)->host_reboots, rebooted);
+    ck_assert_uint_eq(SNAP(c)->errors[ACCT_ERR_COUNTER_BACK], 0);
+    ck_assert_str_eq(SNAP(c)->boot_id, BOOT_B);
     /* the boot id now goes into the checkpoint, and comes back */
-    ck_assert_int_eq(acct_collector_checkpoint(&c), 0);
-    acct_collector_deinit(&c);
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
-    ck_assert_str_eq(c.boot_id, BOOT_B);
-    ck_assert_uint_eq(c.host_reboots, rebooted);
-    ck_assert_uint_eq(total_cpu(&c, U1), 8 * SEC);
-    acct_collector_deinit(&c);
+    ck_assert_int_eq(acct_collector_checkpoint(c), 0);
+    acct_collector_free(c);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
+    ck_assert_str_eq(SNAP(c)->boot_id, BOOT_B);
+    ck_assert_uint_eq(SNAP(c)->host_reboots, rebooted);
+    ck_assert_uint_eq(total_cpu(c, U1), 8 * SEC);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -476,30 +479,30 @@ END_TEST
  * does not blank the others. */
 START_TEST(test_collector_domain_error_loses_nothing)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     char err[256] = "";
     struct dom_in a[2] = { { U1, 5, 10 * SEC, 0, NULL, false },
                            { U2, 6, 10 * SEC, 0, NULL, false } };
 
     acct_sample_init(&s);
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
     make_sample(&s, 1 * SEC, a, 2);
-    acct_collector_update(&c, &s, NULL, NULL);
+    acct_collector_update(c, &s, NULL, NULL);
     a[0].cpu_ns += SEC;
     a[0].error = -EIO;
     a[1].cpu_ns += SEC;
     make_sample(&s, 2 * SEC, a, 2);
-    acct_collector_update(&c, &s, NULL, NULL);
-    ck_assert_uint_eq(total_cpu(&c, U1), 0);
-    ck_assert_uint_eq(total_cpu(&c, U2), SEC);
+    acct_collector_update(c, &s, NULL, NULL);
+    ck_assert_uint_eq(total_cpu(c, U1), 0);
+    ck_assert_uint_eq(total_cpu(c, U2), SEC);
     a[0].cpu_ns += SEC;
     a[0].error = 0;
     make_sample(&s, 3 * SEC, a, 2);
-    acct_collector_update(&c, &s, NULL, NULL);
-    ck_assert_uint_eq(total_cpu(&c, U1), 2 * SEC);
-    ck_assert_uint_eq(c.errors[ACCT_ERR_DOMAIN], 1);
-    acct_collector_deinit(&c);
+    acct_collector_update(c, &s, NULL, NULL);
+    ck_assert_uint_eq(total_cpu(c, U1), 2 * SEC);
+    ck_assert_uint_eq(SNAP(c)->errors[ACCT_ERR_DOMAIN], 1);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -508,33 +511,33 @@ END_TEST
  * recounts from the checkpoint, once. */
 START_TEST(test_collector_crash_between_checkpoints)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     char err[256] = "";
     struct dom_in a = { U1, 5, 0, 0, "acme-1", false };
 
     acct_sample_init(&s);
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
     make_sample(&s, 1 * SEC, &a, 1);
-    acct_collector_update(&c, &s, tenant_by_name, NULL);
+    acct_collector_update(c, &s, tenant_by_name, NULL);
     a.cpu_ns = 4 * SEC;
     make_sample(&s, 5 * SEC, &a, 1);
-    acct_collector_update(&c, &s, tenant_by_name, NULL);
-    ck_assert_int_eq(acct_collector_checkpoint(&c), 0);
+    acct_collector_update(c, &s, tenant_by_name, NULL);
+    ck_assert_int_eq(acct_collector_checkpoint(c), 0);
     a.cpu_ns = 6 * SEC;
     make_sample(&s, 7 * SEC, &a, 1);
-    acct_collector_update(&c, &s, tenant_by_name, NULL);  /* then dies */
-    acct_collector_deinit(&c);
+    acct_collector_update(c, &s, tenant_by_name, NULL);  /* then dies */
+    acct_collector_free(c);
 
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
-    ck_assert_uint_eq(total_cpu(&c, U1), 4 * SEC);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
+    ck_assert_uint_eq(total_cpu(c, U1), 4 * SEC);
     a.cpu_ns = 9 * SEC;
     make_sample(&s, 10 * SEC, &a, 1);
-    acct_collector_update(&c, &s, tenant_by_name, NULL);
-    ck_assert_uint_eq(total_cpu(&c, U1), 9 * SEC);
-    ck_assert_uint_eq(acct_collector_tenant(&c, "acme")->total.cpu_ns,
+    acct_collector_update(c, &s, tenant_by_name, NULL);
+    ck_assert_uint_eq(total_cpu(c, U1), 9 * SEC);
+    ck_assert_uint_eq(acct_collector_find_tenant(c, "acme")->total.cpu_ns,
                       9 * SEC);
-    acct_collector_deinit(&c);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -544,36 +547,36 @@ END_TEST
  * after a restart) is not counted twice. */
 START_TEST(test_collector_dying_tail_counted_once)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     char err[256] = "";
     struct dom_in a[2] = { { U1, 5, 10 * SEC, 0, NULL, false },
                            { U1, 5, 0, 0, NULL, true } };
 
     acct_sample_init(&s);
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
     make_sample(&s, 1 * SEC, a, 1);
-    acct_collector_update(&c, &s, NULL, NULL);
-    ck_assert_int_eq(acct_collector_checkpoint(&c), 0);
+    acct_collector_update(c, &s, NULL, NULL);
+    ck_assert_int_eq(acct_collector_checkpoint(c), 0);
     /* ran 3 s more, rebooted, the new life ran 1 s; alive listed first */
     a[0] = (struct dom_in){ U1, 7, 1 * SEC, 0, NULL, false };
     a[1] = (struct dom_in){ U1, 5, 13 * SEC, 0, NULL, true };
     make_sample(&s, 5 * SEC, a, 2);
-    acct_collector_update(&c, &s, NULL, NULL);
-    ck_assert_uint_eq(total_cpu(&c, U1), 4 * SEC);
-    ck_assert(acct_collector_find(&c, U1)->present);
+    acct_collector_update(c, &s, NULL, NULL);
+    ck_assert_uint_eq(total_cpu(c, U1), 4 * SEC);
+    ck_assert(acct_collector_find(c, U1)->present);
     a[0].cpu_ns = 2 * SEC;
     make_sample(&s, 6 * SEC, a, 2);
-    acct_collector_update(&c, &s, NULL, NULL);
-    ck_assert_uint_eq(total_cpu(&c, U1), 5 * SEC);
-    acct_collector_deinit(&c);
+    acct_collector_update(c, &s, NULL, NULL);
+    ck_assert_uint_eq(total_cpu(c, U1), 5 * SEC);
+    acct_collector_free(c);
 
     /* A crash right after the first checkpoint: the restart sees the
      * same dying life and counts the same 5 s, once. */
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
-    acct_collector_update(&c, &s, NULL, NULL);
-    ck_assert_uint_eq(total_cpu(&c, U1), 5 * SEC);
-    acct_collector_deinit(&c);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
+    acct_collector_update(c, &s, NULL, NULL);
+    ck_assert_uint_eq(total_cpu(c, U1), 5 * SEC);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -582,22 +585,22 @@ END_TEST
  * no longer present. */
 START_TEST(test_collector_destroyed_between_samples)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     char err[256] = "";
     struct dom_in a = { U1, 5, 10 * SEC, 0, NULL, false };
 
     acct_sample_init(&s);
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
     make_sample(&s, 1 * SEC, &a, 1);
-    acct_collector_update(&c, &s, NULL, NULL);
+    acct_collector_update(c, &s, NULL, NULL);
     a.cpu_ns = 12 * SEC;
     a.dying = true;
     make_sample(&s, 2 * SEC, &a, 1);
-    acct_collector_update(&c, &s, NULL, NULL);
-    ck_assert_uint_eq(total_cpu(&c, U1), 2 * SEC);
-    ck_assert(!acct_collector_find(&c, U1)->present);
-    acct_collector_deinit(&c);
+    acct_collector_update(c, &s, NULL, NULL);
+    ck_assert_uint_eq(total_cpu(c, U1), 2 * SEC);
+    ck_assert(!acct_collector_find(c, U1)->present);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -605,25 +608,25 @@ END_TEST
 /* A vanished domain keeps its totals, and is no longer present. */
 START_TEST(test_collector_vanished_domain)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     char err[256] = "";
     struct dom_in a[2] = { { U1, 5, 0, 0, NULL, false }, { U2, 6, 0, 0, NULL, false } };
 
     acct_sample_init(&s);
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
     make_sample(&s, 1 * SEC, a, 2);
-    acct_collector_update(&c, &s, NULL, NULL);
+    acct_collector_update(c, &s, NULL, NULL);
     a[0].cpu_ns = a[1].cpu_ns = SEC;
     make_sample(&s, 2 * SEC, a, 2);
-    acct_collector_update(&c, &s, NULL, NULL);
+    acct_collector_update(c, &s, NULL, NULL);
     make_sample(&s, 3 * SEC, &a[1], 1);
-    acct_collector_update(&c, &s, NULL, NULL);
-    ck_assert(!acct_collector_find(&c, U1)->present);
-    ck_assert_uint_eq(total_cpu(&c, U1), SEC);
-    ck_assert_uint_eq(acct_collector_tenant(&c, NULL)->total.cpu_ns,
+    acct_collector_update(c, &s, NULL, NULL);
+    ck_assert(!acct_collector_find(c, U1)->present);
+    ck_assert_uint_eq(total_cpu(c, U1), SEC);
+    ck_assert_uint_eq(acct_collector_find_tenant(c, NULL)->total.cpu_ns,
                       2 * SEC);
-    acct_collector_deinit(&c);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -635,14 +638,14 @@ START_TEST(test_collector_checkpoint_hostile_names)
         "quote\"back\\slash", "new\nline tab\t", "héllo wörld ☃",
         "100%=done", "", "%00",
     };
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     char err[256] = "";
     char uuid[ACCT_UUID_LEN + 1];
     unsigned int i;
 
     acct_sample_init(&s);
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
     acct_sample_reset(&s);
     s.time_ns = SEC;
     for ( i = 0; i < 6; i++ )
@@ -654,17 +657,17 @@ START_TEST(test_collector_checkpoint_hostile_names)
         d->domid = i + 1;
         d->name = acct_sample_str(&s, names[i], strlen(names[i]));
     }
-    acct_collector_update(&c, &s, NULL, NULL);
-    ck_assert_int_eq(acct_collector_checkpoint(&c), 0);
-    acct_collector_deinit(&c);
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    acct_collector_update(c, &s, NULL, NULL);
+    ck_assert_int_eq(acct_collector_checkpoint(c), 0);
+    acct_collector_free(c);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
     for ( i = 0; i < 6; i++ )
     {
         snprintf(uuid, sizeof(uuid), "00000000-0000-0000-0000-0000000000%02u",
                  i);
-        ck_assert_str_eq(acct_collector_find(&c, uuid)->name, names[i]);
+        ck_assert_str_eq(acct_collector_find(c, uuid)->name, names[i]);
     }
-    acct_collector_deinit(&c);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -673,7 +676,7 @@ END_TEST
  * moved aside, and the collector starts afresh. */
 START_TEST(test_collector_damaged_checkpoint)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     char err[256] = "", aside[300];
     struct dom_in a = { U1, 5, 10 * SEC, 0, NULL, false };
@@ -681,11 +684,11 @@ START_TEST(test_collector_damaged_checkpoint)
     long len;
 
     acct_sample_init(&s);
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
     make_sample(&s, SEC, &a, 1);
-    acct_collector_update(&c, &s, NULL, NULL);
-    ck_assert_int_eq(acct_collector_checkpoint(&c), 0);
-    acct_collector_deinit(&c);
+    acct_collector_update(c, &s, NULL, NULL);
+    ck_assert_int_eq(acct_collector_checkpoint(c), 0);
+    acct_collector_free(c);
 
     f = fopen(path, "r+");
     ck_assert_ptr_nonnull(f);
@@ -705,14 +708,14 @@ START_TEST(test_collector_damaged_checkpoint)
         break;
     }
     fclose(f);
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)),
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)),
                      -EBADMSG);
     ck_assert_ptr_nonnull(strstr(err, path));
-    ck_assert_uint_eq(c.nr_doms, 0);
+    ck_assert_uint_eq(SNAP(c)->nr_doms, 0);
     snprintf(aside, sizeof(aside), "%s.corrupt", path);
     ck_assert_int_eq(access(aside, F_OK), 0);
     ck_assert_int_ne(access(path, F_OK), 0);
-    acct_collector_deinit(&c);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -722,7 +725,7 @@ END_TEST
  * (LeakSanitizer in the sanitizer build failed here). */
 START_TEST(test_collector_checkpoint_key_twice)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     char err[256] = "", *buf, *dom, *end, *out;
     struct dom_in a = { U1, 5, 10 * SEC, 0, "last", false };
@@ -730,11 +733,11 @@ START_TEST(test_collector_checkpoint_key_twice)
     size_t n;
 
     acct_sample_init(&s);
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
     make_sample(&s, SEC, &a, 1);
-    acct_collector_update(&c, &s, NULL, NULL);
-    ck_assert_int_eq(acct_collector_checkpoint(&c), 0);
-    acct_collector_deinit(&c);
+    acct_collector_update(c, &s, NULL, NULL);
+    ck_assert_int_eq(acct_collector_checkpoint(c), 0);
+    acct_collector_free(c);
 
     buf = calloc(1, 1 << 16);
     out = calloc(1, 1 << 16);
@@ -758,12 +761,12 @@ START_TEST(test_collector_checkpoint_key_twice)
     fputs(out, f);
     fclose(f);
 
-    ck_assert_msg(acct_collector_init(&c, path, err, sizeof(err)) == 0, "%s",
+    ck_assert_msg(acct_collector_alloc(&c, path, err, sizeof(err)) == 0, "%s",
                   err);
-    ck_assert_str_eq(acct_collector_find(&c, U1)->name, "last");
-    ck_assert_ptr_null(acct_collector_find(&c, U1)->tenant);
-    ck_assert_uint_eq(acct_collector_find(&c, U1)->nr_vcpus, 2);
-    acct_collector_deinit(&c);
+    ck_assert_str_eq(acct_collector_find(c, U1)->name, "last");
+    ck_assert_ptr_null(acct_collector_find(c, U1)->tenant);
+    ck_assert_uint_eq(acct_collector_find(c, U1)->nr_vcpus, 2);
+    acct_collector_free(c);
     acct_sample_free(&s);
     free(buf);
     free(out);

@@ -134,16 +134,17 @@ static void make_sample(struct acct_sample *s, uint64_t t_ns,
 /* Collector through @nsamples samples 5 s apart, cpu growing by
  * (i + 1) * 1.234567890 s per sample; domain @skip missing from the
  * last one (UINT32_MAX: none). */
-static void build(struct acct_collector *c, struct acct_sample *s,
-                  const struct dom_in *in, unsigned int n,
-                  unsigned int nsamples, unsigned int skip)
+static struct acct_collector *build(struct acct_sample *s,
+                                    const struct dom_in *in, unsigned int n,
+                                    unsigned int nsamples, unsigned int skip)
 {
+    struct acct_collector *c;
     char err[256] = "";
     unsigned int j;
 
     cur_in = in;
     acct_sample_init(s);
-    ck_assert_int_eq(acct_collector_init(c, path, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
     for ( j = 0; j < nsamples; j++ )
     {
         make_sample(s, (10 + 5 * j) * SEC, in, n, 1234567890ull * j,
@@ -151,15 +152,14 @@ static void build(struct acct_collector *c, struct acct_sample *s,
         ck_assert_int_eq(acct_collector_update(c, s, tenant_of,
                                                NULL), 0);
     }
-    /* What xenosd's tenant policy would have set. */
-    acct_collector_tenant(c, "acme")->weight = 512;
-    acct_collector_tenant(c, "acme")->cap_pct = 250;
-    if ( acct_collector_find(c, U1) )
-    {
-        acct_collector_find(c, U1)->weight = 256;
-        acct_collector_find(c, U1)->cap_pct = 50;
-    }
-    c->errors[ACCT_ERR_DOMAIN] = 7;
+    /* What xenosd's tenant policy would have set (no sample yet: no
+     * tenant; U1 may be gone). */
+    acct_collector_set_tenant_sched(c, "acme", 512, 250);
+    acct_collector_set_sched(c, U1, 256, 50);
+    /* No domain failed: 7 errors, as the daemon would count them. */
+    for ( j = 0; j < 7; j++ )
+        acct_collector_count_error(c, ACCT_ERR_DOMAIN);
+    return c;
 }
 
 static const struct exp_info info = {
@@ -230,17 +230,17 @@ static int promtool(const char *text, char *out, size_t outlen)
  * with hostile names, and the text of a collector with nothing yet. */
 START_TEST(test_prom_render_promtool)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     char out[4096];
     char *text;
 
-    build(&c, &s, hostile, NR_HOSTILE, _i ? 0 : 3, UINT32_MAX);
-    text = render(&c);
+    c = build(&s, hostile, NR_HOSTILE, _i ? 0 : 3, UINT32_MAX);
+    text = render(c);
     ck_assert_msg(promtool(text, out, sizeof(out)) == 0 && !out[0],
                   "promtool check metrics: %s", out);
     free(text);
-    acct_collector_deinit(&c);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -249,12 +249,12 @@ END_TEST
  * and \n; invalid UTF-8 as U+FFFD; everything else as it is. */
 START_TEST(test_prom_render_escapes)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     char *text;
 
-    build(&c, &s, hostile, NR_HOSTILE, 2, UINT32_MAX);
-    text = render(&c);
+    c = build(&s, hostile, NR_HOSTILE, 2, UINT32_MAX);
+    text = render(c);
 #define ONLINE(n, labels) \
     ck_assert_line(text, "xenos_domain_online_vcpus{uuid=\"00000000-0000-" \
                    "0000-0000-00000000000" #n "\"," labels "} 2")
@@ -274,7 +274,7 @@ START_TEST(test_prom_render_escapes)
     ck_assert_line(text, "xenos_info{host=\"host\\\"1\\n\",backend=\"sim\"}"
                    " 1");
     free(text);
-    acct_collector_deinit(&c);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -283,15 +283,15 @@ END_TEST
  * samples are all together. */
 START_TEST(test_prom_render_help_type)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     char *text, *line, *save = NULL;
     char fam[128] = "", seen[8192] = " ";
     unsigned int nfam = 0, nsamples = 0;
     bool help = false, type = false;
 
-    build(&c, &s, hostile, NR_HOSTILE, 2, UINT32_MAX);
-    text = render(&c);
+    c = build(&s, hostile, NR_HOSTILE, 2, UINT32_MAX);
+    text = render(c);
     for ( line = strtok_r(text, "\n", &save); line;
           line = strtok_r(NULL, "\n", &save) )
     {
@@ -328,7 +328,7 @@ START_TEST(test_prom_render_help_type)
     ck_assert_uint_ge(nfam, 40);
     ck_assert_uint_ge(nsamples, NR_HOSTILE * 30);
     free(text);
-    acct_collector_deinit(&c);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -337,13 +337,13 @@ END_TEST
  * ratios, health. */
 START_TEST(test_prom_render_values)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     char *text;
 
 #define L1 "{uuid=\"" U1 "\",name=\"acme-web\",tenant=\"acme\""
-    build(&c, &s, hostile, NR_HOSTILE, 3, UINT32_MAX);
-    text = render(&c);
+    c = build(&s, hostile, NR_HOSTILE, 3, UINT32_MAX);
+    text = render(c);
     /* domain 1 grew 2 x 1.234567890 s */
     ck_assert_line(text, "xenos_domain_cpu_seconds_total" L1 "} 2.469135780");
     ck_assert_line(text, "xenos_domain_vcpu_cpu_seconds_total" L1
@@ -385,7 +385,7 @@ START_TEST(test_prom_render_values)
     ck_assert_line(text, "xenos_domains 9");
 #undef L1
     free(text);
-    acct_collector_deinit(&c);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -394,12 +394,12 @@ END_TEST
  * tenant's totals keep what it used. */
 START_TEST(test_prom_render_vanished_domain)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     char *text;
 
-    build(&c, &s, hostile, NR_HOSTILE, 3, 0);
-    text = render(&c);
+    c = build(&s, hostile, NR_HOSTILE, 3, 0);
+    text = render(c);
     ck_assert_ptr_null(strstr(text, U1));
     ck_assert_ptr_null(strstr(text, "acme-web"));
     ck_assert_line(text, "xenos_domains 8");
@@ -408,7 +408,7 @@ START_TEST(test_prom_render_vanished_domain)
                    "20.987654130");
     ck_assert_line(text, "xenos_tenant_domains{tenant=\"acme\"} 2");
     free(text);
-    acct_collector_deinit(&c);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -567,7 +567,7 @@ static struct exp_prom *start(void)
  * the first sample. */
 START_TEST(test_prom_http_endpoints)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     struct exp_prom *p = start();
     uint16_t port = exp_prom_port(p);
@@ -582,9 +582,9 @@ START_TEST(test_prom_http_endpoints)
     ck_assert_int_eq(r.status, 503);
     resp_free(&r);
 
-    build(&c, &s, hostile, NR_HOSTILE, 3, UINT32_MAX);
-    text = render(&c);
-    ck_assert_int_eq(exp_prom_update(p, SNAP(&c), &info), 0);
+    c = build(&s, hostile, NR_HOSTILE, 3, UINT32_MAX);
+    text = render(c);
+    ck_assert_int_eq(exp_prom_update(p, SNAP(c), &info), 0);
 
     http(port, "GET", "/metrics", "", &r);
     ck_assert_int_eq(r.status, 200);
@@ -629,7 +629,7 @@ START_TEST(test_prom_http_endpoints)
 
     exp_prom_stop(p);
     free(text);
-    acct_collector_deinit(&c);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -640,7 +640,7 @@ START_TEST(test_prom_http_scrape_outlives_update)
 {
     enum { N = 2000 };
     static struct dom_in many[N];
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     struct exp_prom *p = start();
     struct resp r = { 0 };
@@ -653,10 +653,10 @@ START_TEST(test_prom_http_scrape_outlives_update)
 
     for ( i = 0; i < N; i++ )
         many[i] = (struct dom_in){ "some-domain-name", "acme" };
-    build(&c, &s, many, N, 2, UINT32_MAX);
-    text = render(&c);
+    c = build(&s, many, N, 2, UINT32_MAX);
+    text = render(c);
     ck_assert_uint_gt(strlen(text), 4u << 20);   /* beyond socket buffers */
-    ck_assert_int_eq(exp_prom_update(p, SNAP(&c), &info), 0);
+    ck_assert_int_eq(exp_prom_update(p, SNAP(c), &info), 0);
 
     fd = connect_port(exp_prom_port(p));
     send_all(fd, "GET /metrics HTTP/1.0\r\n\r\n");
@@ -664,8 +664,8 @@ START_TEST(test_prom_http_scrape_outlives_update)
     ck_assert_int_gt(got, 0);
     /* Two updates: the page being sent is no longer the current one. */
     later.intervals = 99;
-    ck_assert_int_eq(exp_prom_update(p, SNAP(&c), &later), 0);
-    ck_assert_int_eq(exp_prom_update(p, SNAP(&c), &later), 0);
+    ck_assert_int_eq(exp_prom_update(p, SNAP(c), &later), 0);
+    ck_assert_int_eq(exp_prom_update(p, SNAP(c), &later), 0);
     rest = read_all(fd, &rest_len);
     all = malloc((size_t)got + rest_len);
     ck_assert_ptr_nonnull(all);
@@ -683,7 +683,7 @@ START_TEST(test_prom_http_scrape_outlives_update)
     resp_free(&r);
     exp_prom_stop(p);
     free(text);
-    acct_collector_deinit(&c);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -691,31 +691,31 @@ END_TEST
 /* /healthz goes 503 when updates stop bringing new samples. */
 START_TEST(test_prom_http_healthz_stale)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     struct exp_prom *p = start();
     struct exp_info i2 = info;
     struct resp r = { 0 };
 
-    build(&c, &s, hostile, 2, 2, UINT32_MAX);
+    c = build(&s, hostile, 2, 2, UINT32_MAX);
     i2.interval_ms = 100;               /* stale after max(0.3 s, 1 s) */
-    ck_assert_int_eq(exp_prom_update(p, SNAP(&c), &i2), 0);
+    ck_assert_int_eq(exp_prom_update(p, SNAP(c), &i2), 0);
     http(exp_prom_port(p), "GET", "/healthz", "", &r);
     ck_assert_int_eq(r.status, 200);
     resp_free(&r);
     usleep(1200 * 1000);
     /* an update after failed samples: same sample time */
-    ck_assert_int_eq(exp_prom_update(p, SNAP(&c), &i2), 0);
+    ck_assert_int_eq(exp_prom_update(p, SNAP(c), &i2), 0);
     http(exp_prom_port(p), "GET", "/healthz", "", &r);
     ck_assert_int_eq(r.status, 503);
     resp_free(&r);
     i2.sample_unix_ns += SEC;
-    ck_assert_int_eq(exp_prom_update(p, SNAP(&c), &i2), 0);
+    ck_assert_int_eq(exp_prom_update(p, SNAP(c), &i2), 0);
     http(exp_prom_port(p), "GET", "/healthz", "", &r);
     ck_assert_int_eq(r.status, 200);
     resp_free(&r);
     exp_prom_stop(p);
-    acct_collector_deinit(&c);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -763,14 +763,14 @@ START_TEST(test_prom_http_slow_connections_no_lockout)
 {
     enum { N = 300 };
     static int slow[N];
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     struct exp_prom *p = start();
     uint16_t port = exp_prom_port(p);
     unsigned int i, k;
 
-    build(&c, &s, hostile, 2, 2, UINT32_MAX);
-    ck_assert_int_eq(exp_prom_update(p, SNAP(&c), &info), 0);
+    c = build(&s, hostile, 2, 2, UINT32_MAX);
+    ck_assert_int_eq(exp_prom_update(p, SNAP(c), &info), 0);
     for ( i = 0; i < N; i++ )
     {
         slow[i] = connect_port(port);
@@ -792,7 +792,7 @@ START_TEST(test_prom_http_slow_connections_no_lockout)
     for ( i = 0; i < N; i++ )
         close(slow[i]);
     exp_prom_stop(p);
-    acct_collector_deinit(&c);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -885,7 +885,7 @@ START_TEST(test_prom_real_prometheus)
         "xenos_domain_online_vcpus%7Bname%3D%22q%5C%22uote%22%7D";
     static const struct dom_in two[] = { { "acme-web", "acme" },
                                          { "q\"uote", "acme" } };
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     struct exp_prom *p = start();
     struct exp_info i2 = info;
@@ -914,7 +914,7 @@ START_TEST(test_prom_real_prometheus)
 
     cur_in = two;
     acct_sample_init(&s);
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
 
     pid = fork();
     ck_assert_int_ge(pid, 0);
@@ -958,11 +958,11 @@ START_TEST(test_prom_real_prometheus)
             d->vcpus = acct_sample_array(&s, 1, sizeof(*d->vcpus));
             d->vcpus[0].cpu_ns = t - t0;
         }
-        ck_assert_int_eq(acct_collector_update(&c, &s, tenant_of,
+        ck_assert_int_eq(acct_collector_update(c, &s, tenant_of,
                                                NULL), 0);
         i2.sample_unix_ns = (uint64_t)time(NULL) * SEC;
-        i2.intervals = c.intervals;
-        ck_assert_int_eq(exp_prom_update(p, SNAP(&c), &i2), 0);
+        i2.intervals = SNAP(c)->intervals;
+        ck_assert_int_eq(exp_prom_update(p, SNAP(c), &i2), 0);
         usleep(100 * 1000);
         if ( now_ns() - last_q < SEC / 2 || now_ns() - t0 < 4 * SEC )
             continue;
@@ -996,7 +996,7 @@ START_TEST(test_prom_real_prometheus)
     kill(pid, SIGTERM);
     ck_assert_int_eq(waitpid(pid, &st, 0), pid);
     exp_prom_stop(p);
-    acct_collector_deinit(&c);
+    acct_collector_free(c);
     acct_sample_free(&s);
     ck_assert_msg(rate > 0, "Prometheus gave no rate within 30 s");
     ck_assert_msg(rate > 1.8 && rate < 2.2, "acme's CPU rate %f, not 2",

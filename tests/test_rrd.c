@@ -122,7 +122,7 @@ static void feed(struct acct_collector *c, struct acct_sample *s,
     }
     ck_assert_int_eq(acct_collector_update(c, s, tenant_of, NULL), 0);
     info.sample_unix_ns = t_s * SEC;
-    info.intervals = c->intervals;
+    info.intervals = SNAP(c)->intervals;
     ck_assert_int_eq(exp_rrd_update(r, SNAP(c), &info), 0);
 }
 
@@ -133,7 +133,7 @@ static void feed(struct acct_collector *c, struct acct_sample *s,
  */
 static void feed_four(struct exp_rrd *r)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     char err[256] = "";
     struct dom_in in[2] = {
@@ -143,16 +143,16 @@ static void feed_four(struct exp_rrd *r)
     unsigned int k;
 
     acct_sample_init(&s);
-    ck_assert_int_eq(acct_collector_init(&c, ckpt, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, ckpt, err, sizeof(err)), 0);
     for ( k = 0; k < 4; k++ )
     {
-        feed(&c, &s, r, t0_s + 5 * k, in, 2);
+        feed(c, &s, r, t0_s + 5 * k, in, 2);
         in[0].cpu_ns += 2500000000ull;
         in[0].rd_sectors += 1000;
         in[0].rx_bytes += 50000;
         in[1].cpu_ns += SEC;
     }
-    acct_collector_deinit(&c);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 
@@ -282,7 +282,7 @@ END_TEST
  * several calls, each file once; the others wait (deferred), no error. */
 START_TEST(test_rrd_creation_budget_spreads)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     struct exp_rrd *r;
     struct exp_rrd_stats st;
@@ -297,25 +297,25 @@ START_TEST(test_rrd_creation_budget_spreads)
         in[i] = (struct dom_in){ uuids[i], "vm", "t", SEC, 0, 0, GIB };
     }
     acct_sample_init(&s);
-    ck_assert_int_eq(acct_collector_init(&c, ckpt, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, ckpt, err, sizeof(err)), 0);
     ck_assert_int_eq(exp_rrd_open(&r, rdir, NULL, 5, err, sizeof(err)), 0);
     exp_rrd_set_create_budget(r, 1);
-    feed(&c, &s, r, t0_s, in, 50);
+    feed(c, &s, r, t0_s, in, 50);
     exp_rrd_get_stats(r, &st);
     ck_assert_uint_gt(st.deferred, 0);
     ck_assert_uint_lt(st.created, 51);
     for ( k = 1; k < 200 && st.created < 51; k++ )
     {
-        feed(&c, &s, r, t0_s + 5 * k, in, 50);
+        feed(c, &s, r, t0_s + 5 * k, in, 50);
         exp_rrd_get_stats(r, &st);
     }
     ck_assert_uint_eq(st.created, 51);          /* 50 domains, tenant t */
     ck_assert_uint_eq(st.create_errors + st.update_errors, 0);
-    feed(&c, &s, r, t0_s + 5 * k, in, 50);
+    feed(c, &s, r, t0_s + 5 * k, in, 50);
     exp_rrd_get_stats(r, &st);
     ck_assert_uint_eq(st.created, 51);
     exp_rrd_close(r);
-    acct_collector_deinit(&c);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -335,7 +335,7 @@ static const char *const hostile[] = {
  * with a plain name, and each is found again by its name. */
 START_TEST(test_rrd_hostile_names_safe_and_found)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     struct exp_rrd *r;
     struct dom_in in[NR_HOSTILE];
@@ -353,10 +353,10 @@ START_TEST(test_rrd_hostile_names_safe_and_found)
                                  SEC, 0, 0, GIB };
     }
     acct_sample_init(&s);
-    ck_assert_int_eq(acct_collector_init(&c, ckpt, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, ckpt, err, sizeof(err)), 0);
     ck_assert_int_eq(exp_rrd_open(&r, rdir, NULL, 5, err, sizeof(err)), 0);
-    feed(&c, &s, r, t0_s, in, NR_HOSTILE);
-    feed(&c, &s, r, t0_s + 5, in, NR_HOSTILE);
+    feed(c, &s, r, t0_s, in, NR_HOSTILE);
+    feed(c, &s, r, t0_s + 5, in, NR_HOSTILE);
     exp_rrd_close(r);
     /* nothing outside the RRD directory: its parent holds only it */
     d = opendir(dir);
@@ -408,7 +408,7 @@ START_TEST(test_rrd_hostile_names_safe_and_found)
     ck_assert_int_eq(exp_rrd_find(rdir, "nobody", EXP_RRD_ANY, path,
                                   sizeof(path), title, sizeof(title), err,
                                   sizeof(err)), -ENOENT);
-    acct_collector_deinit(&c);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -538,7 +538,7 @@ END_TEST
  */
 START_TEST(test_rrd_rrdcached_restart_and_refused)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     struct exp_rrd *r;
     struct exp_rrd_stats st;
@@ -556,7 +556,7 @@ START_TEST(test_rrd_rrdcached_restart_and_refused)
     snprintf(fa, sizeof(fa), "%s/dom-%s.rrd", rdir, U1);
     snprintf(fb, sizeof(fb), "%s/dom-%s.rrd", rdir, U2);
     acct_sample_init(&s);
-    ck_assert_int_eq(acct_collector_init(&c, ckpt, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, ckpt, err, sizeof(err)), 0);
     ck_assert_int_eq(exp_rrd_open(&r, rdir, addr, 5, err, sizeof(err)), 0);
     for ( k = 0; k < 4; k++ )
     {
@@ -572,10 +572,10 @@ START_TEST(test_rrd_rrdcached_restart_and_refused)
                                      (t0_s + 5 * k) * SEC };
 
             /* the old connection is dead: this call fails, counted */
-            ck_assert_int_lt(exp_rrd_update(r, SNAP(&c), &info), 0);
+            ck_assert_int_lt(exp_rrd_update(r, SNAP(c), &info), 0);
         }
         else
-            feed(&c, &s, r, t0_s + 5 * k, in, 2);
+            feed(c, &s, r, t0_s + 5 * k, in, 2);
         in[0].cpu_ns += SEC;
         in[1].cpu_ns += 2 * SEC;
     }
@@ -587,7 +587,7 @@ START_TEST(test_rrd_rrdcached_restart_and_refused)
     /* dom B went on: 2 s of CPU per 5 s after the restart */
     ck_assert_double_eq_tol(fetched(fetch(fb, addr), "cpu", t0_s + 15),
                             0.4, 1e-9);
-    acct_collector_deinit(&c);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 END_TEST
@@ -609,21 +609,28 @@ START_TEST(test_rrd_rrdcached_down)
     ck_assert_int_eq(exp_rrd_open(&r, rdir, addr, 5, err, sizeof(err)), 0);
     stop_rrdcached();
     {
-        struct acct_collector c;
+        struct acct_collector *c;
         struct acct_sample s;
         struct exp_info info = { .sample_unix_ns = t0_s * SEC };
+        struct acct_domain *d;
 
         acct_sample_init(&s);
-        ck_assert_int_eq(acct_collector_init(&c, ckpt, err, sizeof(err)),
+        ck_assert_int_eq(acct_collector_alloc(&c, ckpt, err, sizeof(err)),
                          0);
-        acct_sample_reset(&s);
-        ck_assert_int_eq(acct_collector_update(&c, &s, NULL, NULL), 0);
-        ck_assert_ptr_nonnull(acct_collector_tenant(&c, NULL));
-        ck_assert_int_lt(exp_rrd_update(r, SNAP(&c), &info), 0);
+        /* One domain, so that there is a tenant ("-") to write. */
+        d = acct_sample_add(&s);
+        ck_assert_ptr_nonnull(d);
+        snprintf(d->uuid, sizeof(d->uuid), "%s",
+                 "00000000-0000-4000-8000-000000000001");
+        d->domid = 1;
+        d->name = "vm";
+        ck_assert_int_eq(acct_collector_update(c, &s, NULL, NULL), 0);
+        ck_assert_ptr_nonnull(acct_collector_find_tenant(c, NULL));
+        ck_assert_int_lt(exp_rrd_update(r, SNAP(c), &info), 0);
         exp_rrd_get_stats(r, &st);
         ck_assert_uint_eq(st.io_errors, 1);
         ck_assert_str_ne(st.last_error, "");
-        acct_collector_deinit(&c);
+        acct_collector_free(c);
         acct_sample_free(&s);
     }
     exp_rrd_close(r);
@@ -637,7 +644,7 @@ END_TEST
  * a person can look at. */
 static void feed_wave(void)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     struct exp_rrd *r;
     char err[256] = "";
@@ -646,11 +653,11 @@ static void feed_wave(void)
     unsigned int k;
 
     acct_sample_init(&s);
-    ck_assert_int_eq(acct_collector_init(&c, ckpt, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, ckpt, err, sizeof(err)), 0);
     ck_assert_int_eq(exp_rrd_open(&r, rdir, NULL, 5, err, sizeof(err)), 0);
     for ( k = 0; k < 120; k++ )
     {
-        feed(&c, &s, r, now_s - 600 + 5 * k, &in, 1);
+        feed(c, &s, r, now_s - 600 + 5 * k, &in, 1);
         /* CPU 4..80 % of a pCPU in a saw tooth; disk and net follow */
         in.cpu_ns += (k % 20 + 1) * SEC / 5;
         in.rd_sectors += (k % 10) * 2000;
@@ -658,7 +665,7 @@ static void feed_wave(void)
         in.mem_bytes = GIB + (k % 30) * (GIB / 64);
     }
     exp_rrd_close(r);
-    acct_collector_deinit(&c);
+    acct_collector_free(c);
     acct_sample_free(&s);
 }
 

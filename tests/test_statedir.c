@@ -38,8 +38,6 @@
 #include <xenos/exp_usage.h>
 #include <xenos/fileio.h>
 
-/* The collector as the exporters see it (acct_snapshot). */
-#define SNAP(c) acct_snap((c), &(struct acct_snapshot){ 0 })
 
 #define XENOSD      XENOS_BINARY_DIR "/xenosd/xenosd"
 #define XENOSCTL    XENOS_BINARY_DIR "/xenosd/xenosctl"
@@ -175,26 +173,28 @@ static bool am_root(const char *test)
 /* ------------------------------------------------------------------ */
 /* The checkpoint                                                      */
 
-static void collector_at(struct acct_collector *c, const char *d)
+static struct acct_collector *collector_at(const char *d)
 {
     char path[256], err[512] = "";
+    struct acct_collector *c;
 
     snprintf(path, sizeof(path), "%s/checkpoint", d);
-    ck_assert_msg(acct_collector_init(c, path, err, sizeof(err)) == 0,
-                  "init: %s", err);
+    ck_assert_msg(acct_collector_alloc(&c, path, err, sizeof(err)) == 0,
+                  "alloc: %s", err);
+    return c;
 }
 
 START_TEST(test_statedir_checkpoint_tmp_symlink)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     char path[256];
     char *body;
 
     sentinel_make();
-    collector_at(&c, dir);
+    c = collector_at(dir);
     plant(dir, "checkpoint.tmp");
-    ck_assert_int_eq(acct_collector_checkpoint(&c), 0);
-    acct_collector_deinit(&c);
+    ck_assert_int_eq(acct_collector_checkpoint(c), 0);
+    acct_collector_free(c);
     sentinel_intact();
     /* The checkpoint went where it belongs, and the link is gone. */
     ck_assert(!is_link(dir, "checkpoint.tmp"));
@@ -207,17 +207,17 @@ END_TEST
 
 START_TEST(test_statedir_checkpoint_symlink_refused)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     char path[256], err[512] = "";
 
     /* A valid checkpoint elsewhere, not ours: never to be read. */
-    collector_at(&c, away);
-    ck_assert_int_eq(acct_collector_checkpoint(&c), 0);
-    acct_collector_deinit(&c);
+    c = collector_at(away);
+    ck_assert_int_eq(acct_collector_checkpoint(c), 0);
+    acct_collector_free(c);
     snprintf(sentinel, sizeof(sentinel), "%s/checkpoint", away);
     plant(dir, "checkpoint");
     snprintf(path, sizeof(path), "%s/checkpoint", dir);
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)),
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)),
                      -ELOOP);
     ck_assert_msg(strstr(err, "symbolic link") && strstr(err, path),
                   "err: %s", err);
@@ -229,7 +229,7 @@ END_TEST
 /* The ledger                                                          */
 
 static struct acct_dom ldoms[1];
-static struct acct_collector lcol;
+static struct acct_snapshot lsnap;
 
 static struct exp_usage *ledger_open(const char *ldir, int want)
 {
@@ -253,10 +253,10 @@ static int ledger_tick(struct exp_usage *w, uint64_t t_s)
     ldoms[0].present = true;
     ldoms[0].online_vcpus = 1;
     ldoms[0].total.cpu_ns = t_s * 1000;
-    memset(&lcol, 0, sizeof(lcol));
-    lcol.doms = ldoms;
-    lcol.nr_doms = 1;
-    return exp_usage_update(w, SNAP(&lcol), &info);
+    memset(&lsnap, 0, sizeof(lsnap));
+    lsnap.doms = ldoms;
+    lsnap.nr_doms = 1;
+    return exp_usage_update(w, &lsnap, &info);
 }
 
 /* A link planted at the file the next record goes to, while the ledger
@@ -357,10 +357,10 @@ static void rrd_tick(struct exp_rrd *r, uint64_t t_s, char *name)
     ldoms[0].name = name;
     ldoms[0].present = true;
     ldoms[0].total.cpu_ns = t_s * 1000;
-    memset(&lcol, 0, sizeof(lcol));
-    lcol.doms = ldoms;
-    lcol.nr_doms = 1;
-    ck_assert_int_eq(exp_rrd_update(r, SNAP(&lcol), &info), 0);
+    memset(&lsnap, 0, sizeof(lsnap));
+    lsnap.doms = ldoms;
+    lsnap.nr_doms = 1;
+    ck_assert_int_eq(exp_rrd_update(r, &lsnap, &info), 0);
 }
 
 /* A link to another RRD (a victim librrd would happily update) where
@@ -455,7 +455,7 @@ static bool make_bad(int how)
 
 START_TEST(test_statedir_refused)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct exp_usage *w = NULL;
     struct exp_rrd *r = NULL;
     char path[256], err[512] = "";
@@ -468,7 +468,7 @@ START_TEST(test_statedir_refused)
     ck_assert_msg(strstr(err, bad_words[_i]), "%s", err);
     ck_assert_msg(strstr(err, _i == BAD_PARENT ? dir : state), "%s", err);
     snprintf(path, sizeof(path), "%s/checkpoint", state);
-    ck_assert_int_lt(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_int_lt(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
     ck_assert_msg(strstr(err, bad_words[_i]), "%s", err);
     ck_assert_int_lt(exp_usage_open(&w, state, "h", 60, 3600, err,
                                     sizeof(err)), 0);

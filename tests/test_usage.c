@@ -5,7 +5,7 @@
  * tails, damage in the middle, empty files, a full disk, and xenos-usage's
  * sums.
  *
- * Most tests use a hand-filled struct acct_collector: the writer reads
+ * Most tests use a hand-filled struct acct_snapshot: the writer reads
  * only its domains' totals and levels, and setting those directly makes
  * every expected figure exact.  test_usage_with_real_collector runs the
  * real collector (samples, a reboot, a late domain) into the ledger.
@@ -37,7 +37,7 @@
 static char dir[] = "/tmp/xenos-usage-XXXXXX";
 static char ldir[64];                  /* the ledger directory */
 static struct acct_dom doms[NDOM];
-static struct acct_collector col;
+static struct acct_snapshot snap;
 static char names[NDOM][64];
 static char tenants[NDOM][64];
 
@@ -48,9 +48,9 @@ static void setup(void)
     ck_assert_ptr_nonnull(mkdtemp(strcpy(dir, "/tmp/xenos-usage-XXXXXX")));
     snprintf(ldir, sizeof(ldir), "%s/ledger", dir);
     memset(doms, 0, sizeof(doms));
-    memset(&col, 0, sizeof(col));
-    col.doms = doms;
-    col.nr_doms = NDOM;
+    memset(&snap, 0, sizeof(snap));
+    snap.doms = doms;
+    snap.nr_doms = NDOM;
     for ( i = 0; i < NDOM; i++ )
     {
         snprintf(doms[i].uuid, sizeof(doms[i].uuid),
@@ -92,7 +92,7 @@ static int tick(struct exp_usage *w, uint64_t t_s, uint64_t cpu)
         doms[i].total.vbd_read_bytes += 4096;
         doms[i].total.vif_tx_bytes += 100 * (i + 1);
     }
-    return exp_usage_update(w, SNAP(&col), &info);
+    return exp_usage_update(w, &snap, &info);
 }
 
 static struct exp_usage *open_w(uint32_t interval_s, uint32_t rotate_s)
@@ -911,7 +911,7 @@ static void real_sample(struct acct_collector *c, struct acct_sample *s,
 
 START_TEST(test_usage_with_real_collector)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sample s;
     struct exp_usage *w = open_w(60, 3600);
     struct exp_info info = { .host = "h1" };
@@ -922,7 +922,7 @@ START_TEST(test_usage_with_real_collector)
     unsigned int n = 2, j, i;
 
     snprintf(ck, sizeof(ck), "%s/checkpoint", dir);
-    ck_assert_int_eq(acct_collector_init(&c, ck, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, ck, err, sizeof(err)), 0);
     acct_sample_init(&s);
     for ( t = T0_S + 5; t <= T0_S + 300; t += 5 )
     {
@@ -935,12 +935,12 @@ START_TEST(test_usage_with_real_collector)
         }
         if ( t == T0_S + 130 )
             n = 3;                      /* vm2 appears */
-        real_sample(&c, &s, t, cpu, domid, n);
+        real_sample(c, &s, t, cpu, domid, n);
         info.sample_unix_ns = t * NS;
-        ck_assert_int_eq(exp_usage_update(w, SNAP(&c), &info), 0);
+        ck_assert_int_eq(exp_usage_update(w, SNAP(c), &info), 0);
     }
     for ( j = 0; j < NDOM; j++ )
-        want[j] = acct_collector_find(&c, doms[j].uuid)->total.cpu_ns;
+        want[j] = acct_collector_find(c, doms[j].uuid)->total.cpu_ns;
     ck_assert_int_eq(exp_usage_close(w), 0);
     read_all(&g);
     ck_assert_uint_eq(g.damage, 0);
@@ -950,7 +950,7 @@ START_TEST(test_usage_with_real_collector)
         ck_assert(strcmp(g.r[i].uuid, doms[2].uuid) ||
                   g.r[i].start >= (T0_S + 120) * NS);
     acct_sample_free(&s);
-    acct_collector_deinit(&c);
+    acct_collector_free(c);
 }
 END_TEST
 

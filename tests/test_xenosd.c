@@ -169,19 +169,19 @@ static uint64_t sim_time(void *st)
 /* Accounted CPU per uuid (checkpoint) against the truth: within @tol. */
 static void check_truth(void *st, double tol)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     struct acct_sim_truth t;
     char path[128], err[256] = "";
     uint64_t acc_sum = 0, truth_sum = 0;
     uint32_t i;
 
     snprintf(path, sizeof(path), "%s/checkpoint", dir);
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
     ck_assert_int_eq(acct_sim_truth(st, &t), 0);
     for ( i = 0; i < t.nr_domains; i++ )
     {
         const struct acct_sim_truth_dom *td = &t.domains[i];
-        struct acct_dom *d = acct_collector_find(&c, td->uuid);
+        const struct acct_dom *d = acct_collector_find(c, td->uuid);
         uint64_t acc = d ? d->total.cpu_ns : 0;
         double err_rel;
 
@@ -197,10 +197,12 @@ static void check_truth(void *st, double tol)
     }
     /* tenants add up to the same */
     {
+        struct acct_snapshot snap;
         uint64_t tsum = 0;
 
-        for ( i = 0; i < c.nr_tenants; i++ )
-            tsum += c.tenants[i].total.cpu_ns;
+        acct_collector_snapshot(c, &snap);
+        for ( i = 0; i < snap.nr_tenants; i++ )
+            tsum += snap.tenants[i].total.cpu_ns;
         ck_assert_uint_eq(tsum, acc_sum);
     }
     ck_assert_msg(fabs((double)acc_sum - (double)truth_sum) <=
@@ -208,7 +210,7 @@ static void check_truth(void *st, double tol)
                   (unsigned long long)acc_sum,
                   (unsigned long long)truth_sum);
     acct_sim_truth_free(&t);
-    acct_collector_deinit(&c);
+    acct_collector_free(c);
 }
 
 START_TEST(test_xenosd_matches_ground_truth)
@@ -450,12 +452,53 @@ START_TEST(test_xenosd_hostile_names_status)
 }
 END_TEST
 
+/* `xenosctl top --once` of the daemon on dir, into @buf, NUL-terminated. */
+static void top_once(char *buf, size_t len)
+{
+    char cmd[256];
+    FILE *f;
+    size_t n;
+
+    snprintf(cmd, sizeof(cmd), "%s --state-dir %s top --once", XENOSCTL,
+             dir);
+    f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    n = fread(buf, 1, len - 1, f);
+    buf[n] = '\0';
+    ck_assert_int_eq(pclose(f), 0);
+}
+
+/*
+ * xenosd on scenario @sc with the tenant policy @policy (written to
+ * dir/p.yaml) and its host, for 800 ms of 100 ms intervals; then what
+ * `top --once` shows, into @buf.  Returns the host's state and sets
+ * *@pid, for the caller to stop both.
+ */
+static void *top_of(const char *sc, const char *policy, pid_t *pid,
+                    char *buf, size_t len)
+{
+    char pol[128];
+    void *st;
+    FILE *f;
+
+    snprintf(pol, sizeof(pol), "%s/p.yaml", dir);
+    f = fopen(pol, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(policy, f);
+    ck_assert_int_eq(fclose(f), 0);
+    *pid = start_xenosd(sc, pol, "10", "100");
+    st = host(sc);
+    sleep_ms(800);
+    top_once(buf, len);
+    return st;
+}
+
 /* SIGHUP with a broken policy file: logged with its line, old policy
  * kept (domains stay in their tenants), daemon keeps running. */
 START_TEST(test_xenosd_bad_reload_keeps_policy)
 {
     const char *sc = SCENARIOS "lifecycle.yaml";
-    char pol[128], log[128], cmd[256], buf[8192];
+    char pol[128], log[128], buf[8192];
     pid_t pid;
     void *st;
     FILE *f;
@@ -475,12 +518,7 @@ START_TEST(test_xenosd_bad_reload_keeps_policy)
     fclose(f);
     kill(pid, SIGHUP);
     sleep_ms(800);
-    snprintf(cmd, sizeof(cmd), "%s --state-dir %s top --once", XENOSCTL,
-             dir);
-    f = popen(cmd, "r");
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    buf[n] = '\0';
-    ck_assert_int_eq(pclose(f), 0);
+    top_once(buf, sizeof(buf));
     ck_assert_msg(strstr(buf, "\nacme "), "acme gone:\n%s", buf);
     ck_assert(WIFEXITED(stop(pid, SIGTERM)));
     snprintf(log, sizeof(log), "%s/xenosd.log", dir);
@@ -620,7 +658,8 @@ START_TEST(test_xenosd_host_reboot)
     pid_t pid = start_xenosd(sc, pol, "20", "100");
     void *st = host(sc);
     struct acct_sim_truth t1, t2;
-    struct acct_collector c;
+    struct acct_collector *c;
+    struct acct_snapshot snap;
     char path[128], err[256] = "";
     uint64_t acc_sum = 0, truth_sum = 0;
     unsigned int port;
@@ -661,11 +700,11 @@ START_TEST(test_xenosd_host_reboot)
     ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
     snprintf(path, sizeof(path), "%s/checkpoint", dir);
-    ck_assert_int_eq(acct_collector_init(&c, path, err, sizeof(err)), 0);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
     ck_assert_uint_eq(t1.nr_domains, t2.nr_domains);
     for ( i = 0; i < t1.nr_domains; i++ )
     {
-        struct acct_dom *d = acct_collector_find(&c, t1.domains[i].uuid);
+        const struct acct_dom *d = acct_collector_find(c, t1.domains[i].uuid);
         uint64_t truth = t1.domains[i].cpu_ns + t2.domains[i].cpu_ns;
         uint64_t acc = d ? d->total.cpu_ns : 0;
 
@@ -683,9 +722,10 @@ START_TEST(test_xenosd_host_reboot)
                   0.001 * (double)truth_sum, "host: %llu vs %llu",
                   (unsigned long long)acc_sum,
                   (unsigned long long)truth_sum);
-    ck_assert_uint_eq(c.errors[ACCT_ERR_COUNTER_BACK], 0);
-    ck_assert_uint_eq(c.host_reboots, 1);
-    acct_collector_deinit(&c);
+    acct_collector_snapshot(c, &snap);
+    ck_assert_uint_eq(snap.errors[ACCT_ERR_COUNTER_BACK], 0);
+    ck_assert_uint_eq(snap.host_reboots, 1);
+    acct_collector_free(c);
     acct_sim_truth_free(&t1);
     acct_sim_truth_free(&t2);
     acct_sim_shutdown(st);
@@ -782,11 +822,10 @@ END_TEST
  * RLO would make "evil<RLO>exe.txt" read as "eviltxt.exe". */
 START_TEST(test_xenosd_top_bidi_visible)
 {
-    char sc[128], pol[128], cmd[512], buf[16384];
+    char sc[128], buf[16384];
     pid_t pid;
     void *st;
     FILE *f;
-    size_t n;
 
     snprintf(sc, sizeof(sc), "%s/bidi.yaml", dir);
     f = fopen(sc, "w");
@@ -797,21 +836,8 @@ START_TEST(test_xenosd_top_bidi_visible)
           "  - {name: \"zero\\u200bwidth\\ufeff\\u2066iso\\u061c\",\n"
           "     tenant: \"bidi\", workload: {type: cpu}}\n", f);
     ck_assert_int_eq(fclose(f), 0);
-    snprintf(pol, sizeof(pol), "%s/p.yaml", dir);
-    f = fopen(pol, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs("tenants:\n  - name: \"t\\u202dx\"\n    match: {key: bidi}\n", f);
-    ck_assert_int_eq(fclose(f), 0);
-    pid = start_xenosd(sc, pol, "10", "100");
-    st = host(sc);
-    sleep_ms(800);
-    snprintf(cmd, sizeof(cmd), "%s --state-dir %s top --once", XENOSCTL,
-             dir);
-    f = popen(cmd, "r");
-    ck_assert_ptr_nonnull(f);
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    buf[n] = '\0';
-    ck_assert_int_eq(pclose(f), 0);
+    st = top_of(sc, "tenants:\n  - name: \"t\\u202dx\"\n"
+                "    match: {key: bidi}\n", &pid, buf, sizeof(buf));
     ck_assert_msg(strstr(buf, "evil\\u202etxt.exe"), "%s", buf);
     ck_assert_msg(strstr(buf, "zero\\u200bwidth\\ufeff\\u2066iso\\u061c"),
                   "%s", buf);
@@ -832,8 +858,8 @@ END_TEST
  * controls: 1,500 bytes escaped) reaches `top` whole, never cut. */
 START_TEST(test_xenosd_top_long_name_whole)
 {
-    char sc[128], pol[128], cmd[512], buf[16384], want[2048];
-    size_t n, i;
+    char sc[128], buf[16384], want[2048];
+    size_t i;
     pid_t pid;
     void *st;
     FILE *f;
@@ -851,21 +877,8 @@ START_TEST(test_xenosd_top_long_name_whole)
     fputs("end\", tenant: \"t\", workload: {type: cpu}}\n", f);
     strcat(want, "end");
     ck_assert_int_eq(fclose(f), 0);
-    snprintf(pol, sizeof(pol), "%s/p.yaml", dir);
-    f = fopen(pol, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs("tenants:\n  - name: t\n    match: {key: t}\n", f);
-    ck_assert_int_eq(fclose(f), 0);
-    pid = start_xenosd(sc, pol, "10", "100");
-    st = host(sc);
-    sleep_ms(800);
-    snprintf(cmd, sizeof(cmd), "%s --state-dir %s top --once", XENOSCTL,
-             dir);
-    f = popen(cmd, "r");
-    ck_assert_ptr_nonnull(f);
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    buf[n] = '\0';
-    ck_assert_int_eq(pclose(f), 0);
+    st = top_of(sc, "tenants:\n  - name: t\n    match: {key: t}\n", &pid,
+                buf, sizeof(buf));
     ck_assert_msg(strstr(buf, want), "%s", buf);
     stop(pid, SIGTERM);
     acct_sim_shutdown(st);

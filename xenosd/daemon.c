@@ -132,6 +132,7 @@ static uint32_t xd_active_vcpus(const struct acct_domain *d,
 static void xd_apply_policy(struct xd *xd)
 {
     const struct acct_sample *s = &xd->sample;
+    struct acct_snapshot snap;
     unsigned int pass;
     uint32_t i;
 
@@ -140,7 +141,7 @@ static void xd_apply_policy(struct xd *xd)
     for ( i = 0; i < s->nr_domains; i++ )
     {
         const struct acct_domain *d = &s->domains[i];
-        const struct acct_dom *rec = acct_collector_find(&xd->col, d->uuid);
+        const struct acct_dom *rec = acct_collector_find(xd->col, d->uuid);
         struct tpol_input *in = &xd->in[i];
 
         memset(in, 0, sizeof(*in));
@@ -165,7 +166,7 @@ static void xd_apply_policy(struct xd *xd)
     for ( i = 0; i < s->nr_domains; i++ )
     {
         const struct acct_domain *d = &s->domains[i];
-        struct acct_dom *rec = acct_collector_find(&xd->col, d->uuid);
+        const struct acct_dom *rec = acct_collector_find(xd->col, d->uuid);
         const struct tpol_output *o = &xd->out[i];
         bool lower;
         int rc;
@@ -179,24 +180,26 @@ static void xd_apply_policy(struct xd *xd)
         rc = xd->be->set_sched(xd->be_state, d->uuid, o->weight, o->cap_pct);
         if ( rc )
         {
-            xd->col.errors[ACCT_ERR_SET_SCHED]++;
+            acct_collector_count_error(xd->col, ACCT_ERR_SET_SCHED);
             continue;
         }
-        rec->weight = o->weight;
-        rec->cap_pct = o->cap_pct;
+        acct_collector_set_sched(xd->col, d->uuid, o->weight, o->cap_pct);
     }
-    for ( i = 0; i < xd->col.nr_tenants; i++ )
+    acct_collector_snapshot(xd->col, &snap);
+    for ( i = 0; i < snap.nr_tenants; i++ )
     {
-        struct acct_tenant *t = &xd->col.tenants[i];
+        const char *name = snap.tenants[i].name;
+        uint32_t weight, cap_pct;
         unsigned int k;
 
-        tpol_defaults(xd->tpol, &t->weight, &t->cap_pct);
+        tpol_defaults(xd->tpol, &weight, &cap_pct);
         for ( k = 0; k < tpol_nr_tenants(xd->tpol); k++ )
-            if ( !strcmp(tpol_tenant(xd->tpol, k)->name, t->name) )
+            if ( !strcmp(tpol_tenant(xd->tpol, k)->name, name) )
             {
-                t->weight = tpol_tenant(xd->tpol, k)->weight;
-                t->cap_pct = tpol_tenant(xd->tpol, k)->cap_pct;
+                weight = tpol_tenant(xd->tpol, k)->weight;
+                cap_pct = tpol_tenant(xd->tpol, k)->cap_pct;
             }
+        acct_collector_set_tenant_sched(xd->col, name, weight, cap_pct);
     }
 }
 
@@ -225,7 +228,7 @@ static void render_status(struct xd *xd, FILE *f)
     struct acct_snapshot snap, *c = &snap;
     uint32_t i;
 
-    acct_collector_snapshot(&xd->col, &snap);
+    acct_collector_snapshot(xd->col, &snap);
     fprintf(f, "{\"version\":1,\"backend\":");
     txt_json_str(f, xd->be->name);
     fprintf(f, ",\"interval_ms\":%ld,\"intervals\":%" PRIu64
@@ -323,7 +326,7 @@ static int render_top(struct xd *xd, FILE *f)
     uint64_t iv = 0;
     uint32_t i;
 
-    acct_collector_snapshot(&xd->col, &snap);
+    acct_collector_snapshot(xd->col, &snap);
     for ( i = 0; i < c->nr_doms && !iv; i++ )
         if ( c->doms[i].present )
             iv = c->doms[i].interval_ns;
@@ -419,25 +422,27 @@ void xd_render(struct xd *xd)
 
 int xd_account(struct xd *xd)
 {
-    uint64_t reboots = xd->col.host_reboots;
+    struct acct_snapshot snap;
+    uint64_t reboots;
     int rc;
 
-    rc = acct_collector_update(&xd->col, &xd->sample, xd_tenant_of, xd);
+    reboots = acct_snap(xd->col, &snap)->host_reboots;
+    rc = acct_collector_update(xd->col, &xd->sample, xd_tenant_of, xd);
     if ( rc )
         return rc;
     xd->nr_pcpus = xd->sample.nr_pcpus;
-    if ( xd->col.host_reboots != reboots )
+    if ( acct_snap(xd->col, &snap)->host_reboots != reboots )
         xd_log("the host rebooted (now boot %s): the lives of the last "
                "boot end at their last sample; the new ones count from "
-               "zero", xd->col.boot_id[0] ? xd->col.boot_id : "unknown");
+               "zero", snap.boot_id[0] ? snap.boot_id : "unknown");
     xd_apply_policy(xd);
-    rc = acct_collector_checkpoint(&xd->col);
+    rc = acct_collector_checkpoint(xd->col);
     if ( rc || xd->ckpt_cond.rc )
     {
         char what[4200];
 
         snprintf(what, sizeof(what), "checkpoint %s",
-                 xd->col.checkpoint_path ? xd->col.checkpoint_path : "");
+                 acct_collector_path(xd->col));
         xd_cond_note(&xd->ckpt_cond, rc, what, "usage is kept in memory "
                      "and written at the next interval");
     }
@@ -460,11 +465,12 @@ static void xd_export_rc(struct xd *xd, struct xd_cond *c, const char *what,
 int xd_open_exporters(struct xd *xd)
 {
     const struct exp_ops *const *e;
+    struct acct_snapshot snap;
     struct exp_env env = {
         .state_dir = xd->o.state_dir,
         .host = xd->host,
         .interval_ms = (uint64_t)xd->o.interval_ms,
-        .fresh = !xd->col.have_baseline,
+        .fresh = !acct_snap(xd->col, &snap)->have_baseline,
         .opts = xd->o.exp_opts,
     };
 
@@ -516,18 +522,17 @@ void xd_close_exporters(struct xd *xd)
 
 void xd_export(struct xd *xd)
 {
+    struct acct_snapshot snap;
     struct exp_info info = {
         .host = xd->host,
         .backend = xd->be->name,
         .interval_ms = (uint64_t)xd->o.interval_ms,
         .sample_unix_ns = xd->last_sample_wall_ns,
         .sample_duration_ns = xd->sample_duration_ns,
-        .intervals = xd->col.intervals,
+        .intervals = acct_snap(xd->col, &snap)->intervals,
     };
-    struct acct_snapshot snap;
     unsigned int i;
 
-    acct_collector_snapshot(&xd->col, &snap);
     /* In exporters.def's order, after the collector's checkpoint: the
      * ledger must never be ahead of what a restart would recount. */
     for ( i = 0; i < xd->nr_exps; i++ )

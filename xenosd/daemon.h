@@ -57,7 +57,7 @@ struct xd {
     const struct acct_backend_ops *be;
     void *be_state;
     struct tpol *tpol;
-    struct acct_collector col;
+    struct acct_collector *col;
     struct acct_sample sample;
     uint32_t nr_pcpus;                  /* of the last good sample, 0: ? */
     struct tpol_input *in;

@@ -70,7 +70,7 @@ static void xd_interval(struct xd *xd)
     {
         /* Counters stay where they were: the next good sample counts
          * both intervals. */
-        xd->col.errors[ACCT_ERR_SAMPLE]++;
+        acct_collector_count_error(xd->col, ACCT_ERR_SAMPLE);
         xd_cond_note(&xd->sample_cond, rc, "sample",
                      "counted in errors.sample");
         xd->dirty = true;
@@ -191,7 +191,7 @@ static void xd_answer(void *ctx, const char *req, const char **reply,
     static const char unknown[] = "error unknown request\n";
     struct xd *xd = ctx;
 
-    if ( xd->col.intervals )
+    if ( acct_snap(xd->col, &(struct acct_snapshot){ 0 })->intervals )
         xd_render(xd);
     if ( !strcmp(req, "status") && xd->status )
     {
@@ -604,7 +604,7 @@ int main(int argc, char **argv)
     if ( xd.o.policy_file && xd_load_policy(&xd) )
         return 2;
     snprintf(ckpt, sizeof(ckpt), "%s/checkpoint", xd.o.state_dir);
-    rc = acct_collector_init(&xd.col, ckpt, err, sizeof(err));
+    rc = acct_collector_alloc(&xd.col, ckpt, err, sizeof(err));
     if ( rc == -EBADMSG )
         xd_log("%s; starting afresh", err);
     else if ( rc )
@@ -675,11 +675,12 @@ int main(int argc, char **argv)
             }
         }
     }
-    xd_log("stopping after %" PRIu64 " intervals", xd.col.intervals);
+    xd_log("stopping after %" PRIu64 " intervals",
+           acct_snap(xd.col, &(struct acct_snapshot){ 0 })->intervals);
     xd_ctl_deinit(&ctl);
     xd_close_exporters(&xd);
     xd.be->close(xd.be_state);
-    acct_collector_deinit(&xd.col);
+    acct_collector_free(xd.col);
     acct_sample_free(&xd.sample);
     tpol_free(xd.tpol);
     unlinkat(xd.state_fd, XENOS_CTL_SOCKET, 0);

@@ -1,6 +1,6 @@
 /*
  * fuzz_checkpoint.c: the collector's checkpoint reader
- * (acct_collector_init) on any bytes.  A checkpoint it accepts is written
+ * (acct_collector_alloc) on any bytes.  A checkpoint it accepts is written
  * back and must load again: what xenosd writes, it can read.
  *
  * The checkpoint ends with a CRC-32C of the rest ("end crc32c=..."), which
@@ -17,7 +17,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct acct_collector c;
+    struct acct_collector *c;
     char path[128], bad[160], err[512];
     int rc;
 
@@ -38,21 +38,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     else
         fuzz_put(path, data, size);
-    rc = acct_collector_init(&c, path, err, sizeof(err));
+    rc = acct_collector_alloc(&c, path, err, sizeof(err));
     if ( rc == 0 )
     {
-        if ( acct_collector_checkpoint(&c) )
+        if ( acct_collector_checkpoint(c) )
             abort();
-        acct_collector_deinit(&c);
-        if ( acct_collector_init(&c, path, err, sizeof(err)) )
+        acct_collector_free(c);
+        if ( acct_collector_alloc(&c, path, err, sizeof(err)) )
         {
             fprintf(stderr, "own checkpoint refused: %s\n", err);
             abort();
         }
-        acct_collector_deinit(&c);
+        acct_collector_free(c);
     }
     else if ( rc == -EBADMSG )
-        acct_collector_deinit(&c);
+        acct_collector_free(c);
     unlink(path);
     unlink(bad);
     return 0;

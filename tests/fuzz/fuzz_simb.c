@@ -1,21 +1,19 @@
 /*
- * fuzz_simb.c: the sim backend's reply parser (accounting/backends/sim.c)
- * on any bytes from the simulated host.  The backend file is included
- * whole, so its static parser is reached exactly as sample() reaches it:
- * a connected socket whose other end holds the input and is then shut
- * for writing.  The first byte picks the request: SAMPLE, TRUTH, PING or
- * GET; the rest is the host's reply.
+ * fuzz_simb.c: the sim backend's reply parser (accounting/backends/sim.c,
+ * sim_truth.c and sim_proto.c) on any bytes from the simulated host.  A
+ * state is made by hand from the backend's private header and handed to
+ * its ops and acct_sim.h calls, so the parser is reached exactly as
+ * sample() reaches it: a connected socket whose other end holds the input
+ * and is then shut for writing.  The first byte picks the request:
+ * SAMPLE, TRUTH, PING or GET; the rest is the host's reply.
  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
-/* The library has its own copy of sim.c (the backend registry pulls it
- * in): this one's public names are renamed, so both can be linked. */
-#define acct_backend_sim        fuzz_backend_sim
-#define acct_sim_truth          fuzz_sim_truth
-#define acct_sim_truth_free     fuzz_sim_truth_free
-#define acct_sim_ping           fuzz_sim_ping
-#define acct_sim_shutdown       fuzz_sim_shutdown
-#include "../../accounting/backends/sim.c"
+#include "../../accounting/backends/sim_private.h"
 
 #include "fuzz.h"
 
@@ -58,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct acct_sample s;
 
         acct_sample_init(&s);
-        (void)sim_sample(b, &s);
+        (void)acct_backend_sim.sample(b, &s);
         acct_sample_free(&s);
         break;
     }
@@ -82,12 +80,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     {
         uint32_t weight, cap;
 
-        (void)sim_get_sched(b, "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f0",
-                            &weight, &cap);
+        (void)acct_backend_sim.get_sched(b,
+                                      "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f0",
+                                      &weight, &cap);
         break;
     }
     }
-    simb_free(b);                       /* closes sv[0] */
+    acct_backend_sim.close(b);          /* closes sv[0] */
     close(sv[1]);
     return 0;
 }

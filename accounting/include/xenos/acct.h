@@ -13,8 +13,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <xenos/strmap.h>
-#include <xenos/text.h>
 
 #define ACCT_UUID_LEN       36          /* "xxxxxxxx-xxxx-...", no NUL */
 #define ACCT_BOOT_ID_MAX    64          /* a host boot identity, no NUL */
@@ -204,46 +202,31 @@ enum acct_err_kind {
 extern const char *const acct_err_names[ACCT_NR_ERR_KINDS];
 
 /*
- * The collector's own state.  The daemon holds one (and tests build them);
- * nothing else reads it: exporters, the status and the tenant engine get
- * an acct_snapshot (below), which leaves out the index, the buffers and
- * the capacities that are the collector's business.
+ * The collector, opaque: the daemon holds one (and tests make them); what
+ * it holds is read through acct_collector_find*() and, after each update,
+ * the read-only acct_snapshot (below), which is all the exporters, the
+ * status and the tenant engine see.  Its index, buffers and capacities
+ * are its own business (accounting/collector_impl.h).
  */
-struct acct_collector {
-    char *checkpoint_path;              /* owned */
-    const char *checkpoint_name;        /* its last component */
-    int dir_fd;                         /* its directory (fio_dir_open) */
-    struct acct_dom *doms;
-    uint32_t nr_doms, cap_doms;
-    struct strmap index;                /* doms[] by uuid */
-    struct acct_tenant *tenants;
-    uint32_t nr_tenants, cap_tenants;
-    bool have_baseline;                 /* seen a sample or a checkpoint */
-    /* The host boot of the last sample ("": not known) and its number:
-     * records of an older boot hold counters of lives that are over. */
-    char boot_id[ACCT_BOOT_ID_MAX + 1];
-    uint64_t boot_seq;
-    uint64_t host_reboots;              /* seen so far */
-    uint64_t last_sample_ns;
-    uint64_t intervals;                 /* closed so far */
-    uint64_t errors[ACCT_NR_ERR_KINDS];
-    struct txt_buf ckpt_buf;            /* reused each checkpoint */
-};
+struct acct_collector;
 
 /*
- * Set up @c with its checkpoint at @checkpoint_path and load it if it
- * exists.  The directory holding it is opened once and must pass
+ * A collector in *@cp with its checkpoint at @checkpoint_path, loaded if
+ * it exists.  The directory holding it is opened once and must pass
  * fio_dir_open's checks (ours, not writable by others, not a symbolic
  * link); the checkpoint and its temporary are reached through it and
  * never through a symbolic link.  A missing checkpoint is a fresh start
  * (0).  A damaged one is moved aside to PATH.corrupt, reported in @err,
- * and the collector starts fresh (returns -EBADMSG, @c is usable).  Other
- * errors (a checkpoint that is a symbolic link: -ELOOP, a directory that
- * fails the checks: -EPERM, ...): -errno with @err, @c unset.
+ * and the collector starts fresh (returns -EBADMSG, *@cp is usable).
+ * Other errors (out of memory: -ENOMEM, a checkpoint that is a symbolic
+ * link: -ELOOP, a directory that fails the checks: -EPERM, ...): -errno
+ * with @err, *@cp NULL.  The caller owns *@cp: acct_collector_free().
  */
-int acct_collector_init(struct acct_collector *c, const char *checkpoint_path,
-                        char *err, size_t errlen);
-void acct_collector_deinit(struct acct_collector *c);
+int acct_collector_alloc(struct acct_collector **cp,
+                         const char *checkpoint_path, char *err,
+                         size_t errlen);
+/* Close and free @c (NULL: nothing); the checkpoint is not written. */
+void acct_collector_free(struct acct_collector *c);
 
 /*
  * Turn @s into usage: deltas per domain keyed by uuid, never negative.  A
@@ -262,13 +245,31 @@ int acct_collector_update(struct acct_collector *c,
                           const struct acct_sample *s,
                           acct_tenant_cb tenant_of, void *ctx);
 
-/* The domain with @uuid, or NULL. */
-struct acct_dom *acct_collector_find(const struct acct_collector *c,
-                                     const char *uuid);
-/* The tenant named @name (NULL for unassigned), created if need be;
- * NULL on ENOMEM. */
-struct acct_tenant *acct_collector_tenant(struct acct_collector *c,
-                                          const char *name);
+/* The record of the domain with @uuid, or NULL; valid until the next
+ * update. */
+const struct acct_dom *acct_collector_find(const struct acct_collector *c,
+                                           const char *uuid);
+/* The tenant named @name (NULL: the unassigned, "-"), or NULL if no
+ * domain of it has been seen; valid until the next update. */
+const struct acct_tenant *
+acct_collector_find_tenant(const struct acct_collector *c, const char *name);
+
+/*
+ * What xenosd has applied, for the status, the exporters and the next
+ * interval to compare with: weight and cap in force for the domain with
+ * @uuid, and from the tenant policy for tenant @name (NULL: "-").  0, or
+ * -ENOENT when there is no such record.  A new life of a domain resets
+ * its weight and cap to 0 (the host's defaults: apply them again).
+ */
+int acct_collector_set_sched(struct acct_collector *c, const char *uuid,
+                             uint32_t weight, uint32_t cap_pct);
+int acct_collector_set_tenant_sched(struct acct_collector *c,
+                                    const char *name, uint32_t weight,
+                                    uint32_t cap_pct);
+/* Count one error of @kind that happened outside the collector (a failed
+ * set_sched); the collector counts its own. */
+void acct_collector_count_error(struct acct_collector *c,
+                                enum acct_err_kind kind);
 
 /*
  * Write the checkpoint atomically (temporary file created afresh with
@@ -277,12 +278,14 @@ struct acct_tenant *acct_collector_tenant(struct acct_collector *c,
  * old checkpoint is then still there).
  */
 int acct_collector_checkpoint(struct acct_collector *c);
+/* Where the checkpoint is, as given to acct_collector_alloc(). */
+const char *acct_collector_path(const struct acct_collector *c);
 
 /*
  * What the collector holds, read-only: what it hands to the exporters, the
  * status and the tenant engine after each update, so that none of them
  * reads the collector's own structures (its index, its buffers, its
- * capacities).  Valid until the collector's next update or deinit.
+ * capacities).  Valid until the collector's next update or free.
  */
 struct acct_snapshot {
     const struct acct_dom *doms;        /* every record, in a stable order */
@@ -294,6 +297,8 @@ struct acct_snapshot {
     uint64_t last_sample_ns;
     uint64_t intervals;
     const uint64_t *errors;             /* ACCT_NR_ERR_KINDS */
+    bool have_baseline;                 /* false: a fresh start, no
+                                           checkpoint and no sample yet */
 };
 
 void acct_collector_snapshot(const struct acct_collector *c,

@@ -6,8 +6,8 @@
  * text protocol on a UNIX stream socket: what a hypervisor and its
  * toolstack would tell a control-domain daemon (every domain's counters,
  * weight and cap), plus the ground truth a real host cannot give.  The
- * protocol is specified in docs/sim-backend.md; accounting/backends/sim.c
- * is its client.
+ * protocol is specified in docs/sim-backend.md; the sim accounting backend
+ * (accounting/backends/sim*.c) is its client.
  *
  * Design: one thread, one poll loop.  The simulation is advanced lazily:
  * to the current scaled wall time before each request is answered, and

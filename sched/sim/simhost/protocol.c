@@ -153,6 +153,7 @@ static void sh_ping(struct sh *h, struct sh_buf *b)
     sh_field_u64(b, "pid", (uint64_t)getpid());
     sh_field_str(b, "scenario", h->scenario_abs);
     sh_field_str(b, "boot_id", h->boot_id);
+    sh_field_u64(b, "pcpus", h->sc.pcpus);
     sh_printf(b, "\n");
 }
 
@@ -266,6 +267,7 @@ static void sh_sample(struct sh *h, struct sh_buf *b)
     sh_field_u64(b, "count", sh_sample_doms(h, NULL));
     sh_field_u64(b, "time_ns", (uint64_t)sim_now(h->sim));
     sh_field_str(b, "boot_id", h->boot_id);
+    sh_field_u64(b, "pcpus", h->sc.pcpus);
     sh_printf(b, "\n");
     sh_sample_doms(h, b);
 }
