@@ -290,7 +290,7 @@ static int print_top(char *reply)
 }
 
 /* ------------------------------------------------------------------ */
-/* graph: a PNG from the RRD files xenosd writes (exporter/rrd.c)       */
+/* graph: a PNG from the RRD files xenosd writes (exporter/rrd_graph.c) */
 
 struct xc_graph {
     const char *what, *since, *out, *rrd_dir, *rrdcached;
