@@ -298,6 +298,7 @@ struct xc_graph {
     unsigned int width, height;
 };
 
+#ifdef XENOS_HAVE_EXP_RRD
 /* "90", "30m", "1h", "2d", "1w" as seconds; 0 when malformed. */
 static uint64_t xc_duration_s(const char *s)
 {
@@ -353,6 +354,18 @@ static int xc_graph(const char *dir, const struct xc_graph *g)
     }
     return 0;
 }
+#else
+/* Built without the rrd exporter (librrd not found, or
+ * XENOS_WITH_RRD=OFF): there are no archives to draw from. */
+static int xc_graph(const char *dir, const struct xc_graph *g)
+{
+    (void)dir;
+    (void)g;
+    fprintf(stderr, "xenosctl: graph is not built in: this xenos has no "
+            "rrd exporter (librrd not found, or XENOS_WITH_RRD=OFF)\n");
+    return 1;
+}
+#endif
 
 static void usage(FILE *f)
 {
