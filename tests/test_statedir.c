@@ -225,13 +225,15 @@ START_TEST(test_statedir_checkpoint_symlink_refused)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ */
-/* The ledger                                                          */
-
+/* The ledger's and the RRDs' tests run where their exporter is built. */
+#if defined(XENOS_HAVE_EXP_USAGE) || defined(XENOS_HAVE_EXP_RRD)
+/* One domain, as both exporters see it. */
 static struct acct_dom ldoms[1];
 static struct acct_collector lcol;
+#endif
 
-/* The ledger's and the RRDs' tests run where their exporter is built. */
+/* ------------------------------------------------------------------ */
+/* The ledger                                                          */
 #ifdef XENOS_HAVE_EXP_USAGE
 static struct exp_usage *ledger_open(const char *ldir, int want)
 {
