@@ -4,7 +4,8 @@ BUILD ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build run test bench sanitize builds plugins abuse xen-test clean
+.PHONY: all deps build run test bench sanitize builds builds-noexp plugins abuse \
+        xen-test clean
 
 all: build
 
@@ -63,6 +64,25 @@ builds: deps
 	        (cd $$dir && ctest --output-on-failure -j $(JOBS)); \
 	    fi; \
 	done
+	@$(MAKE) --no-print-directory builds-noexp
+
+# A build with no exporter (XENOS_WITH_<NAME>=OFF for each line of
+# exporters.def, as on a machine without their libraries) must configure,
+# build with -Werror and pass the suites of the daemon, its control socket
+# and state dir; xenosctl graph must say it is not built.  Under a minute.
+NOEXP_FLAGS = $(shell sed -n 's/^EXP_EXPORTER(\([a-z0-9_]*\))/-DXENOS_WITH_\U\1=OFF/p' \
+                  exporter/include/xenos/exporters.def)
+NOEXP_TESTS = ^test_(cli|cfg|collector|ctlsock|statedir|tpol|xen_backend)$$
+builds-noexp: deps
+	@echo "== builds: noexp (gcc, Debug, $(NOEXP_FLAGS)) in $(BUILD)-noexp"
+	cmake -S . -B $(BUILD)-noexp -DCMAKE_BUILD_TYPE=Debug -DXENOS_WERROR=ON \
+	    $(NOEXP_FLAGS)
+	cmake --build $(BUILD)-noexp -j $(JOBS)
+	@! grep -q '^EXP_EXPORTER' $(BUILD)-noexp/exporter/exporters_built.def
+	@$(BUILD)-noexp/xenosd/xenosctl graph x -o /dev/null 2>&1 | \
+	    grep -q 'not built in'
+	cd $(BUILD)-noexp && ctest --output-on-failure -j $(JOBS) \
+	    -R '$(NOEXP_TESTS)'
 
 # A policy, a backend and an exporter added to a copy of the tree as
 # docs/architecture.md says, built and run (tests/plugins/run; about 2
@@ -86,5 +106,5 @@ xen-test: build
 	tests/xen/run --build-dir $(BUILD) all
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-san \
+	rm -rf $(BUILD) $(BUILD)-san $(BUILD)-noexp \
 	    $(foreach b,$(BUILDS),$(BUILD)-$(firstword $(subst :, ,$(b))))

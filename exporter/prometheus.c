@@ -1,6 +1,6 @@
 /*
  * prometheus.c: the Prometheus exporter (exp_prom.h): serving the pages
- * prom_render.c renders.
+ * prometheus_render.c renders.
  *
  * Serving: exp_prom_update() renders and gzips (zlib level 1) on the
  * caller's thread into a new page {text, gzip, refs} and swaps it in.  A

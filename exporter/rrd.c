@@ -1,5 +1,8 @@
 /*
- * rrd.c: RRD archives per domain and tenant (exp_rrd.h).
+ * rrd.c: RRD archives per domain and tenant (exp_rrd.h): the store that
+ * creates and updates them, and the rrd exporter of xenosd.  File names,
+ * finding and drawing are rrd_graph.c's; the rrdcached client is
+ * rrd_cached.c's.
  *
  * Design: a hash table (open addressing, keyed by kind and uuid or tenant
  * name) remembers every file this process has seen, whether it exists,
@@ -34,15 +37,11 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,12 +49,12 @@
 
 #include <xenos/exp_rrd.h>
 #include <xenos/fileio.h>
-#include <xenos/hex.h>
 #include <xenos/text.h>
+
+#include "rrd_impl.h"
 
 #define RRDX_HEARTBEAT_STEPS     3       /* one missed sample is no gap */
 #define RRDX_XFF                 "0.5"
-#define RRDX_NAME_MAX            200     /* longer encoded names: hashed */
 #define RRDX_LINE_MAX            4096    /* rrdcached's command line */
 
 /* The archive tiers of xcp-rrdd: resolution and span, in seconds. */
@@ -78,26 +77,6 @@ struct rrdx_ent {
     uint64_t mem_bytes;                 /* tenant: this sample's sum */
 };
 
-struct exp_rrd {
-    char *dir;                          /* absolute */
-    int dir_fd;                         /* dir, checked; -1: not open */
-    char *io_dir;                       /* what librrd is given: dir, or
-                                         * /proc/self/fd/N for dir_fd */
-    char *daemon;                       /* rrdcached address or NULL */
-    uint32_t step_s;
-    int fd;                             /* rrdcached, or -1 */
-    struct rrdx_ent *ents;
-    uint32_t nr_ents, cap_ents;         /* cap: power of two */
-    char rbuf[4096];                    /* rrdcached's replies */
-    size_t rpos, rlen;
-    struct txt_buf batch;               /* BATCH text */
-    uint64_t last_sample_ns;
-    uint64_t create_budget_ns;          /* creation time per call */
-    uint64_t create_spent_ns;           /* in this call so far */
-    bool index_dirty;
-    struct exp_rrd_stats st;
-};
-
 static uint64_t rrdx_now_ns(void)
 {
     struct timespec ts;
@@ -106,10 +85,8 @@ static uint64_t rrdx_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* The last error, for the caller's log: a diagnostic, so a long one is
- * cut rather than lost. */
-static void __attribute__((format(printf, 2, 3)))
-rrdx_set_error(struct exp_rrd *r, const char *fmt, ...)
+/* The last error, for the caller's log (rrd_impl.h). */
+void rrdx__set_error(struct exp_rrd *r, const char *fmt, ...)
 {
     va_list ap;
 
@@ -119,74 +96,11 @@ rrdx_set_error(struct exp_rrd *r, const char *fmt, ...)
 }
 
 /* ------------------------------------------------------------------ */
-/* Names                                                               */
-
-static bool rrdx_safe_char(unsigned char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-           (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
-}
-
-int exp_rrd_encode(char *buf, size_t len, const char *s)
-{
-    size_t n = 0;
-
-    for ( ; *s; s++ )
-    {
-        unsigned char ch = (unsigned char)*s;
-
-        if ( rrdx_safe_char(ch) )
-        {
-            if ( n + 1 >= len )
-                return -ENOSPC;
-            buf[n++] = (char)ch;
-            continue;
-        }
-        if ( n + 3 >= len )
-            return -ENOSPC;
-        hex_pct(buf + n, ch, true);
-        n += 3;
-    }
-    if ( n >= len )
-        return -ENOSPC;
-    buf[n] = '\0';
-    return 0;
-}
-
-/* Decode @s in place; -EINVAL on a bad escape or an encoded NUL. */
-static int rrdx_decode(char *s)
-{
-    return hex_unescape(s, s) < 0 ? -EINVAL : 0;
-}
-
-static uint64_t rrdx_fnv64(const char *s)
-{
-    uint64_t h = 14695981039346656037ull;
-
-    for ( ; *s; s++ )
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-int exp_rrd_file_name(char *buf, size_t len, bool tenant, const char *key)
-{
-    char enc[RRDX_NAME_MAX + 1];
-    int n;
-
-    /* '~' is never produced by the encoding: no hashed name can equal an
-     * encoded one. */
-    if ( exp_rrd_encode(enc, sizeof(enc), key) )
-        snprintf(enc, sizeof(enc), "~%016" PRIx64, rrdx_fnv64(key));
-    n = snprintf(buf, len, "%s-%s.rrd", tenant ? "tenant" : "dom", enc);
-    return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
-}
-
-/* ------------------------------------------------------------------ */
 /* The table of files                                                  */
 
 static uint32_t rrdx_hash(bool tenant, const char *key)
 {
-    return (uint32_t)(rrdx_fnv64(key) >> 17) ^ (tenant ? 0x9e3779b9u : 0);
+    return (uint32_t)(rrdx__fnv64(key) >> 17) ^ (tenant ? 0x9e3779b9u : 0);
 }
 
 static struct rrdx_ent *rrdx_lookup(struct exp_rrd *r, bool tenant,
@@ -256,36 +170,6 @@ static struct rrdx_ent *rrdx_get(struct exp_rrd *r, bool tenant,
 /* ------------------------------------------------------------------ */
 /* Index                                                               */
 
-static int rrdx_path(char *buf, size_t len, const char *dir, bool tenant,
-                    const char *key)
-{
-    char name[NAME_MAX + 1];
-    int n;
-
-    if ( exp_rrd_file_name(name, sizeof(name), tenant, key) )
-        return -ENAMETOOLONG;
-    n = snprintf(buf, len, "%s/%s", dir, name);
-    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
-/* An index line "K\tA\tB\n" into its fields (B may be empty); -EINVAL
- * when it has another shape. */
-static int rrdx_split(char *line, char **a, char **b)
-{
-    char *tab;
-
-    line[strcspn(line, "\n")] = '\0';
-    if ( (line[0] != 'D' && line[0] != 'T') || line[1] != '\t' )
-        return -EINVAL;
-    *a = line + 2;
-    tab = strchr(*a, '\t');
-    if ( !tab || strchr(tab + 1, '\t') )
-        return -EINVAL;
-    *tab = '\0';
-    *b = tab + 1;
-    return 0;
-}
-
 static void rrdx_index_load(struct exp_rrd *r)
 {
     char *line = NULL;
@@ -306,7 +190,7 @@ static void rrdx_index_load(struct exp_rrd *r)
         char *a, *b;
         struct rrdx_ent *e;
 
-        if ( rrdx_split(line, &a, &b) || rrdx_decode(a) || rrdx_decode(b) )
+        if ( rrdx__split(line, &a, &b) || rrdx__decode(a) || rrdx__decode(b) )
             continue;
         if ( line[0] == 'T' )
         {
@@ -457,7 +341,7 @@ static int rrdx_create(struct exp_rrd *r, const char *path, time_t first_s)
                        argv);
     if ( rc )
     {
-        rrdx_set_error(r, "create %s: %s", path, rrd_get_error());
+        rrdx__set_error(r, "create %s: %s", path, rrd_get_error());
         rrd_clear_error();
         return -EIO;
     }
@@ -482,10 +366,10 @@ static bool rrdx_ready(struct exp_rrd *r, struct rrdx_ent *e, const char *path,
         if ( !S_ISREG(sb.st_mode) || sb.st_nlink > 1 )
         {
             r->st.refused++;
-            rrdx_set_error(r, "%s/%s: %s: refusing to write it", r->dir,
-                          name, S_ISLNK(sb.st_mode) ? "a symbolic link"
-                          : S_ISREG(sb.st_mode) ? "has another hard link"
-                          : "not a regular file");
+            rrdx__set_error(r, "%s/%s: %s: refusing to write it", r->dir,
+                            name, S_ISLNK(sb.st_mode) ? "a symbolic link"
+                            : S_ISREG(sb.st_mode) ? "has another hard link"
+                            : "not a regular file");
             return false;
         }
         return e->exists = true;
@@ -506,218 +390,6 @@ static bool rrdx_ready(struct exp_rrd *r, struct rrdx_ent *e, const char *path,
     }
     r->st.created++;
     return e->exists = true;
-}
-
-/* ------------------------------------------------------------------ */
-/* rrdcached                                                           */
-
-static int rrdx_connect(struct exp_rrd *r, char *err, size_t errlen)
-{
-    const char *a = r->daemon;
-    int fd, rc;
-
-    if ( !strncmp(a, "unix:", 5) || a[0] == '/' )
-    {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-        a += a[0] == '/' ? 0 : 5;
-        if ( strlen(a) >= sizeof(sa.sun_path) )
-        {
-            snprintf(err, errlen, "rrdcached %s: path too long", a);
-            return -ENAMETOOLONG;
-        }
-        strcpy(sa.sun_path, a);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if ( fd < 0 )
-            return -errno;
-        if ( connect(fd, (struct sockaddr *)&sa, sizeof(sa)) )
-        {
-            rc = -errno;
-            snprintf(err, errlen, "rrdcached %s: %s", a, strerror(-rc));
-            close(fd);
-            return rc;
-        }
-    }
-    else
-    {
-        struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
-        char host[256], port[16];
-        const char *colon = strrchr(a, ':');
-        int g;
-
-        /* "host", "host:port", "[v6]:port" */
-        if ( colon && (a[0] != '[' || colon[-1] == ']') )
-        {
-            snprintf(host, sizeof(host), "%.*s", (int)(colon - a), a);
-            snprintf(port, sizeof(port), "%s", colon + 1);
-        }
-        else
-        {
-            snprintf(host, sizeof(host), "%s", a);
-            snprintf(port, sizeof(port), "%d", EXP_RRD_RRDCACHED_PORT);
-        }
-        if ( host[0] == '[' )
-        {
-            memmove(host, host + 1, strlen(host));
-            host[strcspn(host, "]")] = '\0';
-        }
-        g = getaddrinfo(host, port, &hints, &res);
-        if ( g )
-        {
-            snprintf(err, errlen, "rrdcached %s: %s", a, gai_strerror(g));
-            return -EHOSTUNREACH;
-        }
-        fd = -1;
-        rc = -ECONNREFUSED;
-        for ( ai = res; ai && fd < 0; ai = ai->ai_next )
-        {
-            fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-                        ai->ai_protocol);
-            if ( fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) )
-            {
-                rc = -errno;
-                close(fd);
-                fd = -1;
-            }
-        }
-        freeaddrinfo(res);
-        if ( fd < 0 )
-        {
-            snprintf(err, errlen, "rrdcached %s: %s", a, strerror(-rc));
-            return rc;
-        }
-    }
-    r->fd = fd;
-    return 0;
-}
-
-static void rrdx_disconnect(struct exp_rrd *r)
-{
-    if ( r->fd >= 0 )
-        close(r->fd);
-    r->fd = -1;
-    r->rpos = r->rlen = 0;
-}
-
-static int rrdx_send(int fd, const char *buf, size_t len)
-{
-    while ( len )
-    {
-        struct pollfd p = { fd, POLLOUT, 0 };
-        ssize_t n;
-
-        if ( poll(&p, 1, EXP_RRD_IO_TIMEOUT_MS) <= 0 )
-            return -ETIMEDOUT;
-        n = send(fd, buf, len, MSG_NOSIGNAL);
-        if ( n < 0 && errno == EINTR )
-            continue;
-        if ( n <= 0 )
-            return n < 0 ? -errno : -EPIPE;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/*
- * Read one reply line into @line (NUL-terminated, newline dropped; a
- * longer line is cut, which only shortens an error message), through
- * r->rbuf: a batch that fails whole answers with a line per update.
- */
-static int rrdx_recv_line(struct exp_rrd *r, char *line, size_t len)
-{
-    size_t n = 0;
-
-    for ( ;; )
-    {
-        char ch;
-
-        if ( r->rpos == r->rlen )
-        {
-            struct pollfd p = { r->fd, POLLIN, 0 };
-            ssize_t got;
-
-            if ( poll(&p, 1, EXP_RRD_IO_TIMEOUT_MS) <= 0 )
-                return -ETIMEDOUT;
-            got = read(r->fd, r->rbuf, sizeof(r->rbuf));
-            if ( got < 0 && errno == EINTR )
-                continue;
-            if ( got <= 0 )
-                return got < 0 ? -errno : -ECONNRESET;
-            r->rpos = 0;
-            r->rlen = (size_t)got;
-        }
-        ch = r->rbuf[r->rpos++];
-        if ( ch == '\n' )
-            break;
-        if ( n + 1 < len )
-            line[n++] = ch;
-    }
-    line[n] = '\0';
-    return 0;
-}
-
-/* Send r->batch (BATCH body, without the framing) and read the verdict:
- * the number of failed lines, or -errno when the exchange broke. */
-static int rrdx_batch(struct exp_rrd *r)
-{
-    char line[512];
-    long nerr, i;
-    int rc;
-
-    rc = rrdx_send(r->fd, "BATCH\n", 6);
-    if ( !rc )
-        rc = rrdx_send(r->fd, r->batch.p, r->batch.len);
-    if ( !rc )
-        rc = rrdx_send(r->fd, ".\n", 2);
-    /* "0 Go ahead..." then "N errors" and N lines "<cmd#> <message>" */
-    if ( !rc )
-        rc = rrdx_recv_line(r, line, sizeof(line));
-    if ( !rc && line[0] != '0' )
-    {
-        rrdx_set_error(r, "rrdcached BATCH: %s", line);
-        return -EPROTO;
-    }
-    if ( !rc )
-        rc = rrdx_recv_line(r, line, sizeof(line));
-    if ( rc )
-        return rc;
-    nerr = strtol(line, NULL, 10);
-    if ( nerr < 0 )
-        return -EPROTO;
-    for ( i = 0; i < nerr; i++ )
-    {
-        rc = rrdx_recv_line(r, line, sizeof(line));
-        if ( rc )
-            return rc;
-        rrdx_set_error(r, "rrdcached: %s", line);
-    }
-    return (int)(nerr > INT_MAX ? INT_MAX : nerr);
-}
-
-/* One command outside a batch; 0 if rrdcached answered with status >= 0. */
-static int rrdx_command(struct exp_rrd *r, const char *cmd)
-{
-    char line[512];
-    long n, i;
-    int rc;
-
-    rc = rrdx_send(r->fd, cmd, strlen(cmd));
-    if ( !rc )
-        rc = rrdx_recv_line(r, line, sizeof(line));
-    if ( rc )
-        return rc;
-    n = strtol(line, NULL, 10);
-    /* a positive status is the number of lines that follow */
-    for ( i = 0; i < n; i++ )
-        if ( (rc = rrdx_recv_line(r, line, sizeof(line))) )
-            return rc;
-    if ( n < 0 )
-    {
-        rrdx_set_error(r, "rrdcached: %s", line);
-        return -EIO;
-    }
-    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -785,7 +457,7 @@ int exp_rrd_open(struct exp_rrd **out, const char *dir,
     }
     if ( r->daemon )
     {
-        rc = rrdx_connect(r, err, errlen);
+        rc = rrdx__connect(r, err, errlen);
         if ( rc )
             goto out_free;
     }
@@ -839,7 +511,7 @@ static int rrdx_put(struct exp_rrd *r, const char *path, const char *vals)
         if ( n >= RRDX_LINE_MAX )
         {
             r->st.update_errors++;
-            rrdx_set_error(r, "%s: too long for rrdcached", path);
+            rrdx__set_error(r, "%s: too long for rrdcached", path);
             return 1;
         }
         txt_puts(&r->batch, "UPDATE ");
@@ -853,7 +525,7 @@ static int rrdx_put(struct exp_rrd *r, const char *path, const char *vals)
     if ( rrd_updatex_r(path, NULL, RRD_SKIP_PAST_UPDATES, 1, &vals) )
     {
         r->st.update_errors++;
-        rrdx_set_error(r, "update %s: %s", path, rrd_get_error());
+        rrdx__set_error(r, "update %s: %s", path, rrd_get_error());
         rrd_clear_error();
         return 0;
     }
@@ -906,7 +578,7 @@ int exp_rrd_update(struct exp_rrd *r, const struct acct_snapshot *c,
         const struct acct_tenant *t = &c->tenants[i];
         struct rrdx_ent *e = rrdx_lookup(r, true, t->name);
 
-        if ( !e || rrdx_path(path, sizeof(path), r->io_dir, true, t->name) ||
+        if ( !e || rrdx__path(path, sizeof(path), r->io_dir, true, t->name) ||
              !rrdx_ready(r, e, path, first_s) ||
              rrdx_values(vals, sizeof(vals), ts, &t->total, e->mem_bytes) )
             continue;
@@ -935,7 +607,7 @@ int exp_rrd_update(struct exp_rrd *r, const struct acct_snapshot *c,
             e->name = n;
             r->index_dirty = true;
         }
-        if ( rrdx_path(path, sizeof(path), r->io_dir, false, d->uuid) ||
+        if ( rrdx__path(path, sizeof(path), r->io_dir, false, d->uuid) ||
              !rrdx_ready(r, e, path, first_s) ||
              rrdx_values(vals, sizeof(vals), ts, &d->total, d->mem_cur_bytes) )
             continue;
@@ -945,27 +617,27 @@ int exp_rrd_update(struct exp_rrd *r, const struct acct_snapshot *c,
     }
     rc = 0;
     if ( rrdx_index_write(r) )
-        rrdx_set_error(r, "%s/index: cannot write (%s)", r->dir,
-                      "names for xenosctl graph are stale");
+        rrdx__set_error(r, "%s/index: cannot write (%s)", r->dir,
+                        "names for xenosctl graph are stale");
 
     if ( r->daemon && lines )
     {
         char err[256];
 
-        if ( r->fd < 0 && (rc = rrdx_connect(r, err, sizeof(err))) )
+        if ( r->fd < 0 && (rc = rrdx__connect(r, err, sizeof(err))) )
         {
-            rrdx_set_error(r, "%s", err);
+            rrdx__set_error(r, "%s", err);
             r->st.io_errors++;
         }
         else
         {
-            rc = rrdx_batch(r);
+            rc = rrdx__batch(r);
             if ( rc < 0 )
             {
                 /* A broken exchange: dial again next time. */
-                rrdx_set_error(r, "rrdcached %s: %s", r->daemon,
-                              strerror(-rc));
-                rrdx_disconnect(r);
+                rrdx__set_error(r, "rrdcached %s: %s", r->daemon,
+                                strerror(-rc));
+                rrdx__disconnect(r);
                 r->st.io_errors++;
             }
             else
@@ -987,11 +659,11 @@ int exp_rrd_flush(struct exp_rrd *r)
 
     if ( !r->daemon )
         return 0;
-    if ( r->fd < 0 && (rc = rrdx_connect(r, err, sizeof(err))) )
+    if ( r->fd < 0 && (rc = rrdx__connect(r, err, sizeof(err))) )
         return rc;
-    rc = rrdx_command(r, "FLUSHALL\n");
+    rc = rrdx__command(r, "FLUSHALL\n");
     if ( rc && rc != -EIO )
-        rrdx_disconnect(r);
+        rrdx__disconnect(r);
     return rc;
 }
 
@@ -1005,7 +677,7 @@ void exp_rrd_close(struct exp_rrd *r)
         rrdx_index_write(r);
     if ( r->dir_fd >= 0 )
         close(r->dir_fd);
-    rrdx_disconnect(r);
+    rrdx__disconnect(r);
     for ( i = 0; i < r->cap_ents; i++ )
     {
         free(r->ents[i].key);
@@ -1017,183 +689,6 @@ void exp_rrd_close(struct exp_rrd *r)
     free(r->io_dir);
     free(r->daemon);
     free(r);
-}
-
-/* ------------------------------------------------------------------ */
-/* Finding and drawing                                                 */
-
-/* A regular file at @path, not a symbolic link to one. */
-static bool rrdx_is_file(const char *path)
-{
-    struct stat sb;
-
-    return !lstat(path, &sb) && S_ISREG(sb.st_mode);
-}
-
-int exp_rrd_find(const char *dir, const char *what, enum exp_rrd_kind kind,
-                 char *path, size_t pathlen, char *title, size_t titlelen,
-                 char *err, size_t errlen)
-{
-    char tpath[PATH_MAX], dpath[PATH_MAX], idx[PATH_MAX], *line = NULL;
-    char found[PATH_MAX] = "", ftitle[512] = "";
-    unsigned int matches = 0;
-    size_t cap = 0;
-    FILE *f;
-
-    err[0] = '\0';
-    if ( kind != EXP_RRD_DOMAIN &&
-         !rrdx_path(tpath, sizeof(tpath), dir, true, what) &&
-         rrdx_is_file(tpath) )
-    {
-        snprintf(found, sizeof(found), "%s", tpath);
-        snprintf(ftitle, sizeof(ftitle), "tenant %s", what);
-        matches++;
-    }
-    if ( kind != EXP_RRD_TENANT &&
-         !rrdx_path(dpath, sizeof(dpath), dir, false, what) &&
-         rrdx_is_file(dpath) )
-    {
-        if ( matches )
-            snprintf(err, errlen, "'%s' is a tenant and a domain uuid; "
-                     "say --tenant or --domain", what);
-        snprintf(found, sizeof(found), "%s", dpath);
-        snprintf(ftitle, sizeof(ftitle), "domain %s", what);
-        matches++;
-    }
-    snprintf(idx, sizeof(idx), "%s/%s", dir, EXP_RRD_INDEX);
-    f = kind == EXP_RRD_TENANT ? NULL : fopen(idx, "re");
-    while ( f && getline(&line, &cap, f) > 0 )
-    {
-        char *uuid, *name;
-
-        if ( line[0] != 'D' || rrdx_split(line, &uuid, &name) ||
-             rrdx_decode(uuid) || rrdx_decode(name) ||
-             strcmp(name, what) ||
-             rrdx_path(dpath, sizeof(dpath), dir, false, uuid) ||
-             !rrdx_is_file(dpath) || !strcmp(found, dpath) )
-            continue;
-        if ( matches )
-        {
-            size_t l = strlen(err);
-
-            if ( !l )
-                l = (size_t)snprintf(err, errlen, "'%s' names more than "
-                                     "one domain or tenant; give the uuid:",
-                                     what);
-            if ( l < errlen )
-                snprintf(err + l, errlen - l, " %s", uuid);
-        }
-        snprintf(found, sizeof(found), "%s", dpath);
-        snprintf(ftitle, sizeof(ftitle), "domain %s (%s)", what, uuid);
-        matches++;
-    }
-    free(line);
-    if ( f )
-        fclose(f);
-    if ( !matches )
-    {
-        snprintf(err, errlen, "no RRD for a %s named '%s' in %s",
-                 kind == EXP_RRD_TENANT ? "tenant" :
-                 kind == EXP_RRD_DOMAIN ? "domain" : "tenant or domain",
-                 what, dir);
-        return -ENOENT;
-    }
-    if ( matches > 1 )
-        return -EEXIST;
-    if ( snprintf(path, pathlen, "%s", found) >= (int)pathlen )
-        return -ENAMETOOLONG;
-    snprintf(title, titlelen, "%s", ftitle);
-    return 0;
-}
-
-int exp_rrd_graph(const char *file, const char *title, uint64_t since_s,
-                  const char *png_out, const char *rrdcached,
-                  unsigned int width, unsigned int height, char *err,
-                  size_t errlen)
-{
-    /* ':' and '\' are special in librrd's arguments: escape them. */
-    char efile[2 * PATH_MAX], etitle[1024], start[32], w[16], h[16];
-    char defs[7][2 * PATH_MAX + 32];
-    static const char *const ds[] = { "cpu", "mem", "disk_rd", "disk_wr",
-                                      "net_rx", "net_tx" };
-    const char *argv[64];
-    rrd_info_t *info;
-    size_t i, j;
-    int n = 0;
-
-    for ( i = j = 0; file[i] && j + 2 < sizeof(efile); i++ )
-    {
-        if ( file[i] == ':' || file[i] == '\\' )
-            efile[j++] = '\\';
-        efile[j++] = file[i];
-    }
-    efile[j] = '\0';
-    for ( i = j = 0; title[i] && j + 2 < sizeof(etitle); i++ )
-    {
-        /* the title is escaped text already; keep it printable */
-        etitle[j++] = (unsigned char)title[i] < 32 ? '?' : title[i];
-    }
-    etitle[j] = '\0';
-    snprintf(start, sizeof(start), "end-%" PRIu64 "s", since_s);
-    snprintf(w, sizeof(w), "%u", width ? width : 800);
-    snprintf(h, sizeof(h), "%u", height ? height : 300);
-    argv[n++] = "graph";
-    argv[n++] = png_out;
-    argv[n++] = "--imgformat";
-    argv[n++] = "PNG";
-    argv[n++] = "--start";
-    argv[n++] = start;
-    argv[n++] = "--end";
-    argv[n++] = "now";
-    argv[n++] = "--width";
-    argv[n++] = w;
-    argv[n++] = "--height";
-    argv[n++] = h;
-    argv[n++] = "--title";
-    argv[n++] = etitle;
-    argv[n++] = "--vertical-label";
-    argv[n++] = "CPU %, bytes, bytes/s (log)";
-    argv[n++] = "--logarithmic";
-    argv[n++] = "--units=si";
-    if ( rrdcached )
-    {
-        argv[n++] = "--daemon";
-        argv[n++] = rrdcached;
-    }
-    for ( i = 0; i < 6; i++ )
-    {
-        snprintf(defs[i], sizeof(defs[i]), "DEF:%s=%s:%s:AVERAGE", ds[i],
-                 efile, ds[i]);
-        argv[n++] = defs[i];
-    }
-    argv[n++] = "CDEF:cpu_pct=cpu,100,*";
-    argv[n++] = "CDEF:disk=disk_rd,disk_wr,+";
-    argv[n++] = "CDEF:net=net_rx,net_tx,+";
-    argv[n++] = "LINE2:cpu_pct#d62728:CPU % of one pCPU   ";
-    argv[n++] = "GPRINT:cpu_pct:AVERAGE:avg %8.2lf";
-    argv[n++] = "GPRINT:cpu_pct:MAX:max %8.2lf\\n";
-    argv[n++] = "LINE2:mem#1f77b4:memory bytes         ";
-    argv[n++] = "GPRINT:mem:AVERAGE:avg %8.2lf%s";
-    argv[n++] = "GPRINT:mem:MAX:max %8.2lf%s\\n";
-    argv[n++] = "LINE2:disk#2ca02c:disk read+write B/s  ";
-    argv[n++] = "GPRINT:disk:AVERAGE:avg %8.2lf%s";
-    argv[n++] = "GPRINT:disk:MAX:max %8.2lf%s\\n";
-    argv[n++] = "LINE2:net#ff7f0e:network rx+tx B/s    ";
-    argv[n++] = "GPRINT:net:AVERAGE:avg %8.2lf%s";
-    argv[n++] = "GPRINT:net:MAX:max %8.2lf%s\\n";
-    optind = 0;         /* librrd parses with getopt */
-    rrd_clear_error();
-    info = rrd_graph_v(n, (char **)argv);
-    if ( !info || rrd_test_error() )
-    {
-        snprintf(err, errlen, "rrd graph: %s", rrd_get_error());
-        rrd_clear_error();
-        if ( info )
-            rrd_info_free(info);
-        return -EIO;
-    }
-    rrd_info_free(info);
-    return 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -50,22 +50,6 @@
 
 #include "usage_impl.h"
 
-struct usage_base {
-#define X(f) uint64_t f;
-    USAGE_FIELDS(X)
-#undef X
-};
-
-/* What the writer knows of one domain (by uuid). */
-struct usage_ent {
-    char uuid[ACCT_UUID_LEN + 1];       /* "" : free slot */
-    bool seen;                          /* present at a sample of the open
-                                         * interval */
-    uint32_t vcpus_max;
-    uint64_t mem_peak_bytes;
-    struct usage_base base;             /* totals at its last record */
-};
-
 /* A record being made: its domain and entry. */
 struct usage_pair {
     struct usage_ent *e;
@@ -79,33 +63,9 @@ struct usage_chunk {
     struct txt_buf buf;
 };
 
-struct exp_usage {
-    char *dir, *host;
-    int dir_fd;                         /* dir, locked; -1: not open */
-    uint64_t interval_ns, rotate_ns;
-    struct usage_ent *tab;              /* in order of arrival, no deletes */
-    uint32_t tab_cap, tab_n;
-    struct strmap idx;                  /* tab[] by uuid */
-    uint64_t next_seq;
-    uint64_t open_start_ns;             /* 0: no interval open yet */
-    bool bases_valid;                   /* else: take them at next update */
-    bool state_dirty;                   /* must be saved (a save failed) */
-    uint32_t state_every, unsaved;      /* intervals between saves */
-    char file[USAGE_NAME_LEN];          /* file of the last record */
-    struct usage_chunk *pend;
-    uint32_t nr_pend, cap_pend;
-    int fd;                             /* the file appended to, or -1 */
-    uint64_t fd_period_ns;
-    uint64_t fd_good;                   /* its size up to the last fsync */
-    struct txt_buf sbuf;              /* state encoding, reused */
-    struct usage_pair *scratch;         /* interval_close's, reused */
-    uint32_t scratch_cap;
-    struct exp_usage_stats st;
-};
-
 /* The whole of @name in the ledger directory into *@buf (malloc'd), its
  * size to *@len: never through a symbolic link (fio_slurp_at). */
-static int slurp_at(struct exp_usage *w, const char *name, uint8_t **buf,
+int usage__slurp_at(struct exp_usage *w, const char *name, uint8_t **buf,
                     size_t *len)
 {
     char *p;
@@ -132,7 +92,7 @@ static struct usage_ent *ent_find(const struct exp_usage *w, const char *uuid)
 
 /* The entry for @uuid, added (base zero) if new; NULL on ENOMEM.  Adding
  * may move the entries. */
-static struct usage_ent *ent_get(struct exp_usage *w, const char *uuid)
+struct usage_ent *usage__ent_get(struct exp_usage *w, const char *uuid)
 {
     struct usage_ent *e = ent_find(w, uuid);
 
@@ -169,7 +129,7 @@ static struct usage_ent *ent_of_dom(struct exp_usage *w, uint32_t i,
 {
     if ( i < w->tab_n && !strcmp(w->tab[i].uuid, uuid) )
         return &w->tab[i];
-    return add ? ent_get(w, uuid) : ent_find(w, uuid);
+    return add ? usage__ent_get(w, uuid) : ent_find(w, uuid);
 }
 
 /* ------------------------------------------------------------------ */
@@ -184,7 +144,7 @@ static void file_name(char *out, size_t len, uint64_t period_ns)
     strftime(out, len, "usage-%Y%m%dT%H%M%SZ.xul", &tm);
 }
 
-static bool is_ledger_name(const char *n)
+bool usage__is_ledger_name(const char *n)
 {
     size_t l = strlen(n);
 
@@ -302,290 +262,6 @@ static int chunk_write(struct exp_usage *w, const struct usage_chunk *ch)
     return rc;
 }
 
-/* ------------------------------------------------------------------ */
-/* State                                                               */
-
-static int state_save(struct exp_usage *w)
-{
-    Xenos__UsageState s = XENOS__USAGE_STATE__INIT;
-    Xenos__UsageBase *bases = NULL, **ptrs = NULL;
-    uint32_t i, n = 0;
-    int rc = 0;
-
-    if ( w->tab_n )
-    {
-        bases = calloc(w->tab_n, sizeof(*bases));
-        ptrs = calloc(w->tab_n, sizeof(*ptrs));
-        if ( !bases || !ptrs )
-        {
-            rc = -ENOMEM;
-            goto out;
-        }
-    }
-    for ( i = 0; i < w->tab_n; i++ )
-    {
-        const struct usage_ent *e = &w->tab[i];
-
-        if ( !e->uuid[0] )
-            continue;
-        xenos__usage_base__init(&bases[n]);
-        bases[n].uuid = (char *)e->uuid;
-#define X(f) bases[n].f = e->base.f;
-        USAGE_FIELDS(X)
-#undef X
-        ptrs[n] = &bases[n];
-        n++;
-    }
-    s.next_seq = w->next_seq;
-    s.last_end_unix_ns = w->open_start_ns;
-    s.file = w->file;
-    s.bases_valid = w->bases_valid;
-    s.n_bases = n;
-    s.bases = ptrs;
-    rc = usage_put_preamble(&w->sbuf, USAGE_STATE_MAGIC);
-    if ( rc )
-        goto out;
-    rc = usage_put_frame(&w->sbuf, &s.base);
-    if ( rc )
-        goto out;
-    rc = fio_replace_at(w->dir_fd, EXP_USAGE_STATE_FILE,
-                        EXP_USAGE_STATE_FILE ".tmp", w->sbuf.p, w->sbuf.len,
-                        0640);
- out:
-    w->state_dirty = rc != 0;
-    free(bases);
-    free(ptrs);
-    return rc;
-}
-
-/* Load usage.state: 0, -ENOENT (none), -EBADMSG (damaged), -errno. */
-static int state_load(struct exp_usage *w)
-{
-    Xenos__UsageState *s;
-    uint8_t *buf;
-    size_t len, i;
-    uint32_t flen;
-    int rc;
-
-    rc = slurp_at(w, EXP_USAGE_STATE_FILE, &buf, &len);
-    if ( rc )
-        return rc;
-    if ( len < USAGE_PREAMBLE_LEN ||
-         memcmp(buf, USAGE_STATE_MAGIC, USAGE_MAGIC_LEN) ||
-         usage_get_le32(buf + USAGE_MAGIC_LEN) != USAGE_VERSION ||
-         !usage_frame_at(buf, len, USAGE_PREAMBLE_LEN, &flen) ||
-         USAGE_PREAMBLE_LEN + flen + USAGE_FRAME_OVERHEAD != len )
-    {
-        free(buf);
-        return -EBADMSG;
-    }
-    s = xenos__usage_state__unpack(NULL, flen, buf + USAGE_PREAMBLE_LEN + 4);
-    free(buf);
-    if ( !s )
-        return -EBADMSG;
-    w->next_seq = s->next_seq;
-    w->open_start_ns = s->last_end_unix_ns;
-    w->bases_valid = s->bases_valid;
-    if ( strlen(s->file) < sizeof(w->file) )
-        snprintf(w->file, sizeof(w->file), "%s", s->file);
-    for ( i = 0; i < s->n_bases && !rc; i++ )
-    {
-        const Xenos__UsageBase *b = s->bases[i];
-        struct usage_ent *e;
-
-        if ( strlen(b->uuid) > ACCT_UUID_LEN || !b->uuid[0] )
-        {
-            rc = -EBADMSG;
-            break;
-        }
-        e = ent_get(w, b->uuid);
-        if ( !e )
-        {
-            rc = -ENOMEM;
-            break;
-        }
-#define X(f) e->base.f = b->f;
-        USAGE_FIELDS(X)
-#undef X
-    }
-    xenos__usage_state__free_unpacked(s, NULL);
-    return rc;
-}
-
-/* ------------------------------------------------------------------ */
-/* Opening: recovery                                                   */
-
-struct usage_recover {
-    struct exp_usage *w;
-    const char *name;
-    char *err;
-    size_t errlen;
-};
-
-/* A record found on disk: if the state has not seen it yet, apply it. */
-static int recover_rec(void *ctx, const Xenos__UsageRecord *m, uint64_t off)
-{
-    struct usage_recover *rv = ctx;
-    struct exp_usage *w = rv->w;
-    struct usage_ent *e;
-
-    (void)off;
-    if ( m->seq < w->next_seq )
-        return 0;
-    if ( w->bases_valid && m->uuid[0] && strlen(m->uuid) <= ACCT_UUID_LEN )
-    {
-        e = ent_get(w, m->uuid);
-        if ( !e )
-            return -ENOMEM;
-#define X(f) e->base.f += m->f;
-        USAGE_FIELDS(X)
-#undef X
-    }
-    w->next_seq = m->seq + 1;
-    if ( m->end_unix_ns > w->open_start_ns )
-        w->open_start_ns = m->end_unix_ns;
-    snprintf(w->file, sizeof(w->file), "%s", rv->name);
-    w->st.records++;
-    return 0;
-}
-
-static void recover_damage(void *ctx, uint64_t off, uint64_t len,
-                           const char *why)
-{
-    struct usage_recover *rv = ctx;
-    size_t l = strlen(rv->err);
-
-    if ( l + 1 < rv->errlen )
-        snprintf(rv->err + l, rv->errlen - l, "%s%s: byte %" PRIu64
-                 ": %s (%" PRIu64 " bytes)", l ? "; " : "", rv->name, off,
-                 why, len);
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Scan the ledger files from w->file on, apply what the state lacks and
- * cut torn tails. */
-static int recover_files(struct exp_usage *w, char *err, size_t errlen)
-{
-    struct usage_recover rv = { .w = w, .err = err, .errlen = errlen };
-    char **names = NULL, from[USAGE_NAME_LEN];
-    size_t nr = 0, cap = 0, i;
-    struct dirent *de;
-    int dfd = dup(w->dir_fd), rc = 0;
-    DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
-
-    if ( !d )
-    {
-        rc = -errno;
-        if ( dfd >= 0 )
-            close(dfd);
-        return rc;
-    }
-    rewinddir(d);
-    while ( (de = readdir(d)) )
-    {
-        if ( !is_ledger_name(de->d_name) )
-            continue;
-        if ( nr == cap )
-        {
-            char **nn = realloc(names, (cap = cap ? cap * 2 : 16) *
-                                sizeof(*nn));
-
-            if ( !nn )
-            {
-                rc = -ENOMEM;
-                goto out;
-            }
-            names = nn;
-        }
-        names[nr] = strdup(de->d_name);
-        if ( !names[nr] )
-        {
-            rc = -ENOMEM;
-            goto out;
-        }
-        nr++;
-    }
-    if ( nr )
-        qsort(names, nr, sizeof(*names), name_cmp);
-    snprintf(from, sizeof(from), "%s", w->file);
-    for ( i = 0; i < nr && !rc; i++ )
-    {
-        struct usage_scan sc = { .on_rec = recover_rec,
-                                 .damage = recover_damage, .ctx = &rv };
-        uint8_t *buf;
-        size_t len;
-        bool ours;
-
-        if ( strcmp(names[i], from) < 0 )
-            continue;
-        rv.name = names[i];
-        rc = slurp_at(w, names[i], &buf, &len);
-        if ( rc )
-        {
-            /* Not a file of ours (a symbolic link, a FIFO): refuse to
-             * open the ledger rather than read or cut through it. */
-            size_t l = strlen(err);
-
-            snprintf(err + l, errlen - l, "%s%s/%s: %s", l ? "; " : "",
-                     w->dir, names[i], fio_strerror(rc));
-            break;
-        }
-        sc.b = buf;
-        sc.n = len;
-        rc = usage_scan_file(&sc);
-        if ( sc.hdr )
-            xenos__usage_file_header__free_unpacked(sc.hdr, NULL);
-        /* Nothing whole, and what is there begins as we begin a file: a
-         * creation cut short. */
-        ours = !memcmp(buf, USAGE_MAGIC, len < USAGE_MAGIC_LEN
-                                         ? len : USAGE_MAGIC_LEN);
-        free(buf);
-        if ( rc == -EBADMSG )
-            rc = 0;
-        if ( rc )
-            break;
-        /* Torn tail: cut back to the last whole frame; a torn creation:
-         * remove it; not ours at all: move it aside (evidence), so the
-         * period's file starts afresh. */
-        if ( sc.good_end < len )
-        {
-            if ( sc.good_end == 0 && ours )
-                rc = unlinkat(w->dir_fd, names[i], 0) ? -errno : 0;
-            else if ( sc.good_end == 0 )
-            {
-                char aside[USAGE_NAME_LEN + 16];
-
-                snprintf(aside, sizeof(aside), "%s.corrupt", names[i]);
-                rc = renameat(w->dir_fd, names[i], w->dir_fd, aside)
-                     ? -errno : 0;
-            }
-            else
-            {
-                int fd = fio_openat(w->dir_fd, names[i], O_WRONLY, 0);
-
-                if ( fd < 0 )
-                    rc = fd;
-                else if ( ftruncate(fd, (off_t)sc.good_end) || fsync(fd) )
-                    rc = -errno;
-                if ( fd >= 0 )
-                    close(fd);
-            }
-            if ( !rc )
-                rc = fio_fsync_fd(w->dir_fd);
-        }
-    }
- out:
-    closedir(d);
-    for ( i = 0; i < nr; i++ )
-        free(names[i]);
-    free(names);
-    return rc;
-}
-
 int exp_usage_open(struct exp_usage **out, const char *dir, const char *host,
                    uint32_t interval_s, uint32_t rotate_s, char *err,
                    size_t errlen)
@@ -637,7 +313,7 @@ int exp_usage_open(struct exp_usage **out, const char *dir, const char *host,
     w->next_seq = 1;
     w->state_every = 1;
 
-    st_rc = state_load(w);
+    st_rc = usage__state_load(w);
     if ( st_rc == -EBADMSG )
     {
         /* Keep the evidence; continue from the files alone. */
@@ -661,7 +337,7 @@ int exp_usage_open(struct exp_usage **out, const char *dir, const char *host,
                  fio_strerror(rc));
         goto out_free;
     }
-    rc = recover_files(w, err, errlen);
+    rc = usage__recover_files(w, err, errlen);
     if ( rc )
     {
         size_t l = strlen(err);
@@ -673,7 +349,7 @@ int exp_usage_open(struct exp_usage **out, const char *dir, const char *host,
     w->st.records = 0;
     /* Whatever recovery advanced is now on disk: say so in the state. */
     if ( st_rc != -ENOENT || w->next_seq > 1 )
-        state_save(w);
+        usage__state_save(w);
     w->st.next_seq = w->next_seq;
     *out = w;
     return st_rc == -EBADMSG ? -EBADMSG : 0;
@@ -700,7 +376,7 @@ int exp_usage_rebase(struct exp_usage *w)
     for ( i = 0; i < w->tab_n; i++ )
         memset(&w->tab[i].base, 0, sizeof(w->tab[i].base));
     w->bases_valid = true;
-    rc = state_save(w);
+    rc = usage__state_save(w);
     if ( rc && copy )
         memcpy(w->tab, copy, w->tab_n * sizeof(*copy));
     if ( rc )
@@ -866,7 +542,7 @@ static int flush(struct exp_usage *w, bool force)
     if ( !force && !w->state_dirty && ++w->unsaved < w->state_every )
         return 0;
     w->unsaved = 0;
-    return state_save(w);
+    return usage__state_save(w);
 }
 
 int exp_usage_update(struct exp_usage *w, const struct acct_snapshot *c,

@@ -1,7 +1,8 @@
 /*
- * usage_impl.h: what the ledger's writer (usage.c), reader (usage_read.c)
- * and framing (usage_frame.c) share: the format's constants, the counters
- * a record carries, and the frame and file primitives.  Not an API.
+ * usage_impl.h: what the ledger's writer (usage.c, its state and recovery
+ * in usage_state.c), reader (usage_read.c) and framing (usage_frame.c)
+ * share: the format's constants, the counters a record carries, the frame
+ * and file primitives, and the writer's structure.  Not an API.
  */
 #ifndef XENOS_USAGE_IMPL_H
 #define XENOS_USAGE_IMPL_H
@@ -12,6 +13,7 @@
 
 #include <xenos/crc32c.h>
 #include <xenos/exp_usage.h>
+#include <xenos/strmap.h>
 #include <xenos/text.h>
 
 #include "usage.pb-c.h"
@@ -90,5 +92,76 @@ int usage_scan_file(struct usage_scan *sc);
 
 /* The whole of @path into *@buf (malloc'd), its size to *@len. */
 int usage_slurp(const char *path, uint8_t **buf, size_t *len);
+
+/* ------------------------------------------------------------------ */
+/* The writer (usage.c) and its state and recovery (usage_state.c)     */
+
+struct usage_base {
+#define X(f) uint64_t f;
+    USAGE_FIELDS(X)
+#undef X
+};
+
+/* What the writer knows of one domain (by uuid). */
+struct usage_ent {
+    char uuid[ACCT_UUID_LEN + 1];       /* "" : free slot */
+    bool seen;                          /* present at a sample of the open
+                                         * interval */
+    uint32_t vcpus_max;
+    uint64_t mem_peak_bytes;
+    struct usage_base base;             /* totals at its last record */
+};
+
+struct exp_usage {
+    char *dir, *host;
+    int dir_fd;                         /* dir, locked; -1: not open */
+    uint64_t interval_ns, rotate_ns;
+    struct usage_ent *tab;              /* in order of arrival, no deletes */
+    uint32_t tab_cap, tab_n;
+    struct strmap idx;                  /* tab[] by uuid */
+    uint64_t next_seq;
+    uint64_t open_start_ns;             /* 0: no interval open yet */
+    bool bases_valid;                   /* else: take them at next update */
+    bool state_dirty;                   /* must be saved (a save failed) */
+    uint32_t state_every, unsaved;      /* intervals between saves */
+    char file[USAGE_NAME_LEN];          /* file of the last record */
+    struct usage_chunk *pend;
+    uint32_t nr_pend, cap_pend;
+    int fd;                             /* the file appended to, or -1 */
+    uint64_t fd_period_ns;
+    uint64_t fd_good;                   /* its size up to the last fsync */
+    struct txt_buf sbuf;              /* state encoding, reused */
+    struct usage_pair *scratch;         /* interval_close's, reused */
+    uint32_t scratch_cap;
+    struct exp_usage_stats st;
+};
+
+/* usage.c */
+
+/* The whole of @name in the ledger directory into *@buf (malloc'd), its
+ * size to *@len: never through a symbolic link (fio_slurp_at). */
+int usage__slurp_at(struct exp_usage *w, const char *name, uint8_t **buf,
+                    size_t *len);
+
+/* The entry for @uuid, added (base zero) if new; NULL on ENOMEM.  Adding
+ * may move the entries. */
+struct usage_ent *usage__ent_get(struct exp_usage *w, const char *uuid);
+
+/* Is @n a ledger file's name, "usage-YYYYmmddTHHMMSSZ.xul"? */
+bool usage__is_ledger_name(const char *n);
+
+/* usage_state.c */
+
+/* Save usage.state (temporary, fsync, rename): 0 or -errno; a failure
+ * leaves w->state_dirty set, to be tried again. */
+int usage__state_save(struct exp_usage *w);
+
+/* Load usage.state: 0, -ENOENT (none), -EBADMSG (damaged), -errno. */
+int usage__state_load(struct exp_usage *w);
+
+/* Scan the ledger files from w->file on, apply what the state lacks and
+ * cut torn tails: 0 or -errno, with what was found damaged or refused
+ * in @err. */
+int usage__recover_files(struct exp_usage *w, char *err, size_t errlen);
 
 #endif /* XENOS_USAGE_IMPL_H */

@@ -566,6 +566,9 @@ START_TEST(test_xenosd_backend_dies)
 }
 END_TEST
 
+/* What follows reads the Prometheus exporter (/healthz, /metrics) or
+ * the files of the rrd and usage exporters: built with them only. */
+#ifdef XENOS_HAVE_EXP_PROMETHEUS
 /* xenosd's /metrics port, from its log line "(port N)". */
 static unsigned int xenosd_port(void)
 {
@@ -778,6 +781,9 @@ START_TEST(test_xenosd_serves_metrics)
 }
 END_TEST
 
+#endif /* XENOS_HAVE_EXP_PROMETHEUS */
+
+#if defined(XENOS_HAVE_EXP_RRD) && defined(XENOS_HAVE_EXP_USAGE)
 /* The daemon writes RRD archives rrdtool reads, and a usage ledger whose
  * records xenos-usage reads back in order, numbered without a gap. */
 START_TEST(test_xenosd_writes_rrd_and_ledger)
@@ -816,6 +822,8 @@ START_TEST(test_xenosd_writes_rrd_and_ledger)
     acct_backend_sim.close(st);
 }
 END_TEST
+
+#endif
 
 /* Bidirectional controls and zero-width characters in domain and tenant
  * names reach `xenosctl top` visible (\\u202e), never as themselves: an
@@ -1009,15 +1017,19 @@ static Suite *xenosd_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 180);
     tcase_add_test(tc, test_xenosd_matches_ground_truth);
-    tcase_add_loop_test(tc, test_xenosd_host_reboot, 0, 2);
     tcase_add_test(tc, test_xenosd_kill9_restarts);
     tcase_add_loop_test(tc, test_xenosd_tenant_cap_split, 0, 2);
     tcase_add_test(tc, test_xenosd_tenant_weights);
     tcase_add_test(tc, test_xenosd_hostile_names_status);
     tcase_add_test(tc, test_xenosd_bad_reload_keeps_policy);
     tcase_add_test(tc, test_xenosd_backend_dies);
+#ifdef XENOS_HAVE_EXP_PROMETHEUS
+    tcase_add_loop_test(tc, test_xenosd_host_reboot, 0, 2);
     tcase_add_test(tc, test_xenosd_serves_metrics);
+#endif
+#if defined(XENOS_HAVE_EXP_RRD) && defined(XENOS_HAVE_EXP_USAGE)
     tcase_add_test(tc, test_xenosd_writes_rrd_and_ledger);
+#endif
     tcase_add_test(tc, test_xenosd_config_long_line);
     tcase_add_test(tc, test_xenosd_top_bidi_visible);
     tcase_add_test(tc, test_xenosd_top_long_name_whole);

@@ -193,7 +193,7 @@ static const char *tty(const char *s)
 }
 
 /* ------------------------------------------------------------------ */
-/* graph: a PNG from the RRD files xenosd writes (exporter/rrd.c)       */
+/* graph: a PNG from the RRD files xenosd writes (exporter/rrd_graph.c) */
 
 struct xc_graph {
     const char *what, *since, *out, *rrd_dir, *rrdcached;
@@ -201,6 +201,7 @@ struct xc_graph {
     unsigned int width, height;
 };
 
+#ifdef XENOS_HAVE_EXP_RRD
 /* "90", "30m", "1h", "2d", "1w" as seconds; 0 when malformed. */
 static uint64_t xc_duration_s(const char *s)
 {
@@ -256,6 +257,18 @@ static int xc_graph(const char *dir, const struct xc_graph *g)
     }
     return 0;
 }
+#else
+/* Built without the rrd exporter (librrd not found, or
+ * XENOS_WITH_RRD=OFF): there are no archives to draw from. */
+static int xc_graph(const char *dir, const struct xc_graph *g)
+{
+    (void)dir;
+    (void)g;
+    fprintf(stderr, "xenosctl: graph is not built in: this xenos has no "
+            "rrd exporter (librrd not found, or XENOS_WITH_RRD=OFF)\n");
+    return 1;
+}
+#endif
 
 /* top_fetch_cb: @ctx is the state dir. */
 static int xc_top_fetch(void *ctx, char **reply, char *why, size_t whylen)

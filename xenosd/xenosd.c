@@ -277,7 +277,9 @@ static const struct option xd_long[] = {
 /*
  * An exporter's option: "@key=@val", or @val itself ("NAME.KEY=VALUE")
  * when @key is NULL, which must name an exporter built in.  Kept until
- * exit (the exporters read them at open).
+ * exit (the exporters read them at open).  An old flag (@key given) of an
+ * exporter left out of this build is dropped, said when it asks for
+ * more than "off": a config file written for a full build still starts.
  */
 static int exp_opt_add(struct xd_opts *o, const char *key, const char *val,
                        const char *where)
@@ -305,6 +307,18 @@ static int exp_opt_add(struct xd_opts *o, const char *key, const char *val,
                 fprintf(stderr, " %s", exp_exporters[n]->name);
             fprintf(stderr, ")\n");
             return -EINVAL;
+        }
+    }
+    else
+    {
+        n = strcspn(key, ".");
+        snprintf(name, sizeof(name), "%.*s", (int)n, key);
+        if ( !exp_find(name) )
+        {
+            if ( strcmp(val, "off") )
+                fprintf(stderr, "xenosd: %s: %s ignored: no exporter '%s' "
+                        "is built in\n", where, key, name);
+            return 0;
         }
     }
     if ( o->nr_exp_opts == XD_EXP_OPTS_MAX )

@@ -1,5 +1,5 @@
 /*
- * prom_render.c: the Prometheus exporter's rendering (exp_prom_render).
+ * prometheus_render.c: the Prometheus exporter's rendering (exp_prom_render).
  *
  * Design.  Rendering writes text format 0.0.4 into a txt_buf, one family
  * after another (a family's lines must be contiguous).  Each present
