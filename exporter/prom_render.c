@@ -182,6 +182,7 @@ static const char *const prom_states[] = {
     [ACCT_DOM_CRASHED] = "crashed",
     [ACCT_DOM_DYING] = "dying",
 };
+#define PROM_NR_STATES (sizeof(prom_states) / sizeof(prom_states[0]))
 
 /* Per-tenant sums of the domains' levels (the counters are in the
  * collector's tenant records already). */
@@ -352,21 +353,40 @@ static void prom_domains(struct prom_r *r)
     uint32_t k, i;
 
     prom_family(b, "xenos_domain_", "info", "gauge",
-                "Always 1 for each domain present in the last sample; "
-                "its domid and run state as labels.");
+                "Always 1 for each domain present in the last sample.");
     for ( k = 0; k < r->nr; k++ )
     {
-        const struct acct_dom *d = r->doms[k];
-
         l = prom_dlab(r, k, &len);
         prom_series(b, "xenos_domain_", "info", l, len);
-        txt_puts(b, ",domid=\"");
-        txt_put_u64(b, d->domid);
-        txt_puts(b, "\",state=\"");
-        txt_puts(b, (unsigned int)d->state < sizeof(prom_states) /
-                 sizeof(prom_states[0]) ? prom_states[d->state] : "unknown");
-        txt_puts(b, "\"} 1\n");
+        txt_puts(b, "} 1\n");
     }
+    /*
+     * The run state as one series per state, 1 for the current one and 0
+     * for the others (Prometheus' advice for an enum, OpenMetrics'
+     * StateSet): the set of series stays the same through the domain's
+     * life, so a state change moves a value rather than ending a series,
+     * and a query needs no code table (state="running" == 1).
+     */
+    prom_family(b, "xenos_domain_", "state", "gauge",
+                "1 for the domain's run state in the last sample, 0 for "
+                "the others (running, blocked, paused, shutdown, crashed, "
+                "dying).");
+    for ( k = 0; k < r->nr; k++ )
+    {
+        l = prom_dlab(r, k, &len);
+        for ( i = 0; i < PROM_NR_STATES; i++ )
+        {
+            prom_series(b, "xenos_domain_", "state", l, len);
+            txt_puts(b, ",state=\"");
+            txt_puts(b, prom_states[i]);
+            txt_puts(b, (unsigned int)r->doms[k]->state == i ? "\"} 1\n"
+                                                             : "\"} 0\n");
+        }
+    }
+    prom_dom_u32(r, "domid", "gauge",
+                 "The domain's id on this host (changes at a reboot or a "
+                 "migration; the uuid does not).",
+                 offsetof(struct acct_dom, domid));
     prom_usage_families(r, false);
     prom_family(b, "xenos_domain_", "vcpu_cpu_seconds_total", "counter",
                 "CPU time used by one vCPU, accounted since first seen.");
