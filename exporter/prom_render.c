@@ -591,6 +591,18 @@ static void prom_health(struct prom_r *r)
                 "Domains present in the last sample.");
     txt_put_u64(b, r->nr);
     txt_putc(b, '\n');
+    prom_family(b, "xenos_", "exporter_failed_intervals", "gauge",
+                "Intervals in a row an exporter has failed to take, up to "
+                "the one before this (0: it works); for the usage ledger, "
+                "how many intervals it is behind.");
+    for ( i = 0; info->exporters && i < info->nr_exporters; i++ )
+    {
+        txt_puts(b, "xenos_exporter_failed_intervals{exporter=\"");
+        prom_escape(b, info->exporters[i].name);
+        txt_puts(b, "\"} ");
+        txt_put_u64(b, info->exporters[i].failed_intervals);
+        txt_putc(b, '\n');
+    }
     prom_family(b, "xenos_", "errors_total", "counter",
                 "Errors by kind: sample (a whole sample failed), domain "
                 "(one domain unreadable), set_sched, checkpoint, "

@@ -162,10 +162,15 @@ static void build(struct acct_collector *c, struct acct_sample *s,
     c->errors[ACCT_ERR_DOMAIN] = 7;
 }
 
+static const struct exp_health health[] = {
+    { "prometheus", 0 }, { "usage", 4 },
+};
+
 static const struct exp_info info = {
     .host = "host\"1\n", .backend = "sim", .interval_ms = 5000,
     .sample_unix_ns = 1700000000123456789ull,
     .sample_duration_ns = 1500000, .intervals = 3,
+    .exporters = health, .nr_exporters = 2,
 };
 
 /* The rendering, NUL-terminated. */
@@ -380,6 +385,10 @@ START_TEST(test_prom_render_values)
     ck_assert_line(text, "xenos_errors_total{kind=\"domain\"} 7");
     ck_assert_line(text, "xenos_errors_total{kind=\"counter_backwards\"} 0");
     ck_assert_line(text, "xenos_intervals_total 3");
+    ck_assert_line(text, "xenos_exporter_failed_intervals"
+                   "{exporter=\"usage\"} 4");
+    ck_assert_line(text, "xenos_exporter_failed_intervals"
+                   "{exporter=\"prometheus\"} 0");
     ck_assert_line(text, "xenos_last_sample_timestamp_seconds "
                    "1700000000.123456789");
     ck_assert_line(text, "xenos_sample_duration_seconds 0.001500000");

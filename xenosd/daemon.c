@@ -550,9 +550,17 @@ void xd_export(struct xd *xd)
         .sample_duration_ns = xd->sample_duration_ns,
         .intervals = xd->col.intervals,
     };
+    struct exp_health health[XD_EXPORTERS_MAX];
     struct acct_snapshot snap;
     unsigned int i;
 
+    for ( i = 0; i < xd->nr_exps; i++ )
+    {
+        health[i].name = xd->exps[i].ops->name;
+        health[i].failed_intervals = xd->exps[i].cond.fails;
+    }
+    info.exporters = health;
+    info.nr_exporters = xd->nr_exps;
     acct_collector_snapshot(&xd->col, &snap);
     /* In exporters.def's order, after the collector's checkpoint: the
      * ledger must never be ahead of what a restart would recount. */
