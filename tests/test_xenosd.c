@@ -896,6 +896,22 @@ static unsigned int count_lines(const char *text, const char *a,
     return n;
 }
 
+/* Run @argv (argv[0] the program) with its stderr in @log; its pid. */
+static pid_t spawn_logged(const char *log, const char *const *argv)
+{
+    pid_t pid = fork();
+
+    ck_assert_int_ge(pid, 0);
+    if ( pid == 0 )
+    {
+        if ( !freopen(log, "w", stderr) )
+            _exit(127);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
 /* A full disk under the state dir: the checkpoint and the usage ledger
  * fail at every interval for 2 s (20 intervals), and each says so once
  * when it starts and once when it works again, not every interval. */
@@ -915,19 +931,11 @@ START_TEST(test_xenosd_enospc_logged_once)
         return;
     }
     snprintf(log, sizeof(log), "%s.log", dir);
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if ( pid == 0 )
-    {
-        if ( !freopen(log, "w", stderr) )
-            _exit(127);
-        execl(XENOSD, XENOSD, "--backend", "sim", "--scenario", sc,
-              "--policy-file", POLICIES "tenants.yaml", "--speed", "10",
-              "--simhost", SIMHOST, "--interval-ms", "100", "--state-dir",
-              dir, "--listen", "off", "--rrd-dir", "off",
-              "--usage-interval-s", "1", (char *)NULL);
-        _exit(127);
-    }
+    pid = spawn_logged(log, (const char *const[]){
+        XENOSD, "--backend", "sim", "--scenario", sc, "--policy-file",
+        POLICIES "tenants.yaml", "--speed", "10", "--simhost", SIMHOST,
+        "--interval-ms", "100", "--state-dir", dir, "--listen", "off",
+        "--rrd-dir", "off", "--usage-interval-s", "1", NULL });
     st = host(sc);
     sleep_ms(1500);
     snprintf(cmd, sizeof(cmd), "dd if=/dev/zero of=%s/fill bs=4k "
@@ -1013,19 +1021,11 @@ START_TEST(test_xenosd_port_taken_leaves_nothing)
     snprintf(listen_at, sizeof(listen_at), "127.0.0.1:%u",
              ntohs(a.sin_port));
     snprintf(log, sizeof(log), "%s.log", dir);
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if ( pid == 0 )
-    {
-        if ( !freopen(log, "w", stderr) )
-            _exit(127);
-        execl(XENOSD, XENOSD, "--backend", "sim", "--scenario",
-              SCENARIOS "demo-host.yaml", "--policy-file",
-              POLICIES "tenants.yaml", "--simhost", SIMHOST,
-              "--interval-ms", "1000", "--state-dir", dir, "--listen",
-              listen_at, (char *)NULL);
-        _exit(127);
-    }
+    pid = spawn_logged(log, (const char *const[]){
+        XENOSD, "--backend", "sim", "--scenario", SCENARIOS "demo-host.yaml",
+        "--policy-file", POLICIES "tenants.yaml", "--simhost", SIMHOST,
+        "--interval-ms", "1000", "--state-dir", dir, "--listen", listen_at,
+        NULL });
     for ( i = 0; i < 200 && (w = waitpid(pid, &st, WNOHANG)) == 0; i++ )
         sleep_ms(50);
     if ( w == 0 )
