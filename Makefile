@@ -20,17 +20,21 @@ build: deps $(BUILD)/CMakeCache.txt
 
 # xenosd on the sim backend: a simulated 8-pCPU host (its own process,
 # xenos-simhost, started on demand) and the example tenant policy.
+# PORT: where /metrics listens (on 127.0.0.1).
 STATE ?= $(BUILD)/state
+PORT ?= 9410
 run: build
 	@echo "xenos: xenosd on a simulated host (sched/sim/scenarios/demo-host.yaml),"
 	@echo "xenos: tenant policy policies/examples/tenants.yaml, state in $(STATE)."
+	@echo "xenos: metrics:     http://127.0.0.1:$(PORT)/metrics (make run PORT=N for another port)"
 	@echo "xenos: watch it:    $(BUILD)/xenosd/xenosctl --state-dir $(STATE) top"
 	@echo "xenos: reload:      kill -HUP \$$(pgrep -x xenosd); stop: Ctrl-C"
 	@echo "xenos: the simulator alone: $(BUILD)/sched/sim/xenos-sim sched/sim/scenarios/weights.yaml"
 	$(BUILD)/xenosd/xenosd --backend sim \
 	    --scenario sched/sim/scenarios/demo-host.yaml \
 	    --policy-file policies/examples/tenants.yaml \
-	    --interval-ms 1000 --state-dir $(STATE)
+	    --interval-ms 1000 --state-dir $(STATE) \
+	    --listen 127.0.0.1:$(PORT)
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

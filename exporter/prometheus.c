@@ -383,10 +383,21 @@ static void prom_request_done(void *cls, struct MHD_Connection *conn,
 /* ------------------------------------------------------------------ */
 /* Requests                                                            */
 
-static enum MHD_Result prom_send_static(struct MHD_Connection *conn,
-                                        unsigned int status,
-                                        const char *body,
-                                        const char *allow)
+/* What GET / answers: a person who opens the address in a browser finds
+ * the two pages there are. */
+static const char prom_index_html[] =
+    "<!DOCTYPE html>\n"
+    "<html><head><meta charset=\"utf-8\"><title>xenosd</title></head>\n"
+    "<body><h1>xenosd</h1>\n"
+    "<p><a href=\"/metrics\">/metrics</a>: Prometheus metrics</p>\n"
+    "<p><a href=\"/healthz\">/healthz</a>: ok while samples are "
+    "recent</p>\n"
+    "</body></html>\n";
+
+static enum MHD_Result prom_send_typed(struct MHD_Connection *conn,
+                                       unsigned int status,
+                                       const char *type, const char *body,
+                                       const char *allow)
 {
     struct MHD_Response *resp;
     enum MHD_Result ret;
@@ -395,13 +406,21 @@ static enum MHD_Result prom_send_static(struct MHD_Connection *conn,
                                            MHD_RESPMEM_PERSISTENT);
     if ( !resp )
         return MHD_NO;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            "text/plain; charset=utf-8");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     if ( allow )
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
     ret = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
     return ret;
+}
+
+static enum MHD_Result prom_send_static(struct MHD_Connection *conn,
+                                        unsigned int status,
+                                        const char *body,
+                                        const char *allow)
+{
+    return prom_send_typed(conn, status, "text/plain; charset=utf-8", body,
+                           allow);
 }
 
 static enum MHD_Result prom_metrics(struct exp_prom *p,
@@ -473,13 +492,14 @@ static enum MHD_Result prom_handle(void *cls, struct MHD_Connection *conn,
     struct exp_prom *p = cls;
     bool metrics = !strcmp(url, "/metrics");
     bool healthz = !strcmp(url, "/healthz");
+    bool index = !strcmp(url, "/");
 
     (void)version;
     (void)upload_data;
     (void)upload_data_size;
     (void)req_cls;
     prom_conn_touch(conn);
-    if ( !metrics && !healthz )
+    if ( !metrics && !healthz && !index )
         return prom_send_static(conn, MHD_HTTP_NOT_FOUND,
                                 "not found: try /metrics or /healthz\n",
                                 NULL);
@@ -487,6 +507,9 @@ static enum MHD_Result prom_handle(void *cls, struct MHD_Connection *conn,
          strcmp(method, MHD_HTTP_METHOD_HEAD) )
         return prom_send_static(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
                                 "method not allowed\n", "GET, HEAD");
+    if ( index )
+        return prom_send_typed(conn, MHD_HTTP_OK, "text/html; charset=utf-8",
+                               prom_index_html, NULL);
     return metrics ? prom_metrics(p, conn) : prom_healthz(p, conn);
 }
 

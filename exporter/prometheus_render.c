@@ -343,21 +343,40 @@ static void prom_domains(struct prom_r *r)
     uint32_t k, i;
 
     prom_family(b, "xenos_domain_", "info", "gauge",
-                "Always 1 for each domain present in the last sample; "
-                "its domid and run state as labels.");
+                "Always 1 for each domain present in the last sample.");
     for ( k = 0; k < r->nr; k++ )
     {
-        const struct acct_dom *d = r->doms[k];
-
         l = prom_dlab(r, k, &len);
         prom_series(b, "xenos_domain_", "info", l, len);
-        txt_puts(b, ",domid=\"");
-        txt_put_u64(b, d->domid);
-        txt_puts(b, "\",state=\"");
-        txt_puts(b, (unsigned int)d->state < ACCT_NR_DOM_STATES ?
-                 acct_dom_state_names[d->state] : "unknown");
-        txt_puts(b, "\"} 1\n");
+        txt_puts(b, "} 1\n");
     }
+    /*
+     * The run state as one series per state, 1 for the current one and 0
+     * for the others (Prometheus' advice for an enum, OpenMetrics'
+     * StateSet): the set of series stays the same through the domain's
+     * life, so a state change moves a value rather than ending a series,
+     * and a query needs no code table (state="running" == 1).
+     */
+    prom_family(b, "xenos_domain_", "state", "gauge",
+                "1 for the domain's run state in the last sample, 0 for "
+                "the others (running, blocked, paused, shutdown, crashed, "
+                "dying).");
+    for ( k = 0; k < r->nr; k++ )
+    {
+        l = prom_dlab(r, k, &len);
+        for ( i = 0; i < ACCT_NR_DOM_STATES; i++ )
+        {
+            prom_series(b, "xenos_domain_", "state", l, len);
+            txt_puts(b, ",state=\"");
+            txt_puts(b, acct_dom_state_names[i]);
+            txt_puts(b, (unsigned int)r->doms[k]->state == i ? "\"} 1\n"
+                                                             : "\"} 0\n");
+        }
+    }
+    prom_dom_u32(r, "domid", "gauge",
+                 "The domain's id on this host (changes at a reboot or a "
+                 "migration; the uuid does not).",
+                 offsetof(struct acct_dom, domid));
     prom_usage_families(r, false);
     prom_family(b, "xenos_domain_", "vcpu_cpu_seconds_total", "counter",
                 "CPU time used by one vCPU, accounted since first seen.");
@@ -562,6 +581,18 @@ static void prom_health(struct prom_r *r)
                 "Domains present in the last sample.");
     txt_put_u64(b, r->nr);
     txt_putc(b, '\n');
+    prom_family(b, "xenos_", "exporter_failed_intervals", "gauge",
+                "Intervals in a row an exporter has failed to take, up to "
+                "the one before this (0: it works); for the usage ledger, "
+                "how many intervals it is behind.");
+    for ( i = 0; info->exporters && i < info->nr_exporters; i++ )
+    {
+        txt_puts(b, "xenos_exporter_failed_intervals{exporter=\"");
+        prom_escape(b, info->exporters[i].name);
+        txt_puts(b, "\"} ");
+        txt_put_u64(b, info->exporters[i].failed_intervals);
+        txt_putc(b, '\n');
+    }
     prom_family(b, "xenos_", "errors_total", "counter",
                 "Errors by kind: sample (a whole sample failed), domain "
                 "(one domain unreadable), set_sched, checkpoint, "

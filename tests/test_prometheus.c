@@ -162,10 +162,15 @@ static struct acct_collector *build(struct acct_sample *s,
     return c;
 }
 
+static const struct exp_health health[] = {
+    { "prometheus", 0 }, { "usage", 4 },
+};
+
 static const struct exp_info info = {
     .host = "host\"1\n", .backend = "sim", .interval_ms = 5000,
     .sample_unix_ns = 1700000000123456789ull,
     .sample_duration_ns = 1500000, .intervals = 3,
+    .exporters = health, .nr_exporters = 2,
 };
 
 /* The rendering, NUL-terminated. */
@@ -361,8 +366,10 @@ START_TEST(test_prom_render_values)
     ck_assert_line(text, "xenos_domain_vif_tx_drops_total" L1 "} 2");
     ck_assert_line(text, "xenos_domain_weight" L1 "} 256");
     ck_assert_line(text, "xenos_domain_cap_ratio" L1 "} 0.50");
-    ck_assert_line(text, "xenos_domain_info" L1
-                   ",domid=\"1\",state=\"running\"} 1");
+    ck_assert_line(text, "xenos_domain_info" L1 "} 1");
+    ck_assert_line(text, "xenos_domain_domid" L1 "} 1");
+    ck_assert_line(text, "xenos_domain_state" L1 ",state=\"running\"} 1");
+    ck_assert_line(text, "xenos_domain_state" L1 ",state=\"dying\"} 0");
     /* acme: domains 1, 2, 6 -> (1 + 2 + 6) x 2.469135780 s */
     ck_assert_line(text, "xenos_tenant_cpu_seconds_total{tenant=\"acme\"} "
                    "22.222222020");
@@ -378,6 +385,10 @@ START_TEST(test_prom_render_values)
     ck_assert_line(text, "xenos_errors_total{kind=\"domain\"} 7");
     ck_assert_line(text, "xenos_errors_total{kind=\"counter_backwards\"} 0");
     ck_assert_line(text, "xenos_intervals_total 3");
+    ck_assert_line(text, "xenos_exporter_failed_intervals"
+                   "{exporter=\"usage\"} 4");
+    ck_assert_line(text, "xenos_exporter_failed_intervals"
+                   "{exporter=\"prometheus\"} 0");
     ck_assert_line(text, "xenos_last_sample_timestamp_seconds "
                    "1700000000.123456789");
     ck_assert_line(text, "xenos_sample_duration_seconds 0.001500000");
@@ -407,6 +418,80 @@ START_TEST(test_prom_render_vanished_domain)
     ck_assert_line(text, "xenos_tenant_cpu_seconds_total{tenant=\"acme\"} "
                    "20.987654130");
     ck_assert_line(text, "xenos_tenant_domains{tenant=\"acme\"} 2");
+    free(text);
+    acct_collector_free(c);
+    acct_sample_free(&s);
+}
+END_TEST
+
+/* The series names (all before the value) of every line of @text that
+ * mentions @uuid, in order, NUL-terminated; the caller frees. */
+static char *series_of(const char *text, const char *uuid)
+{
+    struct txt_buf b;
+    const char *l, *e, *v;
+    char *out;
+
+    txt_buf_init(&b);
+    for ( l = text; *l; l = *e ? e + 1 : e )
+    {
+        e = strchr(l, '\n');
+        e = e ? e : l + strlen(l);
+        v = memchr(l, '}', (size_t)(e - l));
+        if ( *l != '#' && v && strstr(l, uuid) && strstr(l, uuid) < e )
+        {
+            txt_put(&b, l, (size_t)(v + 1 - l));
+            txt_putc(&b, '\n');
+        }
+    }
+    txt_putc(&b, '\0');
+    ck_assert(!b.oom);
+    out = strdup(b.p);
+    txt_buf_free(&b);
+    return out;
+}
+
+/*
+ * A domain's series stay the same through its life: a state change and a
+ * reboot (new domid) change values, never a label, so Prometheus keeps
+ * one series each (before, domid and state were labels of
+ * xenos_domain_info and every change started a new series).
+ */
+START_TEST(test_prom_render_series_stay_put)
+{
+    struct acct_collector *c;
+    struct acct_sample s;
+    struct acct_domain *d;
+    char *text, *before, *after;
+
+    c = build(&s, hostile, 2, 2, UINT32_MAX);
+    text = render(c);
+    before = series_of(text, U1);
+    ck_assert_line(text, "xenos_domain_state{uuid=\"" U1 "\",name=\"acme-web\","
+                   "tenant=\"acme\",state=\"running\"} 1");
+    free(text);
+
+    /* domain 1 blocks, then reboots under domid 7 */
+    make_sample(&s, 20 * SEC, hostile, 2, 1234567890ull * 2, UINT32_MAX);
+    s.domains[0].state = ACCT_DOM_BLOCKED;
+    ck_assert_int_eq(acct_collector_update(c, &s, tenant_of, NULL), 0);
+    make_sample(&s, 25 * SEC, hostile, 2, 1, UINT32_MAX);
+    d = &s.domains[0];
+    d->domid = 7;
+    d->state = ACCT_DOM_PAUSED;
+    ck_assert_int_eq(acct_collector_update(c, &s, tenant_of, NULL), 0);
+    text = render(c);
+    after = series_of(text, U1);
+    ck_assert_str_eq(after, before);
+    ck_assert_line(text, "xenos_domain_domid{uuid=\"" U1 "\",name=\"acme-web\","
+                   "tenant=\"acme\"} 7");
+    ck_assert_line(text, "xenos_domain_state{uuid=\"" U1 "\",name=\"acme-web\","
+                   "tenant=\"acme\",state=\"paused\"} 1");
+    ck_assert_line(text, "xenos_domain_state{uuid=\"" U1 "\",name=\"acme-web\","
+                   "tenant=\"acme\",state=\"running\"} 0");
+    ck_assert_uint_eq(acct_collector_find(c, U1)->resets, 1);
+    free(before);
+    free(after);
     free(text);
     acct_collector_free(c);
     acct_sample_free(&s);
@@ -563,8 +648,8 @@ static struct exp_prom *start(void)
     return p;
 }
 
-/* /metrics as rendered, plain and gzip; /healthz; 404; 405; 503 before
- * the first sample. */
+/* /metrics as rendered, plain and gzip; /healthz; / (a page linking
+ * /metrics); 404; 405; 503 before the first sample. */
 START_TEST(test_prom_http_endpoints)
 {
     struct acct_collector *c;
@@ -618,6 +703,11 @@ START_TEST(test_prom_http_endpoints)
     http(port, "GET", "/healthz", "", &r);
     ck_assert_int_eq(r.status, 200);
     ck_assert_str_eq(r.body, "ok\n");
+    resp_free(&r);
+    http(port, "GET", "/", "", &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert(head_has(&r, "Content-Type: text/html; charset=utf-8"));
+    ck_assert_ptr_nonnull(strstr(r.body, "<a href=\"/metrics\">"));
     resp_free(&r);
     http(port, "GET", "/metricsx", "", &r);
     ck_assert_int_eq(r.status, 404);
@@ -1017,6 +1107,7 @@ static Suite *prom_suite(void)
     tcase_add_test(tc, test_prom_render_help_type);
     tcase_add_test(tc, test_prom_render_values);
     tcase_add_test(tc, test_prom_render_vanished_domain);
+    tcase_add_test(tc, test_prom_render_series_stay_put);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("http");

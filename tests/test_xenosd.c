@@ -20,7 +20,8 @@
  *   boots billed exactly, the new lives from their first sample, and
  *   /healthz ok again once samples flow;
  * - it serves Prometheus /metrics that promtool accepts, and writes RRD
- *   archives and a usage ledger their readers accept.
+ *   archives and a usage ledger their readers accept;
+ * - with its metrics port taken it exits and leaves no host running.
  */
 #include <check.h>
 #include <stdbool.h>
@@ -30,7 +31,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -913,6 +917,22 @@ static unsigned int count_lines(const char *text, const char *a,
     return n;
 }
 
+/* Run @argv (argv[0] the program) with its stderr in @log; its pid. */
+static pid_t spawn_logged(const char *log, const char *const *argv)
+{
+    pid_t pid = fork();
+
+    ck_assert_int_ge(pid, 0);
+    if ( pid == 0 )
+    {
+        if ( !freopen(log, "w", stderr) )
+            _exit(127);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
 /* A full disk under the state dir: the checkpoint and the usage ledger
  * fail at every interval for 2 s (20 intervals), and each says so once
  * when it starts and once when it works again, not every interval. */
@@ -932,19 +952,11 @@ START_TEST(test_xenosd_enospc_logged_once)
         return;
     }
     snprintf(log, sizeof(log), "%s.log", dir);
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if ( pid == 0 )
-    {
-        if ( !freopen(log, "w", stderr) )
-            _exit(127);
-        execl(XENOSD, XENOSD, "--backend", "sim", "--scenario", sc,
-              "--policy-file", POLICIES "tenants.yaml", "--speed", "10",
-              "--simhost", SIMHOST, "--interval-ms", "100", "--state-dir",
-              dir, "--listen", "off", "--rrd-dir", "off",
-              "--usage-interval-s", "1", (char *)NULL);
-        _exit(127);
-    }
+    pid = spawn_logged(log, (const char *const[]){
+        XENOSD, "--backend", "sim", "--scenario", sc, "--policy-file",
+        POLICIES "tenants.yaml", "--speed", "10", "--simhost", SIMHOST,
+        "--interval-ms", "100", "--state-dir", dir, "--listen", "off",
+        "--rrd-dir", "off", "--usage-interval-s", "1", NULL });
     st = host(sc);
     sleep_ms(1500);
     snprintf(cmd, sizeof(cmd), "dd if=/dev/zero of=%s/fill bs=4k "
@@ -1009,6 +1021,53 @@ START_TEST(test_xenosd_config_long_line)
 }
 END_TEST
 
+/* A taken metrics port: xenosd says so, exits non-zero and leaves
+ * nothing behind: no simulated host (it opens the backend, which starts
+ * one, only once everything that can refuse has said yes). */
+START_TEST(test_xenosd_port_taken_leaves_nothing)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    socklen_t alen = sizeof(a);
+    char listen_at[64], log[128], sock[128], buf[4096];
+    int fd = socket(AF_INET, SOCK_STREAM, 0), st, i;
+    pid_t pid, w = 0;
+    FILE *f;
+    size_t n;
+
+    ck_assert_int_ge(fd, 0);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(listen(fd, 1), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    snprintf(listen_at, sizeof(listen_at), "127.0.0.1:%u",
+             ntohs(a.sin_port));
+    snprintf(log, sizeof(log), "%s.log", dir);
+    pid = spawn_logged(log, (const char *const[]){
+        XENOSD, "--backend", "sim", "--scenario", SCENARIOS "demo-host.yaml",
+        "--policy-file", POLICIES "tenants.yaml", "--simhost", SIMHOST,
+        "--interval-ms", "1000", "--state-dir", dir, "--listen", listen_at,
+        NULL });
+    for ( i = 0; i < 200 && (w = waitpid(pid, &st, WNOHANG)) == 0; i++ )
+        sleep_ms(50);
+    if ( w == 0 )
+        stop(pid, SIGKILL);
+    ck_assert_msg(w == pid, "xenosd still runs with its port taken");
+    close(fd);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) != 0);
+    f = fopen(log, "r");
+    ck_assert_ptr_nonnull(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    unlink(log);
+    ck_assert_msg(strstr(buf, listen_at) && strstr(buf, strerror(EADDRINUSE)),
+                  "xenosd said: %s", buf);
+    /* no host was started at the state dir's socket */
+    snprintf(sock, sizeof(sock), "%s/simhost.sock", dir);
+    ck_assert_int_ne(access(sock, F_OK), 0);
+}
+END_TEST
+
 static Suite *xenosd_suite(void)
 {
     Suite *s = suite_create("xenosd");
@@ -1034,6 +1093,7 @@ static Suite *xenosd_suite(void)
     tcase_add_test(tc, test_xenosd_top_bidi_visible);
     tcase_add_test(tc, test_xenosd_top_long_name_whole);
     tcase_add_test(tc, test_xenosd_enospc_logged_once);
+    tcase_add_test(tc, test_xenosd_port_taken_leaves_nothing);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -128,13 +128,32 @@ static uint32_t xd_active_vcpus(const struct acct_domain *d,
                              rec->interval_ns);
 }
 
-/* Weight and cap from the tenant policy, applied where they changed. */
+/*
+ * Whether @d's weight and cap need be set: not for a life that has ended
+ * (dying, shut down or crashed): it will not run again, and Xen refuses
+ * to set a dying domain, which would count an error at every interval of
+ * the minute it takes to go.  Its successor after a reboot, the
+ * same uuid in the same sample, is set as itself.
+ */
+static bool xd_schedulable(const struct acct_domain *d)
+{
+    return d->state != ACCT_DOM_DYING && d->state != ACCT_DOM_SHUTDOWN &&
+           d->state != ACCT_DOM_CRASHED;
+}
+
+/* Weight and cap from the tenant policy, applied where they changed.  A
+ * failure is counted for each domain, and logged when failing starts,
+ * its reason changes and it ends (xd_cond_note), naming the first domain
+ * it failed for. */
 static void xd_apply_policy(struct xd *xd)
 {
     const struct acct_sample *s = &xd->sample;
     struct acct_snapshot snap;
     unsigned int pass;
     uint32_t i;
+    bool tried = false;
+    int first_rc = 0;
+    char what[512] = "";
 
     if ( !xd->tpol || !s->nr_domains || xd_io_reserve(xd, s->nr_domains) )
         return;
@@ -171,20 +190,32 @@ static void xd_apply_policy(struct xd *xd)
         bool lower;
         int rc;
 
-        if ( !rec || d->error ||
+        if ( !rec || d->error || !xd_schedulable(d) ||
              (rec->weight == o->weight && rec->cap_pct == o->cap_pct) )
             continue;
         lower = o->cap_pct && (!rec->cap_pct || o->cap_pct < rec->cap_pct);
         if ( lower != (pass == 0) )
             continue;
+        tried = true;
         rc = xd->be->set_sched(xd->be_state, d->uuid, o->weight, o->cap_pct);
         if ( rc )
         {
             acct_collector_count_error(xd->col, ACCT_ERR_SET_SCHED);
+            if ( !first_rc )
+            {
+                first_rc = rc;
+                snprintf(what, sizeof(what), "set weight %" PRIu32
+                         " and cap %" PRIu32 "%% of domain %s", o->weight,
+                         o->cap_pct, d->uuid);
+            }
             continue;
         }
         acct_collector_set_sched(xd->col, d->uuid, o->weight, o->cap_pct);
     }
+    /* Nothing tried says nothing about whether it works. */
+    if ( tried )
+        xd_cond_note(&xd->sched_cond, first_rc, first_rc ? what : "set_sched",
+                     "counted in xenos_errors_total{kind=\"set_sched\"}");
     acct_collector_snapshot(xd->col, &snap);
     for ( i = 0; i < snap.nr_tenants; i++ )
     {
@@ -531,8 +562,16 @@ void xd_export(struct xd *xd)
         .sample_duration_ns = xd->sample_duration_ns,
         .intervals = acct_snap(xd->col, &snap)->intervals,
     };
+    struct exp_health health[XD_EXPORTERS_MAX];
     unsigned int i;
 
+    for ( i = 0; i < xd->nr_exps; i++ )
+    {
+        health[i].name = xd->exps[i].ops->name;
+        health[i].failed_intervals = xd->exps[i].cond.fails;
+    }
+    info.exporters = health;
+    info.nr_exporters = xd->nr_exps;
     /* In exporters.def's order, after the collector's checkpoint: the
      * ledger must never be ahead of what a restart would recount. */
     for ( i = 0; i < xd->nr_exps; i++ )

@@ -70,6 +70,7 @@ struct xd {
     bool dirty;                         /* status/top older than the state */
     struct xd_cond sample_cond;         /* the backend's sample */
     struct xd_cond ckpt_cond;           /* the collector's checkpoint */
+    struct xd_cond sched_cond;          /* the backend's set_sched */
     uint64_t sample_duration_ns;
     uint64_t last_sample_wall_ns;
     uint64_t policy_reloads, policy_reload_errors;

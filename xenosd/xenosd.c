@@ -644,6 +644,11 @@ int main(int argc, char **argv)
         xd_log("control socket in %s: %s", xd.o.state_dir, strerror(errno));
         return 1;
     }
+    /* The backend last: the sim backend may start a host (a process of
+     * its own that outlives us, as a hypervisor does), so everything that
+     * can refuse to start (state dir, policy, checkpoint, exporters and
+     * their ports, control socket) has said yes before it: a daemon that
+     * fails to start leaves nothing running (test_xenosd). */
     if ( xd_open_backend(&xd) )
         return 1;
     xd_log("sampling %s every %ld ms; state in %s; control socket %s/%s",

@@ -18,6 +18,13 @@
 
 #include <xenos/acct.h>
 
+/* How one exporter fares, as the daemon saw it at the end of the
+ * previous interval (the exporters are handed an interval in turn). */
+struct exp_health {
+    const char *name;                   /* exporters.def's */
+    uint64_t failed_intervals;          /* in a row; 0: its last worked */
+};
+
 struct exp_info {
     const char *host;                   /* this host's name */
     const char *backend;                /* "sim", "xen" */
@@ -25,6 +32,8 @@ struct exp_info {
     uint64_t sample_unix_ns;            /* wall clock of the last sample */
     uint64_t sample_duration_ns;        /* how long sampling took */
     uint64_t intervals;                 /* closed so far */
+    const struct exp_health *exporters; /* those not off; may be NULL */
+    unsigned int nr_exporters;
 };
 
 /*

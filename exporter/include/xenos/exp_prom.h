@@ -45,6 +45,7 @@ struct exp_prom;
  *   GET /metrics  the last update's text (gzip if the client accepts it);
  *                 503 before the first update
  *   GET /healthz  200 "ok" while the last good sample is recent, else 503
+ *   GET /         a small HTML page that links the two
  *   anything else 404; methods other than GET/HEAD 405.
  * Returns 0 and sets *@out (free with exp_prom_stop), or -errno with a
  * one-line reason in @err (-EINVAL: bad @addr; -EADDRINUSE...).
