@@ -1,8 +1,8 @@
 /*
- * scenario_impl.h: what the scenario loader (scenario.c: the schema, the
- * domains, the whole scenario) and its workloads (scenario_workload.c:
- * the workload keys and trace files) share: the file as libcyaml loads
- * it, where a message points, and the value parsers.  Not an API.
+ * scenario_impl.h: for the scenario loader's two files only, scenario.c
+ * (the schema, the domains, the whole scenario) and scenario_workload.c
+ * (a domain's workload and its trace file): the file as libcyaml loads
+ * it, where a message points, and the value parsers they share.
  */
 #ifndef XENOS_SIM_SCENARIO_IMPL_H
 #define XENOS_SIM_SCENARIO_IMPL_H

@@ -4,13 +4,13 @@
  * keys and their ranges are listed at the top of scenario.c, which reads
  * the rest of the scenario and calls scn__workload() for each domain.
  *
- * Design: the schema lets every workload key through as an optional
- * string; which of them a type needs, and which it must not be given, is
- * checked here from one table (scn_wl_keys), so a key of another type is
- * an error, not ignored.  Values are parsed and reported as every value
- * of a scenario is (scenario_impl.h).  A trace file is read whole at load
- * time, bounded like every input, so running a scenario never reads a
- * file.
+ * Design: the schema lets every workload key but type through as an
+ * optional string; which of them a type needs, and which it must not be
+ * given, is checked here from one table (scn_wl_keys), so a key of
+ * another type is an error, not ignored.  Values are parsed and reported
+ * as every value of a scenario is (scenario_impl.h).  A trace file is
+ * read whole at load time, bounded like every input, so running a
+ * scenario never reads a file.
  */
 #include <errno.h>
 #include <stdbool.h>
