@@ -52,6 +52,7 @@
 #include "ctl.h"
 #include "ctlsrv.h"
 #include "daemon.h"
+#include "notify.h"
 
 #define XD_INTERVAL_MS_DEFAULT  5000
 #define XD_INTERVAL_MS_MIN      100
@@ -93,6 +94,24 @@ static void xd_interval(struct xd *xd)
     xd->last_sample_wall_ns = xd_clock_ns(CLOCK_REALTIME);
     xd->sample_duration_ns = xd_clock_ns(CLOCK_MONOTONIC) - t0;
     xd_export(xd);
+}
+
+/* After an interval, for systemd: READY=1 after the first (the control
+ * socket is up by then), and the STATUS= line `systemctl status` shows. */
+static void xd_interval_notify(struct xd *xd, struct xd_notify *nt)
+{
+    struct acct_snapshot snap;
+    const char *ready = nt->ready ? "" : "READY=1\n";
+
+    acct_snap(xd->col, &snap);
+    if ( xd->sample_cond.rc )
+        xd_notify(nt, "%sSTATUS=interval %" PRIu64 ": sampling fails (%s)",
+                  ready, snap.intervals, fio_strerror(xd->sample_cond.rc));
+    else
+        xd_notify(nt, "%sSTATUS=interval %" PRIu64 ": %" PRIu32 " domains, "
+                  "%" PRIu32 " tenants", ready, snap.intervals,
+                  xd->sample.nr_domains, snap.nr_tenants);
+    nt->ready = true;
 }
 
 /* ------------------------------------------------------------------ */
@@ -553,7 +572,7 @@ static int xd_signals(struct xd *xd)
 }
 
 /* SIGHUP: reload; SIGTERM/SIGINT: returns true to stop. */
-static bool xd_signal(struct xd *xd)
+static bool xd_signal(struct xd *xd, struct xd_notify *nt)
 {
     struct signalfd_siginfo si;
     bool stop = false;
@@ -562,6 +581,8 @@ static bool xd_signal(struct xd *xd)
     {
         if ( si.ssi_signo == SIGHUP )
         {
+            xd_notify(nt, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
+                      xd_clock_ns(CLOCK_MONOTONIC) / 1000u);
             xd->policy_reloads++;
             if ( xd_load_policy(xd) )
             {
@@ -572,6 +593,7 @@ static bool xd_signal(struct xd *xd)
             else
                 xlog(LOG_INFO, "tenant policy reloaded from %s",
                      xd->o.policy_file ? xd->o.policy_file : "(none)");
+            xd_notify(nt, "READY=1");
         }
         else
             stop = true;
@@ -627,8 +649,9 @@ int main(int argc, char **argv)
 {
     static struct xd xd;    /* reachable until exit, for leak checks */
     static struct xd_ctl ctl;
+    struct xd_notify nt;
     char ckpt[PATH_MAX], err[512] = "";
-    bool done = false;
+    bool done = false, ran;
     uint64_t next;
     int rc;
 
@@ -681,6 +704,7 @@ int main(int argc, char **argv)
          xd.o.state_dir, XENOS_CTL_SOCKET);
 
     xd_ctl_init(&ctl, xd.listen_fd, xd_peer_allowed, xd_answer, &xd);
+    xd_notify_init(&nt);
     next = xd_clock_ns(CLOCK_MONOTONIC);
     for ( ;; )
     {
@@ -688,9 +712,12 @@ int main(int argc, char **argv)
         uint64_t now = xd_clock_ns(CLOCK_MONOTONIC);
         int timeout = now >= next ? 0 : (int)((next - now + 999999) / 1000000);
         int ctl_timeout = xd_ctl_timeout_ms(&ctl, now);
+        int wd_timeout = xd_notify_timeout_ms(&nt, now);
 
         if ( ctl_timeout >= 0 && ctl_timeout < timeout )
             timeout = ctl_timeout;
+        if ( wd_timeout >= 0 && wd_timeout < timeout )
+            timeout = wd_timeout;
         p[0] = (struct pollfd){ xd.sig_fd, POLLIN, 0 };
         xd_ctl_pollfds(&ctl, p + 1);
         if ( poll(p, 1 + XD_CTL_NR_POLLFDS, timeout) < 0 )
@@ -699,8 +726,10 @@ int main(int argc, char **argv)
                 break;
             continue;
         }
-        if ( (p[0].revents & POLLIN) && xd_signal(&xd) )
+        if ( (p[0].revents & POLLIN) && xd_signal(&xd, &nt) )
         {
+            xd_notify(&nt, "STOPPING=1\nSTATUS=stopping: closing the "
+                      "interval");
             xd_interval(&xd);   /* close the interval, then go */
             break;
         }
@@ -708,9 +737,11 @@ int main(int argc, char **argv)
          * an interval (ctlsrv.c). */
         xd_ctl_serve(&ctl, p + 1, xd_clock_ns(CLOCK_MONOTONIC));
         now = xd_clock_ns(CLOCK_MONOTONIC);
-        if ( now >= next )
+        ran = now >= next;
+        if ( ran )
         {
             xd_interval(&xd);
+            xd_interval_notify(&xd, &nt);
             next += (uint64_t)xd.o.interval_ms * 1000000u;
             if ( next <= now )
             {
@@ -718,6 +749,11 @@ int main(int argc, char **argv)
                 next = now + (uint64_t)xd.o.interval_ms * 1000000u;
             }
         }
+        /* Progress: an interval ran this turn (however slowly: a backend
+         * that fails by its own timeout is not hung), or none is due yet.
+         * One that hangs never lets the loop come back here. */
+        now = xd_clock_ns(CLOCK_MONOTONIC);
+        xd_notify_watchdog(&nt, now, ran || now < next);
     }
     xlog(LOG_INFO, "stopping after %" PRIu64 " intervals",
                    acct_snap(xd.col, &(struct acct_snapshot){ 0 })->intervals);
