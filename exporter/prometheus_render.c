@@ -314,25 +314,93 @@ static void prom_usage_families(const struct prom_r *r, bool tenants)
     }
 }
 
-/* One gauge or counter per domain from a uint32 field. */
+/* Where a family of one series per domain or tenant takes its value. */
+enum prom_rec {
+    PROM_DOM,                           /* struct acct_dom */
+    PROM_TENANT,                        /* struct acct_tenant */
+    PROM_TSUM,                          /* struct prom_tenant_sum */
+};
+
+/* ...and what the value is: a uint32 or uint64 as it is, a uint32
+ * percentage as a ratio (prom_put_pct), an int as 1 when not 0. */
+enum prom_kind {
+    PROM_U32,
+    PROM_U64,
+    PROM_PCT,
+    PROM_NONZERO,
+};
+
+/*
+ * A gauge or counter of one series per present domain (PROM_DOM) or per
+ * tenant, labelled as every such series, its value the field at @off of
+ * the record @rec names: one loop for every family that is a field.
+ */
+static void prom_field(struct prom_r *r, enum prom_rec rec, const char *name,
+                       const char *type, const char *help, size_t off,
+                       enum prom_kind kind)
+{
+    const char *prefix = rec == PROM_DOM ? "xenos_domain_" : "xenos_tenant_";
+    uint32_t n = rec == PROM_DOM ? r->nr : r->c->nr_tenants, k, v32;
+    uint64_t v64;
+    int vint;
+
+    prom_family(r->b, prefix, name, type, help);
+    for ( k = 0; k < n; k++ )
+    {
+        const char *base = rec == PROM_DOM ? (const char *)r->doms[k]
+                         : rec == PROM_TENANT ? (const char *)&r->c->tenants[k]
+                                              : (const char *)&r->tsum[k];
+        size_t len;
+        const char *l = rec == PROM_DOM ? prom_dlab(r, k, &len)
+                                        : prom_tlab(r, k, &len);
+
+        prom_series(r->b, prefix, name, l, len);
+        txt_puts(r->b, "} ");
+        switch ( kind )
+        {
+        case PROM_U32:
+        case PROM_PCT:
+            memcpy(&v32, base + off, sizeof(v32));
+            if ( kind == PROM_PCT )
+                prom_put_pct(r->b, v32);
+            else
+                txt_put_u64(r->b, v32);
+            break;
+        case PROM_U64:
+            memcpy(&v64, base + off, sizeof(v64));
+            txt_put_u64(r->b, v64);
+            break;
+        case PROM_NONZERO:
+            memcpy(&vint, base + off, sizeof(vint));
+            txt_putc(r->b, vint ? '1' : '0');
+            break;
+        }
+        txt_putc(r->b, '\n');
+    }
+}
+
+/* The memory_bytes series of one domain or tenant, a kind each. */
+static void prom_memory(struct txt_buf *b, const char *prefix, const char *l,
+                        size_t len, const uint64_t v[3])
+{
+    unsigned int i;
+
+    for ( i = 0; i < 3; i++ )
+    {
+        prom_series(b, prefix, "memory_bytes", l, len);
+        txt_puts(b, ",kind=\"");
+        txt_puts(b, prom_mem_kinds[i]);
+        txt_puts(b, "\"} ");
+        txt_put_u64(b, v[i]);
+        txt_putc(b, '\n');
+    }
+}
+
+/* A family of one series per domain from a uint32 field. */
 static void prom_dom_u32(struct prom_r *r, const char *name,
                          const char *type, const char *help, size_t off)
 {
-    uint32_t k;
-
-    prom_family(r->b, "xenos_domain_", name, type, help);
-    for ( k = 0; k < r->nr; k++ )
-    {
-        size_t len;
-        const char *l = prom_dlab(r, k, &len);
-        uint32_t v;
-
-        memcpy(&v, (const char *)r->doms[k] + off, sizeof(v));
-        prom_series(r->b, "xenos_domain_", name, l, len);
-        txt_puts(r->b, "} ");
-        txt_put_u64(r->b, v);
-        txt_putc(r->b, '\n');
-    }
+    prom_field(r, PROM_DOM, name, type, help, off, PROM_U32);
 }
 
 static void prom_domains(struct prom_r *r)
@@ -409,48 +477,21 @@ static void prom_domains(struct prom_r *r)
                                 d->mem_target_bytes };
 
         l = prom_dlab(r, k, &len);
-        for ( i = 0; i < 3; i++ )
-        {
-            prom_series(b, "xenos_domain_", "memory_bytes", l, len);
-            txt_puts(b, ",kind=\"");
-            txt_puts(b, prom_mem_kinds[i]);
-            txt_puts(b, "\"} ");
-            txt_put_u64(b, v[i]);
-            txt_putc(b, '\n');
-        }
+        prom_memory(b, "xenos_domain_", l, len, v);
     }
     prom_dom_u32(r, "weight", "gauge",
                  "Scheduler weight in force (0: not set by xenosd).",
                  offsetof(struct acct_dom, weight));
-    prom_family(b, "xenos_domain_", "cap_ratio", "gauge",
-                "CPU cap in force in pCPUs (1 = one whole pCPU; 0 = none).");
-    for ( k = 0; k < r->nr; k++ )
-    {
-        l = prom_dlab(r, k, &len);
-        prom_series(b, "xenos_domain_", "cap_ratio", l, len);
-        txt_puts(b, "} ");
-        prom_put_pct(b, r->doms[k]->cap_pct);
-        txt_putc(b, '\n');
-    }
-    prom_family(b, "xenos_domain_", "reboots_total", "counter",
-                "Reboots seen (the same uuid under a new domid).");
-    for ( k = 0; k < r->nr; k++ )
-    {
-        l = prom_dlab(r, k, &len);
-        prom_series(b, "xenos_domain_", "reboots_total", l, len);
-        txt_puts(b, "} ");
-        txt_put_u64(b, r->doms[k]->resets);
-        txt_putc(b, '\n');
-    }
-    prom_family(b, "xenos_domain_", "sample_error", "gauge",
-                "1 when the last sample could not read the domain's "
-                "counters (they are counted at its next good sample).");
-    for ( k = 0; k < r->nr; k++ )
-    {
-        l = prom_dlab(r, k, &len);
-        prom_series(b, "xenos_domain_", "sample_error", l, len);
-        txt_puts(b, r->doms[k]->error ? "} 1\n" : "} 0\n");
-    }
+    prom_field(r, PROM_DOM, "cap_ratio", "gauge",
+               "CPU cap in force in pCPUs (1 = one whole pCPU; 0 = none).",
+               offsetof(struct acct_dom, cap_pct), PROM_PCT);
+    prom_field(r, PROM_DOM, "reboots_total", "counter",
+               "Reboots seen (the same uuid under a new domid).",
+               offsetof(struct acct_dom, resets), PROM_U64);
+    prom_field(r, PROM_DOM, "sample_error", "gauge",
+               "1 when the last sample could not read the domain's "
+               "counters (they are counted at its next good sample).",
+               offsetof(struct acct_dom, error), PROM_NONZERO);
 }
 
 static void prom_tenants(struct prom_r *r)
@@ -459,64 +500,28 @@ static void prom_tenants(struct prom_r *r)
     struct txt_buf *b = r->b;
     size_t len;
     const char *l;
-    uint32_t k, i;
+    uint32_t k;
 
     prom_usage_families(r, true);
-    prom_family(b, "xenos_tenant_", "domains", "gauge",
-                "The tenant's domains present in the last sample.");
-    for ( k = 0; k < c->nr_tenants; k++ )
-    {
-        l = prom_tlab(r, k, &len);
-        prom_series(b, "xenos_tenant_", "domains", l, len);
-        txt_puts(b, "} ");
-        txt_put_u64(b, c->tenants[k].nr_domains);
-        txt_putc(b, '\n');
-    }
-    prom_family(b, "xenos_tenant_", "online_vcpus", "gauge",
-                "vCPUs online in the tenant's present domains.");
-    for ( k = 0; k < c->nr_tenants; k++ )
-    {
-        l = prom_tlab(r, k, &len);
-        prom_series(b, "xenos_tenant_", "online_vcpus", l, len);
-        txt_puts(b, "} ");
-        txt_put_u64(b, r->tsum[k].online_vcpus);
-        txt_putc(b, '\n');
-    }
+    prom_field(r, PROM_TENANT, "domains", "gauge",
+               "The tenant's domains present in the last sample.",
+               offsetof(struct acct_tenant, nr_domains), PROM_U32);
+    prom_field(r, PROM_TSUM, "online_vcpus", "gauge",
+               "vCPUs online in the tenant's present domains.",
+               offsetof(struct prom_tenant_sum, online_vcpus), PROM_U64);
     prom_family(b, "xenos_tenant_", "memory_bytes", "gauge",
                 "Memory of the tenant's present domains, summed.");
     for ( k = 0; k < c->nr_tenants; k++ )
     {
         l = prom_tlab(r, k, &len);
-        for ( i = 0; i < 3; i++ )
-        {
-            prom_series(b, "xenos_tenant_", "memory_bytes", l, len);
-            txt_puts(b, ",kind=\"");
-            txt_puts(b, prom_mem_kinds[i]);
-            txt_puts(b, "\"} ");
-            txt_put_u64(b, r->tsum[k].mem[i]);
-            txt_putc(b, '\n');
-        }
+        prom_memory(b, "xenos_tenant_", l, len, r->tsum[k].mem);
     }
-    prom_family(b, "xenos_tenant_", "weight", "gauge",
-                "Tenant weight from the tenant policy.");
-    for ( k = 0; k < c->nr_tenants; k++ )
-    {
-        l = prom_tlab(r, k, &len);
-        prom_series(b, "xenos_tenant_", "weight", l, len);
-        txt_puts(b, "} ");
-        txt_put_u64(b, c->tenants[k].weight);
-        txt_putc(b, '\n');
-    }
-    prom_family(b, "xenos_tenant_", "cap_ratio", "gauge",
-                "Tenant CPU cap in pCPUs (1 = one whole pCPU; 0 = none).");
-    for ( k = 0; k < c->nr_tenants; k++ )
-    {
-        l = prom_tlab(r, k, &len);
-        prom_series(b, "xenos_tenant_", "cap_ratio", l, len);
-        txt_puts(b, "} ");
-        prom_put_pct(b, c->tenants[k].cap_pct);
-        txt_putc(b, '\n');
-    }
+    prom_field(r, PROM_TENANT, "weight", "gauge",
+               "Tenant weight from the tenant policy.",
+               offsetof(struct acct_tenant, weight), PROM_U32);
+    prom_field(r, PROM_TENANT, "cap_ratio", "gauge",
+               "Tenant CPU cap in pCPUs (1 = one whole pCPU; 0 = none).",
+               offsetof(struct acct_tenant, cap_pct), PROM_PCT);
     prom_family(b, "xenos_tenant_", "cap_use_ratio", "gauge",
                 "CPU used in the last interval over the tenant's cap "
                 "(1 = at the cap); only for tenants with a cap.");
