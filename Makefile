@@ -105,8 +105,8 @@ abuse: build
 # built (dpkg-buildpackage) and checked by lintian, installed into a fresh
 # Debian 12 root (debootstrap, cached in $XENOS_PKGTEST, default
 # /var/cache/xenos-pkgtest), xenosd started there with the unit's command
-# line on the sim backend, scraped, asked and stopped.  Root; about 3
-# minutes with its cache, 6 from nothing.
+# line on the sim backend, scraped, asked and stopped.  Root; about a
+# minute with its cache, 2.5 from nothing.
 package-test: deps
 	tests/pkg/run --build-dir $(BUILD)
 
