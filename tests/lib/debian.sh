@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/lib/debian.sh: what the tests that build a Debian root share
 # (tests/xen/run, the dom0 image; tests/pkg/run, the packaging test).
 # Sourced by bash; the caller defines log and die.
