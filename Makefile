@@ -76,7 +76,7 @@ builds: deps
 # and state dir; xenosctl graph must say it is not built.  Under a minute.
 NOEXP_FLAGS = $(shell sed -n 's/^EXP_EXPORTER(\([a-z0-9_]*\))/-DXENOS_WITH_\U\1=OFF/p' \
                   exporter/include/xenos/exporters.def)
-NOEXP_TESTS = ^test_(cli|cfg|collector|ctlsock|statedir|tpol|xen_backend)$$
+NOEXP_TESTS = ^test_(cli|cfg|collector|ctlsock|programs|service|statedir|tpol|xen_backend)$$
 builds-noexp: deps
 	@echo "== builds: noexp (gcc, Debug, $(NOEXP_FLAGS)) in $(BUILD)-noexp"
 	cmake -S . -B $(BUILD)-noexp -DCMAKE_BUILD_TYPE=Debug -DXENOS_WERROR=ON \

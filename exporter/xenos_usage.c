@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <xenos/cli.h>
 #include <xenos/exp_usage.h>
 #include <xenos/strmap.h>
 #include <xenos/text.h>
@@ -370,17 +371,19 @@ static int parse_time(const char *s, uint64_t *ns)
     return -EINVAL;
 }
 
-static int usage(int rc)
+/* --help: on stdout, exit status 0. */
+static int usage(void)
 {
-    fprintf(rc ? stderr : stdout,
+    printf(
         "usage: xenos-usage dump [--format table|csv|json] FILES...\n"
         "       xenos-usage sum --by tenant|domain [--from T] [--to T]\n"
         "                       [--format table|csv|json] FILES...\n"
+        "       xenos-usage --version | --help\n"
         "T: unix seconds or ISO-8601 UTC (2026-11-01T00:00:00Z); a record\n"
         "counts in [from, to) by its interval's start.\n"
         "Exit: 0 whole, 1 damage reported (good records still used), 2 "
         "error.\n");
-    return rc;
+    return 0;
 }
 
 static const struct option long_opts[] = {
@@ -389,6 +392,7 @@ static const struct option long_opts[] = {
     { "from", required_argument, NULL, 'F' },
     { "to", required_argument, NULL, 'T' },
     { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, CLI_OPT_VERSION },
     { NULL, 0, NULL, 0 },
 };
 
@@ -399,18 +403,8 @@ int main(int argc, char **argv)
     int opt, i, rc, status = 0;
     size_t k;
 
-    if ( argc < 2 )
-        return usage(2);
-    if ( !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") )
-        return usage(0);
-    if ( strcmp(argv[1], "dump") && strcmp(argv[1], "sum") )
-    {
-        fprintf(stderr, "xenos-usage: unknown command (dump or sum)\n");
-        return usage(2);
-    }
-    sum = !strcmp(argv[1], "sum");
-    optind = 2;
-    while ( (opt = getopt_long(argc, argv, "h", long_opts, NULL)) != -1 )
+    opterr = 0;
+    while ( (opt = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1 )
     {
         switch ( opt )
         {
@@ -422,40 +416,48 @@ int main(int argc, char **argv)
             else if ( !strcmp(optarg, "json") )
                 c.fmt = FMT_JSON;
             else
-            {
-                fprintf(stderr, "xenos-usage: --format: table, csv or "
-                        "json\n");
-                return 2;
-            }
+                return cli_usage_error("xenos-usage", "--format: table, csv "
+                                       "or json, not '%s'", optarg);
             break;
         case 'b':
             by_set = true;
             if ( !strcmp(optarg, "domain") )
                 c.by_domain = true;
             else if ( strcmp(optarg, "tenant") )
-            {
-                fprintf(stderr, "xenos-usage: --by: tenant or domain\n");
-                return 2;
-            }
+                return cli_usage_error("xenos-usage", "--by: tenant or "
+                                       "domain, not '%s'", optarg);
             break;
         case 'F':
         case 'T':
             if ( parse_time(optarg, opt == 'F' ? &c.from_ns : &c.to_ns) )
-            {
-                fprintf(stderr, "xenos-usage: --%s: not unix seconds nor "
-                        "ISO-8601 UTC\n", opt == 'F' ? "from" : "to");
-                return 2;
-            }
+                return cli_usage_error("xenos-usage", "--%s: not unix "
+                                       "seconds nor ISO-8601 UTC: '%s'",
+                                       opt == 'F' ? "from" : "to", optarg);
             break;
         case 'h':
-            return usage(0);
+            return usage();
+        case CLI_OPT_VERSION:
+            return cli_version("xenos-usage");
         default:
-            return usage(2);
+            return cli_bad_option("xenos-usage", opt, argv);
         }
     }
-    if ( optind >= argc || (sum && !by_set) ||
-         (!sum && (by_set || c.from_ns || c.to_ns != UINT64_MAX)) )
-        return usage(2);
+    /* The options may stand before or after the command (getopt_long
+     * moves the words that are not options to the end, in order). */
+    if ( optind >= argc )
+        return cli_usage_error("xenos-usage", "no command (dump or sum)");
+    if ( strcmp(argv[optind], "dump") && strcmp(argv[optind], "sum") )
+        return cli_usage_error("xenos-usage", "unknown command '%s' (dump "
+                               "or sum)", argv[optind]);
+    sum = !strcmp(argv[optind++], "sum");
+    if ( sum && !by_set )
+        return cli_usage_error("xenos-usage", "sum needs --by tenant or "
+                               "--by domain");
+    if ( !sum && (by_set || c.from_ns || c.to_ns != UINT64_MAX) )
+        return cli_usage_error("xenos-usage", "--by, --from and --to are "
+                               "for sum, not dump");
+    if ( optind >= argc )
+        return cli_usage_error("xenos-usage", "no FILES to read");
     if ( !sum )
         dump_head(c.fmt);
     for ( i = optind; i < argc; i++ )

@@ -13,20 +13,10 @@
 
 #include <xenos/cfg.h>
 #include <xenos/fileio.h>
+#include <xenos/log.h>
 #include <xenos/text.h>
 
 #include "daemon.h"
-
-void xd_log(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("xenosd: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
 
 int xd_cond_note(struct xd_cond *c, int rc, const char *what,
                  const char *hint)
@@ -34,16 +24,16 @@ int xd_cond_note(struct xd_cond *c, int rc, const char *what,
     if ( !rc )
     {
         if ( c->rc )
-            xd_log("%s works again (after %" PRIu64 " failed interval%s)",
-                   what, c->fails, c->fails == 1 ? "" : "s");
+            xlog(LOG_NOTICE, "%s works again (after %" PRIu64 " failed "
+                 "interval%s)", what, c->fails, c->fails == 1 ? "" : "s");
         c->rc = 0;
         c->fails = 0;
         return 0;
     }
     if ( rc != c->rc )
-        xd_log("%s: %s%s%s%s", what, fio_strerror(rc), hint ? " (" : "",
-               hint ? hint : "", hint ? "; logged again when this changes)"
-                                      : "");
+        xlog(LOG_ERR, "%s: %s%s%s%s", what, fio_strerror(rc),
+             hint ? " (" : "", hint ? hint : "",
+             hint ? "; logged again when this changes)" : "");
     c->rc = rc;
     c->fails++;
     return rc;
@@ -80,7 +70,7 @@ int xd_load_policy(struct xd *xd)
     rc = tpol_load(xd->o.policy_file, &p, err, sizeof(err));
     if ( rc )
     {
-        xd_log("%s", err[0] ? err : strerror(-rc));
+        xlog(LOG_ERR, "%s", err[0] ? err : strerror(-rc));
         return rc;
     }
     tpol_free(xd->tpol);
@@ -463,9 +453,9 @@ int xd_account(struct xd *xd)
         return rc;
     xd->nr_pcpus = xd->sample.nr_pcpus;
     if ( acct_snap(xd->col, &snap)->host_reboots != reboots )
-        xd_log("the host rebooted (now boot %s): the lives of the last "
-               "boot end at their last sample; the new ones count from "
-               "zero", snap.boot_id[0] ? snap.boot_id : "unknown");
+        xlog(LOG_NOTICE, "the host rebooted (now boot %s): the lives of the "
+             "last boot end at their last sample; the new ones count from "
+             "zero", snap.boot_id[0] ? snap.boot_id : "unknown");
     xd_apply_policy(xd);
     rc = acct_collector_checkpoint(xd->col);
     if ( rc || xd->ckpt_cond.rc )
@@ -513,8 +503,8 @@ int xd_open_exporters(struct xd *xd)
 
         if ( xd->nr_exps == XD_EXPORTERS_MAX )
         {
-            xd_log("%s: more exporters than %d", (*e)->name,
-                   XD_EXPORTERS_MAX);
+            xlog(LOG_ERR, "%s: more exporters than %d", (*e)->name,
+                          XD_EXPORTERS_MAX);
             return -E2BIG;
         }
         env.name = (*e)->name;
@@ -522,11 +512,11 @@ int xd_open_exporters(struct xd *xd)
         rc = (*e)->open(&env, &x->state, msg, sizeof(msg));
         if ( rc < 0 )
         {
-            xd_log("%s: %s", (*e)->what, msg[0] ? msg : strerror(-rc));
+            xlog(LOG_ERR, "%s: %s", (*e)->what, msg[0] ? msg : strerror(-rc));
             return rc;
         }
         if ( msg[0] )
-            xd_log("%s", msg);
+            xlog(LOG_NOTICE, "%s", msg);
         if ( rc == EXP_OFF )
             continue;
         x->ops = *e;
@@ -546,7 +536,7 @@ void xd_close_exporters(struct xd *xd)
 
         if ( xd->exps[i].ops->close(xd->exps[i].state, msg, sizeof(msg)) &&
              msg[0] )
-            xd_log("%s: %s", xd->exps[i].ops->what, msg);
+            xlog(LOG_WARNING, "%s: %s", xd->exps[i].ops->what, msg);
     }
     xd->nr_exps = 0;
 }
@@ -583,6 +573,6 @@ void xd_export(struct xd *xd)
                      x->ops->update(x->state, &snap, &info, msg,
                                     sizeof(msg)));
         if ( msg[0] )
-            xd_log("%s: %s", x->ops->what, msg);
+            xlog(LOG_WARNING, "%s: %s", x->ops->what, msg);
     }
 }

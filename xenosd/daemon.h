@@ -46,8 +46,8 @@ struct xd_cond {
 /*
  * Note the outcome @rc (0 or -errno) of @what for @c, logging as above:
  * "WHAT: reason (@hint)" when failing starts or the reason changes (@hint
- * may be NULL), "WHAT works again (after N failed intervals)" when it
- * ends.  Returns @rc.
+ * may be NULL; an error, LOG_ERR), "WHAT works again (after N failed
+ * intervals)" when it ends (LOG_NOTICE).  Returns @rc.
  */
 int xd_cond_note(struct xd_cond *c, int rc, const char *what,
                  const char *hint);
@@ -84,7 +84,6 @@ struct xd {
     uint64_t export_errors;
 };
 
-void xd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t xd_clock_ns(int clock_id);
 
 /* Load xd->o.policy_file into xd->tpol; on error log and keep the old

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <xenos/cli.h>
 #include <xenos/exp_rrd.h>
 #include <xenos/text.h>
 
@@ -298,6 +299,7 @@ static void usage(FILE *f)
         "-o OUT.png\n"
         "                [--rrd-dir R] [--rrdcached ADDR] [--tenant|--domain] "
         "[--width W] [--height H]\n"
+        "       xenosctl --version | --help\n"
         "T: seconds, or with a unit: 30m, 1h, 2d, 1w (default 1h).  R "
         "defaults to DIR/rrd.\n"
         "DIR defaults to %s.\n", XENOS_STATE_DIR_DEFAULT);
@@ -322,6 +324,7 @@ int main(int argc, char **argv)
         { "height", required_argument, NULL, 'E' },
         { "batch", no_argument, NULL, 'b' },
         { "sort", required_argument, NULL, 'S' },
+        { "version", no_argument, NULL, CLI_OPT_VERSION },
         { NULL, 0, NULL, 0 },
     };
     struct xc_graph g = { .since = "1h" };
@@ -332,7 +335,8 @@ int main(int argc, char **argv)
     char *reply;
     int c, rc;
 
-    while ( (c = getopt_long(argc, argv, "hbn:o:", opts, NULL)) != -1 )
+    opterr = 0;
+    while ( (c = getopt_long(argc, argv, ":hbn:o:", opts, NULL)) != -1 )
     {
         switch ( c )
         {
@@ -352,7 +356,8 @@ int main(int argc, char **argv)
         case 'E': g.height = (unsigned int)strtoul(optarg, NULL, 10); break;
         case 'b': batch = true; break;
         case 'S': sort = optarg; break;
-        default: usage(stderr); return 2;
+        case CLI_OPT_VERSION: return cli_version("xenosctl");
+        default: return cli_bad_option("xenosctl", c, argv);
         }
     }
     if ( optind + 2 == argc && !strcmp(argv[optind], "graph") )
@@ -360,11 +365,17 @@ int main(int argc, char **argv)
         g.what = argv[optind + 1];
         return xc_graph(dir, &g);
     }
-    if ( optind + 1 != argc || delay < 1 )
-    {
-        usage(stderr);
-        return 2;
-    }
+    if ( optind == argc )
+        return cli_usage_error("xenosctl", "no command (status, top or "
+                               "graph)");
+    if ( optind + 1 == argc && !strcmp(argv[optind], "graph") )
+        return cli_usage_error("xenosctl", "graph: which TENANT or DOMAIN?");
+    if ( optind + 1 != argc )
+        return cli_usage_error("xenosctl", "unexpected argument '%s'",
+                               argv[optind + (strcmp(argv[optind], "graph")
+                                              ? 1 : 2)]);
+    if ( delay < 1 )
+        return cli_usage_error("xenosctl", "--delay must be 1 or more");
     cmd = argv[optind];
     if ( !strcmp(cmd, "status") )
     {
@@ -401,10 +412,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if ( strcmp(cmd, "top") )
-    {
-        usage(stderr);
-        return 2;
-    }
+        return cli_usage_error("xenosctl", "unknown command '%s' (status, "
+                               "top or graph)", cmd);
     /* Plain text when asked, or when there is no terminal to drive; a
      * pipe without -n gets one snapshot, as it always did. */
     if ( !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO) )
@@ -420,10 +429,8 @@ int main(int argc, char **argv)
                                .where = dir };
 
         if ( sort && (rc = xc_sort_key(sort)) < 0 )
-        {
-            usage(stderr);
-            return 2;
-        }
+            return cli_usage_error("xenosctl", "--sort: cpu, name, cap or "
+                                   "memory, not '%s'", sort);
         to.sort = sort ? (enum top_sort)rc : to.sort;
         if ( once || batch )
             return top_batch(&to, xc_top_fetch, (void *)dir);

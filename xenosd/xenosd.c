@@ -41,21 +41,26 @@
 
 #include <xenos/acct.h>
 #include <xenos/cfg.h>
+#include <xenos/cli.h>
 #include <xenos/exp.h>
 #include <xenos/exp_prom.h>
 #include <xenos/exp_usage.h>
 #include <xenos/fileio.h>
+#include <xenos/log.h>
 #include <xenos/num.h>
 
 #include "ctl.h"
 #include "ctlsrv.h"
 #include "daemon.h"
+#include "notify.h"
 
 #define XD_INTERVAL_MS_DEFAULT  5000
 #define XD_INTERVAL_MS_MIN      100
 #define XD_INTERVAL_MS_MAX      3600000
 #define XD_MAX_BACKEND_ARGS     16
 #define XD_PEER_GROUPS          64      /* first guess; grown on ERANGE */
+/* The unit's --config: may be missing (read_config). */
+#define XD_CONFIG_DEFAULT       "/etc/xenos/xenosd.conf"
 
 /* ------------------------------------------------------------------ */
 /* Intervals                                                           */
@@ -82,13 +87,31 @@ static void xd_interval(struct xd *xd)
     {
         /* Half-accounted in memory: the checkpoint on disk is the truth,
          * so start again from it rather than write this one. */
-        xd_log("out of memory accounting a sample; exiting to restart "
-               "from the checkpoint");
+        xlog(LOG_ERR, "out of memory accounting a sample; exiting to restart "
+                      "from the checkpoint");
         exit(1);
     }
     xd->last_sample_wall_ns = xd_clock_ns(CLOCK_REALTIME);
     xd->sample_duration_ns = xd_clock_ns(CLOCK_MONOTONIC) - t0;
     xd_export(xd);
+}
+
+/* After an interval, for systemd: READY=1 after the first (the control
+ * socket is up by then), and the STATUS= line `systemctl status` shows. */
+static void xd_interval_notify(struct xd *xd, struct xd_notify *nt)
+{
+    struct acct_snapshot snap;
+    const char *ready = nt->ready ? "" : "READY=1\n";
+
+    acct_snap(xd->col, &snap);
+    if ( xd->sample_cond.rc )
+        xd_notify(nt, "%sSTATUS=interval %" PRIu64 ": sampling fails (%s)",
+                  ready, snap.intervals, fio_strerror(xd->sample_cond.rc));
+    else
+        xd_notify(nt, "%sSTATUS=interval %" PRIu64 ": %" PRIu32 " domains, "
+                  "%" PRIu32 " tenants", ready, snap.intervals,
+                  xd->sample.nr_domains, snap.nr_tenants);
+    nt->ready = true;
 }
 
 /* ------------------------------------------------------------------ */
@@ -248,9 +271,12 @@ static void usage(FILE *f)
         "usage.interval_s)\n"
         "  --interval-ms N       sampling interval, %d..%d (default %d)\n"
         "  --state-dir DIR       checkpoint and control socket (default %s)\n"
-        "  --config FILE         options as 'key = value' lines\n",
+        "  --config FILE         options as 'key = value' lines (%s may be\n"
+        "                        missing: then there are none)\n"
+        "  --version             print the version and exit\n"
+        "  --help                print this and exit\n",
         EXP_PROM_LISTEN_DEFAULT, XD_INTERVAL_MS_MIN, XD_INTERVAL_MS_MAX,
-        XD_INTERVAL_MS_DEFAULT, XENOS_STATE_DIR_DEFAULT);
+        XD_INTERVAL_MS_DEFAULT, XENOS_STATE_DIR_DEFAULT, XD_CONFIG_DEFAULT);
 }
 
 static const struct option xd_long[] = {
@@ -271,6 +297,7 @@ static const struct option xd_long[] = {
     { "state-dir", required_argument, NULL, 'd' },
     { "config", required_argument, NULL, 'c' },
     { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, CLI_OPT_VERSION },
     { NULL, 0, NULL, 0 },
 };
 
@@ -293,19 +320,21 @@ static int exp_opt_add(struct xd_opts *o, const char *key, const char *val,
         n = dot ? (size_t)(dot - val) : 0;
         if ( !dot || !eq || eq < dot || dot + 1 == eq || n >= sizeof(name) )
         {
-            fprintf(stderr, "xenosd: %s: exporter-opt must be "
-                    "NAME.KEY=VALUE, not '%s'\n", where, val);
+            xlog(LOG_ERR, "%s: exporter-opt must be "
+                    "NAME.KEY=VALUE, not '%s'", where, val);
             return -EINVAL;
         }
         memcpy(name, val, n);
         name[n] = '\0';
         if ( !exp_find(name) )
         {
-            fprintf(stderr, "xenosd: %s: exporter-opt: no exporter '%s' "
-                    "(built in:", where, name);
+            char built[256] = "";
+
             for ( n = 0; exp_exporters[n]; n++ )
-                fprintf(stderr, " %s", exp_exporters[n]->name);
-            fprintf(stderr, ")\n");
+                snprintf(built + strlen(built), sizeof(built) - strlen(built),
+                         " %s", exp_exporters[n]->name);
+            xlog(LOG_ERR, "%s: exporter-opt: no exporter '%s' (built in:%s)",
+                 where, name, built);
             return -EINVAL;
         }
     }
@@ -316,14 +345,14 @@ static int exp_opt_add(struct xd_opts *o, const char *key, const char *val,
         if ( !exp_find(name) )
         {
             if ( strcmp(val, "off") )
-                fprintf(stderr, "xenosd: %s: %s ignored: no exporter '%s' "
-                        "is built in\n", where, key, name);
+                xlog(LOG_WARNING, "%s: %s ignored: no exporter '%s' "
+                        "is built in", where, key, name);
             return 0;
         }
     }
     if ( o->nr_exp_opts == XD_EXP_OPTS_MAX )
     {
-        fprintf(stderr, "xenosd: %s: more than %d exporter options\n", where,
+        xlog(LOG_ERR, "%s: more than %d exporter options", where,
                 XD_EXP_OPTS_MAX);
         return -E2BIG;
     }
@@ -367,8 +396,8 @@ static int set_opt(struct xd_opts *o, int key, const char *val,
         free(v);
         if ( num_parse_int(val, 1, 3600, &n) )
         {
-            fprintf(stderr, "xenosd: %s: usage-interval-s must be 1..3600, "
-                    "not '%s'\n", where, val);
+            xlog(LOG_ERR, "%s: usage-interval-s must be 1..3600, "
+                    "not '%s'", where, val);
             return -EINVAL;
         }
         return exp_opt_add(o, "usage.interval_s", val, where);
@@ -377,8 +406,8 @@ static int set_opt(struct xd_opts *o, int key, const char *val,
         free(v);
         if ( num_parse_int(val, XD_INTERVAL_MS_MIN, XD_INTERVAL_MS_MAX, &n) )
         {
-            fprintf(stderr, "xenosd: %s: interval-ms must be %d..%d, not "
-                    "'%s'\n", where, XD_INTERVAL_MS_MIN, XD_INTERVAL_MS_MAX,
+            xlog(LOG_ERR, "%s: interval-ms must be %d..%d, not "
+                    "'%s'", where, XD_INTERVAL_MS_MIN, XD_INTERVAL_MS_MAX,
                     val);
             return -EINVAL;
         }
@@ -400,7 +429,16 @@ static int read_config(struct xd_opts *o, const char *path)
     if ( !f )
     {
         rc = -errno;
-        fprintf(stderr, "xenosd: %s: %s\n", path, strerror(-rc));
+        /* The unit's config, which a fresh install need not have: no
+         * file, no options (a restart loop helps nobody).  Any other
+         * file was asked for by name and must be there. */
+        if ( rc == -ENOENT && !strcmp(path, XD_CONFIG_DEFAULT) )
+        {
+            xlog(LOG_NOTICE, "no %s: running on the defaults and the "
+                 "command line", path);
+            return 0;
+        }
+        xlog(LOG_ERR, "%s: %s", path, strerror(-rc));
         return rc;
     }
     kv = malloc(sizeof(*kv));
@@ -420,7 +458,7 @@ static int read_config(struct xd_opts *o, const char *path)
                 break;
         if ( !opt->name )
         {
-            fprintf(stderr, "xenosd: %s: unknown key '%s'\n", kv->where, k);
+            xlog(LOG_ERR, "%s: unknown key '%s'", kv->where, k);
             rc = -EINVAL;
             break;
         }
@@ -429,13 +467,15 @@ static int read_config(struct xd_opts *o, const char *path)
             break;
     }
     if ( rc < 0 && kv->err[0] )
-        fprintf(stderr, "xenosd: %s\n", kv->err);
+        xlog(LOG_ERR, "%s", kv->err);
     free(kv);
     fclose(f);
     return rc < 0 ? rc : 0;
 }
 
-static int parse_args(struct xd_opts *o, int argc, char **argv)
+/* 0 to go on, or the exit status: 2 (CLI_EXIT_USAGE) for bad usage, 0
+ * after --help or --version. */
+static int parse_args(struct xd_opts *o, int argc, char **argv, bool *done)
 {
     int c, i;
 
@@ -452,26 +492,27 @@ static int parse_args(struct xd_opts *o, int argc, char **argv)
             if ( read_config(o, p) )
                 return 2;
         }
-    while ( (c = getopt_long(argc, argv, "h", xd_long, NULL)) != -1 )
+    opterr = 0;
+    while ( (c = getopt_long(argc, argv, ":h", xd_long, NULL)) != -1 )
     {
-        if ( c == 'h' )
+        if ( c == 'h' || c == CLI_OPT_VERSION )
         {
+            *done = true;
+            if ( c == CLI_OPT_VERSION )
+                return cli_version("xenosd");
             usage(stdout);
-            exit(0);
+            return 0;
         }
         if ( c == 'c' )
             continue;
-        if ( c == '?' || set_opt(o, c, optarg, "command line") )
-        {
-            usage(stderr);
+        if ( c == '?' || c == ':' )
+            return cli_bad_option("xenosd", c, argv);
+        if ( set_opt(o, c, optarg, "command line") )
             return 2;
-        }
     }
     if ( optind < argc )
-    {
-        fprintf(stderr, "xenosd: unexpected argument '%s'\n", argv[optind]);
-        return 2;
-    }
+        return cli_usage_error("xenosd", "unexpected argument '%s'",
+                               argv[optind]);
     return 0;
 }
 
@@ -485,7 +526,7 @@ static int xd_open_backend(struct xd *xd)
     xd->be = acct_backend_find(xd->o.backend);
     if ( !xd->be )
     {
-        fprintf(stderr, "xenosd: no backend '%s' in this build\n",
+        xlog(LOG_ERR, "no backend '%s' in this build",
                 xd->o.backend);
         return -ENOENT;
     }
@@ -493,8 +534,8 @@ static int xd_open_backend(struct xd *xd)
      * an unknown "tenant_key". */
     if ( xd->o.xen_tenant_key && strcmp(xd->be->name, "xen") )
     {
-        fprintf(stderr, "xenosd: --xen-tenant-key is an option of the xen "
-                "backend, not of %s\n", xd->be->name);
+        xlog(LOG_ERR, "--xen-tenant-key is an option of the xen "
+                "backend, not of %s", xd->be->name);
         return -EINVAL;
     }
 #define ARG(k, v) \
@@ -510,7 +551,7 @@ static int xd_open_backend(struct xd *xd)
     args[n] = NULL;
     rc = xd->be->open(args, &xd->be_state, err, sizeof(err));
     if ( rc )
-        fprintf(stderr, "xenosd: backend %s: %s\n", xd->be->name,
+        xlog(LOG_ERR, "backend %s: %s", xd->be->name,
                 err[0] ? err : strerror(-rc));
     return rc;
 }
@@ -531,7 +572,7 @@ static int xd_signals(struct xd *xd)
 }
 
 /* SIGHUP: reload; SIGTERM/SIGINT: returns true to stop. */
-static bool xd_signal(struct xd *xd)
+static bool xd_signal(struct xd *xd, struct xd_notify *nt)
 {
     struct signalfd_siginfo si;
     bool stop = false;
@@ -540,15 +581,19 @@ static bool xd_signal(struct xd *xd)
     {
         if ( si.ssi_signo == SIGHUP )
         {
+            xd_notify(nt, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
+                      xd_clock_ns(CLOCK_MONOTONIC) / 1000u);
             xd->policy_reloads++;
             if ( xd_load_policy(xd) )
             {
                 xd->policy_reload_errors++;
-                xd_log("tenant policy not reloaded; the old one stays");
+                xlog(LOG_WARNING, "tenant policy not reloaded; the old one "
+                     "stays");
             }
             else
-                xd_log("tenant policy reloaded from %s",
-                       xd->o.policy_file ? xd->o.policy_file : "(none)");
+                xlog(LOG_INFO, "tenant policy reloaded from %s",
+                     xd->o.policy_file ? xd->o.policy_file : "(none)");
+            xd_notify(nt, "READY=1");
         }
         else
             stop = true;
@@ -572,7 +617,7 @@ static int xd_state_dir(struct xd *xd)
     fd = fio_dir_open(xd->o.state_dir, true, err, sizeof(err));
     if ( fd < 0 )
     {
-        fprintf(stderr, "xenosd: state dir %s\n", err);
+        xlog(LOG_ERR, "state dir %s", err);
         return fd;
     }
     xd->state_fd = fd;
@@ -580,19 +625,19 @@ static int xd_state_dir(struct xd *xd)
     if ( fd == -EWOULDBLOCK )
     {
         if ( holder > 0 )
-            fprintf(stderr, "xenosd: state dir %s is in use by another "
-                    "xenosd (pid %ld holds %s/%s): not starting\n",
+            xlog(LOG_ERR, "state dir %s is in use by another "
+                    "xenosd (pid %ld holds %s/%s): not starting",
                     xd->o.state_dir, (long)holder, xd->o.state_dir,
                     XENOS_LOCK_FILE);
         else
-            fprintf(stderr, "xenosd: state dir %s is in use by another "
-                    "xenosd (it holds %s/%s): not starting\n",
+            xlog(LOG_ERR, "state dir %s is in use by another "
+                    "xenosd (it holds %s/%s): not starting",
                     xd->o.state_dir, xd->o.state_dir, XENOS_LOCK_FILE);
         return fd;
     }
     if ( fd < 0 )
     {
-        fprintf(stderr, "xenosd: %s/%s: %s\n", xd->o.state_dir,
+        xlog(LOG_ERR, "%s/%s: %s", xd->o.state_dir,
                 XENOS_LOCK_FILE, fio_strerror(fd));
         return fd;
     }
@@ -604,14 +649,16 @@ int main(int argc, char **argv)
 {
     static struct xd xd;    /* reachable until exit, for leak checks */
     static struct xd_ctl ctl;
+    struct xd_notify nt;
     char ckpt[PATH_MAX], err[512] = "";
+    bool done = false, ran;
     uint64_t next;
     int rc;
 
     memset(&xd, 0, sizeof(xd));
     xd.listen_fd = xd.sig_fd = xd.state_fd = xd.lock_fd = -1;
-    rc = parse_args(&xd.o, argc, argv);
-    if ( rc )
+    rc = parse_args(&xd.o, argc, argv, &done);
+    if ( rc || done )
         return rc;
     if ( xd_state_dir(&xd) )
         return 1;
@@ -620,10 +667,10 @@ int main(int argc, char **argv)
     snprintf(ckpt, sizeof(ckpt), "%s/checkpoint", xd.o.state_dir);
     rc = acct_collector_alloc(&xd.col, ckpt, err, sizeof(err));
     if ( rc == -EBADMSG )
-        xd_log("%s; starting afresh", err);
+        xlog(LOG_WARNING, "%s; starting afresh", err);
     else if ( rc )
     {
-        xd_log("%s", err);
+        xlog(LOG_ERR, "%s", err);
         return 1;
     }
     acct_sample_init(&xd.sample);
@@ -631,7 +678,7 @@ int main(int argc, char **argv)
         snprintf(xd.host, sizeof(xd.host), "localhost");
     if ( xd_signals(&xd) )
     {
-        xd_log("signals: %s", strerror(errno));
+        xlog(LOG_ERR, "signals: %s", strerror(errno));
         return 1;
     }
     /* After the signal mask is set: threads an exporter starts (the
@@ -639,9 +686,10 @@ int main(int argc, char **argv)
      * only the signalfd. */
     if ( xd_open_exporters(&xd) )
         return 1;
-    if ( xd_listen(&xd) )
+    if ( (rc = xd_listen(&xd)) )
     {
-        xd_log("control socket in %s: %s", xd.o.state_dir, strerror(errno));
+        xlog(LOG_ERR, "control socket in %s: %s", xd.o.state_dir,
+             strerror(-rc));
         return 1;
     }
     /* The backend last: the sim backend may start a host (a process of
@@ -651,11 +699,12 @@ int main(int argc, char **argv)
      * fails to start leaves nothing running (test_xenosd). */
     if ( xd_open_backend(&xd) )
         return 1;
-    xd_log("sampling %s every %ld ms; state in %s; control socket %s/%s",
-           xd.be->name, xd.o.interval_ms, xd.o.state_dir, xd.o.state_dir,
-           XENOS_CTL_SOCKET);
+    xlog(LOG_INFO, "sampling %s every %ld ms; state in %s; control socket "
+         "%s/%s", xd.be->name, xd.o.interval_ms, xd.o.state_dir,
+         xd.o.state_dir, XENOS_CTL_SOCKET);
 
     xd_ctl_init(&ctl, xd.listen_fd, xd_peer_allowed, xd_answer, &xd);
+    xd_notify_init(&nt);
     next = xd_clock_ns(CLOCK_MONOTONIC);
     for ( ;; )
     {
@@ -663,9 +712,12 @@ int main(int argc, char **argv)
         uint64_t now = xd_clock_ns(CLOCK_MONOTONIC);
         int timeout = now >= next ? 0 : (int)((next - now + 999999) / 1000000);
         int ctl_timeout = xd_ctl_timeout_ms(&ctl, now);
+        int wd_timeout = xd_notify_timeout_ms(&nt, now);
 
         if ( ctl_timeout >= 0 && ctl_timeout < timeout )
             timeout = ctl_timeout;
+        if ( wd_timeout >= 0 && wd_timeout < timeout )
+            timeout = wd_timeout;
         p[0] = (struct pollfd){ xd.sig_fd, POLLIN, 0 };
         xd_ctl_pollfds(&ctl, p + 1);
         if ( poll(p, 1 + XD_CTL_NR_POLLFDS, timeout) < 0 )
@@ -674,8 +726,10 @@ int main(int argc, char **argv)
                 break;
             continue;
         }
-        if ( (p[0].revents & POLLIN) && xd_signal(&xd) )
+        if ( (p[0].revents & POLLIN) && xd_signal(&xd, &nt) )
         {
+            xd_notify(&nt, "STOPPING=1\nSTATUS=stopping: closing the "
+                      "interval");
             xd_interval(&xd);   /* close the interval, then go */
             break;
         }
@@ -683,9 +737,11 @@ int main(int argc, char **argv)
          * an interval (ctlsrv.c). */
         xd_ctl_serve(&ctl, p + 1, xd_clock_ns(CLOCK_MONOTONIC));
         now = xd_clock_ns(CLOCK_MONOTONIC);
-        if ( now >= next )
+        ran = now >= next;
+        if ( ran )
         {
             xd_interval(&xd);
+            xd_interval_notify(&xd, &nt);
             next += (uint64_t)xd.o.interval_ms * 1000000u;
             if ( next <= now )
             {
@@ -693,9 +749,14 @@ int main(int argc, char **argv)
                 next = now + (uint64_t)xd.o.interval_ms * 1000000u;
             }
         }
+        /* Progress: an interval ran this turn (however slowly: a backend
+         * that fails by its own timeout is not hung), or none is due yet.
+         * One that hangs never lets the loop come back here. */
+        now = xd_clock_ns(CLOCK_MONOTONIC);
+        xd_notify_watchdog(&nt, now, ran || now < next);
     }
-    xd_log("stopping after %" PRIu64 " intervals",
-           acct_snap(xd.col, &(struct acct_snapshot){ 0 })->intervals);
+    xlog(LOG_INFO, "stopping after %" PRIu64 " intervals",
+                   acct_snap(xd.col, &(struct acct_snapshot){ 0 })->intervals);
     xd_ctl_deinit(&ctl);
     xd_close_exporters(&xd);
     xd.be->close(xd.be_state);

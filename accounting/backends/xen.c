@@ -66,6 +66,7 @@
 #include <xenstore.h>
 
 #include <xenos/acct.h>
+#include <xenos/log.h>
 #include <xenos/num.h>
 
 #include "xen_util.h"
@@ -727,10 +728,10 @@ static int xenb_sched_of(struct xenb *b, const xc_domaininfo_t *in,
         /* The backend's one way to say why: set_sched has only -errno,
          * and the daemon only counts it. */
         b->sched_logged |= bit;
-        fprintf(stderr, "xenosd: backend xen: cpupool %u runs the %s "
-                "scheduler (id %u), which has no weight and cap: its "
-                "domains keep theirs (xenosd drives credit and credit2)\n",
-                in->cpupool, xenb__sched_name(sched_id), sched_id);
+        xlog(LOG_WARNING, "backend xen: cpupool %u runs the %s scheduler "
+             "(id %u), which has no weight and cap: its domains keep theirs "
+             "(xenosd drives credit and credit2)", in->cpupool,
+             xenb__sched_name(sched_id), sched_id);
     }
     return rc;
 }
@@ -917,8 +918,8 @@ static int xenb_probe_xenstat(struct xenb *b, char *err, size_t errlen)
     node = xenstat_get_node(b->xst, b->xst_flags);
     if ( !node && access(XENB_SYSFS_VBD, R_OK) )
     {
-        fprintf(stderr, "xenosd: backend xen: no %s (%s): sampling "
-                "without disk counters\n", XENB_SYSFS_VBD, strerror(errno));
+        xlog(LOG_WARNING, "backend xen: no %s (%s): sampling without "
+             "disk counters", XENB_SYSFS_VBD, strerror(errno));
         b->xst_flags &= ~XENSTAT_VBD;
         errno = 0;
         node = xenstat_get_node(b->xst, b->xst_flags);

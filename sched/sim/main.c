@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <xenos/cfg.h>
+#include <xenos/cli.h>
 #include <xenos/num.h>
 #include <xenos/sched.h>
 #include <xenos/sim.h>
@@ -63,6 +64,7 @@ static void xs_usage(FILE *f)
             "  --csv DIR         also write DIR/domains.csv, "
             "DIR/windows.csv\n"
             "  --list-policies   list the policies, one a line, and exit\n"
+            "  --version         print the version and exit\n"
             "  --help            show this and exit\n"
             "\n"
             "Exit status: 0 done, 1 run or output failed, 2 bad usage,\n"
@@ -102,11 +104,13 @@ static int xs_parse_args(int argc, char **argv, struct xs_opts *o)
         { "csv", required_argument, NULL, OPT_CSV },
         { "list-policies", no_argument, NULL, OPT_LIST },
         { "help", no_argument, NULL, OPT_HELP },
+        { "version", no_argument, NULL, CLI_OPT_VERSION },
         { NULL, 0, NULL, 0 },
     };
     int c;
 
-    while ( (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1 )
+    opterr = 0;
+    while ( (c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1 )
     {
         switch ( c )
         {
@@ -132,19 +136,15 @@ static int xs_parse_args(int argc, char **argv, struct xs_opts *o)
         case OPT_HELP:
             xs_usage(stdout);
             return fflush(stdout) ? XS_EXIT_FAIL : 0;
+        case CLI_OPT_VERSION:
+            return cli_version("xenos-sim");
         default:
-            /* getopt_long has said what is wrong */
-            fprintf(stderr, "Try 'xenos-sim --help'.\n");
-            return XS_EXIT_USAGE;
+            return cli_bad_option("xenos-sim", c, argv);
         }
     }
     if ( optind != argc - 1 )
-    {
-        fprintf(stderr, "xenos-sim: %s\n",
-                optind == argc ? "no SCENARIO given" : "one SCENARIO only");
-        xs_usage(stderr);
-        return XS_EXIT_USAGE;
-    }
+        return cli_usage_error("xenos-sim", "%s", optind == argc
+                               ? "no SCENARIO given" : "one SCENARIO only");
     o->scenario = argv[optind];
     return -1;
 }

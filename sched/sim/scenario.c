@@ -1,5 +1,8 @@
 /*
- * scenario.c: simulator scenarios, from YAML to struct sim_scenario.
+ * scenario.c: simulator scenarios, from YAML to struct sim_scenario: the
+ * schema, the values, the domains and the whole scenario.  A domain's
+ * workload, and the trace file it may replay, is read in
+ * scenario_workload.c; what the two share is in scenario_impl.h.
  *
  * Design: libcyaml (through common/cfg) checks the shape of the file: which
  * keys exist, which are required, what is a mapping and what a list.  Every
@@ -67,68 +70,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <xenos/cfg.h>
 #include <xenos/num.h>
 #include <xenos/sim.h>
 
+#include "scenario_impl.h"
+
 #define SCN_VCPUS_MAX           1024
 #define SCN_DURATION_MS_MAX     86400000        /* a day of simulated time */
 #define SCN_CSWITCH_US_MAX      1000000         /* a second per switch */
 #define SCN_AUDIT_US_MAX        1000000         /* a second */
-#define SCN_BURST_US_MAX        3600000000ll    /* an hour */
-#define SCN_PHASE_MS_MAX        3600000         /* an hour */
-#define SCN_RATE_HZ_MAX         1000000
 #define SCN_MEMORY_MB_MAX       16777216        /* 16 TiB */
 /* Below SCH_PARAM_UNCHANGED, which the engine passes for "keep". */
-#define SCN_TRACE_LINE_MAX      1024            /* "run_us,block_us" */
-#define SCN_TRACE_MAX_BYTES     (64u << 20)
 #define SCN_TUNABLE_US_MAX      100000000       /* 100 s */
 
 /* ------------------------------------------------------------------ */
-/* The file as libcyaml loads it: strings, NULL where a key is absent. */
-
-struct scn_raw_sched {
-    char *tslice_us, *ratelimit_us, *period_us, *boost, *latency_us;
-    char *runq_cpus;
-};
-
-struct scn_raw_workload {
-    char *type;
-    char *run_us, *block_us;
-    char *on_ms, *off_ms, *phase_us;
-    char *rate_hz, *service_us;
-    char *file;
-};
-
-struct scn_raw_repin {
-    char *at_ms;
-    char **affinity;
-    unsigned int affinity_count;
-};
-
-struct scn_raw_domain {
-    char *name;
-    char *vcpus, *weight, *cap_pct;
-    char **affinity;
-    unsigned int affinity_count;
-    struct scn_raw_workload *workload;
-    char *uuid, *tenant, *memory_mb, *maxmem_mb;
-    char *start_ms, *migrate_ms, *destroy_ms;
-    char **reboot_ms;
-    unsigned int reboot_ms_count;
-    struct scn_raw_repin *repin;
-    unsigned int repin_count;
-};
-
-struct scn_raw {
-    char *pcpus, *duration_ms, *seed, *policy, *context_switch_us;
-    char *idle_audit_us;
-    struct scn_raw_sched *sched;
-    struct scn_raw_domain *domains;
-    unsigned int domains_count;
-};
+/* The schema: the file's shape, into scenario_impl.h's raw structs    */
 
 #define SCN_STR(key, flags, type, member)                               \
     CYAML_FIELD_STRING_PTR(key, (flags), type, member, 0, CYAML_UNLIMITED)
@@ -224,32 +182,16 @@ static const cyaml_schema_value_t scn_schema = {
 };
 
 /* ------------------------------------------------------------------ */
-/* Parsing values, with messages                                      */
+/* Parsing values, with messages (contracts in scenario_impl.h)       */
 
-/* Where we are: file, error buffer, current domain and entry as text. */
-struct scn {
-    const char *path;
-    char *err;
-    size_t errlen;
-    char dom[16];
-    char entry[16];
-};
-
-/* A path literal and its length, for cfg_invalid() and the helpers. */
-#define SCN_PATH(...)                                                   \
-    (const char *const[]){ __VA_ARGS__ },                               \
-    sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *)
-
-/* @s made fit for a message (quoted by the caller). */
-static const char *scn_esc(char *buf, size_t len, const char *s)
+const char *scn__esc(char *buf, size_t len, const char *s)
 {
     cfg_escape_msg(buf, len, s);        /* a long value is shown cut */
     return buf;
 }
 
-static int scn_int(const struct scn *c, const char *s,
-                   const char *const *keys, size_t nkeys,
-                   int64_t min, int64_t max, int64_t *out)
+int scn__int(const struct scn *c, const char *s, const char *const *keys,
+             size_t nkeys, int64_t min, int64_t max, int64_t *out)
 {
     char esc[64];
     int rc = num_parse_int(s, min, max, out);
@@ -257,23 +199,17 @@ static int scn_int(const struct scn *c, const char *s,
     if ( rc == -EINVAL )
         return cfg_invalid(c->err, c->errlen, c->path, keys, nkeys,
                            "must be an integer, not '%s'",
-                           scn_esc(esc, sizeof(esc), s));
+                           scn__esc(esc, sizeof(esc), s));
     if ( rc )
         return cfg_invalid(c->err, c->errlen, c->path, keys, nkeys,
                            "must be %lld..%lld, not %s", (long long)min,
-                           (long long)max, scn_esc(esc, sizeof(esc), s));
+                           (long long)max, scn__esc(esc, sizeof(esc), s));
     return 0;
 }
 
-/*
- * A time in microseconds (@decimals 3) or milliseconds (@decimals 6),
- * returned in ns: at least 1 ns if @positive (else at least 0), at most
- * @max in the file's unit.  Also reads hertz (@decimals 6: micro-hertz).
- */
-static int scn_time(const struct scn *c, const char *s,
-                    const char *const *keys, size_t nkeys,
-                    unsigned int decimals, bool positive, int64_t max,
-                    sch_time_t *out)
+int scn__time(const struct scn *c, const char *s, const char *const *keys,
+              size_t nkeys, unsigned int decimals, bool positive,
+              int64_t max, sch_time_t *out)
 {
     char esc[64];
     int64_t v, scale = 1;
@@ -287,19 +223,19 @@ static int scn_time(const struct scn *c, const char *s,
         return cfg_invalid(c->err, c->errlen, c->path, keys, nkeys,
                            "must be a number with at most %u decimals, "
                            "not '%s'", decimals,
-                           scn_esc(esc, sizeof(esc), s));
+                           scn__esc(esc, sizeof(esc), s));
     if ( !rc && positive && v <= 0 )
         return cfg_invalid(c->err, c->errlen, c->path, keys, nkeys,
                            "must be > 0, not %s",
-                           scn_esc(esc, sizeof(esc), s));
+                           scn__esc(esc, sizeof(esc), s));
     if ( !rc && v < 0 )
         return cfg_invalid(c->err, c->errlen, c->path, keys, nkeys,
                            "must be >= 0, not %s",
-                           scn_esc(esc, sizeof(esc), s));
+                           scn__esc(esc, sizeof(esc), s));
     if ( rc || v > max * scale )
         return cfg_invalid(c->err, c->errlen, c->path, keys, nkeys,
                            "must be at most %lld, not %s", (long long)max,
-                           scn_esc(esc, sizeof(esc), s));
+                           scn__esc(esc, sizeof(esc), s));
     *out = v;
     return 0;
 }
@@ -313,7 +249,7 @@ static int scn_tunable(const struct scn *c, const char *s, const char *key,
 
     if ( !s )
         return 0;
-    rc = scn_int(c, s, SCN_PATH("sched", key), 0, SCN_TUNABLE_US_MAX, &v);
+    rc = scn__int(c, s, SCN_PATH("sched", key), 0, SCN_TUNABLE_US_MAX, &v);
     if ( !rc )
         *out = (uint32_t)v;
     return rc;
@@ -344,285 +280,7 @@ static int scn_bool(const struct scn *c, const char *s, const char *key,
     }
     return cfg_invalid(c->err, c->errlen, c->path, SCN_PATH("sched", key),
                        "must be 1 or 0 (true or false), not '%s'",
-                       scn_esc(esc, sizeof(esc), s));
-}
-
-/* ------------------------------------------------------------------ */
-/* Workloads                                                          */
-
-static const char *const scn_wl_names[] = {
-    [SIM_WL_CPU] = "cpu",
-    [SIM_WL_IO] = "io",
-    [SIM_WL_BURSTY] = "bursty",
-    [SIM_WL_REQUEST] = "request",
-    [SIM_WL_TRACE] = "trace",
-};
-
-#define SCN_WL(t) (1u << (t))
-
-/* Which workload keys each type needs (or, if optional, allows); a key
- * of another type is an error, so "run_us" under "type: cpu" does not go
- * unnoticed. */
-static const struct {
-    const char *key;
-    size_t off;
-    unsigned int types;
-    bool optional;
-} scn_wl_keys[] = {
-#define SCN_WL_KEY(k, t, opt)                                           \
-    { .key = #k, .off = offsetof(struct scn_raw_workload, k),           \
-      .types = SCN_WL(t), .optional = (opt) }
-    SCN_WL_KEY(run_us, SIM_WL_IO, false),
-    SCN_WL_KEY(block_us, SIM_WL_IO, false),
-    SCN_WL_KEY(on_ms, SIM_WL_BURSTY, false),
-    SCN_WL_KEY(off_ms, SIM_WL_BURSTY, false),
-    SCN_WL_KEY(phase_us, SIM_WL_BURSTY, true),
-    SCN_WL_KEY(rate_hz, SIM_WL_REQUEST, false),
-    SCN_WL_KEY(service_us, SIM_WL_REQUEST, false),
-    SCN_WL_KEY(file, SIM_WL_TRACE, false),
-#undef SCN_WL_KEY
-};
-
-/* @file relative to the scenario's directory, unless absolute. */
-static char *scn_trace_path(const char *scenario, const char *file)
-{
-    const char *slash = strrchr(scenario, '/');
-    size_t dirlen = slash ? (size_t)(slash - scenario) + 1 : 0;
-    size_t flen = strlen(file);
-    char *p;
-
-    if ( file[0] == '/' )
-        dirlen = 0;
-    p = malloc(dirlen + flen + 1);
-    if ( !p )
-        return NULL;
-    memcpy(p, scenario, dirlen);
-    memcpy(p + dirlen, file, flen + 1);
-    return p;
-}
-
-static char *scn_trim(char *s)
-{
-    char *e;
-
-    while ( *s == ' ' || *s == '\t' )
-        s++;
-    e = s + strlen(s);
-    while ( e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
-                      e[-1] == '\n') )
-        *--e = '\0';
-    return s;
-}
-
-/* One "run_us,block_us" line into @pair; -EINVAL on a bad line. */
-static int scn_trace_line(char *line, sch_time_t pair[2])
-{
-    char *comma = strchr(line, ',');
-
-    if ( !comma || strchr(comma + 1, ',') )
-        return -EINVAL;
-    *comma = '\0';
-    if ( num_parse_fixed(scn_trim(line), 3, &pair[0]) ||
-         num_parse_fixed(scn_trim(comma + 1), 3, &pair[1]) )
-        return -EINVAL;
-    /* A burst of no CPU time would be no burst; no block is fine. */
-    return pair[0] > 0 && pair[1] >= 0 ? 0 : -ERANGE;
-}
-
-/*
- * Read the trace file of domain c->dom: lines "run_us,block_us", '#'
- * comments, blank lines, and a "run_us,block_us" header are allowed.
- * Bounded like every input: a regular file (not /dev/zero, not a FIFO) of
- * at most SCN_TRACE_MAX_BYTES, lines of at most SCN_TRACE_LINE_MAX.
- */
-static int scn_trace(const struct scn *c, struct sim_workload *w)
-{
-    const char *const keys[] = { "domains", c->dom, "workload", "file" };
-    char *path, *line = NULL, esc[256], lesc[64];
-    size_t cap = 0, linecap = 0;
-    unsigned int lineno = 0;
-    ssize_t n;
-    FILE *f;
-    int rc = 0;
-
-    path = scn_trace_path(c->path, w->file);
-    if ( !path )
-        return -ENOMEM;
-    scn_esc(esc, sizeof(esc), w->file);
-    f = fopen(path, "r");
-    if ( !f )
-    {
-        rc = -errno;
-        cfg_invalid(c->err, c->errlen, c->path, keys, 4,
-                    "cannot open trace '%s': %s", esc, strerror(-rc));
-        goto out_free_path;
-    }
-    {
-        struct stat sb;
-
-        if ( fstat(fileno(f), &sb) || !S_ISREG(sb.st_mode) ||
-             sb.st_size > (off_t)SCN_TRACE_MAX_BYTES )
-        {
-            rc = cfg_invalid(c->err, c->errlen, c->path, keys, 4,
-                             "trace '%s' must be a regular file of at most "
-                             "%u MiB", esc, SCN_TRACE_MAX_BYTES >> 20);
-            goto out_close;
-        }
-    }
-    errno = 0;
-    while ( (n = getline(&line, &linecap, f)) >= 0 )
-    {
-        sch_time_t pair[2];
-        char *l;
-
-        lineno++;
-        if ( n > SCN_TRACE_LINE_MAX )
-        {
-            rc = cfg_invalid(c->err, c->errlen, c->path, keys, 4,
-                             "%s:%u: line longer than %u bytes", esc, lineno,
-                             SCN_TRACE_LINE_MAX);
-            goto out_close;
-        }
-        if ( (size_t)n != strlen(line) )
-        {
-            rc = cfg_invalid(c->err, c->errlen, c->path, keys, 4,
-                             "%s:%u: holds a NUL byte", esc, lineno);
-            goto out_close;
-        }
-        l = scn_trim(line);
-        if ( !*l || *l == '#' ||
-             (!w->trace_len && !strcmp(l, "run_us,block_us")) )
-            continue;
-        rc = scn_trace_line(l, pair);
-        if ( rc )
-        {
-            rc = cfg_invalid(c->err, c->errlen, c->path, keys, 4,
-                             "%s:%u: expected 'run_us,block_us' with "
-                             "run_us > 0 and block_us >= 0, not '%s'", esc,
-                             lineno, scn_esc(lesc, sizeof(lesc), l));
-            goto out_close;
-        }
-        if ( w->trace_len + 2 > cap )
-        {
-            sch_time_t *t;
-
-            cap = cap ? cap * 2 : 64;
-            t = realloc(w->trace, cap * sizeof(*t));
-            if ( !t )
-            {
-                rc = -ENOMEM;
-                goto out_close;
-            }
-            w->trace = t;
-        }
-        w->trace[w->trace_len++] = pair[0];
-        w->trace[w->trace_len++] = pair[1];
-    }
-    if ( ferror(f) || errno == ENOMEM )
-    {
-        rc = errno ? -errno : -EIO;
-        cfg_invalid(c->err, c->errlen, c->path, keys, 4,
-                    "cannot read trace '%s': %s", esc, strerror(-rc));
-    }
-    else if ( !w->trace_len )
-        rc = cfg_invalid(c->err, c->errlen, c->path, keys, 4,
-                         "trace '%s' holds no run_us,block_us lines", esc);
- out_close:
-    fclose(f);
-    free(line);
- out_free_path:
-    free(path);
-    return rc;
-}
-
-static int scn_workload(const struct scn *c, const struct scn_raw_workload *r,
-                        struct sim_workload *w)
-{
-    const char *d = c->dom;
-    char esc[64];
-    int64_t uhz;
-    unsigned int t;
-    size_t i;
-    int rc = 0;
-
-    for ( t = 0; t < sizeof(scn_wl_names) / sizeof(scn_wl_names[0]); t++ )
-        if ( !strcmp(r->type, scn_wl_names[t]) )
-            break;
-    if ( t == sizeof(scn_wl_names) / sizeof(scn_wl_names[0]) )
-        return cfg_invalid(c->err, c->errlen, c->path,
-                           SCN_PATH("domains", d, "workload", "type"),
-                           "unknown workload type '%s' (cpu, io, bursty, "
-                           "request or trace)",
-                           scn_esc(esc, sizeof(esc), r->type));
-    w->type = (enum sim_workload_type)t;
-
-    for ( i = 0; i < sizeof(scn_wl_keys) / sizeof(scn_wl_keys[0]); i++ )
-    {
-        const char *v = *(char *const *)((const char *)r +
-                                         scn_wl_keys[i].off);
-        bool needed = scn_wl_keys[i].types & SCN_WL(t);
-
-        if ( v && !needed )
-            return cfg_invalid(c->err, c->errlen, c->path,
-                               SCN_PATH("domains", d, "workload",
-                                        scn_wl_keys[i].key),
-                               "not used by workload type '%s'",
-                               scn_wl_names[t]);
-        if ( !v && needed && !scn_wl_keys[i].optional )
-            return cfg_invalid(c->err, c->errlen, c->path,
-                               SCN_PATH("domains", d, "workload",
-                                        scn_wl_keys[i].key),
-                               "required for workload type '%s'",
-                               scn_wl_names[t]);
-    }
-
-    switch ( w->type )
-    {
-    case SIM_WL_CPU:
-        break;
-    case SIM_WL_IO:
-        rc = scn_time(c, r->run_us,
-                      SCN_PATH("domains", d, "workload", "run_us"), 3, true,
-                      SCN_BURST_US_MAX, &w->run_ns);
-        if ( !rc )
-            rc = scn_time(c, r->block_us,
-                          SCN_PATH("domains", d, "workload", "block_us"), 3,
-                          true, SCN_BURST_US_MAX, &w->block_ns);
-        break;
-    case SIM_WL_BURSTY:
-        rc = scn_time(c, r->on_ms,
-                      SCN_PATH("domains", d, "workload", "on_ms"), 6, true,
-                      SCN_PHASE_MS_MAX, &w->on_ns);
-        if ( !rc )
-            rc = scn_time(c, r->off_ms,
-                          SCN_PATH("domains", d, "workload", "off_ms"), 6,
-                          true, SCN_PHASE_MS_MAX, &w->off_ns);
-        if ( !rc && r->phase_us )
-        {
-            rc = scn_time(c, r->phase_us,
-                          SCN_PATH("domains", d, "workload", "phase_us"), 3,
-                          false, SCN_PHASE_MS_MAX * 1000ll, &w->phase_ns);
-            w->phase_set = !rc;
-        }
-        break;
-    case SIM_WL_REQUEST:
-        /* micro-hertz: exact decimal parsing, no strtod and its locale */
-        rc = scn_time(c, r->rate_hz,
-                      SCN_PATH("domains", d, "workload", "rate_hz"), 6, true,
-                      SCN_RATE_HZ_MAX, &uhz);
-        if ( !rc )
-            rc = scn_time(c, r->service_us,
-                          SCN_PATH("domains", d, "workload", "service_us"),
-                          3, true, SCN_BURST_US_MAX, &w->service_ns);
-        if ( !rc )
-            w->rate_hz = (double)uhz / 1e6;
-        break;
-    case SIM_WL_TRACE:
-        w->file = strdup(r->file);
-        rc = w->file ? scn_trace(c, w) : -ENOMEM;
-        break;
-    }
-    return rc;
+                       scn__esc(esc, sizeof(esc), s));
 }
 
 /* ------------------------------------------------------------------ */
@@ -641,7 +299,7 @@ static int scn_host_view(struct scn *c, const struct scn_raw_domain *r,
         return cfg_invalid(c->err, c->errlen, c->path,
                            SCN_PATH("domains", i, "uuid"),
                            "must be a uuid (8-4-4-4-12 hex digits), not "
-                           "'%s'", scn_esc(esc, sizeof(esc), r->uuid));
+                           "'%s'", scn__esc(esc, sizeof(esc), r->uuid));
     if ( !r->uuid )
         sim_uuid_from_name(d->name, d->uuid);
     if ( r->tenant )
@@ -657,7 +315,7 @@ static int scn_host_view(struct scn *c, const struct scn_raw_domain *r,
     d->memory_mb = SIM_MEMORY_MB_DEFAULT;
     if ( r->memory_mb )
     {
-        rc = scn_int(c, r->memory_mb, SCN_PATH("domains", i, "memory_mb"), 1,
+        rc = scn__int(c, r->memory_mb, SCN_PATH("domains", i, "memory_mb"), 1,
                      SCN_MEMORY_MB_MAX, &v);
         if ( rc )
             return rc;
@@ -666,7 +324,7 @@ static int scn_host_view(struct scn *c, const struct scn_raw_domain *r,
     d->maxmem_mb = d->memory_mb;
     if ( r->maxmem_mb )
     {
-        rc = scn_int(c, r->maxmem_mb, SCN_PATH("domains", i, "maxmem_mb"),
+        rc = scn__int(c, r->maxmem_mb, SCN_PATH("domains", i, "maxmem_mb"),
                      (int64_t)d->memory_mb, SCN_MEMORY_MB_MAX, &v);
         if ( rc )
             return rc;
@@ -682,7 +340,7 @@ static int scn_life_time(struct scn *c, const char *s,
                          sch_time_t after_ns, const char *what,
                          sch_time_t *out)
 {
-    int rc = scn_time(c, s, keys, nkeys, 6, false, SCN_DURATION_MS_MAX, out);
+    int rc = scn__time(c, s, keys, nkeys, 6, false, SCN_DURATION_MS_MAX, out);
     char ms[32];
     int n;
 
@@ -778,7 +436,7 @@ static int scn_cpus(const struct scn *c, const struct sim_scenario *sc,
     for ( j = 0; j < count; j++ )
     {
         snprintf(entry, sizeof(entry), "%u", j);
-        rc = scn_int(c, list[j], k, nkeys + 1, 0,
+        rc = scn__int(c, list[j], k, nkeys + 1, 0,
                      (int64_t)sc->pcpus - 1, &v);
         if ( rc )
             return rc;
@@ -853,7 +511,7 @@ static int scn_domain(struct scn *c, const struct sim_scenario *sc,
     d->vcpus = 1;
     if ( r->vcpus )
     {
-        rc = scn_int(c, r->vcpus, SCN_PATH("domains", i, "vcpus"), 1,
+        rc = scn__int(c, r->vcpus, SCN_PATH("domains", i, "vcpus"), 1,
                      SCN_VCPUS_MAX, &v);
         if ( rc )
             return rc;
@@ -862,7 +520,7 @@ static int scn_domain(struct scn *c, const struct sim_scenario *sc,
     d->weight = SCH_WEIGHT_DEFAULT;
     if ( r->weight )
     {
-        rc = scn_int(c, r->weight, SCN_PATH("domains", i, "weight"),
+        rc = scn__int(c, r->weight, SCN_PATH("domains", i, "weight"),
                      SCH_WEIGHT_MIN, SCH_WEIGHT_MAX, &v);
         if ( rc )
             return rc;
@@ -870,7 +528,7 @@ static int scn_domain(struct scn *c, const struct sim_scenario *sc,
     }
     if ( r->cap_pct )
     {
-        rc = scn_int(c, r->cap_pct, SCN_PATH("domains", i, "cap_pct"), 0,
+        rc = scn__int(c, r->cap_pct, SCN_PATH("domains", i, "cap_pct"), 0,
                      100 * (int64_t)sc->pcpus, &v);
         if ( rc )
             return rc;
@@ -888,7 +546,7 @@ static int scn_domain(struct scn *c, const struct sim_scenario *sc,
         if ( rc )
             return rc;
     }
-    rc = scn_workload(c, r->workload, &d->workload);
+    rc = scn__workload(c, r->workload, &d->workload);
     if ( !rc )
         rc = scn_host_view(c, r, d);
     if ( !rc )
@@ -916,7 +574,7 @@ static int scn_unique(struct scn *c, const struct sim_scenario *sc)
     return cfg_invalid(c->err, c->errlen, c->path,
                        SCN_PATH("domains", c->dom, "name"),
                        "duplicate domain name '%s' (first at line %u)",
-                       scn_esc(esc, sizeof(esc), sc->domains[dup].name),
+                       scn__esc(esc, sizeof(esc), sc->domains[dup].name),
                        line);
 }
 
@@ -973,11 +631,11 @@ static int scn_convert(struct scn *c, const struct scn_raw *r,
     if ( !sc->path )
         return -ENOMEM;
 
-    rc = scn_int(c, r->pcpus, SCN_PATH("pcpus"), 1, SCH_MAX_CPUS, &v);
+    rc = scn__int(c, r->pcpus, SCN_PATH("pcpus"), 1, SCH_MAX_CPUS, &v);
     if ( rc )
         return rc;
     sc->pcpus = (unsigned int)v;
-    rc = scn_int(c, r->duration_ms, SCN_PATH("duration_ms"), 1,
+    rc = scn__int(c, r->duration_ms, SCN_PATH("duration_ms"), 1,
                  SCN_DURATION_MS_MAX, &v);
     if ( rc )
         return rc;
@@ -985,7 +643,7 @@ static int scn_convert(struct scn *c, const struct scn_raw *r,
     sc->seed = 1;
     if ( r->seed )
     {
-        rc = scn_int(c, r->seed, SCN_PATH("seed"), 0, INT64_MAX, &v);
+        rc = scn__int(c, r->seed, SCN_PATH("seed"), 0, INT64_MAX, &v);
         if ( rc )
             return rc;
         sc->seed = (uint64_t)v;
@@ -1001,7 +659,7 @@ static int scn_convert(struct scn *c, const struct scn_raw *r,
     }
     if ( r->context_switch_us )
     {
-        rc = scn_time(c, r->context_switch_us, SCN_PATH("context_switch_us"),
+        rc = scn__time(c, r->context_switch_us, SCN_PATH("context_switch_us"),
                       3, false, SCN_CSWITCH_US_MAX, &sc->context_switch_ns);
         if ( rc )
             return rc;
@@ -1010,7 +668,7 @@ static int scn_convert(struct scn *c, const struct scn_raw *r,
     sc->sched = SCH_GLOBAL_PARAMS_KEEP;
     if ( r->idle_audit_us )
     {
-        rc = scn_time(c, r->idle_audit_us, SCN_PATH("idle_audit_us"), 3,
+        rc = scn__time(c, r->idle_audit_us, SCN_PATH("idle_audit_us"), 3,
                       false, SCN_AUDIT_US_MAX, &sc->idle_audit_ns);
         if ( rc )
             return rc;

@@ -1,6 +1,7 @@
 /*
  * fuzz_scenario.c: the simulator's scenario loader (sched/sim/scenario.c
- * through common/cfg.c: libyaml, libcyaml, our checks) on any bytes.
+ * and scenario_workload.c through common/cfg.c: libyaml, libcyaml, our
+ * checks) on any bytes.
  */
 #include <xenos/sim.h>
 

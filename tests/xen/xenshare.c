@@ -1054,6 +1054,23 @@ static int xs_snapshot(xenstat_handle *xh, struct xs_run *r)
     return rc;
 }
 
+/* What the run allocated (the tenants' names, the readings). */
+static void xs_free(struct xs_run *r)
+{
+    unsigned int i;
+
+    for ( i = 0; i < r->nr_tenants; i++ )
+        free((char *)r->tenants[i].name);     /* strndup'd: ours */
+    for ( i = 0; i < r->nr_doms; i++ )
+        free(r->doms[i].cpu_ns);
+    free(r->t_ns);
+    free(r->call_ns);
+    free(r->idle_ns);
+    free(r->dom0_ns);
+    free(r->rest_ns);
+    free(r->host_idle_ns);
+}
+
 /* Every figure of a run of at least two readings. */
 static int xs_report(struct xs_run *r, bool weights)
 {
@@ -1168,6 +1185,7 @@ int main(int argc, char **argv)
             rc = xs_report(&r, weights);
         if ( rc )
             fprintf(stderr, "xenshare: %s: %s\n", replay, strerror(-rc));
+        xs_free(&r);
         return rc ? 1 : 0;
     }
     xh = xenstat_init();
@@ -1190,6 +1208,7 @@ int main(int argc, char **argv)
         xc_interface_close(xch);
     }
     xenstat_uninit(xh);
+    xs_free(&r);
     if ( rc )
     {
         fprintf(stderr, "xenshare: %s\n", strerror(-rc));

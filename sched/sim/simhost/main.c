@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <xenos/cli.h>
 #include <xenos/num.h>
 
 #include "private.h"
@@ -113,6 +114,7 @@ static void sh_usage(FILE *f)
             "  --pidfile PATH      write the pid there (removed at exit)\n"
             "  --log PATH          log there (default: stderr, or nowhere "
             "with --daemon)\n"
+            "  --version           print the version and exit\n"
             "  --help              show this and exit\n"
             "\n"
             "Exit status: 0 done, 1 cannot serve, 2 bad usage, scenario or "
@@ -136,6 +138,7 @@ static int sh_parse_args(int argc, char **argv, struct sh_opts *o)
         { "pidfile", required_argument, NULL, OPT_PIDFILE },
         { "log", required_argument, NULL, OPT_LOG },
         { "help", no_argument, NULL, OPT_HELP },
+        { "version", no_argument, NULL, CLI_OPT_VERSION },
         { NULL, 0, NULL, 0 },
     };
     int64_t v;
@@ -143,7 +146,8 @@ static int sh_parse_args(int argc, char **argv, struct sh_opts *o)
 
     o->speed_milli = 1000;
     o->idle_exit_s = SH_IDLE_EXIT_S;
-    while ( (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1 )
+    opterr = 0;
+    while ( (c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1 )
     {
         switch ( c )
         {
@@ -191,21 +195,18 @@ static int sh_parse_args(int argc, char **argv, struct sh_opts *o)
         case 'h':
             sh_usage(stdout);
             return 0;
+        case CLI_OPT_VERSION:
+            return cli_version("xenos-simhost");
         default:
-            sh_usage(stderr);
-            return SH_EXIT_USAGE;
+            return cli_bad_option("xenos-simhost", c, argv);
         }
     }
     if ( optind < argc && !o->scenario )
         o->scenario = argv[optind++];
     if ( optind < argc || !o->scenario || !o->socket )
-    {
-        fprintf(stderr, "xenos-simhost: %s\n", optind < argc
-                ? "too many arguments" : !o->scenario
-                ? "no --scenario given" : "no --socket given");
-        sh_usage(stderr);
-        return SH_EXIT_USAGE;
-    }
+        return cli_usage_error("xenos-simhost", "%s", optind < argc
+                               ? "too many arguments" : !o->scenario
+                               ? "no --scenario given" : "no --socket given");
     return -1;
 }
 
