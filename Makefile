@@ -5,7 +5,7 @@ CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
 .PHONY: all deps build run test bench sanitize builds builds-noexp plugins abuse \
-        xen-test clean
+        package-test xen-test clean
 
 all: build
 
@@ -100,6 +100,15 @@ plugins: deps
 # time.  Root (mounts, throwaway users); about 7 minutes.
 abuse: build
 	tests/abuse/run $(BUILD)
+
+# The packaging test (tests/pkg/run, docs/install.md): the Debian packages
+# built (dpkg-buildpackage) and checked by lintian, installed into a fresh
+# Debian 12 root (debootstrap, cached in $XENOS_PKGTEST, default
+# /var/cache/xenos-pkgtest), xenosd started there with the unit's command
+# line on the sim backend, scraped, asked and stopped.  Root; about a
+# minute with its cache, 2.5 from nothing.
+package-test: deps
+	tests/pkg/run --build-dir $(BUILD)
 
 # The real-hypervisor test: Xen 4.17 under QEMU (TCG, three pCPUs) booted
 # with credit2, credit and our fcredit, xenosd in dom0 over busy guests of

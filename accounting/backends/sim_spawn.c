@@ -22,10 +22,11 @@
 
 /*
  * The xenos-simhost to run, into @out: simhost=, else $XENOS_SIMHOST, else
- * beside the running program (installed: one bin directory), else where
- * the build tree puts it relative to a program in another of its
- * directories (build/xenosd/xenosd, build/tests/...), else a bare
- * name for execvp to find in PATH.
+ * beside the running program (a program in the same bin directory), else
+ * where the build tree puts it relative to a program in another of its
+ * directories (build/xenosd/xenosd, build/tests/...), else where it is
+ * installed (XENOS_SIMHOST_INSTALLED: BINDIR/xenos-simhost, when xenosd
+ * is in SBINDIR), else a bare name for execvp to find in PATH.
  */
 static void simb_find_simhost(const struct simb *b, char *out, size_t len)
 {
@@ -56,6 +57,11 @@ static void simb_find_simhost(const struct simb *b, char *out, size_t len)
                 return;
         }
     }
+#ifdef XENOS_SIMHOST_INSTALLED
+    snprintf(out, len, "%s", XENOS_SIMHOST_INSTALLED);
+    if ( !access(out, X_OK) )
+        return;
+#endif
     snprintf(out, len, "xenos-simhost");
 }
 
