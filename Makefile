@@ -46,7 +46,8 @@ bench: build
 sanitize: deps
 	cmake -S . -B $(BUILD)-san -DXENOS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 	cmake --build $(BUILD)-san -j $(JOBS)
-	cd $(BUILD)-san && ctest --output-on-failure -j $(JOBS)
+	# Check's per-test timeouts tripled: ASan and UBSan run 2-3x slower
+	cd $(BUILD)-san && CK_TIMEOUT_MULTIPLIER=3 ctest --output-on-failure -j $(JOBS)
 
 # The builds a packager runs, each in its own tree and all with -Werror:
 # gcc Debug, RelWithDebInfo and Release (-O3: other inlining, other
