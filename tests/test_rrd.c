@@ -47,6 +47,7 @@ static void setup(void)
     t0_s = ((uint64_t)time(NULL) - 600) / 5 * 5;
 }
 
+static bool start_rrdcached(const char *sock);
 static void stop_rrdcached(void);
 
 static void teardown(void)
@@ -79,6 +80,8 @@ struct dom_in {
     const char *name;
     const char *tenant;
     uint64_t cpu_ns, rd_sectors, rx_bytes, mem_bytes;
+    uint32_t weight, cap_pct;           /* set by "xenosd"; 0: not */
+    uint32_t t_weight, t_cap_pct;       /* its tenant's; 0: not set */
 };
 
 static const char *tenant_of(void *ctx, const struct acct_domain *d)
@@ -121,6 +124,17 @@ static void feed(struct acct_collector *c, struct acct_sample *s,
         d->vifs[0].rx_bytes = in[i].rx_bytes;
     }
     ck_assert_int_eq(acct_collector_update(c, s, tenant_of, NULL), 0);
+    for ( i = 0; i < n; i++ )
+    {
+        if ( in[i].weight )
+            ck_assert_int_eq(acct_collector_set_sched(c, in[i].uuid,
+                                                      in[i].weight,
+                                                      in[i].cap_pct), 0);
+        if ( in[i].t_weight )
+            ck_assert_int_eq(acct_collector_set_tenant_sched(
+                                 c, in[i].tenant, in[i].t_weight,
+                                 in[i].t_cap_pct), 0);
+    }
     info.sample_unix_ns = t_s * SEC;
     info.intervals = SNAP(c)->intervals;
     ck_assert_int_eq(exp_rrd_update(r, SNAP(c), &info), 0);
@@ -137,8 +151,8 @@ static void feed_four(struct exp_rrd *r)
     struct acct_sample s;
     char err[256] = "";
     struct dom_in in[2] = {
-        { U1, "web-1", "acme", 100 * SEC, 5000, 1000000, GIB },
-        { U2, "db-1", "acme", 10 * SEC, 0, 0, 2 * GIB },
+        { U1, "web-1", "acme", 100 * SEC, 5000, 1000000, GIB, 0, 0, 0, 0 },
+        { U2, "db-1", "acme", 10 * SEC, 0, 0, 2 * GIB, 0, 0, 0, 0 },
     };
     unsigned int k;
 
@@ -189,15 +203,21 @@ static double fetched(const char *out, const char *ds, uint64_t t_s)
     return NAN;
 }
 
-static char *fetch(const char *file, const char *daemon)
+/* `rrdtool fetch` of @file from t0_s to @secs after it. */
+static char *fetch_for(const char *file, const char *daemon, unsigned secs)
 {
     char cmd[512];
 
     snprintf(cmd, sizeof(cmd), "rrdtool fetch %s%s %s AVERAGE -s %llu "
              "-e %llu", daemon ? "--daemon " : "", daemon ? daemon : "",
              file, (unsigned long long)t0_s,
-             (unsigned long long)t0_s + 20);
+             (unsigned long long)t0_s + secs);
     return run(cmd);
+}
+
+static char *fetch(const char *file, const char *daemon)
+{
+    return fetch_for(file, daemon, 20);
 }
 
 static void assert_rates(const char *dom_a, const char *tenant, int row)
@@ -225,6 +245,8 @@ START_TEST(test_rrd_info_layout)
         "ds[cpu].type = \"COMPUTE\"", "ds[mem].type = \"GAUGE\"",
         "ds[disk_rd].type = \"DERIVE\"", "ds[disk_wr].type = \"DERIVE\"",
         "ds[net_rx].type = \"DERIVE\"", "ds[net_tx].type = \"DERIVE\"",
+        "ds[cap].type = \"GAUGE\"", "ds[cap].minimal_heartbeat = 15",
+        "ds[weight].type = \"GAUGE\"",
         "rra[0].cf = \"AVERAGE\"", "rra[0].rows = 120",
         "rra[0].pdp_per_row = 1", "rra[1].cf = \"MAX\"",
         "rra[2].pdp_per_row = 12", "rra[2].rows = 120",
@@ -278,6 +300,159 @@ START_TEST(test_rrd_fetch_reads_rates)
 }
 END_TEST
 
+/*
+ * The cap in force and the weight, per domain and per tenant, as xenosd
+ * set them: a cap lifted reads 0 (none); a domain xenosd has not set, and
+ * the unassigned tenant "-" (whose defaults are per domain), unknown.
+ */
+START_TEST(test_rrd_cap_and_weight_stored)
+{
+    struct acct_collector *c;
+    struct acct_sample s;
+    struct exp_rrd *r;
+    char err[256] = "", f[256], a[1 << 14], b[1 << 14], t[1 << 14];
+    char u[1 << 14];
+    struct dom_in in[3] = {
+        { U1, "web-1", "acme", SEC, 0, 0, GIB, 256, 50, 512, 150 },
+        { U2, "db-1", "acme", SEC, 0, 0, GIB, 0, 0, 512, 150 },
+        { "00000000-0000-0000-0000-00000000000c", "lone", NULL, SEC, 0, 0,
+          GIB, 128, 30, 0, 0 },
+    };
+    unsigned int k;
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_alloc(&c, ckpt, err, sizeof(err)), 0);
+    ck_assert_int_eq(exp_rrd_open(&r, rdir, NULL, 5, err, sizeof(err)), 0);
+    for ( k = 0; k < 6; k++ )
+    {
+        /* web-1's cap is lifted from the fourth sample on */
+        in[0].cap_pct = k < 3 ? 50 : 0;
+        feed(c, &s, r, t0_s + 5 * k, in, 3);
+    }
+    exp_rrd_close(r);
+    acct_collector_free(c);
+    acct_sample_free(&s);
+    snprintf(f, sizeof(f), "%s/dom-%s.rrd", rdir, U1);
+    snprintf(a, sizeof(a), "%s", fetch_for(f, NULL, 25));
+    snprintf(f, sizeof(f), "%s/dom-%s.rrd", rdir, U2);
+    snprintf(b, sizeof(b), "%s", fetch_for(f, NULL, 25));
+    snprintf(f, sizeof(f), "%s/tenant-acme.rrd", rdir);
+    snprintf(t, sizeof(t), "%s", fetch_for(f, NULL, 25));
+    snprintf(f, sizeof(f), "%s/tenant--.rrd", rdir);
+    snprintf(u, sizeof(u), "%s", fetch_for(f, NULL, 25));
+    for ( k = 1; k <= 5; k++ )
+    {
+        uint64_t ts = t0_s + 5 * k;
+
+        ck_assert_double_eq_tol(fetched(a, "cap", ts), k < 3 ? 50 : 0, 1e-9);
+        ck_assert_double_eq_tol(fetched(a, "weight", ts), 256, 1e-9);
+        ck_assert(isnan(fetched(b, "cap", ts)));
+        ck_assert(isnan(fetched(b, "weight", ts)));
+        ck_assert_double_eq_tol(fetched(t, "cap", ts), 150, 1e-9);
+        ck_assert_double_eq_tol(fetched(t, "weight", ts), 512, 1e-9);
+        ck_assert(isnan(fetched(u, "cap", ts)));
+    }
+}
+END_TEST
+
+/* An RRD as xenos wrote them before the cap (seven DS), with four points
+ * of 0.5 pCPU and 100 KiB/s read. */
+static void make_old_rrd(const char *file, const char *daemon)
+{
+    char cmd[1024];
+    unsigned int k;
+
+    snprintf(cmd, sizeof(cmd), "rrdtool create %s --step 5 --start %llu "
+             "DS:cpu_ns:DERIVE:15:0:U "
+             "DS:cpu:COMPUTE:cpu_ns,1000,/,1000,/,1000,/ "
+             "DS:mem:GAUGE:15:0:U DS:disk_rd:DERIVE:15:0:U "
+             "DS:disk_wr:DERIVE:15:0:U DS:net_rx:DERIVE:15:0:U "
+             "DS:net_tx:DERIVE:15:0:U RRA:AVERAGE:0.5:1:120 "
+             "RRA:MAX:0.5:1:120 RRA:AVERAGE:0.5:12:120 RRA:MAX:0.5:12:120",
+             file, (unsigned long long)t0_s - 1);
+    run(cmd);
+    for ( k = 0; k < 4; k++ )
+    {
+        snprintf(cmd, sizeof(cmd), "rrdtool update %s%s %s "
+                 "%llu:%llu:%llu:%u:0:0:0", daemon ? "--daemon " : "",
+                 daemon ? daemon : "", file,
+                 (unsigned long long)t0_s + 5 * k,
+                 100 * SEC + k * 2500000000ull, GIB, k * 512000);
+        run(cmd);
+    }
+}
+
+/*
+ * An RRD of an older xenos gets the cap and weight DS when the store
+ * first writes it: its rows are all still there, the new points carry
+ * the cap.  Through rrdcached (_i 1), its pending points of the old shape
+ * are flushed into the file first, not lost or refused.
+ */
+START_TEST(test_rrd_old_file_gets_cap)
+{
+    struct acct_collector *c;
+    struct acct_sample s;
+    struct exp_rrd *r;
+    struct exp_rrd_stats st;
+    char err[256] = "", file[256], sock[128], addr[160], *daemon = NULL;
+    char *out, cmd[512];
+    struct dom_in in = { U1, "web-1", "acme", 110 * SEC, 0, 0, GIB, 256,
+                         75, 0, 0 };
+    unsigned int k;
+
+    ck_assert_int_eq(mkdir(rdir, 0750), 0);
+    snprintf(file, sizeof(file), "%s/dom-%s.rrd", rdir, U1);
+    if ( _i )
+    {
+        snprintf(sock, sizeof(sock), "%s/rrdcached.sock", dir);
+        snprintf(addr, sizeof(addr), "unix:%s", sock);
+        if ( !start_rrdcached(sock) )
+            return;
+        daemon = addr;
+    }
+    make_old_rrd(file, daemon);
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_alloc(&c, ckpt, err, sizeof(err)), 0);
+    ck_assert_int_eq(exp_rrd_open(&r, rdir, daemon, 5, err, sizeof(err)),
+                     0);
+    for ( k = 4; k < 9; k++ )
+    {
+        feed(c, &s, r, t0_s + 5 * k, &in, 1);
+        in.cpu_ns += 2500000000ull;
+    }
+    exp_rrd_get_stats(r, &st);
+    ck_assert_uint_eq(st.upgraded, 1);
+    ck_assert_uint_eq(st.update_errors + st.create_errors, 0);
+    ck_assert_int_eq(exp_rrd_flush(r), 0);
+    exp_rrd_close(r);
+    acct_collector_free(c);
+    acct_sample_free(&s);
+    snprintf(cmd, sizeof(cmd), "rrdtool info %s", file);
+    out = run(cmd);
+    ck_assert_ptr_nonnull(strstr(out, "ds[cap].type = \"GAUGE\""));
+    ck_assert_ptr_nonnull(strstr(out, "ds[weight].type = \"GAUGE\""));
+    out = fetch_for(file, daemon, 40);
+    for ( k = 1; k <= 3; k++ )
+    {
+        uint64_t ts = t0_s + 5 * k;
+
+        ck_assert_double_eq_tol(fetched(out, "cpu", ts), 0.5, 1e-9);
+        ck_assert_double_eq_tol(fetched(out, "disk_rd", ts), 102400, 1e-6);
+        ck_assert_double_eq_tol(fetched(out, "mem", ts), (double)GIB, 1);
+        ck_assert(isnan(fetched(out, "cap", ts)));
+    }
+    /* the collector's first total reads as a step back (unknown) */
+    for ( k = 6; k <= 8; k++ )
+    {
+        uint64_t ts = t0_s + 5 * k;
+
+        ck_assert_double_eq_tol(fetched(out, "cpu", ts), 0.5, 1e-9);
+        ck_assert_double_eq_tol(fetched(out, "cap", ts), 75, 1e-9);
+        ck_assert_double_eq_tol(fetched(out, "weight", ts), 256, 1e-9);
+    }
+}
+END_TEST
+
 /* Lazy creation under a budget: a burst of new domains is created over
  * several calls, each file once; the others wait (deferred), no error. */
 START_TEST(test_rrd_creation_budget_spreads)
@@ -294,7 +469,7 @@ START_TEST(test_rrd_creation_budget_spreads)
     {
         snprintf(uuids[i], sizeof(uuids[i]),
                  "00000000-0000-0000-0000-%012u", i + 500);
-        in[i] = (struct dom_in){ uuids[i], "vm", "t", SEC, 0, 0, GIB };
+        in[i] = (struct dom_in){ uuids[i], "vm", "t", SEC, 0, 0, GIB, 0, 0, 0, 0 };
     }
     acct_sample_init(&s);
     ck_assert_int_eq(acct_collector_alloc(&c, ckpt, err, sizeof(err)), 0);
@@ -350,7 +525,7 @@ START_TEST(test_rrd_hostile_names_safe_and_found)
         snprintf(uuids[i], sizeof(uuids[i]),
                  "00000000-0000-0000-0000-%012u", i + 100);
         in[i] = (struct dom_in){ uuids[i], hostile[i], hostile[i],
-                                 SEC, 0, 0, GIB };
+                                 SEC, 0, 0, GIB, 0, 0, 0, 0 };
     }
     acct_sample_init(&s);
     ck_assert_int_eq(acct_collector_alloc(&c, ckpt, err, sizeof(err)), 0);
@@ -544,8 +719,8 @@ START_TEST(test_rrd_rrdcached_restart_and_refused)
     struct exp_rrd_stats st;
     char err[256] = "", sock[128], addr[160], fa[256], fb[256];
     struct dom_in in[2] = {
-        { U1, "web-1", "acme", 100 * SEC, 0, 0, GIB },
-        { U2, "db-1", "acme", 10 * SEC, 0, 0, 2 * GIB },
+        { U1, "web-1", "acme", 100 * SEC, 0, 0, GIB, 0, 0, 0, 0 },
+        { U2, "db-1", "acme", 10 * SEC, 0, 0, 2 * GIB, 0, 0, 0, 0 },
     };
     unsigned int k;
 
@@ -649,7 +824,7 @@ static void feed_wave(void)
     struct exp_rrd *r;
     char err[256] = "";
     uint64_t now_s = (uint64_t)time(NULL) / 5 * 5;
-    struct dom_in in = { U2, "wave-1", "wave", 0, 0, 0, GIB };
+    struct dom_in in = { U2, "wave-1", "wave", 0, 0, 0, GIB, 0, 0, 0, 0 };
     unsigned int k;
 
     acct_sample_init(&s);
@@ -717,6 +892,8 @@ static Suite *rrd_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_rrd_info_layout);
     tcase_add_test(tc, test_rrd_fetch_reads_rates);
+    tcase_add_test(tc, test_rrd_cap_and_weight_stored);
+    tcase_add_loop_test(tc, test_rrd_old_file_gets_cap, 0, 2);
     tcase_add_test(tc, test_rrd_creation_budget_spreads);
     tcase_add_test(tc, test_rrd_hostile_names_safe_and_found);
     tcase_add_test(tc, test_rrd_rrdcached_batch);

@@ -13,7 +13,9 @@
  * Data sources (DS order, as `rrdtool fetch` prints them):
  *   cpu_ns (DERIVE, ns/s), cpu (COMPUTE: CPU seconds per second, 1.0 =
  *   one pCPU), mem (GAUGE, bytes), disk_rd, disk_wr, net_rx, net_tx
- *   (DERIVE, bytes/s).
+ *   (DERIVE, bytes/s), cap (GAUGE: the cap in force, % of one pCPU, 0 =
+ *   none), weight (GAUGE).  A file of an older xenos, without cap and
+ *   weight, gets them when the store first writes it, its data kept.
  */
 #ifndef XENOS_EXP_RRD_H
 #define XENOS_EXP_RRD_H
@@ -38,6 +40,8 @@ struct exp_rrd_stats {
     uint64_t created;           /* files created by us */
     uint64_t create_errors;
     uint64_t deferred;          /* skipped: creation budget spent */
+    uint64_t upgraded;          /* older files given the cap and weight
+                                 * DS (failures: create_errors) */
     uint64_t refused;           /* a symbolic link, or not a regular file
                                  * with one link, where a file of ours
                                  * belongs: never written through */
