@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rrd.h>
+
 #include <xenos/acct.h>
 #include <xenos/exp_rrd.h>
 
@@ -815,8 +817,12 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* xenosctl graph                                                      */
 
-/* Ten minutes up to now of changing load in tenant "wave", for a graph
- * a person can look at. */
+/* The end of feed_wave's ten minutes (its last sample), a Unix time. */
+static uint64_t wave_end_s;
+
+/* Ten minutes up to now of changing load in tenant "wave" (capped at 60 %
+ * of a pCPU, weight 384): its domain is capped at 50 % for the first half
+ * and uncapped after; it never writes to disk nor sends. */
 static void feed_wave(void)
 {
     struct acct_collector *c;
@@ -824,7 +830,8 @@ static void feed_wave(void)
     struct exp_rrd *r;
     char err[256] = "";
     uint64_t now_s = (uint64_t)time(NULL) / 5 * 5;
-    struct dom_in in = { U2, "wave-1", "wave", 0, 0, 0, GIB, 0, 0, 0, 0 };
+    struct dom_in in = { U2, "wave-1", "wave", 0, 0, 0, GIB, 256, 50, 384,
+                         60 };
     unsigned int k;
 
     acct_sample_init(&s);
@@ -832,6 +839,7 @@ static void feed_wave(void)
     ck_assert_int_eq(exp_rrd_open(&r, rdir, NULL, 5, err, sizeof(err)), 0);
     for ( k = 0; k < 120; k++ )
     {
+        in.cap_pct = k < 60 ? 50 : 0;
         feed(c, &s, r, now_s - 600 + 5 * k, &in, 1);
         /* CPU 4..80 % of a pCPU in a saw tooth; disk and net follow */
         in.cpu_ns += (k % 20 + 1) * SEC / 5;
@@ -839,47 +847,217 @@ static void feed_wave(void)
         in.rx_bytes += (20 - k % 20) * 100000;
         in.mem_bytes = GIB + (k % 30) * (GIB / 64);
     }
+    wave_end_s = now_s - 5;
     exp_rrd_close(r);
     acct_collector_free(c);
     acct_sample_free(&s);
 }
 
-START_TEST(test_rrd_graph_png)
+/* @path is a PNG of a sane size. */
+static void assert_png(const char *path)
 {
-    struct exp_rrd *r;
-    char err[256] = "", cmd[1024], png[256];
     unsigned char magic[8];
     struct stat sb;
     FILE *f;
+
+    ck_assert_msg(stat(path, &sb) == 0, "no %s", path);
+    ck_assert_int_gt(sb.st_size, 2000);
+    ck_assert_int_lt(sb.st_size, 200 * 1024);
+    f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fread(magic, 1, 8, f), 8);
+    fclose(f);
+    ck_assert_int_eq(memcmp(magic, "\x89PNG\r\n\x1a\n", 8), 0);
+}
+
+static const char *const panels[] = { "cpu", "memory", "disk", "network" };
+
+/* `xenosctl graph`: a PNG per panel under predictable names, in a
+ * directory or after a stem; one with --panel; names, uuids, errors. */
+START_TEST(test_rrd_graph_png)
+{
+    struct exp_rrd *r;
+    char err[256] = "", cmd[1024], png[256], *out;
+    unsigned int p;
     int rc;
 
     ck_assert_int_eq(exp_rrd_open(&r, rdir, NULL, 5, err, sizeof(err)), 0);
     feed_four(r);
     exp_rrd_close(r);
     feed_wave();
-    snprintf(png, sizeof(png), "%s/wave.png", dir);
     snprintf(cmd, sizeof(cmd), "%s/xenosd/xenosctl --state-dir %s graph "
-             "wave --since 15m -o %s", XENOS_BINARY_DIR, dir, png);
-    run(cmd);
-    ck_assert_int_eq(stat(png, &sb), 0);
-    ck_assert_int_gt(sb.st_size, 1000);
-    f = fopen(png, "rb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fread(magic, 1, 8, f), 8);
-    fclose(f);
-    ck_assert_int_eq(memcmp(magic, "\x89PNG\r\n\x1a\n", 8), 0);
-    /* a domain by name, and by uuid */
+             "wave --since 15m -o %s/g", XENOS_BINARY_DIR, dir, dir);
+    out = run(cmd);
+    for ( p = 0; p < 4; p++ )
+    {
+        snprintf(png, sizeof(png), "%s/g/tenant-wave-%s.png", dir, panels[p]);
+        assert_png(png);
+        ck_assert_msg(strstr(out, png), "'%s' not said in:\n%s", png, out);
+    }
+    /* a domain by name, into a stem; by uuid, one panel */
     snprintf(cmd, sizeof(cmd), "%s/xenosd/xenosctl graph web-1 "
              "--rrd-dir %s --since 30m -o %s/web.png && %s/xenosd/"
-             "xenosctl graph %s --rrd-dir %s --since 600 -o %s/u.png",
-             XENOS_BINARY_DIR, rdir, dir, XENOS_BINARY_DIR, U2, rdir, dir);
+             "xenosctl graph %s --rrd-dir %s --since 600 --panel cpu "
+             "-o %s/u.png", XENOS_BINARY_DIR, rdir, dir, XENOS_BINARY_DIR,
+             U2, rdir, dir);
     run(cmd);
-    /* unknown names: exit 1, and a reason */
+    for ( p = 0; p < 4; p++ )
+    {
+        snprintf(png, sizeof(png), "%s/web-%s.png", dir, panels[p]);
+        assert_png(png);
+    }
+    snprintf(png, sizeof(png), "%s/u.png", dir);
+    assert_png(png);
+    snprintf(png, sizeof(png), "%s/u-cpu.png", dir);
+    ck_assert_int_ne(access(png, F_OK), 0);
+    /* unknown names: exit 1, and a reason; an unknown panel: 2 */
     snprintf(cmd, sizeof(cmd), "%s/xenosd/xenosctl graph nobody "
-             "--rrd-dir %s -o %s/n.png 2>/dev/null", XENOS_BINARY_DIR, rdir,
+             "--rrd-dir %s -o %s/n 2>/dev/null", XENOS_BINARY_DIR, rdir,
              dir);
     rc = system(cmd);
     ck_assert_int_eq(WEXITSTATUS(rc), 1);
+    snprintf(cmd, sizeof(cmd), "%s/xenosd/xenosctl graph wave --panel "
+             "cpus --rrd-dir %s -o %s/n 2>/dev/null", XENOS_BINARY_DIR,
+             rdir, dir);
+    rc = system(cmd);
+    ck_assert_int_eq(WEXITSTATUS(rc), 2);
+}
+END_TEST
+
+/*
+ * What each panel draws (exp_rrd_xport: the PNG's own DEF and CDEF) is
+ * what the file holds, as librrd's rrd_fetch reads it, in the panel's
+ * unit: CPU in % of one pCPU, the cap line the cap in force while there
+ * is one and nothing after, bytes and bytes/s as stored, zero series 0.
+ * _i: the panel.
+ */
+static const struct {
+    const char *series, *ds;
+    double scale;
+} panel_ds[4][3] = {
+    { { "used", "cpu", 100 }, { "cap", "cap", 1 }, { "weight", "weight", 1 } },
+    { { "memory", "mem", 1 } },
+    { { "read", "disk_rd", 1 }, { "written", "disk_wr", 1 } },
+    { { "received", "net_rx", 1 }, { "sent", "net_tx", 1 } },
+};
+
+START_TEST(test_rrd_xport_is_what_is_stored)
+{
+    struct exp_rrd_view v = { .title = "t", .since_s = 600 };
+    struct exp_rrd_xport x;
+    char err[512] = "", file[256], **names;
+    time_t start, end;
+    unsigned long step, nds, row, matched = 0, capped = 0, uncapped = 0;
+    rrd_value_t *data;
+    unsigned int k;
+
+    feed_wave();
+    v.end_s = wave_end_s;
+    snprintf(file, sizeof(file), "%s/tenant-wave.rrd", rdir);
+    /* the tenant's and the domain's: the tenant's cap stays */
+    for ( k = 0; k < 2; k++ )
+    {
+        if ( k )
+            snprintf(file, sizeof(file), "%s/dom-%s.rrd", rdir, U2);
+        ck_assert_msg(exp_rrd_xport(file, (enum exp_rrd_panel)_i, &v, &x,
+                                    err, sizeof(err)) == 0, "%s", err);
+        start = (time_t)(wave_end_s - 600);
+        end = (time_t)wave_end_s;
+        step = 5;
+        ck_assert_int_eq(rrd_fetch_r(file, "AVERAGE", &start, &end, &step,
+                                     &nds, &names, &data), 0);
+        ck_assert_uint_eq(x.step_s, step);
+        for ( row = 0; row < x.rows; row++ )
+        {
+            uint64_t t = x.start_s + (row + 1) * x.step_s;
+            unsigned long frow;
+            unsigned int si;
+
+            if ( t <= (uint64_t)start || t > (uint64_t)end )
+                continue;
+            frow = (unsigned long)((t - (uint64_t)start) / step) - 1;
+            for ( si = 0; si < 3 && panel_ds[_i][si].series; si++ )
+            {
+                int col = exp_rrd_xport_col(&x, panel_ds[_i][si].series);
+                unsigned long d;
+                double want, got;
+
+                ck_assert_msg(col >= 0, "no series %s",
+                              panel_ds[_i][si].series);
+                for ( d = 0; d < nds && strcmp(names[d],
+                                               panel_ds[_i][si].ds); d++ )
+                    ;
+                ck_assert_uint_lt(d, nds);
+                want = data[frow * nds + d] * panel_ds[_i][si].scale;
+                got = x.v[row * x.cols + (unsigned long)col];
+                if ( !strcmp(panel_ds[_i][si].series, "cap") &&
+                     want == 0 )
+                {
+                    /* no cap in force: no line */
+                    ck_assert(isnan(got));
+                    uncapped++;
+                    continue;
+                }
+                if ( isnan(want) )
+                {
+                    ck_assert(isnan(got));
+                    continue;
+                }
+                ck_assert_double_eq_tol(got, want, 1e-9 * (1 + want));
+                matched++;
+                if ( !strcmp(panel_ds[_i][si].series, "cap") )
+                {
+                    ck_assert_double_eq_tol(got, k ? 50 : 60, 1e-9);
+                    capped++;
+                }
+                /* the wave never writes or sends: a line at 0 */
+                if ( !strcmp(panel_ds[_i][si].series, "written") ||
+                     !strcmp(panel_ds[_i][si].series, "sent") )
+                    ck_assert_double_eq_tol(got, 0, 1e-12);
+            }
+        }
+        ck_assert_uint_gt(matched, 100);
+        for ( row = 0; row < nds; row++ )
+            free(names[row]);
+        free(names);
+        free(data);
+        exp_rrd_xport_free(&x);
+    }
+    if ( _i == 0 )
+    {
+        /* the tenant capped all along, the domain for the first half */
+        ck_assert_uint_gt(capped, 150);
+        ck_assert_uint_gt(uncapped, 50);
+    }
+}
+END_TEST
+
+/* An RRD of an older xenos, never written since: drawn and exported
+ * all the same, without the cap series. */
+START_TEST(test_rrd_graph_old_file)
+{
+    struct exp_rrd_view v = { .title = "old", .since_s = 600 };
+    struct exp_rrd_xport x;
+    char err[512] = "", file[256], png[256];
+    unsigned int p;
+
+    ck_assert_int_eq(mkdir(rdir, 0750), 0);
+    snprintf(file, sizeof(file), "%s/dom-%s.rrd", rdir, U1);
+    make_old_rrd(file, NULL);
+    v.end_s = t0_s + 30;
+    ck_assert_int_eq(exp_rrd_xport(file, EXP_RRD_PANEL_CPU, &v, &x, err,
+                                   sizeof(err)), 0);
+    ck_assert_int_ge(exp_rrd_xport_col(&x, "used"), 0);
+    ck_assert_int_lt(exp_rrd_xport_col(&x, "cap"), 0);
+    exp_rrd_xport_free(&x);
+    for ( p = 0; p < EXP_RRD_NR_PANELS; p++ )
+    {
+        snprintf(png, sizeof(png), "%s/old-%s.png", dir,
+                 exp_rrd_panel_names[p]);
+        ck_assert_msg(exp_rrd_graph(file, p, &v, png, err,
+                                    sizeof(err)) == 0, "%s", err);
+        assert_png(png);
+    }
 }
 END_TEST
 
@@ -900,6 +1078,8 @@ static Suite *rrd_suite(void)
     tcase_add_test(tc, test_rrd_rrdcached_restart_and_refused);
     tcase_add_test(tc, test_rrd_rrdcached_down);
     tcase_add_test(tc, test_rrd_graph_png);
+    tcase_add_loop_test(tc, test_rrd_xport_is_what_is_stored, 0, 4);
+    tcase_add_test(tc, test_rrd_graph_old_file);
     suite_add_tcase(s, tc);
     return s;
 }
