@@ -471,7 +471,8 @@ START_TEST(test_rrd_creation_budget_spreads)
     {
         snprintf(uuids[i], sizeof(uuids[i]),
                  "00000000-0000-0000-0000-%012u", i + 500);
-        in[i] = (struct dom_in){ uuids[i], "vm", "t", SEC, 0, 0, GIB, 0, 0, 0, 0 };
+        in[i] = (struct dom_in){ uuids[i], "vm", "t", SEC, 0, 0, GIB, 0, 0,
+                                 0, 0 };
     }
     acct_sample_init(&s);
     ck_assert_int_eq(acct_collector_alloc(&c, ckpt, err, sizeof(err)), 0);
