@@ -74,26 +74,30 @@ const char *const exp_rrd_panel_names[EXP_RRD_NR_PANELS] = {
  * the axis that would read as "capped at nothing". */
 static const struct rrdx_panel rrdx_panels[EXP_RRD_NR_PANELS] = {
     [EXP_RRD_PANEL_CPU] = { "CPU, % of one pCPU", "%", {
-        { "used", "cpu", "d_cpu,100,*", "#1f77b4", "CPU used", true,
-          false },
-        { "cap", RRDX_DS_CAP, "d_cap,0,GT,d_cap,UNKN,IF", "#d62728",
-          "cap in force", false, true, "no cap in force" },
-        { "weight", RRDX_DS_WEIGHT, "d_weight", NULL, "weight", false,
-          false },
+        { .name = "used", .ds = "cpu", .rpn = "d_cpu,100,*",
+          .color = "#1f77b4", .legend = "CPU used", .fill = true },
+        { .name = "cap", .ds = RRDX_DS_CAP,
+          .rpn = "d_cap,0,GT,d_cap,UNKN,IF", .color = "#d62728",
+          .legend = "cap in force", .dashed = true,
+          .none = "no cap in force" },
+        { .name = "weight", .ds = RRDX_DS_WEIGHT, .rpn = "d_weight",
+          .legend = "weight" },
     } },
     [EXP_RRD_PANEL_MEM] = { "memory", "B", {
-        { "memory", "mem", "d_mem", "#9467bd", "memory held", true,
-          false },
+        { .name = "memory", .ds = "mem", .rpn = "d_mem",
+          .color = "#9467bd", .legend = "memory held", .fill = true },
     } },
     [EXP_RRD_PANEL_DISK] = { "disk, all VBDs", "B/s", {
-        { "read", "disk_rd", "d_disk_rd", "#2ca02c", "read", false, false },
-        { "written", "disk_wr", "d_disk_wr", "#ff7f0e", "written", false,
-          false },
+        { .name = "read", .ds = "disk_rd", .rpn = "d_disk_rd",
+          .color = "#2ca02c", .legend = "read" },
+        { .name = "written", .ds = "disk_wr", .rpn = "d_disk_wr",
+          .color = "#ff7f0e", .legend = "written" },
     } },
     [EXP_RRD_PANEL_NET] = { "network, all VIFs", "B/s", {
-        { "received", "net_rx", "d_net_rx", "#1f77b4", "received", false,
-          false },
-        { "sent", "net_tx", "d_net_tx", "#ff7f0e", "sent", false, false },
+        { .name = "received", .ds = "net_rx", .rpn = "d_net_rx",
+          .color = "#1f77b4", .legend = "received" },
+        { .name = "sent", .ds = "net_tx", .rpn = "d_net_tx",
+          .color = "#ff7f0e", .legend = "sent" },
     } },
 };
 
