@@ -1,8 +1,8 @@
 /*
  * rrd.c: RRD archives per domain and tenant (exp_rrd.h): the store that
- * creates and updates them, and the rrd exporter of xenosd.  File names,
- * finding and drawing are rrd_graph.c's; the rrdcached client is
- * rrd_cached.c's.
+ * creates and updates them, and the rrd exporter of xenosd.  File names
+ * and finding are rrd_find.c's, drawing rrd_graph.c's; the rrdcached
+ * client is rrd_cached.c's.
  *
  * Design: a hash table (open addressing, keyed by kind and uuid or tenant
  * name) remembers every file this process has seen, whether it exists,
@@ -16,7 +16,9 @@
  * socket of our own: one round trip for all files (librrd's client has no
  * BATCH).  Counters are the collector's totals, which never go back, as
  * DERIVE with a minimum of 0 (a lost checkpoint reads as unknown, never as
- * a negative rate).
+ * a negative rate); the cap in force and the weight follow as gauges.  A
+ * file of an older xenos, without those two, is given them on first sight
+ * (rrd_tune, which rewrites it keeping every row), under the same budget.
  *
  * Files: librrd opens by path, so the directory is opened once and
  * checked (fio_dir_open: ours, not writable by others, not a symbolic
@@ -292,13 +294,32 @@ static bool rrdx_is_rate(unsigned int i)
 }
 
 /*
+ * Data sources that are no counter: the cap in force (% of one pCPU, 0 =
+ * none) and the weight, as gauges after the rates.  Files of an older
+ * xenos lack them: rrdx_upgrade adds them at the end, so the DS before
+ * keep their places (and the COMPUTE DS its reference to cpu_ns).
+ */
+static const char *const rrdx_sched_ds[] = { RRDX_DS_CAP, RRDX_DS_WEIGHT };
+#define RRDX_NR_SCHED_DS (sizeof(rrdx_sched_ds) / sizeof(rrdx_sched_ds[0]))
+#define RRDX_NR_DS       (7 + RRDX_NR_SCHED_DS)
+
+/* "DS:NAME:GAUGE:HB:0:U" of the i-th of rrdx_sched_ds into @buf. */
+static void rrdx_sched_ds_spec(const struct exp_rrd *r, unsigned int i,
+                               char *buf, size_t len)
+{
+    snprintf(buf, len, "DS:%s:GAUGE:%u:0:U", rrdx_sched_ds[i],
+             r->step_s * RRDX_HEARTBEAT_STEPS);
+}
+
+/*
  * Create @path with our DS and RRAs, the first point allowed after
- * @first_s.  librrd's argv is built on the stack: 7 DS, 8 RRAs at most.
+ * @first_s.  librrd's argv is built on the stack: RRDX_NR_DS DS, 8 RRAs
+ * at most.
  */
 static int rrdx_create(struct exp_rrd *r, const char *path, time_t first_s)
 {
-    char ds[7][64], rra[8][64];
-    const char *argv[15];
+    char ds[RRDX_NR_DS][64], rra[8][64];
+    const char *argv[RRDX_NR_DS + 8];
     unsigned int hb = r->step_s * RRDX_HEARTBEAT_STEPS, i, n = 0, nr = 0;
     unsigned int nds;
     uint32_t pdp[4], rows[4];
@@ -313,6 +334,8 @@ static int rrdx_create(struct exp_rrd *r, const char *path, time_t first_s)
         if ( rrdx_is_rate(i) )
             snprintf(ds[nds++], 64, "DS:%s:DERIVE:%u:0:U",
                      rrdx_counters[i].ds, hb);
+    for ( i = 0; i < RRDX_NR_SCHED_DS; i++ )
+        rrdx_sched_ds_spec(r, i, ds[nds++], 64);
     for ( i = 0; i < nds; i++ )
         argv[n++] = ds[i];
     /* Each tier in whole steps; a tier no finer than the previous one
@@ -348,6 +371,76 @@ static int rrdx_create(struct exp_rrd *r, const char *path, time_t first_s)
     return 0;
 }
 
+/*
+ * Give the file at @path, made by an older xenos, the DS of
+ * rrdx_sched_ds it lacks: rrd_tune rewrites it (a temporary renamed over
+ * it) with every row of the DS it had, the new ones unknown until now.
+ * Through rrdcached, the file's pending updates are flushed first: they
+ * have the old number of values.  0 (nothing to add, or added); -EAGAIN
+ * when the creation budget is spent (counted as deferred); -EIO
+ * (counted in create_errors, the reason in last_error).  A file librrd
+ * cannot read is left alone: its updates fail and say why.
+ */
+static int rrdx_upgrade(struct exp_rrd *r, const char *path)
+{
+    char spec[RRDX_NR_SCHED_DS][64];
+    const char *argv[2 + RRDX_NR_SCHED_DS];
+    bool has[RRDX_NR_SCHED_DS];
+    unsigned int k;
+    int n = 0, rc;
+
+    if ( rrdx__has_ds(path, rrdx_sched_ds, RRDX_NR_SCHED_DS, has) )
+        return 0;
+    argv[n++] = "tune";
+    argv[n++] = path;
+    for ( k = 0; k < RRDX_NR_SCHED_DS; k++ )
+        if ( !has[k] )
+        {
+            rrdx_sched_ds_spec(r, k, spec[k], sizeof(spec[k]));
+            argv[n++] = spec[k];
+        }
+    if ( n == 2 )
+        return 0;
+    if ( r->create_budget_ns && r->create_spent_ns >= r->create_budget_ns )
+    {
+        r->st.deferred++;
+        return -EAGAIN;
+    }
+    if ( r->daemon )
+    {
+        char cmd[PATH_MAX + 16], err[256];
+
+        /* "Nothing to flush" is a success; -EIO is rrdcached's "no such
+         * file", which rrd_tune will say better. */
+        snprintf(cmd, sizeof(cmd), "FLUSH %s\n", path);
+        if ( r->fd < 0 && (rc = rrdx__connect(r, err, sizeof(err))) )
+        {
+            rrdx__set_error(r, "%s", err);
+            r->st.io_errors++;
+            return -EAGAIN;
+        }
+        rc = rrdx__command(r, cmd);
+        if ( rc && rc != -EIO )
+        {
+            rrdx__disconnect(r);
+            r->st.io_errors++;
+            return -EAGAIN;
+        }
+    }
+    optind = 0;         /* librrd parses with getopt */
+    rrd_clear_error();
+    if ( rrd_tune(n, (char **)argv) )
+    {
+        r->st.create_errors++;
+        rrdx__set_error(r, "add %s to %s: %s", argv[2], path,
+                        rrd_get_error());
+        rrd_clear_error();
+        return -EIO;
+    }
+    r->st.upgraded++;
+    return 0;
+}
+
 /* Make sure @e's file exists; false when it cannot be written now. */
 static bool rrdx_ready(struct exp_rrd *r, struct rrdx_ent *e, const char *path,
                       time_t first_s)
@@ -372,7 +465,10 @@ static bool rrdx_ready(struct exp_rrd *r, struct rrdx_ent *e, const char *path,
                             : "not a regular file");
             return false;
         }
-        return e->exists = true;
+        t = rrdx_now_ns();
+        rc = rrdx_upgrade(r, path);
+        r->create_spent_ns += rrdx_now_ns() - t;
+        return rc ? false : (e->exists = true);
     }
     if ( r->create_budget_ns && r->create_spent_ns >= r->create_budget_ns )
     {
@@ -480,9 +576,14 @@ void exp_rrd_get_stats(const struct exp_rrd *r, struct exp_rrd_stats *st)
     *st = r->st;
 }
 
-/* "ts:cpu_ns:mem:" and the rates (rrdx_counters) into @buf. */
+/*
+ * "ts:cpu_ns:mem", the rates (rrdx_counters), the cap and the weight
+ * (rrdx_sched_ds) into @buf.  A weight of 0 is "not set by xenosd (yet)":
+ * cap and weight are then unknown, not "no cap".
+ */
 static int rrdx_values(char *buf, size_t len, const char *ts,
-                      const struct acct_usage *u, uint64_t mem_bytes)
+                      const struct acct_usage *u, uint64_t mem_bytes,
+                      uint32_t weight, uint32_t cap_pct)
 {
     int n = snprintf(buf, len, "%s:%" PRIu64 ":%" PRIu64, ts, u->cpu_ns,
                      mem_bytes);
@@ -497,6 +598,10 @@ static int rrdx_values(char *buf, size_t len, const char *ts,
         memcpy(&v, (const char *)u + rrdx_counters[i].off, sizeof(v));
         n += snprintf(buf + n, len - (size_t)n, ":%" PRIu64, v);
     }
+    if ( n >= 0 && (size_t)n < len )
+        n += weight ? snprintf(buf + n, len - (size_t)n, ":%" PRIu32 ":%"
+                               PRIu32, cap_pct, weight)
+                    : snprintf(buf + n, len - (size_t)n, ":U:U");
     return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
 }
 
@@ -537,7 +642,7 @@ int exp_rrd_update(struct exp_rrd *r, const struct acct_snapshot *c,
                    const struct exp_info *info)
 {
     uint64_t t0 = rrdx_now_ns();
-    char ts[32], vals[256], path[PATH_MAX];
+    char ts[32], vals[320], path[PATH_MAX];
     time_t first_s;
     uint32_t i, lines = 0;
     int rc = 0;
@@ -573,6 +678,8 @@ int exp_rrd_update(struct exp_rrd *r, const struct acct_snapshot *c,
         if ( e )
             e->mem_bytes += d->mem_cur_bytes;
     }
+    /* The unassigned tenant "-" has no cap or weight of its own: the
+     * defaults it carries apply to each of its domains. */
     for ( i = 0; i < c->nr_tenants; i++ )
     {
         const struct acct_tenant *t = &c->tenants[i];
@@ -580,7 +687,8 @@ int exp_rrd_update(struct exp_rrd *r, const struct acct_snapshot *c,
 
         if ( !e || rrdx__path(path, sizeof(path), r->io_dir, true, t->name) ||
              !rrdx_ready(r, e, path, first_s) ||
-             rrdx_values(vals, sizeof(vals), ts, &t->total, e->mem_bytes) )
+             rrdx_values(vals, sizeof(vals), ts, &t->total, e->mem_bytes,
+                         strcmp(t->name, "-") ? t->weight : 0, t->cap_pct) )
             continue;
         if ( (rc = rrdx_put(r, path, vals)) < 0 )
             return rc;
@@ -609,7 +717,8 @@ int exp_rrd_update(struct exp_rrd *r, const struct acct_snapshot *c,
         }
         if ( rrdx__path(path, sizeof(path), r->io_dir, false, d->uuid) ||
              !rrdx_ready(r, e, path, first_s) ||
-             rrdx_values(vals, sizeof(vals), ts, &d->total, d->mem_cur_bytes) )
+             rrdx_values(vals, sizeof(vals), ts, &d->total,
+                         d->mem_cur_bytes, d->weight, d->cap_pct) )
             continue;
         if ( (rc = rrdx_put(r, path, vals)) < 0 )
             return rc;

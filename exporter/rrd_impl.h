@@ -1,7 +1,7 @@
 /*
  * rrd_impl.h: what the RRD store (rrd.c), its rrdcached client
- * (rrd_cached.c) and the reading side (rrd_graph.c: file names, finding
- * and drawing) share.  Not an API: exp_rrd.h is.
+ * (rrd_cached.c) and the reading side (rrd_find.c: file names, finding;
+ * rrd_graph.c: drawing) share.  Not an API: exp_rrd.h is.
  */
 #ifndef XENOS_RRD_IMPL_H
 #define XENOS_RRD_IMPL_H
@@ -14,6 +14,10 @@
 #include <xenos/text.h>
 
 struct rrdx_ent;
+
+/* The data sources that are no counter (exp_rrd.h) */
+#define RRDX_DS_CAP             "cap"
+#define RRDX_DS_WEIGHT          "weight"
 
 struct exp_rrd {
     char *dir;                          /* absolute */
@@ -42,7 +46,7 @@ struct exp_rrd {
 void __attribute__((format(printf, 2, 3)))
 rrdx__set_error(struct exp_rrd *r, const char *fmt, ...);
 
-/* rrd_graph.c: names */
+/* rrd_find.c: names */
 
 /* Decode the percent-encoded @s in place; -EINVAL on a bad escape or an
  * encoded NUL. */
@@ -58,6 +62,11 @@ int rrdx__path(char *buf, size_t len, const char *dir, bool tenant,
 /* An index line "K\tA\tB\n" into its fields (B may be empty); -EINVAL
  * when it has another shape.  @line is cut up in place. */
 int rrdx__split(char *line, char **a, char **b);
+
+/* Which of @want[0..@n) the file at @path has, into @has: 0, or -EIO
+ * when librrd cannot read it. */
+int rrdx__has_ds(const char *path, const char *const *want, unsigned int n,
+                 bool *has);
 
 /* rrd_cached.c: the rrdcached client, on r->daemon and r->fd */
 

@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rrd.h>
+
 #include <xenos/acct.h>
 #include <xenos/exp_rrd.h>
 
@@ -47,6 +49,7 @@ static void setup(void)
     t0_s = ((uint64_t)time(NULL) - 600) / 5 * 5;
 }
 
+static bool start_rrdcached(const char *sock);
 static void stop_rrdcached(void);
 
 static void teardown(void)
@@ -79,6 +82,8 @@ struct dom_in {
     const char *name;
     const char *tenant;
     uint64_t cpu_ns, rd_sectors, rx_bytes, mem_bytes;
+    uint32_t weight, cap_pct;           /* set by "xenosd"; 0: not */
+    uint32_t t_weight, t_cap_pct;       /* its tenant's; 0: not set */
 };
 
 static const char *tenant_of(void *ctx, const struct acct_domain *d)
@@ -121,6 +126,17 @@ static void feed(struct acct_collector *c, struct acct_sample *s,
         d->vifs[0].rx_bytes = in[i].rx_bytes;
     }
     ck_assert_int_eq(acct_collector_update(c, s, tenant_of, NULL), 0);
+    for ( i = 0; i < n; i++ )
+    {
+        if ( in[i].weight )
+            ck_assert_int_eq(acct_collector_set_sched(c, in[i].uuid,
+                                                      in[i].weight,
+                                                      in[i].cap_pct), 0);
+        if ( in[i].t_weight )
+            ck_assert_int_eq(acct_collector_set_tenant_sched(
+                                 c, in[i].tenant, in[i].t_weight,
+                                 in[i].t_cap_pct), 0);
+    }
     info.sample_unix_ns = t_s * SEC;
     info.intervals = SNAP(c)->intervals;
     ck_assert_int_eq(exp_rrd_update(r, SNAP(c), &info), 0);
@@ -137,8 +153,8 @@ static void feed_four(struct exp_rrd *r)
     struct acct_sample s;
     char err[256] = "";
     struct dom_in in[2] = {
-        { U1, "web-1", "acme", 100 * SEC, 5000, 1000000, GIB },
-        { U2, "db-1", "acme", 10 * SEC, 0, 0, 2 * GIB },
+        { U1, "web-1", "acme", 100 * SEC, 5000, 1000000, GIB, 0, 0, 0, 0 },
+        { U2, "db-1", "acme", 10 * SEC, 0, 0, 2 * GIB, 0, 0, 0, 0 },
     };
     unsigned int k;
 
@@ -189,15 +205,21 @@ static double fetched(const char *out, const char *ds, uint64_t t_s)
     return NAN;
 }
 
-static char *fetch(const char *file, const char *daemon)
+/* `rrdtool fetch` of @file from t0_s to @secs after it. */
+static char *fetch_for(const char *file, const char *daemon, unsigned secs)
 {
     char cmd[512];
 
     snprintf(cmd, sizeof(cmd), "rrdtool fetch %s%s %s AVERAGE -s %llu "
              "-e %llu", daemon ? "--daemon " : "", daemon ? daemon : "",
              file, (unsigned long long)t0_s,
-             (unsigned long long)t0_s + 20);
+             (unsigned long long)t0_s + secs);
     return run(cmd);
+}
+
+static char *fetch(const char *file, const char *daemon)
+{
+    return fetch_for(file, daemon, 20);
 }
 
 static void assert_rates(const char *dom_a, const char *tenant, int row)
@@ -225,6 +247,8 @@ START_TEST(test_rrd_info_layout)
         "ds[cpu].type = \"COMPUTE\"", "ds[mem].type = \"GAUGE\"",
         "ds[disk_rd].type = \"DERIVE\"", "ds[disk_wr].type = \"DERIVE\"",
         "ds[net_rx].type = \"DERIVE\"", "ds[net_tx].type = \"DERIVE\"",
+        "ds[cap].type = \"GAUGE\"", "ds[cap].minimal_heartbeat = 15",
+        "ds[weight].type = \"GAUGE\"",
         "rra[0].cf = \"AVERAGE\"", "rra[0].rows = 120",
         "rra[0].pdp_per_row = 1", "rra[1].cf = \"MAX\"",
         "rra[2].pdp_per_row = 12", "rra[2].rows = 120",
@@ -278,6 +302,159 @@ START_TEST(test_rrd_fetch_reads_rates)
 }
 END_TEST
 
+/*
+ * The cap in force and the weight, per domain and per tenant, as xenosd
+ * set them: a cap lifted reads 0 (none); a domain xenosd has not set, and
+ * the unassigned tenant "-" (whose defaults are per domain), unknown.
+ */
+START_TEST(test_rrd_cap_and_weight_stored)
+{
+    struct acct_collector *c;
+    struct acct_sample s;
+    struct exp_rrd *r;
+    char err[256] = "", f[256], a[1 << 14], b[1 << 14], t[1 << 14];
+    char u[1 << 14];
+    struct dom_in in[3] = {
+        { U1, "web-1", "acme", SEC, 0, 0, GIB, 256, 50, 512, 150 },
+        { U2, "db-1", "acme", SEC, 0, 0, GIB, 0, 0, 512, 150 },
+        { "00000000-0000-0000-0000-00000000000c", "lone", NULL, SEC, 0, 0,
+          GIB, 128, 30, 0, 0 },
+    };
+    unsigned int k;
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_alloc(&c, ckpt, err, sizeof(err)), 0);
+    ck_assert_int_eq(exp_rrd_open(&r, rdir, NULL, 5, err, sizeof(err)), 0);
+    for ( k = 0; k < 6; k++ )
+    {
+        /* web-1's cap is lifted from the fourth sample on */
+        in[0].cap_pct = k < 3 ? 50 : 0;
+        feed(c, &s, r, t0_s + 5 * k, in, 3);
+    }
+    exp_rrd_close(r);
+    acct_collector_free(c);
+    acct_sample_free(&s);
+    snprintf(f, sizeof(f), "%s/dom-%s.rrd", rdir, U1);
+    snprintf(a, sizeof(a), "%s", fetch_for(f, NULL, 25));
+    snprintf(f, sizeof(f), "%s/dom-%s.rrd", rdir, U2);
+    snprintf(b, sizeof(b), "%s", fetch_for(f, NULL, 25));
+    snprintf(f, sizeof(f), "%s/tenant-acme.rrd", rdir);
+    snprintf(t, sizeof(t), "%s", fetch_for(f, NULL, 25));
+    snprintf(f, sizeof(f), "%s/tenant--.rrd", rdir);
+    snprintf(u, sizeof(u), "%s", fetch_for(f, NULL, 25));
+    for ( k = 1; k <= 5; k++ )
+    {
+        uint64_t ts = t0_s + 5 * k;
+
+        ck_assert_double_eq_tol(fetched(a, "cap", ts), k < 3 ? 50 : 0, 1e-9);
+        ck_assert_double_eq_tol(fetched(a, "weight", ts), 256, 1e-9);
+        ck_assert(isnan(fetched(b, "cap", ts)));
+        ck_assert(isnan(fetched(b, "weight", ts)));
+        ck_assert_double_eq_tol(fetched(t, "cap", ts), 150, 1e-9);
+        ck_assert_double_eq_tol(fetched(t, "weight", ts), 512, 1e-9);
+        ck_assert(isnan(fetched(u, "cap", ts)));
+    }
+}
+END_TEST
+
+/* An RRD as xenos wrote them before the cap (seven DS), with four points
+ * of 0.5 pCPU and 100 KiB/s read. */
+static void make_old_rrd(const char *file, const char *daemon)
+{
+    char cmd[1024];
+    unsigned int k;
+
+    snprintf(cmd, sizeof(cmd), "rrdtool create %s --step 5 --start %llu "
+             "DS:cpu_ns:DERIVE:15:0:U "
+             "DS:cpu:COMPUTE:cpu_ns,1000,/,1000,/,1000,/ "
+             "DS:mem:GAUGE:15:0:U DS:disk_rd:DERIVE:15:0:U "
+             "DS:disk_wr:DERIVE:15:0:U DS:net_rx:DERIVE:15:0:U "
+             "DS:net_tx:DERIVE:15:0:U RRA:AVERAGE:0.5:1:120 "
+             "RRA:MAX:0.5:1:120 RRA:AVERAGE:0.5:12:120 RRA:MAX:0.5:12:120",
+             file, (unsigned long long)t0_s - 1);
+    run(cmd);
+    for ( k = 0; k < 4; k++ )
+    {
+        snprintf(cmd, sizeof(cmd), "rrdtool update %s%s %s "
+                 "%llu:%llu:%llu:%u:0:0:0", daemon ? "--daemon " : "",
+                 daemon ? daemon : "", file,
+                 (unsigned long long)t0_s + 5 * k,
+                 100 * SEC + k * 2500000000ull, GIB, k * 512000);
+        run(cmd);
+    }
+}
+
+/*
+ * An RRD of an older xenos gets the cap and weight DS when the store
+ * first writes it: its rows are all still there, the new points carry
+ * the cap.  Through rrdcached (_i 1), its pending points of the old shape
+ * are flushed into the file first, not lost or refused.
+ */
+START_TEST(test_rrd_old_file_gets_cap)
+{
+    struct acct_collector *c;
+    struct acct_sample s;
+    struct exp_rrd *r;
+    struct exp_rrd_stats st;
+    char err[256] = "", file[256], sock[128], addr[160], *daemon = NULL;
+    char *out, cmd[512];
+    struct dom_in in = { U1, "web-1", "acme", 110 * SEC, 0, 0, GIB, 256,
+                         75, 0, 0 };
+    unsigned int k;
+
+    ck_assert_int_eq(mkdir(rdir, 0750), 0);
+    snprintf(file, sizeof(file), "%s/dom-%s.rrd", rdir, U1);
+    if ( _i )
+    {
+        snprintf(sock, sizeof(sock), "%s/rrdcached.sock", dir);
+        snprintf(addr, sizeof(addr), "unix:%s", sock);
+        if ( !start_rrdcached(sock) )
+            return;
+        daemon = addr;
+    }
+    make_old_rrd(file, daemon);
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_alloc(&c, ckpt, err, sizeof(err)), 0);
+    ck_assert_int_eq(exp_rrd_open(&r, rdir, daemon, 5, err, sizeof(err)),
+                     0);
+    for ( k = 4; k < 9; k++ )
+    {
+        feed(c, &s, r, t0_s + 5 * k, &in, 1);
+        in.cpu_ns += 2500000000ull;
+    }
+    exp_rrd_get_stats(r, &st);
+    ck_assert_uint_eq(st.upgraded, 1);
+    ck_assert_uint_eq(st.update_errors + st.create_errors, 0);
+    ck_assert_int_eq(exp_rrd_flush(r), 0);
+    exp_rrd_close(r);
+    acct_collector_free(c);
+    acct_sample_free(&s);
+    snprintf(cmd, sizeof(cmd), "rrdtool info %s", file);
+    out = run(cmd);
+    ck_assert_ptr_nonnull(strstr(out, "ds[cap].type = \"GAUGE\""));
+    ck_assert_ptr_nonnull(strstr(out, "ds[weight].type = \"GAUGE\""));
+    out = fetch_for(file, daemon, 40);
+    for ( k = 1; k <= 3; k++ )
+    {
+        uint64_t ts = t0_s + 5 * k;
+
+        ck_assert_double_eq_tol(fetched(out, "cpu", ts), 0.5, 1e-9);
+        ck_assert_double_eq_tol(fetched(out, "disk_rd", ts), 102400, 1e-6);
+        ck_assert_double_eq_tol(fetched(out, "mem", ts), (double)GIB, 1);
+        ck_assert(isnan(fetched(out, "cap", ts)));
+    }
+    /* the collector's first total reads as a step back (unknown) */
+    for ( k = 6; k <= 8; k++ )
+    {
+        uint64_t ts = t0_s + 5 * k;
+
+        ck_assert_double_eq_tol(fetched(out, "cpu", ts), 0.5, 1e-9);
+        ck_assert_double_eq_tol(fetched(out, "cap", ts), 75, 1e-9);
+        ck_assert_double_eq_tol(fetched(out, "weight", ts), 256, 1e-9);
+    }
+}
+END_TEST
+
 /* Lazy creation under a budget: a burst of new domains is created over
  * several calls, each file once; the others wait (deferred), no error. */
 START_TEST(test_rrd_creation_budget_spreads)
@@ -294,7 +471,8 @@ START_TEST(test_rrd_creation_budget_spreads)
     {
         snprintf(uuids[i], sizeof(uuids[i]),
                  "00000000-0000-0000-0000-%012u", i + 500);
-        in[i] = (struct dom_in){ uuids[i], "vm", "t", SEC, 0, 0, GIB };
+        in[i] = (struct dom_in){ uuids[i], "vm", "t", SEC, 0, 0, GIB, 0, 0,
+                                 0, 0 };
     }
     acct_sample_init(&s);
     ck_assert_int_eq(acct_collector_alloc(&c, ckpt, err, sizeof(err)), 0);
@@ -350,7 +528,7 @@ START_TEST(test_rrd_hostile_names_safe_and_found)
         snprintf(uuids[i], sizeof(uuids[i]),
                  "00000000-0000-0000-0000-%012u", i + 100);
         in[i] = (struct dom_in){ uuids[i], hostile[i], hostile[i],
-                                 SEC, 0, 0, GIB };
+                                 SEC, 0, 0, GIB, 0, 0, 0, 0 };
     }
     acct_sample_init(&s);
     ck_assert_int_eq(acct_collector_alloc(&c, ckpt, err, sizeof(err)), 0);
@@ -544,8 +722,8 @@ START_TEST(test_rrd_rrdcached_restart_and_refused)
     struct exp_rrd_stats st;
     char err[256] = "", sock[128], addr[160], fa[256], fb[256];
     struct dom_in in[2] = {
-        { U1, "web-1", "acme", 100 * SEC, 0, 0, GIB },
-        { U2, "db-1", "acme", 10 * SEC, 0, 0, 2 * GIB },
+        { U1, "web-1", "acme", 100 * SEC, 0, 0, GIB, 0, 0, 0, 0 },
+        { U2, "db-1", "acme", 10 * SEC, 0, 0, 2 * GIB, 0, 0, 0, 0 },
     };
     unsigned int k;
 
@@ -640,8 +818,12 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* xenosctl graph                                                      */
 
-/* Ten minutes up to now of changing load in tenant "wave", for a graph
- * a person can look at. */
+/* The end of feed_wave's ten minutes (its last sample), a Unix time. */
+static uint64_t wave_end_s;
+
+/* Ten minutes up to now of changing load in tenant "wave" (capped at 60 %
+ * of a pCPU, weight 384): its domain is capped at 50 % for the first half
+ * and uncapped after; it never writes to disk nor sends. */
 static void feed_wave(void)
 {
     struct acct_collector *c;
@@ -649,7 +831,8 @@ static void feed_wave(void)
     struct exp_rrd *r;
     char err[256] = "";
     uint64_t now_s = (uint64_t)time(NULL) / 5 * 5;
-    struct dom_in in = { U2, "wave-1", "wave", 0, 0, 0, GIB };
+    struct dom_in in = { U2, "wave-1", "wave", 0, 0, 0, GIB, 256, 50, 384,
+                         60 };
     unsigned int k;
 
     acct_sample_init(&s);
@@ -657,6 +840,7 @@ static void feed_wave(void)
     ck_assert_int_eq(exp_rrd_open(&r, rdir, NULL, 5, err, sizeof(err)), 0);
     for ( k = 0; k < 120; k++ )
     {
+        in.cap_pct = k < 60 ? 50 : 0;
         feed(c, &s, r, now_s - 600 + 5 * k, &in, 1);
         /* CPU 4..80 % of a pCPU in a saw tooth; disk and net follow */
         in.cpu_ns += (k % 20 + 1) * SEC / 5;
@@ -664,47 +848,217 @@ static void feed_wave(void)
         in.rx_bytes += (20 - k % 20) * 100000;
         in.mem_bytes = GIB + (k % 30) * (GIB / 64);
     }
+    wave_end_s = now_s - 5;
     exp_rrd_close(r);
     acct_collector_free(c);
     acct_sample_free(&s);
 }
 
-START_TEST(test_rrd_graph_png)
+/* @path is a PNG of a sane size. */
+static void assert_png(const char *path)
 {
-    struct exp_rrd *r;
-    char err[256] = "", cmd[1024], png[256];
     unsigned char magic[8];
     struct stat sb;
     FILE *f;
+
+    ck_assert_msg(stat(path, &sb) == 0, "no %s", path);
+    ck_assert_int_gt(sb.st_size, 2000);
+    ck_assert_int_lt(sb.st_size, 200 * 1024);
+    f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fread(magic, 1, 8, f), 8);
+    fclose(f);
+    ck_assert_int_eq(memcmp(magic, "\x89PNG\r\n\x1a\n", 8), 0);
+}
+
+static const char *const panels[] = { "cpu", "memory", "disk", "network" };
+
+/* `xenosctl graph`: a PNG per panel under predictable names, in a
+ * directory or after a stem; one with --panel; names, uuids, errors. */
+START_TEST(test_rrd_graph_png)
+{
+    struct exp_rrd *r;
+    char err[256] = "", cmd[1024], png[256], *out;
+    unsigned int p;
     int rc;
 
     ck_assert_int_eq(exp_rrd_open(&r, rdir, NULL, 5, err, sizeof(err)), 0);
     feed_four(r);
     exp_rrd_close(r);
     feed_wave();
-    snprintf(png, sizeof(png), "%s/wave.png", dir);
     snprintf(cmd, sizeof(cmd), "%s/xenosd/xenosctl --state-dir %s graph "
-             "wave --since 15m -o %s", XENOS_BINARY_DIR, dir, png);
-    run(cmd);
-    ck_assert_int_eq(stat(png, &sb), 0);
-    ck_assert_int_gt(sb.st_size, 1000);
-    f = fopen(png, "rb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fread(magic, 1, 8, f), 8);
-    fclose(f);
-    ck_assert_int_eq(memcmp(magic, "\x89PNG\r\n\x1a\n", 8), 0);
-    /* a domain by name, and by uuid */
+             "wave --since 15m -o %s/g", XENOS_BINARY_DIR, dir, dir);
+    out = run(cmd);
+    for ( p = 0; p < 4; p++ )
+    {
+        snprintf(png, sizeof(png), "%s/g/tenant-wave-%s.png", dir, panels[p]);
+        assert_png(png);
+        ck_assert_msg(strstr(out, png), "'%s' not said in:\n%s", png, out);
+    }
+    /* a domain by name, into a stem; by uuid, one panel */
     snprintf(cmd, sizeof(cmd), "%s/xenosd/xenosctl graph web-1 "
              "--rrd-dir %s --since 30m -o %s/web.png && %s/xenosd/"
-             "xenosctl graph %s --rrd-dir %s --since 600 -o %s/u.png",
-             XENOS_BINARY_DIR, rdir, dir, XENOS_BINARY_DIR, U2, rdir, dir);
+             "xenosctl graph %s --rrd-dir %s --since 600 --panel cpu "
+             "-o %s/u.png", XENOS_BINARY_DIR, rdir, dir, XENOS_BINARY_DIR,
+             U2, rdir, dir);
     run(cmd);
-    /* unknown names: exit 1, and a reason */
+    for ( p = 0; p < 4; p++ )
+    {
+        snprintf(png, sizeof(png), "%s/web-%s.png", dir, panels[p]);
+        assert_png(png);
+    }
+    snprintf(png, sizeof(png), "%s/u.png", dir);
+    assert_png(png);
+    snprintf(png, sizeof(png), "%s/u-cpu.png", dir);
+    ck_assert_int_ne(access(png, F_OK), 0);
+    /* unknown names: exit 1, and a reason; an unknown panel: 2 */
     snprintf(cmd, sizeof(cmd), "%s/xenosd/xenosctl graph nobody "
-             "--rrd-dir %s -o %s/n.png 2>/dev/null", XENOS_BINARY_DIR, rdir,
+             "--rrd-dir %s -o %s/n 2>/dev/null", XENOS_BINARY_DIR, rdir,
              dir);
     rc = system(cmd);
     ck_assert_int_eq(WEXITSTATUS(rc), 1);
+    snprintf(cmd, sizeof(cmd), "%s/xenosd/xenosctl graph wave --panel "
+             "cpus --rrd-dir %s -o %s/n 2>/dev/null", XENOS_BINARY_DIR,
+             rdir, dir);
+    rc = system(cmd);
+    ck_assert_int_eq(WEXITSTATUS(rc), 2);
+}
+END_TEST
+
+/*
+ * What each panel draws (exp_rrd_xport: the PNG's own DEF and CDEF) is
+ * what the file holds, as librrd's rrd_fetch reads it, in the panel's
+ * unit: CPU in % of one pCPU, the cap line the cap in force while there
+ * is one and nothing after, bytes and bytes/s as stored, zero series 0.
+ * _i: the panel.
+ */
+static const struct {
+    const char *series, *ds;
+    double scale;
+} panel_ds[4][3] = {
+    { { "used", "cpu", 100 }, { "cap", "cap", 1 }, { "weight", "weight", 1 } },
+    { { "memory", "mem", 1 } },
+    { { "read", "disk_rd", 1 }, { "written", "disk_wr", 1 } },
+    { { "received", "net_rx", 1 }, { "sent", "net_tx", 1 } },
+};
+
+START_TEST(test_rrd_xport_is_what_is_stored)
+{
+    struct exp_rrd_view v = { .title = "t", .since_s = 600 };
+    struct exp_rrd_xport x;
+    char err[512] = "", file[256], **names;
+    time_t start, end;
+    unsigned long step, nds, row, matched = 0, capped = 0, uncapped = 0;
+    rrd_value_t *data;
+    unsigned int k;
+
+    feed_wave();
+    v.end_s = wave_end_s;
+    snprintf(file, sizeof(file), "%s/tenant-wave.rrd", rdir);
+    /* the tenant's and the domain's: the tenant's cap stays */
+    for ( k = 0; k < 2; k++ )
+    {
+        if ( k )
+            snprintf(file, sizeof(file), "%s/dom-%s.rrd", rdir, U2);
+        ck_assert_msg(exp_rrd_xport(file, (enum exp_rrd_panel)_i, &v, &x,
+                                    err, sizeof(err)) == 0, "%s", err);
+        start = (time_t)(wave_end_s - 600);
+        end = (time_t)wave_end_s;
+        step = 5;
+        ck_assert_int_eq(rrd_fetch_r(file, "AVERAGE", &start, &end, &step,
+                                     &nds, &names, &data), 0);
+        ck_assert_uint_eq(x.step_s, step);
+        for ( row = 0; row < x.rows; row++ )
+        {
+            uint64_t t = x.start_s + (row + 1) * x.step_s;
+            unsigned long frow;
+            unsigned int si;
+
+            if ( t <= (uint64_t)start || t > (uint64_t)end )
+                continue;
+            frow = (unsigned long)((t - (uint64_t)start) / step) - 1;
+            for ( si = 0; si < 3 && panel_ds[_i][si].series; si++ )
+            {
+                int col = exp_rrd_xport_col(&x, panel_ds[_i][si].series);
+                unsigned long d;
+                double want, got;
+
+                ck_assert_msg(col >= 0, "no series %s",
+                              panel_ds[_i][si].series);
+                for ( d = 0; d < nds && strcmp(names[d],
+                                               panel_ds[_i][si].ds); d++ )
+                    ;
+                ck_assert_uint_lt(d, nds);
+                want = data[frow * nds + d] * panel_ds[_i][si].scale;
+                got = x.v[row * x.cols + (unsigned long)col];
+                if ( !strcmp(panel_ds[_i][si].series, "cap") &&
+                     want == 0 )
+                {
+                    /* no cap in force: no line */
+                    ck_assert(isnan(got));
+                    uncapped++;
+                    continue;
+                }
+                if ( isnan(want) )
+                {
+                    ck_assert(isnan(got));
+                    continue;
+                }
+                ck_assert_double_eq_tol(got, want, 1e-9 * (1 + want));
+                matched++;
+                if ( !strcmp(panel_ds[_i][si].series, "cap") )
+                {
+                    ck_assert_double_eq_tol(got, k ? 50 : 60, 1e-9);
+                    capped++;
+                }
+                /* the wave never writes or sends: a line at 0 */
+                if ( !strcmp(panel_ds[_i][si].series, "written") ||
+                     !strcmp(panel_ds[_i][si].series, "sent") )
+                    ck_assert_double_eq_tol(got, 0, 1e-12);
+            }
+        }
+        ck_assert_uint_gt(matched, 100);
+        for ( row = 0; row < nds; row++ )
+            free(names[row]);
+        free(names);
+        free(data);
+        exp_rrd_xport_free(&x);
+    }
+    if ( _i == 0 )
+    {
+        /* the tenant capped all along, the domain for the first half */
+        ck_assert_uint_gt(capped, 150);
+        ck_assert_uint_gt(uncapped, 50);
+    }
+}
+END_TEST
+
+/* An RRD of an older xenos, never written since: drawn and exported
+ * all the same, without the cap series. */
+START_TEST(test_rrd_graph_old_file)
+{
+    struct exp_rrd_view v = { .title = "old", .since_s = 600 };
+    struct exp_rrd_xport x;
+    char err[512] = "", file[256], png[256];
+    unsigned int p;
+
+    ck_assert_int_eq(mkdir(rdir, 0750), 0);
+    snprintf(file, sizeof(file), "%s/dom-%s.rrd", rdir, U1);
+    make_old_rrd(file, NULL);
+    v.end_s = t0_s + 30;
+    ck_assert_int_eq(exp_rrd_xport(file, EXP_RRD_PANEL_CPU, &v, &x, err,
+                                   sizeof(err)), 0);
+    ck_assert_int_ge(exp_rrd_xport_col(&x, "used"), 0);
+    ck_assert_int_lt(exp_rrd_xport_col(&x, "cap"), 0);
+    exp_rrd_xport_free(&x);
+    for ( p = 0; p < EXP_RRD_NR_PANELS; p++ )
+    {
+        snprintf(png, sizeof(png), "%s/old-%s.png", dir,
+                 exp_rrd_panel_names[p]);
+        ck_assert_msg(exp_rrd_graph(file, p, &v, png, err,
+                                    sizeof(err)) == 0, "%s", err);
+        assert_png(png);
+    }
 }
 END_TEST
 
@@ -717,12 +1071,16 @@ static Suite *rrd_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_rrd_info_layout);
     tcase_add_test(tc, test_rrd_fetch_reads_rates);
+    tcase_add_test(tc, test_rrd_cap_and_weight_stored);
+    tcase_add_loop_test(tc, test_rrd_old_file_gets_cap, 0, 2);
     tcase_add_test(tc, test_rrd_creation_budget_spreads);
     tcase_add_test(tc, test_rrd_hostile_names_safe_and_found);
     tcase_add_test(tc, test_rrd_rrdcached_batch);
     tcase_add_test(tc, test_rrd_rrdcached_restart_and_refused);
     tcase_add_test(tc, test_rrd_rrdcached_down);
     tcase_add_test(tc, test_rrd_graph_png);
+    tcase_add_loop_test(tc, test_rrd_xport_is_what_is_stored, 0, 4);
+    tcase_add_test(tc, test_rrd_graph_old_file);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -3,8 +3,8 @@
  *
  *   xenosctl [--state-dir D] status [--json]
  *   xenosctl [--state-dir D] top [--once] [--delay S] [--iterations N]
- *   xenosctl [--state-dir D] graph TENANT|DOMAIN [--since 1h] -o OUT.png
- *            [--rrd-dir R] [--rrdcached ADDR] [--tenant|--domain]
+ *   xenosctl [--state-dir D] graph TENANT|DOMAIN [--since 1h] -o OUTDIR
+ *            [--panel P] [--rrd-dir R] [--rrdcached ADDR] [--tenant|--domain]
  *
  * `top` is xentop grouped by tenant (top.c, top_model.c): a curses
  * screen when stdout is a terminal; --once, --batch or a pipe print plain
@@ -25,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -197,7 +198,7 @@ static const char *tty(const char *s)
 /* graph: a PNG from the RRD files xenosd writes (exporter/rrd_graph.c) */
 
 struct xc_graph {
-    const char *what, *since, *out, *rrd_dir, *rrdcached;
+    const char *what, *since, *out, *rrd_dir, *rrdcached, *panel;
     enum exp_rrd_kind kind;
     unsigned int width, height;
 };
@@ -225,17 +226,65 @@ static uint64_t xc_duration_s(const char *s)
     return end[0] && end[1] ? 0 : n;
 }
 
+/* -o names a PNG (and not a directory of them). */
+static bool xc_is_png(const char *out)
+{
+    size_t n = strlen(out);
+
+    return n > 4 && !strcmp(out + n - 4, ".png");
+}
+
+/*
+ * Where panel @p goes: -o FILE.png names the panel's file itself with
+ * --panel, or is the stem of FILE-PANEL.png; any other -o is a directory
+ * of RRDFILE-PANEL.png (tenant-acme-cpu.png), the RRD's name without
+ * ".rrd".  -ENAMETOOLONG.
+ */
+static int xc_graph_out(char *buf, size_t len, const struct xc_graph *g,
+                        const char *rrd, enum exp_rrd_panel p)
+{
+    const char *base = strrchr(rrd, '/') ? strrchr(rrd, '/') + 1 : rrd;
+    const char *name = exp_rrd_panel_names[p];
+    size_t ol = strlen(g->out);
+    int n;
+
+    if ( xc_is_png(g->out) )
+        n = g->panel ? snprintf(buf, len, "%s", g->out)
+                     : snprintf(buf, len, "%.*s-%s.png", (int)(ol - 4),
+                                g->out, name);
+    else
+        n = snprintf(buf, len, "%s/%.*s-%s.png", g->out,
+                     (int)(strlen(base) - strlen(".rrd")), base, name);
+    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
 /* Exit status: 0 drawn, 1 not found or librrd failed, 2 bad usage. */
 static int xc_graph(const char *dir, const struct xc_graph *g)
 {
     char rdir[PATH_MAX], path[PATH_MAX], title[512], err[1024];
-    uint64_t since = xc_duration_s(g->since);
+    char png[PATH_MAX];
+    struct exp_rrd_view v = { .title = title, .rrdcached = g->rrdcached,
+                              .width = g->width, .height = g->height };
+    unsigned int p, from = 0, to = EXP_RRD_NR_PANELS;
     int rc;
 
-    if ( !g->out || !since )
+    v.since_s = xc_duration_s(g->since);
+    if ( !g->out || !v.since_s )
     {
-        fprintf(stderr, "xenosctl: graph needs -o OUT.png and a --since "
-                "like 90, 30m, 1h, 2d, 1w\n");
+        fprintf(stderr, "xenosctl: graph needs -o DIR (or -o FILE.png) and "
+                "a --since like 90, 30m, 1h, 2d, 1w\n");
+        return 2;
+    }
+    for ( p = 0; g->panel && p < EXP_RRD_NR_PANELS; p++ )
+        if ( !strcmp(g->panel, exp_rrd_panel_names[p]) )
+        {
+            from = p;
+            to = p + 1;
+        }
+    if ( g->panel && to - from != 1 )
+    {
+        fprintf(stderr, "xenosctl: --panel: cpu, memory, disk or network, "
+                "not '%s'\n", g->panel);
         return 2;
     }
     if ( g->rrd_dir )
@@ -249,12 +298,24 @@ static int xc_graph(const char *dir, const struct xc_graph *g)
         fprintf(stderr, "xenosctl: %s\n", err[0] ? err : strerror(-rc));
         return 1;
     }
-    rc = exp_rrd_graph(path, title, since, g->out, g->rrdcached, g->width,
-                       g->height, err, sizeof(err));
-    if ( rc )
+    if ( !xc_is_png(g->out) && mkdir(g->out, 0755) && errno != EEXIST )
     {
-        fprintf(stderr, "xenosctl: %s\n", err);
+        fprintf(stderr, "xenosctl: %s: %s\n", g->out, strerror(errno));
         return 1;
+    }
+    for ( p = from; p < to; p++ )
+    {
+        if ( xc_graph_out(png, sizeof(png), g, path, p) )
+        {
+            fprintf(stderr, "xenosctl: -o %s: path too long\n", g->out);
+            return 2;
+        }
+        if ( exp_rrd_graph(path, p, &v, png, err, sizeof(err)) )
+        {
+            fprintf(stderr, "xenosctl: %s\n", err);
+            return 1;
+        }
+        printf("%s\n", png);
     }
     return 0;
 }
@@ -296,12 +357,16 @@ static void usage(FILE *f)
         "[--delay S] [-n|--iterations N]\n"
         "                [--sort cpu|name|cap|memory]\n"
         "       xenosctl [--state-dir DIR] graph TENANT|DOMAIN [--since T] "
-        "-o OUT.png\n"
-        "                [--rrd-dir R] [--rrdcached ADDR] [--tenant|--domain] "
-        "[--width W] [--height H]\n"
+        "-o OUTDIR|OUT.png\n"
+        "                [--panel cpu|memory|disk|network] [--rrd-dir R] "
+        "[--rrdcached ADDR]\n"
+        "                [--tenant|--domain] [--width W] [--height H]\n"
         "       xenosctl --version | --help\n"
         "T: seconds, or with a unit: 30m, 1h, 2d, 1w (default 1h).  R "
         "defaults to DIR/rrd.\n"
+        "graph writes a PNG per panel, OUTDIR/RRDNAME-PANEL.png or "
+        "OUT-PANEL.png, and prints\nthe names; OUT.png itself with "
+        "--panel.\n"
         "DIR defaults to %s.\n", XENOS_STATE_DIR_DEFAULT);
 }
 
@@ -325,6 +390,7 @@ int main(int argc, char **argv)
         { "batch", no_argument, NULL, 'b' },
         { "sort", required_argument, NULL, 'S' },
         { "version", no_argument, NULL, CLI_OPT_VERSION },
+        { "panel", required_argument, NULL, 'P' },
         { NULL, 0, NULL, 0 },
     };
     struct xc_graph g = { .since = "1h" };
@@ -356,6 +422,7 @@ int main(int argc, char **argv)
         case 'E': g.height = (unsigned int)strtoul(optarg, NULL, 10); break;
         case 'b': batch = true; break;
         case 'S': sort = optarg; break;
+        case 'P': g.panel = optarg; break;
         case CLI_OPT_VERSION: return cli_version("xenosctl");
         default: return cli_bad_option("xenosctl", c, argv);
         }

@@ -13,7 +13,9 @@
  * Data sources (DS order, as `rrdtool fetch` prints them):
  *   cpu_ns (DERIVE, ns/s), cpu (COMPUTE: CPU seconds per second, 1.0 =
  *   one pCPU), mem (GAUGE, bytes), disk_rd, disk_wr, net_rx, net_tx
- *   (DERIVE, bytes/s).
+ *   (DERIVE, bytes/s), cap (GAUGE: the cap in force, % of one pCPU, 0 =
+ *   none), weight (GAUGE).  A file of an older xenos, without cap and
+ *   weight, gets them when the store first writes it, its data kept.
  */
 #ifndef XENOS_EXP_RRD_H
 #define XENOS_EXP_RRD_H
@@ -38,6 +40,8 @@ struct exp_rrd_stats {
     uint64_t created;           /* files created by us */
     uint64_t create_errors;
     uint64_t deferred;          /* skipped: creation budget spent */
+    uint64_t upgraded;          /* older files given the cap and weight
+                                 * DS (failures: create_errors) */
     uint64_t refused;           /* a symbolic link, or not a regular file
                                  * with one link, where a file of ours
                                  * belongs: never written through */
@@ -123,15 +127,79 @@ int exp_rrd_find(const char *dir, const char *what, enum exp_rrd_kind kind,
                  char *err, size_t errlen);
 
 /*
- * Draw @file (one of ours) as a PNG at @png_out: CPU (% of one pCPU),
- * memory, disk and network over the last @since_s seconds, on a
- * logarithmic axis shared by the four (values in the legend).  @rrdcached
- * (or NULL) is passed to librrd so pending updates are flushed first.
- * 0, or -EIO with librrd's reason in @err.
+ * The panels `xenosctl graph` draws from one file, a PNG each, every one
+ * on a linear axis in its own unit (docs/exporters.md, "Graphs").
  */
-int exp_rrd_graph(const char *file, const char *title, uint64_t since_s,
-                  const char *png_out, const char *rrdcached,
-                  unsigned int width, unsigned int height, char *err,
-                  size_t errlen);
+enum exp_rrd_panel {
+    EXP_RRD_PANEL_CPU,          /* CPU used and the cap in force, % of one
+                                 * pCPU (the weight in the legend) */
+    EXP_RRD_PANEL_MEM,          /* memory held: B, KiB, MiB, GiB */
+    EXP_RRD_PANEL_DISK,         /* read and written: B/s, KiB/s, ... */
+    EXP_RRD_PANEL_NET,          /* received and sent: B/s, KiB/s, ... */
+    EXP_RRD_NR_PANELS,
+};
+
+/* "cpu", "memory", "disk", "network": in PNG names and --panel. */
+extern const char *const exp_rrd_panel_names[EXP_RRD_NR_PANELS];
+
+#define EXP_RRD_GRAPH_WIDTH     700     /* plot area, pixels */
+#define EXP_RRD_GRAPH_HEIGHT    200
+
+/* What of a file to show, and how. */
+struct exp_rrd_view {
+    const char *title;          /* "tenant acme": each panel adds its own */
+    uint64_t since_s;           /* the last @since_s seconds ... */
+    uint64_t end_s;             /* ... up to this Unix time; 0: now */
+    const char *rrdcached;      /* its pending updates flushed first
+                                 * through it; NULL: none */
+    unsigned int width, height; /* plot area; 0: the defaults above */
+};
+
+/*
+ * A panel's series as numbers (librrd's rrd_xport of the very DEF and
+ * CDEF expressions the PNG draws, before the scaling to a binary unit):
+ * row i covers (start_s + i * step_s, start_s + (i + 1) * step_s];
+ * v[i * cols + c] is series names[c] there, NAN when unknown.  Series:
+ *   cpu      "used" (% of one pCPU), "cap" (% of one pCPU; unknown where
+ *            no cap is in force), "weight" (legend only)
+ *   memory   "memory" (bytes)
+ *   disk     "read", "written" (bytes/s)
+ *   network  "received", "sent" (bytes/s)
+ * A series whose data source the file lacks (cap and weight in a file
+ * of an older xenos that no xenosd has written since) is left out.
+ */
+struct exp_rrd_xport {
+    uint64_t start_s, step_s;
+    unsigned long rows, cols;
+    char **names;               /* cols series names */
+    double *v;                  /* rows x cols */
+};
+
+/*
+ * The numbers of @panel of @file (one of ours) for @view into @x (free
+ * with exp_rrd_xport_free).  0, or -errno with the reason in @err (-EIO:
+ * librrd's; -ENOMEM).
+ */
+int exp_rrd_xport(const char *file, enum exp_rrd_panel panel,
+                  const struct exp_rrd_view *view, struct exp_rrd_xport *x,
+                  char *err, size_t errlen);
+
+/* Free what exp_rrd_xport filled in (@x itself is the caller's). */
+void exp_rrd_xport_free(struct exp_rrd_xport *x);
+
+/* Column of series @name in @x, or -1. */
+int exp_rrd_xport_col(const struct exp_rrd_xport *x, const char *name);
+
+/*
+ * Draw @panel of @file as a PNG at @png_out for @view: the series of
+ * exp_rrd_xport, each a line (a series at 0 stays visible on the axis),
+ * with its last, average and maximum in the legend; bytes in the binary
+ * unit (B, KiB, MiB, GiB, TiB) that suits the largest value shown; the
+ * cap a dashed line, or "no cap in force" in the legend.  0, or -errno
+ * with the reason in @err (-EIO: librrd's; -ENOMEM).
+ */
+int exp_rrd_graph(const char *file, enum exp_rrd_panel panel,
+                  const struct exp_rrd_view *view, const char *png_out,
+                  char *err, size_t errlen);
 
 #endif /* XENOS_EXP_RRD_H */
