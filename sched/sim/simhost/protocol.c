@@ -153,7 +153,6 @@ static void sh_ping(struct sh *h, struct sh_buf *b)
     sh_field_u64(b, "pid", (uint64_t)getpid());
     sh_field_str(b, "scenario", h->scenario_abs);
     sh_field_str(b, "boot_id", h->boot_id);
-    sh_field_u64(b, "pcpus", h->sc.pcpus);
     sh_printf(b, "\n");
 }
 
