@@ -23,6 +23,8 @@
 
 #include <check.h>
 
+#include "tmptree.h"
+
 #define SIM XENOS_BINARY_DIR "/sched/sim/xenos-sim"
 #define SCEN XENOS_SOURCE_DIR "/sched/sim/scenarios"
 
@@ -30,38 +32,12 @@ static char tmpdir[256];
 
 static void setup(void)
 {
-    const char *base = getenv("TMPDIR");
-
-    snprintf(tmpdir, sizeof(tmpdir), "%s/xenos-plot-XXXXXX",
-             base && *base ? base : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void rm_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    struct dirent *e;
-    char sub[512];
-
-    if ( !d )
-    {
-        unlink(path);
-        return;
-    }
-    while ( (e = readdir(d)) )
-    {
-        if ( !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") )
-            continue;
-        snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-        rm_tree(sub);
-    }
-    closedir(d);
-    rmdir(path);
+    tmptree_make(tmpdir, sizeof(tmpdir), "plot");
 }
 
 static void teardown(void)
 {
-    rm_tree(tmpdir);
+    tmptree_remove(tmpdir);
 }
 
 /* ------------------------------------------------------------------ */
