@@ -391,6 +391,23 @@ START_TEST(test_plot_unwritable_dir_fails)
 }
 END_TEST
 
+/* Without gnuplot on the PATH, --plot fails saying what to install,
+ * and the report on stdout is still whole. */
+START_TEST(test_plot_without_gnuplot_says_so)
+{
+    char cmd[2048], yaml[300];
+
+    snprintf(yaml, sizeof(yaml), "%s/tiny.yaml", tmpdir);
+    write_file(yaml, tiny);
+    snprintf(cmd, sizeof(cmd), "env PATH=%s %s %s --plot %s/p >%s/out "
+             "2>%s/err", tmpdir, SIM, yaml, tmpdir, tmpdir, tmpdir);
+    ck_assert_int_eq(run(cmd), 1);
+    snprintf(cmd, sizeof(cmd), "grep -q 'gnuplot not found.*gnuplot-nox' "
+             "%s/err && grep -q '^capped ' %s/out", tmpdir, tmpdir);
+    ck_assert_int_eq(run(cmd), 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* compare                                                            */
 
@@ -588,6 +605,7 @@ static Suite *plot_suite(void)
     tcase_add_test(tc, test_plot_wake_cdf_matches_percentiles);
     tcase_add_test(tc, test_plot_many_domains_grouped);
     tcase_add_test(tc, test_plot_unwritable_dir_fails);
+    tcase_add_test(tc, test_plot_without_gnuplot_says_so);
     tcase_add_test(tc, test_compare_winners);
     tcase_add_test(tc, test_compare_bad_input);
     suite_add_tcase(s, tc);
