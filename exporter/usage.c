@@ -410,13 +410,30 @@ static struct usage_chunk *chunk_for(struct exp_usage *w, uint64_t period)
     return ch;
 }
 
+/* The span of @e's record for [@start, @end): what this process observed
+ * of it there; empty (at @start) when it observed none of it. */
+static void span_of(const struct usage_ent *e, uint64_t start, uint64_t end,
+                    uint64_t *a, uint64_t *b)
+{
+    *a = *b = start;
+    if ( !e->span_b )
+        return;
+    *b = e->span_b < end ? e->span_b : end;
+    *a = e->span_a > start ? e->span_a : start;
+    if ( *a > *b )
+        *a = *b;
+}
+
 /*
  * Close the open interval at @end_ns: one record per domain seen in it or
- * whose totals grew, into the pending chunk of its file.  All or nothing:
- * on ENOMEM nothing changed.
+ * whose totals grew, into the pending chunk of its file.  @t_ns is the
+ * sample closing it.  @stopping: the daemon stops after this sample, which
+ * is before @end_ns: the records are partial (their span ends at @t_ns)
+ * and the interval stays open for a later run.  All or nothing: on ENOMEM
+ * nothing changed.
  */
 static int interval_close(struct exp_usage *w, const struct acct_snapshot *c,
-                          uint64_t end_ns)
+                          uint64_t end_ns, uint64_t t_ns, bool stopping)
 {
     uint64_t period = w->open_start_ns / w->rotate_ns * w->rotate_ns;
     struct usage_chunk *ch = chunk_for(w, period);
@@ -472,6 +489,8 @@ static int interval_close(struct exp_usage *w, const struct acct_snapshot *c,
         }
         r.start_unix_ns = w->open_start_ns;
         r.end_unix_ns = end_ns;
+        span_of(e, r.start_unix_ns, end_ns, &r.span_start_unix_ns,
+                &r.span_end_unix_ns);
         r.vcpus = e->vcpus_max;
         r.mem_max_bytes = e->mem_peak_bytes;
         r.weight = d->weight;
@@ -505,15 +524,23 @@ static int interval_close(struct exp_usage *w, const struct acct_snapshot *c,
     }
     for ( i = 0; i < w->tab_n; i++ )
     {
-        w->tab[i].seen = false;
-        w->tab[i].vcpus_max = 0;
-        w->tab[i].mem_peak_bytes = 0;
+        struct usage_ent *e = &w->tab[i];
+
+        e->seen = false;
+        e->vcpus_max = 0;
+        e->mem_peak_bytes = 0;
+        /* Present at the closing sample: observed from the next
+         * interval's start on, as the previous one was to its end. */
+        e->span_a = e->present_prev && !stopping ? end_ns : 0;
+        e->span_b = e->span_a ? t_ns : 0;
+        e->present_prev &= !stopping;
     }
     if ( !nrec && !ch->nr_records && !ch->buf.len )
         w->nr_pend--;                   /* nothing to write */
     ch->nr_records += nrec;
     w->next_seq += nrec;
-    w->open_start_ns = end_ns;
+    if ( !stopping )
+        w->open_start_ns = end_ns;
     w->st.pending += nrec;
     w->st.intervals++;
     return 0;
@@ -551,6 +578,10 @@ int exp_usage_update(struct exp_usage *w, const struct acct_snapshot *c,
     uint64_t t = info->sample_unix_ns;
     uint64_t boundary = t / w->interval_ns * w->interval_ns;
     bool first = !w->bases_valid || !w->open_start_ns, closed = false;
+    /* xenosd exports after a failed sample too, with the last good one's
+     * time: nothing new was observed. */
+    bool repeat = t == w->prev_sample_ns;
+    uint64_t open = first && !w->open_start_ns ? boundary : w->open_start_ns;
     uint32_t i;
     int rc = 0;
 
@@ -573,6 +604,21 @@ int exp_usage_update(struct exp_usage *w, const struct acct_snapshot *c,
             USAGE_FIELDS(X)
 #undef X
         }
+        if ( repeat )
+            continue;
+        if ( d->present )
+        {
+            /* Its usage counted at this sample runs from the previous one
+             * if that saw it too, else from now (xenosd's first sample,
+             * or the domain's: it is new here, or back). */
+            uint64_t from = w->prev_sample_ns && e->present_prev
+                            ? w->prev_sample_ns : t;
+
+            if ( !e->span_b )
+                e->span_a = from > open ? from : open;
+            e->span_b = t;
+        }
+        e->present_prev = d->present;
         if ( !d->present )
             continue;
         e->seen = true;
@@ -592,11 +638,24 @@ int exp_usage_update(struct exp_usage *w, const struct acct_snapshot *c,
     }
     else if ( boundary > w->open_start_ns )
     {
-        rc = interval_close(w, c, boundary);
+        rc = interval_close(w, c, boundary, t, false);
         if ( rc )
             goto out;
         closed = true;
     }
+    else if ( info->stopping )
+    {
+        /* The last sample before xenosd stops: what it observed of the
+         * open interval, as partial records (the next run's records of
+         * the same interval start where these end). */
+        rc = interval_close(w, c, w->open_start_ns + w->interval_ns, t,
+                            true);
+        if ( rc )
+            goto out;
+        closed = true;
+    }
+    if ( !repeat )
+        w->prev_sample_ns = t;
     if ( w->nr_pend || w->state_dirty || closed )
         rc = flush(w, false);
  out:

@@ -59,6 +59,11 @@ static int read_rec(void *ctx, const Xenos__UsageRecord *m, uint64_t off)
         .start_unix_ns = m->start_unix_ns, .end_unix_ns = m->end_unix_ns,
         .vcpus = m->vcpus, .mem_max_bytes = m->mem_max_bytes,
         .weight = m->weight, .cap_pct = m->cap_pct,
+        .span_start_unix_ns = m->span_start_unix_ns,
+        .span_end_unix_ns = m->span_end_unix_ns,
+        .sched_stats = m->sched_stats, .wait_ns = m->wait_ns,
+        .throttled_ns = m->throttled_ns,
+        .peak_window_pct = m->peak_window_pct,
 #define X(f) .f = m->f,
         USAGE_FIELDS(X)
 #undef X

@@ -17,6 +17,7 @@
 #ifndef XENOS_EXP_USAGE_H
 #define XENOS_EXP_USAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -124,6 +125,10 @@ struct exp_usage_rec {
     uint64_t vbd_read_bytes, vbd_write_bytes, vbd_read_ops, vbd_write_ops;
     uint64_t vif_rx_bytes, vif_tx_bytes;
     uint32_t weight, cap_pct;
+    uint64_t span_start_unix_ns, span_end_unix_ns;
+    bool sched_stats;                   /* false: the next three unknown */
+    uint64_t wait_ns, throttled_ns;
+    uint32_t peak_window_pct;
 };
 
 struct exp_usage_header {
