@@ -2,9 +2,9 @@
  * xenos_usage.c: xenos-usage, the usage ledger's reader for people and
  * billing scripts.
  *
- *   xenos-usage dump [--format table|csv|json] FILES...
+ *   xenos-usage dump [--format table|csv|json|jsonl] FILES...
  *   xenos-usage sum --by tenant|domain [--from T] [--to T]
- *                   [--format table|csv|json] FILES...
+ *                   [--format table|csv|json|jsonl] FILES...
  *
  * Damage in a file (docs/usage-format.md) is reported on stderr as
  * "FILE: byte OFF: why (N bytes skipped)"; reading goes on at the next
@@ -32,7 +32,7 @@
 
 #define NS_PER_S    1000000000ull
 
-enum fmt { FMT_TABLE, FMT_CSV, FMT_JSON };
+enum fmt { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_JSONL };
 
 struct sum_row {
     char *key;                          /* tenant name or uuid */
@@ -97,11 +97,34 @@ static void put_time(FILE *f, uint64_t ns)
 /* ------------------------------------------------------------------ */
 /* dump                                                                */
 
-static const char *const dump_cols[] = {
-    "seq", "host", "tenant", "uuid", "name", "start", "end", "cpu_ns",
-    "vcpus", "memory_byte_seconds", "mem_max_bytes", "vbd_read_bytes", "vbd_write_bytes",
-    "vbd_read_ops", "vbd_write_ops", "vif_rx_bytes", "vif_tx_bytes", "weight",
-    "cap_pct",
+/*
+ * The columns of dump, in usage.proto's field order and under its field
+ * names (docs/usage-format.md, "xenos-usage").  The contention counters
+ * are unknown, not zero, when sched_stats is false: null in JSON, empty
+ * in CSV, "-" in the table.
+ */
+enum col_kind { COL_STR, COL_TIME, COL_U64, COL_BOOL, COL_SCHED };
+
+#define DUMP_COLS(X)                                                    \
+    X(seq, COL_U64) X(host, COL_STR) X(tenant, COL_STR) X(uuid, COL_STR) \
+    X(name, COL_STR) X(start_unix_ns, COL_TIME) X(end_unix_ns, COL_TIME) \
+    X(cpu_ns, COL_U64) X(vcpus, COL_U64)                                \
+    X(memory_byte_seconds, COL_U64) X(mem_max_bytes, COL_U64)           \
+    X(vbd_read_bytes, COL_U64) X(vbd_write_bytes, COL_U64)              \
+    X(vbd_read_ops, COL_U64) X(vbd_write_ops, COL_U64)                  \
+    X(vif_rx_bytes, COL_U64) X(vif_tx_bytes, COL_U64)                   \
+    X(weight, COL_U64) X(cap_pct, COL_U64)                              \
+    X(span_start_unix_ns, COL_TIME) X(span_end_unix_ns, COL_TIME)       \
+    X(sched_stats, COL_BOOL) X(wait_ns, COL_SCHED)                      \
+    X(throttled_ns, COL_SCHED) X(peak_window_pct, COL_SCHED)
+
+static const struct dump_col {
+    const char *name;
+    enum col_kind kind;
+} dump_cols[] = {
+#define X(f, k) { #f, k },
+    DUMP_COLS(X)
+#undef X
 };
 #define NR_DUMP_COLS (sizeof(dump_cols) / sizeof(dump_cols[0]))
 
@@ -114,58 +137,91 @@ static void dump_head(enum fmt fmt)
         fputs("[", stdout);
         return;
     }
+    if ( fmt == FMT_JSONL )
+        return;
     for ( i = 0; i < NR_DUMP_COLS; i++ )
         printf("%s%s", i ? (fmt == FMT_CSV ? "," : "\t") : "",
-               dump_cols[i]);
+               dump_cols[i].name);
     fputc('\n', stdout);
+}
+
+/* One value of record @r in column @col, as format @fmt wants it. */
+static void dump_val(enum fmt fmt, const struct exp_usage_rec *r,
+                     const struct dump_col *col, const char *s, uint64_t v)
+{
+    bool json = fmt == FMT_JSON || fmt == FMT_JSONL;
+
+    switch ( col->kind )
+    {
+    case COL_STR:
+        if ( json && !s[0] && !strcmp(col->name, "tenant") )
+            s = NULL;                   /* tenant: none */
+        if ( json )
+            txt_json_str(stdout, s);
+        else
+            put_str(stdout, fmt, s);
+        break;
+    case COL_TIME:
+        if ( fmt == FMT_TABLE )
+            put_time(stdout, v);
+        else
+            printf("%" PRIu64, v);
+        break;
+    case COL_BOOL:
+        fputs(fmt == FMT_TABLE ? (v ? "yes" : "no") : (v ? "true" : "false"),
+              stdout);
+        break;
+    case COL_SCHED:
+        if ( r->sched_stats )
+            printf("%" PRIu64, v);
+        else if ( json )
+            fputs("null", stdout);
+        else if ( fmt == FMT_TABLE )
+            fputs("-", stdout);
+        break;
+    case COL_U64:
+        printf("%" PRIu64, v);
+        break;
+    }
 }
 
 static int dump_rec(void *vctx, const struct exp_usage_rec *r, uint64_t off)
 {
     struct ctx *c = vctx;
-    const char *sep = c->fmt == FMT_CSV ? "," : "\t";
-    uint64_t v[] = { r->cpu_ns, r->vcpus, r->memory_byte_seconds, r->mem_max_bytes,
-                     r->vbd_read_bytes, r->vbd_write_bytes, r->vbd_read_ops,
-                     r->vbd_write_ops, r->vif_rx_bytes, r->vif_tx_bytes,
-                     r->weight, r->cap_pct };
-    size_t i;
+    bool json = c->fmt == FMT_JSON || c->fmt == FMT_JSONL;
+    const char *sep = json || c->fmt == FMT_CSV ? "," : "\t";
+    const struct dump_col *col = dump_cols;
 
     (void)off;
     if ( c->fmt == FMT_JSON )
-    {
-        printf("%s\n{\"seq\":%" PRIu64 ",\"host\":", c->nr_out ? "," : "",
-               r->seq);
-        txt_json_str(stdout, r->host);
-        fputs(",\"tenant\":", stdout);
-        txt_json_str(stdout, r->tenant[0] ? r->tenant : NULL);
-        fputs(",\"uuid\":", stdout);
-        txt_json_str(stdout, r->uuid);
-        fputs(",\"name\":", stdout);
-        txt_json_str(stdout, r->name);
-        printf(",\"start_unix_ns\":%" PRIu64 ",\"end_unix_ns\":%" PRIu64,
-               r->start_unix_ns, r->end_unix_ns);
-        for ( i = 0; i < sizeof(v) / sizeof(v[0]); i++ )
-            printf(",\"%s\":%" PRIu64, dump_cols[7 + i], v[i]);
-        fputs("}", stdout);
-    }
-    else
-    {
-        printf("%" PRIu64 "%s", r->seq, sep);
-        put_str(stdout, c->fmt, r->host);
-        fputs(sep, stdout);
-        put_str(stdout, c->fmt, r->tenant);
-        fputs(sep, stdout);
-        put_str(stdout, c->fmt, r->uuid);
-        fputs(sep, stdout);
-        put_str(stdout, c->fmt, r->name);
-        fputs(sep, stdout);
-        put_time(stdout, r->start_unix_ns);
-        fputs(sep, stdout);
-        put_time(stdout, r->end_unix_ns);
-        for ( i = 0; i < sizeof(v) / sizeof(v[0]); i++ )
-            printf("%s%" PRIu64, sep, v[i]);
+        printf("%s\n", c->nr_out ? "," : "");
+    if ( json )
+        fputc('{', stdout);
+    /* Each kind takes its value from the record's member of the same
+     * name: a string, or a number. */
+#define DUMP_STR_COL_STR(f) r->f
+#define DUMP_STR_COL_TIME(f) NULL
+#define DUMP_STR_COL_U64(f) NULL
+#define DUMP_STR_COL_BOOL(f) NULL
+#define DUMP_STR_COL_SCHED(f) NULL
+#define DUMP_NUM_COL_STR(f) 0
+#define DUMP_NUM_COL_TIME(f) r->f
+#define DUMP_NUM_COL_U64(f) r->f
+#define DUMP_NUM_COL_BOOL(f) r->f
+#define DUMP_NUM_COL_SCHED(f) r->f
+#define X(f, k)                                                         \
+    if ( col != dump_cols )                                             \
+        fputs(sep, stdout);                                             \
+    if ( json )                                                         \
+        printf("\"%s\":", col->name);                                   \
+    dump_val(c->fmt, r, col, DUMP_STR_##k(f), (uint64_t)DUMP_NUM_##k(f)); \
+    col++;
+    DUMP_COLS(X)
+#undef X
+    if ( json )
+        fputc('}', stdout);
+    if ( c->fmt != FMT_JSON )
         fputc('\n', stdout);
-    }
     c->nr_out++;
     return 0;
 }
@@ -264,13 +320,14 @@ static void sum_print(struct ctx *c)
         "vbd_read_ops", "vbd_write_ops", "vif_rx_bytes", "vif_tx_bytes",
     };
     const char *sep = c->fmt == FMT_CSV ? "," : "\t";
+    bool json = c->fmt == FMT_JSON || c->fmt == FMT_JSONL;
     size_t i, j;
 
     if ( c->nr_rows )
         qsort(c->rows, c->nr_rows, sizeof(*c->rows), row_cmp);
     if ( c->fmt == FMT_JSON )
         fputs("[", stdout);
-    else
+    else if ( !json )
     {
         fputs(c->by_domain ? "uuid" : "tenant", stdout);
         if ( c->by_domain )
@@ -286,10 +343,11 @@ static void sum_print(struct ctx *c)
                          r->vbd_read_bytes, r->vbd_write_bytes, r->vbd_read_ops,
                          r->vbd_write_ops, r->vif_rx_bytes, r->vif_tx_bytes };
 
-        if ( c->fmt == FMT_JSON )
+        if ( json )
         {
-            printf("%s\n{\"%s\":", i ? "," : "",
-                   c->by_domain ? "uuid" : "tenant");
+            if ( c->fmt == FMT_JSON )
+                printf("%s\n", i ? "," : "");
+            printf("{\"%s\":", c->by_domain ? "uuid" : "tenant");
             txt_json_str(stdout, c->by_domain || r->key[0] ? r->key : NULL);
             if ( c->by_domain )
             {
@@ -300,7 +358,7 @@ static void sum_print(struct ctx *c)
             }
             for ( j = 0; j < sizeof(v) / sizeof(v[0]); j++ )
                 printf(",\"%s\":%" PRIu64, cols[j], v[j]);
-            fputs("}", stdout);
+            fputs(c->fmt == FMT_JSONL ? "}\n" : "}", stdout);
             continue;
         }
         put_str(stdout, c->fmt, r->key);
@@ -375,9 +433,9 @@ static int parse_time(const char *s, uint64_t *ns)
 static int usage(void)
 {
     printf(
-        "usage: xenos-usage dump [--format table|csv|json] FILES...\n"
+        "usage: xenos-usage dump [--format table|csv|json|jsonl] FILES...\n"
         "       xenos-usage sum --by tenant|domain [--from T] [--to T]\n"
-        "                       [--format table|csv|json] FILES...\n"
+        "                       [--format table|csv|json|jsonl] FILES...\n"
         "       xenos-usage --version | --help\n"
         "T: unix seconds or ISO-8601 UTC (2026-11-01T00:00:00Z); a record\n"
         "counts in [from, to) by its interval's start.\n"
@@ -415,9 +473,11 @@ int main(int argc, char **argv)
                 c.fmt = FMT_CSV;
             else if ( !strcmp(optarg, "json") )
                 c.fmt = FMT_JSON;
+            else if ( !strcmp(optarg, "jsonl") )
+                c.fmt = FMT_JSONL;
             else
-                return cli_usage_error("xenos-usage", "--format: table, csv "
-                                       "or json, not '%s'", optarg);
+                return cli_usage_error("xenos-usage", "--format: table, csv, "
+                                       "json or jsonl, not '%s'", optarg);
             break;
         case 'b':
             by_set = true;

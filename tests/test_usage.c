@@ -79,10 +79,13 @@ static void teardown(void)
     ck_assert_int_eq(system(cmd), 0);
 }
 
-/* A sample at @t_s: domain i ran (i + 1) * @cpu ns since the last. */
-static int tick(struct exp_usage *w, uint64_t t_s, uint64_t cpu)
+/* A sample at @t_s: domain i ran (i + 1) * @cpu ns since the last;
+ * @stopping: the daemon's last. */
+static int tick_ex(struct exp_usage *w, uint64_t t_s, uint64_t cpu,
+                   bool stopping)
 {
-    struct exp_info info = { .host = "h1", .sample_unix_ns = t_s * NS };
+    struct exp_info info = { .host = "h1", .sample_unix_ns = t_s * NS,
+                             .stopping = stopping };
     uint32_t i;
 
     for ( i = 0; i < NDOM; i++ )
@@ -93,6 +96,11 @@ static int tick(struct exp_usage *w, uint64_t t_s, uint64_t cpu)
         doms[i].total.vif_tx_bytes += 100 * (i + 1);
     }
     return exp_usage_update(w, &snap, &info);
+}
+
+static int tick(struct exp_usage *w, uint64_t t_s, uint64_t cpu)
+{
+    return tick_ex(w, t_s, cpu, false);
 }
 
 static struct exp_usage *open_w(uint32_t interval_s, uint32_t rotate_s)
@@ -108,7 +116,7 @@ static struct exp_usage *open_w(uint32_t interval_s, uint32_t rotate_s)
 
 /* What the tests read back. */
 struct rec {
-    uint64_t seq, start, end, cpu, off;
+    uint64_t seq, start, end, cpu, off, span_a, span_b;
     char uuid[40], name[64], tenant[64];
     uint32_t vcpus;
 };
@@ -128,6 +136,8 @@ static int got_rec(void *ctx, const struct exp_usage_rec *r, uint64_t off)
     x->seq = r->seq;
     x->start = r->start_unix_ns;
     x->end = r->end_unix_ns;
+    x->span_a = r->span_start_unix_ns;
+    x->span_b = r->span_end_unix_ns;
     x->cpu = r->cpu_ns;
     x->off = off;
     x->vcpus = r->vcpus;
@@ -954,6 +964,134 @@ START_TEST(test_usage_with_real_collector)
 }
 END_TEST
 
+/* The span of (uuid of domain @d, interval starting at @start_s) is
+ * [@a_s, @b_s]; @n: which of several such records (0: the first). */
+static void check_span(const struct got *g, uint32_t d, uint64_t start_s,
+                       unsigned int n, uint64_t a_s, uint64_t b_s)
+{
+    unsigned int i;
+
+    for ( i = 0; i < g->n; i++ )
+        if ( !strcmp(g->r[i].uuid, doms[d].uuid) &&
+             g->r[i].start == start_s * NS && !n-- )
+        {
+            ck_assert_msg(g->r[i].span_a == a_s * NS &&
+                          g->r[i].span_b == b_s * NS,
+                          "vm%u, interval at +%" PRIu64 ": span [+%" PRIu64
+                          ", +%" PRIu64 "], want [+%" PRIu64 ", +%" PRIu64
+                          "]", d, (uint64_t)(start_s - T0_S),
+                          (uint64_t)(g->r[i].span_a / NS - T0_S),
+                          (uint64_t)(g->r[i].span_b / NS - T0_S),
+                          (uint64_t)(a_s - T0_S), (uint64_t)(b_s - T0_S));
+            return;
+        }
+    ck_abort_msg("no record of vm%u for the interval at +%" PRIu64, d,
+                 (uint64_t)(start_s - T0_S));
+}
+
+/* Each record says the part of its interval xenosd observed: the first
+ * interval from xenosd's first sample, a domain from the sample that first
+ * saw it to the last, the interval cut short by a stop, and after a
+ * restart from its first sample; a full interval has span == interval,
+ * and nothing is lost or counted twice on the way. */
+START_TEST(test_usage_span_partial)
+{
+    uint64_t base[NDOM], want[NDOM], t;
+    struct exp_usage *w = open_w(60, 3600);
+    struct got *g = malloc(sizeof(*g));
+
+    ck_assert_ptr_nonnull(g);
+    doms[2].present = false;            /* appears at +45 */
+    ck_assert_int_eq(tick(w, T0_S + 30, 7), 0);
+    cpu_now(base);
+    for ( t = T0_S + 35; t <= T0_S + 125; t += 5 )
+    {
+        doms[2].present = t >= T0_S + 45;
+        doms[1].present = t <= T0_S + 50;   /* gone after +50 */
+        ck_assert_int_eq(tick(w, t, 7), 0);
+    }
+    /* xenosd stops at +130: the open interval's records, partial. */
+    ck_assert_int_eq(tick_ex(w, T0_S + 130, 7, true), 0);
+    ck_assert_int_eq(exp_usage_close(w), 0);
+    /* It comes back at +140 (the collector counted the gap) and runs
+     * past the interval's end. */
+    w = open_w(60, 3600);
+    ck_assert_int_eq(tick(w, T0_S + 140, 7), 0);
+    ck_assert_int_eq(tick(w, T0_S + 190, 7), 0);
+    ck_assert_int_eq(exp_usage_close(w), 0);
+    read_all(g);
+    cpu_since(base, want);
+    check_exact(g, want);
+    check_span(g, 0, T0_S, 0, T0_S + 30, T0_S + 60);
+    check_span(g, 1, T0_S, 0, T0_S + 30, T0_S + 50);
+    check_span(g, 2, T0_S, 0, T0_S + 45, T0_S + 60);
+    check_span(g, 0, T0_S + 60, 0, T0_S + 60, T0_S + 120);
+    check_span(g, 2, T0_S + 60, 0, T0_S + 60, T0_S + 120);
+    /* vm1 is gone, but its totals grew (as after a gap): the usage, with
+     * an empty span, never a claim to have watched it. */
+    check_span(g, 1, T0_S + 60, 0, T0_S + 60, T0_S + 60);
+    check_span(g, 0, T0_S + 120, 0, T0_S + 120, T0_S + 130);
+    check_span(g, 0, T0_S + 120, 1, T0_S + 140, T0_S + 180);
+    free(g);
+}
+END_TEST
+
+/*
+ * dump --format jsonl: one JSON object per record per line, under
+ * usage.proto's field names, the contention counters null (unknown) when
+ * sched_stats is false; --format csv: the documented header and empty
+ * cells for them.  Python's json module is the judge of the JSON.
+ */
+START_TEST(test_usage_dump_jsonl_csv)
+{
+    static const char head[] =
+        "seq,host,tenant,uuid,name,start_unix_ns,end_unix_ns,cpu_ns,vcpus,"
+        "memory_byte_seconds,mem_max_bytes,vbd_read_bytes,vbd_write_bytes,"
+        "vbd_read_ops,vbd_write_ops,vif_rx_bytes,vif_tx_bytes,weight,"
+        "cap_pct,span_start_unix_ns,span_end_unix_ns,sched_stats,wait_ns,"
+        "throttled_ns,peak_window_pct\n";
+    struct exp_usage *w;
+    struct got *g = malloc(sizeof(*g));
+    char files[4][128], cmd[1200], out[16384], want[64];
+    uint64_t t;
+    int st;
+
+    ck_assert_ptr_nonnull(g);
+    w = open_w(60, 3600);
+    for ( t = T0_S + 1; t <= T0_S + 130; t += 5 )
+        ck_assert_int_eq(tick(w, t, 5), 0);
+    ck_assert_int_eq(exp_usage_close(w), 0);
+    ck_assert_uint_eq(list_files(files, 4), 1);
+    read_all(g);
+    ck_assert_uint_eq(g->n, 2 * NDOM);
+    snprintf(cmd, sizeof(cmd), "%s/exporter/xenos-usage dump --format jsonl "
+             "'%s' | python3 -c 'import json, sys\n"
+             "rs = [json.loads(l) for l in sys.stdin]\n"
+             "assert all(r[\"wait_ns\"] is None and r[\"throttled_ns\"] is None"
+             " and r[\"peak_window_pct\"] is None and r[\"sched_stats\"] is"
+             " False for r in rs), rs\n"
+             "assert [r[\"seq\"] for r in rs] == list(range(1, len(rs) + 1))\n"
+             "print(len(rs), sum(r[\"cpu_ns\"] for r in rs),"
+             " rs[0][\"span_start_unix_ns\"])' 2>&1",
+             XENOS_BINARY_DIR, files[0]);
+    st = run(cmd, out, sizeof(out));
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
+    /* Every record, its CPU, and the first one's span from xenosd's first
+     * sample. */
+    snprintf(want, sizeof(want), "%u %" PRIu64 " %" PRIu64 "\n", g->n,
+             g->r[0].cpu + g->r[1].cpu + g->r[2].cpu + g->r[3].cpu +
+             g->r[4].cpu + g->r[5].cpu, (uint64_t)((T0_S + 1) * NS));
+    ck_assert_str_eq(out, want);
+    snprintf(cmd, sizeof(cmd), "%s/exporter/xenos-usage dump --format csv "
+             "'%s' 2>&1", XENOS_BINARY_DIR, files[0]);
+    st = run(cmd, out, sizeof(out));
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
+    ck_assert_msg(!strncmp(out, head, strlen(head)), "%s", out);
+    ck_assert_msg(strstr(out, ",false,,,\n"), "%s", out);
+    free(g);
+}
+END_TEST
+
 static Suite *usage_suite(void)
 {
     Suite *s = suite_create("usage");
@@ -961,6 +1099,7 @@ static Suite *usage_suite(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_usage_round_trip);
+    tcase_add_test(tc, test_usage_span_partial);
     tcase_add_test(tc, test_usage_seq_continues_across_reopen);
     tcase_add_loop_test(tc, test_usage_crash_before_state, 0,
                         sizeof(state_every) / sizeof(state_every[0]));
@@ -970,6 +1109,7 @@ static Suite *usage_suite(void)
     tcase_add_test(tc, test_usage_corrupt_record_skipped);
     tcase_add_test(tc, test_usage_crafted_resync);
     tcase_add_test(tc, test_usage_csv_neutralised);
+    tcase_add_test(tc, test_usage_dump_jsonl_csv);
     tcase_add_test(tc, test_usage_zero_length_file);
     tcase_add_test(tc, test_usage_protoc_decodes_our_record);
     tcase_add_test(tc, test_usage_rotates_by_start_time);
