@@ -31,15 +31,13 @@
 #define USAGE_RECORD_FIXED_MAX  (25 * 12 + 4 * 5)
 
 /*
- * The counters a record and a base carry, under the names of counters.def
+ * The counters a record and a base carry (exp_usage.h's
+ * EXP_USAGE_COUNTERS), under the names of counters.def
  * (LEDGER 1), which are also their fields in usage.proto and in struct
  * acct_usage: a name missing in either fails to compile, and the count is
  * checked against counters.def below.
  */
-#define USAGE_FIELDS(X)                                                 \
-    X(cpu_ns) X(memory_byte_seconds) X(vbd_read_bytes)                  \
-    X(vbd_write_bytes) X(vbd_read_ops) X(vbd_write_ops)                 \
-    X(vif_rx_bytes) X(vif_tx_bytes)
+#define USAGE_FIELDS(X) EXP_USAGE_COUNTERS(X)
 
 #define X(f) + 1
 enum { USAGE_NR_FIELDS = 0 USAGE_FIELDS(X) };

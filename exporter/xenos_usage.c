@@ -5,6 +5,9 @@
  *   xenos-usage dump [--format table|csv|json|jsonl] FILES...
  *   xenos-usage sum --by tenant|domain [--from T] [--to T]
  *                   [--format table|csv|json|jsonl] FILES...
+ *   xenos-usage reconcile [--state-dir DIR] [--ledger DIR]
+ *                   [--checkpoint FILE] [--sim-host SOCKET]
+ *                   [--format table|csv|jsonl]
  *
  * Damage in a file (docs/usage-format.md) is reported on stderr as
  * "FILE: byte OFF: why (N bytes skipped)"; reading goes on at the next
@@ -29,6 +32,8 @@
 #include <xenos/exp_usage.h>
 #include <xenos/strmap.h>
 #include <xenos/text.h>
+
+#include "xenos_usage_src.h"
 
 #define NS_PER_S    1000000000ull
 
@@ -378,6 +383,153 @@ static void sum_print(struct ctx *c)
 }
 
 /* ------------------------------------------------------------------ */
+/* reconcile                                                           */
+
+#define RECONCILE_STATE_DIR_DEFAULT "/var/lib/xenos"
+
+struct rc_opts {
+    const char *state_dir, *ledger_dir, *checkpoint, *sim_host;
+};
+
+static void rc_damage(const char *file, uint64_t off, uint64_t len,
+                      const char *why)
+{
+    fprintf(stderr, "xenos-usage: %s: byte %" PRIu64 ": %s (%" PRIu64
+            " bytes skipped)\n", file, off, why, len);
+}
+
+static void rc_head(enum fmt fmt)
+{
+    static const char *const cols[] = {
+        "a", "b", "level", "key", "name", "counter", "a_value", "b_value",
+        "b_minus_a",
+    };
+    size_t i;
+
+    if ( fmt == FMT_JSONL )
+        return;
+    for ( i = 0; i < sizeof(cols) / sizeof(cols[0]); i++ )
+        printf("%s%s", i ? (fmt == FMT_CSV ? "," : "\t") : "", cols[i]);
+    fputc('\n', stdout);
+}
+
+/* One difference, a line in @ctx's format. */
+static void rc_diff(void *ctx, const struct exp_usage_src *a,
+                    const struct exp_usage_src *b, bool tenant,
+                    const char *key, const char *name, const char *counter,
+                    uint64_t va, uint64_t vb)
+{
+    enum fmt fmt = *(const enum fmt *)ctx;
+    const char *sep = fmt == FMT_CSV ? "," : "\t";
+    /* b - a, signed, without overflow for any two u64 */
+    const char *sign = vb >= va ? "" : "-";
+    uint64_t mag = vb >= va ? vb - va : va - vb;
+
+    if ( fmt == FMT_JSONL )
+    {
+        printf("{\"a\":\"%s\",\"b\":\"%s\",\"level\":\"%s\",\"key\":",
+               a->what, b->what, tenant ? "tenant" : "domain");
+        txt_json_str(stdout, tenant && !key[0] ? NULL : key);
+        fputs(",\"name\":", stdout);
+        txt_json_str(stdout, name);
+        printf(",\"counter\":\"%s\",\"a_value\":%" PRIu64 ",\"b_value\":%"
+               PRIu64 ",\"b_minus_a\":%s%" PRIu64 "}\n", counter, va, vb,
+               sign, mag);
+        return;
+    }
+    printf("%s%s%s%s%s%s", a->what, sep, b->what, sep,
+           tenant ? "tenant" : "domain", sep);
+    put_str(stdout, fmt, key);
+    fputs(sep, stdout);
+    put_str(stdout, fmt, name ? name : "");
+    printf("%s%s%s%" PRIu64 "%s%" PRIu64 "%s%s%" PRIu64 "\n", sep, counter,
+           sep, va, sep, vb, sep, sign, mag);
+}
+
+/* @a against @b: differences printed, a summary on stderr; how many
+ * differences, or -ENOMEM. */
+static long rc_compare(enum fmt fmt, const struct exp_usage_src *a,
+                       const struct exp_usage_src *b)
+{
+    long n = exp_usage_compare(a, b, rc_diff, &fmt);
+
+    if ( n >= 0 )
+        fprintf(stderr, "xenos-usage: reconcile: %s against %s: %" PRIu32
+                " and %" PRIu32 " domains, %" PRIu32 " and %" PRIu32
+                " tenants: %ld difference%s\n", a->what, b->what,
+                a->doms.n, b->doms.n, a->tenants.n, b->tenants.n, n,
+                n == 1 ? "" : "s");
+    return n;
+}
+
+/*
+ * xenos-usage reconcile: the ledger against the collector's checkpoint,
+ * and (--sim-host) the checkpoint against the simulated host's ground
+ * truth.  Exit 0: they agree, 1: a difference (or damage), 2: an error.
+ */
+static int reconcile(enum fmt fmt, const struct rc_opts *o)
+{
+    char ledger[4096], ckpt[4096], err[1024] = "";
+    struct exp_usage_src sl, sc, sh;
+    struct acct_collector *col = NULL;
+    uint32_t all = (1u << EXP_USAGE_NR_COUNTERS) - 1;
+    long n = 0, m;
+    int rc, status = 0;
+
+    snprintf(ledger, sizeof(ledger), "%s", o->ledger_dir ? o->ledger_dir
+             : "");
+    if ( !o->ledger_dir )
+        snprintf(ledger, sizeof(ledger), "%s/usage", o->state_dir);
+    snprintf(ckpt, sizeof(ckpt), "%s", o->checkpoint ? o->checkpoint : "");
+    if ( !o->checkpoint )
+        snprintf(ckpt, sizeof(ckpt), "%s/checkpoint", o->state_dir);
+    exp_usage_src_init(&sl, "ledger", all);
+    exp_usage_src_init(&sc, "checkpoint", all);
+    /* The simulated host counts CPU time exactly; its other counters are
+     * the domains' own, not a truth to hold the accounting against. */
+    exp_usage_src_init(&sh, "host", 1u << 0);
+    rc = usrc_ledger(&sl, ledger, rc_damage, err, sizeof(err));
+    if ( rc == -EBADMSG )
+    {
+        status = 1;
+        rc = 0;
+    }
+    if ( !rc )
+        rc = usrc_checkpoint_load(&col, ckpt, err, sizeof(err));
+    if ( !rc )
+        rc = usrc_collector(&sc, col);
+    if ( !rc && o->sim_host )
+        rc = usrc_sim_truth(&sh, o->sim_host, col, err, sizeof(err));
+    if ( rc )
+    {
+        fprintf(stderr, "xenos-usage: reconcile: %s\n", err[0] ? err
+                : strerror(-rc));
+        status = 2;
+        goto out;
+    }
+    rc_head(fmt);
+    n = rc_compare(fmt, &sl, &sc);
+    if ( n >= 0 && o->sim_host )
+    {
+        m = rc_compare(fmt, &sc, &sh);
+        n = m < 0 ? m : n + m;
+    }
+    if ( n < 0 )
+    {
+        fprintf(stderr, "xenos-usage: reconcile: %s\n", strerror(ENOMEM));
+        status = 2;
+    }
+    else if ( n )
+        status = 1;
+ out:
+    acct_collector_free(col);
+    exp_usage_src_deinit(&sl);
+    exp_usage_src_deinit(&sc);
+    exp_usage_src_deinit(&sh);
+    return status;
+}
+
+/* ------------------------------------------------------------------ */
 /* Main                                                                */
 
 static void on_damage(void *vctx, uint64_t off, uint64_t len,
@@ -436,11 +588,17 @@ static int usage(void)
         "usage: xenos-usage dump [--format table|csv|json|jsonl] FILES...\n"
         "       xenos-usage sum --by tenant|domain [--from T] [--to T]\n"
         "                       [--format table|csv|json|jsonl] FILES...\n"
+        "       xenos-usage reconcile [--state-dir DIR] [--ledger DIR]\n"
+        "                       [--checkpoint FILE] [--sim-host SOCKET]\n"
+        "                       [--format table|csv|jsonl]\n"
         "       xenos-usage --version | --help\n"
         "T: unix seconds or ISO-8601 UTC (2026-11-01T00:00:00Z); a record\n"
         "counts in [from, to) by its interval's start.\n"
-        "Exit: 0 whole, 1 damage reported (good records still used), 2 "
-        "error.\n");
+        "reconcile: the ledger (DIR/usage) against the checkpoint\n"
+        "(DIR/checkpoint; DIR: /var/lib/xenos), and that against the\n"
+        "simulated host's ground truth; a line per difference.\n"
+        "Exit: 0 whole (reconcile: they agree), 1 damage reported (good\n"
+        "records still used; reconcile: a difference), 2 error.\n");
     return 0;
 }
 
@@ -449,6 +607,10 @@ static const struct option long_opts[] = {
     { "by", required_argument, NULL, 'b' },
     { "from", required_argument, NULL, 'F' },
     { "to", required_argument, NULL, 'T' },
+    { "state-dir", required_argument, NULL, 'S' },
+    { "ledger", required_argument, NULL, 'L' },
+    { "checkpoint", required_argument, NULL, 'C' },
+    { "sim-host", required_argument, NULL, 'H' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, CLI_OPT_VERSION },
     { NULL, 0, NULL, 0 },
@@ -457,7 +619,8 @@ static const struct option long_opts[] = {
 int main(int argc, char **argv)
 {
     struct ctx c = { .fmt = FMT_TABLE, .to_ns = UINT64_MAX };
-    bool sum, by_set = false;
+    struct rc_opts ro = { .state_dir = RECONCILE_STATE_DIR_DEFAULT };
+    bool sum, by_set = false, rc_set = false;
     int opt, i, rc, status = 0;
     size_t k;
 
@@ -494,6 +657,14 @@ int main(int argc, char **argv)
                                        "seconds nor ISO-8601 UTC: '%s'",
                                        opt == 'F' ? "from" : "to", optarg);
             break;
+        case 'S':
+        case 'L':
+        case 'C':
+        case 'H':
+            rc_set = true;
+            *(opt == 'S' ? &ro.state_dir : opt == 'L' ? &ro.ledger_dir
+              : opt == 'C' ? &ro.checkpoint : &ro.sim_host) = optarg;
+            break;
         case 'h':
             return usage();
         case CLI_OPT_VERSION:
@@ -505,10 +676,35 @@ int main(int argc, char **argv)
     /* The options may stand before or after the command (getopt_long
      * moves the words that are not options to the end, in order). */
     if ( optind >= argc )
-        return cli_usage_error("xenos-usage", "no command (dump or sum)");
+        return cli_usage_error("xenos-usage", "no command (dump, sum or "
+                               "reconcile)");
+    if ( !strcmp(argv[optind], "reconcile") )
+    {
+        if ( by_set || c.from_ns || c.to_ns != UINT64_MAX )
+            return cli_usage_error("xenos-usage", "--by, --from and --to "
+                                   "are for sum, not reconcile");
+        if ( c.fmt == FMT_JSON )
+            return cli_usage_error("xenos-usage", "reconcile: --format "
+                                   "table, csv or jsonl");
+        if ( optind + 1 < argc )
+            return cli_usage_error("xenos-usage", "reconcile reads no "
+                                   "FILES ('%s'): --ledger DIR",
+                                   argv[optind + 1]);
+        status = reconcile(c.fmt, &ro);
+        if ( fflush(stdout) || ferror(stdout) )
+        {
+            fprintf(stderr, "xenos-usage: writing the output failed\n");
+            return 2;
+        }
+        return status;
+    }
+    if ( rc_set )
+        return cli_usage_error("xenos-usage", "--state-dir, --ledger, "
+                               "--checkpoint and --sim-host are for "
+                               "reconcile");
     if ( strcmp(argv[optind], "dump") && strcmp(argv[optind], "sum") )
-        return cli_usage_error("xenos-usage", "unknown command '%s' (dump "
-                               "or sum)", argv[optind]);
+        return cli_usage_error("xenos-usage", "unknown command '%s' (dump, "
+                               "sum or reconcile)", argv[optind]);
     sum = !strcmp(argv[optind++], "sum");
     if ( sum && !by_set )
         return cli_usage_error("xenos-usage", "sum needs --by tenant or "

@@ -23,6 +23,7 @@
 
 #include <xenos/acct.h>
 #include <xenos/exp.h>
+#include <xenos/strmap.h>
 
 #define EXP_USAGE_INTERVAL_S_DEFAULT    60
 #define EXP_USAGE_ROTATE_S_DEFAULT      3600
@@ -162,5 +163,80 @@ typedef void (*exp_usage_damage_cb)(void *ctx, uint64_t off, uint64_t len,
 int exp_usage_read(const char *path, exp_usage_rec_cb rec,
                    exp_usage_damage_cb damage, void *ctx,
                    struct exp_usage_header *hdr);
+
+/* ------------------------------------------------------------------ */
+/* Reconciling: usage from two sources, compared                       */
+
+/*
+ * A source of usage totals, whatever it was read from (the ledger's
+ * records, the collector's checkpoint, the host's ground truth, a billing
+ * database): per domain (uuid) and per tenant, the counters the ledger
+ * carries (exp_usage_counters, counters.def's LEDGER 1), or those of them
+ * the source knows (@known).  The comparison (exp_usage_compare) sees only
+ * this, so a new source is a function that fills one.
+ */
+#define EXP_USAGE_NR_COUNTERS   8
+
+/* The same, for X-macros: members of struct acct_usage, UsageRecord and
+ * struct exp_usage_rec of these names. */
+#define EXP_USAGE_COUNTERS(X)                                           \
+    X(cpu_ns) X(memory_byte_seconds) X(vbd_read_bytes)                  \
+    X(vbd_write_bytes) X(vbd_read_ops) X(vbd_write_ops)                 \
+    X(vif_rx_bytes) X(vif_tx_bytes)
+
+/* Their names, in usage.proto's order: "cpu_ns", "memory_byte_seconds"... */
+extern const char *const exp_usage_counters[EXP_USAGE_NR_COUNTERS];
+
+struct exp_usage_row {
+    char *key;                          /* uuid, or tenant ("": none) */
+    char *name;                         /* a domain's last name, or NULL */
+    uint64_t v[EXP_USAGE_NR_COUNTERS];
+};
+
+struct exp_usage_table {
+    struct exp_usage_row *rows;
+    uint32_t n, cap;
+    struct strmap idx;                  /* rows by key */
+};
+
+struct exp_usage_src {
+    const char *what;                   /* "ledger", "checkpoint", ... */
+    uint32_t known;                     /* bit i: counter i is known */
+    struct exp_usage_table doms, tenants;
+};
+
+/* Start @s (caller-allocated) as an empty source called @what (a static
+ * string) knowing the counters in @known. */
+void exp_usage_src_init(struct exp_usage_src *s, const char *what,
+                        uint32_t known);
+void exp_usage_src_deinit(struct exp_usage_src *s);
+
+/*
+ * Add @v (EXP_USAGE_NR_COUNTERS values) to domain @uuid (its name: @name,
+ * may be NULL) and to tenant @tenant ("": the domains of no tenant).
+ * @uuid NULL: the tenant only; @tenant NULL: the domain only.  0 or
+ * -ENOMEM.
+ */
+int exp_usage_src_add(struct exp_usage_src *s, const char *uuid,
+                      const char *name, const char *tenant,
+                      const uint64_t *v);
+
+/* One difference: counter @counter of domain (@tenant false: @key a uuid,
+ * @name its name or NULL) or tenant @key is @va in @a and @vb in @b. */
+typedef void (*exp_usage_diff_cb)(void *ctx, const struct exp_usage_src *a,
+                                  const struct exp_usage_src *b, bool tenant,
+                                  const char *key, const char *name,
+                                  const char *counter, uint64_t va,
+                                  uint64_t vb);
+
+/*
+ * Compare @a and @b on the counters both know: every domain and tenant in
+ * either (missing in one: zero there), in key order.  Each difference
+ * goes to @diff.  Returns how many there were (0: they agree), or
+ * -ENOMEM.
+ */
+long exp_usage_compare(const struct exp_usage_src *a,
+                       const struct exp_usage_src *b, exp_usage_diff_cb diff,
+                       void *ctx);
 
 #endif /* XENOS_EXP_USAGE_H */
