@@ -35,6 +35,7 @@ static void table_free(struct exp_usage_table *t)
     {
         free(t->rows[i].key);
         free(t->rows[i].name);
+        free(t->rows[i].tenant);
     }
     free(t->rows);
     strmap_free(&t->idx);
@@ -98,23 +99,30 @@ static struct exp_usage_row *row_get(struct exp_usage_table *t,
     return r;
 }
 
+/* *@dst = a copy of @src, unless NULL or already equal: 0 or -ENOMEM. */
+static int set_str(char **dst, const char *src)
+{
+    char *n;
+
+    if ( !src || (*dst && !strcmp(*dst, src)) )
+        return 0;
+    n = strdup(src);
+    if ( !n )
+        return -ENOMEM;
+    free(*dst);
+    *dst = n;
+    return 0;
+}
+
 static int row_add(struct exp_usage_table *t, const char *key,
-                   const char *name, const uint64_t *v)
+                   const char *name, const char *tenant, const uint64_t *v)
 {
     struct exp_usage_row *r = row_get(t, key);
     int i;
 
-    if ( !r )
+    if ( !r || set_str(&r->name, name) || set_str(&r->tenant, tenant) )
         return -ENOMEM;
-    if ( name && (!r->name || strcmp(r->name, name)) )
-    {
-        char *n = strdup(name);
-
-        if ( !n )
-            return -ENOMEM;
-        free(r->name);
-        r->name = n;
-    }
+    r->records++;
     for ( i = 0; i < EXP_USAGE_NR_COUNTERS; i++ )
         r->v[i] += v[i];
     return 0;
@@ -127,15 +135,47 @@ int exp_usage_src_add(struct exp_usage_src *s, const char *uuid,
     int rc = 0;
 
     if ( uuid )
-        rc = row_add(&s->doms, uuid, name, v);
+        rc = row_add(&s->doms, uuid, name, tenant, v);
     if ( !rc && (tenant || !uuid) )
-        rc = row_add(&s->tenants, tenant ? tenant : "", NULL, v);
+        rc = row_add(&s->tenants, tenant ? tenant : "", NULL, NULL, v);
     return rc;
+}
+
+int exp_usage_src_add_rec(struct exp_usage_src *s,
+                          const struct exp_usage_rec *r)
+{
+    uint64_t v[EXP_USAGE_NR_COUNTERS] = {
+#define X(f) r->f,
+        EXP_USAGE_COUNTERS(X)
+#undef X
+    };
+
+    return exp_usage_src_add(s, r->uuid, r->name, r->tenant, v);
 }
 
 static int key_cmp(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+    return strcmp((*(const struct exp_usage_row *const *)a)->key,
+                  (*(const struct exp_usage_row *const *)b)->key);
+}
+
+const struct exp_usage_row **exp_usage_sorted(const struct exp_usage_table *t)
+{
+    const struct exp_usage_row **v = t->n ? malloc(t->n * sizeof(*v))
+                                          : NULL;
+    uint32_t i;
+
+    if ( !v )
+        return NULL;
+    for ( i = 0; i < t->n; i++ )
+        v[i] = &t->rows[i];
+    qsort(v, t->n, sizeof(*v), row_cmp);
+    return v;
 }
 
 /* Compare one table of @a and @b: the union of their keys, sorted. */

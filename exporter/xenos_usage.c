@@ -39,15 +39,6 @@
 
 enum fmt { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_JSONL };
 
-struct sum_row {
-    char *key;                          /* tenant name or uuid */
-    char *name, *tenant;                /* domain: its last name, tenant */
-    uint64_t records;
-    uint64_t cpu_ns, memory_byte_seconds;
-    uint64_t vbd_read_bytes, vbd_write_bytes, vbd_read_ops, vbd_write_ops;
-    uint64_t vif_rx_bytes, vif_tx_bytes;
-};
-
 struct ctx {
     enum fmt fmt;
     bool by_domain;
@@ -56,9 +47,8 @@ struct ctx {
     uint64_t nr_out;                    /* records printed */
     bool damaged;
     bool oom;
-    struct sum_row *rows;
-    size_t nr_rows, cap_rows;
-    struct strmap idx;                  /* rows[] by key */
+    /* sum's totals: the same tables reconcile compares (usage_cmp.c) */
+    struct exp_usage_src sum;
 };
 
 /* ------------------------------------------------------------------ */
@@ -234,102 +224,36 @@ static int dump_rec(void *vctx, const struct exp_usage_rec *r, uint64_t off)
 /* ------------------------------------------------------------------ */
 /* sum                                                                 */
 
-static const char *row_key(const void *rows, uint32_t i)
-{
-    return ((const struct sum_row *)rows)[i].key;
-}
-
-static struct sum_row *row_get(struct ctx *c, const char *key)
-{
-    long i = strmap_find(&c->idx, key, row_key, c->rows);
-    struct sum_row *r;
-
-    if ( i >= 0 )
-        return &c->rows[i];
-    if ( c->nr_rows == c->cap_rows )
-    {
-        size_t cap = c->cap_rows ? c->cap_rows * 2 : 64;
-
-        r = realloc(c->rows, cap * sizeof(*r));
-        if ( !r )
-            return NULL;
-        c->rows = r;
-        c->cap_rows = cap;
-    }
-    r = &c->rows[c->nr_rows];
-    memset(r, 0, sizeof(*r));
-    r->key = strdup(key);
-    if ( !r->key || strmap_add(&c->idx, (uint32_t)c->nr_rows, row_key,
-                               c->rows) )
-    {
-        free(r->key);
-        return NULL;
-    }
-    c->nr_rows++;
-    return r;
-}
-
-static int replace(char **dst, const char *s)
-{
-    char *n;
-
-    if ( *dst && !strcmp(*dst, s) )
-        return 0;
-    n = strdup(s);
-    if ( !n )
-        return -ENOMEM;
-    free(*dst);
-    *dst = n;
-    return 0;
-}
-
 static int sum_rec(void *vctx, const struct exp_usage_rec *r, uint64_t off)
 {
     struct ctx *c = vctx;
-    struct sum_row *row;
 
     (void)off;
     /* A record belongs to the period its interval starts in, so periods
      * that tile time count each record once. */
     if ( r->start_unix_ns < c->from_ns || r->start_unix_ns >= c->to_ns )
         return 0;
-    row = row_get(c, c->by_domain ? r->uuid : r->tenant);
-    if ( !row || (c->by_domain && (replace(&row->name, r->name) ||
-                                   replace(&row->tenant, r->tenant))) )
+    if ( exp_usage_src_add_rec(&c->sum, r) )
     {
         c->oom = true;
         return -ENOMEM;
     }
-    row->records++;
-    row->cpu_ns += r->cpu_ns;
-    row->memory_byte_seconds += r->memory_byte_seconds;
-    row->vbd_read_bytes += r->vbd_read_bytes;
-    row->vbd_write_bytes += r->vbd_write_bytes;
-    row->vbd_read_ops += r->vbd_read_ops;
-    row->vbd_write_ops += r->vbd_write_ops;
-    row->vif_rx_bytes += r->vif_rx_bytes;
-    row->vif_tx_bytes += r->vif_tx_bytes;
     return 0;
 }
 
-static int row_cmp(const void *a, const void *b)
+/* The rows, sorted by key: 0, or -ENOMEM (nothing printed). */
+static int sum_print(struct ctx *c)
 {
-    return strcmp(((const struct sum_row *)a)->key,
-                  ((const struct sum_row *)b)->key);
-}
-
-static void sum_print(struct ctx *c)
-{
-    static const char *const cols[] = {
-        "records", "cpu_ns", "memory_byte_seconds", "vbd_read_bytes", "vbd_write_bytes",
-        "vbd_read_ops", "vbd_write_ops", "vif_rx_bytes", "vif_tx_bytes",
-    };
+    const struct exp_usage_table *t = c->by_domain ? &c->sum.doms
+                                                   : &c->sum.tenants;
+    const struct exp_usage_row **rows = exp_usage_sorted(t);
     const char *sep = c->fmt == FMT_CSV ? "," : "\t";
     bool json = c->fmt == FMT_JSON || c->fmt == FMT_JSONL;
-    size_t i, j;
+    uint32_t i;
+    int j;
 
-    if ( c->nr_rows )
-        qsort(c->rows, c->nr_rows, sizeof(*c->rows), row_cmp);
+    if ( t->n && !rows )
+        return -ENOMEM;
     if ( c->fmt == FMT_JSON )
         fputs("[", stdout);
     else if ( !json )
@@ -337,16 +261,16 @@ static void sum_print(struct ctx *c)
         fputs(c->by_domain ? "uuid" : "tenant", stdout);
         if ( c->by_domain )
             printf("%sname%stenant", sep, sep);
-        for ( j = 0; j < sizeof(cols) / sizeof(cols[0]); j++ )
-            printf("%s%s", sep, cols[j]);
+        printf("%srecords", sep);
+        for ( j = 0; j < EXP_USAGE_NR_COUNTERS; j++ )
+            printf("%s%s", sep, exp_usage_counters[j]);
         fputc('\n', stdout);
     }
-    for ( i = 0; i < c->nr_rows; i++ )
+    for ( i = 0; i < t->n; i++ )
     {
-        const struct sum_row *r = &c->rows[i];
-        uint64_t v[] = { r->records, r->cpu_ns, r->memory_byte_seconds,
-                         r->vbd_read_bytes, r->vbd_write_bytes, r->vbd_read_ops,
-                         r->vbd_write_ops, r->vif_rx_bytes, r->vif_tx_bytes };
+        const struct exp_usage_row *r = rows[i];
+        const char *name = r->name ? r->name : "";
+        const char *tenant = r->tenant ? r->tenant : "";
 
         if ( json )
         {
@@ -357,12 +281,13 @@ static void sum_print(struct ctx *c)
             if ( c->by_domain )
             {
                 fputs(",\"name\":", stdout);
-                txt_json_str(stdout, r->name);
+                txt_json_str(stdout, name);
                 fputs(",\"tenant\":", stdout);
-                txt_json_str(stdout, r->tenant[0] ? r->tenant : NULL);
+                txt_json_str(stdout, tenant[0] ? tenant : NULL);
             }
-            for ( j = 0; j < sizeof(v) / sizeof(v[0]); j++ )
-                printf(",\"%s\":%" PRIu64, cols[j], v[j]);
+            printf(",\"records\":%" PRIu64, r->records);
+            for ( j = 0; j < EXP_USAGE_NR_COUNTERS; j++ )
+                printf(",\"%s\":%" PRIu64, exp_usage_counters[j], r->v[j]);
             fputs(c->fmt == FMT_JSONL ? "}\n" : "}", stdout);
             continue;
         }
@@ -370,16 +295,19 @@ static void sum_print(struct ctx *c)
         if ( c->by_domain )
         {
             fputs(sep, stdout);
-            put_str(stdout, c->fmt, r->name);
+            put_str(stdout, c->fmt, name);
             fputs(sep, stdout);
-            put_str(stdout, c->fmt, r->tenant);
+            put_str(stdout, c->fmt, tenant);
         }
-        for ( j = 0; j < sizeof(v) / sizeof(v[0]); j++ )
-            printf("%s%" PRIu64, sep, v[j]);
+        printf("%s%" PRIu64, sep, r->records);
+        for ( j = 0; j < EXP_USAGE_NR_COUNTERS; j++ )
+            printf("%s%" PRIu64, sep, r->v[j]);
         fputc('\n', stdout);
     }
     if ( c->fmt == FMT_JSON )
         fputs("\n]\n", stdout);
+    free(rows);
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -619,10 +547,10 @@ static const struct option long_opts[] = {
 int main(int argc, char **argv)
 {
     struct ctx c = { .fmt = FMT_TABLE, .to_ns = UINT64_MAX };
+    uint32_t all = (1u << EXP_USAGE_NR_COUNTERS) - 1;
     struct rc_opts ro = { .state_dir = RECONCILE_STATE_DIR_DEFAULT };
     bool sum, by_set = false, rc_set = false;
     int opt, i, rc, status = 0;
-    size_t k;
 
     opterr = 0;
     while ( (opt = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1 )
@@ -716,6 +644,7 @@ int main(int argc, char **argv)
         return cli_usage_error("xenos-usage", "no FILES to read");
     if ( !sum )
         dump_head(c.fmt);
+    exp_usage_src_init(&c.sum, "ledger", all);
     for ( i = optind; i < argc; i++ )
     {
         c.file = argv[i];
@@ -732,18 +661,14 @@ int main(int argc, char **argv)
                 break;
         }
     }
-    if ( sum )
-        sum_print(&c);
+    if ( sum && sum_print(&c) )
+    {
+        fprintf(stderr, "xenos-usage: %s\n", strerror(ENOMEM));
+        status = 2;
+    }
     else if ( c.fmt == FMT_JSON )
         fputs("\n]\n", stdout);
-    for ( k = 0; k < c.nr_rows; k++ )
-    {
-        free(c.rows[k].key);
-        free(c.rows[k].name);
-        free(c.rows[k].tenant);
-    }
-    free(c.rows);
-    strmap_free(&c.idx);
+    exp_usage_src_deinit(&c.sum);
     if ( fflush(stdout) || ferror(stdout) )
     {
         fprintf(stderr, "xenos-usage: writing the output failed\n");

@@ -4,6 +4,7 @@
  * nothing of the comparison (usage_cmp.c) or of the others.
  */
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -30,14 +31,9 @@ static int ledger_rec(void *vctx, const struct exp_usage_rec *r,
                       uint64_t off)
 {
     struct ledger_ctx *x = vctx;
-    uint64_t v[EXP_USAGE_NR_COUNTERS] = {
-#define X(f) r->f,
-        EXP_USAGE_COUNTERS(X)
-#undef X
-    };
 
     (void)off;
-    return exp_usage_src_add(x->s, r->uuid, r->name, r->tenant, v);
+    return exp_usage_src_add_rec(x->s, r);
 }
 
 static void ledger_damage(void *vctx, uint64_t off, uint64_t len,
@@ -49,56 +45,23 @@ static void ledger_damage(void *vctx, uint64_t off, uint64_t len,
         x->damage(x->file, off, len, why);
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int usrc_ledger(struct exp_usage_src *s, const char *dir,
                 usrc_damage_cb damage, char *err, size_t errlen)
 {
     struct ledger_ctx x = { .s = s, .damage = damage };
     char **names = NULL, path[4096];
-    size_t nr = 0, cap = 0, i;
-    struct dirent *de;
+    size_t nr = 0, i;
     bool damaged = false;
-    DIR *d = opendir(dir);
-    int rc = 0;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
 
-    if ( !d )
+    rc = fd < 0 ? -errno : exp_usage_files(fd, &names, &nr);
+    if ( fd >= 0 )
+        close(fd);
+    if ( rc )
     {
-        rc = -errno;
         snprintf(err, errlen, "%s: %s", dir, strerror(-rc));
         return rc;
     }
-    while ( (de = readdir(d)) )
-    {
-        size_t l = strlen(de->d_name);
-
-        if ( strncmp(de->d_name, "usage-", 6) || l < 4 ||
-             strcmp(de->d_name + l - 4, ".xul") )
-            continue;
-        if ( nr == cap )
-        {
-            char **nn = realloc(names, (cap = cap ? cap * 2 : 16) *
-                                sizeof(*nn));
-
-            if ( !nn )
-            {
-                rc = -ENOMEM;
-                goto out;
-            }
-            names = nn;
-        }
-        if ( !(names[nr] = strdup(de->d_name)) )
-        {
-            rc = -ENOMEM;
-            goto out;
-        }
-        nr++;
-    }
-    if ( nr )
-        qsort(names, nr, sizeof(*names), name_cmp);
     for ( i = 0; i < nr; i++ )
     {
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
@@ -115,13 +78,7 @@ int usrc_ledger(struct exp_usage_src *s, const char *dir,
             break;
         }
     }
- out:
-    closedir(d);
-    for ( i = 0; i < nr; i++ )
-        free(names[i]);
-    free(names);
-    if ( rc == -ENOMEM )
-        snprintf(err, errlen, "%s", strerror(ENOMEM));
+    exp_usage_files_free(names, nr);
     return rc ? rc : damaged ? -EBADMSG : 0;
 }
 
@@ -208,8 +165,20 @@ int usrc_checkpoint_load(struct acct_collector **cp, const char *path,
     return rc;
 }
 
+/* The ledger's counters of @u, in exp_usage_counters' order. */
+static void usage_v(const struct acct_usage *u,
+                    uint64_t v[EXP_USAGE_NR_COUNTERS])
+{
+    int i = 0;
+
+#define X(f) v[i++] = u->f;
+    EXP_USAGE_COUNTERS(X)
+#undef X
+}
+
 int usrc_collector(struct exp_usage_src *s, const struct acct_collector *c)
 {
+    uint64_t v[EXP_USAGE_NR_COUNTERS];
     struct acct_snapshot snap;
     uint32_t i;
     int rc = 0;
@@ -218,23 +187,15 @@ int usrc_collector(struct exp_usage_src *s, const struct acct_collector *c)
     for ( i = 0; i < snap.nr_doms && !rc; i++ )
     {
         const struct acct_dom *d = &snap.doms[i];
-        uint64_t v[EXP_USAGE_NR_COUNTERS] = {
-#define X(f) d->total.f,
-            EXP_USAGE_COUNTERS(X)
-#undef X
-        };
 
+        usage_v(&d->total, v);
         rc = exp_usage_src_add(s, d->uuid, d->name, NULL, v);
     }
     for ( i = 0; i < snap.nr_tenants && !rc; i++ )
     {
         const struct acct_tenant *t = &snap.tenants[i];
-        uint64_t v[EXP_USAGE_NR_COUNTERS] = {
-#define X(f) t->total.f,
-            EXP_USAGE_COUNTERS(X)
-#undef X
-        };
 
+        usage_v(&t->total, v);
         /* The collector calls the unassigned "-", the ledger "". */
         rc = exp_usage_src_add(s, NULL, NULL,
                                strcmp(t->name, "-") ? t->name : "", v);

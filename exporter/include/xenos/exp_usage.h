@@ -150,6 +150,15 @@ typedef void (*exp_usage_damage_cb)(void *ctx, uint64_t off, uint64_t len,
                                     const char *why);
 
 /*
+ * The ledger files (usage-YYYYmmddTHHMMSSZ.xul) of the directory open at
+ * @dirfd, sorted, which is time order: *@names (malloc'd, each and the
+ * array; free with exp_usage_files_free) and their count *@nr.  0 or
+ * -errno.
+ */
+int exp_usage_files(int dirfd, char ***names, size_t *nr);
+void exp_usage_files_free(char **names, size_t nr);
+
+/*
  * Read the ledger file @path: every whole record, in order, to @rec.  A
  * damaged stretch (bad length, bad CRC, undecodable payload, a torn tail,
  * an empty file) goes to @damage and is skipped; reading resumes at the
@@ -189,7 +198,8 @@ extern const char *const exp_usage_counters[EXP_USAGE_NR_COUNTERS];
 
 struct exp_usage_row {
     char *key;                          /* uuid, or tenant ("": none) */
-    char *name;                         /* a domain's last name, or NULL */
+    char *name, *tenant;                /* a domain's last, or NULL */
+    uint64_t records;                   /* additions to it */
     uint64_t v[EXP_USAGE_NR_COUNTERS];
 };
 
@@ -212,14 +222,23 @@ void exp_usage_src_init(struct exp_usage_src *s, const char *what,
 void exp_usage_src_deinit(struct exp_usage_src *s);
 
 /*
- * Add @v (EXP_USAGE_NR_COUNTERS values) to domain @uuid (its name: @name,
- * may be NULL) and to tenant @tenant ("": the domains of no tenant).
- * @uuid NULL: the tenant only; @tenant NULL: the domain only.  0 or
- * -ENOMEM.
+ * Add @v (EXP_USAGE_NR_COUNTERS values) to domain @uuid (its name and
+ * tenant become @name and @tenant, unless NULL) and to tenant @tenant
+ * ("": the domains of no tenant).  @uuid NULL: the tenant only; @tenant
+ * NULL: the domain only.  0 or -ENOMEM.
  */
 int exp_usage_src_add(struct exp_usage_src *s, const char *uuid,
                       const char *name, const char *tenant,
                       const uint64_t *v);
+
+/* Add record @r (its counters, under its domain, name and tenant).  0 or
+ * -ENOMEM. */
+int exp_usage_src_add_rec(struct exp_usage_src *s,
+                          const struct exp_usage_rec *r);
+
+/* The rows of @t sorted by key, as a malloc'd array of pointers into it
+ * (valid until @t changes), or NULL (out of memory, or @t empty). */
+const struct exp_usage_row **exp_usage_sorted(const struct exp_usage_table *t);
 
 /* One difference: counter @counter of domain (@tenant false: @key a uuid,
  * @name its name or NULL) or tenant @key is @va in @a and @vb in @b. */
