@@ -1092,6 +1092,71 @@ START_TEST(test_usage_dump_jsonl_csv)
 }
 END_TEST
 
+/* What exp_usage_compare reported. */
+struct diffs {
+    unsigned int n;
+    char line[16][160];
+};
+
+static void got_diff(void *ctx, const struct exp_usage_src *a,
+                     const struct exp_usage_src *b, bool tenant,
+                     const char *key, const char *name, const char *counter,
+                     uint64_t va, uint64_t vb)
+{
+    struct diffs *d = ctx;
+
+    ck_assert_uint_lt(d->n, 16);
+    snprintf(d->line[d->n++], sizeof(d->line[0]), "%s/%s %s %s %s %s %"
+             PRIu64 " %" PRIu64, a->what, b->what,
+             tenant ? "tenant" : "domain", key, name ? name : "-", counter,
+             va, vb);
+}
+
+/*
+ * The comparison reconcile and any other source use: only counters both
+ * sources know, a row missing on one side is zero there, domains and
+ * tenants each in key order, the unassigned tenant "" apart from named
+ * ones, and equal sources report nothing.
+ */
+START_TEST(test_usage_compare_sources)
+{
+    struct exp_usage_src a, b;
+    struct diffs d = { 0 };
+    uint64_t v1[EXP_USAGE_NR_COUNTERS] = { 100, 7 };
+    uint64_t v2[EXP_USAGE_NR_COUNTERS] = { 100, 9 };
+    uint64_t v3[EXP_USAGE_NR_COUNTERS] = { 40 };
+
+    ck_assert_str_eq(exp_usage_counters[0], "cpu_ns");
+    ck_assert_str_eq(exp_usage_counters[EXP_USAGE_NR_COUNTERS - 1],
+                     "vif_tx_bytes");
+    exp_usage_src_init(&a, "ledger", (1u << EXP_USAGE_NR_COUNTERS) - 1);
+    exp_usage_src_init(&b, "host", 1u << 0);      /* CPU time only */
+    ck_assert_int_eq(exp_usage_src_add(&a, "u2", "vm2", "acme", v1), 0);
+    ck_assert_int_eq(exp_usage_src_add(&a, "u1", "vm1", "", v3), 0);
+    ck_assert_int_eq(exp_usage_src_add(&b, "u2", "vm2", "acme", v2), 0);
+    /* memory differs (7 and 9) but b does not know it: agree */
+    ck_assert_int_eq(exp_usage_compare(&a, &b, got_diff, &d), 2);
+    ck_assert_str_eq(d.line[0], "ledger/host domain u1 vm1 cpu_ns 40 0");
+    ck_assert_str_eq(d.line[1], "ledger/host tenant  - cpu_ns 40 0");
+    /* the same totals in b, arriving in two parts: nothing to say */
+    ck_assert_int_eq(exp_usage_src_add(&b, "u1", NULL, "", v3), 0);
+    d.n = 0;
+    ck_assert_int_eq(exp_usage_compare(&a, &b, got_diff, &d), 0);
+    ck_assert_int_eq(exp_usage_compare(&b, &a, got_diff, &d), 0);
+    ck_assert_uint_eq(d.n, 0);
+    /* every counter known on both sides: memory now differs */
+    b.known = a.known;
+    ck_assert_int_eq(exp_usage_compare(&a, &b, got_diff, &d), 2);
+    ck_assert_str_eq(d.line[0],
+                     "ledger/host domain u2 vm2 memory_byte_seconds 7 9");
+    ck_assert_str_eq(d.line[1],
+                     "ledger/host tenant acme - memory_byte_seconds 7 9");
+    ck_assert_uint_eq(a.doms.rows[0].records, 1);
+    exp_usage_src_deinit(&a);
+    exp_usage_src_deinit(&b);
+}
+END_TEST
+
 static Suite *usage_suite(void)
 {
     Suite *s = suite_create("usage");
@@ -1110,6 +1175,7 @@ static Suite *usage_suite(void)
     tcase_add_test(tc, test_usage_crafted_resync);
     tcase_add_test(tc, test_usage_csv_neutralised);
     tcase_add_test(tc, test_usage_dump_jsonl_csv);
+    tcase_add_test(tc, test_usage_compare_sources);
     tcase_add_test(tc, test_usage_zero_length_file);
     tcase_add_test(tc, test_usage_protoc_decodes_our_record);
     tcase_add_test(tc, test_usage_rotates_by_start_time);
