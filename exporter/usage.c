@@ -578,9 +578,6 @@ int exp_usage_update(struct exp_usage *w, const struct acct_snapshot *c,
     uint64_t t = info->sample_unix_ns;
     uint64_t boundary = t / w->interval_ns * w->interval_ns;
     bool first = !w->bases_valid || !w->open_start_ns, closed = false;
-    /* xenosd exports after a failed sample too, with the last good one's
-     * time: nothing new was observed. */
-    bool repeat = t == w->prev_sample_ns;
     uint64_t open = first && !w->open_start_ns ? boundary : w->open_start_ns;
     uint32_t i;
     int rc = 0;
@@ -604,8 +601,8 @@ int exp_usage_update(struct exp_usage *w, const struct acct_snapshot *c,
             USAGE_FIELDS(X)
 #undef X
         }
-        if ( repeat )
-            continue;
+        /* (A failed sample exports the last good one again: the same
+         * t and snapshot leave all this as it was.) */
         if ( d->present )
         {
             /* Its usage counted at this sample runs from the previous one
@@ -654,8 +651,7 @@ int exp_usage_update(struct exp_usage *w, const struct acct_snapshot *c,
             goto out;
         closed = true;
     }
-    if ( !repeat )
-        w->prev_sample_ns = t;
+    w->prev_sample_ns = t;
     if ( w->nr_pend || w->state_dirty || closed )
         rc = flush(w, false);
  out:

@@ -1009,6 +1009,11 @@ START_TEST(test_usage_span_partial)
         doms[2].present = t >= T0_S + 45;
         doms[1].present = t <= T0_S + 50;   /* gone after +50 */
         ck_assert_int_eq(tick(w, t, 7), 0);
+        /* A failed sample after the close: xenosd exports the same one
+         * again, which changes nothing. */
+        if ( t == T0_S + 60 )
+            ck_assert_int_eq(exp_usage_update(w, &snap, &(struct exp_info){
+                .host = "h1", .sample_unix_ns = t * NS }), 0);
     }
     /* xenosd stops at +130: the open interval's records, partial. */
     ck_assert_int_eq(tick_ex(w, T0_S + 130, 7, true), 0);
