@@ -15,6 +15,11 @@
  * files whole, 1 damage was reported (the output holds every good
  * record), 2 bad usage or a file that could not be read.
  *
+ * reconcile holds the ledger against the collector's checkpoint, and that
+ * against the simulated host's ground truth (sources: xenos_usage_src.c;
+ * the comparison: usage_cmp.c), a line per differing counter; exit 1 on
+ * any difference.
+ *
  * Names are untrusted: escaped for every format (txt_escape for the
  * table, txt_csv_str for CSV: quoted, formulas neutralised, bad UTF-8 as
  * U+FFFD; txt_json_str for JSON).
@@ -30,7 +35,6 @@
 
 #include <xenos/cli.h>
 #include <xenos/exp_usage.h>
-#include <xenos/strmap.h>
 #include <xenos/text.h>
 
 #include "xenos_usage_src.h"
