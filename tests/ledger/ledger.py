@@ -13,7 +13,8 @@ standard library.
    RFC 3720 B.4's.
 2. xenosd samples the simulated host (lifecycle.yaml: domains reboot,
    migrate, are destroyed and created) every 100 ms, ledger intervals of
-   1 s, until the host's time has run out, then stops (SIGTERM).
+   1 s; it is killed (-9) once it has written a record and started again,
+   runs until the host's time has run out, then stops (SIGTERM).
 3. The Python reader against xenos-usage: every record equal to `dump
    --format jsonl`'s line, and the totals of `sum --by tenant` and `--by
    domain` equal; the first record of each domain partial (its span
@@ -101,14 +102,26 @@ xd = None
 try:
     # 2. a real ledger
     log = open(os.path.join(tmp, "xenosd.log"), "w")
-    xd = subprocess.Popen(
-        [os.path.join(build, "xenosd", "xenosd"), "--backend", "sim",
-         "--scenario", os.path.join(src, "sched/sim/scenarios/lifecycle.yaml"),
-         "--policy-file", os.path.join(src, "policies/examples/tenants.yaml"),
-         "--simhost", os.path.join(build, "sched/sim/xenos-simhost"),
-         "--speed", "20", "--interval-ms", "100", "--usage-interval-s", "1",
-         "--listen", "off", "--rrd-dir", "off", "--state-dir", state],
-        stdout=log, stderr=subprocess.STDOUT)
+    xenosd = [
+        os.path.join(build, "xenosd", "xenosd"), "--backend", "sim",
+        "--scenario", os.path.join(src, "sched/sim/scenarios/lifecycle.yaml"),
+        "--policy-file", os.path.join(src, "policies/examples/tenants.yaml"),
+        "--simhost", os.path.join(build, "sched/sim/xenos-simhost"),
+        "--speed", "20", "--interval-ms", "100", "--usage-interval-s", "1",
+        "--listen", "off", "--rrd-dir", "off", "--state-dir", state]
+    xd = subprocess.Popen(xenosd, stdout=log, stderr=subprocess.STDOUT)
+    ledger = os.path.join(state, "usage")
+
+    def records_now():
+        if not os.path.isdir(ledger):
+            return 0
+        return len(list(xenos_usage.records(ledger, damage="skip")))
+    # A crash once it has written a record: the next run resumes from the
+    # checkpoint and usage.state, and must claim no span the dead one saw.
+    wait_for("a first record", lambda: records_now() > 0)
+    xd.kill()
+    xd.wait()
+    xd = subprocess.Popen(xenosd, stdout=log, stderr=subprocess.STDOUT)
 
     def host_ended():
         try:
@@ -118,10 +131,6 @@ try:
             return False
         return int(kv["time_ns"]) >= int(kv["end_ns"])
     wait_for("the simulated host's time to run out", host_ended)
-    ledger = os.path.join(state, "usage")
-
-    def records_now():
-        return len(list(xenos_usage.records(ledger, damage="skip")))
     # Two ledger intervals after the end: every sample of it accounted.
     n0 = records_now()
     wait_for("two more ledger intervals",
@@ -158,9 +167,23 @@ try:
     check(all(r.span_start_unix_ns > r.start_unix_ns
               for r in first.values()),
           "the first record of each of %d domains is partial" % len(first))
-    check(sum(1 for r in recs if (r.span_start_unix_ns, r.span_end_unix_ns)
-              == (r.start_unix_ns, r.end_unix_ns)) > len(recs) // 2,
-          "most records are full intervals (span == interval)")
+    by_dom = {}
+    for r in recs:
+        by_dom.setdefault(r.uuid, []).append(r)
+    check(all(a.span_end_unix_ns <= b.span_start_unix_ns
+              for rs in by_dom.values() for a, b in zip(rs, rs[1:])),
+          "no two spans of a domain overlap, across a kill -9 and restart")
+    # The domains still there at the stop were watched throughout the
+    # intervals between the host's end and the stop.
+    last = max(r.start_unix_ns for r in recs)
+    live = {r.uuid for r in recs if r.start_unix_ns == last}
+    full = {r.uuid for r in recs if (r.span_start_unix_ns, r.span_end_unix_ns)
+            == (r.start_unix_ns, r.end_unix_ns)}
+    check(live and live <= full and all(
+        r.span_end_unix_ns < r.end_unix_ns for r in recs
+        if r.start_unix_ns == last),
+        "%d domains there at the stop: full intervals (span == interval) "
+        "before, a partial one at the stop" % len(live))
     check(not any(r.sched_stats for r in recs) and all(
         c_dump[i]["wait_ns"] is None for i in range(len(recs))),
         "sim's stock contention: sched_stats false, wait_ns null")
