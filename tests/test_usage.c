@@ -90,10 +90,17 @@ static int tick_ex(struct exp_usage *w, uint64_t t_s, uint64_t cpu,
 
     for ( i = 0; i < NDOM; i++ )
     {
-        doms[i].total.cpu_ns += (i + 1) * cpu;
-        doms[i].total.memory_byte_seconds += 5 * doms[i].mem_cur_bytes;
-        doms[i].total.vbd_read_bytes += 4096;
-        doms[i].total.vif_tx_bytes += 100 * (i + 1);
+        struct acct_usage *u = &doms[i].delta;
+
+        memset(u, 0, sizeof(*u));
+        u->cpu_ns = (i + 1) * cpu;
+        u->memory_byte_seconds = 5 * doms[i].mem_cur_bytes;
+        u->vbd_read_bytes = 4096;
+        u->vif_tx_bytes = 100 * (i + 1);
+        doms[i].total.cpu_ns += u->cpu_ns;
+        doms[i].total.memory_byte_seconds += u->memory_byte_seconds;
+        doms[i].total.vbd_read_bytes += u->vbd_read_bytes;
+        doms[i].total.vif_tx_bytes += u->vif_tx_bytes;
     }
     return exp_usage_update(w, &snap, &info);
 }
@@ -991,9 +998,10 @@ static void check_span(const struct got *g, uint32_t d, uint64_t start_s,
 
 /* Each record says the part of its interval xenosd observed: the first
  * interval from xenosd's first sample, a domain from the sample that first
- * saw it to the last, the interval cut short by a stop, and after a
- * restart from its first sample; a full interval has span == interval,
- * and nothing is lost or counted twice on the way. */
+ * saw it to the last, one away for a sample and back in two records, the
+ * interval cut short by a stop, and after a restart from its first
+ * sample; a full interval has span == interval, and nothing is lost or
+ * counted twice on the way. */
 START_TEST(test_usage_span_partial)
 {
     uint64_t base[NDOM], want[NDOM], t;
@@ -1008,6 +1016,8 @@ START_TEST(test_usage_span_partial)
     {
         doms[2].present = t >= T0_S + 45;
         doms[1].present = t <= T0_S + 50;   /* gone after +50 */
+        /* vm0 away at +70 (migrated out and back): two records */
+        doms[0].present = t != T0_S + 70;
         ck_assert_int_eq(tick(w, t, 7), 0);
         /* A failed sample after the close: xenosd exports the same one
          * again, which changes nothing. */
@@ -1030,7 +1040,8 @@ START_TEST(test_usage_span_partial)
     check_span(g, 0, T0_S, 0, T0_S + 30, T0_S + 60);
     check_span(g, 1, T0_S, 0, T0_S + 30, T0_S + 50);
     check_span(g, 2, T0_S, 0, T0_S + 45, T0_S + 60);
-    check_span(g, 0, T0_S + 60, 0, T0_S + 60, T0_S + 120);
+    check_span(g, 0, T0_S + 60, 0, T0_S + 60, T0_S + 65);
+    check_span(g, 0, T0_S + 60, 1, T0_S + 75, T0_S + 120);
     check_span(g, 2, T0_S + 60, 0, T0_S + 60, T0_S + 120);
     /* vm1 is gone, but its totals grew (as after a gap): the usage, with
      * an empty span, never a claim to have watched it. */
