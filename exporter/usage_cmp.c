@@ -141,6 +141,24 @@ int exp_usage_src_add(struct exp_usage_src *s, const char *uuid,
     return rc;
 }
 
+/* @r's contention counters into row @key of @t (added just before). */
+static void row_sched(struct exp_usage_table *t, const char *key,
+                      const struct exp_usage_rec *r)
+{
+    struct exp_usage_row *row = &t->rows[strmap_find(&t->idx, key, row_key,
+                                                     t->rows)];
+
+    if ( !r->sched_stats )
+    {
+        row->sched_unknown++;
+        return;
+    }
+    row->wait_ns += r->wait_ns;
+    row->throttled_ns += r->throttled_ns;
+    if ( r->peak_window_pct > row->peak_window_pct )
+        row->peak_window_pct = r->peak_window_pct;
+}
+
 int exp_usage_src_add_rec(struct exp_usage_src *s,
                           const struct exp_usage_rec *r)
 {
@@ -149,8 +167,13 @@ int exp_usage_src_add_rec(struct exp_usage_src *s,
         EXP_USAGE_COUNTERS(X)
 #undef X
     };
+    int rc = exp_usage_src_add(s, r->uuid, r->name, r->tenant, v);
 
-    return exp_usage_src_add(s, r->uuid, r->name, r->tenant, v);
+    if ( rc )
+        return rc;
+    row_sched(&s->doms, r->uuid, r);
+    row_sched(&s->tenants, r->tenant, r);
+    return 0;
 }
 
 static int key_cmp(const void *a, const void *b)

@@ -246,6 +246,13 @@ static int sum_rec(void *vctx, const struct exp_usage_rec *r, uint64_t off)
 }
 
 /* The rows, sorted by key: 0, or -ENOMEM (nothing printed). */
+/* sum's contention columns: wait and throttled time added up, the peak
+ * the highest; null/empty/- when a record of the row lacks them. */
+static const char *const sched_sums[] = {
+    "wait_ns", "throttled_ns", "peak_window_pct",
+};
+#define NR_SCHED_SUMS ((int)(sizeof(sched_sums) / sizeof(sched_sums[0])))
+
 static int sum_print(struct ctx *c)
 {
     const struct exp_usage_table *t = c->by_domain ? &c->sum.doms
@@ -268,6 +275,8 @@ static int sum_print(struct ctx *c)
         printf("%srecords", sep);
         for ( j = 0; j < EXP_USAGE_NR_COUNTERS; j++ )
             printf("%s%s", sep, exp_usage_counters[j]);
+        for ( j = 0; j < NR_SCHED_SUMS; j++ )
+            printf("%s%s", sep, sched_sums[j]);
         fputc('\n', stdout);
     }
     for ( i = 0; i < t->n; i++ )
@@ -275,6 +284,10 @@ static int sum_print(struct ctx *c)
         const struct exp_usage_row *r = rows[i];
         const char *name = r->name ? r->name : "";
         const char *tenant = r->tenant ? r->tenant : "";
+        /* Unknown unless every record of the row had them. */
+        bool known = r->records && !r->sched_unknown;
+        uint64_t sv[NR_SCHED_SUMS] = { r->wait_ns, r->throttled_ns,
+                                       r->peak_window_pct };
 
         if ( json )
         {
@@ -292,6 +305,11 @@ static int sum_print(struct ctx *c)
             printf(",\"records\":%" PRIu64, r->records);
             for ( j = 0; j < EXP_USAGE_NR_COUNTERS; j++ )
                 printf(",\"%s\":%" PRIu64, exp_usage_counters[j], r->v[j]);
+            for ( j = 0; j < NR_SCHED_SUMS; j++ )
+                if ( known )
+                    printf(",\"%s\":%" PRIu64, sched_sums[j], sv[j]);
+                else
+                    printf(",\"%s\":null", sched_sums[j]);
             fputs(c->fmt == FMT_JSONL ? "}\n" : "}", stdout);
             continue;
         }
@@ -306,6 +324,11 @@ static int sum_print(struct ctx *c)
         printf("%s%" PRIu64, sep, r->records);
         for ( j = 0; j < EXP_USAGE_NR_COUNTERS; j++ )
             printf("%s%" PRIu64, sep, r->v[j]);
+        for ( j = 0; j < NR_SCHED_SUMS; j++ )
+            if ( known )
+                printf("%s%" PRIu64, sep, sv[j]);
+            else
+                printf("%s%s", sep, c->fmt == FMT_TABLE ? "-" : "");
         fputc('\n', stdout);
     }
     if ( c->fmt == FMT_JSON )

@@ -679,9 +679,10 @@ START_TEST(test_usage_sum_exact)
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
     snprintf(expect, sizeof(expect),
              "tenant,records,cpu_ns,memory_byte_seconds,vbd_read_bytes,vbd_write_bytes,"
-             "vbd_read_ops,vbd_write_ops,vif_rx_bytes,vif_tx_bytes\n"
-             "\"acme\",8,%u,%llu,%u,0,0,0,0,%u\n"
-             "\"beta\",4,%u,%llu,%u,0,0,0,0,%u\n",
+             "vbd_read_ops,vbd_write_ops,vif_rx_bytes,vif_tx_bytes,wait_ns,"
+             "throttled_ns,peak_window_pct\n"
+             "\"acme\",8,%u,%llu,%u,0,0,0,0,%u,,,\n"
+             "\"beta\",4,%u,%llu,%u,0,0,0,0,%u,,,\n",
              120 * 15, 120ull * 5 * (1 + 2) << 20, 120 * 4096 * 2,
              120 * 300, 120 * 15, 120ull * 5 * 3 << 20, 120 * 4096,
              120 * 300);

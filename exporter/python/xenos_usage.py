@@ -196,9 +196,11 @@ def as_dict(rec):
 
 
 def sum_by(recs, by="tenant", from_ns=0, to_ns=None):
-    """Per tenant (or per domain uuid): {"records": n, counter: total}, over
-    the records whose interval starts in [from_ns, to_ns), as `xenos-usage
-    sum` adds them."""
+    """Per tenant (or per domain uuid): {"records": n, counter: total, ...},
+    over the records whose interval starts in [from_ns, to_ns), as
+    `xenos-usage sum` adds them: wait_ns and throttled_ns added up and
+    peak_window_pct the highest, or None unless every record of the row
+    had them (sched_stats)."""
     rows = {}
     for r in recs:
         if r.start_unix_ns < from_ns or (to_ns is not None and
@@ -206,10 +208,20 @@ def sum_by(recs, by="tenant", from_ns=0, to_ns=None):
             continue
         key = r.tenant.decode("utf-8", errors="replace") if by == "tenant" \
             else r.uuid
-        row = rows.setdefault(key, dict.fromkeys(("records",) + COUNTERS, 0))
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = dict.fromkeys(("records",) + COUNTERS +
+                                            SCHED_FIELDS, 0)
         row["records"] += 1
         for c in COUNTERS:
             row[c] += getattr(r, c)
+        if not r.sched_stats or row["wait_ns"] is None:
+            row.update(dict.fromkeys(SCHED_FIELDS))
+            continue
+        row["wait_ns"] += r.wait_ns
+        row["throttled_ns"] += r.throttled_ns
+        row["peak_window_pct"] = max(row["peak_window_pct"],
+                                     r.peak_window_pct)
     return rows
 
 

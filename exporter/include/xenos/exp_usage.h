@@ -201,6 +201,12 @@ struct exp_usage_row {
     char *name, *tenant;                /* a domain's last, or NULL */
     uint64_t records;                   /* additions to it */
     uint64_t v[EXP_USAGE_NR_COUNTERS];
+    /* The hypervisor's contention counters of the records added
+     * (exp_usage_src_add_rec): summed, and the peak the highest; known
+     * only if every record had them (sched_unknown 0, records > 0). */
+    uint64_t wait_ns, throttled_ns;
+    uint32_t peak_window_pct;
+    uint64_t sched_unknown;             /* records without them */
 };
 
 struct exp_usage_table {
