@@ -12,6 +12,8 @@
 #   lib/tmpfiles.d/xenos.conf            /var/lib/xenos
 #   share/man/man{1,5,8}/                a page for every program, the config
 #   share/xenos/usage.proto              the usage ledger's schema
+#   share/xenos/python/                  its Python reader, xenos_usage.py,
+#                                        and protoc's usage_pb2.py
 #   share/xenos/scenarios/               the simulator's scenarios
 #   share/xenos/monitoring/              Prometheus rules, Grafana dashboard
 #   share/doc/xenos/                     docs/; examples/tenants.yaml
@@ -80,6 +82,11 @@ endforeach()
 
 install(FILES exporter/usage.proto DESTINATION ${XENOS_DATADIR}
         COMPONENT daemon)
+if(TARGET xenos_usage_py)
+  install(FILES ${XENOS_USAGE_PY_DIR}/xenos_usage.py
+                ${XENOS_USAGE_PY_DIR}/usage_pb2.py
+          DESTINATION ${XENOS_DATADIR}/python COMPONENT daemon)
+endif()
 install(DIRECTORY monitoring/ DESTINATION ${XENOS_DATADIR}/monitoring
         COMPONENT daemon)
 install(DIRECTORY sched/sim/scenarios/ DESTINATION ${XENOS_DATADIR}/scenarios
