@@ -5,6 +5,7 @@
  *   xenos-usage dump [--format table|csv|json] FILES...
  *   xenos-usage sum --by tenant|domain [--from T] [--to T]
  *                   [--format table|csv|json] FILES...
+ *   xenos-usage ship ...   (xenos_usage_ship.c: the ledger into PostgreSQL)
  *
  * Damage in a file (docs/usage-format.md) is reported on stderr as
  * "FILE: byte OFF: why (N bytes skipped)"; reading goes on at the next
@@ -29,6 +30,8 @@
 #include <xenos/exp_usage.h>
 #include <xenos/strmap.h>
 #include <xenos/text.h>
+
+#include "xenos_usage_ship.h"
 
 #define NS_PER_S    1000000000ull
 
@@ -378,6 +381,7 @@ static int usage(void)
         "usage: xenos-usage dump [--format table|csv|json] FILES...\n"
         "       xenos-usage sum --by tenant|domain [--from T] [--to T]\n"
         "                       [--format table|csv|json] FILES...\n"
+        USAGE_SHIP_HELP
         "       xenos-usage --version | --help\n"
         "T: unix seconds or ISO-8601 UTC (2026-11-01T00:00:00Z); a record\n"
         "counts in [from, to) by its interval's start.\n"
@@ -403,6 +407,17 @@ int main(int argc, char **argv)
     int opt, i, rc, status = 0;
     size_t k;
 
+    /* ship has options of its own: it parses them itself. */
+    if ( argc > 1 && !strcmp(argv[1], "ship") )
+#ifdef XENOS_HAVE_SHIP
+        return usage_ship_main(argc - 1, argv + 1);
+#else
+    {
+        fprintf(stderr, "xenos-usage: ship is not built in (libpq was not "
+                "found at build time)\n");
+        return 2;
+    }
+#endif
     opterr = 0;
     while ( (opt = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1 )
     {
