@@ -13,10 +13,13 @@
  * STATE_EVERY (default 1) is exp_usage_set_state_every's: 1 saves the
  * state after every interval, more lets recovery replay the records.
  *
- * Usage: bench_usage [DIR] [DOMAINS] [INTERVALS] [STATE_EVERY]
+ * Usage: bench_usage [DIR] [DOMAINS] [INTERVALS] [STATE_EVERY] [keep]
  *        (defaults: . 10000 50 1)
+ * keep: one run, and its ledger left in DIR/bench-usage.PID.0 (the
+ * shipper's bench, bench/ship, loads it into PostgreSQL).
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +65,7 @@ int main(int argc, char **argv)
     unsigned int n = argc > 2 ? (unsigned int)atoi(argv[2]) : 10000;
     unsigned int k = argc > 3 ? (unsigned int)atoi(argv[3]) : 50;
     unsigned int every = argc > 4 ? (unsigned int)atoi(argv[4]) : 1;
+    bool keep = argc > 5 && !strcmp(argv[5], "keep");
     struct acct_snapshot snap = { 0 };
     struct acct_dom *doms = calloc(n ? n : 1, sizeof(*doms));
     char *names = malloc((size_t)(n ? n : 1) * 32), err[512], dir[1024];
@@ -71,7 +75,7 @@ int main(int argc, char **argv)
     if ( !doms || !names || !n || !k )
     {
         fprintf(stderr, "usage: bench_usage [DIR] [DOMAINS] [INTERVALS] "
-                "[STATE_EVERY]\n");
+                "[STATE_EVERY] [keep]\n");
         return 2;
     }
     for ( i = 0; i < n; i++ )
@@ -93,7 +97,7 @@ int main(int argc, char **argv)
     snap.doms = doms;
     snap.nr_doms = n;
 
-    for ( run = 0; run < RUNS; run++ )
+    for ( run = 0; run < (keep ? 1 : RUNS); run++ )
     {
         struct exp_info info = { .host = "bench" };
         struct exp_usage_stats st;
@@ -136,6 +140,11 @@ int main(int argc, char **argv)
         rate = (double)st.records / ((double)dt / NS);
         if ( rate > best )
             best = rate;
+        if ( keep )
+        {
+            printf("kept %s\n", dir);
+            break;
+        }
         snprintf(cmd, sizeof(cmd), "du -sb '%s' | awk '{ print $1 }' > "
                  "'%s.size'; rm -rf '%s'", dir, dir, dir);
         if ( system(cmd) == 0 )

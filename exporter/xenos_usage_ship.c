@@ -905,6 +905,9 @@ static int ship_cycle(struct ship *c)
     int nr, i, rc;
 
     nr = list_files(c->dir, &names);
+    /* --follow may start before xenosd has made its ledger directory */
+    if ( nr == -ENOENT && c->follow )
+        return 0;
     if ( nr < 0 )
     {
         fatal(c, "%s: %s", c->dir, strerror(-nr));
