@@ -174,6 +174,7 @@ struct ship {
     uint64_t want;                      /* next seq expected */
     bool stop;                          /* reached limit */
     bool any_start;                     /* take the first seq there is */
+    bool again;                         /* the position moved under us */
     struct ship_rec *recs;
     size_t nr, cap;
     struct txt_buf line;
@@ -613,6 +614,9 @@ static int db_schema(struct ship *c)
                         ")", 0, NULL, PGRES_TUPLES_OK, &rc)) )
     {
         PQclear(res);
+        /* a shipper that waited for the lock finds it all made: quietly */
+        res = PQexec(c->db, "SET LOCAL client_min_messages = warning");
+        PQclear(res);
         res = PQexec(c->db, b.p);
         if ( PQresultStatus(res) != PGRES_COMMAND_OK )
             rc = db_fail(c, res, "creating the schema");
@@ -945,6 +949,7 @@ static int ship_cycle(struct ship *c)
     if ( rc == -EAGAIN )
     {
         c->cursor[0] = '\0';            /* another shipper: start over */
+        c->again = true;
         rc = 0;
     }
     c->stop = false;
@@ -1083,12 +1088,13 @@ static int run(struct ship *c)
             return rc < 0 ? (c->err[0] && rc != -ENOMEM ? 1 : 2) : rc;
         if ( rc < 0 )
             return rc == -EEXIST || rc == -EBADMSG || rc == -ERANGE ? 1 : 2;
+        /* once: one pass over the files ships all there is, unless
+         * another shipper of this host moved the position meanwhile */
+        if ( !c->follow && !c->again )
+            return 0;
+        c->again = false;
         if ( rc == 0 )
-        {
-            if ( !c->follow )
-                return 0;
             sleep_ms(c->poll_ms);
-        }
     }
     return 0;
 }

@@ -12,6 +12,7 @@ ledger interval 1 s), while this test:
 At the end: the table holds seq 1..N of the host with no gap and no
 double, N is the ledger's count, the per-tenant sums equal `xenos-usage
 sum --by tenant` of the ledger, and `ship --verify` finds every row equal.
+Two shippers of the one host at once share the work, each record once.
 Then the refusals: a row changed in the database under a key the shipper
 meets again is an error naming host and seq; a ledger with a damaged
 record stops at the seq it lacks.  Seeded (XENOS_SHIP_SEED=N repeats a
@@ -23,6 +24,7 @@ import csv
 import io
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -171,6 +173,25 @@ def main():
                             ledger], stdout=subprocess.PIPE, text=True)
         check(r.returncode == 0 and " 0 different, 0 missing; 0 rows" in
               r.stdout, "--verify: every row equal (%s)" % r.stdout.strip())
+
+        # Two shippers of one host at once, into a fresh database: they
+        # take turns on the position row, and each record lands once.
+        pg.sql("CREATE DATABASE twin")
+        twins = [subprocess.Popen([usage, "ship", "--batch", "5", "--db",
+                                   pg.conn("twin"), ledger],
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+        outs = [t.communicate() for t in twins]
+        shipped = sum(int(re.search(r"(\d+) records shipped", o).group(1))
+                      for o, _ in outs if "records shipped" in o)
+        tn, td, thi = (int(v) for v in pg.sql(
+            "SELECT count(*), count(DISTINCT seq), max(seq) FROM xenos_usage",
+            db="twin")[0])
+        check(all(t.returncode == 0 for t in twins) and shipped == n and
+              tn == td == thi == n, "two shippers at once: %d rows, seq "
+              "1..%d, %d shipped between them (%s)" % (tn, thi, shipped,
+              "; ".join(o.strip() + e.strip() for o, e in outs)))
 
         # Refusals.  Position back by 5: the rows are there and equal.
         pg.sql("UPDATE xenos_ship_position SET next_seq = next_seq - 5")
