@@ -36,6 +36,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import pgtmp  # noqa: E402
+import simhost  # noqa: E402
 
 FAILED = []
 
@@ -247,14 +248,7 @@ def main():
             if p and p.poll() is None:
                 p.kill()
                 p.wait()
-        try:
-            with socket.socket(socket.AF_UNIX) as s:
-                s.settimeout(5)
-                s.connect(os.path.join(state, "simhost.sock"))
-                s.sendall(b"SHUTDOWN\n")
-                s.recv(64)
-        except OSError:
-            pass
+        simhost.shutdown(os.path.join(state, "simhost.sock"))
         if os.environ.get("XENOS_SHIP_KEEP"):
             pg.stop()
         else:
