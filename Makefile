@@ -106,7 +106,7 @@ abuse: build
 # (xenosd and its own xenos-simhost each, a host name of its own) shipping
 # their ledgers into one PostgreSQL and scraped by one Prometheus, with
 # kill -9 of xenosds and shippers and a crash of PostgreSQL; database
-# against ground truth and Prometheus.  Root; about 3 minutes.
+# against ground truth and Prometheus.  Root; about 2 minutes.
 fleet-test: build
 	tests/fleet/run $(BUILD)
 
