@@ -1177,7 +1177,7 @@ int usage_ship_main(int argc, char **argv)
             break;
         case 'h':
             /* the help's lines are indented under "usage: " */
-            printf("usage: %s", USAGE_SHIP_HELP + strlen("usage: "));
+            printf("usage: %s", &USAGE_SHIP_HELP[sizeof("usage: ") - 1]);
             return 0;
         default:
             return cli_bad_option(PROG, opt, argv);
