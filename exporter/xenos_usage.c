@@ -8,6 +8,7 @@
  *   xenos-usage reconcile [--state-dir DIR] [--ledger DIR]
  *                   [--checkpoint FILE] [--sim-host SOCKET]
  *                   [--format table|csv|jsonl]
+ *   xenos-usage ship ...   (xenos_usage_ship.c: the ledger into PostgreSQL)
  *
  * Damage in a file (docs/usage-format.md) is reported on stderr as
  * "FILE: byte OFF: why (N bytes skipped)"; reading goes on at the next
@@ -38,6 +39,7 @@
 #include <xenos/text.h>
 
 #include "xenos_usage_src.h"
+#include "xenos_usage_ship.h"
 
 #define NS_PER_S    1000000000ull
 
@@ -546,6 +548,7 @@ static int usage(void)
         "       xenos-usage reconcile [--state-dir DIR] [--ledger DIR]\n"
         "                       [--checkpoint FILE] [--sim-host SOCKET]\n"
         "                       [--format table|csv|jsonl]\n"
+        USAGE_SHIP_HELP
         "       xenos-usage --version | --help\n"
         "T: unix seconds or ISO-8601 UTC (2026-11-01T00:00:00Z); a record\n"
         "counts in [from, to) by its interval's start.\n"
@@ -579,6 +582,17 @@ int main(int argc, char **argv)
     bool sum, by_set = false, rc_set = false;
     int opt, i, rc, status = 0;
 
+    /* ship has options of its own: it parses them itself. */
+    if ( argc > 1 && !strcmp(argv[1], "ship") )
+#ifdef XENOS_HAVE_SHIP
+        return usage_ship_main(argc - 1, argv + 1);
+#else
+    {
+        fprintf(stderr, "xenos-usage: ship is not built in (libpq was not "
+                "found at build time)\n");
+        return 2;
+    }
+#endif
     opterr = 0;
     while ( (opt = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1 )
     {
