@@ -105,7 +105,7 @@ struct c2_private {
     unsigned int nr_pcpus;              /* with pdata */
     unsigned int runq_cpus;             /* most pCPUs per runqueue */
     sch_time_t ratelimit_ns;
-    sch_time_t period_ns;               /* cap replenishment */
+    sch_time_t period_ns;               /* cap refill (atomic) */
 };
 
 struct c2_pcpu {
@@ -120,6 +120,7 @@ struct c2_dom {
     struct sch_domain *dom;
     struct sch_timer repl_timer;
     /* Under budget_lock. */
+    uint32_t budget_cap_pct;            /* cap_pct, for the refill */
     sch_time_t tot_budget;              /* per period */
     sch_time_t budget;                  /* left in this period */
     sch_time_t next_repl;
@@ -590,14 +591,20 @@ static void SCH_HOOK c2_replenish(void *data, sch_time_t now)
 {
     struct c2_dom *sdom = data;
     const struct sch_sched *s = sdom->s;
+    /* Written by adjust_global under the private lock, which a timer may
+     * not take (lock order): one aligned word, read once. */
+    sch_time_t period = __atomic_load_n(&c2_priv(s)->period_ns,
+                                        __ATOMIC_RELAXED);
     struct sch_list parked;
 
     sch_list_init(&parked);
     sch_spin_lock(&sdom->budget_lock);
+    /* A new period takes effect at the refill. */
+    sdom->tot_budget = period * sdom->budget_cap_pct / 100;
     /* Late by whole periods: each one's budget, and no more. */
     do
     {
-        sdom->next_repl += c2_priv(s)->period_ns;
+        sdom->next_repl += period;
         sdom->budget += sdom->tot_budget;
     } while ( sdom->next_repl <= now );
     if ( sdom->budget > 0 )
@@ -1338,6 +1345,7 @@ static void c2_set_cap(const struct sch_sched *s, struct c2_dom *sdom,
     if ( cap_pct )
     {
         sch_spin_lock(&sdom->budget_lock);
+        sdom->budget_cap_pct = cap_pct;
         sdom->tot_budget = prv->period_ns * cap_pct / 100;
         sch_spin_unlock(&sdom->budget_lock);
         if ( !sdom->cap_pct )
@@ -1470,7 +1478,8 @@ c2_adjust_global(const struct sch_sched *s, struct sch_global_params *p)
             prv->ratelimit_ns = SCH_USEC(p->ratelimit_us);
         /* Capped domains take a new period at their next refill. */
         if ( p->period_us != SCH_PARAM_UNCHANGED )
-            prv->period_ns = SCH_USEC(p->period_us);
+            __atomic_store_n(&prv->period_ns, SCH_USEC(p->period_us),
+                             __ATOMIC_RELAXED);
         if ( p->runq_cpus != SCH_PARAM_UNCHANGED )
             prv->runq_cpus = p->runq_cpus;
         break;
