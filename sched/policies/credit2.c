@@ -810,8 +810,9 @@ static void c2_balance_load(const struct sch_sched *s, unsigned int cpu,
 {
     struct c2_private *prv = c2_priv(s);
     struct c2_balance st = { .lrqd = c2rqd(s, cpu) };
-    struct c2_runq *max_rqd = NULL;
+    struct c2_runq *max_rqd = NULL, *last = NULL;
     struct sch_list *ppos, *qpos;
+    bool pulls_updated = false;
     sch_time_t load_max, tol;
     unsigned int i, cpus_max;
     int shift;
@@ -826,8 +827,10 @@ static void c2_balance_load(const struct sch_sched *s, unsigned int cpu,
         struct c2_runq *rqd = prv->rqs[i];
         sch_time_t delta;
 
-        if ( !rqd || rqd == st.lrqd || !rqd->nr_cpus ||
-             !sch_spin_trylock(&rqd->lock) )
+        if ( !rqd || !rqd->nr_cpus )
+            continue;
+        last = rqd;
+        if ( rqd == st.lrqd || !sch_spin_trylock(&rqd->lock) )
             continue;
         c2_update_runq_load(rqd, 0, now);
         delta = st.lrqd->b_avgload - rqd->b_avgload;
@@ -844,23 +847,29 @@ static void c2_balance_load(const struct sch_sched *s, unsigned int cpu,
     if ( !max_rqd )
         return;
 
-    st.orqd = max_rqd;
-    if ( !sch_spin_trylock(&st.orqd->lock) )
-        return;
-    /* Under capacity only a whole unit's difference is worth a move;
-     * over it, an eighth of one. */
-    load_max = st.lrqd->b_avgload > st.orqd->b_avgload ? st.lrqd->b_avgload
-                                                       : st.orqd->b_avgload;
-    cpus_max = st.lrqd->nr_cpus > st.orqd->nr_cpus ? st.lrqd->nr_cpus
-                                                   : st.orqd->nr_cpus;
+    /*
+     * Under capacity only a whole unit's difference is worth a move; over
+     * it, an eighth of one.  Capacity is judged, as Xen's code judges it,
+     * against the last runqueue looked at, which is the chosen one when
+     * there are two.
+     */
+    load_max = st.lrqd->b_avgload > last->b_avgload ? st.lrqd->b_avgload
+                                                    : last->b_avgload;
+    cpus_max = st.lrqd->nr_cpus > last->nr_cpus ? st.lrqd->nr_cpus
+                                                : last->nr_cpus;
     shift = C2_LOAD_PRECISION_SHIFT +
             (load_max < ((sch_time_t)cpus_max << C2_LOAD_PRECISION_SHIFT)
              ? C2_BALANCE_UNDER_SHIFT : C2_BALANCE_OVER_SHIFT);
     tol = (sch_time_t)1 << shift;
-    if ( st.load_delta < tol || !st.orqd->nr_cpus )
-        goto out;
+    if ( st.load_delta < tol )
+        return;
+    st.orqd = max_rqd;
+    if ( !sch_spin_trylock(&st.orqd->lock) )
+        return;
 
-    /* Every swap, push and pull: O(n * m), as Xen. */
+    /* Every swap, push and pull: O(n * m), as Xen.  The other side's
+     * loads are brought up to date on the first pass over it, as Xen's
+     * are (and so not at all if nothing here may go there). */
     sch_list_for_each(ppos, &st.lrqd->svc)
     {
         struct c2_unit *push = c2_svc_entry(ppos);
@@ -872,16 +881,18 @@ static void c2_balance_load(const struct sch_sched *s, unsigned int cpu,
         {
             struct c2_unit *pull = c2_svc_entry(qpos);
 
+            if ( !pulls_updated )
+                c2_update_svc_load(pull, 0, now);
             if ( c2_migrateable(pull, st.lrqd) )
                 c2_consider(&st, push, pull);
         }
+        pulls_updated = true;
         c2_consider(&st, push, NULL);
     }
     sch_list_for_each(qpos, &st.orqd->svc)
     {
         struct c2_unit *pull = c2_svc_entry(qpos);
 
-        c2_update_svc_load(pull, 0, now);
         if ( c2_migrateable(pull, st.lrqd) )
             c2_consider(&st, NULL, pull);
     }
@@ -889,7 +900,6 @@ static void c2_balance_load(const struct sch_sched *s, unsigned int cpu,
         c2_migrate(s, st.push, st.orqd, now);
     if ( st.pull )
         c2_migrate(s, st.pull, st.lrqd, now);
- out:
     sch_spin_unlock(&st.orqd->lock);
 }
 
