@@ -323,19 +323,36 @@ static void c2_runq_deassign(struct c2_unit *svc)
     svc->rqd = NULL;
 }
 
-/* Behind every unit with as much credit or more: FIFO among equals. */
+/*
+ * Behind every unit with as much credit or more: FIFO among equals, the
+ * place Xen's walk from the head finds.  The runqueue stays sorted (only
+ * a reset changes queued credit, and it keeps the order), so that place
+ * is also right after the last unit with as much credit: walking from
+ * both ends at once finds it after at most half the queue, and soon when
+ * it is near either end (a waker near the head, a preempted hog near the
+ * tail).
+ */
 static void c2_runq_insert(struct c2_unit *svc)
 {
     struct c2_runq *rqd = svc->rqd;
-    struct sch_list *pos;
+    struct sch_list *head = &rqd->runq, *fwd = head->next, *bwd = head->prev;
 
     SCH_ASSERT_LOCKED(&rqd->lock);
     SCH_ASSERT(!c2_on_runq(svc) && !svc->unit->is_idle && !svc->scheduled);
     SCH_ASSERT(!svc->unit->is_running && !svc->parked);
-    sch_list_for_each(pos, &rqd->runq)
-        if ( svc->credit > c2_runq_entry(pos)->credit )
+    for ( ;; )
+    {
+        if ( fwd == head || svc->credit > c2_runq_entry(fwd)->credit )
             break;
-    sch_list_add_tail(&svc->runq_elem, pos);
+        if ( svc->credit <= c2_runq_entry(bwd)->credit )
+        {
+            fwd = bwd->next;
+            break;
+        }
+        fwd = fwd->next;
+        bwd = bwd->prev;
+    }
+    sch_list_add_tail(&svc->runq_elem, fwd);
 }
 
 static void c2_runq_remove(struct c2_unit *svc)
