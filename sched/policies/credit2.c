@@ -497,6 +497,20 @@ static bool c2_grab_budget(struct c2_unit *svc, sch_time_t now)
     return svc->budget > 0;
 }
 
+/* Move the domain's parked units to @parked, to be unparked outside
+ * the budget_lock (unparking takes runqueue locks).  budget_lock held. */
+static void c2_take_parked(struct c2_dom *sdom, struct sch_list *parked)
+{
+    SCH_ASSERT_LOCKED(&sdom->budget_lock);
+    while ( !sch_list_empty(&sdom->parked) )
+    {
+        struct sch_list *l = sdom->parked.next;
+
+        sch_list_del_init(l);
+        sch_list_add_tail(l, parked);
+    }
+}
+
 /* @svc stops running: what it did not use goes back to the pool, and if
  * the pool has some, the parked units move to @parked to be unparked
  * (outside the budget_lock).  Lock of its runqueue held. */
@@ -509,13 +523,7 @@ static void c2_return_budget(struct c2_unit *svc, struct sch_list *parked)
     sdom->budget += svc->budget;
     svc->budget = 0;
     if ( sdom->budget > 0 )
-        while ( !sch_list_empty(&sdom->parked) )
-        {
-            struct sch_list *l = sdom->parked.next;
-
-            sch_list_del_init(l);
-            sch_list_add_tail(l, parked);
-        }
+        c2_take_parked(sdom, parked);
     sch_spin_unlock(&sdom->budget_lock);
 }
 
@@ -628,13 +636,7 @@ static void SCH_HOOK c2_replenish(void *data, sch_time_t now)
     {
         if ( sdom->budget > sdom->tot_budget )
             sdom->budget = sdom->tot_budget;
-        while ( !sch_list_empty(&sdom->parked) )
-        {
-            struct sch_list *l = sdom->parked.next;
-
-            sch_list_del_init(l);
-            sch_list_add_tail(l, &parked);
-        }
+        c2_take_parked(sdom, &parked);
     }
     sch_spin_unlock(&sdom->budget_lock);
     c2_unpark(s, &parked, NULL, now);
@@ -1406,13 +1408,7 @@ static void c2_set_cap(const struct sch_sched *s, struct c2_dom *sdom,
     sdom->cap_pct = 0;
     sch_list_init(&parked);
     sch_spin_lock(&sdom->budget_lock);
-    while ( !sch_list_empty(&sdom->parked) )
-    {
-        struct sch_list *l = sdom->parked.next;
-
-        sch_list_del_init(l);
-        sch_list_add_tail(l, &parked);
-    }
+    c2_take_parked(sdom, &parked);
     sch_spin_unlock(&sdom->budget_lock);
     c2_unpark(s, &parked, NULL, now);
 }
