@@ -754,6 +754,7 @@ static void c2_migrate(const struct sch_sched *s, struct c2_unit *svc,
     SCH_ASSERT_LOCKED(&trqd->lock);
     SCH_ASSERT(!svc->scheduled);
     sch_cpumask_and(&m, &u->hard_affinity, &trqd->active);
+    sch_cpumask_and(&m, &m, &s->cpus);
     cpu = sch_cpumask_cycle(&m, c2_bias(trqd));
     if ( cpu >= SCH_MAX_CPUS )
         return;     /* affinity changed under us: stay */
