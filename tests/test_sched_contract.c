@@ -208,6 +208,28 @@ START_TEST(test_contract_adjust_global)
     st_run(&t, policy(_i));
     s = sim_sched(t.sim);
 
+    /* A policy without a time slice (credit2) reads it as 0: its
+     * ratelimit then stands for its tunables. */
+    p = (struct sch_global_params){ .cmd = SCH_PARAM_GET };
+    ck_assert_int_eq(ops->adjust_global(s, &p), 0);
+    if ( !p.tslice_us )
+    {
+        p = SCH_GLOBAL_PARAMS_KEEP;
+        p.ratelimit_us = 5000;
+        ck_assert_int_eq(ops->adjust_global(s, &p), 0);
+        p = (struct sch_global_params){ .cmd = SCH_PARAM_GET };
+        ck_assert_int_eq(ops->adjust_global(s, &p), 0);
+        ck_assert_uint_eq(p.ratelimit_us, 5000);
+        p = SCH_GLOBAL_PARAMS_KEEP;
+        p.ratelimit_us = SCH_PARAM_UNCHANGED - 1;
+        ck_assert_int_eq(ops->adjust_global(s, &p), -SCH_EINVAL);
+        p = (struct sch_global_params){ .cmd = SCH_PARAM_GET };
+        ck_assert_int_eq(ops->adjust_global(s, &p), 0);
+        ck_assert_uint_eq(p.ratelimit_us, 5000);
+        st_done(&t);
+        return;
+    }
+
     p = SCH_GLOBAL_PARAMS_KEEP;
     p.tslice_us = 5000;
     p.boost = 1;

@@ -212,17 +212,18 @@ void sch_assert_failed(const char *expr, const char *file, int line)
 
 /*
  * sched_xenos_period_us= on Xen's command line: the cap budget period of
- * every xenos scheduler instance that has one (fcredit), as Xen's own
- * sched_credit_tslice_ms sets credit1's slice.  The credit payload that
- * xl speaks has no field for it.  0: the policy's default.
+ * every xenos scheduler instance that has one (fcredit, credit2), as
+ * Xen's own sched_credit_tslice_ms sets credit1's slice.  The credit
+ * payload that xl speaks has no field for it.  0: the policy's default.
  */
 static unsigned int __read_mostly xs_period_us;
 integer_param("sched_xenos_period_us", xs_period_us);
 
 /*
- * sched_xenos_runq_cpus=: how many pCPUs share a runqueue (fcredit; as
- * credit2's sched_credit2_max_cpus_runqueue).  Applied at init, before any
- * pCPU joins, the only time a policy takes it.  0: the policy's default.
+ * sched_xenos_runq_cpus=: how many pCPUs share a runqueue (fcredit; the
+ * most that do for credit2, as Xen's sched_credit2_max_cpus_runqueue).
+ * Applied at init, before any pCPU joins, the only time a policy takes
+ * it.  0: the policy's default.
  */
 static unsigned int __read_mostly xs_runq_cpus;
 integer_param("sched_xenos_runq_cpus", xs_runq_cpus);
@@ -736,14 +737,30 @@ static void cf_check xs_dump_cpu_state(const struct scheduler *ops, int cpu)
 
 /*
  * Every policy of policies.def becomes a Xen scheduler of the same name,
- * but for credit: Xen's own credit1 has that name, so ours is "xcredit".
- * The names are filled in by global_init, which Xen calls before it looks
- * a scheduler up by name; Xen copies the table per cpupool and calls init
- * on the copy, which is how init learns which policy it runs.
+ * but for a name one of Xen's own schedulers has (credit, credit2): ours
+ * gets an "x" in front ("xcredit", "xcredit2"), so that `sched=credit2`
+ * still means Xen's.  The names are filled in by global_init, which Xen
+ * calls before it looks a scheduler up by name; Xen copies the table per
+ * cpupool and calls init on the copy, which is how init learns which
+ * policy it runs.
  */
 static const char *__init xs_opt_name(const char *opt)
 {
-    return strcmp(opt, "credit") ? opt : "xcredit";
+    static const struct {
+        const char *xen, *ours;
+    } taken[] = {
+        { "credit", "xcredit" },
+        { "credit2", "xcredit2" },
+        { "null", "xnull" },
+        { "rtds", "xrtds" },
+        { "arinc653", "xarinc653" },
+    };
+    unsigned int i;
+
+    for ( i = 0; i < ARRAY_SIZE(taken); i++ )
+        if ( !strcmp(opt, taken[i].xen) )
+            return taken[i].ours;
+    return opt;
 }
 
 #define XS_SCHEDULER(pol)                                               \
