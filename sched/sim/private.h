@@ -66,6 +66,10 @@ struct sim_vcpu {
     sch_time_t run_start;       /* when its work began to progress */
     sch_time_t woke_at;         /* last wake, until it runs; -1 if none */
     sch_time_t wait_since;      /* runnable and not running since */
+    /* Run bursts and sleeps (sim_dom's bursts, sleeps): when it first ran
+     * after its last wake, and when its workload last blocked it; -1
+     * when not in one. */
+    sch_time_t burst_from, blocked_at;
 
     struct sch_unit unit;
     uint64_t ns;                /* CPU time, this incarnation */
@@ -95,6 +99,11 @@ struct sim_dom {
     const struct sim_domain_spec *spec;
     struct sim_vcpu *vcpus;
     struct sim_hist response;
+    /* A vCPU's run bursts (first run after a wake to its block) and sleeps
+     * (block to its next run), all lives, with their sums for the means:
+     * what an xentrace recording shows of a guest (xentrace.c) */
+    struct sim_hist bursts, sleeps;
+    sch_time_t bursts_sum, sleeps_sum;
 
     char uuid[SIM_UUID_LEN + 1];
     enum sim_dom_life life;
