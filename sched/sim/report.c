@@ -248,7 +248,7 @@ static void rep_json_spread(struct rep_out *o, const char *key,
  * share, entitled_share, wake_latency_ns {p50, p99, p999, max, count},
  * response_time_ns (same keys, only when it counted any), cap_window_max_pct
  * and context_switches, and bursts_ns and sleeps_ns {count, mean, p50,
- * p90, max} (only when it blocked at all).  Times are integer ns; fractions "%.6f"; a value
+ * p90, max} (trace workloads that blocked).  Times are integer ns; fractions "%.6f"; a value
  * that is not finite is null.  Returns 0 or the first write error.
  */
 int sim_report_json(FILE *f, const struct sim_result *r)

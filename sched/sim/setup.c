@@ -112,6 +112,7 @@ static int setup_slot(struct sim *sim, unsigned int i)
         v->wall.kind = SIM_K_WALL;
         v->work.pos = v->wall.pos = SIM_EV_IDLE;
         v->woke_at = v->burst_from = v->blocked_at = -1;
+        v->bursts = spec->workload.type == SIM_WL_TRACE;
         v->rng = sim->sc->seed * 0x100000001b3ull + ((uint64_t)i << 20) + j;
         v->unit.id = j;
         v->unit.domain = &d->dom;

@@ -241,13 +241,16 @@ vcpu_block(struct sim *sim, struct sim_vcpu *v)
     unsigned int cpu = v->unit.res;
 
     v->unit.runnable = false;
-    if ( v->burst_from >= 0 )
+    if ( v->bursts )
     {
-        hist_record(sim, &v->dom->bursts, sim->now - v->burst_from);
-        v->dom->bursts_sum += sim->now - v->burst_from;
-        v->burst_from = -1;
+        if ( v->burst_from >= 0 )
+        {
+            hist_record(sim, &v->dom->bursts, sim->now - v->burst_from);
+            v->dom->bursts_sum += sim->now - v->burst_from;
+            v->burst_from = -1;
+        }
+        v->blocked_at = sim->now;
     }
-    v->blocked_at = sim->now;
     sch_spin_lock(lock);
     if ( sim->s.ops->sleep )
         sim->s.ops->sleep(&sim->s, &v->unit, sim->now);
@@ -541,7 +544,8 @@ void sim__on_cpu(struct sim *sim, unsigned int cpu)
         {
             hist_record(sim, &nv->dom->wake_lat, sim->now - nv->woke_at);
             nv->woke_at = -1;
-            nv->burst_from = sim->now;
+            if ( nv->bursts )
+                nv->burst_from = sim->now;
             if ( nv->blocked_at >= 0 )
             {
                 hist_record(sim, &nv->dom->sleeps,

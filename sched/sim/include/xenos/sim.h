@@ -289,10 +289,11 @@ struct sim_percentiles {
     sch_time_t p50, p99, p999, max;     /* ns; 0 when count is 0 */
 };
 
-/* Lengths of a domain's run bursts or sleeps: how many, their mean, p50,
- * p90 and max (ns; 0 when count is 0).  A run burst: from a vCPU's first
- * run after a wake until its workload blocks it; a sleep: from that block
- * to its next run (blocked, then waiting for its pCPU).  Percentiles as
+/* Lengths of a trace workload's run bursts or sleeps: how many, their
+ * mean, p50, p90 and max (ns; 0 when count is 0; always 0 for other
+ * workloads).  A run burst: from a vCPU's first run after a wake until
+ * its workload blocks it; a sleep: from that block to its next run
+ * (blocked, then waiting for its pCPU).  Percentiles as
  * sim_percentiles'; the mean is exact. */
 struct sim_spread {
     uint64_t count;
