@@ -11,7 +11,6 @@
  * held to the recording's figures.  A real recording is replayed by
  * `make xen-test` (tests/xen/run, docs/xen.md).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +23,8 @@
 #include <xenos/sched.h>
 #include <xenos/sim.h>
 #include <xenos/xentrace.h>
+
+#include "tmpdir.h"
 
 #define DOM             5u
 #define KHZ             2000000u        /* 2 GHz: 2 cycles a ns */
@@ -43,35 +44,9 @@
 #define RUNNABLE        1u
 #define BLOCKED         2u
 
-static char tmpdir[256];
-
 static void tmp_setup(void)
 {
-    const char *base = getenv("TMPDIR");
-
-    snprintf(tmpdir, sizeof(tmpdir), "%s/xenos-xentrace-XXXXXX",
-             base && *base ? base : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void tmp_teardown(void)
-{
-    DIR *d = opendir(tmpdir);
-    struct dirent *e;
-    char path[512];
-
-    if ( d )
-    {
-        while ( (e = readdir(d)) )
-        {
-            if ( !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") )
-                continue;
-            snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
-            unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(tmpdir);
+    tmpdir_make("xentrace");
 }
 
 /* ------------------------------------------------------------------ */
@@ -507,7 +482,7 @@ static Suite *xentrace_suite(void)
 
     while ( sch_policies[n] )
         n++;
-    tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+    tcase_add_checked_fixture(tc, tmp_setup, tmpdir_remove);
     tcase_add_test(tc, test_xentrace_known_cycles);
     tcase_add_test(tc, test_xentrace_stated_rate);
     tcase_add_test(tc, test_xentrace_lost_records);

@@ -603,6 +603,30 @@ static char *join(const char *dir, const char *name)
     return p;
 }
 
+/* DIR/NAME opened for writing, its name in *@path (free it); NULL with
+ * *@rc and @err set when it cannot be. */
+static FILE *open_out(const char *dir, const char *name, char **path,
+                      int *rc, char *err, size_t errlen)
+{
+    FILE *f;
+
+    *path = join(dir, name);
+    if ( !*path )
+    {
+        *rc = -ENOMEM;
+        return NULL;
+    }
+    f = fopen(*path, "w");
+    if ( !f )
+    {
+        *rc = -errno;
+        snprintf(err, errlen, "%s: %s", *path, strerror(-*rc));
+        free(*path);
+        *path = NULL;
+    }
+    return f;
+}
+
 static int write_close(FILE *f, const char *path, char *err, size_t errlen)
 {
     int bad = ferror(f);
@@ -640,17 +664,9 @@ int xt_write_scenario(const struct xt_recording *rec, const char *dir,
             span = v->span_ns;
         snprintf(name, sizeof(name), "d%" PRIu32 "v%u.csv", rec->domid,
                  v->vcpu);
-        path = join(dir, name);
-        if ( !path )
-            return -ENOMEM;
-        f = fopen(path, "w");
+        f = open_out(dir, name, &path, &rc, err, errlen);
         if ( !f )
-        {
-            rc = -errno;
-            snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-            free(path);
             return rc;
-        }
         fprintf(f, "# domain %" PRIu32 " vCPU %u: CPU time from each "
                 "wake to its block, then the time blocked\nrun_us,"
                 "block_us\n", rec->domid, v->vcpu);
@@ -666,17 +682,9 @@ int xt_write_scenario(const struct xt_recording *rec, const char *dir,
         if ( rc )
             return rc;
     }
-    path = join(dir, "scenario.yaml");
-    if ( !path )
-        return -ENOMEM;
-    f = fopen(path, "w");
+    f = open_out(dir, "scenario.yaml", &path, &rc, err, errlen);
     if ( !f )
-    {
-        rc = -errno;
-        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-        free(path);
         return rc;
-    }
     fprintf(f, "# Domain %" PRIu32 " of an xentrace recording (TSC at "
             "%" PRIu64 " kHz, %s), each vCPU\n# alone on a pCPU: "
             "xenos-sim scenario.yaml --policy P\n", rec->domid,
