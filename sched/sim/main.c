@@ -16,7 +16,8 @@
  * (xentrace.c) and prints the recording's figures as JSON.
  *
  * Exit status: 0 done; 1 the run or its output failed; 2 bad usage, bad
- * scenario or unknown policy (nothing is written to stdout then).
+ * scenario, unknown policy or bad recording (nothing is written to stdout
+ * then).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -84,7 +85,7 @@ static void xs_usage(FILE *f)
             "  --help            show this and exit\n"
             "\n"
             "Exit status: 0 done, 1 run or output failed, 2 bad usage,\n"
-            "scenario or policy.\n", XS_DEFAULT_POLICY);
+            "scenario, policy or recording.\n", XS_DEFAULT_POLICY);
 }
 
 /* Names only, one a line: scripts loop over them (bench/run). */
