@@ -7,7 +7,6 @@
  * written from here into a fresh temporary directory, so each case reads
  * as the YAML it tests, next to the line it expects.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <glob.h>
 #include <stdio.h>
@@ -19,39 +18,15 @@
 
 #include <xenos/sim.h>
 
+#include "tmpdir.h"
+
 #define SCENARIOS XENOS_SOURCE_DIR "/sched/sim/scenarios"
 
-/* Per test: a temporary directory, removed with what is in it. */
-static char tmpdir[256];
-
+/* Per test: a temporary directory (tmpdir.h), removed with what is in
+ * it. */
 static void tmp_setup(void)
 {
-    const char *base = getenv("TMPDIR");
-
-    snprintf(tmpdir, sizeof(tmpdir), "%s/xenos-scenario-XXXXXX",
-             base && *base ? base : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void tmp_teardown(void)
-{
-    DIR *d = opendir(tmpdir);
-    struct dirent *e;
-    char path[512];
-
-    if ( d )
-    {
-        while ( (e = readdir(d)) )
-        {
-            if ( !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") )
-                continue;
-            snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
-            unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(tmpdir);
-    tmpdir[0] = '\0';
+    tmpdir_make("scenario");
 }
 
 /* Write @text (length @len) to @name in the temporary directory; @path
@@ -808,7 +783,7 @@ static Suite *scenario_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("files");
-    tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+    tcase_add_checked_fixture(tc, tmp_setup, tmpdir_remove);
     tcase_add_test(tc, test_scenario_values_converted);
     tcase_add_test(tc, test_scenario_defaults);
     tcase_add_test(tc, test_scenario_zero_tunables_kept);

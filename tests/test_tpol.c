@@ -8,7 +8,6 @@
  * min(what it wants, the cap it was given), the caps fed back in, so the
  * tests measure where the caps converge and how fast, not only one call.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <math.h>
@@ -24,6 +23,8 @@
 #include <xenos/sim.h>
 #include <xenos/tpol.h>
 
+#include "tmpdir.h"
+
 /* A domain as tpol_tenant_of sees it. */
 struct test_dom {
     char uuid[HEX_UUID_LEN + 1];
@@ -37,37 +38,11 @@ struct test_dom {
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Per test: a temporary directory, removed with what is in it. */
-static char tmpdir[256];
-
+/* Per test: a temporary directory (tmpdir.h), removed with what is in
+ * it. */
 static void tmp_setup(void)
 {
-    const char *base = getenv("TMPDIR");
-
-    snprintf(tmpdir, sizeof(tmpdir), "%s/xenos-tpol-XXXXXX",
-             base && *base ? base : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void tmp_teardown(void)
-{
-    DIR *d = opendir(tmpdir);
-    struct dirent *e;
-    char path[512];
-
-    if ( d )
-    {
-        while ( (e = readdir(d)) )
-        {
-            if ( !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") )
-                continue;
-            snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
-            unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(tmpdir);
-    tmpdir[0] = '\0';
+    tmpdir_make("tpol");
 }
 
 static void put_file_len(const char *name, const char *text, size_t len,
@@ -1706,7 +1681,7 @@ static Suite *tpol_suite(void)
     Suite *s = suite_create("tpol");
     TCase *tc = tcase_create("load");
 
-    tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+    tcase_add_checked_fixture(tc, tmp_setup, tmpdir_remove);
     tcase_add_test(tc, test_tpol_example_loads);
     tcase_add_test(tc, test_tpol_example_matches_scenario);
     tcase_add_test(tc, test_tpol_values_and_defaults);
@@ -1718,7 +1693,7 @@ static Suite *tpol_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("match");
-    tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+    tcase_add_checked_fixture(tc, tmp_setup, tmpdir_remove);
     tcase_add_loop_test(tc, test_tpol_match_precedence, 0,
                         ARRAY_SIZE(prec_cases));
     tcase_add_test(tc, test_tpol_uuid_any_case);
@@ -1731,7 +1706,7 @@ static Suite *tpol_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("engine");
-    tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+    tcase_add_checked_fixture(tc, tmp_setup, tmpdir_remove);
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_tpol_busy_beside_idle_gets_nearly_all, 0,
                         ARRAY_SIZE(busy_idle_starts));
@@ -1757,7 +1732,7 @@ static Suite *tpol_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("end-to-end");
-    tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+    tcase_add_checked_fixture(tc, tmp_setup, tmpdir_remove);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_tpol_e2e_equal_tenants);
     tcase_add_test(tc, test_tpol_e2e_mixed_tenants);

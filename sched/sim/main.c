@@ -13,8 +13,13 @@
  * only once the run has taken a second, so pipes, logs and quick runs see
  * nothing of it, and stdout holds the report alone.
  *
+ * --from-xentrace FILE --domain N --out DIR instead turns an xentrace
+ * recording of a real host into a scenario that replays domain N
+ * (xentrace.c) and prints the recording's figures as JSON.
+ *
  * Exit status: 0 done; 1 the run or its output failed; 2 bad usage, bad
- * scenario or unknown policy (nothing is written to stdout then).
+ * scenario, unknown policy or bad recording (nothing is written to stdout
+ * then).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -33,6 +38,7 @@
 #include <xenos/sched.h>
 #include <xenos/sim.h>
 #include <stdint.h>
+#include <xenos/xentrace.h>
 
 #define XS_EXIT_FAIL    1
 #define XS_EXIT_USAGE   2
@@ -51,6 +57,7 @@ struct xs_opts {
     const char *plot_dir;
     const char *duration_arg;
     const char *seed_arg;
+    const char *xentrace, *domain_arg, *out_dir, *tsc_khz_arg;
     bool json;
 };
 
@@ -60,9 +67,14 @@ static void xs_usage(FILE *f)
             "usage: xenos-sim SCENARIO [options]\n"
             "       xenos-sim compare --out DIR [--policies P,Q,...]\n"
             "                 [--max-duration-ms N] SCENARIO...\n"
+            "       xenos-sim --from-xentrace FILE --domain N --out DIR "
+            "[--tsc-khz K]\n"
             "Run a scenario (YAML) on a simulated Xen host and report what\n"
             "each domain got; compare: run each scenario under each policy"
-            "\ninto one report, DIR/index.html (compare --help).\n"
+            "\ninto one report, DIR/index.html (compare --help); or turn an\n"
+            "xentrace recording of a real host into a scenario that replays\n"
+            "domain N (DIR/scenario.yaml) and print the recording's figures\n"
+            "as JSON.\n"
             "\n"
             "  --policy P        scheduling policy (default: the scenario's,"
             " else %s)\n"
@@ -74,11 +86,17 @@ static void xs_usage(FILE *f)
             "  --plot DIR        also draw DIR/share.png, wake-cdf.png and"
             " cap.png\n"
             "  --list-policies   list the policies, one a line, and exit\n"
+            "  --from-xentrace FILE  the raw file xentrace wrote\n"
+            "  --domain N        the domain (domid) to replay\n"
+            "  --out DIR         where the scenario and its traces go\n"
+            "  --tsc-khz K       the recording's TSC rate (default: measured"
+            "\n"
+            "                    from its switch-out records)\n"
             "  --version         print the version and exit\n"
             "  --help            show this and exit\n"
             "\n"
             "Exit status: 0 done, 1 run or output failed, 2 bad usage,\n"
-            "scenario or policy.\n", XS_DEFAULT_POLICY);
+            "scenario, policy or recording.\n", XS_DEFAULT_POLICY);
 }
 
 /* Names only, one a line: scripts loop over them (bench/run). */
@@ -104,7 +122,8 @@ static int xs_parse_args(int argc, char **argv, struct xs_opts *o)
 {
     enum {
         OPT_POLICY = 256, OPT_DURATION, OPT_SEED, OPT_JSON, OPT_CSV,
-        OPT_PLOT, OPT_LIST, OPT_HELP,
+        OPT_PLOT, OPT_LIST, OPT_HELP, OPT_XENTRACE, OPT_DOMAIN, OPT_OUT,
+        OPT_TSC,
     };
     static const struct option longopts[] = {
         { "policy", required_argument, NULL, OPT_POLICY },
@@ -114,6 +133,10 @@ static int xs_parse_args(int argc, char **argv, struct xs_opts *o)
         { "csv", required_argument, NULL, OPT_CSV },
         { "plot", required_argument, NULL, OPT_PLOT },
         { "list-policies", no_argument, NULL, OPT_LIST },
+        { "from-xentrace", required_argument, NULL, OPT_XENTRACE },
+        { "domain", required_argument, NULL, OPT_DOMAIN },
+        { "out", required_argument, NULL, OPT_OUT },
+        { "tsc-khz", required_argument, NULL, OPT_TSC },
         { "help", no_argument, NULL, OPT_HELP },
         { "version", no_argument, NULL, CLI_OPT_VERSION },
         { NULL, 0, NULL, 0 },
@@ -143,6 +166,18 @@ static int xs_parse_args(int argc, char **argv, struct xs_opts *o)
         case OPT_PLOT:
             o->plot_dir = optarg;
             break;
+        case OPT_XENTRACE:
+            o->xentrace = optarg;
+            break;
+        case OPT_DOMAIN:
+            o->domain_arg = optarg;
+            break;
+        case OPT_OUT:
+            o->out_dir = optarg;
+            break;
+        case OPT_TSC:
+            o->tsc_khz_arg = optarg;
+            break;
         case OPT_LIST:
             xs_list_policies(stdout);
             return fflush(stdout) ? XS_EXIT_FAIL : 0;
@@ -155,6 +190,16 @@ static int xs_parse_args(int argc, char **argv, struct xs_opts *o)
         default:
             return cli_bad_option("xenos-sim", c, argv);
         }
+    }
+    if ( o->xentrace || o->domain_arg || o->out_dir || o->tsc_khz_arg )
+    {
+        if ( !o->xentrace || !o->domain_arg || !o->out_dir )
+            return cli_usage_error("xenos-sim", "--from-xentrace, --domain "
+                                   "and --out go together");
+        if ( optind != argc )
+            return cli_usage_error("xenos-sim", "no SCENARIO with "
+                                   "--from-xentrace");
+        return -1;
     }
     if ( optind != argc - 1 )
         return cli_usage_error("xenos-sim", "%s", optind == argc
@@ -555,6 +600,35 @@ static int xs_run(const struct xs_opts *o, struct sim_scenario *sc)
     return status;
 }
 
+/* --from-xentrace: the recording into DIR, its figures on stdout. */
+static int xs_from_xentrace(const struct xs_opts *o)
+{
+    struct xt_recording rec;
+    int64_t dom, khz = 0;
+    char err[1024];
+    int rc;
+
+    if ( xs_number("--domain", o->domain_arg, 0, 0x7fef, &dom) ||
+         (o->tsc_khz_arg &&
+          xs_number("--tsc-khz", o->tsc_khz_arg, 1, 100000000, &khz)) )
+        return XS_EXIT_USAGE;
+    err[0] = '\0';
+    rc = xt_load(o->xentrace, (uint32_t)dom, (uint64_t)khz, &rec, err,
+                 sizeof(err));
+    if ( rc )
+    {
+        fprintf(stderr, "xenos-sim: %s\n", err[0] ? err : strerror(-rc));
+        return rc == -ENOMEM ? XS_EXIT_FAIL : XS_EXIT_USAGE;
+    }
+    rc = xt_write_scenario(&rec, o->out_dir, err, sizeof(err));
+    if ( rc )
+        fprintf(stderr, "xenos-sim: %s\n", err[0] ? err : strerror(-rc));
+    else if ( xt_report_json(stdout, &rec) )
+        rc = -EIO;
+    xt_free(&rec);
+    return rc ? XS_EXIT_FAIL : 0;
+}
+
 int main(int argc, char **argv)
 {
     struct xs_opts o = { 0 };
@@ -575,13 +649,18 @@ int main(int argc, char **argv)
     if ( status >= 0 )
         return status;
 
-    if ( sim_scenario_load(o.scenario, &sc, err, sizeof(err)) )
+    if ( o.xentrace )
+        status = xs_from_xentrace(&o);
+    else if ( sim_scenario_load(o.scenario, &sc, err, sizeof(err)) )
     {
         fprintf(stderr, "xenos-sim: %s\n", err);
         return XS_EXIT_USAGE;
     }
-    status = xs_run(&o, &sc);
-    sim_scenario_free(&sc);
+    else
+    {
+        status = xs_run(&o, &sc);
+        sim_scenario_free(&sc);
+    }
     /* A report cut short by a closed pipe or a full disk is a failure. */
     if ( fclose(stdout) && !status )
     {

@@ -235,13 +235,22 @@ static void rep_json_pct(struct rep_out *o, const char *key,
                PRIu64 "}", key, p->p50, p->p99, p->p999, p->max, p->count);
 }
 
+static void rep_json_spread(struct rep_out *o, const char *key,
+                            const struct sim_spread *p)
+{
+    rep_printf(o, ",\"%s\":{\"count\":%" PRIu64 ",\"mean\":%" PRId64
+               ",\"p50\":%" PRId64 ",\"p90\":%" PRId64 ",\"max\":%" PRId64
+               "}", key, p->count, p->mean, p->p50, p->p90, p->max);
+}
+
 /*
  * One JSON object on one line: policy, seed, pcpus, events, sim_ns,
  * idle_while_waiting_ns (0 unless the scenario set idle_audit_us),
  * window_ns and domains[], each with name, vcpus, weight, cap_pct, cpu_ns,
  * share, entitled_share, wake_latency_ns {p50, p99, p999, max, count},
  * response_time_ns (same keys, only when it counted any), cap_window_max_pct
- * and context_switches.  Times are integer ns; fractions "%.6f"; a value
+ * and context_switches, and bursts_ns and sleeps_ns {count, mean, p50,
+ * p90, max} (trace workloads that blocked).  Times are integer ns; fractions "%.6f"; a value
  * that is not finite is null.  Returns 0 or the first write error.
  */
 int sim_report_json(FILE *f, const struct sim_result *r)
@@ -273,8 +282,14 @@ int sim_report_json(FILE *f, const struct sim_result *r)
             rep_json_pct(&o, "response_time_ns", &d->response);
         rep_puts(&o, ",\"cap_window_max_pct\":");
         rep_json_num(&o, d->cap_window_max_pct);
-        rep_printf(&o, ",\"context_switches\":%" PRIu64 "}",
+        rep_printf(&o, ",\"context_switches\":%" PRIu64,
                    d->context_switches);
+        if ( d->bursts.count || d->sleeps.count )
+        {
+            rep_json_spread(&o, "bursts_ns", &d->bursts);
+            rep_json_spread(&o, "sleeps_ns", &d->sleeps);
+        }
+        rep_puts(&o, "}");
     }
     rep_puts(&o, "]}\n");
     return rep_finish(&o);

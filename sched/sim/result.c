@@ -91,6 +91,19 @@ int sim_wake_counts(struct sim *sim, unsigned int i, uint64_t *counts,
     return 0;
 }
 
+static void hist_spread(const struct sim_hist *h, sch_time_t sum,
+                        struct sim_spread *p)
+{
+    memset(p, 0, sizeof(*p));
+    if ( !h->grp || h->n == 0 )
+        return;
+    p->count = h->n;
+    p->mean = sum / (sch_time_t)h->n;
+    p->p50 = hist_quantile(h, 0.50);
+    p->p90 = hist_quantile(h, 0.90);
+    p->max = h->max;
+}
+
 /* ------------------------------------------------------------------ */
 /* Results                                                            */
 
@@ -150,6 +163,8 @@ int sim_result(struct sim *sim, struct sim_result *out)
         hist_percentiles(&d->wake_lat, &r->wake_latency);
         hist_percentiles(&d->response, &r->response);
         r->context_switches = d->switches;
+        hist_spread(&d->bursts, d->bursts_sum, &r->bursts);
+        hist_spread(&d->sleeps, d->sleeps_sum, &r->sleeps);
         for ( w = 0; w < nw; w++ )
         {
             sch_time_t v = sim->res_windows[(size_t)i * nw + w];

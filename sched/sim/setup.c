@@ -111,7 +111,8 @@ static int setup_slot(struct sim *sim, unsigned int i)
         v->work.kind = SIM_K_WORK;
         v->wall.kind = SIM_K_WALL;
         v->work.pos = v->wall.pos = SIM_EV_IDLE;
-        v->woke_at = -1;
+        v->woke_at = v->burst_from = v->blocked_at = -1;
+        v->bursts = spec->workload.type == SIM_WL_TRACE;
         v->rng = sim->sc->seed * 0x100000001b3ull + ((uint64_t)i << 20) + j;
         v->unit.id = j;
         v->unit.domain = &d->dom;
@@ -399,6 +400,8 @@ void sim_free(struct sim *sim)
         free(d->phase0);
         hist_free(&d->wake_lat);
         hist_free(&d->response);
+        hist_free(&d->bursts);
+        hist_free(&d->sleeps);
     }
     for ( i = 0; sim->cpus && i < sim->s.nr_cpus; i++ )
     {

@@ -241,6 +241,16 @@ vcpu_block(struct sim *sim, struct sim_vcpu *v)
     unsigned int cpu = v->unit.res;
 
     v->unit.runnable = false;
+    if ( v->bursts )
+    {
+        if ( v->burst_from >= 0 )
+        {
+            hist_record(sim, &v->dom->bursts, sim->now - v->burst_from);
+            v->dom->bursts_sum += sim->now - v->burst_from;
+            v->burst_from = -1;
+        }
+        v->blocked_at = sim->now;
+    }
     sch_spin_lock(lock);
     if ( sim->s.ops->sleep )
         sim->s.ops->sleep(&sim->s, &v->unit, sim->now);
@@ -393,7 +403,7 @@ void sim__dom_start(struct sim *sim, struct sim_dom *d)
          * on, so no two incarnations replay the same arrivals. */
         v->work_left = 0;
         v->ns = 0;
-        v->woke_at = -1;
+        v->woke_at = v->burst_from = v->blocked_at = -1;
         v->trace_pos = 0;
         v->on = false;
         v->req_head = v->req_len = 0;
@@ -534,6 +544,15 @@ void sim__on_cpu(struct sim *sim, unsigned int cpu)
         {
             hist_record(sim, &nv->dom->wake_lat, sim->now - nv->woke_at);
             nv->woke_at = -1;
+            if ( nv->bursts )
+                nv->burst_from = sim->now;
+            if ( nv->blocked_at >= 0 )
+            {
+                hist_record(sim, &nv->dom->sleeps,
+                            sim->now - nv->blocked_at);
+                nv->dom->sleeps_sum += sim->now - nv->blocked_at;
+                nv->blocked_at = -1;
+            }
         }
         vcpu_start(sim, nv, c->busy_until > sim->now ? c->busy_until
                                                      : sim->now);

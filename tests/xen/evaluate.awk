@@ -13,7 +13,9 @@
 # pCPUs, a guest's share may be off 33.3, and most percent a 1 s window
 # may be off, relative), eq3judged (1: hold this scheduler to eq3err and
 # eq3win; 0: report only), terr (two tenants on two pCPUs: most points a
-# tenant's share may be off 50).
+# tenant's share may be off 50), trtol and trbusy (the xentrace replay:
+# most percent its count of bursts and its burst and sleep lengths may be
+# off the recording's, most points its busy fraction may).
 # Output: "ok WHAT" and "FAIL WHAT" lines, and "FIG KEY VALUE" lines for
 # the table (spaces in VALUE written as '_').
 function ok(msg)        { print "ok   " msg }
@@ -77,6 +79,41 @@ function in_force(ph, g1, g2, g3, want,    gs, n, i, g, w, xw, out) {
 
 $1 == "RESULT" { R[$2 " " $3 " " $4] = $5 }
 $1 == "INFO"   { v = $4; for (i = 5; i <= NF; i++) v = v " " $i; I[$2 " " $3] = v }
+
+# The xentrace replay (tests/xen/run's xentrace_replay): the simulator's
+# figures against the recording's, "RESULT xentrace FIGURE rec|sim V".
+# Its own END block, run before the one below (which exits).
+function xt_rel(what, k,    a, b, e) {
+    a = r("xentrace " k " rec"); b = r("xentrace " k " sim")
+    if (a == "nan" || b == "nan" || a + 0 <= 0) {
+        bad("xentrace replay: " what ": recording " a ", replay " b)
+        return
+    }
+    e = 100 * (b - a) / a
+    if (abs(e) <= trtol + 0)
+        ok(sprintf("xentrace replay: %s %s, recording %s: %+.2f%% (limit %s%%)", what, b, a, e, trtol))
+    else
+        bad(sprintf("xentrace replay: %s %s, recording %s: %+.2f%% (limit %s%%)", what, b, a, e, trtol))
+}
+function xt_us(k, w,    v) { v = R["xentrace " k " " w]; return v == "" ? "-" : sprintf("%.0f", v / 1000) }
+function xt_3(p, w) { return xt_us(p "_mean", w) " / " xt_us(p "_p50", w) " / " xt_us(p "_p90", w) }
+END {
+    xt_rel("run bursts", "bursts")
+    xt_rel("burst mean", "bursts_ns_mean")
+    xt_rel("burst p50", "bursts_ns_p50")
+    xt_rel("burst p90", "bursts_ns_p90")
+    xt_rel("sleep mean", "sleeps_ns_mean")
+    xt_rel("sleep p50", "sleeps_ns_p50")
+    xt_rel("sleep p90", "sleeps_ns_p90")
+    xb = r("xentrace busy rec"); yb = r("xentrace busy sim")
+    within("xentrace replay: busy fraction (points off the recording's " f2(100 * xb) ")",
+           sprintf("%.2f", 100 * (yb - xb)), -trbusy, trbusy)
+    fig("x_bursts", R["xentrace bursts rec"] " / " R["xentrace bursts sim"] \
+        " (" I["xentrace replay_policy"] ", TSC " I["xentrace tsc_khz"] " kHz)")
+    fig("x_burst", xt_3("bursts_ns", "rec") "  /  " xt_3("bursts_ns", "sim"))
+    fig("x_sleep", xt_3("sleeps_ns", "rec") "  /  " xt_3("sleeps_ns", "sim"))
+    fig("x_busy", f2(100 * xb) " / " f2(100 * yb))
+}
 
 END {
     split("alpha-1 alpha-2 beta-1", G, " ")

@@ -289,6 +289,17 @@ struct sim_percentiles {
     sch_time_t p50, p99, p999, max;     /* ns; 0 when count is 0 */
 };
 
+/* Lengths of a trace workload's run bursts or sleeps: how many, their
+ * mean, p50, p90 and max (ns; 0 when count is 0; always 0 for other
+ * workloads).  A run burst: from a vCPU's first run after a wake until
+ * its workload blocks it; a sleep: from that block to its next run
+ * (blocked, then waiting for its pCPU).  Percentiles as
+ * sim_percentiles'; the mean is exact. */
+struct sim_spread {
+    uint64_t count;
+    sch_time_t mean, p50, p90, max;
+};
+
 /* Per scenario domain: a domain that rebooted is one row, its figures
  * summed over its incarnations.  weight and cap_pct are the scenario's. */
 struct sim_dom_result {
@@ -304,6 +315,7 @@ struct sim_dom_result {
     struct sim_percentiles response;    /* request workloads */
     double cap_window_max_pct;  /* most used in one window, % of a pCPU */
     uint64_t context_switches;  /* times a vCPU of it was switched in */
+    struct sim_spread bursts, sleeps;   /* all its vCPUs' */
 };
 
 struct sim_result {
