@@ -395,6 +395,7 @@ static void *cf_check xs_alloc_domdata(const struct scheduler *ops,
         return ERR_PTR(-ENOMEM);
     xd->d.id = d->domain_id;
     xd->d.nr_units = d->max_vcpus;
+    sch_stats_dom_init(&xd->d, NOW());
     xd->d.units = xzalloc_array(struct sch_unit *, d->max_vcpus ?: 1);
     if ( !xd->d.units )
         goto fail;
@@ -516,6 +517,9 @@ static void cf_check xs_remove_unit(const struct scheduler *ops,
     xs_tell_sleep(x, xs, xs_now(x, u->res));
     if ( x->s.ops->remove_unit )
         x->s.ops->remove_unit(&x->s, u);
+    /* Gone from this instance whatever Xen's flags say (a pool move). */
+    u->runnable = false;
+    sch_stats_sync(&x->s, u, xs_now(x, u->res));
     unit_schedule_unlock_irqrestore(lock, flags, xu);
 }
 
@@ -524,8 +528,11 @@ static void cf_check xs_sleep(const struct scheduler *ops,
 {
     struct xs_sched *x = xs_of(ops);
     struct xs_unit *xs = xs_unit(xu);
+    struct sch_unit *u = xs_sync(xs);
+    s_time_t now = xs_now(x, u->res);
 
-    xs_tell_sleep(x, xs, xs_now(x, xs_sync(xs)->res));
+    xs_tell_sleep(x, xs, now);
+    sch_stats_sync(&x->s, u, now);
 }
 
 static void cf_check xs_wake(const struct scheduler *ops,
@@ -534,13 +541,16 @@ static void cf_check xs_wake(const struct scheduler *ops,
     struct xs_sched *x = xs_of(ops);
     struct xs_unit *xs = xs_unit(xu);
     struct sch_unit *u;
+    s_time_t now;
 
     if ( xs->awake )
         return;
     xs->awake = true;
     u = xs_sync(xs);
+    now = xs_now(x, u->res);
     if ( x->s.ops->wake )
-        x->s.ops->wake(&x->s, u, xs_now(x, u->res));
+        x->s.ops->wake(&x->s, u, now);
+    sch_stats_sync(&x->s, u, now);
 }
 
 static void cf_check xs_yield(const struct scheduler *ops,
@@ -595,6 +605,9 @@ static void cf_check xs_do_schedule(const struct scheduler *ops,
     next->xu->migrated = out.migrated;
     next->u.is_running = true;
     x->s.res[cpu].curr = &next->u;
+    /* The counters see the switch (sched/stats.c): both are on @cpu. */
+    sch_stats_sync(&x->s, curr, now);
+    sch_stats_sync(&x->s, &next->u, now);
     currunit->next_task = next->xu;
     currunit->next_time = out.time;
 }
