@@ -79,7 +79,7 @@ static void put_u64(struct txt_buf *b, const char *key, uint64_t v)
 
 static void put_usage(struct txt_buf *b, const struct acct_usage *u)
 {
-#define XENOS_COUNTER(name, ledger, rrd, was, help) \
+#define XENOS_COUNTER(name, ledger, rrd, was, sched, help) \
     put_u64(b, "t." #name, u->name);
 #include <xenos/counters.def>
 #undef XENOS_COUNTER
@@ -254,7 +254,7 @@ static int get_u64_list(const char *v, uint64_t **out, uint32_t *n)
 static int usage_field(struct acct_usage *u, const char *k, const char *v)
 {
     /* the name, or the one a checkpoint of before 2026-12-06 has */
-#define XENOS_COUNTER(name, ledger, rrd, was, help)                 \
+#define XENOS_COUNTER(name, ledger, rrd, was, sched, help)                 \
     if ( !strcmp(k, "t." #name) || !strcmp(k, "t." #was) )         \
         return get_u64(v, &u->name);
 #include <xenos/counters.def>

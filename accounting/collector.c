@@ -242,6 +242,8 @@ static void raw_of(const struct acct_domain *d, struct acct_raw *r)
         r->vif_rx_drop += d->vifs[i].rx_drop;
         r->vif_tx_drop += d->vifs[i].tx_drop;
     }
+    r->wait_ns = d->wait_ns;
+    r->throttled_ns = d->throttled_ns;
 }
 
 /*
@@ -268,7 +270,7 @@ static uint64_t grow(uint64_t *last, uint64_t now, bool keep_max,
 
 static void usage_add(struct acct_usage *u, const struct acct_usage *d)
 {
-#define XENOS_COUNTER(name, ledger, rrd, was, help) u->name += d->name;
+#define XENOS_COUNTER(name, ledger, rrd, was, sched, help) u->name += d->name;
 #include <xenos/counters.def>
 #undef XENOS_COUNTER
 }
@@ -306,6 +308,9 @@ static void delta_of(struct acct_dom *rec, const struct acct_raw *now,
                           backwards);
     u->vif_tx_drops = grow(&l->vif_tx_drop, now->vif_tx_drop, false,
                           backwards);
+    u->wait_ns = grow(&l->wait_ns, now->wait_ns, true, backwards);
+    u->throttled_ns = grow(&l->throttled_ns, now->throttled_ns, true,
+                           backwards);
 }
 
 static int vcpus_resize(struct acct_dom *rec, uint32_t n)
@@ -460,6 +465,16 @@ static int update_dom(struct acct_collector *c, const struct acct_domain *d,
     }
 
     raw_of(d, &raw);
+    /* Without the scheduler's counters (a dying life, a stock scheduler)
+     * they stay where they were: no growth, and no glitch either. */
+    if ( !d->sched_stats && !fresh )
+    {
+        raw.wait_ns = rec->last.wait_ns;
+        raw.throttled_ns = rec->last.throttled_ns;
+    }
+    if ( !dying )
+        rec->sched_stats = d->sched_stats;
+    t->sched_stats |= !dying && d->sched_stats;
     if ( baseline )
         rec->last = raw;
     delta_of(rec, &raw, fresh, &u, &backwards);
@@ -539,6 +554,7 @@ int acct_collector_update(struct acct_collector *c,
     {
         memset(&c->tenants[i].delta, 0, sizeof(c->tenants[i].delta));
         c->tenants[i].nr_domains = 0;
+        c->tenants[i].sched_stats = false;
     }
     /* Dying lives first: their last growth belongs to the life we were
      * tracking, before a successor in the same sample starts a new one. */

@@ -279,7 +279,7 @@ static const struct rrdx_counter {
     const char *ds;                     /* NULL: not in the archives */
     size_t off;                         /* uint64_t in struct acct_usage */
 } rrdx_counters[] = {
-#define XENOS_COUNTER(name, ledger, rrd, was, help) \
+#define XENOS_COUNTER(name, ledger, rrd, was, sched, help) \
     { rrd, offsetof(struct acct_usage, name) },
 #include <xenos/counters.def>
 #undef XENOS_COUNTER

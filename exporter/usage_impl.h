@@ -46,7 +46,7 @@ enum { USAGE_NR_FIELDS = 0 USAGE_FIELDS(X) };
 #undef X
 enum {
     USAGE_NR_LEDGER = 0
-#define XENOS_COUNTER(name, ledger, rrd, was, help) + ledger
+#define XENOS_COUNTER(name, ledger, rrd, was, sched, help) + ledger
 #include <xenos/counters.def>
 #undef XENOS_COUNTER
 };

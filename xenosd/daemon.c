@@ -237,7 +237,7 @@ static void json_usage(FILE *f, const struct acct_usage *u)
 {
     const char *sep = "";
 
-#define XENOS_COUNTER(name, ledger, rrd, was, help)                     \
+#define XENOS_COUNTER(name, ledger, rrd, was, sched, help)                     \
     fprintf(f, "%s\"" #name "\":%" PRIu64, sep, u->name);             \
     sep = ",";
 #include <xenos/counters.def>

@@ -74,6 +74,11 @@ struct acct_domain {
     uint32_t nr_vbds, nr_vifs;
     struct acct_vbd *vbds;
     struct acct_vif *vifs;
+    /* Contention counted inside the hypervisor (sched/stats.c), since
+     * this life began; sched_stats false: the host cannot count them
+     * (stock Xen schedulers, rr) and they are unknown, not zero. */
+    bool sched_stats;
+    uint64_t wait_ns, throttled_ns;
 };
 
 struct acct_chunk;
@@ -145,7 +150,7 @@ const struct acct_backend_ops *acct_backend_find(const char *name);
 /* Cumulative usage.  Byte-seconds of memory are integer (rounded down per
  * interval, remainder carried). */
 struct acct_usage {
-#define XENOS_COUNTER(name, ledger, rrd, was, help) uint64_t name;
+#define XENOS_COUNTER(name, ledger, rrd, was, sched, help) uint64_t name;
 #include <xenos/counters.def>
 #undef XENOS_COUNTER
 };
@@ -156,6 +161,7 @@ struct acct_raw {
     uint64_t vbd_rd_reqs, vbd_wr_reqs, vbd_rd_sectors, vbd_wr_sectors;
     uint64_t vif_rx_bytes, vif_tx_bytes, vif_rx_pkts, vif_tx_pkts;
     uint64_t vif_rx_errs, vif_tx_errs, vif_rx_drop, vif_tx_drop;
+    uint64_t wait_ns, throttled_ns;     /* kept while !sched_stats */
 };
 
 struct acct_dom {
@@ -181,6 +187,9 @@ struct acct_dom {
     uint32_t weight, cap_pct;           /* in force (set by xenosd) */
     uint64_t last_seen_ns;
     uint64_t resets;                    /* new lives seen (reboots) */
+    /* The last sample had the scheduler's counters (SCHED in
+     * counters.def): outputs show them for this domain only then. */
+    bool sched_stats;
 };
 
 struct acct_tenant {
@@ -188,6 +197,9 @@ struct acct_tenant {
     struct acct_usage total, delta;
     uint32_t nr_domains;                /* present in the last sample */
     uint32_t weight, cap_pct;           /* from the tenant policy */
+    /* Some present domain of it had the scheduler's counters in the last
+     * sample: its SCHED counters sum those domains only. */
+    bool sched_stats;
 };
 
 enum acct_err_kind {
