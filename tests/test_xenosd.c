@@ -740,27 +740,17 @@ START_TEST(test_xenosd_host_reboot)
 }
 END_TEST
 
-/* The daemon serves /metrics: 200, our families, and promtool agrees. */
-START_TEST(test_xenosd_serves_metrics)
+/*
+ * GET /metrics from xenosd on @port into @buf (the HTTP response, head
+ * and all), after checking that it is a 200 and that promtool accepts
+ * the exposition.
+ */
+static void scrape_checked(unsigned int port, char *buf, size_t size)
 {
-    const char *sc = SCENARIOS "lifecycle.yaml";
-    pid_t pid = start_xenosd(sc, POLICIES "tenants.yaml", "10", "200");
-    void *st = host(sc);
-    char log[128], buf[1 << 16], cmd[256], *p;
-    unsigned int port = 0;
+    char cmd[256];
     FILE *f;
     size_t n;
 
-    sleep_ms(1500);
-    snprintf(log, sizeof(log), "%s/xenosd.log", dir);
-    f = fopen(log, "r");
-    ck_assert_ptr_nonnull(f);
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    p = strstr(buf, "(port ");
-    ck_assert_msg(p && sscanf(p, "(port %u)", &port) == 1 && port,
-                  "no port in: %s", buf);
     /* bash's /dev/tcp: an HTTP client with no extra dependency */
     snprintf(cmd, sizeof(cmd), "bash -c 'exec 3<>/dev/tcp/127.0.0.1/%u; "
              "printf \"GET /metrics HTTP/1.0\\r\\n\\r\\n\" >&3; "
@@ -769,16 +759,28 @@ START_TEST(test_xenosd_serves_metrics)
     snprintf(cmd, sizeof(cmd), "%s/m.http", dir);
     f = fopen(cmd, "r");
     ck_assert_ptr_nonnull(f);
-    n = fread(buf, 1, sizeof(buf) - 1, f);
+    n = fread(buf, 1, size - 1, f);
     buf[n] = '\0';
     fclose(f);
     ck_assert_msg(!strncmp(buf, "HTTP/1.0 200", 12) ||
                   !strncmp(buf, "HTTP/1.1 200", 12), "%.200s", buf);
-    ck_assert_ptr_nonnull(strstr(buf, "xenos_tenant_cpu_seconds_total{"
-                                      "tenant=\"acme\"}"));
     snprintf(cmd, sizeof(cmd), "sed '1,/^\\r$/d' %s/m.http | promtool "
              "check metrics", dir);
     ck_assert_int_eq(system(cmd), 0);
+}
+
+/* The daemon serves /metrics: 200, our families, and promtool agrees. */
+START_TEST(test_xenosd_serves_metrics)
+{
+    const char *sc = SCENARIOS "lifecycle.yaml";
+    pid_t pid = start_xenosd(sc, POLICIES "tenants.yaml", "10", "200");
+    void *st = host(sc);
+    char buf[1 << 16];
+
+    sleep_ms(1500);
+    scrape_checked(xenosd_port(), buf, sizeof(buf));
+    ck_assert_ptr_nonnull(strstr(buf, "xenos_tenant_cpu_seconds_total{"
+                                      "tenant=\"acme\"}"));
     stop(pid, SIGTERM);
     acct_sim_shutdown(st);
     acct_backend_sim.close(st);
@@ -820,13 +822,11 @@ static double metric_of(const char *text, const char *family,
 START_TEST(test_xenosd_contention_metrics)
 {
     static const char *const policies[] = { "fcredit", "rr" };
-    char sc[128], pol[128], cmd[256], buf[1 << 16];
+    char sc[128], pol[128], buf[1 << 16];
     double cpu, wait, thr, hcpu, hwait, hthr;
-    unsigned int port;
     pid_t pid;
     void *st;
     FILE *f;
-    size_t n;
 
     snprintf(sc, sizeof(sc), "%s/contend.yaml", dir);
     snprintf(pol, sizeof(pol), "%s/contend-policy.yaml", dir);
@@ -845,20 +845,7 @@ START_TEST(test_xenosd_contention_metrics)
     st = host(sc);
     while ( sim_time(st) < SCH_SEC(12) )
         sleep_ms(50);
-    port = xenosd_port();
-    snprintf(cmd, sizeof(cmd), "bash -c 'exec 3<>/dev/tcp/127.0.0.1/%u; "
-             "printf \"GET /metrics HTTP/1.0\\r\\n\\r\\n\" >&3; "
-             "cat <&3' > %s/m.http", port, dir);
-    ck_assert_int_eq(system(cmd), 0);
-    snprintf(cmd, sizeof(cmd), "%s/m.http", dir);
-    f = fopen(cmd, "r");
-    ck_assert_ptr_nonnull(f);
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    snprintf(cmd, sizeof(cmd), "sed '1,/^\\r$/d' %s/m.http | promtool "
-             "check metrics", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    scrape_checked(xenosd_port(), buf, sizeof(buf));
     stop(pid, SIGTERM);
     acct_sim_shutdown(st);
     acct_backend_sim.close(st);
