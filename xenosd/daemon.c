@@ -232,14 +232,19 @@ static double pct_of(uint64_t ns, uint64_t interval_ns)
     return interval_ns ? 100.0 * (double)ns / (double)interval_ns : 0;
 }
 
-/* The counters under their names (counters.def), comma-separated. */
-static void json_usage(FILE *f, const struct acct_usage *u)
+/* The counters under their names (counters.def), comma-separated; the
+ * scheduler's only if @sched_stats (absent rather than 0 otherwise, as in
+ * /metrics). */
+static void json_usage(FILE *f, const struct acct_usage *u, bool sched_stats)
 {
     const char *sep = "";
 
-#define XENOS_COUNTER(name, ledger, rrd, was, sched, help)                     \
-    fprintf(f, "%s\"" #name "\":%" PRIu64, sep, u->name);             \
-    sep = ",";
+#define XENOS_COUNTER(name, ledger, rrd, was, sched, help)              \
+    if ( !(sched) || sched_stats )                                      \
+    {                                                                   \
+        fprintf(f, "%s\"" #name "\":%" PRIu64, sep, u->name);         \
+        sep = ",";                                                      \
+    }
 #include <xenos/counters.def>
 #undef XENOS_COUNTER
 }
@@ -281,10 +286,11 @@ static void render_status(struct xd *xd, FILE *f)
         fputs(i ? ",{\"name\":" : "{\"name\":", f);
         txt_json_str(f, t->name);
         fprintf(f, ",\"weight\":%" PRIu32 ",\"cap_pct\":%" PRIu32
-                ",\"domains\":%" PRIu32 ",\"cpu_pct\":%.3f,\"total\":{",
-                t->weight, t->cap_pct, t->nr_domains,
-                pct_of(t->delta.cpu_ns, iv));
-        json_usage(f, &t->total);
+                ",\"domains\":%" PRIu32 ",\"cpu_pct\":%.3f,\"sched_stats\":%s"
+                ",\"total\":{", t->weight, t->cap_pct, t->nr_domains,
+                pct_of(t->delta.cpu_ns, iv),
+                t->sched_stats ? "true" : "false");
+        json_usage(f, &t->total, t->sched_stats);
         fputs("}}", f);
     }
     fputs("],\"domains\":[", f);
@@ -301,14 +307,16 @@ static void render_status(struct xd *xd, FILE *f)
                 ",\"weight\":%" PRIu32 ",\"cap_pct\":%" PRIu32
                 ",\"cpu_pct\":%.3f,\"mem_cur_bytes\":%" PRIu64
                 ",\"mem_max_bytes\":%" PRIu64 ",\"mem_target_bytes\":%"
-                PRIu64 ",\"resets\":%" PRIu64 ",\"total\":{", d->domid,
+                PRIu64 ",\"resets\":%" PRIu64 ",\"sched_stats\":%s"
+                ",\"total\":{", d->domid,
                 d->present ? "true" : "false", d->error, d->nr_vcpus,
                 d->online_vcpus, d->weight, d->cap_pct,
                 pct_of(d->delta.cpu_ns, d->interval_ns), d->mem_cur_bytes,
-                d->mem_max_bytes, d->mem_target_bytes, d->resets);
-        json_usage(f, &d->total);
+                d->mem_max_bytes, d->mem_target_bytes, d->resets,
+                d->sched_stats ? "true" : "false");
+        json_usage(f, &d->total, d->sched_stats);
         fputs("},\"interval\":{", f);
-        json_usage(f, &d->delta);
+        json_usage(f, &d->delta, d->sched_stats);
         fprintf(f, ",\"ns\":%" PRIu64 "}}", d->interval_ns);
     }
     fputs("]}\n", f);
