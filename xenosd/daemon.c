@@ -349,6 +349,18 @@ static int top_field(FILE *f, const char *s)
 }
 
 /* Returns 0 or -ENOMEM (a field could not be escaped whole). */
+/* The end of a "top" line: waiting and throttled time in the interval,
+ * in percent of one pCPU, or "-" twice when not counted. */
+static void top_contention(FILE *f, bool sched_stats,
+                           const struct acct_usage *delta, uint64_t iv)
+{
+    if ( sched_stats )
+        fprintf(f, "\t%.2f\t%.2f\n", pct_of(delta->wait_ns, iv),
+                pct_of(delta->throttled_ns, iv));
+    else
+        fputs("\t-\t-\n", f);
+}
+
 static int render_top(struct xd *xd, FILE *f)
 {
     struct acct_snapshot snap, *c = &snap;
@@ -374,12 +386,13 @@ static int render_top(struct xd *xd, FILE *f)
         if ( top_field(f, t->name) )
             return -ENOMEM;
         fprintf(f, "\t%" PRIu32 "\t%" PRIu32 "\t%" PRIu32 "\t%.2f\t%" PRIu64
-                "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\n",
+                "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64,
                 t->weight, t->cap_pct, t->nr_domains,
                 pct_of(t->delta.cpu_ns, iv), t->total.cpu_ns,
                 t->delta.vbd_read_bytes + t->delta.vbd_write_bytes,
                 t->delta.vif_rx_bytes + t->delta.vif_tx_bytes,
                 t->delta.memory_byte_seconds, iv);
+        top_contention(f, t->sched_stats, &t->delta, iv);
     }
     for ( i = 0; i < c->nr_doms; i++ )
     {
@@ -392,7 +405,7 @@ static int render_top(struct xd *xd, FILE *f)
             return -ENOMEM;
         fprintf(f, "\t%s\t%" PRIu32 "\t%" PRIu32 "\t%" PRIu32 "\t%" PRIu32
                 "\t%.2f\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64
-                "\t%" PRIu64 "\t%d\t%s\n", d->uuid, d->domid,
+                "\t%" PRIu64 "\t%d\t%s", d->uuid, d->domid,
                 d->online_vcpus, d->weight, d->cap_pct,
                 pct_of(d->delta.cpu_ns, d->interval_ns),
                 d->mem_cur_bytes, d->mem_max_bytes,
@@ -401,6 +414,7 @@ static int render_top(struct xd *xd, FILE *f)
                 d->interval_ns, d->error,
                 (unsigned int)d->state < ACCT_NR_DOM_STATES ?
                 acct_dom_state_names[d->state] : "unknown");
+        top_contention(f, d->sched_stats, &d->delta, d->interval_ns);
     }
     return 0;
 }
