@@ -75,7 +75,7 @@ static void put_u64(struct txt_buf *b, const char *key, uint64_t v)
     X(cpu_ns) X(vbd_rd_reqs) X(vbd_wr_reqs) X(vbd_rd_sectors) \
     X(vbd_wr_sectors) X(vif_rx_bytes) X(vif_tx_bytes) X(vif_rx_pkts) \
     X(vif_tx_pkts) X(vif_rx_errs) X(vif_tx_errs) X(vif_rx_drop) \
-    X(vif_tx_drop)
+    X(vif_tx_drop) X(wait_ns) X(throttled_ns)
 
 static void put_usage(struct txt_buf *b, const struct acct_usage *u)
 {
