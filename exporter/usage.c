@@ -453,7 +453,7 @@ static int interval_close(struct exp_usage *w, const struct acct_snapshot *c,
             continue;
 #define X(f) r.f = d->total.f > e->base.f ? d->total.f - e->base.f : 0; \
         grew |= r.f != 0;
-        USAGE_FIELDS(X)
+        USAGE_WRITER_FIELDS(X)
 #undef X
         if ( !grew && !e->seen )
             continue;
@@ -476,6 +476,7 @@ static int interval_close(struct exp_usage *w, const struct acct_snapshot *c,
         r.mem_max_bytes = e->mem_peak_bytes;
         r.weight = d->weight;
         r.cap_pct = d->cap_pct;
+        r.sched_stats = d->sched_stats;
         rc = usage_put_record_frame(&ch->buf, &r, USAGE_RECORD_FIXED_MAX +
                               host_len + r.tenant.len + ACCT_UUID_LEN +
                               r.name.len);
@@ -500,7 +501,7 @@ static int interval_close(struct exp_usage *w, const struct acct_snapshot *c,
         const struct acct_dom *d = w->scratch[i].d;
 
 #define X(f) if ( d->total.f > e->base.f ) e->base.f = d->total.f;
-        USAGE_FIELDS(X)
+        USAGE_WRITER_FIELDS(X)
 #undef X
     }
     for ( i = 0; i < w->tab_n; i++ )
@@ -570,7 +571,7 @@ int exp_usage_update(struct exp_usage *w, const struct acct_snapshot *c,
         if ( !w->bases_valid )
         {
 #define X(f) e->base.f = d->total.f;
-            USAGE_FIELDS(X)
+            USAGE_WRITER_FIELDS(X)
 #undef X
         }
         if ( !d->present )

@@ -26,9 +26,9 @@
 #define USAGE_FRAME_OVERHEAD 8          /* length and CRC */
 #define USAGE_NS_PER_S      1000000000ull
 #define USAGE_NAME_LEN      40          /* "usage-YYYYmmddTHHMMSSZ.xul" */
-/* A record's packed size is at most this plus its strings: 19 fields of
+/* A record's packed size is at most this plus its strings: 25 fields of
  * at most a 2-byte tag and a 10-byte varint, 4 of them with a length. */
-#define USAGE_RECORD_FIXED_MAX  (19 * 12 + 4 * 5)
+#define USAGE_RECORD_FIXED_MAX  (25 * 12 + 4 * 5)
 
 /*
  * The counters a record and a base carry, under the names of counters.def
@@ -96,9 +96,19 @@ int usage_slurp(const char *path, uint8_t **buf, size_t *len);
 /* ------------------------------------------------------------------ */
 /* The writer (usage.c) and its state and recovery (usage_state.c)     */
 
+/*
+ * What the writer keeps a base of: the ledger's counters, and the
+ * scheduler's (fields 23, 24 of UsageRecord, and of UsageBase 10, 11),
+ * which a record carries with sched_stats (22) saying whether the host
+ * counted them; counters.def leaves them out of its LEDGER column, which
+ * the readers' struct exp_usage_rec follows.
+ */
+#define USAGE_SCHED_FIELDS(X) X(wait_ns) X(throttled_ns)
+#define USAGE_WRITER_FIELDS(X) USAGE_FIELDS(X) USAGE_SCHED_FIELDS(X)
+
 struct usage_base {
 #define X(f) uint64_t f;
-    USAGE_FIELDS(X)
+    USAGE_WRITER_FIELDS(X)
 #undef X
 };
 
