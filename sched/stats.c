@@ -107,31 +107,16 @@ static void stats_advance(struct sch_dom_stats *st, sch_time_t t)
     st->since = t;
 }
 
-static enum sch_ustate stats_state(const struct sch_sched *s,
-                                   const struct sch_unit *u)
+void sch__stats_change(const struct sch_sched *s, struct sch_unit *u,
+                       enum sch_ustate to, sch_time_t now)
 {
-    if ( !u->runnable )
-        return SCH_US_OFF;
-    if ( sch_curr_on_cpu(s, u->res) == u )
-        return SCH_US_RUN;
-    return u->parked ? SCH_US_PARKED : SCH_US_WAIT;
-}
+    struct sch_dom_stats *st = &u->domain->stats;
 
-void sch_stats_sync(const struct sch_sched *s, struct sch_unit *u,
-                    sch_time_t now)
-{
-    enum sch_ustate to;
-    struct sch_dom_stats *st;
-
-    if ( u->is_idle || !u->domain )
-        return;
-    to = stats_state(s, u);
-    if ( to == u->stat_state )
-        return;
-    st = &u->domain->stats;
+    (void)s;
+    SCH_ASSERT(u->domain && to != u->stat_state);
     sch_spin_lock(&st->lock);
     stats_advance(st, now);
-    SCH_ASSERT(st->nr[u->stat_state] > 0 || u->stat_state == SCH_US_OFF);
+    SCH_ASSERT(u->stat_state == SCH_US_OFF || st->nr[u->stat_state] > 0);
     if ( u->stat_state != SCH_US_OFF )
         st->nr[u->stat_state]--;
     if ( to != SCH_US_OFF )

@@ -9,6 +9,9 @@
 /* ------------------------------------------------------------------ */
 /* By hand: one domain of one or two units on a host of two pCPUs.     */
 
+/* A policy that counts, as far as the framework asks. */
+static const struct sch_ops sx_ops = { .name = "sx", .counts_parked = true };
+
 struct sx {
     struct sch_sched s;
     struct sch_resource res[2];
@@ -24,6 +27,7 @@ static void sx_init(struct sx *x)
     unsigned int i;
 
     memset(x, 0, sizeof(*x));
+    x->s.ops = &sx_ops;
     x->s.nr_cpus = 2;
     x->s.res = x->res;
     for ( i = 0; i < 2; i++ )

@@ -217,7 +217,7 @@ static inline void sim__stats_sync(struct sim *sim, struct sch_unit *u)
 {
     struct sch_lock *lock;
 
-    if ( u->is_idle )
+    if ( u->is_idle || !sim->s.ops->counts_parked )
         return;
     lock = sim__unit_lock(sim, u);
     sch_spin_lock(lock);

@@ -309,15 +309,35 @@ extern const uint32_t sch_stats_bucket_pct[SCH_STATS_NR_BUCKETS - 1];
  * @d's units are inserted.  No lock held. */
 void sch_stats_dom_init(struct sch_domain *d, sch_time_t now);
 
+/* sch_stats_sync's out-of-line half: @u goes to state @to at @now. */
+void sch__stats_change(const struct sch_sched *s, struct sch_unit *u,
+                       enum sch_ustate to, sch_time_t now);
+
 /*
  * Count @u in the state its flags say now (off if not runnable, else run
  * if current on its pCPU, else parked if u->parked, else wait).  The host
  * calls it after every change it makes to those: wake, sleep, block, the
- * switch after do_schedule (for both units), removal.  Cheap when nothing
- * changed.  Lock of u->res held.  An idle unit is ignored.
+ * switch after do_schedule (for both units), removal.  Inline, and a few
+ * instructions when nothing changed: the simulator calls it at nearly
+ * every event.  Lock of u->res held.  An idle unit is ignored, and every
+ * unit of a policy without counts_parked (its domains keep no counters).
  */
-void sch_stats_sync(const struct sch_sched *s, struct sch_unit *u,
-                    sch_time_t now);
+static inline void sch_stats_sync(const struct sch_sched *s,
+                                  struct sch_unit *u, sch_time_t now)
+{
+    enum sch_ustate to;
+
+    if ( !s->ops->counts_parked || u->is_idle )
+        return;
+    if ( !u->runnable )
+        to = SCH_US_OFF;
+    else if ( sch_curr_on_cpu(s, u->res) == u )
+        to = SCH_US_RUN;
+    else
+        to = u->parked ? SCH_US_PARKED : SCH_US_WAIT;
+    if ( to != u->stat_state )
+        sch__stats_change(s, u, to, now);
+}
 
 /* The policy parks (@parked) or unparks @u at @now.  Lock of u->res
  * held.  In sleep and remove_unit a policy may clear u->parked itself:
