@@ -142,6 +142,9 @@ static void write_body(struct acct_collector *c, struct txt_buf *b)
         put_usage(b, &d->total);
         put_u64_list(b, "vl", d->vcpu_last_ns, d->nr_vcpus);
         put_u64_list(b, "vt", d->vcpu_total_ns, d->nr_vcpus);
+        /* the hypervisor's window histogram as last seen, so a restart
+         * does not take a life's whole histogram for one interval's */
+        put_u64_list(b, "wl", d->win_last, ACCT_NR_WINDOWS);
         txt_putc(b, '\n');
     }
     for ( i = 0; i < c->nr_tenants; i++ )
@@ -334,6 +337,18 @@ static int parse_dom(struct acct_collector *c, char *line)
             free(vt);
             vt = NULL;
             rc = get_u64_list(v, &vt, &nvt);
+        }
+        else if ( !strcmp(tok, "wl") )
+        {
+            uint64_t *wl = NULL;
+            uint32_t nwl = 0;
+
+            rc = get_u64_list(v, &wl, &nwl);
+            if ( !rc && nwl != ACCT_NR_WINDOWS )
+                rc = -EBADMSG;
+            if ( !rc )
+                memcpy(tmp.win_last, wl, sizeof(tmp.win_last));
+            free(wl);
         }
 #define X(n) else if ( !strcmp(tok, "l." #n) ) rc = get_u64(v, &tmp.last.n);
         RAW_FIELDS(X)

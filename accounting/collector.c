@@ -63,6 +63,22 @@ const char *const acct_dom_state_names[ACCT_NR_DOM_STATES] = {
     [ACCT_DOM_DYING] = "dying",
 };
 
+const uint32_t acct_window_le_pct[ACCT_NR_WINDOWS - 1] = {
+    25, 50, 75, 90, 98, 100, 102, 105, 110, 125, 150,
+};
+
+uint32_t acct_window_peak_pct(unsigned int b, uint32_t cap_pct,
+                              uint32_t nr_vcpus)
+{
+    uint64_t all = 100 * (uint64_t)(nr_vcpus ? nr_vcpus : 1);
+    uint64_t ref = cap_pct ? cap_pct : 100, p;
+
+    if ( b >= ACCT_NR_WINDOWS - 1 )
+        return (uint32_t)all;
+    p = (acct_window_le_pct[b] * ref + 99) / 100;
+    return (uint32_t)(p < all ? p : all);
+}
+
 const char *const acct_err_names[ACCT_NR_ERR_KINDS] = {
     [ACCT_ERR_SAMPLE] = "sample",
     [ACCT_ERR_DOMAIN] = "domain",
@@ -474,6 +490,26 @@ static int update_dom(struct acct_collector *c, const struct acct_domain *d,
     }
     if ( !dying )
         rec->sched_stats = d->sched_stats;
+    if ( d->sched_stats )
+    {
+        /* The highest bucket a window of this interval fell in bounds
+         * its use; a fresh life's histogram starts from zero. */
+        unsigned int b, top = ACCT_NR_WINDOWS;
+
+        if ( fresh )
+            memset(rec->win_last, 0, sizeof(rec->win_last));
+        for ( b = 0; b < ACCT_NR_WINDOWS; b++ )
+        {
+            if ( d->windows[b] > rec->win_last[b] && !baseline )
+                top = b;
+            if ( d->windows[b] >= rec->win_last[b] || fresh )
+                rec->win_last[b] = d->windows[b];
+        }
+        if ( top < ACCT_NR_WINDOWS )
+            rec->peak_window_pct = acct_window_peak_pct(top,
+                                                        d->sched_cap_pct,
+                                                        d->nr_vcpus);
+    }
     t->sched_stats |= !dying && d->sched_stats;
     if ( baseline )
         rec->last = raw;
@@ -546,6 +582,7 @@ int acct_collector_update(struct acct_collector *c,
 
         rec->present = false;
         memset(&rec->delta, 0, sizeof(rec->delta));
+        rec->peak_window_pct = 0;
         if ( rec->nr_vcpus )
             memset(rec->vcpu_delta_ns, 0,
                    rec->nr_vcpus * sizeof(*rec->vcpu_delta_ns));

@@ -477,6 +477,7 @@ static int interval_close(struct exp_usage *w, const struct acct_snapshot *c,
         r.weight = d->weight;
         r.cap_pct = d->cap_pct;
         r.sched_stats = d->sched_stats;
+        r.peak_window_pct = e->peak_window_pct;
         rc = usage_put_record_frame(&ch->buf, &r, USAGE_RECORD_FIXED_MAX +
                               host_len + r.tenant.len + ACCT_UUID_LEN +
                               r.name.len);
@@ -509,6 +510,7 @@ static int interval_close(struct exp_usage *w, const struct acct_snapshot *c,
         w->tab[i].seen = false;
         w->tab[i].vcpus_max = 0;
         w->tab[i].mem_peak_bytes = 0;
+        w->tab[i].peak_window_pct = 0;
     }
     if ( !nrec && !ch->nr_records && !ch->buf.len )
         w->nr_pend--;                   /* nothing to write */
@@ -579,6 +581,8 @@ int exp_usage_update(struct exp_usage *w, const struct acct_snapshot *c,
         e->seen = true;
         if ( d->online_vcpus > e->vcpus_max )
             e->vcpus_max = d->online_vcpus;
+        if ( d->peak_window_pct > e->peak_window_pct )
+            e->peak_window_pct = d->peak_window_pct;
         if ( d->mem_cur_bytes > e->mem_peak_bytes )
             e->mem_peak_bytes = d->mem_cur_bytes;
     }

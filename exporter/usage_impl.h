@@ -119,6 +119,10 @@ struct usage_ent {
                                          * interval */
     uint32_t vcpus_max;
     uint64_t mem_peak_bytes;
+    uint32_t peak_window_pct;           /* most of any sample's, in the
+                                         * open interval; not in the state:
+                                         * a restart forgets the part
+                                         * before it */
     struct usage_base base;             /* totals at its last record */
 };
 

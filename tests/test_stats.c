@@ -6,6 +6,8 @@
  */
 #include "simtest.h"
 
+#include <xenos/acct.h>
+
 /* ------------------------------------------------------------------ */
 /* By hand: one domain of one or two units on a host of two pCPUs.     */
 
@@ -253,6 +255,17 @@ START_TEST(test_stats_sim_two_busy_wait_half)
 }
 END_TEST
 
+/* xenosd reads the histogram by the same buckets the hosts count in. */
+START_TEST(test_stats_buckets_as_the_collector_reads_them)
+{
+    unsigned int b;
+
+    ck_assert_uint_eq(ACCT_NR_WINDOWS, SCH_STATS_NR_BUCKETS);
+    for ( b = 0; b < SCH_STATS_NR_BUCKETS - 1; b++ )
+        ck_assert_uint_eq(acct_window_le_pct[b], sch_stats_bucket_pct[b]);
+}
+END_TEST
+
 /* A policy that does not report parking (rr) has no counters. */
 START_TEST(test_stats_sim_rr_unavailable)
 {
@@ -282,6 +295,7 @@ int main(void)
     tcase_add_test(tc, test_stats_sim_matches_run_log);
     tcase_add_test(tc, test_stats_sim_two_busy_wait_half);
     tcase_add_test(tc, test_stats_sim_rr_unavailable);
+    tcase_add_test(tc, test_stats_buckets_as_the_collector_reads_them);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -665,6 +665,7 @@ static uint64_t text_u64(const char *text, const char *key)
  * state (the bases of usage.state, fields 10 and 11 of UsageBase, and the
  * records after them), so the records add up exactly to the growth; a
  * domain whose host does not count them has sched_stats false and none.
+ * Each record's peak window is the most of its interval's samples'.
  */
 START_TEST(test_usage_contention_exactly_once)
 {
@@ -691,6 +692,9 @@ START_TEST(test_usage_contention_exactly_once)
             doms[i].total.wait_ns += 7 * (i + 1);
             doms[i].total.throttled_ns += 1000 + i;
         }
+        /* one sample a minute (every interval has one) saw a window of
+         * 33%, the others 30 */
+        doms[0].peak_window_pct = (t - T0_S) % 60 == 30 ? 33 : 30;
         if ( t == T0_S + 63 )
             copy_file(st, saved);           /* after interval 1 */
         if ( t == T0_S + 201 )
@@ -715,6 +719,8 @@ START_TEST(test_usage_contention_exactly_once)
             ;
         ck_assert_uint_lt(i, NDOM);
         ck_assert_msg(!strstr(out, "sched_stats: true") == (i == 2),
+                      "%u: %s", i, out);
+        ck_assert_msg(text_u64(out, "peak_window_pct") == (i == 0 ? 33 : 0),
                       "%u: %s", i, out);
         sum_w[i] += text_u64(out, "wait_ns");
         sum_t[i] += text_u64(out, "throttled_ns");

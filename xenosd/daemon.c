@@ -317,7 +317,11 @@ static void render_status(struct xd *xd, FILE *f)
         json_usage(f, &d->total, d->sched_stats);
         fputs("},\"interval\":{", f);
         json_usage(f, &d->delta, d->sched_stats);
-        fprintf(f, ",\"ns\":%" PRIu64 "}}", d->interval_ns);
+        fprintf(f, ",\"ns\":%" PRIu64, d->interval_ns);
+        if ( d->sched_stats )
+            fprintf(f, ",\"peak_window_pct\":%" PRIu32,
+                    d->peak_window_pct);
+        fputs("}}", f);
     }
     fputs("]}\n", f);
 }

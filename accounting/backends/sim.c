@@ -232,8 +232,15 @@ static int simb_dom_fields(struct simb *b, struct acct_sample *s,
         const char *w = simb__get(b, n, "wait_ns");
         const char *t = simb__get(b, n, "throttled_ns");
 
+        const char *c = simb__get(b, n, "sched_cap_pct");
+        const char *h = simb__get(b, n, "windows");
+
         if ( !w != !t || (w && (simb__u64(w, &d->wait_ns) ||
                                 simb__u64(t, &d->throttled_ns))) )
+            return -EBADMSG;
+        /* with them, the cap and the window histogram they go with */
+        if ( w && (!c || !h || simb__u32(c, &d->sched_cap_pct) ||
+                   simb__list(h, d->windows, ACCT_NR_WINDOWS)) )
             return -EBADMSG;
         d->sched_stats = w != NULL;
     }

@@ -679,7 +679,8 @@ static int xenb_stats(struct xenb *b, struct acct_sample *out)
     {
         if ( !b->stats_bad_logged )
             xlog(LOG_WARNING, "backend xen: hypfs %s line %u: not "
-                 "\"domid=N wait_ns=N throttled_ns=N\"; contention "
+                 "\"domid=N wait_ns=N throttled_ns=N run_ns=N cap_pct=N "
+                 "windows=N,...\"; contention "
                  "counters unavailable", XENB_STATS_PATH, bad);
         b->stats_bad_logged = true;
         return 0;
@@ -695,6 +696,8 @@ static int xenb_stats(struct xenb *b, struct acct_sample *out)
         d->sched_stats = true;
         d->wait_ns = st->wait_ns;
         d->throttled_ns = st->throttled_ns;
+        d->sched_cap_pct = st->cap_pct;
+        memcpy(d->windows, st->windows, sizeof(d->windows));
     }
     return 0;
 }

@@ -252,6 +252,26 @@ static int xenb_stat_cmp(const void *a, const void *b)
     return x->domid < y->domid ? -1 : x->domid > y->domid;
 }
 
+/* @p at "N,N,...,N" (ACCT_NR_WINDOWS numbers) into @w; the end, or NULL. */
+static const char *xenb_windows(const char *p, uint64_t *w)
+{
+    unsigned int i;
+
+    for ( i = 0; i < ACCT_NR_WINDOWS; i++ )
+    {
+        char *end;
+
+        if ( *p < '0' || *p > '9' )
+            return NULL;
+        errno = 0;
+        w[i] = strtoull(p, &end, 10);
+        if ( errno || *end != (i + 1 < ACCT_NR_WINDOWS ? ',' : *end) )
+            return NULL;
+        p = i + 1 < ACCT_NR_WINDOWS ? end + 1 : end;
+    }
+    return p;
+}
+
 int xenb__stats_parse(const char *text, struct xenb__stat *out,
                       uint32_t cap, unsigned int *bad_line)
 {
@@ -260,16 +280,20 @@ int xenb__stats_parse(const char *text, struct xenb__stat *out,
 
     while ( *text )
     {
-        const char *eol = strchr(text, '\n');
+        const char *eol = strchr(text, '\n'), *end;
         struct xenb__stat st;
+        uint64_t run;
         int used = 0;
 
         line++;
         if ( sscanf(text, "domid=%" SCNu32 " wait_ns=%" SCNu64
-                    " throttled_ns=%" SCNu64 "%n", &st.domid, &st.wait_ns,
-                    &st.throttled_ns, &used) != 3 ||
-             (text[used] != ' ' && text[used] != '\n' && text[used]) ||
-             (eol && text + used > eol) )
+                    " throttled_ns=%" SCNu64 " run_ns=%" SCNu64
+                    " cap_pct=%" SCNu32 " windows=%n", &st.domid,
+                    &st.wait_ns, &st.throttled_ns, &run, &st.cap_pct,
+                    &used) != 5 || !used ||
+             !(end = xenb_windows(text + used, st.windows)) ||
+             (*end != ' ' && *end != '\n' && *end) ||
+             (eol && end > eol) )
         {
             *bad_line = line;
             return -EBADMSG;

@@ -31,6 +31,24 @@ enum acct_dom_state {
 /* "running", "blocked", ...: one name per state for every output. */
 extern const char *const acct_dom_state_names[ACCT_NR_DOM_STATES];
 
+/*
+ * The hypervisor's conformance histogram (sched/stats.c): closed 100 ms
+ * windows of a domain by its use relative to the cap in force (one pCPU
+ * when uncapped).  acct_window_le_pct: the buckets' upper bounds in
+ * percent of that reference, the last bucket unbounded; the same list as
+ * sched_stats_bucket_pct (test_stats holds them equal).
+ */
+#define ACCT_NR_WINDOWS         12
+extern const uint32_t acct_window_le_pct[ACCT_NR_WINDOWS - 1];
+
+/*
+ * The most a domain can have used in one window whose bucket is @b,
+ * in percent of one pCPU: the bucket's bound applied to the cap
+ * @cap_pct (0: one pCPU), at most all its @nr_vcpus busy.
+ */
+uint32_t acct_window_peak_pct(unsigned int b, uint32_t cap_pct,
+                              uint32_t nr_vcpus);
+
 struct acct_vcpu {
     uint64_t cpu_ns;                    /* since the domain (re)booted */
     bool online;
@@ -79,6 +97,8 @@ struct acct_domain {
      * (stock Xen schedulers, rr) and they are unknown, not zero. */
     bool sched_stats;
     uint64_t wait_ns, throttled_ns;
+    uint32_t sched_cap_pct;             /* the cap the windows are against */
+    uint64_t windows[ACCT_NR_WINDOWS];  /* closed windows, by bucket */
 };
 
 struct acct_chunk;
@@ -190,6 +210,11 @@ struct acct_dom {
     /* The last sample had the scheduler's counters (SCHED in
      * counters.def): outputs show them for this domain only then. */
     bool sched_stats;
+    uint64_t win_last[ACCT_NR_WINDOWS]; /* raw histogram last seen */
+    /* The most the domain used in a 100 ms window that closed in the last
+     * interval, as an upper bound (acct_window_peak_pct), percent of one
+     * pCPU; 0 when none closed or the host does not count. */
+    uint32_t peak_window_pct;
 };
 
 struct acct_tenant {
