@@ -316,6 +316,24 @@ START_TEST(test_rrd_fetch_reads_rates)
 }
 END_TEST
 
+/* 25 s of the files of domains U1 and U2, tenant acme and the unassigned
+ * tenant "-", fetched into @a, @b, @t, @u (1 << 14 bytes each). */
+static void fetch_four(char *a, char *b, char *t, char *u)
+{
+    static const char *const names[4] = {
+        "dom-" U1, "dom-" U2, "tenant-acme", "tenant--",
+    };
+    char *const out[4] = { a, b, t, u };
+    char f[256];
+    unsigned int i;
+
+    for ( i = 0; i < 4; i++ )
+    {
+        snprintf(f, sizeof(f), "%s/%s.rrd", rdir, names[i]);
+        snprintf(out[i], 1 << 14, "%s", fetch_for(f, NULL, 25));
+    }
+}
+
 /*
  * The cap in force and the weight, per domain and per tenant, as xenosd
  * set them: a cap lifted reads 0 (none); a domain xenosd has not set, and
@@ -326,7 +344,7 @@ START_TEST(test_rrd_cap_and_weight_stored)
     struct acct_collector *c;
     struct acct_sample s;
     struct exp_rrd *r;
-    char err[256] = "", f[256], a[1 << 14], b[1 << 14], t[1 << 14];
+    char err[256] = "", a[1 << 14], b[1 << 14], t[1 << 14];
     char u[1 << 14];
     struct dom_in in[3] = {
         { U1, "web-1", "acme", SEC, 0, 0, GIB, 256, 50, 512, 150 },
@@ -348,14 +366,7 @@ START_TEST(test_rrd_cap_and_weight_stored)
     exp_rrd_close(r);
     acct_collector_free(c);
     acct_sample_free(&s);
-    snprintf(f, sizeof(f), "%s/dom-%s.rrd", rdir, U1);
-    snprintf(a, sizeof(a), "%s", fetch_for(f, NULL, 25));
-    snprintf(f, sizeof(f), "%s/dom-%s.rrd", rdir, U2);
-    snprintf(b, sizeof(b), "%s", fetch_for(f, NULL, 25));
-    snprintf(f, sizeof(f), "%s/tenant-acme.rrd", rdir);
-    snprintf(t, sizeof(t), "%s", fetch_for(f, NULL, 25));
-    snprintf(f, sizeof(f), "%s/tenant--.rrd", rdir);
-    snprintf(u, sizeof(u), "%s", fetch_for(f, NULL, 25));
+    fetch_four(a, b, t, u);
     for ( k = 1; k <= 5; k++ )
     {
         uint64_t ts = t0_s + 5 * k;
@@ -381,7 +392,7 @@ START_TEST(test_rrd_contention_stored)
     struct acct_collector *c;
     struct acct_sample s;
     struct exp_rrd *r;
-    char err[256] = "", f[256], a[1 << 14], b[1 << 14], t[1 << 14];
+    char err[256] = "", a[1 << 14], b[1 << 14], t[1 << 14];
     char u[1 << 14];
     struct dom_in in[2] = {
         { U1, "web-1", "acme", SEC, 0, 0, GIB, 0, 0, 0, 0 },
@@ -404,14 +415,7 @@ START_TEST(test_rrd_contention_stored)
     exp_rrd_close(r);
     acct_collector_free(c);
     acct_sample_free(&s);
-    snprintf(f, sizeof(f), "%s/dom-%s.rrd", rdir, U1);
-    snprintf(a, sizeof(a), "%s", fetch_for(f, NULL, 25));
-    snprintf(f, sizeof(f), "%s/dom-%s.rrd", rdir, U2);
-    snprintf(b, sizeof(b), "%s", fetch_for(f, NULL, 25));
-    snprintf(f, sizeof(f), "%s/tenant-acme.rrd", rdir);
-    snprintf(t, sizeof(t), "%s", fetch_for(f, NULL, 25));
-    snprintf(f, sizeof(f), "%s/tenant--.rrd", rdir);
-    snprintf(u, sizeof(u), "%s", fetch_for(f, NULL, 25));
+    fetch_four(a, b, t, u);
     for ( k = 2; k <= 5; k++ )
     {
         uint64_t ts = t0_s + 5 * k;

@@ -560,62 +560,6 @@ START_TEST(test_usage_zero_length_file)
 }
 END_TEST
 
-START_TEST(test_usage_protoc_decodes_our_record)
-{
-    struct exp_usage *w = open_w(60, 3600);
-    static struct got g;
-    char files[4][128], pl[400], cmd[1200], out[8192];
-    uint8_t *buf;
-    uint32_t len;
-    size_t n, off;
-    FILE *f;
-    int st;
-
-    if ( system("command -v protoc >/dev/null 2>&1") )
-        ck_abort_msg("protoc not found: install Debian protobuf-compiler "
-                     "(scripts/install-deps)");
-    ck_assert_int_eq(tick(w, T0_S + 1, 5), 0);
-    ck_assert_int_eq(tick(w, T0_S + 61, 5), 0);
-    ck_assert_int_eq(exp_usage_close(w), 0);
-    ck_assert_uint_eq(list_files(files, 4), 1);
-    memset(&g, 0, sizeof(g));
-    ck_assert_int_eq(exp_usage_read(files[0], got_rec, NULL, &g, NULL), 0);
-
-    /* The payload of record 2 (the hostile name), by the frame layout of
-     * docs/usage-format.md. */
-    f = fopen(files[0], "rb");
-    ck_assert_ptr_nonnull(f);
-    buf = malloc(65536);
-    n = fread(buf, 1, 65536, f);
-    fclose(f);
-    off = g.r[1].off;
-    ck_assert_uint_lt(off + 4, n);
-    len = buf[off] | buf[off + 1] << 8 | buf[off + 2] << 16 |
-          (uint32_t)buf[off + 3] << 24;
-    snprintf(pl, sizeof(pl), "%s/payload.bin", dir);
-    f = fopen(pl, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(buf + off + 4, 1, len, f), len);
-    fclose(f);
-    free(buf);
-
-    snprintf(cmd, sizeof(cmd), "protoc --decode=xenos.UsageRecord "
-             "-I'%s/exporter' '%s/exporter/usage.proto' < '%s' 2>&1",
-             XENOS_SOURCE_DIR, XENOS_SOURCE_DIR, pl);
-    st = run(cmd, out, sizeof(out));
-    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
-    ck_assert_msg(strstr(out, "seq: 2\n"), "%s", out);
-    ck_assert_ptr_nonnull(strstr(out, "host: \"h1\"\n"));
-    ck_assert_ptr_nonnull(strstr(out, "tenant: \"acme\"\n"));
-    ck_assert_ptr_nonnull(strstr(out, "uuid: \"00000000-0000-0000-0000-"
-                                      "000000000002\"\n"));
-    ck_assert_ptr_nonnull(strstr(out, "name: \"we\\\"ird,\\nname\\\\\\377\""));
-    ck_assert_ptr_nonnull(strstr(out, "cpu_ns: 10\n"));
-    ck_assert_ptr_nonnull(strstr(out, "start_unix_ns: 1764057600000000000\n"));
-    ck_assert_ptr_nonnull(strstr(out, "cap_pct: 50\n"));
-}
-END_TEST
-
 /* Record @k of @g, read from @file, decoded by protoc into @out. */
 static void protoc_decode(const char *file, const struct got *g,
                           unsigned int k, char *out, size_t outlen)
@@ -647,6 +591,37 @@ static void protoc_decode(const char *file, const struct got *g,
     st = run(cmd, out, outlen);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
 }
+
+START_TEST(test_usage_protoc_decodes_our_record)
+{
+    struct exp_usage *w = open_w(60, 3600);
+    static struct got g;
+    char files[4][128], out[8192];
+
+    if ( system("command -v protoc >/dev/null 2>&1") )
+        ck_abort_msg("protoc not found: install Debian protobuf-compiler "
+                     "(scripts/install-deps)");
+    ck_assert_int_eq(tick(w, T0_S + 1, 5), 0);
+    ck_assert_int_eq(tick(w, T0_S + 61, 5), 0);
+    ck_assert_int_eq(exp_usage_close(w), 0);
+    ck_assert_uint_eq(list_files(files, 4), 1);
+    memset(&g, 0, sizeof(g));
+    ck_assert_int_eq(exp_usage_read(files[0], got_rec, NULL, &g, NULL), 0);
+
+    /* Record 2 (the hostile name), by the frame layout of
+     * docs/usage-format.md. */
+    protoc_decode(files[0], &g, 1, out, sizeof(out));
+    ck_assert_msg(strstr(out, "seq: 2\n"), "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "host: \"h1\"\n"));
+    ck_assert_ptr_nonnull(strstr(out, "tenant: \"acme\"\n"));
+    ck_assert_ptr_nonnull(strstr(out, "uuid: \"00000000-0000-0000-0000-"
+                                      "000000000002\"\n"));
+    ck_assert_ptr_nonnull(strstr(out, "name: \"we\\\"ird,\\nname\\\\\\377\""));
+    ck_assert_ptr_nonnull(strstr(out, "cpu_ns: 10\n"));
+    ck_assert_ptr_nonnull(strstr(out, "start_unix_ns: 1764057600000000000\n"));
+    ck_assert_ptr_nonnull(strstr(out, "cap_pct: 50\n"));
+}
+END_TEST
 
 /* The value of "@key: N" in protoc's text, 0 if absent (proto3). */
 static uint64_t text_u64(const char *text, const char *key)
