@@ -5,7 +5,7 @@ CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
 .PHONY: all deps build run test bench sanitize builds builds-noexp plugins abuse \
-        package-test xen-test clean
+        fleet-test package-test xen-test clean
 
 all: build
 
@@ -101,6 +101,14 @@ plugins: deps
 # time.  Root (mounts, throwaway users); about 7 minutes.
 abuse: build
 	tests/abuse/run $(BUILD)
+
+# The fleet test (tests/fleet/run, docs/fleet.md): 10 simulated hosts
+# (xenosd and its own xenos-simhost each, a host name of its own) shipping
+# their ledgers into one PostgreSQL and scraped by one Prometheus, with
+# kill -9 of xenosds and shippers and a crash of PostgreSQL; database
+# against ground truth and Prometheus.  Root; about 2 minutes.
+fleet-test: build
+	tests/fleet/run $(BUILD)
 
 # The packaging test (tests/pkg/run, docs/install.md): the Debian packages
 # built (dpkg-buildpackage) and checked by lintian, installed into a fresh

@@ -13,10 +13,14 @@
  * STATE_EVERY (default 1) is exp_usage_set_state_every's: 1 saves the
  * state after every interval, more lets recovery replay the records.
  *
- * Usage: bench_usage [DIR] [DOMAINS] [INTERVALS] [STATE_EVERY]
- *        (defaults: . 10000 50 1)
+ * KEEP (a path): the last run's ledger is kept there, for bench/reader to
+ * read back.
+ *
+ * Usage: bench_usage [DIR] [DOMAINS] [INTERVALS] [STATE_EVERY] [KEEP]
+ *        (defaults: . 10000 50 1, nothing kept)
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +75,7 @@ int main(int argc, char **argv)
     if ( !doms || !names || !n || !k )
     {
         fprintf(stderr, "usage: bench_usage [DIR] [DOMAINS] [INTERVALS] "
-                "[STATE_EVERY]\n");
+                "[STATE_EVERY] [KEEP]\n");
         return 2;
     }
     for ( i = 0; i < n; i++ )
@@ -102,6 +106,7 @@ int main(int argc, char **argv)
         char cmd[4096];
         double rate;
         unsigned int j;
+        bool keep;
 
         snprintf(dir, sizeof(dir), "%s/bench-usage.%d.%u", base,
                  (int)getpid(), run);
@@ -136,8 +141,10 @@ int main(int argc, char **argv)
         rate = (double)st.records / ((double)dt / NS);
         if ( rate > best )
             best = rate;
+        keep = argc > 5 && run == RUNS - 1;
         snprintf(cmd, sizeof(cmd), "du -sb '%s' | awk '{ print $1 }' > "
-                 "'%s.size'; rm -rf '%s'", dir, dir, dir);
+                 "'%s.size'%s'%s'", dir, dir, keep ? "; : " : "; rm -rf ",
+                 dir);
         if ( system(cmd) == 0 )
         {
             char sp[1100];
@@ -151,6 +158,11 @@ int main(int argc, char **argv)
             if ( f )
                 fclose(f);
             unlink(sp);
+        }
+        if ( keep && rename(dir, argv[5]) )
+        {
+            perror(argv[5]);
+            return 1;
         }
         printf("run %u: %" PRIu64 " records in %.3f s wall (%.3f s CPU): "
                "%.2f M records/s (%.2f M/s of CPU)\n", run + 1, st.records,

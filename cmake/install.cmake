@@ -8,10 +8,13 @@
 #   bin/xenos-sim, bin/xenos-simhost     the simulator; the simulated host
 #   etc/xenos/xenosd.conf                xenosd's options, all commented
 #   lib/systemd/system/xenosd.service    the unit (XENOS_SYSTEMDUNITDIR)
+#   lib/systemd/system/xenos-ship.service  the ledger's shipper (with libpq)
 #   lib/sysusers.d/xenos.conf            the group xenos
 #   lib/tmpfiles.d/xenos.conf            /var/lib/xenos
 #   share/man/man{1,5,8}/                a page for every program, the config
 #   share/xenos/usage.proto              the usage ledger's schema
+#   share/xenos/python/                  its Python reader, xenos_usage.py,
+#                                        and protoc's usage_pb2.py
 #   share/xenos/scenarios/               the simulator's scenarios
 #   share/xenos/monitoring/              Prometheus rules, Grafana dashboard
 #   share/doc/xenos/                     docs/; examples/tenants.yaml
@@ -40,22 +43,29 @@ endif()
 install(TARGETS xenos-sim xenos-simhost DESTINATION ${CMAKE_INSTALL_BINDIR}
         COMPONENT sim)
 
-# The unit names the installed paths: those of this configuration, put
-# in place of the Debian paths it is written with, so a /usr/local build
+# A unit names the installed paths: those of this configuration, put in
+# place of the Debian paths it is written with, so a /usr/local build
 # starts /usr/local/sbin/xenosd with /usr/local/etc/xenos/xenosd.conf.
-file(READ ${PROJECT_SOURCE_DIR}/xenosd/systemd/xenosd.service XENOS_UNIT)
-string(REPLACE "/usr/sbin/" "${CMAKE_INSTALL_FULL_SBINDIR}/"
-       XENOS_UNIT "${XENOS_UNIT}")
-string(REPLACE "/etc/xenos/" "${CMAKE_INSTALL_FULL_SYSCONFDIR}/xenos/"
-       XENOS_UNIT "${XENOS_UNIT}")
-string(REPLACE "/usr/share/doc/xenos/" "${CMAKE_INSTALL_FULL_DOCDIR}/"
-       XENOS_UNIT "${XENOS_UNIT}")
-file(GENERATE OUTPUT ${PROJECT_BINARY_DIR}/xenosd.service
-     CONTENT "${XENOS_UNIT}")
-set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
-             ${PROJECT_SOURCE_DIR}/xenosd/systemd/xenosd.service)
-install(FILES ${PROJECT_BINARY_DIR}/xenosd.service
-        DESTINATION ${XENOS_SYSTEMDUNITDIR} COMPONENT daemon)
+function(xenos_install_unit src)
+  get_filename_component(name ${src} NAME)
+  file(READ ${PROJECT_SOURCE_DIR}/${src} unit)
+  string(REPLACE "/usr/sbin/" "${CMAKE_INSTALL_FULL_SBINDIR}/" unit "${unit}")
+  string(REPLACE "/usr/bin/" "${CMAKE_INSTALL_FULL_BINDIR}/" unit "${unit}")
+  string(REPLACE "/etc/xenos/" "${CMAKE_INSTALL_FULL_SYSCONFDIR}/xenos/"
+         unit "${unit}")
+  string(REPLACE "/usr/share/doc/xenos/" "${CMAKE_INSTALL_FULL_DOCDIR}/"
+         unit "${unit}")
+  file(GENERATE OUTPUT ${PROJECT_BINARY_DIR}/${name} CONTENT "${unit}")
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+               ${PROJECT_SOURCE_DIR}/${src})
+  install(FILES ${PROJECT_BINARY_DIR}/${name}
+          DESTINATION ${XENOS_SYSTEMDUNITDIR} COMPONENT daemon)
+endfunction()
+xenos_install_unit(xenosd/systemd/xenosd.service)
+# The shipper's unit, with the shipper (xenos-usage built with libpq).
+if(XENOS_HAVE_SHIP)
+  xenos_install_unit(exporter/systemd/xenos-ship.service)
+endif()
 install(FILES xenosd/systemd/sysusers.conf DESTINATION ${XENOS_SYSUSERSDIR}
         RENAME xenos.conf COMPONENT daemon)
 install(FILES xenosd/systemd/tmpfiles.conf DESTINATION ${XENOS_TMPFILESDIR}
@@ -80,6 +90,11 @@ endforeach()
 
 install(FILES exporter/usage.proto DESTINATION ${XENOS_DATADIR}
         COMPONENT daemon)
+if(TARGET xenos_usage_py)
+  install(FILES ${XENOS_USAGE_PY_DIR}/xenos_usage.py
+                ${XENOS_USAGE_PY_DIR}/usage_pb2.py
+          DESTINATION ${XENOS_DATADIR}/python COMPONENT daemon)
+endif()
 install(DIRECTORY monitoring/ DESTINATION ${XENOS_DATADIR}/monitoring
         COMPONENT daemon)
 install(DIRECTORY sched/sim/scenarios/ DESTINATION ${XENOS_DATADIR}/scenarios

@@ -410,18 +410,138 @@ static struct usage_chunk *chunk_for(struct exp_usage *w, uint64_t period)
     return ch;
 }
 
+/* The span of @e's record for [@start, @end): what this process observed
+ * of it there; empty (at @start) when it observed none of it. */
+static void span_of(const struct usage_ent *e, uint64_t start, uint64_t end,
+                    uint64_t *a, uint64_t *b)
+{
+    *a = *b = start;
+    if ( !e->span_b )
+        return;
+    *b = e->span_b < end ? e->span_b : end;
+    *a = e->span_a > start ? e->span_a : start;
+    if ( *a > *b )
+        *a = *b;
+}
+
 /*
- * Close the open interval at @end_ns: one record per domain seen in it or
- * whose totals grew, into the pending chunk of its file.  All or nothing:
- * on ENOMEM nothing changed.
+ * Fill @r for domain @d (entry @e): its usage up to the totals @upto, in
+ * the open interval ending at @end_ns; no sequence number.  False: it has
+ * nothing to say (no usage, and no sample saw it).
  */
-static int interval_close(struct exp_usage *w, const struct acct_snapshot *c,
-                          uint64_t end_ns)
+static bool rec_fill(const struct exp_usage *w, Xenos__UsageRecord *r,
+                     const struct acct_dom *d, const struct usage_ent *e,
+                     const struct acct_usage *upto, uint64_t end_ns)
+{
+    bool grew = false;
+
+#define X(f) r->f = upto->f > e->base.f ? upto->f - e->base.f : 0;       \
+    grew |= r->f != 0;
+    USAGE_WRITER_FIELDS(X)
+#undef X
+    if ( !grew && !e->seen )
+        return false;
+    r->host = w->host;
+    if ( d->tenant )
+    {
+        r->tenant.data = (uint8_t *)d->tenant;
+        r->tenant.len = strlen(d->tenant);
+    }
+    r->uuid = (char *)d->uuid;
+    if ( d->name )
+    {
+        r->name.data = (uint8_t *)d->name;
+        r->name.len = strlen(d->name);
+    }
+    r->start_unix_ns = w->open_start_ns;
+    r->end_unix_ns = end_ns;
+    span_of(e, r->start_unix_ns, end_ns, &r->span_start_unix_ns,
+            &r->span_end_unix_ns);
+    r->vcpus = e->vcpus_max;
+    r->mem_max_bytes = e->mem_peak_bytes;
+    r->weight = d->weight;
+    r->cap_pct = d->cap_pct;
+    r->sched_stats = d->sched_stats;
+    r->peak_window_pct = e->peak_window_pct;
+    return true;
+}
+
+/* A bound on @r's packed size (usage_put_record_frame's). */
+static size_t rec_bound(const Xenos__UsageRecord *r)
+{
+    return USAGE_RECORD_FIXED_MAX + strlen(r->host) + r->tenant.len +
+           ACCT_UUID_LEN + r->name.len;
+}
+
+/* Forget @ch, the last pending chunk, if nothing went into it. */
+static void chunk_drop_if_empty(struct exp_usage *w, struct usage_chunk *ch)
+{
+    if ( ch->buf.len || ch->nr_records )
+        return;
+    free(ch->buf.p);
+    w->nr_pend--;
+}
+
+/*
+ * Domain @d (entry @e) is back after a sample without it (migrated away
+ * and back, say) in the open interval, where a sample saw it before: what
+ * was observed of it until then becomes a record of its own, so that no
+ * span covers the time it was away.  Its totals then were its totals now
+ * less this sample's delta (which holds its new life).  0 or -ENOMEM.
+ */
+static int split_rec(struct exp_usage *w, const struct acct_dom *d,
+                     struct usage_ent *e)
 {
     uint64_t period = w->open_start_ns / w->rotate_ns * w->rotate_ns;
     struct usage_chunk *ch = chunk_for(w, period);
-    size_t old_len, host_len = strlen(w->host);
+    Xenos__UsageRecord r = XENOS__USAGE_RECORD__INIT;
+    struct acct_usage upto = d->total;
+    int rc = 0;
+
+    if ( !ch )
+        return -ENOMEM;
+#define X(f) upto.f = d->total.f - d->delta.f;
+    USAGE_WRITER_FIELDS(X)
+#undef X
+    if ( rec_fill(w, &r, d, e, &upto, w->open_start_ns + w->interval_ns) )
+    {
+        r.seq = w->next_seq;
+        rc = usage_put_record_frame(&ch->buf, &r, rec_bound(&r));
+        if ( !rc )
+        {
+#define X(f) if ( upto.f > e->base.f ) e->base.f = upto.f;
+            USAGE_WRITER_FIELDS(X)
+#undef X
+            ch->nr_records++;
+            w->next_seq++;
+            w->st.pending++;
+        }
+    }
+    chunk_drop_if_empty(w, ch);
+    if ( rc )
+        return rc;
+    e->seen = false;
+    e->vcpus_max = 0;
+    e->mem_peak_bytes = 0;
+    e->span_a = e->span_b = 0;
+    return 0;
+}
+
+/*
+ * Close the open interval at @end_ns: one record per domain seen in it or
+ * whose totals grew, into the pending chunk of its file.  @t_ns is the
+ * sample closing it.  @stopping: the daemon stops after this sample, which
+ * is before @end_ns: the records are partial (their span ends at @t_ns)
+ * and the interval stays open for a later run.  All or nothing: on ENOMEM
+ * nothing changed.
+ */
+static int interval_close(struct exp_usage *w, const struct acct_snapshot *c,
+                          uint64_t end_ns, uint64_t t_ns, bool stopping)
+{
+    uint64_t period = w->open_start_ns / w->rotate_ns * w->rotate_ns;
+    struct usage_chunk *ch = chunk_for(w, period);
     uint64_t seq = w->next_seq, nrec = 0;
+    size_t old_len;
     uint32_t i;
     int rc = 0;
 
@@ -447,51 +567,18 @@ static int interval_close(struct exp_usage *w, const struct acct_snapshot *c,
         const struct acct_dom *d = &c->doms[i];
         const struct usage_ent *e = ent_of_dom(w, i, d->uuid, false);
         Xenos__UsageRecord r = XENOS__USAGE_RECORD__INIT;
-        bool grew = false;
 
-        if ( !e )
-            continue;
-#define X(f) r.f = d->total.f > e->base.f ? d->total.f - e->base.f : 0; \
-        grew |= r.f != 0;
-        USAGE_WRITER_FIELDS(X)
-#undef X
-        if ( !grew && !e->seen )
+        if ( !e || !rec_fill(w, &r, d, e, &d->total, end_ns) )
             continue;
         r.seq = seq + nrec;
-        r.host = w->host;
-        if ( d->tenant )
-        {
-            r.tenant.data = (uint8_t *)d->tenant;
-            r.tenant.len = strlen(d->tenant);
-        }
-        r.uuid = (char *)d->uuid;
-        if ( d->name )
-        {
-            r.name.data = (uint8_t *)d->name;
-            r.name.len = strlen(d->name);
-        }
-        r.start_unix_ns = w->open_start_ns;
-        r.end_unix_ns = end_ns;
-        r.vcpus = e->vcpus_max;
-        r.mem_max_bytes = e->mem_peak_bytes;
-        r.weight = d->weight;
-        r.cap_pct = d->cap_pct;
-        r.sched_stats = d->sched_stats;
-        r.peak_window_pct = e->peak_window_pct;
-        rc = usage_put_record_frame(&ch->buf, &r, USAGE_RECORD_FIXED_MAX +
-                              host_len + r.tenant.len + ACCT_UUID_LEN +
-                              r.name.len);
+        rc = usage_put_record_frame(&ch->buf, &r, rec_bound(&r));
         w->scratch[nrec].e = (struct usage_ent *)e;
         w->scratch[nrec++].d = d;
     }
     if ( rc )
     {
         ch->buf.len = old_len;
-        if ( !old_len && !ch->nr_records )
-        {
-            free(ch->buf.p);
-            w->nr_pend--;
-        }
+        chunk_drop_if_empty(w, ch);
         return rc;
     }
     /* Each domain with a record moves its base up; the others had no
@@ -507,16 +594,23 @@ static int interval_close(struct exp_usage *w, const struct acct_snapshot *c,
     }
     for ( i = 0; i < w->tab_n; i++ )
     {
-        w->tab[i].seen = false;
-        w->tab[i].vcpus_max = 0;
-        w->tab[i].mem_peak_bytes = 0;
-        w->tab[i].peak_window_pct = 0;
+        struct usage_ent *e = &w->tab[i];
+
+        e->seen = false;
+        e->vcpus_max = 0;
+        e->mem_peak_bytes = 0;
+        e->peak_window_pct = 0;
+        /* Present at the closing sample: observed from the next
+         * interval's start on, as the previous one was to its end. */
+        e->span_a = e->present_prev && !stopping ? end_ns : 0;
+        e->span_b = e->span_a ? t_ns : 0;
+        e->present_prev &= !stopping;
     }
-    if ( !nrec && !ch->nr_records && !ch->buf.len )
-        w->nr_pend--;                   /* nothing to write */
     ch->nr_records += nrec;
+    chunk_drop_if_empty(w, ch);         /* nothing to write */
     w->next_seq += nrec;
-    w->open_start_ns = end_ns;
+    if ( !stopping )
+        w->open_start_ns = end_ns;
     w->st.pending += nrec;
     w->st.intervals++;
     return 0;
@@ -554,6 +648,7 @@ int exp_usage_update(struct exp_usage *w, const struct acct_snapshot *c,
     uint64_t t = info->sample_unix_ns;
     uint64_t boundary = t / w->interval_ns * w->interval_ns;
     bool first = !w->bases_valid || !w->open_start_ns, closed = false;
+    uint64_t open = first && !w->open_start_ns ? boundary : w->open_start_ns;
     uint32_t i;
     int rc = 0;
 
@@ -576,6 +671,26 @@ int exp_usage_update(struct exp_usage *w, const struct acct_snapshot *c,
             USAGE_WRITER_FIELDS(X)
 #undef X
         }
+        /* (A failed sample exports the last good one again: the same
+         * t and snapshot leave all this as it was.) */
+        /* Back after a sample without it: what came before is a record
+         * of its own (split_rec). */
+        if ( d->present && e->span_b && !e->present_prev &&
+             (rc = split_rec(w, d, e)) )
+            goto out;
+        if ( d->present )
+        {
+            /* Its usage counted at this sample runs from the previous one
+             * if that saw it too, else from now (xenosd's first sample,
+             * or the domain's: it is new here, or back). */
+            uint64_t from = w->prev_sample_ns && e->present_prev
+                            ? w->prev_sample_ns : t;
+
+            if ( !e->span_b )
+                e->span_a = from > open ? from : open;
+            e->span_b = t;
+        }
+        e->present_prev = d->present;
         if ( !d->present )
             continue;
         e->seen = true;
@@ -597,11 +712,23 @@ int exp_usage_update(struct exp_usage *w, const struct acct_snapshot *c,
     }
     else if ( boundary > w->open_start_ns )
     {
-        rc = interval_close(w, c, boundary);
+        rc = interval_close(w, c, boundary, t, false);
         if ( rc )
             goto out;
         closed = true;
     }
+    else if ( info->stopping )
+    {
+        /* The last sample before xenosd stops: what it observed of the
+         * open interval, as partial records (the next run's records of
+         * the same interval start where these end). */
+        rc = interval_close(w, c, w->open_start_ns + w->interval_ns, t,
+                            true);
+        if ( rc )
+            goto out;
+        closed = true;
+    }
+    w->prev_sample_ns = t;
     if ( w->nr_pend || w->state_dirty || closed )
         rc = flush(w, false);
  out:

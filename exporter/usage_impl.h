@@ -31,15 +31,13 @@
 #define USAGE_RECORD_FIXED_MAX  (25 * 12 + 4 * 5)
 
 /*
- * The counters a record and a base carry, under the names of counters.def
+ * The counters a record and a base carry (exp_usage.h's
+ * EXP_USAGE_COUNTERS), under the names of counters.def
  * (LEDGER 1), which are also their fields in usage.proto and in struct
  * acct_usage: a name missing in either fails to compile, and the count is
  * checked against counters.def below.
  */
-#define USAGE_FIELDS(X)                                                 \
-    X(cpu_ns) X(memory_byte_seconds) X(vbd_read_bytes)                  \
-    X(vbd_write_bytes) X(vbd_read_ops) X(vbd_write_ops)                 \
-    X(vif_rx_bytes) X(vif_tx_bytes)
+#define USAGE_FIELDS(X) EXP_USAGE_COUNTERS(X)
 
 #define X(f) + 1
 enum { USAGE_NR_FIELDS = 0 USAGE_FIELDS(X) };
@@ -123,6 +121,12 @@ struct usage_ent {
                                          * open interval; not in the state:
                                          * a restart forgets the part
                                          * before it */
+    /* What this process observed of the domain in the open interval
+     * (wall ns; span_b 0: nothing): from the sample its counted usage
+     * starts at, to the last sample that saw it (docs/usage-format.md,
+     * "Span").  Not saved: a restart observes afresh. */
+    uint64_t span_a, span_b;
+    bool present_prev;                  /* present at the previous update */
     struct usage_base base;             /* totals at its last record */
 };
 
@@ -135,6 +139,8 @@ struct exp_usage {
     struct strmap idx;                  /* tab[] by uuid */
     uint64_t next_seq;
     uint64_t open_start_ns;             /* 0: no interval open yet */
+    uint64_t prev_sample_ns;            /* the last update's sample, in
+                                         * this process; 0: none yet */
     bool bases_valid;                   /* else: take them at next update */
     bool state_dirty;                   /* must be saved (a save failed) */
     uint32_t state_every, unsaved;      /* intervals between saves */

@@ -59,6 +59,11 @@ static int read_rec(void *ctx, const Xenos__UsageRecord *m, uint64_t off)
         .start_unix_ns = m->start_unix_ns, .end_unix_ns = m->end_unix_ns,
         .vcpus = m->vcpus, .mem_max_bytes = m->mem_max_bytes,
         .weight = m->weight, .cap_pct = m->cap_pct,
+        .span_start_unix_ns = m->span_start_unix_ns,
+        .span_end_unix_ns = m->span_end_unix_ns,
+        .sched_stats = m->sched_stats, .wait_ns = m->wait_ns,
+        .throttled_ns = m->throttled_ns,
+        .peak_window_pct = m->peak_window_pct,
 #define X(f) .f = m->f,
         USAGE_FIELDS(X)
 #undef X
@@ -115,4 +120,75 @@ int exp_usage_read(const char *path, exp_usage_rec_cb rec,
     free(rd.name);
     free(buf);
     return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Listing a ledger directory                                          */
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void exp_usage_files_free(char **names, size_t nr)
+{
+    size_t i;
+
+    for ( i = 0; i < nr; i++ )
+        free(names[i]);
+    free(names);
+}
+
+int exp_usage_files(int dirfd, char ***names, size_t *nr)
+{
+    char **v = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    int dfd = dup(dirfd), rc = 0;
+    DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+
+    *names = NULL;
+    *nr = 0;
+    if ( !d )
+    {
+        rc = -errno;
+        if ( dfd >= 0 )
+            close(dfd);
+        return rc;
+    }
+    /* The dup shares its offset with @dirfd: start from the top. */
+    rewinddir(d);
+    while ( (de = readdir(d)) )
+    {
+        if ( !usage__is_ledger_name(de->d_name) )
+            continue;
+        if ( n == cap )
+        {
+            char **nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*nv));
+
+            if ( !nv )
+            {
+                rc = -ENOMEM;
+                break;
+            }
+            v = nv;
+        }
+        if ( !(v[n] = strdup(de->d_name)) )
+        {
+            rc = -ENOMEM;
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if ( rc )
+    {
+        exp_usage_files_free(v, n);
+        return rc;
+    }
+    if ( n )
+        qsort(v, n, sizeof(*v), name_cmp);
+    *names = v;
+    *nr = n;
+    return 0;
 }

@@ -178,56 +178,17 @@ static void recover_damage(void *ctx, uint64_t off, uint64_t len,
                  why, len);
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Scan the ledger files from w->file on, apply what the state lacks and
  * cut torn tails. */
 int usage__recover_files(struct exp_usage *w, char *err, size_t errlen)
 {
     struct usage_recover rv = { .w = w, .err = err, .errlen = errlen };
-    char **names = NULL, from[USAGE_NAME_LEN];
-    size_t nr = 0, cap = 0, i;
-    struct dirent *de;
-    int dfd = dup(w->dir_fd), rc = 0;
-    DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+    char **names, from[USAGE_NAME_LEN];
+    size_t nr, i;
+    int rc = exp_usage_files(w->dir_fd, &names, &nr);
 
-    if ( !d )
-    {
-        rc = -errno;
-        if ( dfd >= 0 )
-            close(dfd);
+    if ( rc )
         return rc;
-    }
-    rewinddir(d);
-    while ( (de = readdir(d)) )
-    {
-        if ( !usage__is_ledger_name(de->d_name) )
-            continue;
-        if ( nr == cap )
-        {
-            char **nn = realloc(names, (cap = cap ? cap * 2 : 16) *
-                                sizeof(*nn));
-
-            if ( !nn )
-            {
-                rc = -ENOMEM;
-                goto out;
-            }
-            names = nn;
-        }
-        names[nr] = strdup(de->d_name);
-        if ( !names[nr] )
-        {
-            rc = -ENOMEM;
-            goto out;
-        }
-        nr++;
-    }
-    if ( nr )
-        qsort(names, nr, sizeof(*names), name_cmp);
     snprintf(from, sizeof(from), "%s", w->file);
     for ( i = 0; i < nr && !rc; i++ )
     {
@@ -295,10 +256,6 @@ int usage__recover_files(struct exp_usage *w, char *err, size_t errlen)
                 rc = fio_fsync_fd(w->dir_fd);
         }
     }
- out:
-    closedir(d);
-    for ( i = 0; i < nr; i++ )
-        free(names[i]);
-    free(names);
+    exp_usage_files_free(names, nr);
     return rc;
 }

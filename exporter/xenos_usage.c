@@ -2,15 +2,24 @@
  * xenos_usage.c: xenos-usage, the usage ledger's reader for people and
  * billing scripts.
  *
- *   xenos-usage dump [--format table|csv|json] FILES...
+ *   xenos-usage dump [--format table|csv|json|jsonl] FILES...
  *   xenos-usage sum --by tenant|domain [--from T] [--to T]
- *                   [--format table|csv|json] FILES...
+ *                   [--format table|csv|json|jsonl] FILES...
+ *   xenos-usage reconcile [--state-dir DIR] [--ledger DIR]
+ *                   [--checkpoint FILE] [--sim-host SOCKET]
+ *                   [--format table|csv|jsonl]
+ *   xenos-usage ship ...   (xenos_usage_ship.c: the ledger into PostgreSQL)
  *
  * Damage in a file (docs/usage-format.md) is reported on stderr as
  * "FILE: byte OFF: why (N bytes skipped)"; reading goes on at the next
  * whole record, so only the damaged stretch is lost.  Exit status: 0 all
  * files whole, 1 damage was reported (the output holds every good
  * record), 2 bad usage or a file that could not be read.
+ *
+ * reconcile holds the ledger against the collector's checkpoint, and that
+ * against the simulated host's ground truth (sources: xenos_usage_src.c;
+ * the comparison: usage_cmp.c), a line per differing counter; exit 1 on
+ * any difference.
  *
  * Names are untrusted: escaped for every format (txt_escape for the
  * table, txt_csv_str for CSV: quoted, formulas neutralised, bad UTF-8 as
@@ -27,21 +36,14 @@
 
 #include <xenos/cli.h>
 #include <xenos/exp_usage.h>
-#include <xenos/strmap.h>
 #include <xenos/text.h>
+
+#include "xenos_usage_src.h"
+#include "xenos_usage_ship.h"
 
 #define NS_PER_S    1000000000ull
 
-enum fmt { FMT_TABLE, FMT_CSV, FMT_JSON };
-
-struct sum_row {
-    char *key;                          /* tenant name or uuid */
-    char *name, *tenant;                /* domain: its last name, tenant */
-    uint64_t records;
-    uint64_t cpu_ns, memory_byte_seconds;
-    uint64_t vbd_read_bytes, vbd_write_bytes, vbd_read_ops, vbd_write_ops;
-    uint64_t vif_rx_bytes, vif_tx_bytes;
-};
+enum fmt { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_JSONL };
 
 struct ctx {
     enum fmt fmt;
@@ -51,9 +53,8 @@ struct ctx {
     uint64_t nr_out;                    /* records printed */
     bool damaged;
     bool oom;
-    struct sum_row *rows;
-    size_t nr_rows, cap_rows;
-    struct strmap idx;                  /* rows[] by key */
+    /* sum's totals: the same tables reconcile compares (usage_cmp.c) */
+    struct exp_usage_src sum;
 };
 
 /* ------------------------------------------------------------------ */
@@ -97,11 +98,34 @@ static void put_time(FILE *f, uint64_t ns)
 /* ------------------------------------------------------------------ */
 /* dump                                                                */
 
-static const char *const dump_cols[] = {
-    "seq", "host", "tenant", "uuid", "name", "start", "end", "cpu_ns",
-    "vcpus", "memory_byte_seconds", "mem_max_bytes", "vbd_read_bytes", "vbd_write_bytes",
-    "vbd_read_ops", "vbd_write_ops", "vif_rx_bytes", "vif_tx_bytes", "weight",
-    "cap_pct",
+/*
+ * The columns of dump, in usage.proto's field order and under its field
+ * names (docs/usage-format.md, "xenos-usage").  The contention counters
+ * are unknown, not zero, when sched_stats is false: null in JSON, empty
+ * in CSV, "-" in the table.
+ */
+enum col_kind { COL_STR, COL_TIME, COL_U64, COL_BOOL, COL_SCHED };
+
+#define DUMP_COLS(X)                                                    \
+    X(seq, COL_U64) X(host, COL_STR) X(tenant, COL_STR) X(uuid, COL_STR) \
+    X(name, COL_STR) X(start_unix_ns, COL_TIME) X(end_unix_ns, COL_TIME) \
+    X(cpu_ns, COL_U64) X(vcpus, COL_U64)                                \
+    X(memory_byte_seconds, COL_U64) X(mem_max_bytes, COL_U64)           \
+    X(vbd_read_bytes, COL_U64) X(vbd_write_bytes, COL_U64)              \
+    X(vbd_read_ops, COL_U64) X(vbd_write_ops, COL_U64)                  \
+    X(vif_rx_bytes, COL_U64) X(vif_tx_bytes, COL_U64)                   \
+    X(weight, COL_U64) X(cap_pct, COL_U64)                              \
+    X(span_start_unix_ns, COL_TIME) X(span_end_unix_ns, COL_TIME)       \
+    X(sched_stats, COL_BOOL) X(wait_ns, COL_SCHED)                      \
+    X(throttled_ns, COL_SCHED) X(peak_window_pct, COL_SCHED)
+
+static const struct dump_col {
+    const char *name;
+    enum col_kind kind;
+} dump_cols[] = {
+#define X(f, k) { #f, k },
+    DUMP_COLS(X)
+#undef X
 };
 #define NR_DUMP_COLS (sizeof(dump_cols) / sizeof(dump_cols[0]))
 
@@ -114,58 +138,91 @@ static void dump_head(enum fmt fmt)
         fputs("[", stdout);
         return;
     }
+    if ( fmt == FMT_JSONL )
+        return;
     for ( i = 0; i < NR_DUMP_COLS; i++ )
         printf("%s%s", i ? (fmt == FMT_CSV ? "," : "\t") : "",
-               dump_cols[i]);
+               dump_cols[i].name);
     fputc('\n', stdout);
+}
+
+/* One value of record @r in column @col, as format @fmt wants it. */
+static void dump_val(enum fmt fmt, const struct exp_usage_rec *r,
+                     const struct dump_col *col, const char *s, uint64_t v)
+{
+    bool json = fmt == FMT_JSON || fmt == FMT_JSONL;
+
+    switch ( col->kind )
+    {
+    case COL_STR:
+        if ( json && !s[0] && !strcmp(col->name, "tenant") )
+            s = NULL;                   /* tenant: none */
+        if ( json )
+            txt_json_str(stdout, s);
+        else
+            put_str(stdout, fmt, s);
+        break;
+    case COL_TIME:
+        if ( fmt == FMT_TABLE )
+            put_time(stdout, v);
+        else
+            printf("%" PRIu64, v);
+        break;
+    case COL_BOOL:
+        fputs(fmt == FMT_TABLE ? (v ? "yes" : "no") : (v ? "true" : "false"),
+              stdout);
+        break;
+    case COL_SCHED:
+        if ( r->sched_stats )
+            printf("%" PRIu64, v);
+        else if ( json )
+            fputs("null", stdout);
+        else if ( fmt == FMT_TABLE )
+            fputs("-", stdout);
+        break;
+    case COL_U64:
+        printf("%" PRIu64, v);
+        break;
+    }
 }
 
 static int dump_rec(void *vctx, const struct exp_usage_rec *r, uint64_t off)
 {
     struct ctx *c = vctx;
-    const char *sep = c->fmt == FMT_CSV ? "," : "\t";
-    uint64_t v[] = { r->cpu_ns, r->vcpus, r->memory_byte_seconds, r->mem_max_bytes,
-                     r->vbd_read_bytes, r->vbd_write_bytes, r->vbd_read_ops,
-                     r->vbd_write_ops, r->vif_rx_bytes, r->vif_tx_bytes,
-                     r->weight, r->cap_pct };
-    size_t i;
+    bool json = c->fmt == FMT_JSON || c->fmt == FMT_JSONL;
+    const char *sep = json || c->fmt == FMT_CSV ? "," : "\t";
+    const struct dump_col *col = dump_cols;
 
     (void)off;
     if ( c->fmt == FMT_JSON )
-    {
-        printf("%s\n{\"seq\":%" PRIu64 ",\"host\":", c->nr_out ? "," : "",
-               r->seq);
-        txt_json_str(stdout, r->host);
-        fputs(",\"tenant\":", stdout);
-        txt_json_str(stdout, r->tenant[0] ? r->tenant : NULL);
-        fputs(",\"uuid\":", stdout);
-        txt_json_str(stdout, r->uuid);
-        fputs(",\"name\":", stdout);
-        txt_json_str(stdout, r->name);
-        printf(",\"start_unix_ns\":%" PRIu64 ",\"end_unix_ns\":%" PRIu64,
-               r->start_unix_ns, r->end_unix_ns);
-        for ( i = 0; i < sizeof(v) / sizeof(v[0]); i++ )
-            printf(",\"%s\":%" PRIu64, dump_cols[7 + i], v[i]);
-        fputs("}", stdout);
-    }
-    else
-    {
-        printf("%" PRIu64 "%s", r->seq, sep);
-        put_str(stdout, c->fmt, r->host);
-        fputs(sep, stdout);
-        put_str(stdout, c->fmt, r->tenant);
-        fputs(sep, stdout);
-        put_str(stdout, c->fmt, r->uuid);
-        fputs(sep, stdout);
-        put_str(stdout, c->fmt, r->name);
-        fputs(sep, stdout);
-        put_time(stdout, r->start_unix_ns);
-        fputs(sep, stdout);
-        put_time(stdout, r->end_unix_ns);
-        for ( i = 0; i < sizeof(v) / sizeof(v[0]); i++ )
-            printf("%s%" PRIu64, sep, v[i]);
+        printf("%s\n", c->nr_out ? "," : "");
+    if ( json )
+        fputc('{', stdout);
+    /* Each kind takes its value from the record's member of the same
+     * name: a string, or a number. */
+#define DUMP_STR_COL_STR(f) r->f
+#define DUMP_STR_COL_TIME(f) NULL
+#define DUMP_STR_COL_U64(f) NULL
+#define DUMP_STR_COL_BOOL(f) NULL
+#define DUMP_STR_COL_SCHED(f) NULL
+#define DUMP_NUM_COL_STR(f) 0
+#define DUMP_NUM_COL_TIME(f) r->f
+#define DUMP_NUM_COL_U64(f) r->f
+#define DUMP_NUM_COL_BOOL(f) r->f
+#define DUMP_NUM_COL_SCHED(f) r->f
+#define X(f, k)                                                         \
+    if ( col != dump_cols )                                             \
+        fputs(sep, stdout);                                             \
+    if ( json )                                                         \
+        printf("\"%s\":", col->name);                                   \
+    dump_val(c->fmt, r, col, DUMP_STR_##k(f), (uint64_t)DUMP_NUM_##k(f)); \
+    col++;
+    DUMP_COLS(X)
+#undef X
+    if ( json )
+        fputc('}', stdout);
+    if ( c->fmt != FMT_JSON )
         fputc('\n', stdout);
-    }
     c->nr_out++;
     return 0;
 }
@@ -173,150 +230,260 @@ static int dump_rec(void *vctx, const struct exp_usage_rec *r, uint64_t off)
 /* ------------------------------------------------------------------ */
 /* sum                                                                 */
 
-static const char *row_key(const void *rows, uint32_t i)
-{
-    return ((const struct sum_row *)rows)[i].key;
-}
-
-static struct sum_row *row_get(struct ctx *c, const char *key)
-{
-    long i = strmap_find(&c->idx, key, row_key, c->rows);
-    struct sum_row *r;
-
-    if ( i >= 0 )
-        return &c->rows[i];
-    if ( c->nr_rows == c->cap_rows )
-    {
-        size_t cap = c->cap_rows ? c->cap_rows * 2 : 64;
-
-        r = realloc(c->rows, cap * sizeof(*r));
-        if ( !r )
-            return NULL;
-        c->rows = r;
-        c->cap_rows = cap;
-    }
-    r = &c->rows[c->nr_rows];
-    memset(r, 0, sizeof(*r));
-    r->key = strdup(key);
-    if ( !r->key || strmap_add(&c->idx, (uint32_t)c->nr_rows, row_key,
-                               c->rows) )
-    {
-        free(r->key);
-        return NULL;
-    }
-    c->nr_rows++;
-    return r;
-}
-
-static int replace(char **dst, const char *s)
-{
-    char *n;
-
-    if ( *dst && !strcmp(*dst, s) )
-        return 0;
-    n = strdup(s);
-    if ( !n )
-        return -ENOMEM;
-    free(*dst);
-    *dst = n;
-    return 0;
-}
-
 static int sum_rec(void *vctx, const struct exp_usage_rec *r, uint64_t off)
 {
     struct ctx *c = vctx;
-    struct sum_row *row;
 
     (void)off;
     /* A record belongs to the period its interval starts in, so periods
      * that tile time count each record once. */
     if ( r->start_unix_ns < c->from_ns || r->start_unix_ns >= c->to_ns )
         return 0;
-    row = row_get(c, c->by_domain ? r->uuid : r->tenant);
-    if ( !row || (c->by_domain && (replace(&row->name, r->name) ||
-                                   replace(&row->tenant, r->tenant))) )
+    if ( exp_usage_src_add_rec(&c->sum, r) )
     {
         c->oom = true;
         return -ENOMEM;
     }
-    row->records++;
-    row->cpu_ns += r->cpu_ns;
-    row->memory_byte_seconds += r->memory_byte_seconds;
-    row->vbd_read_bytes += r->vbd_read_bytes;
-    row->vbd_write_bytes += r->vbd_write_bytes;
-    row->vbd_read_ops += r->vbd_read_ops;
-    row->vbd_write_ops += r->vbd_write_ops;
-    row->vif_rx_bytes += r->vif_rx_bytes;
-    row->vif_tx_bytes += r->vif_tx_bytes;
     return 0;
 }
 
-static int row_cmp(const void *a, const void *b)
-{
-    return strcmp(((const struct sum_row *)a)->key,
-                  ((const struct sum_row *)b)->key);
-}
+/* The rows, sorted by key: 0, or -ENOMEM (nothing printed). */
+/* sum's contention columns: wait and throttled time added up, the peak
+ * the highest; null/empty/- when a record of the row lacks them. */
+static const char *const sched_sums[] = {
+    "wait_ns", "throttled_ns", "peak_window_pct",
+};
+#define NR_SCHED_SUMS ((int)(sizeof(sched_sums) / sizeof(sched_sums[0])))
 
-static void sum_print(struct ctx *c)
+static int sum_print(struct ctx *c)
 {
-    static const char *const cols[] = {
-        "records", "cpu_ns", "memory_byte_seconds", "vbd_read_bytes", "vbd_write_bytes",
-        "vbd_read_ops", "vbd_write_ops", "vif_rx_bytes", "vif_tx_bytes",
-    };
+    const struct exp_usage_table *t = c->by_domain ? &c->sum.doms
+                                                   : &c->sum.tenants;
+    const struct exp_usage_row **rows = exp_usage_sorted(t);
     const char *sep = c->fmt == FMT_CSV ? "," : "\t";
-    size_t i, j;
+    bool json = c->fmt == FMT_JSON || c->fmt == FMT_JSONL;
+    uint32_t i;
+    int j;
 
-    if ( c->nr_rows )
-        qsort(c->rows, c->nr_rows, sizeof(*c->rows), row_cmp);
+    if ( t->n && !rows )
+        return -ENOMEM;
     if ( c->fmt == FMT_JSON )
         fputs("[", stdout);
-    else
+    else if ( !json )
     {
         fputs(c->by_domain ? "uuid" : "tenant", stdout);
         if ( c->by_domain )
             printf("%sname%stenant", sep, sep);
-        for ( j = 0; j < sizeof(cols) / sizeof(cols[0]); j++ )
-            printf("%s%s", sep, cols[j]);
+        printf("%srecords", sep);
+        for ( j = 0; j < EXP_USAGE_NR_COUNTERS; j++ )
+            printf("%s%s", sep, exp_usage_counters[j]);
+        for ( j = 0; j < NR_SCHED_SUMS; j++ )
+            printf("%s%s", sep, sched_sums[j]);
         fputc('\n', stdout);
     }
-    for ( i = 0; i < c->nr_rows; i++ )
+    for ( i = 0; i < t->n; i++ )
     {
-        const struct sum_row *r = &c->rows[i];
-        uint64_t v[] = { r->records, r->cpu_ns, r->memory_byte_seconds,
-                         r->vbd_read_bytes, r->vbd_write_bytes, r->vbd_read_ops,
-                         r->vbd_write_ops, r->vif_rx_bytes, r->vif_tx_bytes };
+        const struct exp_usage_row *r = rows[i];
+        const char *name = r->name ? r->name : "";
+        const char *tenant = r->tenant ? r->tenant : "";
+        /* Unknown unless every record of the row had them. */
+        bool known = r->records && !r->sched_unknown;
+        uint64_t sv[NR_SCHED_SUMS] = { r->wait_ns, r->throttled_ns,
+                                       r->peak_window_pct };
 
-        if ( c->fmt == FMT_JSON )
+        if ( json )
         {
-            printf("%s\n{\"%s\":", i ? "," : "",
-                   c->by_domain ? "uuid" : "tenant");
+            if ( c->fmt == FMT_JSON )
+                printf("%s\n", i ? "," : "");
+            printf("{\"%s\":", c->by_domain ? "uuid" : "tenant");
             txt_json_str(stdout, c->by_domain || r->key[0] ? r->key : NULL);
             if ( c->by_domain )
             {
                 fputs(",\"name\":", stdout);
-                txt_json_str(stdout, r->name);
+                txt_json_str(stdout, name);
                 fputs(",\"tenant\":", stdout);
-                txt_json_str(stdout, r->tenant[0] ? r->tenant : NULL);
+                txt_json_str(stdout, tenant[0] ? tenant : NULL);
             }
-            for ( j = 0; j < sizeof(v) / sizeof(v[0]); j++ )
-                printf(",\"%s\":%" PRIu64, cols[j], v[j]);
-            fputs("}", stdout);
+            printf(",\"records\":%" PRIu64, r->records);
+            for ( j = 0; j < EXP_USAGE_NR_COUNTERS; j++ )
+                printf(",\"%s\":%" PRIu64, exp_usage_counters[j], r->v[j]);
+            for ( j = 0; j < NR_SCHED_SUMS; j++ )
+                if ( known )
+                    printf(",\"%s\":%" PRIu64, sched_sums[j], sv[j]);
+                else
+                    printf(",\"%s\":null", sched_sums[j]);
+            fputs(c->fmt == FMT_JSONL ? "}\n" : "}", stdout);
             continue;
         }
         put_str(stdout, c->fmt, r->key);
         if ( c->by_domain )
         {
             fputs(sep, stdout);
-            put_str(stdout, c->fmt, r->name);
+            put_str(stdout, c->fmt, name);
             fputs(sep, stdout);
-            put_str(stdout, c->fmt, r->tenant);
+            put_str(stdout, c->fmt, tenant);
         }
-        for ( j = 0; j < sizeof(v) / sizeof(v[0]); j++ )
-            printf("%s%" PRIu64, sep, v[j]);
+        printf("%s%" PRIu64, sep, r->records);
+        for ( j = 0; j < EXP_USAGE_NR_COUNTERS; j++ )
+            printf("%s%" PRIu64, sep, r->v[j]);
+        for ( j = 0; j < NR_SCHED_SUMS; j++ )
+            if ( known )
+                printf("%s%" PRIu64, sep, sv[j]);
+            else
+                printf("%s%s", sep, c->fmt == FMT_TABLE ? "-" : "");
         fputc('\n', stdout);
     }
     if ( c->fmt == FMT_JSON )
         fputs("\n]\n", stdout);
+    free(rows);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* reconcile                                                           */
+
+#define RECONCILE_STATE_DIR_DEFAULT "/var/lib/xenos"
+
+struct rc_opts {
+    const char *state_dir, *ledger_dir, *checkpoint, *sim_host;
+};
+
+static void rc_damage(const char *file, uint64_t off, uint64_t len,
+                      const char *why)
+{
+    fprintf(stderr, "xenos-usage: %s: byte %" PRIu64 ": %s (%" PRIu64
+            " bytes skipped)\n", file, off, why, len);
+}
+
+static void rc_head(enum fmt fmt)
+{
+    static const char *const cols[] = {
+        "a", "b", "level", "key", "name", "counter", "a_value", "b_value",
+        "b_minus_a",
+    };
+    size_t i;
+
+    if ( fmt == FMT_JSONL )
+        return;
+    for ( i = 0; i < sizeof(cols) / sizeof(cols[0]); i++ )
+        printf("%s%s", i ? (fmt == FMT_CSV ? "," : "\t") : "", cols[i]);
+    fputc('\n', stdout);
+}
+
+/* One difference, a line in @ctx's format. */
+static void rc_diff(void *ctx, const struct exp_usage_src *a,
+                    const struct exp_usage_src *b, bool tenant,
+                    const char *key, const char *name, const char *counter,
+                    uint64_t va, uint64_t vb)
+{
+    enum fmt fmt = *(const enum fmt *)ctx;
+    const char *sep = fmt == FMT_CSV ? "," : "\t";
+    /* b - a, signed, without overflow for any two u64 */
+    const char *sign = vb >= va ? "" : "-";
+    uint64_t mag = vb >= va ? vb - va : va - vb;
+
+    if ( fmt == FMT_JSONL )
+    {
+        printf("{\"a\":\"%s\",\"b\":\"%s\",\"level\":\"%s\",\"key\":",
+               a->what, b->what, tenant ? "tenant" : "domain");
+        txt_json_str(stdout, tenant && !key[0] ? NULL : key);
+        fputs(",\"name\":", stdout);
+        txt_json_str(stdout, name);
+        printf(",\"counter\":\"%s\",\"a_value\":%" PRIu64 ",\"b_value\":%"
+               PRIu64 ",\"b_minus_a\":%s%" PRIu64 "}\n", counter, va, vb,
+               sign, mag);
+        return;
+    }
+    printf("%s%s%s%s%s%s", a->what, sep, b->what, sep,
+           tenant ? "tenant" : "domain", sep);
+    put_str(stdout, fmt, key);
+    fputs(sep, stdout);
+    put_str(stdout, fmt, name ? name : "");
+    printf("%s%s%s%" PRIu64 "%s%" PRIu64 "%s%s%" PRIu64 "\n", sep, counter,
+           sep, va, sep, vb, sep, sign, mag);
+}
+
+/* @a against @b: differences printed, a summary on stderr; how many
+ * differences, or -ENOMEM. */
+static long rc_compare(enum fmt fmt, const struct exp_usage_src *a,
+                       const struct exp_usage_src *b)
+{
+    long n = exp_usage_compare(a, b, rc_diff, &fmt);
+
+    if ( n >= 0 )
+        fprintf(stderr, "xenos-usage: reconcile: %s against %s: %" PRIu32
+                " and %" PRIu32 " domains, %" PRIu32 " and %" PRIu32
+                " tenants: %ld difference%s\n", a->what, b->what,
+                a->doms.n, b->doms.n, a->tenants.n, b->tenants.n, n,
+                n == 1 ? "" : "s");
+    return n;
+}
+
+/*
+ * xenos-usage reconcile: the ledger against the collector's checkpoint,
+ * and (--sim-host) the checkpoint against the simulated host's ground
+ * truth.  Exit 0: they agree, 1: a difference (or damage), 2: an error.
+ */
+static int reconcile(enum fmt fmt, const struct rc_opts *o)
+{
+    char ledger[4096], ckpt[4096], err[1024] = "";
+    struct exp_usage_src sl, sc, sh;
+    struct acct_collector *col = NULL;
+    uint32_t all = (1u << EXP_USAGE_NR_COUNTERS) - 1;
+    long n = 0, m;
+    int rc, status = 0;
+
+    snprintf(ledger, sizeof(ledger), "%s", o->ledger_dir ? o->ledger_dir
+             : "");
+    if ( !o->ledger_dir )
+        snprintf(ledger, sizeof(ledger), "%s/usage", o->state_dir);
+    snprintf(ckpt, sizeof(ckpt), "%s", o->checkpoint ? o->checkpoint : "");
+    if ( !o->checkpoint )
+        snprintf(ckpt, sizeof(ckpt), "%s/checkpoint", o->state_dir);
+    exp_usage_src_init(&sl, "ledger", all);
+    exp_usage_src_init(&sc, "checkpoint", all);
+    /* The simulated host counts CPU time exactly; its other counters are
+     * the domains' own, not a truth to hold the accounting against. */
+    exp_usage_src_init(&sh, "host", 1u << 0);
+    rc = usrc_ledger(&sl, ledger, rc_damage, err, sizeof(err));
+    if ( rc == -EBADMSG )
+    {
+        status = 1;
+        rc = 0;
+    }
+    if ( !rc )
+        rc = usrc_checkpoint_load(&col, ckpt, err, sizeof(err));
+    if ( !rc )
+        rc = usrc_collector(&sc, col);
+    if ( !rc && o->sim_host )
+        rc = usrc_sim_truth(&sh, o->sim_host, col, err, sizeof(err));
+    if ( rc )
+    {
+        fprintf(stderr, "xenos-usage: reconcile: %s\n", err[0] ? err
+                : strerror(-rc));
+        status = 2;
+        goto out;
+    }
+    rc_head(fmt);
+    n = rc_compare(fmt, &sl, &sc);
+    if ( n >= 0 && o->sim_host )
+    {
+        m = rc_compare(fmt, &sc, &sh);
+        n = m < 0 ? m : n + m;
+    }
+    if ( n < 0 )
+    {
+        fprintf(stderr, "xenos-usage: reconcile: %s\n", strerror(ENOMEM));
+        status = 2;
+    }
+    else if ( n )
+        status = 1;
+ out:
+    acct_collector_free(col);
+    exp_usage_src_deinit(&sl);
+    exp_usage_src_deinit(&sc);
+    exp_usage_src_deinit(&sh);
+    return status;
 }
 
 /* ------------------------------------------------------------------ */
@@ -375,14 +542,21 @@ static int parse_time(const char *s, uint64_t *ns)
 static int usage(void)
 {
     printf(
-        "usage: xenos-usage dump [--format table|csv|json] FILES...\n"
+        "usage: xenos-usage dump [--format table|csv|json|jsonl] FILES...\n"
         "       xenos-usage sum --by tenant|domain [--from T] [--to T]\n"
-        "                       [--format table|csv|json] FILES...\n"
+        "                       [--format table|csv|json|jsonl] FILES...\n"
+        "       xenos-usage reconcile [--state-dir DIR] [--ledger DIR]\n"
+        "                       [--checkpoint FILE] [--sim-host SOCKET]\n"
+        "                       [--format table|csv|jsonl]\n"
+        USAGE_SHIP_HELP
         "       xenos-usage --version | --help\n"
         "T: unix seconds or ISO-8601 UTC (2026-11-01T00:00:00Z); a record\n"
         "counts in [from, to) by its interval's start.\n"
-        "Exit: 0 whole, 1 damage reported (good records still used), 2 "
-        "error.\n");
+        "reconcile: the ledger (DIR/usage) against the checkpoint\n"
+        "(DIR/checkpoint; DIR: /var/lib/xenos), and that against the\n"
+        "simulated host's ground truth; a line per difference.\n"
+        "Exit: 0 whole (reconcile: they agree), 1 damage reported (good\n"
+        "records still used; reconcile: a difference), 2 error.\n");
     return 0;
 }
 
@@ -391,6 +565,10 @@ static const struct option long_opts[] = {
     { "by", required_argument, NULL, 'b' },
     { "from", required_argument, NULL, 'F' },
     { "to", required_argument, NULL, 'T' },
+    { "state-dir", required_argument, NULL, 'S' },
+    { "ledger", required_argument, NULL, 'L' },
+    { "checkpoint", required_argument, NULL, 'C' },
+    { "sim-host", required_argument, NULL, 'H' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, CLI_OPT_VERSION },
     { NULL, 0, NULL, 0 },
@@ -399,10 +577,22 @@ static const struct option long_opts[] = {
 int main(int argc, char **argv)
 {
     struct ctx c = { .fmt = FMT_TABLE, .to_ns = UINT64_MAX };
-    bool sum, by_set = false;
+    uint32_t all = (1u << EXP_USAGE_NR_COUNTERS) - 1;
+    struct rc_opts ro = { .state_dir = RECONCILE_STATE_DIR_DEFAULT };
+    bool sum, by_set = false, rc_set = false;
     int opt, i, rc, status = 0;
-    size_t k;
 
+    /* ship has options of its own: it parses them itself. */
+    if ( argc > 1 && !strcmp(argv[1], "ship") )
+#ifdef XENOS_HAVE_SHIP
+        return usage_ship_main(argc - 1, argv + 1);
+#else
+    {
+        fprintf(stderr, "xenos-usage: ship is not built in (libpq was not "
+                "found at build time)\n");
+        return 2;
+    }
+#endif
     opterr = 0;
     while ( (opt = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1 )
     {
@@ -415,9 +605,11 @@ int main(int argc, char **argv)
                 c.fmt = FMT_CSV;
             else if ( !strcmp(optarg, "json") )
                 c.fmt = FMT_JSON;
+            else if ( !strcmp(optarg, "jsonl") )
+                c.fmt = FMT_JSONL;
             else
-                return cli_usage_error("xenos-usage", "--format: table, csv "
-                                       "or json, not '%s'", optarg);
+                return cli_usage_error("xenos-usage", "--format: table, csv, "
+                                       "json or jsonl, not '%s'", optarg);
             break;
         case 'b':
             by_set = true;
@@ -434,6 +626,14 @@ int main(int argc, char **argv)
                                        "seconds nor ISO-8601 UTC: '%s'",
                                        opt == 'F' ? "from" : "to", optarg);
             break;
+        case 'S':
+        case 'L':
+        case 'C':
+        case 'H':
+            rc_set = true;
+            *(opt == 'S' ? &ro.state_dir : opt == 'L' ? &ro.ledger_dir
+              : opt == 'C' ? &ro.checkpoint : &ro.sim_host) = optarg;
+            break;
         case 'h':
             return usage();
         case CLI_OPT_VERSION:
@@ -445,10 +645,35 @@ int main(int argc, char **argv)
     /* The options may stand before or after the command (getopt_long
      * moves the words that are not options to the end, in order). */
     if ( optind >= argc )
-        return cli_usage_error("xenos-usage", "no command (dump or sum)");
+        return cli_usage_error("xenos-usage", "no command (dump, sum or "
+                               "reconcile)");
+    if ( !strcmp(argv[optind], "reconcile") )
+    {
+        if ( by_set || c.from_ns || c.to_ns != UINT64_MAX )
+            return cli_usage_error("xenos-usage", "--by, --from and --to "
+                                   "are for sum, not reconcile");
+        if ( c.fmt == FMT_JSON )
+            return cli_usage_error("xenos-usage", "reconcile: --format "
+                                   "table, csv or jsonl");
+        if ( optind + 1 < argc )
+            return cli_usage_error("xenos-usage", "reconcile reads no "
+                                   "FILES ('%s'): --ledger DIR",
+                                   argv[optind + 1]);
+        status = reconcile(c.fmt, &ro);
+        if ( fflush(stdout) || ferror(stdout) )
+        {
+            fprintf(stderr, "xenos-usage: writing the output failed\n");
+            return 2;
+        }
+        return status;
+    }
+    if ( rc_set )
+        return cli_usage_error("xenos-usage", "--state-dir, --ledger, "
+                               "--checkpoint and --sim-host are for "
+                               "reconcile");
     if ( strcmp(argv[optind], "dump") && strcmp(argv[optind], "sum") )
-        return cli_usage_error("xenos-usage", "unknown command '%s' (dump "
-                               "or sum)", argv[optind]);
+        return cli_usage_error("xenos-usage", "unknown command '%s' (dump, "
+                               "sum or reconcile)", argv[optind]);
     sum = !strcmp(argv[optind++], "sum");
     if ( sum && !by_set )
         return cli_usage_error("xenos-usage", "sum needs --by tenant or "
@@ -460,6 +685,7 @@ int main(int argc, char **argv)
         return cli_usage_error("xenos-usage", "no FILES to read");
     if ( !sum )
         dump_head(c.fmt);
+    exp_usage_src_init(&c.sum, "ledger", all);
     for ( i = optind; i < argc; i++ )
     {
         c.file = argv[i];
@@ -476,18 +702,14 @@ int main(int argc, char **argv)
                 break;
         }
     }
-    if ( sum )
-        sum_print(&c);
+    if ( sum && sum_print(&c) )
+    {
+        fprintf(stderr, "xenos-usage: %s\n", strerror(ENOMEM));
+        status = 2;
+    }
     else if ( c.fmt == FMT_JSON )
         fputs("\n]\n", stdout);
-    for ( k = 0; k < c.nr_rows; k++ )
-    {
-        free(c.rows[k].key);
-        free(c.rows[k].name);
-        free(c.rows[k].tenant);
-    }
-    free(c.rows);
-    strmap_free(&c.idx);
+    exp_usage_src_deinit(&c.sum);
     if ( fflush(stdout) || ferror(stdout) )
     {
         fprintf(stderr, "xenos-usage: writing the output failed\n");

@@ -20,6 +20,8 @@
 
 #include <xenos/sim.h>
 
+#include "tmptree.h"
+
 #define NR_DOMS     6
 #define NR_WINDOWS  3
 
@@ -53,7 +55,6 @@ static char tmpdir[256];
 
 static void setup(void)
 {
-    const char *base = getenv("TMPDIR");
     unsigned int i, w;
 
     memset(doms, 0, sizeof(doms));
@@ -100,36 +101,12 @@ static void setup(void)
     result.window_cpu_ns = windows;
     result.window_entitled_ns = entitled;
 
-    snprintf(tmpdir, sizeof(tmpdir), "%s/xenos-report-XXXXXX",
-             base && *base ? base : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void rm_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    struct dirent *e;
-    char sub[512];
-
-    if ( !d )
-    {
-        unlink(path);
-        return;
-    }
-    while ( (e = readdir(d)) )
-    {
-        if ( !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") )
-            continue;
-        snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-        rm_tree(sub);
-    }
-    closedir(d);
-    rmdir(path);
+    tmptree_make(tmpdir, sizeof(tmpdir), "report");
 }
 
 static void teardown(void)
 {
-    rm_tree(tmpdir);
+    tmptree_remove(tmpdir);
     tmpdir[0] = '\0';
 }
 

@@ -79,20 +79,35 @@ static void teardown(void)
     ck_assert_int_eq(system(cmd), 0);
 }
 
-/* A sample at @t_s: domain i ran (i + 1) * @cpu ns since the last. */
-static int tick(struct exp_usage *w, uint64_t t_s, uint64_t cpu)
+/* A sample at @t_s: domain i ran (i + 1) * @cpu ns since the last;
+ * @stopping: the daemon's last. */
+static int tick_ex(struct exp_usage *w, uint64_t t_s, uint64_t cpu,
+                   bool stopping)
 {
-    struct exp_info info = { .host = "h1", .sample_unix_ns = t_s * NS };
+    struct exp_info info = { .host = "h1", .sample_unix_ns = t_s * NS,
+                             .stopping = stopping };
     uint32_t i;
 
     for ( i = 0; i < NDOM; i++ )
     {
-        doms[i].total.cpu_ns += (i + 1) * cpu;
-        doms[i].total.memory_byte_seconds += 5 * doms[i].mem_cur_bytes;
-        doms[i].total.vbd_read_bytes += 4096;
-        doms[i].total.vif_tx_bytes += 100 * (i + 1);
+        struct acct_usage *u = &doms[i].delta;
+
+        memset(u, 0, sizeof(*u));
+        u->cpu_ns = (i + 1) * cpu;
+        u->memory_byte_seconds = 5 * doms[i].mem_cur_bytes;
+        u->vbd_read_bytes = 4096;
+        u->vif_tx_bytes = 100 * (i + 1);
+        doms[i].total.cpu_ns += u->cpu_ns;
+        doms[i].total.memory_byte_seconds += u->memory_byte_seconds;
+        doms[i].total.vbd_read_bytes += u->vbd_read_bytes;
+        doms[i].total.vif_tx_bytes += u->vif_tx_bytes;
     }
     return exp_usage_update(w, &snap, &info);
+}
+
+static int tick(struct exp_usage *w, uint64_t t_s, uint64_t cpu)
+{
+    return tick_ex(w, t_s, cpu, false);
 }
 
 static struct exp_usage *open_w(uint32_t interval_s, uint32_t rotate_s)
@@ -108,7 +123,7 @@ static struct exp_usage *open_w(uint32_t interval_s, uint32_t rotate_s)
 
 /* What the tests read back. */
 struct rec {
-    uint64_t seq, start, end, cpu, off;
+    uint64_t seq, start, end, cpu, off, span_a, span_b;
     char uuid[40], name[64], tenant[64];
     uint32_t vcpus;
 };
@@ -128,6 +143,8 @@ static int got_rec(void *ctx, const struct exp_usage_rec *r, uint64_t off)
     x->seq = r->seq;
     x->start = r->start_unix_ns;
     x->end = r->end_unix_ns;
+    x->span_a = r->span_start_unix_ns;
+    x->span_b = r->span_end_unix_ns;
     x->cpu = r->cpu_ns;
     x->off = off;
     x->vcpus = r->vcpus;
@@ -755,9 +772,10 @@ START_TEST(test_usage_sum_exact)
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
     snprintf(expect, sizeof(expect),
              "tenant,records,cpu_ns,memory_byte_seconds,vbd_read_bytes,vbd_write_bytes,"
-             "vbd_read_ops,vbd_write_ops,vif_rx_bytes,vif_tx_bytes\n"
-             "\"acme\",8,%u,%llu,%u,0,0,0,0,%u\n"
-             "\"beta\",4,%u,%llu,%u,0,0,0,0,%u\n",
+             "vbd_read_ops,vbd_write_ops,vif_rx_bytes,vif_tx_bytes,wait_ns,"
+             "throttled_ns,peak_window_pct\n"
+             "\"acme\",8,%u,%llu,%u,0,0,0,0,%u,,,\n"
+             "\"beta\",4,%u,%llu,%u,0,0,0,0,%u,,,\n",
              120 * 15, 120ull * 5 * (1 + 2) << 20, 120 * 4096 * 2,
              120 * 300, 120 * 15, 120ull * 5 * 3 << 20, 120 * 4096,
              120 * 300);
@@ -1047,6 +1065,208 @@ START_TEST(test_usage_with_real_collector)
 }
 END_TEST
 
+/* The span of (uuid of domain @d, interval starting at @start_s) is
+ * [@a_s, @b_s]; @n: which of several such records (0: the first). */
+static void check_span(const struct got *g, uint32_t d, uint64_t start_s,
+                       unsigned int n, uint64_t a_s, uint64_t b_s)
+{
+    unsigned int i;
+
+    for ( i = 0; i < g->n; i++ )
+        if ( !strcmp(g->r[i].uuid, doms[d].uuid) &&
+             g->r[i].start == start_s * NS && !n-- )
+        {
+            ck_assert_msg(g->r[i].span_a == a_s * NS &&
+                          g->r[i].span_b == b_s * NS,
+                          "vm%u, interval at +%" PRIu64 ": span [+%" PRIu64
+                          ", +%" PRIu64 "], want [+%" PRIu64 ", +%" PRIu64
+                          "]", d, (uint64_t)(start_s - T0_S),
+                          (uint64_t)(g->r[i].span_a / NS - T0_S),
+                          (uint64_t)(g->r[i].span_b / NS - T0_S),
+                          (uint64_t)(a_s - T0_S), (uint64_t)(b_s - T0_S));
+            return;
+        }
+    ck_abort_msg("no record of vm%u for the interval at +%" PRIu64, d,
+                 (uint64_t)(start_s - T0_S));
+}
+
+/* Each record says the part of its interval xenosd observed: the first
+ * interval from xenosd's first sample, a domain from the sample that first
+ * saw it to the last, one away for a sample and back in two records, the
+ * interval cut short by a stop, and after a restart from its first
+ * sample; a full interval has span == interval, and nothing is lost or
+ * counted twice on the way. */
+START_TEST(test_usage_span_partial)
+{
+    uint64_t base[NDOM], want[NDOM], t;
+    struct exp_usage *w = open_w(60, 3600);
+    struct got *g = malloc(sizeof(*g));
+
+    ck_assert_ptr_nonnull(g);
+    doms[2].present = false;            /* appears at +45 */
+    ck_assert_int_eq(tick(w, T0_S + 30, 7), 0);
+    cpu_now(base);
+    for ( t = T0_S + 35; t <= T0_S + 125; t += 5 )
+    {
+        doms[2].present = t >= T0_S + 45;
+        doms[1].present = t <= T0_S + 50;   /* gone after +50 */
+        /* vm0 away at +70 (migrated out and back): two records */
+        doms[0].present = t != T0_S + 70;
+        ck_assert_int_eq(tick(w, t, 7), 0);
+        /* A failed sample after the close: xenosd exports the same one
+         * again, which changes nothing. */
+        if ( t == T0_S + 60 )
+            ck_assert_int_eq(exp_usage_update(w, &snap, &(struct exp_info){
+                .host = "h1", .sample_unix_ns = t * NS }), 0);
+    }
+    /* xenosd stops at +130: the open interval's records, partial. */
+    ck_assert_int_eq(tick_ex(w, T0_S + 130, 7, true), 0);
+    ck_assert_int_eq(exp_usage_close(w), 0);
+    /* It comes back at +140 (the collector counted the gap) and runs
+     * past the interval's end. */
+    w = open_w(60, 3600);
+    ck_assert_int_eq(tick(w, T0_S + 140, 7), 0);
+    ck_assert_int_eq(tick(w, T0_S + 190, 7), 0);
+    ck_assert_int_eq(exp_usage_close(w), 0);
+    read_all(g);
+    cpu_since(base, want);
+    check_exact(g, want);
+    check_span(g, 0, T0_S, 0, T0_S + 30, T0_S + 60);
+    check_span(g, 1, T0_S, 0, T0_S + 30, T0_S + 50);
+    check_span(g, 2, T0_S, 0, T0_S + 45, T0_S + 60);
+    check_span(g, 0, T0_S + 60, 0, T0_S + 60, T0_S + 65);
+    check_span(g, 0, T0_S + 60, 1, T0_S + 75, T0_S + 120);
+    check_span(g, 2, T0_S + 60, 0, T0_S + 60, T0_S + 120);
+    /* vm1 is gone, but its totals grew (as after a gap): the usage, with
+     * an empty span, never a claim to have watched it. */
+    check_span(g, 1, T0_S + 60, 0, T0_S + 60, T0_S + 60);
+    check_span(g, 0, T0_S + 120, 0, T0_S + 120, T0_S + 130);
+    check_span(g, 0, T0_S + 120, 1, T0_S + 140, T0_S + 180);
+    free(g);
+}
+END_TEST
+
+/*
+ * dump --format jsonl: one JSON object per record per line, under
+ * usage.proto's field names, the contention counters null (unknown) when
+ * sched_stats is false; --format csv: the documented header and empty
+ * cells for them.  Python's json module is the judge of the JSON.
+ */
+START_TEST(test_usage_dump_jsonl_csv)
+{
+    static const char head[] =
+        "seq,host,tenant,uuid,name,start_unix_ns,end_unix_ns,cpu_ns,vcpus,"
+        "memory_byte_seconds,mem_max_bytes,vbd_read_bytes,vbd_write_bytes,"
+        "vbd_read_ops,vbd_write_ops,vif_rx_bytes,vif_tx_bytes,weight,"
+        "cap_pct,span_start_unix_ns,span_end_unix_ns,sched_stats,wait_ns,"
+        "throttled_ns,peak_window_pct\n";
+    struct exp_usage *w;
+    struct got *g = malloc(sizeof(*g));
+    char files[4][128], cmd[1200], out[16384], want[64];
+    uint64_t t;
+    int st;
+
+    ck_assert_ptr_nonnull(g);
+    w = open_w(60, 3600);
+    for ( t = T0_S + 1; t <= T0_S + 130; t += 5 )
+        ck_assert_int_eq(tick(w, t, 5), 0);
+    ck_assert_int_eq(exp_usage_close(w), 0);
+    ck_assert_uint_eq(list_files(files, 4), 1);
+    read_all(g);
+    ck_assert_uint_eq(g->n, 2 * NDOM);
+    snprintf(cmd, sizeof(cmd), "%s/exporter/xenos-usage dump --format jsonl "
+             "'%s' | python3 -c 'import json, sys\n"
+             "rs = [json.loads(l) for l in sys.stdin]\n"
+             "assert all(r[\"wait_ns\"] is None and r[\"throttled_ns\"] is None"
+             " and r[\"peak_window_pct\"] is None and r[\"sched_stats\"] is"
+             " False for r in rs), rs\n"
+             "assert [r[\"seq\"] for r in rs] == list(range(1, len(rs) + 1))\n"
+             "print(len(rs), sum(r[\"cpu_ns\"] for r in rs),"
+             " rs[0][\"span_start_unix_ns\"])' 2>&1",
+             XENOS_BINARY_DIR, files[0]);
+    st = run(cmd, out, sizeof(out));
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
+    /* Every record, its CPU, and the first one's span from xenosd's first
+     * sample. */
+    snprintf(want, sizeof(want), "%u %" PRIu64 " %" PRIu64 "\n", g->n,
+             g->r[0].cpu + g->r[1].cpu + g->r[2].cpu + g->r[3].cpu +
+             g->r[4].cpu + g->r[5].cpu, (uint64_t)((T0_S + 1) * NS));
+    ck_assert_str_eq(out, want);
+    snprintf(cmd, sizeof(cmd), "%s/exporter/xenos-usage dump --format csv "
+             "'%s' 2>&1", XENOS_BINARY_DIR, files[0]);
+    st = run(cmd, out, sizeof(out));
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
+    ck_assert_msg(!strncmp(out, head, strlen(head)), "%s", out);
+    ck_assert_msg(strstr(out, ",false,,,\n"), "%s", out);
+    free(g);
+}
+END_TEST
+
+/* What exp_usage_compare reported. */
+struct diffs {
+    unsigned int n;
+    char line[16][160];
+};
+
+static void got_diff(void *ctx, const struct exp_usage_src *a,
+                     const struct exp_usage_src *b, bool tenant,
+                     const char *key, const char *name, const char *counter,
+                     uint64_t va, uint64_t vb)
+{
+    struct diffs *d = ctx;
+
+    ck_assert_uint_lt(d->n, 16);
+    snprintf(d->line[d->n++], sizeof(d->line[0]), "%s/%s %s %s %s %s %"
+             PRIu64 " %" PRIu64, a->what, b->what,
+             tenant ? "tenant" : "domain", key, name ? name : "-", counter,
+             va, vb);
+}
+
+/*
+ * The comparison reconcile and any other source use: only counters both
+ * sources know, a row missing on one side is zero there, domains and
+ * tenants each in key order, the unassigned tenant "" apart from named
+ * ones, and equal sources report nothing.
+ */
+START_TEST(test_usage_compare_sources)
+{
+    struct exp_usage_src a, b;
+    struct diffs d = { 0 };
+    uint64_t v1[EXP_USAGE_NR_COUNTERS] = { 100, 7 };
+    uint64_t v2[EXP_USAGE_NR_COUNTERS] = { 100, 9 };
+    uint64_t v3[EXP_USAGE_NR_COUNTERS] = { 40 };
+
+    ck_assert_str_eq(exp_usage_counters[0], "cpu_ns");
+    ck_assert_str_eq(exp_usage_counters[EXP_USAGE_NR_COUNTERS - 1],
+                     "vif_tx_bytes");
+    exp_usage_src_init(&a, "ledger", (1u << EXP_USAGE_NR_COUNTERS) - 1);
+    exp_usage_src_init(&b, "host", 1u << 0);      /* CPU time only */
+    ck_assert_int_eq(exp_usage_src_add(&a, "u2", "vm2", "acme", v1), 0);
+    ck_assert_int_eq(exp_usage_src_add(&a, "u1", "vm1", "", v3), 0);
+    ck_assert_int_eq(exp_usage_src_add(&b, "u2", "vm2", "acme", v2), 0);
+    /* memory differs (7 and 9) but b does not know it: agree */
+    ck_assert_int_eq(exp_usage_compare(&a, &b, got_diff, &d), 2);
+    ck_assert_str_eq(d.line[0], "ledger/host domain u1 vm1 cpu_ns 40 0");
+    ck_assert_str_eq(d.line[1], "ledger/host tenant  - cpu_ns 40 0");
+    /* the same totals in b, arriving in two parts: nothing to say */
+    ck_assert_int_eq(exp_usage_src_add(&b, "u1", NULL, "", v3), 0);
+    d.n = 0;
+    ck_assert_int_eq(exp_usage_compare(&a, &b, got_diff, &d), 0);
+    ck_assert_int_eq(exp_usage_compare(&b, &a, got_diff, &d), 0);
+    ck_assert_uint_eq(d.n, 0);
+    /* every counter known on both sides: memory now differs */
+    b.known = a.known;
+    ck_assert_int_eq(exp_usage_compare(&a, &b, got_diff, &d), 2);
+    ck_assert_str_eq(d.line[0],
+                     "ledger/host domain u2 vm2 memory_byte_seconds 7 9");
+    ck_assert_str_eq(d.line[1],
+                     "ledger/host tenant acme - memory_byte_seconds 7 9");
+    ck_assert_uint_eq(a.doms.rows[0].records, 1);
+    exp_usage_src_deinit(&a);
+    exp_usage_src_deinit(&b);
+}
+END_TEST
+
 static Suite *usage_suite(void)
 {
     Suite *s = suite_create("usage");
@@ -1054,6 +1274,7 @@ static Suite *usage_suite(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_usage_round_trip);
+    tcase_add_test(tc, test_usage_span_partial);
     tcase_add_test(tc, test_usage_seq_continues_across_reopen);
     tcase_add_loop_test(tc, test_usage_crash_before_state, 0,
                         sizeof(state_every) / sizeof(state_every[0]));
@@ -1063,6 +1284,8 @@ static Suite *usage_suite(void)
     tcase_add_test(tc, test_usage_corrupt_record_skipped);
     tcase_add_test(tc, test_usage_crafted_resync);
     tcase_add_test(tc, test_usage_csv_neutralised);
+    tcase_add_test(tc, test_usage_dump_jsonl_csv);
+    tcase_add_test(tc, test_usage_compare_sources);
     tcase_add_test(tc, test_usage_zero_length_file);
     tcase_add_test(tc, test_usage_protoc_decodes_our_record);
     tcase_add_test(tc, test_usage_contention_exactly_once);

@@ -575,6 +575,7 @@ void xd_export(struct xd *xd)
         .backend = xd->be->name,
         .interval_ms = (uint64_t)xd->o.interval_ms,
         .sample_unix_ns = xd->last_sample_wall_ns,
+        .stopping = xd->stopping,
         .sample_duration_ns = xd->sample_duration_ns,
         .intervals = acct_snap(xd->col, &snap)->intervals,
     };

@@ -73,6 +73,8 @@ struct xd {
     struct xd_cond sched_cond;          /* the backend's set_sched */
     uint64_t sample_duration_ns;
     uint64_t last_sample_wall_ns;
+    bool stopping;                      /* the last interval: a signal
+                                         * stops the daemon after it */
     uint64_t policy_reloads, policy_reload_errors;
     char host[256];                     /* gethostname */
     struct xd_exporter {                /* the exporters not off */

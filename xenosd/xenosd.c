@@ -730,6 +730,9 @@ int main(int argc, char **argv)
         {
             xd_notify(&nt, "STOPPING=1\nSTATUS=stopping: closing the "
                       "interval");
+            /* The ledger writes what it observed of the open interval
+             * as partial records (docs/usage-format.md, "Span"). */
+            xd.stopping = true;
             xd_interval(&xd);   /* close the interval, then go */
             break;
         }

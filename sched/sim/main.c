@@ -4,7 +4,9 @@
  * Loads a scenario, picks the policy (--policy, else the scenario's, else
  * credit), runs the simulated host to the end of the scenario and prints
  * what each domain got: a table, or one JSON object with --json; --csv DIR
- * also writes domains.csv and windows.csv.
+ * also writes domains.csv and windows.csv, --plot DIR pictures (plot.c).
+ * `xenos-sim compare` runs policies over scenarios into one report
+ * (compare.c).
  *
  * The run goes in steps of 1% of its duration, so a long one can draw a
  * progress bar.  The bar goes to stderr, only when that is a terminal and
@@ -27,8 +29,10 @@
 #include <xenos/cfg.h>
 #include <xenos/cli.h>
 #include <xenos/num.h>
+#include <xenos/plot.h>
 #include <xenos/sched.h>
 #include <xenos/sim.h>
+#include <stdint.h>
 
 #define XS_EXIT_FAIL    1
 #define XS_EXIT_USAGE   2
@@ -44,6 +48,7 @@ struct xs_opts {
     const char *scenario;
     const char *policy;
     const char *csv_dir;
+    const char *plot_dir;
     const char *duration_arg;
     const char *seed_arg;
     bool json;
@@ -53,8 +58,11 @@ static void xs_usage(FILE *f)
 {
     fprintf(f,
             "usage: xenos-sim SCENARIO [options]\n"
+            "       xenos-sim compare --out DIR [--policies P,Q,...]\n"
+            "                 [--max-duration-ms N] SCENARIO...\n"
             "Run a scenario (YAML) on a simulated Xen host and report what\n"
-            "each domain got.\n"
+            "each domain got; compare: run each scenario under each policy"
+            "\ninto one report, DIR/index.html (compare --help).\n"
             "\n"
             "  --policy P        scheduling policy (default: the scenario's,"
             " else %s)\n"
@@ -63,6 +71,8 @@ static void xs_usage(FILE *f)
             "  --json            print one JSON object instead of a table\n"
             "  --csv DIR         also write DIR/domains.csv, "
             "DIR/windows.csv\n"
+            "  --plot DIR        also draw DIR/share.png, wake-cdf.png and"
+            " cap.png\n"
             "  --list-policies   list the policies, one a line, and exit\n"
             "  --version         print the version and exit\n"
             "  --help            show this and exit\n"
@@ -94,7 +104,7 @@ static int xs_parse_args(int argc, char **argv, struct xs_opts *o)
 {
     enum {
         OPT_POLICY = 256, OPT_DURATION, OPT_SEED, OPT_JSON, OPT_CSV,
-        OPT_LIST, OPT_HELP,
+        OPT_PLOT, OPT_LIST, OPT_HELP,
     };
     static const struct option longopts[] = {
         { "policy", required_argument, NULL, OPT_POLICY },
@@ -102,6 +112,7 @@ static int xs_parse_args(int argc, char **argv, struct xs_opts *o)
         { "seed", required_argument, NULL, OPT_SEED },
         { "json", no_argument, NULL, OPT_JSON },
         { "csv", required_argument, NULL, OPT_CSV },
+        { "plot", required_argument, NULL, OPT_PLOT },
         { "list-policies", no_argument, NULL, OPT_LIST },
         { "help", no_argument, NULL, OPT_HELP },
         { "version", no_argument, NULL, CLI_OPT_VERSION },
@@ -128,6 +139,9 @@ static int xs_parse_args(int argc, char **argv, struct xs_opts *o)
             break;
         case OPT_CSV:
             o->csv_dir = optarg;
+            break;
+        case OPT_PLOT:
+            o->plot_dir = optarg;
             break;
         case OPT_LIST:
             xs_list_policies(stdout);
@@ -223,19 +237,25 @@ static void xs_progress_init(struct xs_progress *p)
     clock_gettime(CLOCK_MONOTONIC, &p->start);
 }
 
+/* A bar of XS_BAR_WIDTH characters, @ppm millionths of it filled. */
+static void xs_bar(char bar[XS_BAR_WIDTH + 1], uint64_t ppm)
+{
+    int fill = (int)(ppm * XS_BAR_WIDTH / 1000000);
+
+    memset(bar, '#', (size_t)fill);
+    memset(bar + fill, ' ', (size_t)(XS_BAR_WIDTH - fill));
+    bar[XS_BAR_WIDTH] = '\0';
+}
+
 static void xs_progress(struct xs_progress *p, sch_time_t done,
                         sch_time_t total)
 {
     char bar[XS_BAR_WIDTH + 1];
-    int fill;
 
     if ( !p->tty || (!p->shown && xs_wall_ns(&p->start) < XS_BAR_AFTER_NS) )
         return;
     p->shown = true;
-    fill = (int)(done * XS_BAR_WIDTH / total);
-    memset(bar, '#', (size_t)fill);
-    memset(bar + fill, ' ', (size_t)(XS_BAR_WIDTH - fill));
-    bar[XS_BAR_WIDTH] = '\0';
+    xs_bar(bar, (uint64_t)(done * 1000000 / total));
     fprintf(stderr, "\r[%s] %3d%%  %.1f/%.1f s simulated", bar,
             (int)(done * 100 / total), (double)done / 1e9,
             (double)total / 1e9);
@@ -247,6 +267,202 @@ static void xs_progress_end(struct xs_progress *p)
 {
     if ( p->shown )
         fprintf(stderr, "\r%*s\r", XS_BAR_WIDTH + 40, "");
+}
+
+/* ------------------------------------------------------------------ */
+/* xenos-sim compare                                                  */
+
+#define XS_CMP_MAX_MS_DEFAULT   60000   /* demo-host runs a day */
+
+static void xs_cmp_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: xenos-sim compare -o DIR [options] SCENARIO...\n"
+            "Run each scenario under each policy and write one report:\n"
+            "DIR/index.html (who wins what, with a picture per scenario)\n"
+            "and DIR/results.csv.\n"
+            "\n"
+            "  -o, --out DIR          where the report goes (made if "
+            "missing)\n"
+            "  --policies P,Q,...     the policies (default: every one, "
+            "as\n"
+            "                         --list-policies names them)\n"
+            "  --max-duration-ms N    cut longer scenarios there (default"
+            " %d;\n"
+            "                         0: run each for its own duration)\n"
+            "  --help                 show this and exit\n"
+            "\n"
+            "A progress bar goes to stderr when it is a terminal, a line "
+            "per run\notherwise. Exit status: 0 done, 1 a run or the "
+            "report failed,\n2 bad usage, scenario or policy.\n",
+            XS_CMP_MAX_MS_DEFAULT);
+}
+
+struct xs_cmp_prog {
+    bool tty;
+};
+
+static void xs_cmp_progress(void *arg, unsigned int run, unsigned int nr,
+                            const char *scenario, const char *policy,
+                            unsigned int ppm)
+{
+    const struct xs_cmp_prog *p = arg;
+    char bar[XS_BAR_WIDTH + 1], esc[48];
+
+    cfg_escape_msg(esc, sizeof(esc), scenario);
+    if ( !p->tty )
+    {
+        /* A log gets a line per run, not a hundred. */
+        if ( ppm == 0 )
+            fprintf(stderr, "xenos-sim compare: run %u/%u: %s under %s\n",
+                    run + 1, nr, esc, policy);
+        return;
+    }
+    xs_bar(bar, ((uint64_t)run * 1000000 + ppm) / nr);
+    fprintf(stderr, "\r[%s] %u/%u %-28.28s %-8.8s %3u%%", bar, run + 1, nr,
+            esc, policy, ppm / 10000);
+    if ( run + 1 == nr && ppm == 1000000 )
+        fprintf(stderr, "\r%*s\r", XS_BAR_WIDTH + 60, "");
+    fflush(stderr);
+}
+
+/* The policies of "a,b,c" into @ops (room for every registered one). */
+static int xs_cmp_policies(const char *list, const struct sch_ops **ops,
+                           unsigned int *nr)
+{
+    const struct sch_ops *const *p;
+    char name[64], esc[128];
+    const char *s = list;
+
+    *nr = 0;
+    if ( !list )
+    {
+        for ( p = sch_policies; *p; p++ )
+            ops[(*nr)++] = *p;
+        return 0;
+    }
+    while ( *s )
+    {
+        size_t n = strcspn(s, ",");
+        unsigned int i;
+
+        snprintf(name, sizeof(name), "%.*s", (int)(n < 63 ? n : 63), s);
+        ops[*nr] = sch_policy_find(name);
+        cfg_escape_msg(esc, sizeof(esc), name);
+        if ( !ops[*nr] || n >= sizeof(name) )
+        {
+            fprintf(stderr, "xenos-sim compare: --policies: unknown "
+                    "policy '%s' (known: ", esc);
+            xs_known_policies(stderr);
+            fprintf(stderr, ")\n");
+            return -EINVAL;
+        }
+        for ( i = 0; i < *nr; i++ )
+            if ( ops[i] == ops[*nr] )
+            {
+                fprintf(stderr, "xenos-sim compare: --policies: '%s' "
+                        "twice\n", esc);
+                return -EINVAL;
+            }
+        (*nr)++;
+        s += n;
+        if ( *s == ',' && *++s == '\0' )
+        {
+            fprintf(stderr, "xenos-sim compare: --policies: ends in a "
+                    "comma\n");
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int xs_compare(int argc, char **argv)
+{
+    enum { OPT_POLICIES = 256, OPT_MAX, OPT_HELP };
+    static const struct option longopts[] = {
+        { "out", required_argument, NULL, 'o' },
+        { "policies", required_argument, NULL, OPT_POLICIES },
+        { "max-duration-ms", required_argument, NULL, OPT_MAX },
+        { "help", no_argument, NULL, OPT_HELP },
+        { NULL, 0, NULL, 0 },
+    };
+    const struct sch_ops *const *p;
+    const struct sch_ops **ops;
+    const char *policies = NULL, *max_arg = NULL;
+    struct sim_compare_opts o = { 0 };
+    struct xs_cmp_prog prog;
+    char err[1024], esc[256];
+    int64_t max_ms = XS_CMP_MAX_MS_DEFAULT;
+    int c;
+
+    opterr = 0;
+    optind = 1;
+    while ( (c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1 )
+    {
+        switch ( c )
+        {
+        case 'o':
+            o.out_dir = optarg;
+            break;
+        case OPT_POLICIES:
+            policies = optarg;
+            break;
+        case OPT_MAX:
+            max_arg = optarg;
+            break;
+        case 'h':
+        case OPT_HELP:
+            xs_cmp_usage(stdout);
+            return fflush(stdout) ? XS_EXIT_FAIL : 0;
+        default:
+            return cli_bad_option("xenos-sim compare", c, argv);
+        }
+    }
+    if ( !o.out_dir )
+        return cli_usage_error("xenos-sim compare", "%s",
+                               "no -o DIR given");
+    if ( optind == argc )
+        return cli_usage_error("xenos-sim compare", "%s",
+                               "no SCENARIO given");
+    if ( max_arg && xs_number("--max-duration-ms", max_arg, 0,
+                              XS_DURATION_MS_MAX, &max_ms) )
+        return XS_EXIT_USAGE;
+    for ( p = sch_policies; *p; p++ )
+        ;
+    /* Room for each once: --policies refuses a repeat. */
+    ops = calloc((size_t)(p - sch_policies) + 1, sizeof(*ops));
+    if ( !ops )
+    {
+        fprintf(stderr, "xenos-sim compare: out of memory\n");
+        return XS_EXIT_FAIL;
+    }
+    if ( xs_cmp_policies(policies, ops, &o.nr_policies) )
+    {
+        free(ops);
+        return XS_EXIT_USAGE;
+    }
+
+    prog.tty = isatty(STDERR_FILENO);
+    o.scenarios = (const char *const *)argv + optind;
+    o.nr_scenarios = (unsigned int)(argc - optind);
+    o.policies = ops;
+    o.max_duration_ns = SCH_MSEC(max_ms);
+    o.progress = xs_cmp_progress;
+    o.arg = &prog;
+    c = sim_compare(&o, err, sizeof(err));
+    free(ops);
+    if ( c )
+    {
+        cfg_escape_msg(esc, sizeof(esc), o.out_dir);
+        if ( c == -EINVAL )
+            fprintf(stderr, "xenos-sim compare: %s\n", err);
+        else
+            fprintf(stderr, "xenos-sim compare: writing the report into "
+                    "%s: %s\n", esc, err);
+        return c == -EINVAL ? XS_EXIT_USAGE : XS_EXIT_FAIL;
+    }
+    printf("%s/index.html\n", o.out_dir);
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -325,6 +541,15 @@ static int xs_run(const struct xs_opts *o, struct sim_scenario *sc)
             status = XS_EXIT_FAIL;
         }
     }
+    if ( o->plot_dir && sim_plot(sim, &res, sc, o->plot_dir, err,
+                                 sizeof(err)) )
+    {
+        char where[256];
+
+        cfg_escape_msg(where, sizeof(where), o->plot_dir);
+        fprintf(stderr, "xenos-sim: plotting into %s: %s\n", where, err);
+        status = XS_EXIT_FAIL;
+    }
  out_free_sim:
     sim_free(sim);
     return status;
@@ -337,6 +562,15 @@ int main(int argc, char **argv)
     char err[1024];
     int status;
 
+    /* A subcommand first: `xenos-sim compare ...`; a scenario file named
+     * "compare" is still ./compare. */
+    if ( argc > 1 && !strcmp(argv[1], "compare") )
+    {
+        status = xs_compare(argc - 1, argv + 1);
+        if ( fclose(stdout) && !status )
+            status = XS_EXIT_FAIL;
+        return status;
+    }
     status = xs_parse_args(argc, argv, &o);
     if ( status >= 0 )
         return status;

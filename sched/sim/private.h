@@ -1,7 +1,7 @@
 /*
  * private.h: for the simulator's own files only (the engine sim.c and
  * evq.c, life.c, setup.c, view.c, result.c, host.c, entitle.c and
- * maxmin.c).
+ * maxmin.c; report.c, plot.c and compare.c for sim__mkdirs).
  *
  * The simulated host: pCPUs, domains and their vCPUs (units), an event queue
  * and per-domain measurements.  Every event is embedded in the object it
@@ -295,5 +295,8 @@ void sim__evq_drain(struct sim *sim);
  */
 int sim__entitle_run(const struct sim *sim, unsigned int nw,
                      sch_time_t *win);
+
+/* mkdir -p @dir, for every writer of files (report.c): 0 or -errno. */
+int sim__mkdirs(const char *dir);
 
 #endif /* XENOS_SIM_PRIVATE_H */

@@ -26,6 +26,8 @@
 #include <xenos/text.h>
 #include <xenos/sim.h>
 
+#include "private.h"
+
 /* ------------------------------------------------------------------ */
 /* Output with the first error kept                                   */
 
@@ -281,8 +283,8 @@ int sim_report_json(FILE *f, const struct sim_result *r)
 /* ------------------------------------------------------------------ */
 /* CSV                                                                */
 
-/* mkdir -p: every missing directory on the way to @dir. */
-static int rep_mkdirs(const char *dir)
+/* mkdir -p: every missing directory on the way to @dir (private.h). */
+int sim__mkdirs(const char *dir)
 {
     char *p, *s;
     int rc = 0;
@@ -389,7 +391,7 @@ static int rep_csv_file(const char *dir, const char *name, rep_csv_cb fn,
  */
 int sim_report_csv(const char *dir, const struct sim_result *r)
 {
-    int rc = rep_mkdirs(dir);
+    int rc = sim__mkdirs(dir);
 
     if ( !rc )
         rc = rep_csv_file(dir, "domains.csv", rep_domains_csv, r);

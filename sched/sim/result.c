@@ -13,7 +13,7 @@
 
 /* Largest value that falls in bucket @b (sim.c's hist_bucket counts
  * values into buckets). */
-static sch_time_t hist_bucket_top(unsigned int b)
+sch_time_t sim_hist_bucket_top(unsigned int b)
 {
     unsigned int k, sub;
 
@@ -44,7 +44,7 @@ static sch_time_t hist_quantile(const struct sim_hist *h, double q)
         seen += g[b % SIM_HIST_SUB];
         if ( seen >= want )
         {
-            sch_time_t top = hist_bucket_top(b);
+            sch_time_t top = sim_hist_bucket_top(b);
 
             return top < h->max ? top : h->max;
         }
@@ -63,6 +63,32 @@ static void hist_percentiles(const struct sim_hist *h,
     p->p99 = hist_quantile(h, 0.99);
     p->p999 = hist_quantile(h, 0.999);
     p->max = h->max;
+}
+
+unsigned int sim_hist_nr_buckets(void)
+{
+    return SIM_HIST_BUCKETS;
+}
+
+int sim_wake_counts(struct sim *sim, unsigned int i, uint64_t *counts,
+                    sch_time_t *max)
+{
+    const struct sim_hist *h;
+    unsigned int g, b;
+
+    if ( i >= sim->sc->nr_domains )
+        return -ENOENT;
+    sim__hist_flush(sim);
+    h = &sim->doms[i].wake_lat;
+    if ( h->n && h->max > *max )
+        *max = h->max;
+    if ( !h->grp )
+        return 0;
+    for ( g = 0; g < SIM_HIST_GROUPS; g++ )
+        if ( h->grp[g] )
+            for ( b = 0; b < SIM_HIST_SUB; b++ )
+                counts[g * SIM_HIST_SUB + b] += h->grp[g][b];
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -32,6 +32,8 @@ struct exp_info {
     uint64_t sample_unix_ns;            /* wall clock of the last sample */
     uint64_t sample_duration_ns;        /* how long sampling took */
     uint64_t intervals;                 /* closed so far */
+    bool stopping;                      /* the daemon's last interval
+                                         * before it stops */
     const struct exp_health *exporters; /* those not off; may be NULL */
     unsigned int nr_exporters;
 };

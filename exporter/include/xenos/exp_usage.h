@@ -17,11 +17,13 @@
 #ifndef XENOS_EXP_USAGE_H
 #define XENOS_EXP_USAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <xenos/acct.h>
 #include <xenos/exp.h>
+#include <xenos/strmap.h>
 
 #define EXP_USAGE_INTERVAL_S_DEFAULT    60
 #define EXP_USAGE_ROTATE_S_DEFAULT      3600
@@ -124,6 +126,10 @@ struct exp_usage_rec {
     uint64_t vbd_read_bytes, vbd_write_bytes, vbd_read_ops, vbd_write_ops;
     uint64_t vif_rx_bytes, vif_tx_bytes;
     uint32_t weight, cap_pct;
+    uint64_t span_start_unix_ns, span_end_unix_ns;
+    bool sched_stats;                   /* false: the next three unknown */
+    uint64_t wait_ns, throttled_ns;
+    uint32_t peak_window_pct;
 };
 
 struct exp_usage_header {
@@ -144,6 +150,15 @@ typedef void (*exp_usage_damage_cb)(void *ctx, uint64_t off, uint64_t len,
                                     const char *why);
 
 /*
+ * The ledger files (usage-YYYYmmddTHHMMSSZ.xul) of the directory open at
+ * @dirfd, sorted, which is time order: *@names (malloc'd, each and the
+ * array; free with exp_usage_files_free) and their count *@nr.  0 or
+ * -errno.
+ */
+int exp_usage_files(int dirfd, char ***names, size_t *nr);
+void exp_usage_files_free(char **names, size_t nr);
+
+/*
  * Read the ledger file @path: every whole record, in order, to @rec.  A
  * damaged stretch (bad length, bad CRC, undecodable payload, a torn tail,
  * an empty file) goes to @damage and is skipped; reading resumes at the
@@ -157,5 +172,96 @@ typedef void (*exp_usage_damage_cb)(void *ctx, uint64_t off, uint64_t len,
 int exp_usage_read(const char *path, exp_usage_rec_cb rec,
                    exp_usage_damage_cb damage, void *ctx,
                    struct exp_usage_header *hdr);
+
+/* ------------------------------------------------------------------ */
+/* Reconciling: usage from two sources, compared                       */
+
+/*
+ * A source of usage totals, whatever it was read from (the ledger's
+ * records, the collector's checkpoint, the host's ground truth, a billing
+ * database): per domain (uuid) and per tenant, the counters the ledger
+ * carries (exp_usage_counters, counters.def's LEDGER 1), or those of them
+ * the source knows (@known).  The comparison (exp_usage_compare) sees only
+ * this, so a new source is a function that fills one.
+ */
+#define EXP_USAGE_NR_COUNTERS   8
+
+/* The same, for X-macros: members of struct acct_usage, UsageRecord and
+ * struct exp_usage_rec of these names. */
+#define EXP_USAGE_COUNTERS(X)                                           \
+    X(cpu_ns) X(memory_byte_seconds) X(vbd_read_bytes)                  \
+    X(vbd_write_bytes) X(vbd_read_ops) X(vbd_write_ops)                 \
+    X(vif_rx_bytes) X(vif_tx_bytes)
+
+/* Their names, in usage.proto's order: "cpu_ns", "memory_byte_seconds"... */
+extern const char *const exp_usage_counters[EXP_USAGE_NR_COUNTERS];
+
+struct exp_usage_row {
+    char *key;                          /* uuid, or tenant ("": none) */
+    char *name, *tenant;                /* a domain's last, or NULL */
+    uint64_t records;                   /* additions to it */
+    uint64_t v[EXP_USAGE_NR_COUNTERS];
+    /* The hypervisor's contention counters of the records added
+     * (exp_usage_src_add_rec): summed, and the peak the highest; known
+     * only if every record had them (sched_unknown 0, records > 0). */
+    uint64_t wait_ns, throttled_ns;
+    uint32_t peak_window_pct;
+    uint64_t sched_unknown;             /* records without them */
+};
+
+struct exp_usage_table {
+    struct exp_usage_row *rows;
+    uint32_t n, cap;
+    struct strmap idx;                  /* rows by key */
+};
+
+struct exp_usage_src {
+    const char *what;                   /* "ledger", "checkpoint", ... */
+    uint32_t known;                     /* bit i: counter i is known */
+    struct exp_usage_table doms, tenants;
+};
+
+/* Start @s (caller-allocated) as an empty source called @what (a static
+ * string) knowing the counters in @known. */
+void exp_usage_src_init(struct exp_usage_src *s, const char *what,
+                        uint32_t known);
+void exp_usage_src_deinit(struct exp_usage_src *s);
+
+/*
+ * Add @v (EXP_USAGE_NR_COUNTERS values) to domain @uuid (its name and
+ * tenant become @name and @tenant, unless NULL) and to tenant @tenant
+ * ("": the domains of no tenant).  @uuid NULL: the tenant only; @tenant
+ * NULL: the domain only.  0 or -ENOMEM.
+ */
+int exp_usage_src_add(struct exp_usage_src *s, const char *uuid,
+                      const char *name, const char *tenant,
+                      const uint64_t *v);
+
+/* Add record @r (its counters, under its domain, name and tenant).  0 or
+ * -ENOMEM. */
+int exp_usage_src_add_rec(struct exp_usage_src *s,
+                          const struct exp_usage_rec *r);
+
+/* The rows of @t sorted by key, as a malloc'd array of pointers into it
+ * (valid until @t changes), or NULL (out of memory, or @t empty). */
+const struct exp_usage_row **exp_usage_sorted(const struct exp_usage_table *t);
+
+/* One difference: counter @counter of domain (@tenant false: @key a uuid,
+ * @name its name or NULL) or tenant @key is @va in @a and @vb in @b. */
+typedef void (*exp_usage_diff_cb)(void *ctx, const struct exp_usage_src *a,
+                                  const struct exp_usage_src *b, bool tenant,
+                                  const char *key, const char *name,
+                                  const char *counter, uint64_t va,
+                                  uint64_t vb);
+
+/*
+ * Compare @a and @b on the counters both know: every domain and tenant in
+ * either (missing in one: zero there), in key order.  Each difference
+ * goes to @diff.  Returns how many there were (0: they agree), or
+ * -ENOMEM.
+ */
+long exp_usage_compare(const struct exp_usage_src *a,
+                       const struct exp_usage_src *b, exp_usage_diff_cb diff,
+                       void *ctx);
 
 #endif /* XENOS_EXP_USAGE_H */

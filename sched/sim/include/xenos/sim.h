@@ -347,6 +347,52 @@ int sim_result(struct sim *sim, struct sim_result *out);
  */
 double sim_worst_span_error(const struct sim_result *r, unsigned int k);
 
+/*
+ * The wake-up latency histogram, for plots that need more than its
+ * percentiles (a CDF).  It is log-linear (docs/simulator.md, "What it
+ * measures"): sim_hist_nr_buckets() buckets, bucket b holding the values
+ * above bucket b-1's top up to sim_hist_bucket_top(b), in ns.
+ * sim_wake_counts() adds the counts of domain @i, over all its lives so
+ * far, to @counts[sim_hist_nr_buckets()] (so several domains sum into one)
+ * and raises *@max to its largest latency; 0, or -ENOENT if there is no
+ * domain @i.  The percentiles of sim_result are read off these very
+ * counts: the smallest bucket top where the running count reaches
+ * ceil(q x n), at most the max.
+ */
+unsigned int sim_hist_nr_buckets(void);
+sch_time_t sim_hist_bucket_top(unsigned int b);
+int sim_wake_counts(struct sim *sim, unsigned int i, uint64_t *counts,
+                    sch_time_t *max);
+
+/*
+ * Both ends of the same spans, in one pass: the largest relative error
+ * (as sim_worst_span_error) and the least served, the lowest used /
+ * entitled of any domain over any span of @k whole windows (0: a domain
+ * got nothing where it was due something; INFINITY when no span counts),
+ * with the domain (-1: none) and the span's start.  The least served is
+ * what tells a starving policy: it fails a domain the others' figures
+ * cannot make up for.
+ */
+/*
+ * Span @s (windows s x k to s x k + k - 1) of domain @d: its used /
+ * entitled there into *@served and |used - entitled| / entitled into
+ * *@err, and true; false when the span is not whole (the run ends in it)
+ * or the domain is entitled to under a millionth of the host's time there.
+ */
+bool sim_span_served(const struct sim_result *r, unsigned int k,
+                     unsigned int d, unsigned int s, double *served,
+                     double *err);
+
+struct sim_span_stats {
+    double worst_error;
+    int worst_dom;
+    double least_served;
+    int least_dom;
+    sch_time_t least_at_ns;
+};
+void sim_span_stats(const struct sim_result *r, unsigned int k,
+                    struct sim_span_stats *out);
+
 /* ------------------------------------------------------------------ */
 /* Entitlement (entitle.c, maxmin.c; docs/simulator.md: the model)    */
 

@@ -1,0 +1,271 @@
+/*
+ * xenos_usage_src.c: the sources xenos-usage reconcile compares
+ * (xenos_usage_src.h).  Each fills a struct exp_usage_src and knows
+ * nothing of the comparison (usage_cmp.c) or of the others.
+ */
+#include <dirent.h>
+#include <stdbool.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <xenos/acct_sim.h>
+#include <xenos/fileio.h>
+
+#include "xenos_usage_src.h"
+
+/* ------------------------------------------------------------------ */
+/* The ledger                                                          */
+
+struct ledger_ctx {
+    struct exp_usage_src *s;
+    const char *file;
+    usrc_damage_cb damage;
+};
+
+static int ledger_rec(void *vctx, const struct exp_usage_rec *r,
+                      uint64_t off)
+{
+    struct ledger_ctx *x = vctx;
+
+    (void)off;
+    return exp_usage_src_add_rec(x->s, r);
+}
+
+static void ledger_damage(void *vctx, uint64_t off, uint64_t len,
+                          const char *why)
+{
+    struct ledger_ctx *x = vctx;
+
+    if ( x->damage )
+        x->damage(x->file, off, len, why);
+}
+
+int usrc_ledger(struct exp_usage_src *s, const char *dir,
+                usrc_damage_cb damage, char *err, size_t errlen)
+{
+    struct ledger_ctx x = { .s = s, .damage = damage };
+    char **names = NULL, path[4096];
+    size_t nr = 0, i;
+    bool damaged = false;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+    rc = fd < 0 ? -errno : exp_usage_files(fd, &names, &nr);
+    if ( fd >= 0 )
+        close(fd);
+    if ( rc )
+    {
+        snprintf(err, errlen, "%s: %s", dir, strerror(-rc));
+        return rc;
+    }
+    for ( i = 0; i < nr; i++ )
+    {
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        x.file = path;
+        rc = exp_usage_read(path, ledger_rec, ledger_damage, &x, NULL);
+        if ( rc == -EBADMSG )
+        {
+            damaged = true;
+            rc = 0;
+        }
+        if ( rc )
+        {
+            snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+            break;
+        }
+    }
+    exp_usage_files_free(names, nr);
+    return rc ? rc : damaged ? -EBADMSG : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The checkpoint                                                      */
+
+int usrc_checkpoint_load(struct acct_collector **cp, const char *path,
+                         char *err, size_t errlen)
+{
+    char tmp[] = "/tmp/xenos-usage-ckpt-XXXXXX", copy[64], e2[512] = "";
+    char *buf = NULL;
+    size_t len = 0;
+    int fd, rc;
+
+    *cp = NULL;
+    /* acct_collector_alloc moves a damaged checkpoint aside: load a
+     * private copy, so reconciling never changes the daemon's files. */
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if ( fd < 0 )
+    {
+        rc = -errno;
+        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+        return rc;
+    }
+    close(fd);
+    {
+        FILE *f = fopen(path, "rb");
+        long n;
+
+        if ( !f || fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 ||
+             fseek(f, 0, SEEK_SET) || !(buf = malloc((size_t)n + 1)) ||
+             fread(buf, 1, (size_t)n, f) != (size_t)n )
+        {
+            rc = -(errno ? errno : EIO);
+            snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+            if ( f )
+                fclose(f);
+            free(buf);
+            return rc;
+        }
+        fclose(f);
+        len = (size_t)n;
+    }
+    if ( !mkdtemp(tmp) )
+    {
+        rc = -errno;
+        snprintf(err, errlen, "%s: %s", tmp, strerror(-rc));
+        free(buf);
+        return rc;
+    }
+    snprintf(copy, sizeof(copy), "%s/checkpoint", tmp);
+    fd = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    rc = fd < 0 ? -errno : fio_write_all(fd, buf, len);
+    if ( fd >= 0 )
+        close(fd);
+    free(buf);
+    if ( !rc )
+    {
+        rc = acct_collector_alloc(cp, copy, e2, sizeof(e2));
+        if ( rc )
+            snprintf(err, errlen, "%s: %s", path, rc == -EBADMSG
+                     ? "damaged (not a whole checkpoint)"
+                     : e2[0] ? e2 : strerror(-rc));
+        if ( rc && *cp )
+        {
+            acct_collector_free(*cp);
+            *cp = NULL;
+        }
+    }
+    else
+        snprintf(err, errlen, "%s: %s", copy, strerror(-rc));
+    /* The copy and whatever alloc set aside beside it. */
+    {
+        DIR *d = opendir(tmp);
+        struct dirent *de;
+
+        while ( d && (de = readdir(d)) )
+            if ( de->d_name[0] != '.' )
+                unlinkat(dirfd(d), de->d_name, 0);
+        if ( d )
+            closedir(d);
+        rmdir(tmp);
+    }
+    return rc;
+}
+
+/* The ledger's counters of @u, in exp_usage_counters' order. */
+static void usage_v(const struct acct_usage *u,
+                    uint64_t v[EXP_USAGE_NR_COUNTERS])
+{
+    int i = 0;
+
+#define X(f) v[i++] = u->f;
+    EXP_USAGE_COUNTERS(X)
+#undef X
+}
+
+int usrc_collector(struct exp_usage_src *s, const struct acct_collector *c)
+{
+    uint64_t v[EXP_USAGE_NR_COUNTERS];
+    struct acct_snapshot snap;
+    uint32_t i;
+    int rc = 0;
+
+    acct_collector_snapshot(c, &snap);
+    for ( i = 0; i < snap.nr_doms && !rc; i++ )
+    {
+        const struct acct_dom *d = &snap.doms[i];
+
+        usage_v(&d->total, v);
+        rc = exp_usage_src_add(s, d->uuid, d->name, NULL, v);
+    }
+    for ( i = 0; i < snap.nr_tenants && !rc; i++ )
+    {
+        const struct acct_tenant *t = &snap.tenants[i];
+
+        usage_v(&t->total, v);
+        /* The collector calls the unassigned "-", the ledger "". */
+        rc = exp_usage_src_add(s, NULL, NULL,
+                               strcmp(t->name, "-") ? t->name : "", v);
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The simulated host's ground truth                                   */
+
+int usrc_sim_truth(struct exp_usage_src *s, const char *sock,
+                   const struct acct_collector *c, char *err, size_t errlen)
+{
+    char arg[4200];
+    const char *args[] = { arg, NULL };
+    struct acct_sim_truth t = { 0 };
+    struct acct_sample smp;
+    struct acct_snapshot snap;
+    void *st;
+    uint32_t i;
+    int rc;
+
+    snprintf(arg, sizeof(arg), "socket=%s", sock);
+    rc = acct_backend_sim.open(args, &st, err, errlen);
+    if ( rc )
+        return rc;
+    acct_sample_init(&smp);
+    acct_collector_snapshot(c, &snap);
+    rc = acct_backend_sim.sample(st, &smp);
+    if ( rc )
+    {
+        snprintf(err, errlen, "%s: sample: %s", sock, strerror(-rc));
+        goto out;
+    }
+    /* TRUTH is of the host's current boot; totals of an earlier boot (or
+     * of a host that rebooted since) cannot be held against it. */
+    if ( snap.host_reboots || strcmp(snap.boot_id, smp.boot_id) )
+    {
+        rc = -ESTALE;
+        snprintf(err, errlen, "%s: the host is in boot %s, the checkpoint "
+                 "covers %s%s (%" PRIu64 " host reboots): the host's ground "
+                 "truth is of its current boot only, not comparable", sock,
+                 smp.boot_id[0] ? smp.boot_id : "(unknown)",
+                 snap.boot_id[0] ? "boot " : "",
+                 snap.boot_id[0] ? snap.boot_id : "an unknown boot",
+                 snap.host_reboots);
+        goto out;
+    }
+    rc = acct_sim_truth(st, &t);
+    if ( rc )
+    {
+        snprintf(err, errlen, "%s: TRUTH: %s", sock, strerror(-rc));
+        goto out;
+    }
+    for ( i = 0; i < t.nr_domains && !rc; i++ )
+    {
+        const struct acct_sim_truth_dom *td = &t.domains[i];
+        const struct acct_dom *d = acct_collector_find(c, td->uuid);
+        uint64_t v[EXP_USAGE_NR_COUNTERS] = { td->cpu_ns };
+
+        if ( td->life == ACCT_SIM_PENDING && !td->cpu_ns )
+            continue;                   /* never existed */
+        rc = exp_usage_src_add(s, td->uuid, td->name,
+                               d && d->tenant ? d->tenant : "", v);
+    }
+    if ( rc )
+        snprintf(err, errlen, "%s", strerror(-rc));
+ out:
+    acct_sim_truth_free(&t);
+    acct_sample_free(&smp);
+    acct_backend_sim.close(st);
+    return rc;
+}
