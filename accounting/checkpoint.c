@@ -75,11 +75,11 @@ static void put_u64(struct txt_buf *b, const char *key, uint64_t v)
     X(cpu_ns) X(vbd_rd_reqs) X(vbd_wr_reqs) X(vbd_rd_sectors) \
     X(vbd_wr_sectors) X(vif_rx_bytes) X(vif_tx_bytes) X(vif_rx_pkts) \
     X(vif_tx_pkts) X(vif_rx_errs) X(vif_tx_errs) X(vif_rx_drop) \
-    X(vif_tx_drop)
+    X(vif_tx_drop) X(wait_ns) X(throttled_ns)
 
 static void put_usage(struct txt_buf *b, const struct acct_usage *u)
 {
-#define XENOS_COUNTER(name, ledger, rrd, was, help) \
+#define XENOS_COUNTER(name, ledger, rrd, was, sched, help) \
     put_u64(b, "t." #name, u->name);
 #include <xenos/counters.def>
 #undef XENOS_COUNTER
@@ -142,6 +142,9 @@ static void write_body(struct acct_collector *c, struct txt_buf *b)
         put_usage(b, &d->total);
         put_u64_list(b, "vl", d->vcpu_last_ns, d->nr_vcpus);
         put_u64_list(b, "vt", d->vcpu_total_ns, d->nr_vcpus);
+        /* the hypervisor's window histogram as last seen, so a restart
+         * does not take a life's whole histogram for one interval's */
+        put_u64_list(b, "wl", d->win_last, ACCT_NR_WINDOWS);
         txt_putc(b, '\n');
     }
     for ( i = 0; i < c->nr_tenants; i++ )
@@ -254,7 +257,7 @@ static int get_u64_list(const char *v, uint64_t **out, uint32_t *n)
 static int usage_field(struct acct_usage *u, const char *k, const char *v)
 {
     /* the name, or the one a checkpoint of before 2026-12-06 has */
-#define XENOS_COUNTER(name, ledger, rrd, was, help)                 \
+#define XENOS_COUNTER(name, ledger, rrd, was, sched, help)                 \
     if ( !strcmp(k, "t." #name) || !strcmp(k, "t." #was) )         \
         return get_u64(v, &u->name);
 #include <xenos/counters.def>
@@ -334,6 +337,18 @@ static int parse_dom(struct acct_collector *c, char *line)
             free(vt);
             vt = NULL;
             rc = get_u64_list(v, &vt, &nvt);
+        }
+        else if ( !strcmp(tok, "wl") )
+        {
+            uint64_t *wl = NULL;
+            uint32_t nwl = 0;
+
+            rc = get_u64_list(v, &wl, &nwl);
+            if ( !rc && nwl != ACCT_NR_WINDOWS )
+                rc = -EBADMSG;
+            if ( !rc )
+                memcpy(tmp.win_last, wl, sizeof(tmp.win_last));
+            free(wl);
         }
 #define X(n) else if ( !strcmp(tok, "l." #n) ) rc = get_u64(v, &tmp.last.n);
         RAW_FIELDS(X)

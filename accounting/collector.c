@@ -63,6 +63,22 @@ const char *const acct_dom_state_names[ACCT_NR_DOM_STATES] = {
     [ACCT_DOM_DYING] = "dying",
 };
 
+const uint32_t acct_window_le_pct[ACCT_NR_WINDOWS - 1] = {
+    25, 50, 75, 90, 98, 100, 102, 105, 110, 125, 150,
+};
+
+uint32_t acct_window_peak_pct(unsigned int b, uint32_t cap_pct,
+                              uint32_t nr_vcpus)
+{
+    uint64_t all = 100 * (uint64_t)(nr_vcpus ? nr_vcpus : 1);
+    uint64_t ref = cap_pct ? cap_pct : 100, p;
+
+    if ( b >= ACCT_NR_WINDOWS - 1 )
+        return (uint32_t)all;
+    p = (acct_window_le_pct[b] * ref + 99) / 100;
+    return (uint32_t)(p < all ? p : all);
+}
+
 const char *const acct_err_names[ACCT_NR_ERR_KINDS] = {
     [ACCT_ERR_SAMPLE] = "sample",
     [ACCT_ERR_DOMAIN] = "domain",
@@ -242,6 +258,8 @@ static void raw_of(const struct acct_domain *d, struct acct_raw *r)
         r->vif_rx_drop += d->vifs[i].rx_drop;
         r->vif_tx_drop += d->vifs[i].tx_drop;
     }
+    r->wait_ns = d->wait_ns;
+    r->throttled_ns = d->throttled_ns;
 }
 
 /*
@@ -268,7 +286,7 @@ static uint64_t grow(uint64_t *last, uint64_t now, bool keep_max,
 
 static void usage_add(struct acct_usage *u, const struct acct_usage *d)
 {
-#define XENOS_COUNTER(name, ledger, rrd, was, help) u->name += d->name;
+#define XENOS_COUNTER(name, ledger, rrd, was, sched, help) u->name += d->name;
 #include <xenos/counters.def>
 #undef XENOS_COUNTER
 }
@@ -306,6 +324,9 @@ static void delta_of(struct acct_dom *rec, const struct acct_raw *now,
                           backwards);
     u->vif_tx_drops = grow(&l->vif_tx_drop, now->vif_tx_drop, false,
                           backwards);
+    u->wait_ns = grow(&l->wait_ns, now->wait_ns, true, backwards);
+    u->throttled_ns = grow(&l->throttled_ns, now->throttled_ns, true,
+                           backwards);
 }
 
 static int vcpus_resize(struct acct_dom *rec, uint32_t n)
@@ -460,6 +481,36 @@ static int update_dom(struct acct_collector *c, const struct acct_domain *d,
     }
 
     raw_of(d, &raw);
+    /* Without the scheduler's counters (a dying life, a stock scheduler)
+     * they stay where they were: no growth, and no glitch either. */
+    if ( !d->sched_stats && !fresh )
+    {
+        raw.wait_ns = rec->last.wait_ns;
+        raw.throttled_ns = rec->last.throttled_ns;
+    }
+    if ( !dying )
+        rec->sched_stats = d->sched_stats;
+    if ( d->sched_stats )
+    {
+        /* The highest bucket a window of this interval fell in bounds
+         * its use; a fresh life's histogram starts from zero. */
+        unsigned int b, top = ACCT_NR_WINDOWS;
+
+        if ( fresh )
+            memset(rec->win_last, 0, sizeof(rec->win_last));
+        for ( b = 0; b < ACCT_NR_WINDOWS; b++ )
+        {
+            if ( d->windows[b] > rec->win_last[b] && !baseline )
+                top = b;
+            if ( d->windows[b] >= rec->win_last[b] || fresh )
+                rec->win_last[b] = d->windows[b];
+        }
+        if ( top < ACCT_NR_WINDOWS )
+            rec->peak_window_pct = acct_window_peak_pct(top,
+                                                        d->sched_cap_pct,
+                                                        d->nr_vcpus);
+    }
+    t->sched_stats |= !dying && d->sched_stats;
     if ( baseline )
         rec->last = raw;
     delta_of(rec, &raw, fresh, &u, &backwards);
@@ -531,6 +582,7 @@ int acct_collector_update(struct acct_collector *c,
 
         rec->present = false;
         memset(&rec->delta, 0, sizeof(rec->delta));
+        rec->peak_window_pct = 0;
         if ( rec->nr_vcpus )
             memset(rec->vcpu_delta_ns, 0,
                    rec->nr_vcpus * sizeof(*rec->vcpu_delta_ns));
@@ -539,6 +591,7 @@ int acct_collector_update(struct acct_collector *c,
     {
         memset(&c->tenants[i].delta, 0, sizeof(c->tenants[i].delta));
         c->tenants[i].nr_domains = 0;
+        c->tenants[i].sched_stats = false;
     }
     /* Dying lives first: their last growth belongs to the life we were
      * tracking, before a successor in the same sample starts a new one. */

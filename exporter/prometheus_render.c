@@ -140,11 +140,12 @@ struct prom_usage_family {
     const char *name;                   /* the counter's name */
     const char *help;
     size_t off;                         /* uint64_t in struct acct_usage */
+    bool sched;                         /* only where sched_stats */
 };
 
 static const struct prom_usage_family prom_usage[] = {
-#define XENOS_COUNTER(name, ledger, rrd, was, help) \
-    { #name, help, offsetof(struct acct_usage, name) },
+#define XENOS_COUNTER(name, ledger, rrd, was, sched, help) \
+    { #name, help, offsetof(struct acct_usage, name), sched },
 #include <xenos/counters.def>
 #undef XENOS_COUNTER
 };
@@ -300,8 +301,14 @@ static void prom_usage_families(const struct prom_r *r, bool tenants)
             uint64_t v = prom_usage_get(tenants ? &r->c->tenants[k].total
                                                 : &r->doms[k]->total, f->off);
             size_t len;
-            const char *l = tenants ? prom_tlab(r, k, &len)
-                                    : prom_dlab(r, k, &len);
+            const char *l;
+
+            /* Not counted by this host's scheduler: no series, rather
+             * than a 0 that says "never waited" (docs/exporters.md). */
+            if ( f->sched && !(tenants ? r->c->tenants[k].sched_stats
+                                       : r->doms[k]->sched_stats) )
+                continue;
+            l = tenants ? prom_tlab(r, k, &len) : prom_dlab(r, k, &len);
 
             prom_series(b, prefix, fam, l, len);
             txt_puts(b, "} ");

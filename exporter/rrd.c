@@ -279,7 +279,7 @@ static const struct rrdx_counter {
     const char *ds;                     /* NULL: not in the archives */
     size_t off;                         /* uint64_t in struct acct_usage */
 } rrdx_counters[] = {
-#define XENOS_COUNTER(name, ledger, rrd, was, help) \
+#define XENOS_COUNTER(name, ledger, rrd, was, sched, help) \
     { rrd, offsetof(struct acct_usage, name) },
 #include <xenos/counters.def>
 #undef XENOS_COUNTER
@@ -294,20 +294,27 @@ static bool rrdx_is_rate(unsigned int i)
 }
 
 /*
- * Data sources that are no counter: the cap in force (% of one pCPU, 0 =
- * none) and the weight, as gauges after the rates.  Files of an older
- * xenos lack them: rrdx_upgrade adds them at the end, so the DS before
- * keep their places (and the COMPUTE DS its reference to cpu_ns).
+ * Data sources after the rates, in the order they came to xenos: the cap
+ * in force (% of one pCPU, 0 = none) and the weight, as gauges; then the
+ * scheduler's waiting and throttled time (counters.def's SCHED counters,
+ * in ns, as rates: ns per s), unknown where the host cannot count them.
+ * Files of an older xenos lack some: rrdx_upgrade adds them at the end,
+ * so the DS before keep their places (and the COMPUTE DS its reference to
+ * cpu_ns).
  */
-static const char *const rrdx_sched_ds[] = { RRDX_DS_CAP, RRDX_DS_WEIGHT };
+static const char *const rrdx_sched_ds[] = {
+    RRDX_DS_CAP, RRDX_DS_WEIGHT, RRDX_DS_WAIT, RRDX_DS_THROTTLED,
+};
 #define RRDX_NR_SCHED_DS (sizeof(rrdx_sched_ds) / sizeof(rrdx_sched_ds[0]))
+#define RRDX_NR_GAUGE_DS 2      /* the first of rrdx_sched_ds */
 #define RRDX_NR_DS       (7 + RRDX_NR_SCHED_DS)
 
-/* "DS:NAME:GAUGE:HB:0:U" of the i-th of rrdx_sched_ds into @buf. */
+/* "DS:NAME:TYPE:HB:0:U" of the i-th of rrdx_sched_ds into @buf. */
 static void rrdx_sched_ds_spec(const struct exp_rrd *r, unsigned int i,
                                char *buf, size_t len)
 {
-    snprintf(buf, len, "DS:%s:GAUGE:%u:0:U", rrdx_sched_ds[i],
+    snprintf(buf, len, "DS:%s:%s:%u:0:U", rrdx_sched_ds[i],
+             i < RRDX_NR_GAUGE_DS ? "GAUGE" : "DERIVE",
              r->step_s * RRDX_HEARTBEAT_STEPS);
 }
 
@@ -577,13 +584,14 @@ void exp_rrd_get_stats(const struct exp_rrd *r, struct exp_rrd_stats *st)
 }
 
 /*
- * "ts:cpu_ns:mem", the rates (rrdx_counters), the cap and the weight
- * (rrdx_sched_ds) into @buf.  A weight of 0 is "not set by xenosd (yet)":
- * cap and weight are then unknown, not "no cap".
+ * "ts:cpu_ns:mem", the rates (rrdx_counters), the cap and the weight,
+ * waiting and throttled time (rrdx_sched_ds) into @buf.  A weight of 0 is
+ * "not set by xenosd (yet)": cap and weight are then unknown, not "no
+ * cap"; without @sched_stats the two times are unknown, not 0.
  */
 static int rrdx_values(char *buf, size_t len, const char *ts,
                       const struct acct_usage *u, uint64_t mem_bytes,
-                      uint32_t weight, uint32_t cap_pct)
+                      uint32_t weight, uint32_t cap_pct, bool sched_stats)
 {
     int n = snprintf(buf, len, "%s:%" PRIu64 ":%" PRIu64, ts, u->cpu_ns,
                      mem_bytes);
@@ -602,6 +610,11 @@ static int rrdx_values(char *buf, size_t len, const char *ts,
         n += weight ? snprintf(buf + n, len - (size_t)n, ":%" PRIu32 ":%"
                                PRIu32, cap_pct, weight)
                     : snprintf(buf + n, len - (size_t)n, ":U:U");
+    if ( n >= 0 && (size_t)n < len )
+        n += sched_stats ? snprintf(buf + n, len - (size_t)n, ":%" PRIu64
+                                    ":%" PRIu64, u->wait_ns,
+                                    u->throttled_ns)
+                         : snprintf(buf + n, len - (size_t)n, ":U:U");
     return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
 }
 
@@ -642,7 +655,7 @@ int exp_rrd_update(struct exp_rrd *r, const struct acct_snapshot *c,
                    const struct exp_info *info)
 {
     uint64_t t0 = rrdx_now_ns();
-    char ts[32], vals[320], path[PATH_MAX];
+    char ts[32], vals[384], path[PATH_MAX];
     time_t first_s;
     uint32_t i, lines = 0;
     int rc = 0;
@@ -688,7 +701,8 @@ int exp_rrd_update(struct exp_rrd *r, const struct acct_snapshot *c,
         if ( !e || rrdx__path(path, sizeof(path), r->io_dir, true, t->name) ||
              !rrdx_ready(r, e, path, first_s) ||
              rrdx_values(vals, sizeof(vals), ts, &t->total, e->mem_bytes,
-                         strcmp(t->name, "-") ? t->weight : 0, t->cap_pct) )
+                         strcmp(t->name, "-") ? t->weight : 0, t->cap_pct,
+                         t->sched_stats) )
             continue;
         if ( (rc = rrdx_put(r, path, vals)) < 0 )
             return rc;
@@ -718,7 +732,8 @@ int exp_rrd_update(struct exp_rrd *r, const struct acct_snapshot *c,
         if ( rrdx__path(path, sizeof(path), r->io_dir, false, d->uuid) ||
              !rrdx_ready(r, e, path, first_s) ||
              rrdx_values(vals, sizeof(vals), ts, &d->total,
-                         d->mem_cur_bytes, d->weight, d->cap_pct) )
+                         d->mem_cur_bytes, d->weight, d->cap_pct,
+                         d->sched_stats) )
             continue;
         if ( (rc = rrdx_put(r, path, vals)) < 0 )
             return rc;

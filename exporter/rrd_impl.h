@@ -18,6 +18,8 @@ struct rrdx_ent;
 /* The data sources that are no counter (exp_rrd.h) */
 #define RRDX_DS_CAP             "cap"
 #define RRDX_DS_WEIGHT          "weight"
+#define RRDX_DS_WAIT            "wait_ns"       /* DERIVE: ns per s */
+#define RRDX_DS_THROTTLED       "throttled_ns"
 
 struct exp_rrd {
     char *dir;                          /* absolute */

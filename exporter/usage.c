@@ -437,7 +437,7 @@ static bool rec_fill(const struct exp_usage *w, Xenos__UsageRecord *r,
 
 #define X(f) r->f = upto->f > e->base.f ? upto->f - e->base.f : 0;       \
     grew |= r->f != 0;
-    USAGE_FIELDS(X)
+    USAGE_WRITER_FIELDS(X)
 #undef X
     if ( !grew && !e->seen )
         return false;
@@ -461,6 +461,8 @@ static bool rec_fill(const struct exp_usage *w, Xenos__UsageRecord *r,
     r->mem_max_bytes = e->mem_peak_bytes;
     r->weight = d->weight;
     r->cap_pct = d->cap_pct;
+    r->sched_stats = d->sched_stats;
+    r->peak_window_pct = e->peak_window_pct;
     return true;
 }
 
@@ -499,7 +501,7 @@ static int split_rec(struct exp_usage *w, const struct acct_dom *d,
     if ( !ch )
         return -ENOMEM;
 #define X(f) upto.f = d->total.f - d->delta.f;
-    USAGE_FIELDS(X)
+    USAGE_WRITER_FIELDS(X)
 #undef X
     if ( rec_fill(w, &r, d, e, &upto, w->open_start_ns + w->interval_ns) )
     {
@@ -508,7 +510,7 @@ static int split_rec(struct exp_usage *w, const struct acct_dom *d,
         if ( !rc )
         {
 #define X(f) if ( upto.f > e->base.f ) e->base.f = upto.f;
-            USAGE_FIELDS(X)
+            USAGE_WRITER_FIELDS(X)
 #undef X
             ch->nr_records++;
             w->next_seq++;
@@ -587,7 +589,7 @@ static int interval_close(struct exp_usage *w, const struct acct_snapshot *c,
         const struct acct_dom *d = w->scratch[i].d;
 
 #define X(f) if ( d->total.f > e->base.f ) e->base.f = d->total.f;
-        USAGE_FIELDS(X)
+        USAGE_WRITER_FIELDS(X)
 #undef X
     }
     for ( i = 0; i < w->tab_n; i++ )
@@ -597,6 +599,7 @@ static int interval_close(struct exp_usage *w, const struct acct_snapshot *c,
         e->seen = false;
         e->vcpus_max = 0;
         e->mem_peak_bytes = 0;
+        e->peak_window_pct = 0;
         /* Present at the closing sample: observed from the next
          * interval's start on, as the previous one was to its end. */
         e->span_a = e->present_prev && !stopping ? end_ns : 0;
@@ -665,7 +668,7 @@ int exp_usage_update(struct exp_usage *w, const struct acct_snapshot *c,
         if ( !w->bases_valid )
         {
 #define X(f) e->base.f = d->total.f;
-            USAGE_FIELDS(X)
+            USAGE_WRITER_FIELDS(X)
 #undef X
         }
         /* (A failed sample exports the last good one again: the same
@@ -693,6 +696,8 @@ int exp_usage_update(struct exp_usage *w, const struct acct_snapshot *c,
         e->seen = true;
         if ( d->online_vcpus > e->vcpus_max )
             e->vcpus_max = d->online_vcpus;
+        if ( d->peak_window_pct > e->peak_window_pct )
+            e->peak_window_pct = d->peak_window_pct;
         if ( d->mem_cur_bytes > e->mem_peak_bytes )
             e->mem_peak_bytes = d->mem_cur_bytes;
     }

@@ -44,7 +44,7 @@ enum { USAGE_NR_FIELDS = 0 USAGE_FIELDS(X) };
 #undef X
 enum {
     USAGE_NR_LEDGER = 0
-#define XENOS_COUNTER(name, ledger, rrd, was, help) + ledger
+#define XENOS_COUNTER(name, ledger, rrd, was, sched, help) + ledger
 #include <xenos/counters.def>
 #undef XENOS_COUNTER
 };
@@ -94,9 +94,19 @@ int usage_slurp(const char *path, uint8_t **buf, size_t *len);
 /* ------------------------------------------------------------------ */
 /* The writer (usage.c) and its state and recovery (usage_state.c)     */
 
+/*
+ * What the writer keeps a base of: the ledger's counters, and the
+ * scheduler's (fields 23, 24 of UsageRecord, and of UsageBase 10, 11),
+ * which a record carries with sched_stats (22) saying whether the host
+ * counted them; counters.def leaves them out of its LEDGER column, which
+ * the readers' struct exp_usage_rec follows.
+ */
+#define USAGE_SCHED_FIELDS(X) X(wait_ns) X(throttled_ns)
+#define USAGE_WRITER_FIELDS(X) USAGE_FIELDS(X) USAGE_SCHED_FIELDS(X)
+
 struct usage_base {
 #define X(f) uint64_t f;
-    USAGE_FIELDS(X)
+    USAGE_WRITER_FIELDS(X)
 #undef X
 };
 
@@ -107,6 +117,10 @@ struct usage_ent {
                                          * interval */
     uint32_t vcpus_max;
     uint64_t mem_peak_bytes;
+    uint32_t peak_window_pct;           /* most of any sample's, in the
+                                         * open interval; not in the state:
+                                         * a restart forgets the part
+                                         * before it */
     /* What this process observed of the domain in the open interval
      * (wall ns; span_b 0: nothing): from the sample its counted usage
      * starts at, to the last sample that saw it (docs/usage-format.md,

@@ -48,7 +48,7 @@ int usage__state_save(struct exp_usage *w)
         xenos__usage_base__init(&bases[n]);
         bases[n].uuid = (char *)e->uuid;
 #define X(f) bases[n].f = e->base.f;
-        USAGE_FIELDS(X)
+        USAGE_WRITER_FIELDS(X)
 #undef X
         ptrs[n] = &bases[n];
         n++;
@@ -122,7 +122,7 @@ int usage__state_load(struct exp_usage *w)
             break;
         }
 #define X(f) e->base.f = b->f;
-        USAGE_FIELDS(X)
+        USAGE_WRITER_FIELDS(X)
 #undef X
     }
     xenos__usage_state__free_unpacked(s, NULL);
@@ -155,7 +155,7 @@ static int recover_rec(void *ctx, const Xenos__UsageRecord *m, uint64_t off)
         if ( !e )
             return -ENOMEM;
 #define X(f) e->base.f += m->f;
-        USAGE_FIELDS(X)
+        USAGE_WRITER_FIELDS(X)
 #undef X
     }
     w->next_seq = m->seq + 1;

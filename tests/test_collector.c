@@ -542,6 +542,137 @@ START_TEST(test_collector_crash_between_checkpoints)
 }
 END_TEST
 
+/* @s's only domain has the scheduler's counters @wait and @thr. */
+static void with_contention(struct acct_sample *s, uint64_t wait,
+                            uint64_t thr)
+{
+    s->domains[0].sched_stats = true;
+    s->domains[0].wait_ns = wait;
+    s->domains[0].throttled_ns = thr;
+}
+
+/*
+ * Waiting and throttled time: deltas of the host's counters like the
+ * CPU's, kept across a crash by the checkpoint (the restart counts from
+ * the checkpoint's raw counters, not from zero: no interval twice), and a
+ * sample without them (a host that cannot count) grows nothing and marks
+ * the domain and its tenant unavailable until they are back.
+ */
+START_TEST(test_collector_contention_counted_once)
+{
+    struct acct_collector *c;
+    struct acct_sample s;
+    char err[256] = "";
+    struct dom_in a = { U1, 5, 0, 0, "acme-1", false };
+    const struct acct_dom *d;
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
+    make_sample(&s, 1 * SEC, &a, 1);
+    with_contention(&s, 50 * SEC, 70 * SEC);    /* since creation */
+    acct_collector_update(c, &s, tenant_by_name, NULL);
+    a.cpu_ns = 1 * SEC;
+    make_sample(&s, 5 * SEC, &a, 1);
+    with_contention(&s, 51 * SEC, 72 * SEC);
+    acct_collector_update(c, &s, tenant_by_name, NULL);
+    ck_assert_int_eq(acct_collector_checkpoint(c), 0);
+    a.cpu_ns = 2 * SEC;
+    make_sample(&s, 7 * SEC, &a, 1);
+    with_contention(&s, 52 * SEC, 73 * SEC);
+    acct_collector_update(c, &s, tenant_by_name, NULL);  /* then dies */
+    acct_collector_free(c);
+
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
+    a.cpu_ns = 3 * SEC;
+    make_sample(&s, 10 * SEC, &a, 1);
+    with_contention(&s, 54 * SEC, 75 * SEC);
+    acct_collector_update(c, &s, tenant_by_name, NULL);
+    d = acct_collector_find(c, U1);
+    ck_assert(d->sched_stats);
+    ck_assert_uint_eq(d->total.wait_ns, 4 * SEC);
+    ck_assert_uint_eq(d->total.throttled_ns, 5 * SEC);
+    ck_assert(acct_collector_find_tenant(c, "acme")->sched_stats);
+    ck_assert_uint_eq(acct_collector_find_tenant(c, "acme")->total.wait_ns,
+                      4 * SEC);
+
+    /* the host stops counting: unavailable, nothing grows... */
+    a.cpu_ns = 4 * SEC;
+    make_sample(&s, 11 * SEC, &a, 1);
+    acct_collector_update(c, &s, tenant_by_name, NULL);
+    d = acct_collector_find(c, U1);
+    ck_assert(!d->sched_stats);
+    ck_assert(!acct_collector_find_tenant(c, "acme")->sched_stats);
+    ck_assert_uint_eq(d->delta.wait_ns, 0);
+    ck_assert_uint_eq(d->total.wait_ns, 4 * SEC);
+    /* ...and counts again from where it was when they come back */
+    make_sample(&s, 12 * SEC, &a, 1);
+    with_contention(&s, 56 * SEC, 75 * SEC);
+    acct_collector_update(c, &s, tenant_by_name, NULL);
+    d = acct_collector_find(c, U1);
+    ck_assert(d->sched_stats);
+    ck_assert_uint_eq(d->total.wait_ns, 6 * SEC);
+    acct_collector_free(c);
+    acct_sample_free(&s);
+}
+END_TEST
+
+/*
+ * The peak window of an interval, from the hypervisor's histogram: the
+ * bound of the highest bucket that grew, against the cap the windows were
+ * counted under, at most all vCPUs; none on the baseline, none for an
+ * interval in which no window closed, and after a restart from the
+ * checkpoint only what grew since it.
+ */
+START_TEST(test_collector_peak_window)
+{
+    struct acct_collector *c;
+    struct acct_sample s;
+    char err[256] = "";
+    struct dom_in a = { U1, 5, 0, 0, "acme-1", false };
+    uint64_t w[ACCT_NR_WINDOWS] = { 0 };
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
+#define SAMPLE(t)                                                       \
+    do {                                                                \
+        make_sample(&s, (t) * SEC, &a, 1);                              \
+        with_contention(&s, 0, 0);                                      \
+        s.domains[0].sched_cap_pct = 30;                                \
+        memcpy(s.domains[0].windows, w, sizeof(w));                     \
+        acct_collector_update(c, &s, tenant_by_name, NULL);             \
+    } while ( 0 )
+    w[ACCT_NR_WINDOWS - 1] = 7;         /* before we looked: not ours */
+    SAMPLE(1);
+    ck_assert_uint_eq(acct_collector_find(c, U1)->peak_window_pct, 0);
+    w[5] += 10;                         /* <= 100% of the cap */
+    w[0] += 3;
+    SAMPLE(2);
+    ck_assert_uint_eq(acct_collector_find(c, U1)->peak_window_pct, 30);
+    w[7] += 1;                          /* <= 105%: 31.5, rounded up */
+    w[5] += 9;
+    SAMPLE(3);
+    ck_assert_uint_eq(acct_collector_find(c, U1)->peak_window_pct, 32);
+    SAMPLE(4);                          /* no window closed */
+    ck_assert_uint_eq(acct_collector_find(c, U1)->peak_window_pct, 0);
+    ck_assert_int_eq(acct_collector_checkpoint(c), 0);
+    acct_collector_free(c);
+
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
+    w[1] += 1;                          /* since the checkpoint: 50% */
+    SAMPLE(5);
+    ck_assert_uint_eq(acct_collector_find(c, U1)->peak_window_pct, 15);
+    w[ACCT_NR_WINDOWS - 1] += 1;        /* above 150%: all vCPUs' 200 */
+    w[2] += 10;
+    SAMPLE(6);
+    ck_assert_uint_eq(acct_collector_find(c, U1)->peak_window_pct, 200);
+    ck_assert_uint_eq(acct_window_peak_pct(2, 30, 2), 23);  /* 75% of 30 */
+    ck_assert_uint_eq(acct_window_peak_pct(5, 0, 1), 100);
+#undef SAMPLE
+    acct_collector_free(c);
+    acct_sample_free(&s);
+}
+END_TEST
+
 /* A reboot between samples: the dying life's tail is counted, then its
  * successor from zero, and the dying life seen again (a later sample, or
  * after a restart) is not counted twice. */
@@ -789,6 +920,8 @@ static Suite *collector_suite(void)
     tcase_add_loop_test(tc, test_collector_old_checkpoint, 0, 2);
     tcase_add_test(tc, test_collector_domain_error_loses_nothing);
     tcase_add_test(tc, test_collector_crash_between_checkpoints);
+    tcase_add_test(tc, test_collector_contention_counted_once);
+    tcase_add_test(tc, test_collector_peak_window);
     tcase_add_test(tc, test_collector_vanished_domain);
     tcase_add_test(tc, test_collector_dying_tail_counted_once);
     tcase_add_test(tc, test_collector_destroyed_between_samples);

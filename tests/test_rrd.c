@@ -86,6 +86,13 @@ struct dom_in {
     uint32_t t_weight, t_cap_pct;       /* its tenant's; 0: not set */
 };
 
+/* The scheduler's counters of the domains feed() is given, when a test
+ * sets it (per domain, as in[]); NULL: the host does not count them. */
+static const struct sched_in {
+    bool sched_stats;
+    uint64_t wait_ns, throttled_ns;
+} *feed_sched;
+
 static const char *tenant_of(void *ctx, const struct acct_domain *d)
 {
     (void)ctx;
@@ -124,6 +131,12 @@ static void feed(struct acct_collector *c, struct acct_sample *s,
         d->vbds[0].rd_sectors = in[i].rd_sectors;
         d->vifs = acct_sample_array(s, 1, sizeof(*d->vifs));
         d->vifs[0].rx_bytes = in[i].rx_bytes;
+        if ( feed_sched )
+        {
+            d->sched_stats = feed_sched[i].sched_stats;
+            d->wait_ns = feed_sched[i].wait_ns;
+            d->throttled_ns = feed_sched[i].throttled_ns;
+        }
     }
     ck_assert_int_eq(acct_collector_update(c, s, tenant_of, NULL), 0);
     for ( i = 0; i < n; i++ )
@@ -249,6 +262,7 @@ START_TEST(test_rrd_info_layout)
         "ds[net_rx].type = \"DERIVE\"", "ds[net_tx].type = \"DERIVE\"",
         "ds[cap].type = \"GAUGE\"", "ds[cap].minimal_heartbeat = 15",
         "ds[weight].type = \"GAUGE\"",
+        "ds[wait_ns].type = \"DERIVE\"", "ds[throttled_ns].type = \"DERIVE\"",
         "rra[0].cf = \"AVERAGE\"", "rra[0].rows = 120",
         "rra[0].pdp_per_row = 1", "rra[1].cf = \"MAX\"",
         "rra[2].pdp_per_row = 12", "rra[2].rows = 120",
@@ -302,6 +316,24 @@ START_TEST(test_rrd_fetch_reads_rates)
 }
 END_TEST
 
+/* 25 s of the files of domains U1 and U2, tenant acme and the unassigned
+ * tenant "-", fetched into @a, @b, @t, @u (1 << 14 bytes each). */
+static void fetch_four(char *a, char *b, char *t, char *u)
+{
+    static const char *const names[4] = {
+        "dom-" U1, "dom-" U2, "tenant-acme", "tenant--",
+    };
+    char *const out[4] = { a, b, t, u };
+    char f[256];
+    unsigned int i;
+
+    for ( i = 0; i < 4; i++ )
+    {
+        snprintf(f, sizeof(f), "%s/%s.rrd", rdir, names[i]);
+        snprintf(out[i], 1 << 14, "%s", fetch_for(f, NULL, 25));
+    }
+}
+
 /*
  * The cap in force and the weight, per domain and per tenant, as xenosd
  * set them: a cap lifted reads 0 (none); a domain xenosd has not set, and
@@ -312,7 +344,7 @@ START_TEST(test_rrd_cap_and_weight_stored)
     struct acct_collector *c;
     struct acct_sample s;
     struct exp_rrd *r;
-    char err[256] = "", f[256], a[1 << 14], b[1 << 14], t[1 << 14];
+    char err[256] = "", a[1 << 14], b[1 << 14], t[1 << 14];
     char u[1 << 14];
     struct dom_in in[3] = {
         { U1, "web-1", "acme", SEC, 0, 0, GIB, 256, 50, 512, 150 },
@@ -334,14 +366,7 @@ START_TEST(test_rrd_cap_and_weight_stored)
     exp_rrd_close(r);
     acct_collector_free(c);
     acct_sample_free(&s);
-    snprintf(f, sizeof(f), "%s/dom-%s.rrd", rdir, U1);
-    snprintf(a, sizeof(a), "%s", fetch_for(f, NULL, 25));
-    snprintf(f, sizeof(f), "%s/dom-%s.rrd", rdir, U2);
-    snprintf(b, sizeof(b), "%s", fetch_for(f, NULL, 25));
-    snprintf(f, sizeof(f), "%s/tenant-acme.rrd", rdir);
-    snprintf(t, sizeof(t), "%s", fetch_for(f, NULL, 25));
-    snprintf(f, sizeof(f), "%s/tenant--.rrd", rdir);
-    snprintf(u, sizeof(u), "%s", fetch_for(f, NULL, 25));
+    fetch_four(a, b, t, u);
     for ( k = 1; k <= 5; k++ )
     {
         uint64_t ts = t0_s + 5 * k;
@@ -353,6 +378,55 @@ START_TEST(test_rrd_cap_and_weight_stored)
         ck_assert_double_eq_tol(fetched(t, "cap", ts), 150, 1e-9);
         ck_assert_double_eq_tol(fetched(t, "weight", ts), 512, 1e-9);
         ck_assert(isnan(fetched(u, "cap", ts)));
+    }
+}
+END_TEST
+
+/*
+ * Waiting and throttled time as rates (ns per s), per domain and tenant,
+ * where the host counts them; unknown, not 0, for a domain whose host does
+ * not (and for a tenant none of whose domains has them).
+ */
+START_TEST(test_rrd_contention_stored)
+{
+    struct acct_collector *c;
+    struct acct_sample s;
+    struct exp_rrd *r;
+    char err[256] = "", a[1 << 14], b[1 << 14], t[1 << 14];
+    char u[1 << 14];
+    struct dom_in in[2] = {
+        { U1, "web-1", "acme", SEC, 0, 0, GIB, 0, 0, 0, 0 },
+        { U2, "stock", NULL, SEC, 0, 0, GIB, 0, 0, 0, 0 },
+    };
+    struct sched_in sched[2] = { { true, SEC, 0 }, { false, 0, 0 } };
+    unsigned int k;
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_alloc(&c, ckpt, err, sizeof(err)), 0);
+    ck_assert_int_eq(exp_rrd_open(&r, rdir, NULL, 5, err, sizeof(err)), 0);
+    for ( k = 0; k < 6; k++ )
+    {
+        feed_sched = sched;
+        feed(c, &s, r, t0_s + 5 * k, in, 2);
+        feed_sched = NULL;
+        sched[0].wait_ns += 1000000000ull;      /* 0.2 s a second */
+        sched[0].throttled_ns += 3500000000ull; /* 0.7 s a second */
+    }
+    exp_rrd_close(r);
+    acct_collector_free(c);
+    acct_sample_free(&s);
+    fetch_four(a, b, t, u);
+    for ( k = 2; k <= 5; k++ )
+    {
+        uint64_t ts = t0_s + 5 * k;
+
+        ck_assert_double_eq_tol(fetched(a, "wait_ns", ts), 2e8, 1e-3);
+        ck_assert_double_eq_tol(fetched(a, "throttled_ns", ts), 7e8, 1e-3);
+        ck_assert_double_eq_tol(fetched(t, "wait_ns", ts), 2e8, 1e-3);
+        ck_assert(isnan(fetched(b, "wait_ns", ts)));
+        ck_assert(isnan(fetched(b, "throttled_ns", ts)));
+        ck_assert(isnan(fetched(u, "wait_ns", ts)));
+        ck_assert_double_eq_tol(fetched(b, "cpu", ts), 0, 1e-9);
     }
 }
 END_TEST
@@ -433,6 +507,7 @@ START_TEST(test_rrd_old_file_gets_cap)
     out = run(cmd);
     ck_assert_ptr_nonnull(strstr(out, "ds[cap].type = \"GAUGE\""));
     ck_assert_ptr_nonnull(strstr(out, "ds[weight].type = \"GAUGE\""));
+    ck_assert_ptr_nonnull(strstr(out, "ds[throttled_ns].type = \"DERIVE\""));
     out = fetch_for(file, daemon, 40);
     for ( k = 1; k <= 3; k++ )
     {
@@ -1072,6 +1147,7 @@ static Suite *rrd_suite(void)
     tcase_add_test(tc, test_rrd_info_layout);
     tcase_add_test(tc, test_rrd_fetch_reads_rates);
     tcase_add_test(tc, test_rrd_cap_and_weight_stored);
+    tcase_add_test(tc, test_rrd_contention_stored);
     tcase_add_loop_test(tc, test_rrd_old_file_gets_cap, 0, 2);
     tcase_add_test(tc, test_rrd_creation_budget_spreads);
     tcase_add_test(tc, test_rrd_hostile_names_safe_and_found);

@@ -24,19 +24,21 @@ static char *reply(void)
     n += snprintf(buf + n, sizeof(buf) - (size_t)n,
                   "H\tsim\t1000\t5\t0\tsample=0\tset_sched=2\n"
                   "P\t8\n");
-    /* T name weight cap doms cpu% total disk net mem_byte_s iv */
+    /* T name weight cap doms cpu% total disk net mem_byte_s iv
+     * [wait% throttled%]: acme's host counts them, globex's does not,
+     * initech's daemon is of old */
     n += snprintf(buf + n, sizeof(buf) - (size_t)n,
                   "T\tacme\t1024\t0\t2\t50.00\t0\t2048\t1024\t%llu\t"
-                  "1000000000\n"
+                  "1000000000\t12.50\t0.00\n"
                   "T\tglobex\t512\t150\t2\t145.00\t0\t0\t0\t%llu\t"
-                  "1000000000\n"
+                  "1000000000\t-\t-\n"
                   "T\tinitech\t256\t100\t1\t10.00\t0\t0\t0\t%llu\t"
                   "1000000000\n", 2 * GIB, GIB, 4 * GIB);
     /* D tenant name uuid domid vcpus weight cap cpu mem maxmem disk net
-     * iv error [state] */
+     * iv error [state [wait% throttled%]] */
     n += snprintf(buf + n, sizeof(buf) - (size_t)n,
                   "D\tacme\tacme-web\tu1\t1\t2\t512\t0\t30.00\t%llu\t%llu\t"
-                  "0\t1024\t1000000000\t0\trunning\n"
+                  "0\t1024\t1000000000\t0\trunning\t12.50\t70.25\n"
                   "D\tacme\tacme-db\tu2\t2\t2\t512\t0\t20.00\t%llu\t%llu\t"
                   "2048\t0\t1000000000\t0\tblocked\n"
                   "D\tglobex\tglobex-a\tu3\t3\t1\t256\t75\t100.00\t%llu\t"
@@ -89,17 +91,19 @@ static const char *rows_text(void)
 
 static const struct {
     unsigned int width;
-    const char *dropped[5];             /* NULL-terminated */
+    const char *dropped[8];             /* NULL-terminated */
 } fits[] = {
-    /* 80: the least important go, CPU, cap, memory and state stay */
-    { 80, { "MAXMEM", "VCPUS", " ID ", "DISK(KiB/s)", NULL } },
+    /* 80: the least important go, contention first; CPU, cap, memory
+     * and state stay */
+    { 80, { "THR%", "WAIT%", "MAXMEM", "VCPUS", " ID ", "DISK(KiB/s)",
+            NULL } },
     { 132, { NULL } },
     { 200, { NULL } },
 };
 
 static const char *const all_cols[] = {
     "NAME", "STATE", " ID ", "VCPUS", "WEIGHT", "CAP%", "DOMS", "CPU%",
-    "MEM(MiB)", "MAXMEM", "DISK(KiB/s)", "NET(KiB/s)",
+    "WAIT%", "THR%", "MEM(MiB)", "MAXMEM", "DISK(KiB/s)", "NET(KiB/s)",
 };
 
 static bool dropped_at(unsigned int k, const char *col)
@@ -297,6 +301,52 @@ START_TEST(test_top_summary_without_pcpus)
 }
 END_TEST
 
+/* Waiting and throttled time where the host counts them, "-" where it
+ * does not (globex) or the daemon is of old (initech): never a 0 that
+ * nobody measured. */
+START_TEST(test_top_contention_columns)
+{
+    static const struct {
+        const char *name, *wait, *thr;
+    } want[] = {
+        { "acme", "12.5", "0.0" },
+        { "acme-web", "12.5", "70.2" },
+        { "acme-db", "-", "-" },        /* its line has none */
+        { "globex", "-", "-" },
+        { "initech-x", "-", "-" },
+    };
+    struct top_layout l;
+    struct top_row *r;
+    char line[1024], head[1024];
+    size_t nr, i, k, off;
+
+    top_fit(&l, &m, 0, false);
+    ck_assert_int_eq(top_format_header(&l, head, sizeof(head)), 0);
+    ck_assert_ptr_nonnull(strstr(head, " WAIT%   THR%"));
+    /* the two cells end where their titles end */
+    off = (size_t)(strstr(head, " WAIT%") - head);
+    ck_assert_int_eq(top_rows(&m, &v, &r, &nr), 0);
+    for ( k = 0; k < sizeof(want) / sizeof(want[0]); k++ )
+    {
+        char wcol[16], tcol[16];
+
+        for ( i = 0; i < nr; i++ )
+            if ( !strcmp(r[i].dom < 0 ? m.tenants[r[i].tenant].name
+                                      : m.doms[r[i].dom].name,
+                         want[k].name) )
+                break;
+        ck_assert_msg(i < nr, "no row %s", want[k].name);
+        ck_assert_int_eq(top_format_row(&m, &v, &r[i], &l, line,
+                                        sizeof(line)), 0);
+        ck_assert_int_eq(sscanf(line + off, "%15s %15s", wcol, tcol), 2);
+        ck_assert_msg(!strcmp(wcol, want[k].wait) &&
+                      !strcmp(tcol, want[k].thr), "%s: %s %s in \"%s\"",
+                      want[k].name, wcol, tcol, line);
+    }
+    free(r);
+}
+END_TEST
+
 /* State from the new field; "" from an old daemon; "error" wins. */
 START_TEST(test_top_state_column)
 {
@@ -353,6 +403,7 @@ static Suite *top_suite(void)
     tcase_add_test(show, test_top_summary);
     tcase_add_test(show, test_top_summary_without_pcpus);
     tcase_add_test(show, test_top_state_column);
+    tcase_add_test(show, test_top_contention_columns);
     tcase_add_test(show, test_top_names_escaped_for_the_terminal);
     suite_add_tcase(s, show);
     return s;

@@ -577,16 +577,43 @@ START_TEST(test_usage_zero_length_file)
 }
 END_TEST
 
+/* Record @k of @g, read from @file, decoded by protoc into @out. */
+static void protoc_decode(const char *file, const struct got *g,
+                          unsigned int k, char *out, size_t outlen)
+{
+    char pl[400], cmd[1200];
+    uint8_t *buf = malloc(1 << 20);
+    uint64_t off = g->r[k].off;
+    uint32_t len;
+    size_t n;
+    FILE *f = fopen(file, "rb");
+    int st;
+
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(buf);
+    n = fread(buf, 1, 1 << 20, f);
+    fclose(f);
+    ck_assert_uint_lt(off + 4, n);
+    len = buf[off] | buf[off + 1] << 8 | buf[off + 2] << 16 |
+          (uint32_t)buf[off + 3] << 24;
+    snprintf(pl, sizeof(pl), "%s/payload.bin", dir);
+    f = fopen(pl, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(buf + off + 4, 1, len, f), len);
+    fclose(f);
+    free(buf);
+    snprintf(cmd, sizeof(cmd), "protoc --decode=xenos.UsageRecord "
+             "-I'%s/exporter' '%s/exporter/usage.proto' < '%s' 2>&1",
+             XENOS_SOURCE_DIR, XENOS_SOURCE_DIR, pl);
+    st = run(cmd, out, outlen);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
+}
+
 START_TEST(test_usage_protoc_decodes_our_record)
 {
     struct exp_usage *w = open_w(60, 3600);
     static struct got g;
-    char files[4][128], pl[400], cmd[1200], out[8192];
-    uint8_t *buf;
-    uint32_t len;
-    size_t n, off;
-    FILE *f;
-    int st;
+    char files[4][128], out[8192];
 
     if ( system("command -v protoc >/dev/null 2>&1") )
         ck_abort_msg("protoc not found: install Debian protobuf-compiler "
@@ -598,29 +625,9 @@ START_TEST(test_usage_protoc_decodes_our_record)
     memset(&g, 0, sizeof(g));
     ck_assert_int_eq(exp_usage_read(files[0], got_rec, NULL, &g, NULL), 0);
 
-    /* The payload of record 2 (the hostile name), by the frame layout of
+    /* Record 2 (the hostile name), by the frame layout of
      * docs/usage-format.md. */
-    f = fopen(files[0], "rb");
-    ck_assert_ptr_nonnull(f);
-    buf = malloc(65536);
-    n = fread(buf, 1, 65536, f);
-    fclose(f);
-    off = g.r[1].off;
-    ck_assert_uint_lt(off + 4, n);
-    len = buf[off] | buf[off + 1] << 8 | buf[off + 2] << 16 |
-          (uint32_t)buf[off + 3] << 24;
-    snprintf(pl, sizeof(pl), "%s/payload.bin", dir);
-    f = fopen(pl, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(buf + off + 4, 1, len, f), len);
-    fclose(f);
-    free(buf);
-
-    snprintf(cmd, sizeof(cmd), "protoc --decode=xenos.UsageRecord "
-             "-I'%s/exporter' '%s/exporter/usage.proto' < '%s' 2>&1",
-             XENOS_SOURCE_DIR, XENOS_SOURCE_DIR, pl);
-    st = run(cmd, out, sizeof(out));
-    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
+    protoc_decode(files[0], &g, 1, out, sizeof(out));
     ck_assert_msg(strstr(out, "seq: 2\n"), "%s", out);
     ck_assert_ptr_nonnull(strstr(out, "host: \"h1\"\n"));
     ck_assert_ptr_nonnull(strstr(out, "tenant: \"acme\"\n"));
@@ -630,6 +637,92 @@ START_TEST(test_usage_protoc_decodes_our_record)
     ck_assert_ptr_nonnull(strstr(out, "cpu_ns: 10\n"));
     ck_assert_ptr_nonnull(strstr(out, "start_unix_ns: 1764057600000000000\n"));
     ck_assert_ptr_nonnull(strstr(out, "cap_pct: 50\n"));
+}
+END_TEST
+
+/* The value of "@key: N" in protoc's text, 0 if absent (proto3). */
+static uint64_t text_u64(const char *text, const char *key)
+{
+    char k[64];
+    const char *p;
+
+    snprintf(k, sizeof(k), "\n%s: ", key);
+    p = strstr(text, k);
+    return p ? strtoull(p + strlen(k), NULL, 10) : 0;
+}
+
+/*
+ * The scheduler's waiting and throttled time in the records (fields 22-24):
+ * each interval's growth once, across a crash between the records and the
+ * state (the bases of usage.state, fields 10 and 11 of UsageBase, and the
+ * records after them), so the records add up exactly to the growth; a
+ * domain whose host does not count them has sched_stats false and none.
+ * Each record's peak window is the most of its interval's samples'.
+ */
+START_TEST(test_usage_contention_exactly_once)
+{
+    struct exp_usage *w = open_w(60, 3600);
+    static struct got g;
+    char files[4][128], st[400], saved[400], out[8192];
+    uint64_t base_w[NDOM], base_t[NDOM], sum_w[NDOM] = { 0 };
+    uint64_t sum_t[NDOM] = { 0 }, t;
+    unsigned int i, k;
+
+    doms[0].sched_stats = doms[1].sched_stats = true;
+    snprintf(st, sizeof(st), "%s/" EXP_USAGE_STATE_FILE, ldir);
+    snprintf(saved, sizeof(saved), "%s/state.saved", dir);
+    ck_assert_int_eq(tick(w, T0_S + 3, 11), 0);
+    for ( i = 0; i < NDOM; i++ )
+    {
+        base_w[i] = doms[i].total.wait_ns;
+        base_t[i] = doms[i].total.throttled_ns;
+    }
+    for ( t = T0_S + 6; t <= T0_S + 300; t += 3 )
+    {
+        for ( i = 0; i < 2; i++ )
+        {
+            doms[i].total.wait_ns += 7 * (i + 1);
+            doms[i].total.throttled_ns += 1000 + i;
+        }
+        /* one sample a minute (every interval has one) saw a window of
+         * 33%, the others 30 */
+        doms[0].peak_window_pct = (t - T0_S) % 60 == 30 ? 33 : 30;
+        if ( t == T0_S + 63 )
+            copy_file(st, saved);           /* after interval 1 */
+        if ( t == T0_S + 201 )
+        {
+            /* the crash: records of intervals 2, 3 on disk, the state
+             * that of interval 1 */
+            ck_assert_int_eq(exp_usage_close(w), 0);
+            copy_file(saved, st);
+            w = open_w(60, 3600);
+        }
+        ck_assert_int_eq(tick(w, t, 11), 0);
+    }
+    ck_assert_int_eq(exp_usage_close(w), 0);
+    ck_assert_uint_eq(list_files(files, 4), 1);
+    memset(&g, 0, sizeof(g));
+    ck_assert_int_eq(exp_usage_read(files[0], got_rec, NULL, &g, NULL), 0);
+    ck_assert_uint_eq(g.n, 5 * NDOM);
+    for ( k = 0; k < g.n; k++ )
+    {
+        protoc_decode(files[0], &g, k, out, sizeof(out));
+        for ( i = 0; i < NDOM && strcmp(g.r[k].uuid, doms[i].uuid); i++ )
+            ;
+        ck_assert_uint_lt(i, NDOM);
+        ck_assert_msg(!strstr(out, "sched_stats: true") == (i == 2),
+                      "%u: %s", i, out);
+        ck_assert_msg(text_u64(out, "peak_window_pct") == (i == 0 ? 33 : 0),
+                      "%u: %s", i, out);
+        sum_w[i] += text_u64(out, "wait_ns");
+        sum_t[i] += text_u64(out, "throttled_ns");
+    }
+    for ( i = 0; i < NDOM; i++ )
+    {
+        ck_assert_uint_eq(sum_w[i], doms[i].total.wait_ns - base_w[i]);
+        ck_assert_uint_eq(sum_t[i], doms[i].total.throttled_ns - base_t[i]);
+    }
+    ck_assert_uint_gt(sum_t[1], 0);
 }
 END_TEST
 
@@ -1195,6 +1288,7 @@ static Suite *usage_suite(void)
     tcase_add_test(tc, test_usage_compare_sources);
     tcase_add_test(tc, test_usage_zero_length_file);
     tcase_add_test(tc, test_usage_protoc_decodes_our_record);
+    tcase_add_test(tc, test_usage_contention_exactly_once);
     tcase_add_test(tc, test_usage_rotates_by_start_time);
     tcase_add_test(tc, test_usage_sum_exact);
     tcase_add_test(tc, test_usage_with_real_collector);

@@ -587,6 +587,60 @@ START_TEST(test_xen_backend_vif_direction)
 }
 END_TEST
 
+/*
+ * /xenos/domains as the adapter writes it (sched/xen/adapter.c,
+ * xs_stats_line): parsed by domid, fields after the windows ignored, a
+ * line that is not ours (or cut short) named by its number, a full table
+ * refused.
+ */
+START_TEST(test_xen_backend_stats_parse)
+{
+    static const char text[] =
+        "domid=7 wait_ns=1500 throttled_ns=70000 run_ns=30000 cap_pct=30 "
+        "windows=0,0,0,0,0,3,0,0,0,0,0,0\n"
+        "domid=0 wait_ns=12 throttled_ns=0 run_ns=99 cap_pct=0 "
+        "windows=1,0,0,0,0,0,0,0,0,0,0,0\n"
+        "domid=3 wait_ns=18446744073709551615 throttled_ns=5 run_ns=1 "
+        "cap_pct=25 windows=1,2,3,4,5,6,7,8,9,10,11,12 later=1\n";
+    struct xenb__stat st[4];
+    const struct xenb__stat *f;
+    unsigned int bad = 0;
+
+    ck_assert_int_eq(xenb__stats_parse(text, st, 4, &bad), 3);
+    ck_assert_uint_eq(st[0].domid, 0);
+    ck_assert_uint_eq(st[1].domid, 3);
+    ck_assert_uint_eq(st[1].wait_ns, UINT64_MAX);
+    ck_assert_uint_eq(st[1].cap_pct, 25);
+    ck_assert_uint_eq(st[1].windows[0], 1);
+    ck_assert_uint_eq(st[1].windows[ACCT_NR_WINDOWS - 1], 12);
+    f = xenb__stats_find(st, 3, 7);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(f->wait_ns, 1500);
+    ck_assert_uint_eq(f->throttled_ns, 70000);
+    ck_assert_uint_eq(f->windows[5], 3);
+    ck_assert_ptr_null(xenb__stats_find(st, 3, 1));
+    ck_assert_int_eq(xenb__stats_parse("", st, 4, &bad), 0);
+    ck_assert_int_eq(xenb__stats_parse(text, st, 2, &bad), -ENOSPC);
+    ck_assert_int_eq(xenb__stats_parse(text + 0, st, 4, &bad), 3);
+    /* line 2 cut short; line 1 with 11 windows; with a stray letter */
+    ck_assert_int_eq(xenb__stats_parse("domid=1 wait_ns=1 throttled_ns=2 "
+                                       "run_ns=3 cap_pct=0 windows="
+                                       "0,0,0,0,0,0,0,0,0,0,0,0\n"
+                                       "domid=2 wait_ns=1\n", st, 4, &bad),
+                     -EBADMSG);
+    ck_assert_uint_eq(bad, 2);
+    ck_assert_int_eq(xenb__stats_parse("domid=1 wait_ns=1 throttled_ns=2 "
+                                       "run_ns=3 cap_pct=0 windows="
+                                       "0,0,0,0,0,0,0,0,0,0,0\n", st, 4,
+                                       &bad), -EBADMSG);
+    ck_assert_uint_eq(bad, 1);
+    ck_assert_int_eq(xenb__stats_parse("domid=1 wait_ns=1 throttled_ns=2 "
+                                       "run_ns=3 cap_pct=0 windows="
+                                       "0,0,0,0,0,0,0,0,0,0,0,0x\n", st, 4,
+                                       &bad), -EBADMSG);
+}
+END_TEST
+
 #else /* !XENOS_HAVE_XEN */
 
 START_TEST(test_xen_backend_absent)
@@ -643,6 +697,7 @@ static Suite *xen_backend_suite(void)
     tcase_add_loop_test(tc, test_xen_backend_boot_id, 0, N(boot_ids));
     tcase_add_test(tc, test_xen_backend_boot_id_proc);
     tcase_add_test(tc, test_xen_backend_sched_dispatch);
+    tcase_add_test(tc, test_xen_backend_stats_parse);
     tcase_add_loop_test(tc, test_xen_backend_sched_args, 0, N(sched_args));
     tcase_add_test(tc, test_xen_backend_vif_direction);
 #else

@@ -740,27 +740,17 @@ START_TEST(test_xenosd_host_reboot)
 }
 END_TEST
 
-/* The daemon serves /metrics: 200, our families, and promtool agrees. */
-START_TEST(test_xenosd_serves_metrics)
+/*
+ * GET /metrics from xenosd on @port into @buf (the HTTP response, head
+ * and all), after checking that it is a 200 and that promtool accepts
+ * the exposition.
+ */
+static void scrape_checked(unsigned int port, char *buf, size_t size)
 {
-    const char *sc = SCENARIOS "lifecycle.yaml";
-    pid_t pid = start_xenosd(sc, POLICIES "tenants.yaml", "10", "200");
-    void *st = host(sc);
-    char log[128], buf[1 << 16], cmd[256], *p;
-    unsigned int port = 0;
+    char cmd[256];
     FILE *f;
     size_t n;
 
-    sleep_ms(1500);
-    snprintf(log, sizeof(log), "%s/xenosd.log", dir);
-    f = fopen(log, "r");
-    ck_assert_ptr_nonnull(f);
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    p = strstr(buf, "(port ");
-    ck_assert_msg(p && sscanf(p, "(port %u)", &port) == 1 && port,
-                  "no port in: %s", buf);
     /* bash's /dev/tcp: an HTTP client with no extra dependency */
     snprintf(cmd, sizeof(cmd), "bash -c 'exec 3<>/dev/tcp/127.0.0.1/%u; "
              "printf \"GET /metrics HTTP/1.0\\r\\n\\r\\n\" >&3; "
@@ -769,19 +759,139 @@ START_TEST(test_xenosd_serves_metrics)
     snprintf(cmd, sizeof(cmd), "%s/m.http", dir);
     f = fopen(cmd, "r");
     ck_assert_ptr_nonnull(f);
-    n = fread(buf, 1, sizeof(buf) - 1, f);
+    n = fread(buf, 1, size - 1, f);
     buf[n] = '\0';
     fclose(f);
     ck_assert_msg(!strncmp(buf, "HTTP/1.0 200", 12) ||
                   !strncmp(buf, "HTTP/1.1 200", 12), "%.200s", buf);
-    ck_assert_ptr_nonnull(strstr(buf, "xenos_tenant_cpu_seconds_total{"
-                                      "tenant=\"acme\"}"));
     snprintf(cmd, sizeof(cmd), "sed '1,/^\\r$/d' %s/m.http | promtool "
              "check metrics", dir);
     ck_assert_int_eq(system(cmd), 0);
+}
+
+/* The daemon serves /metrics: 200, our families, and promtool agrees. */
+START_TEST(test_xenosd_serves_metrics)
+{
+    const char *sc = SCENARIOS "lifecycle.yaml";
+    pid_t pid = start_xenosd(sc, POLICIES "tenants.yaml", "10", "200");
+    void *st = host(sc);
+    char buf[1 << 16];
+
+    sleep_ms(1500);
+    scrape_checked(xenosd_port(), buf, sizeof(buf));
+    ck_assert_ptr_nonnull(strstr(buf, "xenos_tenant_cpu_seconds_total{"
+                                      "tenant=\"acme\"}"));
     stop(pid, SIGTERM);
     acct_sim_shutdown(st);
     acct_backend_sim.close(st);
+}
+END_TEST
+
+/* The value of @family's series for the domain named @name in the
+ * exposition @text, or -1 if it has none. */
+static double metric_of(const char *text, const char *family,
+                        const char *name)
+{
+    char want[128];
+    const char *p;
+    size_t n;
+
+    n = (size_t)snprintf(want, sizeof(want), "%s{", family);
+    for ( p = strstr(text, want); p; p = strstr(p + 1, want) )
+    {
+        const char *eol = strchr(p, '\n'), *q = strstr(p, "name=\"");
+
+        if ( p != text && p[-1] != '\n' )
+            continue;
+        if ( q && eol && q < eol && !strncmp(q + 6, name, strlen(name)) &&
+             q[6 + strlen(name)] == '"' )
+            return strtod(strchr(p + n, '}') + 1, NULL);
+    }
+    return -1;
+}
+
+/*
+ * Contention end to end: the simulated host's policy counts, its SAMPLE
+ * carries the counters, xenosd's collector sums them, /metrics shows
+ * them.  One pCPU, a busy domain capped at 30 by its tenant and a busy
+ * uncapped one.  Case 0, fcredit: of the capped domain's time about 70%
+ * is throttled and little waiting; the hog never throttled and waits
+ * about 30%; the tenant sums equal the domains'.  Case 1, rr (no
+ * counters): the families have no series at all, not zeros.
+ */
+START_TEST(test_xenosd_contention_metrics)
+{
+    static const char *const policies[] = { "fcredit", "rr" };
+    char sc[128], pol[128], buf[1 << 16], cmd[512], peaks[256];
+    double cpu, wait, thr, hcpu, hwait, hthr;
+    pid_t pid;
+    void *st;
+    FILE *f, *p;
+
+    snprintf(sc, sizeof(sc), "%s/contend.yaml", dir);
+    snprintf(pol, sizeof(pol), "%s/contend-policy.yaml", dir);
+    f = fopen(sc, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "pcpus: 1\nduration_ms: 60000\nseed: 5\ndomains:\n"
+               "  - name: capd\n    workload: {type: cpu}\n"
+               "  - name: hog\n    workload: {type: cpu}\n");
+    fclose(f);
+    f = fopen(pol, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "tenants:\n  - name: c\n    cap_pct: 30\n"
+               "    match: {names: [\"capd\"]}\n");
+    fclose(f);
+    pid = start_xenosd_usage(sc, pol, "10", "100", "60", policies[_i]);
+    st = host(sc);
+    while ( sim_time(st) < SCH_SEC(12) )
+        sleep_ms(50);
+    scrape_checked(xenosd_port(), buf, sizeof(buf));
+    /* the last interval's peak 100 ms window, from the hypervisor's
+     * histogram: capd within a bucket of its cap (fcredit holds every
+     * window to 102% of it: 30 or 31), the hog at 70% (the 75% bucket) */
+    snprintf(cmd, sizeof(cmd), "%s --state-dir %s status --json | python3 "
+             "-c 'import json,sys; d=json.load(sys.stdin); "
+             "print(\" \".join(\"%%s=%%s\" %% (x[\"name\"], "
+             "x[\"interval\"].get(\"peak_window_pct\", \"-\")) "
+             "for x in d[\"domains\"]))'", XENOSCTL, dir);
+    p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_nonnull(fgets(peaks, sizeof(peaks), p));
+    pclose(p);
+    stop(pid, SIGTERM);
+    acct_sim_shutdown(st);
+    acct_backend_sim.close(st);
+
+    cpu = metric_of(buf, "xenos_domain_cpu_seconds_total", "capd");
+    wait = metric_of(buf, "xenos_domain_wait_seconds_total", "capd");
+    thr = metric_of(buf, "xenos_domain_throttled_seconds_total", "capd");
+    hcpu = metric_of(buf, "xenos_domain_cpu_seconds_total", "hog");
+    hwait = metric_of(buf, "xenos_domain_wait_seconds_total", "hog");
+    hthr = metric_of(buf, "xenos_domain_throttled_seconds_total", "hog");
+    ck_assert_msg(cpu > 2 && hcpu > 5, "cpu %.3f %.3f", cpu, hcpu);
+    if ( _i == 1 )
+    {
+        ck_assert_msg(strstr(peaks, "capd=-") && strstr(peaks, "hog=-"),
+                      "%s", peaks);
+        ck_assert_ptr_null(strstr(buf, "xenos_domain_wait_seconds_total{"));
+        ck_assert_ptr_null(strstr(buf,
+                                  "xenos_tenant_throttled_seconds_total{"));
+        ck_assert_ptr_nonnull(strstr(buf, "# TYPE xenos_domain_wait_"));
+        return;
+    }
+    /* each is always runnable: cpu + wait + throttled is its wall time */
+    ck_assert_msg(fabs(thr / (cpu + wait + thr) - 0.70) < 0.02 &&
+                  wait < 0.05 * (cpu + wait + thr),
+                  "capd: cpu %.3f wait %.3f throttled %.3f", cpu, wait, thr);
+    ck_assert_msg((strstr(peaks, "capd=30") || strstr(peaks, "capd=31")) &&
+                  strstr(peaks, "hog=75"), "%s", peaks);
+    ck_assert_msg(hthr == 0 && fabs(hwait / (hcpu + hwait) - 0.30) < 0.02,
+                  "hog: cpu %.3f wait %.3f throttled %.3f", hcpu, hwait,
+                  hthr);
+    ck_assert_msg(fabs(metric_of(buf, "xenos_tenant_throttled_seconds_total",
+                                 "c") - thr) < 1e-6 ||
+                  strstr(buf, "xenos_tenant_throttled_seconds_total{"
+                              "tenant=\"c\"}"), "no tenant series");
 }
 END_TEST
 
@@ -1085,6 +1195,7 @@ static Suite *xenosd_suite(void)
 #ifdef XENOS_HAVE_EXP_PROMETHEUS
     tcase_add_loop_test(tc, test_xenosd_host_reboot, 0, 2);
     tcase_add_test(tc, test_xenosd_serves_metrics);
+    tcase_add_loop_test(tc, test_xenosd_contention_metrics, 0, 2);
 #endif
 #if defined(XENOS_HAVE_EXP_RRD) && defined(XENOS_HAVE_EXP_USAGE)
     tcase_add_test(tc, test_xenosd_writes_rrd_and_ledger);

@@ -188,7 +188,7 @@ quit_top
 run_top 200 60
 check_screen 200
 keep top-200x60.txt
-for c in STATE ID VCPUS WEIGHT 'CAP%' DOMS 'CPU%' 'MEM(MiB)' MAXMEM \
+for c in STATE ID VCPUS WEIGHT 'CAP%' DOMS 'CPU%' 'WAIT%' 'THR%' 'MEM(MiB)' MAXMEM \
          'DISK(KiB/s)' 'NET(KiB/s)'; do
     sed -n 3p "$T/screen" | grep -qF "$c" || fail "column $c missing at 200"
 done

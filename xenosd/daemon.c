@@ -232,14 +232,19 @@ static double pct_of(uint64_t ns, uint64_t interval_ns)
     return interval_ns ? 100.0 * (double)ns / (double)interval_ns : 0;
 }
 
-/* The counters under their names (counters.def), comma-separated. */
-static void json_usage(FILE *f, const struct acct_usage *u)
+/* The counters under their names (counters.def), comma-separated; the
+ * scheduler's only if @sched_stats (absent rather than 0 otherwise, as in
+ * /metrics). */
+static void json_usage(FILE *f, const struct acct_usage *u, bool sched_stats)
 {
     const char *sep = "";
 
-#define XENOS_COUNTER(name, ledger, rrd, was, help)                     \
-    fprintf(f, "%s\"" #name "\":%" PRIu64, sep, u->name);             \
-    sep = ",";
+#define XENOS_COUNTER(name, ledger, rrd, was, sched, help)              \
+    if ( !(sched) || sched_stats )                                      \
+    {                                                                   \
+        fprintf(f, "%s\"" #name "\":%" PRIu64, sep, u->name);         \
+        sep = ",";                                                      \
+    }
 #include <xenos/counters.def>
 #undef XENOS_COUNTER
 }
@@ -281,10 +286,11 @@ static void render_status(struct xd *xd, FILE *f)
         fputs(i ? ",{\"name\":" : "{\"name\":", f);
         txt_json_str(f, t->name);
         fprintf(f, ",\"weight\":%" PRIu32 ",\"cap_pct\":%" PRIu32
-                ",\"domains\":%" PRIu32 ",\"cpu_pct\":%.3f,\"total\":{",
-                t->weight, t->cap_pct, t->nr_domains,
-                pct_of(t->delta.cpu_ns, iv));
-        json_usage(f, &t->total);
+                ",\"domains\":%" PRIu32 ",\"cpu_pct\":%.3f,\"sched_stats\":%s"
+                ",\"total\":{", t->weight, t->cap_pct, t->nr_domains,
+                pct_of(t->delta.cpu_ns, iv),
+                t->sched_stats ? "true" : "false");
+        json_usage(f, &t->total, t->sched_stats);
         fputs("}}", f);
     }
     fputs("],\"domains\":[", f);
@@ -301,15 +307,21 @@ static void render_status(struct xd *xd, FILE *f)
                 ",\"weight\":%" PRIu32 ",\"cap_pct\":%" PRIu32
                 ",\"cpu_pct\":%.3f,\"mem_cur_bytes\":%" PRIu64
                 ",\"mem_max_bytes\":%" PRIu64 ",\"mem_target_bytes\":%"
-                PRIu64 ",\"resets\":%" PRIu64 ",\"total\":{", d->domid,
+                PRIu64 ",\"resets\":%" PRIu64 ",\"sched_stats\":%s"
+                ",\"total\":{", d->domid,
                 d->present ? "true" : "false", d->error, d->nr_vcpus,
                 d->online_vcpus, d->weight, d->cap_pct,
                 pct_of(d->delta.cpu_ns, d->interval_ns), d->mem_cur_bytes,
-                d->mem_max_bytes, d->mem_target_bytes, d->resets);
-        json_usage(f, &d->total);
+                d->mem_max_bytes, d->mem_target_bytes, d->resets,
+                d->sched_stats ? "true" : "false");
+        json_usage(f, &d->total, d->sched_stats);
         fputs("},\"interval\":{", f);
-        json_usage(f, &d->delta);
-        fprintf(f, ",\"ns\":%" PRIu64 "}}", d->interval_ns);
+        json_usage(f, &d->delta, d->sched_stats);
+        fprintf(f, ",\"ns\":%" PRIu64, d->interval_ns);
+        if ( d->sched_stats )
+            fprintf(f, ",\"peak_window_pct\":%" PRIu32,
+                    d->peak_window_pct);
+        fputs("}}", f);
     }
     fputs("]}\n", f);
 }
@@ -341,6 +353,18 @@ static int top_field(FILE *f, const char *s)
 }
 
 /* Returns 0 or -ENOMEM (a field could not be escaped whole). */
+/* The end of a "top" line: waiting and throttled time in the interval,
+ * in percent of one pCPU, or "-" twice when not counted. */
+static void top_contention(FILE *f, bool sched_stats,
+                           const struct acct_usage *delta, uint64_t iv)
+{
+    if ( sched_stats )
+        fprintf(f, "\t%.2f\t%.2f\n", pct_of(delta->wait_ns, iv),
+                pct_of(delta->throttled_ns, iv));
+    else
+        fputs("\t-\t-\n", f);
+}
+
 static int render_top(struct xd *xd, FILE *f)
 {
     struct acct_snapshot snap, *c = &snap;
@@ -366,12 +390,13 @@ static int render_top(struct xd *xd, FILE *f)
         if ( top_field(f, t->name) )
             return -ENOMEM;
         fprintf(f, "\t%" PRIu32 "\t%" PRIu32 "\t%" PRIu32 "\t%.2f\t%" PRIu64
-                "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\n",
+                "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64,
                 t->weight, t->cap_pct, t->nr_domains,
                 pct_of(t->delta.cpu_ns, iv), t->total.cpu_ns,
                 t->delta.vbd_read_bytes + t->delta.vbd_write_bytes,
                 t->delta.vif_rx_bytes + t->delta.vif_tx_bytes,
                 t->delta.memory_byte_seconds, iv);
+        top_contention(f, t->sched_stats, &t->delta, iv);
     }
     for ( i = 0; i < c->nr_doms; i++ )
     {
@@ -384,7 +409,7 @@ static int render_top(struct xd *xd, FILE *f)
             return -ENOMEM;
         fprintf(f, "\t%s\t%" PRIu32 "\t%" PRIu32 "\t%" PRIu32 "\t%" PRIu32
                 "\t%.2f\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64
-                "\t%" PRIu64 "\t%d\t%s\n", d->uuid, d->domid,
+                "\t%" PRIu64 "\t%d\t%s", d->uuid, d->domid,
                 d->online_vcpus, d->weight, d->cap_pct,
                 pct_of(d->delta.cpu_ns, d->interval_ns),
                 d->mem_cur_bytes, d->mem_max_bytes,
@@ -393,6 +418,7 @@ static int render_top(struct xd *xd, FILE *f)
                 d->interval_ns, d->error,
                 (unsigned int)d->state < ACCT_NR_DOM_STATES ?
                 acct_dom_state_names[d->state] : "unknown");
+        top_contention(f, d->sched_stats, &d->delta, d->interval_ns);
     }
     return 0;
 }

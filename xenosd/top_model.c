@@ -42,6 +42,8 @@ static const struct top_col_def top_cols[TOP_NR_COLS] = {
     [TOP_COL_CAP] = { "CAP%", 5 },
     [TOP_COL_DOMS] = { "DOMS", 4 },
     [TOP_COL_CPU] = { "CPU%", 7 },
+    [TOP_COL_WAIT] = { "WAIT%", 6 },
+    [TOP_COL_THR] = { "THR%", 6 },
     [TOP_COL_MEM] = { "MEM(MiB)", 9 },
     [TOP_COL_MAXMEM] = { "MAXMEM", 9 },
     [TOP_COL_DISK] = { "DISK(KiB/s)", 11 },
@@ -50,7 +52,7 @@ static const struct top_col_def top_cols[TOP_NR_COLS] = {
 
 /* Dropped first to last when the width runs short; NAME never. */
 static const enum top_col top_drop_order[] = {
-    TOP_COL_MAXMEM, TOP_COL_VCPUS, TOP_COL_ID, TOP_COL_DISK, TOP_COL_DOMS,
+    TOP_COL_THR, TOP_COL_WAIT, TOP_COL_MAXMEM, TOP_COL_VCPUS, TOP_COL_ID, TOP_COL_DISK, TOP_COL_DOMS,
     TOP_COL_NET, TOP_COL_WEIGHT, TOP_COL_STATE, TOP_COL_MEM, TOP_COL_CAP,
     TOP_COL_CPU,
 };
@@ -248,8 +250,20 @@ static int top_parse_header(struct top_model *m, char **f, unsigned int n)
            0 : -ENOMEM;
 }
 
-/* f: T name weight cap doms cpu% total disk net memory_byte_seconds iv */
-static int top_parse_tenant(struct top_model *m, char **f)
+/* A percentage field of the scheduler's counters: "-" (or absent, from
+ * an older xenosd) says they are not counted.  Returns whether it is. */
+static bool top_pct_field(char **f, unsigned int n, unsigned int i,
+                          double *out)
+{
+    if ( i >= n || !strcmp(f[i], "-") )
+        return false;
+    *out = strtod(f[i], NULL);
+    return true;
+}
+
+/* f: T name weight cap doms cpu% total disk net memory_byte_seconds iv
+ * [wait% throttled%] */
+static int top_parse_tenant(struct top_model *m, char **f, unsigned int n)
 {
     struct top_tenant *t = &m->tenants[m->nr_tenants];
     double iv_s = (double)top_u64(f[10]) / 1e9;
@@ -264,6 +278,8 @@ static int top_parse_tenant(struct top_model *m, char **f)
         .disk_kibps = top_kibps(f[7], f[10]),
         .net_kibps = top_kibps(f[8], f[10]),
     };
+    t->sched_stats = top_pct_field(f, n, 11, &t->wait_pct) &&
+                     top_pct_field(f, n, 12, &t->thr_pct);
     if ( !t->name )
         return -ENOMEM;
     m->nr_tenants++;
@@ -271,7 +287,7 @@ static int top_parse_tenant(struct top_model *m, char **f)
 }
 
 /* f: D tenant name uuid domid vcpus weight cap cpu mem maxmem disk net iv
- * error [state] */
+ * error [state [wait% throttled%]] */
 static int top_parse_dom(struct top_model *m, char **f, unsigned int n)
 {
     struct top_dom *d = &m->doms[m->nr_doms];
@@ -291,6 +307,8 @@ static int top_parse_dom(struct top_model *m, char **f, unsigned int n)
         .net_kibps = top_kibps(f[12], f[13]),
         .error = strcmp(f[14], "0") != 0,
     };
+    d->sched_stats = top_pct_field(f, n, 16, &d->wait_pct) &&
+                     top_pct_field(f, n, 17, &d->thr_pct);
     m->nr_doms++;               /* freed whole by top_model_free */
     return d->tenant && d->name && d->state ? 0 : -ENOMEM;
 }
@@ -322,7 +340,7 @@ int top_model_parse(struct top_model *m, char *reply)
         else if ( line[0] == 'P' )
             m->nr_pcpus = top_u32(f[1]);
         else if ( line[0] == 'T' && n >= 11 )
-            rc = top_parse_tenant(m, f);
+            rc = top_parse_tenant(m, f, n);
         else if ( line[0] == 'D' && n >= 15 )
             rc = top_parse_dom(m, f, n);
     }
@@ -595,6 +613,16 @@ static void top_cell(enum top_col k, const struct top_tenant *t,
         break;
     case TOP_COL_CPU:
         snprintf(s, n, "%.1f", d ? d->cpu_pct : t->cpu_pct);
+        break;
+    case TOP_COL_WAIT:
+    case TOP_COL_THR:
+        /* "-": the host's scheduler does not count it, not "none" */
+        if ( !(d ? d->sched_stats : t->sched_stats) )
+            snprintf(s, n, "-");
+        else
+            snprintf(s, n, "%.1f", k == TOP_COL_WAIT ?
+                     (d ? d->wait_pct : t->wait_pct) :
+                     (d ? d->thr_pct : t->thr_pct));
         break;
     case TOP_COL_MEM:
         snprintf(s, n, "%.0f",

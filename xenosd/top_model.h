@@ -32,6 +32,8 @@ enum top_col {
     TOP_COL_CAP,
     TOP_COL_DOMS,
     TOP_COL_CPU,
+    TOP_COL_WAIT,                       /* waiting for a pCPU, % */
+    TOP_COL_THR,                        /* parked by the cap, % */
     TOP_COL_MEM,
     TOP_COL_MAXMEM,
     TOP_COL_DISK,
@@ -55,6 +57,9 @@ struct top_tenant {
     double cpu_pct;                     /* of one pCPU, last interval */
     uint64_t mem_bytes;                 /* average over the interval */
     double disk_kibps, net_kibps;
+    /* of one pCPU, last interval; sched_stats false: not counted ("-") */
+    double wait_pct, thr_pct;
+    bool sched_stats;
 };
 
 struct top_dom {
@@ -63,6 +68,8 @@ struct top_dom {
     double cpu_pct;
     uint64_t mem_bytes, maxmem_bytes;
     double disk_kibps, net_kibps;
+    double wait_pct, thr_pct;           /* as a tenant's */
+    bool sched_stats;
     bool error;                         /* its last sample failed */
 };
 

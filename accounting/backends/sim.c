@@ -226,6 +226,24 @@ static int simb_dom_fields(struct simb *b, struct acct_sample *s,
          !(v = simb__get(b, n, "mem_target_bytes")) ||
          simb__u64(v, &d->mem_target_bytes) )
         return -EBADMSG;
+    /* The policy's contention counters: both or neither (a policy
+     * that does not count them, rr, sends neither). */
+    {
+        const char *w = simb__get(b, n, "wait_ns");
+        const char *t = simb__get(b, n, "throttled_ns");
+
+        const char *c = simb__get(b, n, "sched_cap_pct");
+        const char *h = simb__get(b, n, "windows");
+
+        if ( !w != !t || (w && (simb__u64(w, &d->wait_ns) ||
+                                simb__u64(t, &d->throttled_ns))) )
+            return -EBADMSG;
+        /* with them, the cap and the window histogram they go with */
+        if ( w && (!c || !h || simb__u32(c, &d->sched_cap_pct) ||
+                   simb__list(h, d->windows, ACCT_NR_WINDOWS)) )
+            return -EBADMSG;
+        d->sched_stats = w != NULL;
+    }
 
     for ( i = 0; i < n; i++ )
     {
@@ -266,6 +284,7 @@ static int simb_sample_line(struct simb *b, void *ctx, char *line)
         d->error = rc == -ENOMEM ? -ENOMEM : -EBADMSG;
         d->cpu_ns = 0;
         d->nr_vcpus = d->online_vcpus = d->nr_vbds = d->nr_vifs = 0;
+        d->sched_stats = false;
         if ( !d->name )
             d->name = "";
     }

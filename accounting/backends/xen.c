@@ -15,6 +15,11 @@
  *   open (xenb__boot_id says why it is the right one).  A life of a
  *   domain within a boot is its domid: Xen has no creation time to give
  *   (created_ns stays 0).
+ * - waiting and throttled time: the file /xenos/domains of Xen's
+ *   hypervisor filesystem (libxenhypfs), which a xenos policy that counts
+ *   them publishes (sched/xen/adapter.c); a domain not in it, or every
+ *   domain when there is no such file (Xen's own schedulers, a Xen
+ *   without xenos), has them unavailable (acct_domain.sched_stats).
  * - weight and cap: the scheduler of the domain's cpupool
  *   (xc_cpupool_getinfo), then xc_sched_credit{,2}_domain_get/set; other
  *   schedulers have no weight and cap (-EOPNOTSUPP, logged once each).
@@ -62,6 +67,7 @@
 #include <unistd.h>
 
 #include <xenctrl.h>
+#include <xenhypfs.h>
 #include <xenstat.h>
 #include <xenstore.h>
 
@@ -93,6 +99,10 @@ struct xenb {
     xenstat_handle *xst;
     unsigned int xst_flags;             /* XENSTAT_ALL, or no VBDs */
     struct xs_handle *xsh;
+    xenhypfs_handle *hfs;               /* NULL: no hypfs, no counters */
+    struct xenb__stat *stats;           /* this sample's, by domid */
+    uint32_t stats_cap;
+    bool stats_bad_logged;
     char *key;                          /* tenant key, relative */
     xc_domaininfo_t *info;              /* this sample's domain list */
     uint32_t info_cap;
@@ -634,6 +644,64 @@ static int xenb_sample_dom(struct xenb *b, struct acct_sample *out,
     return 0;
 }
 
+/*
+ * The contention counters of this sample's domains from hypfs.  Missing
+ * file or hypfs: none has them.  A file we cannot parse: none either, and
+ * it is logged once (a newer hypervisor with another format).  Returns 0
+ * or -ENOMEM.
+ */
+static int xenb_stats(struct xenb *b, struct acct_sample *out)
+{
+    uint32_t i, lines = 1;
+    unsigned int bad = 0;
+    char *text, *p;
+    int n;
+
+    if ( !b->hfs || !(text = xenhypfs_read(b->hfs, XENB_STATS_PATH)) )
+        return 0;
+    for ( p = text; *p; p++ )
+        lines += *p == '\n';
+    if ( lines > b->stats_cap )
+    {
+        struct xenb__stat *st = realloc(b->stats, lines * sizeof(*st));
+
+        if ( !st )
+        {
+            free(text);
+            return -ENOMEM;
+        }
+        b->stats = st;
+        b->stats_cap = lines;
+    }
+    n = xenb__stats_parse(text, b->stats, b->stats_cap, &bad);
+    free(text);
+    if ( n < 0 )
+    {
+        if ( !b->stats_bad_logged )
+            xlog(LOG_WARNING, "backend xen: hypfs %s line %u: not "
+                 "\"domid=N wait_ns=N throttled_ns=N run_ns=N cap_pct=N "
+                 "windows=N,...\"; contention "
+                 "counters unavailable", XENB_STATS_PATH, bad);
+        b->stats_bad_logged = true;
+        return 0;
+    }
+    for ( i = 0; i < out->nr_domains; i++ )
+    {
+        struct acct_domain *d = &out->domains[i];
+        const struct xenb__stat *st =
+            xenb__stats_find(b->stats, (uint32_t)n, d->domid);
+
+        if ( !st || d->error )
+            continue;
+        d->sched_stats = true;
+        d->wait_ns = st->wait_ns;
+        d->throttled_ns = st->throttled_ns;
+        d->sched_cap_pct = st->cap_pct;
+        memcpy(d->windows, st->windows, sizeof(d->windows));
+    }
+    return 0;
+}
+
 static int xen_sample(void *state, struct acct_sample *out)
 {
     struct xenb *b = xenb_of(state);
@@ -662,6 +730,8 @@ static int xen_sample(void *state, struct acct_sample *out)
         rc = xenb_sample_dom(b, out, &b->doms[i], &b->info[i]);
     b->nr_xsd = 0;
     xenstat_free_node(node);
+    if ( !rc )
+        rc = xenb_stats(b, out);
     return rc;
 }
 
@@ -855,6 +925,9 @@ static void xenb_free(struct xenb *b)
         xenstat_uninit(b->xst);
     if ( b->xsh )
         xs_close(b->xsh);
+    if ( b->hfs )
+        xenhypfs_close(b->hfs);
+    free(b->stats);
     if ( b->xch )
         xc_interface_close(b->xch);
     free(b->key);
@@ -998,6 +1071,9 @@ static int xen_open(const char *const *args, void **state, char *err,
      * readable leaves it "": the collector then takes the host clock
      * going back for a reboot. */
     xenb__boot_id(XENB_BOOT_ID_PATH, b->boot_id);
+    /* Optional: without hypfs (an old or trimmed Xen) the contention
+     * counters are unavailable, nothing else changes. */
+    b->hfs = xenhypfs_open(NULL, 0);
     *state = b;
     return 0;
 

@@ -9,7 +9,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -241,4 +243,76 @@ int xenb__boot_id(const char *path, char out[ACCT_BOOT_ID_MAX + 1])
     memcpy(out, buf, len);
     out[len] = '\0';
     return 0;
+}
+
+static int xenb_stat_cmp(const void *a, const void *b)
+{
+    const struct xenb__stat *x = a, *y = b;
+
+    return x->domid < y->domid ? -1 : x->domid > y->domid;
+}
+
+/* @p at "N,N,...,N" (ACCT_NR_WINDOWS numbers) into @w; the end, or NULL. */
+static const char *xenb_windows(const char *p, uint64_t *w)
+{
+    unsigned int i;
+
+    for ( i = 0; i < ACCT_NR_WINDOWS; i++ )
+    {
+        char *end;
+
+        if ( *p < '0' || *p > '9' )
+            return NULL;
+        errno = 0;
+        w[i] = strtoull(p, &end, 10);
+        if ( errno || *end != (i + 1 < ACCT_NR_WINDOWS ? ',' : *end) )
+            return NULL;
+        p = i + 1 < ACCT_NR_WINDOWS ? end + 1 : end;
+    }
+    return p;
+}
+
+int xenb__stats_parse(const char *text, struct xenb__stat *out,
+                      uint32_t cap, unsigned int *bad_line)
+{
+    unsigned int line = 0;
+    uint32_t n = 0;
+
+    while ( *text )
+    {
+        const char *eol = strchr(text, '\n'), *end;
+        struct xenb__stat st;
+        uint64_t run;
+        int used = 0;
+
+        line++;
+        if ( sscanf(text, "domid=%" SCNu32 " wait_ns=%" SCNu64
+                    " throttled_ns=%" SCNu64 " run_ns=%" SCNu64
+                    " cap_pct=%" SCNu32 " windows=%n", &st.domid,
+                    &st.wait_ns, &st.throttled_ns, &run, &st.cap_pct,
+                    &used) != 5 || !used ||
+             !(end = xenb_windows(text + used, st.windows)) ||
+             (*end != ' ' && *end != '\n' && *end) ||
+             (eol && end > eol) )
+        {
+            *bad_line = line;
+            return -EBADMSG;
+        }
+        if ( n == cap )
+            return -ENOSPC;
+        out[n++] = st;
+        if ( !eol )
+            break;
+        text = eol + 1;
+    }
+    qsort(out, n, sizeof(*out), xenb_stat_cmp);
+    return (int)n;
+}
+
+const struct xenb__stat *xenb__stats_find(const struct xenb__stat *st,
+                                          uint32_t n, uint32_t domid)
+{
+    struct xenb__stat key = { .domid = domid };
+
+    return n ? bsearch(&key, st, n, sizeof(*st), xenb_stat_cmp) : NULL;
 }

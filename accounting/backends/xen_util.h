@@ -107,4 +107,32 @@ struct xenb__vif_backend {
 };
 void xenb__vif(const struct xenb__vif_backend *be, struct acct_vif *out);
 
+/*
+ * The contention counters a xenos policy publishes in Xen's hypervisor
+ * filesystem (sched/xen/adapter.c, docs/xen.md): one line per domain,
+ * "domid=N wait_ns=N throttled_ns=N run_ns=N cap_pct=N windows=N,...,N"
+ * (ACCT_NR_WINDOWS counts; fields after them ignored, for later
+ * versions).  A domain without a line has none.
+ */
+#define XENB_STATS_PATH         "/xenos/domains"
+
+struct xenb__stat {
+    uint32_t domid;
+    uint64_t wait_ns, throttled_ns;
+    uint32_t cap_pct;
+    uint64_t windows[ACCT_NR_WINDOWS];
+};
+
+/*
+ * Parse @text (NUL-terminated) into @out, at most @cap entries, sorted by
+ * domid.  Returns the count, or -EBADMSG with *@bad_line (from 1) for a
+ * line that is not as above, or -ENOSPC if more than @cap.
+ */
+int xenb__stats_parse(const char *text, struct xenb__stat *out,
+                      uint32_t cap, unsigned int *bad_line);
+
+/* The entry for @domid in @st (sorted, @n entries), or NULL. */
+const struct xenb__stat *xenb__stats_find(const struct xenb__stat *st,
+                                          uint32_t n, uint32_t domid);
+
 #endif /* XENOS_ACCT_XEN_UTIL_H */

@@ -879,14 +879,17 @@ static bool fc_park(const struct sch_sched *s, struct fc_unit *fu,
     fu->boosted = false;
     fu->queued_at = now;
     sch_list_add_tail(&fu->park_elem, &pc->parked);
+    sch_unit_park(s, fu->unit, true, now);
     return sooner;
 }
 
-static void fc_unpark(struct fc_unit *fu)
+static void fc_unpark(const struct sch_sched *s, struct fc_unit *fu,
+                      sch_time_t now)
 {
     SCH_ASSERT(fu->parked);
     fu->parked = false;
     sch_list_del_init(&fu->park_elem);
+    sch_unit_park(s, fu->unit, false, now);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1260,7 +1263,7 @@ static void fc_unpark_ready(const struct sch_sched *s, unsigned int cpu,
             first = false;
             continue;
         }
-        fc_unpark(fu);
+        fc_unpark(s, fu, now);
         /* A capped unit cannot use the credit it would bank meanwhile. */
         fc_class_of(s, pc->rq, fu);
         if ( fc_vt_before(fu->vtime, pc->rq->cls[fu->cls].frame) )
@@ -1623,7 +1626,12 @@ static void fc_dequeue(const struct sch_sched *s, struct fc_unit *fu)
     if ( fu->queued )
         fc_unqueue(s, fc_rq_of(s, fu->unit), fu);
     else if ( fu->parked )
-        fc_unpark(fu);
+    {
+        /* Going to sleep or away: the host counts it off right after. */
+        fu->parked = false;
+        fu->unit->parked = false;
+        sch_list_del_init(&fu->park_elem);
+    }
     fu->requeue = false;
     fu->boosted = false;
 }
@@ -2043,6 +2051,7 @@ fc_adjust(const struct sch_sched *s, struct sch_domain *d,
     if ( p->cap_pct != SCH_PARAM_UNCHANGED && p->cap_pct != fd->cap_pct )
     {
         fc_cap_changed(fc_priv(s), fd, p->cap_pct, now);
+        sch_stats_set_cap(d, p->cap_pct, now);
         /* The pCPUs holding parked units wait for the old budget: have
          * them look again (fc_unpark_ready marks those still holding). */
         kick = fd->parked_on;
@@ -2139,6 +2148,7 @@ fc_dump_cpu_state(const struct sch_sched *s, unsigned int cpu)
 const struct sch_ops sch_ops_fcredit = {
     .name           = "xenos fine-grained credit",
     .opt_name       = "fcredit",
+    .counts_parked  = true,
     .init           = fc_init,
     .deinit         = fc_deinit,
     .alloc_pdata    = fc_alloc_pdata,

@@ -51,6 +51,8 @@ int sim__dom_alloc(struct sim *sim, struct sim_dom *d)
     unsigned int j;
 
     d->dom.id = sim->next_domid;
+    /* Counters per incarnation, as Xen's are per domain. */
+    sch_stats_dom_init(&d->dom, sim->now);
     if ( ops->alloc_domdata &&
          !(d->dom.priv = ops->alloc_domdata(&sim->s, &d->dom)) )
         return -ENOMEM;
@@ -157,12 +159,11 @@ static void dom_destroy(struct sim *sim, struct sim_dom *d,
             struct sch_lock *lock = sim__unit_lock(sim, &v->unit);
 
             v->unit.runnable = false;
+            sch_spin_lock(lock);
             if ( ops->sleep )
-            {
-                sch_spin_lock(lock);
                 ops->sleep(&sim->s, &v->unit, sim->now);
-                sch_spin_unlock(lock);
-            }
+            sch_stats_sync(&sim->s, &v->unit, sim->now);
+            sch_spin_unlock(lock);
         }
     }
     for ( j = 0; j < n; j++ )
@@ -269,12 +270,11 @@ static void vcpu_migrate(struct sim *sim, struct sim_vcpu *v)
         struct sch_lock *lock = sim__unit_lock(sim, u);
 
         u->runnable = false;
+        sch_spin_lock(lock);
         if ( ops->sleep )
-        {
-            sch_spin_lock(lock);
             ops->sleep(&sim->s, u, sim->now);
-            sch_spin_unlock(lock);
-        }
+        sch_stats_sync(&sim->s, u, sim->now);
+        sch_spin_unlock(lock);
     }
     if ( u->is_running )
     {
@@ -315,6 +315,7 @@ static void vcpu_migrate(struct sim *sim, struct sim_vcpu *v)
         u->runnable = true;
         sch_spin_lock(lock);
         ops->wake(&sim->s, u, sim->now);
+        sch_stats_sync(&sim->s, u, sim->now);
         sch_spin_unlock(lock);
     }
 }

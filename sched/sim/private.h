@@ -223,6 +223,20 @@ static inline struct sch_lock *sim__unit_lock(struct sim *sim,
     return sim->res[u->res].lock;
 }
 
+/* Count @u's state now (sch_stats_sync), under its lock; the idle unit
+ * is ignored. */
+static inline void sim__stats_sync(struct sim *sim, struct sch_unit *u)
+{
+    struct sch_lock *lock;
+
+    if ( u->is_idle || !sim->s.ops->counts_parked )
+        return;
+    lock = sim__unit_lock(sim, u);
+    sch_spin_lock(lock);
+    sch_stats_sync(&sim->s, u, sim->now);
+    sch_spin_unlock(lock);
+}
+
 /* @d's VBD counters, this incarnation: its requests alternate between
  * reads and writes, a read first. */
 static inline struct sim_vbd_stats sim__dom_vbd(const struct sim_dom *d)

@@ -357,6 +357,9 @@ static void unit_destroy(struct sim *sim, struct sim_vcpu *v)
         r->curr = r->idle;
         r->idle->is_running = true;
     }
+    sch_spin_lock(r->lock);
+    sch_stats_sync(&sim->s, u, sim->now);
+    sch_spin_unlock(r->lock);
     if ( ops->remove_unit )
     {
         sch_spin_lock(r->lock);

@@ -230,6 +230,7 @@ vcpu_wake(struct sim *sim, struct sim_vcpu *v)
     v->woke_at = v->wait_since = sim->now;
     sch_spin_lock(lock);
     sim->s.ops->wake(&sim->s, &v->unit, sim->now);
+    sch_stats_sync(&sim->s, &v->unit, sim->now);
     sch_spin_unlock(lock);
 }
 
@@ -254,6 +255,7 @@ vcpu_block(struct sim *sim, struct sim_vcpu *v)
     sch_spin_lock(lock);
     if ( sim->s.ops->sleep )
         sim->s.ops->sleep(&sim->s, &v->unit, sim->now);
+    sch_stats_sync(&sim->s, &v->unit, sim->now);
     sch_spin_unlock(lock);
     if ( v->unit.is_running )
         sch_kick(&sim->s, cpu);
@@ -528,6 +530,8 @@ void sim__on_cpu(struct sim *sim, unsigned int cpu)
             nv->dom->switches++;
             c->busy_until = sim->now + sim->sc->context_switch_ns;
         }
+        sim__stats_sync(sim, prev);
+        sim__stats_sync(sim, next);
         if ( pv && sim->s.ops->context_saved )
         {
             struct sch_lock *lock = sim__unit_lock(sim, prev);

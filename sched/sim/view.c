@@ -80,6 +80,9 @@ int sim_dom_info(struct sim *sim, unsigned int i, struct sim_dom_info *out)
                                          : out->mem_cur_bytes;
     out->vbd = sim__dom_vbd(d);
     out->vif = d->vif;
+    out->sched_stats = sim->s.ops->counts_parked;
+    if ( out->sched_stats )
+        sch_stats_read(&d->dom, sim->now, &out->stats);
     return 0;
 }
 

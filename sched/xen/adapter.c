@@ -31,6 +31,8 @@
  * remove_unit and context_saved (credit1 and credit2 take it themselves):
  * the adapter takes it there, as the policy contract (sched.h) asks.
  */
+#include <xen/guest_access.h>
+#include <xen/hypfs.h>
 #include <xen/init.h>
 #include <xen/lib.h>
 #include <xen/param.h>
@@ -54,6 +56,7 @@ struct xs_unit {
 
 struct xs_dom {
     struct sch_domain d;
+    struct list_head elem;      /* on xs_doms if its policy counts */
 };
 
 struct xs_sched {
@@ -386,6 +389,167 @@ static void cf_check xs_deinit_pdata(const struct scheduler *ops, void *pd,
     sch_cpumask_clear(&x->s.cpus, cpu);
 }
 
+/* ------------------------------------------------------------------ */
+/* Contention counters for dom0: hypfs /xenos/domains.                 */
+
+/*
+ * The counters of sched/stats.c are published as one hypfs file,
+ * /xenos/domains, that dom0 reads with libxenhypfs (xenhypfs_read(h,
+ * "/xenos/domains"), or `xenhypfs cat /xenos/domains`): no toolstack
+ * patch, no new hypercall.  One line per domain whose scheduler is a xenos
+ * policy that counts (counts_parked), in every cpupool:
+ *
+ *   domid=N wait_ns=N throttled_ns=N run_ns=N cap_pct=N windows=N,...,N
+ *
+ * (docs/xen.md).  A domain with no line has no counters: its scheduler
+ * is Xen's own, or a policy that does not count.  The text is made at
+ * the read's enter hook into the per-operation buffer hypfs gives
+ * (hypfs_alloc_dyndata), so its size and its content agree within one
+ * read.
+ *
+ * Domains are found on a list of our own, xs_doms, rather than on Xen's
+ * domain list: a domain's scheduler data is freed when it moves to
+ * another cpupool, which no lock we can take orders against.  Its lock is
+ * taken with interrupts off before a domain's stats lock, and nothing is
+ * taken inside that.
+ */
+static DEFINE_SPINLOCK(xs_doms_lock);
+static LIST_HEAD(xs_doms);
+static unsigned int xs_nr_doms;         /* on xs_doms */
+
+static void xs_stats_publish(struct xs_sched *x, struct xs_dom *xd)
+{
+    unsigned long flags;
+
+    INIT_LIST_HEAD(&xd->elem);
+    if ( !x->s.ops->counts_parked || xd->d.id >= DOMID_FIRST_RESERVED )
+        return;
+    spin_lock_irqsave(&xs_doms_lock, flags);
+    list_add_tail(&xd->elem, &xs_doms);
+    xs_nr_doms++;
+    spin_unlock_irqrestore(&xs_doms_lock, flags);
+}
+
+static void xs_stats_unpublish(struct xs_dom *xd)
+{
+    unsigned long flags;
+
+    if ( list_empty(&xd->elem) )
+        return;
+    spin_lock_irqsave(&xs_doms_lock, flags);
+    list_del_init(&xd->elem);
+    xs_nr_doms--;
+    spin_unlock_irqrestore(&xs_doms_lock, flags);
+}
+
+#ifdef CONFIG_HYPFS
+
+/* Room for one line: 6 numbers and 12 window counts of 20 digits. */
+#define XS_STATS_LINE_MAX   (96 + 6 * 20 + SCH_STATS_NR_BUCKETS * 21)
+#define XS_STATS_SLACK      8   /* domains created while allocating */
+
+struct xs_stats_text {
+    unsigned int len;           /* with the NUL */
+    char buf[];
+};
+
+static unsigned int xs_stats_line(char *p, unsigned int room,
+                                  const struct xs_dom *xd,
+                                  const struct sch_stats_snap *st)
+{
+    unsigned int n, i;
+
+    n = snprintf(p, room, "domid=%u wait_ns=%lu throttled_ns=%lu "
+                 "run_ns=%lu cap_pct=%u windows=", xd->d.id,
+                 (unsigned long)st->wait_ns, (unsigned long)st->throttled_ns,
+                 (unsigned long)st->run_ns, st->cap_pct);
+    for ( i = 0; i < SCH_STATS_NR_BUCKETS; i++ )
+        n += snprintf(p + n, room - n, "%s%lu", i ? "," : "",
+                      (unsigned long)st->windows[i]);
+    n += snprintf(p + n, room - n, "\n");
+    return n;
+}
+
+static const struct hypfs_entry *cf_check
+xs_hypfs_enter(const struct hypfs_entry *entry)
+{
+    struct xs_stats_text *t;
+    struct xs_dom *xd;
+    unsigned long flags;
+    unsigned int cap, len = 0;
+
+    for ( ; ; )
+    {
+        cap = (read_atomic(&xs_nr_doms) + XS_STATS_SLACK) *
+              XS_STATS_LINE_MAX + 1;
+        /* the function: the macro of that name takes a type */
+        t = (hypfs_alloc_dyndata)(sizeof(*t) + cap);
+        if ( !t )
+            return ERR_PTR(-ENOMEM);
+        spin_lock_irqsave(&xs_doms_lock, flags);
+        if ( (xs_nr_doms + 1) * XS_STATS_LINE_MAX < cap )
+            break;
+        spin_unlock_irqrestore(&xs_doms_lock, flags);
+        hypfs_free_dyndata();
+    }
+    list_for_each_entry ( xd, &xs_doms, elem )
+    {
+        struct sch_stats_snap st;
+
+        sch_stats_read(&xd->d, NOW(), &st);
+        len += xs_stats_line(t->buf + len, cap - len, xd, &st);
+    }
+    spin_unlock_irqrestore(&xs_doms_lock, flags);
+    t->buf[len] = '\0';
+    t->len = len + 1;
+    return entry;
+}
+
+static void cf_check xs_hypfs_exit(const struct hypfs_entry *entry)
+{
+    hypfs_free_dyndata();
+}
+
+static unsigned int cf_check xs_hypfs_getsize(const struct hypfs_entry *entry)
+{
+    const struct xs_stats_text *t = hypfs_get_dyndata();
+
+    return t->len;
+}
+
+static int cf_check xs_hypfs_read(const struct hypfs_entry *entry,
+                                  XEN_GUEST_HANDLE_PARAM(void) uaddr)
+{
+    const struct xs_stats_text *t = hypfs_get_dyndata();
+
+    return copy_to_guest(uaddr, t->buf, t->len) ? -EFAULT : 0;
+}
+
+static const struct hypfs_funcs xs_hypfs_funcs = {
+    .enter = xs_hypfs_enter,
+    .exit = xs_hypfs_exit,
+    .read = xs_hypfs_read,
+    .write = hypfs_write_deny,
+    .getsize = xs_hypfs_getsize,
+    .findentry = hypfs_leaf_findentry,
+};
+
+static HYPFS_DIR_INIT(xs_hypfs_dir, "xenos");
+static HYPFS_VARSIZE_INIT(xs_hypfs_domains, XEN_HYPFS_TYPE_STRING, "domains",
+                          0, &xs_hypfs_funcs);
+
+static int __init cf_check xs_hypfs_init(void)
+{
+    /* hypfs wants content to add a leaf; ours is made at each read */
+    hypfs_string_set_reference(&xs_hypfs_domains, "");
+    hypfs_add_dir(&hypfs_root, &xs_hypfs_dir, true);
+    hypfs_add_leaf(&xs_hypfs_dir, &xs_hypfs_domains, true);
+    return 0;
+}
+__initcall(xs_hypfs_init);
+
+#endif /* CONFIG_HYPFS */
+
 static void *cf_check xs_alloc_domdata(const struct scheduler *ops,
                                        struct domain *d)
 {
@@ -396,12 +560,14 @@ static void *cf_check xs_alloc_domdata(const struct scheduler *ops,
         return ERR_PTR(-ENOMEM);
     xd->d.id = d->domain_id;
     xd->d.nr_units = d->max_vcpus;
+    sch_stats_dom_init(&xd->d, NOW());
     xd->d.units = xzalloc_array(struct sch_unit *, d->max_vcpus ?: 1);
     if ( !xd->d.units )
         goto fail;
     if ( x->s.ops->alloc_domdata &&
          !(xd->d.priv = x->s.ops->alloc_domdata(&x->s, &xd->d)) )
         goto fail;
+    xs_stats_publish(x, xd);
     return xd;
 
  fail:
@@ -417,6 +583,7 @@ static void cf_check xs_free_domdata(const struct scheduler *ops, void *dd)
 
     if ( !xd )
         return;
+    xs_stats_unpublish(xd);
     if ( xd->d.priv && x->s.ops->free_domdata )
         x->s.ops->free_domdata(&x->s, xd->d.priv);
     xfree(xd->d.units);
@@ -517,6 +684,9 @@ static void cf_check xs_remove_unit(const struct scheduler *ops,
     xs_tell_sleep(x, xs, xs_now(x, u->res));
     if ( x->s.ops->remove_unit )
         x->s.ops->remove_unit(&x->s, u);
+    /* Gone from this instance whatever Xen's flags say (a pool move). */
+    u->runnable = false;
+    sch_stats_sync(&x->s, u, xs_now(x, u->res));
     unit_schedule_unlock_irqrestore(lock, flags, xu);
 }
 
@@ -525,8 +695,11 @@ static void cf_check xs_sleep(const struct scheduler *ops,
 {
     struct xs_sched *x = xs_of(ops);
     struct xs_unit *xs = xs_unit(xu);
+    struct sch_unit *u = xs_sync(xs);
+    s_time_t now = xs_now(x, u->res);
 
-    xs_tell_sleep(x, xs, xs_now(x, xs_sync(xs)->res));
+    xs_tell_sleep(x, xs, now);
+    sch_stats_sync(&x->s, u, now);
 }
 
 static void cf_check xs_wake(const struct scheduler *ops,
@@ -535,13 +708,16 @@ static void cf_check xs_wake(const struct scheduler *ops,
     struct xs_sched *x = xs_of(ops);
     struct xs_unit *xs = xs_unit(xu);
     struct sch_unit *u;
+    s_time_t now;
 
     if ( xs->awake )
         return;
     xs->awake = true;
     u = xs_sync(xs);
+    now = xs_now(x, u->res);
     if ( x->s.ops->wake )
-        x->s.ops->wake(&x->s, u, xs_now(x, u->res));
+        x->s.ops->wake(&x->s, u, now);
+    sch_stats_sync(&x->s, u, now);
 }
 
 static void cf_check xs_yield(const struct scheduler *ops,
@@ -596,6 +772,9 @@ static void cf_check xs_do_schedule(const struct scheduler *ops,
     next->xu->migrated = out.migrated;
     next->u.is_running = true;
     x->s.res[cpu].curr = &next->u;
+    /* The counters see the switch (sched/stats.c): both are on @cpu. */
+    sch_stats_sync(&x->s, curr, now);
+    sch_stats_sync(&x->s, &next->u, now);
     currunit->next_task = next->xu;
     currunit->next_time = out.time;
 }

@@ -15,7 +15,10 @@
 # eq3win; 0: report only), terr (two tenants on two pCPUs: most points a
 # tenant's share may be off 50), trtol and trbusy (the xentrace replay:
 # most percent its count of bursts and its burst and sleep lengths may be
-# off the recording's, most points its busy fraction may).
+# off the recording's, most points its busy fraction may), conttol
+# (contention: most points xenosd's waiting + throttled time, in percent
+# of a guest's time, may be off what xenshare saw it not run, in the cap
+# phase).
 # Output: "ok WHAT" and "FAIL WHAT" lines, and "FIG KEY VALUE" lines for
 # the table (spaces in VALUE written as '_').
 function ok(msg)        { print "ok   " msg }
@@ -251,6 +254,41 @@ END {
         }
     }
     fig("c_err", !have_p99 ? "-" : f1(cerr) (cerr_t != "-" ? " (" cerr_t ")" : ""))
+
+    # contention in the cap phase: xenosd's waiting and throttled time
+    # from the hypervisor (fcredit), or none at all (stock schedulers)
+    if (mode == "xenosd") {
+        cw = ""; ct = ""; cn = ""
+        for (i = 1; i <= 3; i++) {
+            g = G[i]
+            have = r("cap xenosd_sched_stats " g)
+            if (sched != "fcredit") {
+                within("contention: " g " counters unavailable under " sched, have, 0, 0)
+                continue
+            }
+            within("contention: " g " counters available", have, 1, 1)
+            if (have != 1)
+                continue
+            dc = r("cap xenosd_cpu_ns_end " g) - r("cap xenosd_cpu_ns_start " g)
+            dw = r("cap xenosd_wait_ns_end " g) - r("cap xenosd_wait_ns_start " g)
+            dt = r("cap xenosd_throttled_ns_end " g) - r("cap xenosd_throttled_ns_start " g)
+            all = dc + dw + dt
+            if (all <= 0) {
+                bad("contention: " g " no time counted by xenosd")
+                continue
+            }
+            nr = r("cap notrun_pct " g)
+            x = 100 * (dw + dt) / all
+            within("contention: " g " xenosd waiting + throttled " sprintf("%.1f", x) \
+                   "% vs not running " nr "% (xenshare), difference", abs(x - nr), 0, conttol)
+            cw = cw (i > 1 ? " / " : "") sprintf("%.1f", 100 * dw / all)
+            ct = ct (i > 1 ? " / " : "") sprintf("%.1f", 100 * dt / all)
+            cn = cn (i > 1 ? " / " : "") f1(nr)
+        }
+        fig("k_wait", cw == "" ? "-" : cw)
+        fig("k_thr", ct == "" ? "-" : ct)
+        fig("k_notrun", cn == "" ? "-" : cn)
+    }
 
     # accounting: the paused guests' totals
     worst = 0; memok = "yes"

@@ -50,7 +50,9 @@
  * - with caps: each capped tenant's use (sum of its domains) over the
  *   run and, with --span-s, the least and most of it over consecutive
  *   spans of that length; the p50, p99 and max of its 100 ms windows, and
- *   the share of windows above cap + 2 points.
+ *   the share of windows above cap + 2 points; and each domain's time not
+ *   running over the run, in percent (for a busy 1-vCPU guest, the time
+ *   it was runnable but not running).
  *
  * Every figure is one line, `RESULT PHASE FIGURE SUBJECT VALUE` (SUBJECT
  * is `-` for a figure of the whole run), on stdout; the harness on the
@@ -1016,6 +1018,13 @@ static int xs_report_caps(const struct xs_run *r)
         xs_result(r, "win_p99_pct", ten->name, xs_percentile(v, w, 99));
         xs_result(r, "win_max_pct", ten->name, v[w - 1]);
     }
+    /* What a busy guest of one vCPU did not run over the run, in percent
+     * of the time: the time it was runnable and not running, which the
+     * scheduler's own waiting and throttled counters must add up to
+     * (xenosd reports them; evaluate.awk compares). */
+    for ( k = 0; k < r->nr_doms; k++ )
+        xs_result(r, "notrun_pct", r->doms[k].name,
+                  XS_PCT_FULL - xs_share(r, k, 0, w) * r->nr_pcpus);
     free(v);
     return 0;
 }

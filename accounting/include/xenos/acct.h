@@ -31,6 +31,24 @@ enum acct_dom_state {
 /* "running", "blocked", ...: one name per state for every output. */
 extern const char *const acct_dom_state_names[ACCT_NR_DOM_STATES];
 
+/*
+ * The hypervisor's conformance histogram (sched/stats.c): closed 100 ms
+ * windows of a domain by its use relative to the cap in force (one pCPU
+ * when uncapped).  acct_window_le_pct: the buckets' upper bounds in
+ * percent of that reference, the last bucket unbounded; the same list as
+ * sched_stats_bucket_pct (test_stats holds them equal).
+ */
+#define ACCT_NR_WINDOWS         12
+extern const uint32_t acct_window_le_pct[ACCT_NR_WINDOWS - 1];
+
+/*
+ * The most a domain can have used in one window whose bucket is @b,
+ * in percent of one pCPU: the bucket's bound applied to the cap
+ * @cap_pct (0: one pCPU), at most all its @nr_vcpus busy.
+ */
+uint32_t acct_window_peak_pct(unsigned int b, uint32_t cap_pct,
+                              uint32_t nr_vcpus);
+
 struct acct_vcpu {
     uint64_t cpu_ns;                    /* since the domain (re)booted */
     bool online;
@@ -74,6 +92,13 @@ struct acct_domain {
     uint32_t nr_vbds, nr_vifs;
     struct acct_vbd *vbds;
     struct acct_vif *vifs;
+    /* Contention counted inside the hypervisor (sched/stats.c), since
+     * this life began; sched_stats false: the host cannot count them
+     * (stock Xen schedulers, rr) and they are unknown, not zero. */
+    bool sched_stats;
+    uint64_t wait_ns, throttled_ns;
+    uint32_t sched_cap_pct;             /* the cap the windows are against */
+    uint64_t windows[ACCT_NR_WINDOWS];  /* closed windows, by bucket */
 };
 
 struct acct_chunk;
@@ -145,7 +170,7 @@ const struct acct_backend_ops *acct_backend_find(const char *name);
 /* Cumulative usage.  Byte-seconds of memory are integer (rounded down per
  * interval, remainder carried). */
 struct acct_usage {
-#define XENOS_COUNTER(name, ledger, rrd, was, help) uint64_t name;
+#define XENOS_COUNTER(name, ledger, rrd, was, sched, help) uint64_t name;
 #include <xenos/counters.def>
 #undef XENOS_COUNTER
 };
@@ -156,6 +181,7 @@ struct acct_raw {
     uint64_t vbd_rd_reqs, vbd_wr_reqs, vbd_rd_sectors, vbd_wr_sectors;
     uint64_t vif_rx_bytes, vif_tx_bytes, vif_rx_pkts, vif_tx_pkts;
     uint64_t vif_rx_errs, vif_tx_errs, vif_rx_drop, vif_tx_drop;
+    uint64_t wait_ns, throttled_ns;     /* kept while !sched_stats */
 };
 
 struct acct_dom {
@@ -181,6 +207,14 @@ struct acct_dom {
     uint32_t weight, cap_pct;           /* in force (set by xenosd) */
     uint64_t last_seen_ns;
     uint64_t resets;                    /* new lives seen (reboots) */
+    /* The last sample had the scheduler's counters (SCHED in
+     * counters.def): outputs show them for this domain only then. */
+    bool sched_stats;
+    uint64_t win_last[ACCT_NR_WINDOWS]; /* raw histogram last seen */
+    /* The most the domain used in a 100 ms window that closed in the last
+     * interval, as an upper bound (acct_window_peak_pct), percent of one
+     * pCPU; 0 when none closed or the host does not count. */
+    uint32_t peak_window_pct;
 };
 
 struct acct_tenant {
@@ -188,6 +222,9 @@ struct acct_tenant {
     struct acct_usage total, delta;
     uint32_t nr_domains;                /* present in the last sample */
     uint32_t weight, cap_pct;           /* from the tenant policy */
+    /* Some present domain of it had the scheduler's counters in the last
+     * sample: its SCHED counters sum those domains only. */
+    bool sched_stats;
 };
 
 enum acct_err_kind {

@@ -47,11 +47,51 @@
                                  .latency_us = SCH_PARAM_UNCHANGED,         \
                                  .runq_cpus = SCH_PARAM_UNCHANGED })
 
+/*
+ * Contention counters of a domain (sched/stats.c): how long its units were
+ * running, waiting for a pCPU, and parked by its cap, and how much of
+ * each 100 ms window it used.  Counted by framework code that both hosts
+ * share, from the transitions they report (sch_stats_sync) and the ones a
+ * policy reports (sch_unit_park), so the simulator and Xen count alike.
+ * Everything is under @lock, a leaf lock (nothing is taken inside it).
+ */
+#define SCH_STATS_WINDOW_NS  SCH_MSEC(100)
+#define SCH_STATS_NR_BUCKETS 12
+
+enum sch_ustate {
+    SCH_US_OFF,                 /* not runnable (blocked, paused, gone) */
+    SCH_US_RUN,                 /* current on its pCPU */
+    SCH_US_WAIT,                /* runnable, not running, not parked */
+    SCH_US_PARKED,              /* runnable, held off by its domain's cap */
+    SCH_US_NR
+};
+
+struct sch_dom_stats {
+    struct sch_lock lock;
+    sch_time_t since;           /* counted up to here */
+    sch_time_t win_start;       /* the open window: [win_start, +100 ms) */
+    sch_time_t win_run_ns;      /* run by all its units in it so far */
+    uint32_t cap_pct;           /* in force; 0 = none */
+    unsigned int nr[SCH_US_NR]; /* its units in each state */
+    uint64_t run_ns, wait_ns, throttled_ns;
+    /* closed windows by use relative to the cap (sch_stats_bucket_pct) */
+    uint64_t windows[SCH_STATS_NR_BUCKETS];
+};
+
+/* A copy of the counters, brought up to a time (sch_stats_read). */
+struct sch_stats_snap {
+    sch_time_t at;
+    uint32_t cap_pct;
+    uint64_t run_ns, wait_ns, throttled_ns;
+    uint64_t windows[SCH_STATS_NR_BUCKETS];
+};
+
 struct sch_domain {
     unsigned int id;            /* domid */
     unsigned int nr_units;
     struct sch_unit **units;    /* owned by the host */
     void *priv;                 /* policy's: from alloc_domdata */
+    struct sch_dom_stats stats; /* sch_stats_dom_init, by the host */
 };
 
 struct sch_unit {
@@ -71,6 +111,10 @@ struct sch_unit {
      */
     bool is_running;
     bool runnable;              /* wants to run (Xen's unit_runnable()) */
+    /* Set by the policy through sch_unit_park: runnable, but held off its
+     * queues by its domain's cap. */
+    bool parked;
+    uint8_t stat_state;         /* enum sch_ustate, as last counted */
     struct sch_cpumask hard_affinity;
     struct sch_cpumask soft_affinity;
 };
@@ -218,6 +262,11 @@ struct sch_ops {
     /* Print settings / one pCPU's state through sch_printk.  Optional. */
     void (*dump_settings)(const struct sch_sched *s);
     void (*dump_cpu_state)(const struct sch_sched *s, unsigned int cpu);
+
+    /* The policy reports each park and unpark (sch_unit_park) and each
+     * cap (sch_stats_set_cap), so its domains' counters mean what
+     * sched/stats.c says.  Without it a host reports none. */
+    bool counts_parked;
 };
 
 static inline struct sch_resource *sch_res(const struct sch_sched *s,
@@ -245,6 +294,66 @@ static inline struct sch_unit *sch_curr_on_cpu(const struct sch_sched *s,
  * guards @u (Xen's sched_set_res()), or its next wake takes the old one.
  */
 void sch_unit_set_res(struct sch_unit *u, unsigned int cpu);
+
+/* ------------------------------------------------------------------ */
+/* Contention counters (sched/stats.c), shared by every host.          */
+
+/*
+ * Upper bounds of the window histogram's buckets, in percent of the
+ * reference: the cap in force when the window closed, or one pCPU (100%)
+ * for an uncapped domain.  The last bucket has no bound.
+ */
+extern const uint32_t sch_stats_bucket_pct[SCH_STATS_NR_BUCKETS - 1];
+
+/* Start @d's counters at @now, all units off.  The host calls it before
+ * @d's units are inserted.  No lock held. */
+void sch_stats_dom_init(struct sch_domain *d, sch_time_t now);
+
+/* sch_stats_sync's out-of-line half: @u goes to state @to at @now. */
+void sch__stats_change(const struct sch_sched *s, struct sch_unit *u,
+                       enum sch_ustate to, sch_time_t now);
+
+/*
+ * Count @u in the state its flags say now (off if not runnable, else run
+ * if current on its pCPU, else parked if u->parked, else wait).  The host
+ * calls it after every change it makes to those: wake, sleep, block, the
+ * switch after do_schedule (for both units), removal.  Inline, and a few
+ * instructions when nothing changed: the simulator calls it at nearly
+ * every event.  Lock of u->res held.  An idle unit is ignored, and every
+ * unit of a policy without counts_parked (its domains keep no counters).
+ */
+static inline void sch_stats_sync(const struct sch_sched *s,
+                                  struct sch_unit *u, sch_time_t now)
+{
+    enum sch_ustate to;
+
+    if ( !s->ops->counts_parked || u->is_idle )
+        return;
+    if ( !u->runnable )
+        to = SCH_US_OFF;
+    else if ( sch_curr_on_cpu(s, u->res) == u )
+        to = SCH_US_RUN;
+    else
+        to = u->parked ? SCH_US_PARKED : SCH_US_WAIT;
+    if ( to != u->stat_state )
+        sch__stats_change(s, u, to, now);
+}
+
+/* The policy parks (@parked) or unparks @u at @now.  Lock of u->res
+ * held.  In sleep and remove_unit a policy may clear u->parked itself:
+ * the host counts the unit off right after those. */
+void sch_unit_park(const struct sch_sched *s, struct sch_unit *u,
+                   bool parked, sch_time_t now);
+
+/* The policy's cap for @d is @cap_pct from @now: the open window closes
+ * against the cap in force at its end.  Any lock but @d's stats lock. */
+void sch_stats_set_cap(struct sch_domain *d, uint32_t cap_pct,
+                       sch_time_t now);
+
+/* Bring @d's counters up to @now and copy them to @out.  Any lock but
+ * @d's stats lock. */
+void sch_stats_read(struct sch_domain *d, sch_time_t now,
+                    struct sch_stats_snap *out);
 
 /* ------------------------------------------------------------------ */
 /* Registry: every policy, found by name (sched/policies.def).         */

@@ -189,6 +189,15 @@ static void sh_dom_line(struct sh_buf *b, const struct sim_dom_info *d,
               d->vif.id, d->vif.rx_bytes, d->vif.rx_pkts, d->vif.rx_errs,
               d->vif.rx_drop, d->vif.tx_bytes, d->vif.tx_pkts,
               d->vif.tx_errs, d->vif.tx_drop);
+    if ( d->sched_stats )
+    {
+        sh_field_u64(b, "wait_ns", d->stats.wait_ns);
+        sh_field_u64(b, "throttled_ns", d->stats.throttled_ns);
+        sh_field_u64(b, "sched_cap_pct", d->stats.cap_pct);
+        sh_printf(b, " windows=");
+        for ( j = 0; j < SCH_STATS_NR_BUCKETS; j++ )
+            sh_printf(b, "%s%" PRIu64, j ? "," : "", d->stats.windows[j]);
+    }
     sh_printf(b, "\n");
 }
 

@@ -212,6 +212,10 @@ struct sim_dom_info {
     uint64_t mem_cur_bytes, mem_max_bytes, mem_target_bytes;
     struct sim_vbd_stats vbd;
     struct sim_vif_stats vif;
+    /* The policy's contention counters (sched/stats.c), this incarnation,
+     * up to now; sched_stats false: the policy does not count (rr). */
+    bool sched_stats;
+    struct sch_stats_snap stats;
 };
 
 /* One life of a domain, from creation to reboot, migration or destruction
