@@ -75,29 +75,51 @@ deb_copy_tree() {       # $1: the tree, $2: destination
     fi
 }
 
-# Build our Debian packages from the tree $1 in $2 (emptied first):
-# dpkg-buildpackage -us -uc -b in a copy of the tree, the test suites left
-# to `make test`; it writes the packages beside the copy, in $2.  Sets
-# DEB_CHANGES (the .changes file) and DEB_FILES (the .deb of each package
-# named in $3...).  Needs dpkg-dev, debhelper, fakeroot and the
-# Build-Depends.
+# Build our Debian packages from the tree $1 in $2: dpkg-buildpackage
+# -us -uc -b in a copy of the tree, the test suites left to `make test`;
+# it writes the packages beside the copy, in $2.  Packages $2 holds from
+# the same tree (its files' hash in $2/tree.sha256) are kept, so that a
+# run that changed nothing builds nothing.  Sets DEB_CHANGES (the
+# .changes file) and DEB_FILES (the .deb of each package named in
+# $3...).  Needs dpkg-dev, debhelper, fakeroot and the Build-Depends.
 deb_build_packages() {  # $1: tree, $2: work dir, $3...: packages
-    local top=$1 work=$2 src=$2/xenos t0=$SECONDS p
+    local top=$1 work=$2 src=$2/xenos t0=$SECONDS p key new=$2.new
     shift 2
+    rm -rf "$new"
+    deb_copy_tree "$top" "$new"
+    key=$(cd "$new" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum)
+    if [ "$(cat "$work/tree.sha256" 2>/dev/null)" = "$key" ] && deb_found "$work" "$@"; then
+        rm -rf "$new"
+        log "packages of this very tree kept: ${DEB_FILES[*]##*/}"
+        return 0
+    fi
     rm -rf "$work"
     mkdir -p "$work"
-    deb_copy_tree "$top" "$src"
+    mv "$new" "$src"
     log "dpkg-buildpackage -us -uc -b (log: $work/build.log)"
     (cd "$src" && DEB_BUILD_OPTIONS="nocheck parallel=2" \
          dpkg-buildpackage -us -uc -b -Pnocheck) > "$work/build.log" 2>&1 ||
         { tail -30 "$work/build.log" >&2; die "dpkg-buildpackage (log: $work/build.log)"; }
+    deb_found "$work" "$@" || die "dpkg-buildpackage made no .changes or no .deb of one of: $*"
+    echo "$key" > "$work/tree.sha256"
+    log "built ${DEB_FILES[*]##*/} in $((SECONDS - t0)) s"
+}
+
+# The .changes and the .deb of each of $2... in $1: DEB_CHANGES and
+# DEB_FILES, or status 1.
+deb_found() {           # $1: dir, $2...: packages
+    local dir=$1 p f
+    shift
+    f=("$dir"/xenos_*.changes)
+    [ -f "${f[0]}" ] || return 1
     # shellcheck disable=SC2034 # for the caller
-    DEB_CHANGES=$(ls "$work"/xenos_*.changes)
+    DEB_CHANGES=${f[0]}
     DEB_FILES=()
     for p in "$@"; do
-        DEB_FILES+=("$(ls "$work/${p}_"*.deb)")
+        f=("$dir/${p}_"*.deb)
+        [ -f "${f[0]}" ] || return 1
+        DEB_FILES+=("${f[0]}")
     done
-    log "built ${DEB_FILES[*]##*/} in $((SECONDS - t0)) s"
 }
 
 # The packages the .deb files $@ depend on, one a line: the first of each
