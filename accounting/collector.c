@@ -451,6 +451,19 @@ static int update_dom(struct acct_collector *c, const struct acct_domain *d,
          * old one: make xenosd apply the tenant policy to it again. */
         rec->weight = rec->cap_pct = 0;
     }
+    /*
+     * Moved to another scheduler instance (xl cpupool-migrate): that one
+     * made its own record of the domain, with its defaults, so the weight
+     * and cap we set are gone; apply the policy again.  Its counters go
+     * on (a move is no new life).  After a restart the group is not
+     * known yet: that costs one needless set at most.
+     */
+    if ( rec->sched_group != d->sched_group )
+    {
+        if ( rec->last_seen_ns && !fresh )
+            rec->weight = rec->cap_pct = 0;
+        rec->sched_group = d->sched_group;
+    }
     rec->boot_seq = c->boot_seq;
     rec->created_ns = d->created_ns;
     if ( set_str(&rec->name, d->name) )

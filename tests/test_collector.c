@@ -904,6 +904,55 @@ START_TEST(test_collector_checkpoint_key_twice)
 }
 END_TEST
 
+/*
+ * A domain moved to another cpupool (xl cpupool-migrate) keeps its life
+ * and counters, counted once across the move, but the new pool's
+ * scheduler has its own weight and cap: xenosd must set them again.
+ */
+START_TEST(test_collector_pool_move)
+{
+    struct acct_collector *c;
+    struct acct_sample s;
+    const struct acct_dom *rec;
+    char err[256];
+    struct dom_in a[1] = { { U1, 1, 100 * SEC, 0, NULL, false } };
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
+    make_sample(&s, 500 * SEC, a, 1);
+    ck_assert_int_eq(acct_collector_update(c, &s, NULL, NULL), 0);
+    a[0].cpu_ns += 4 * SEC;
+    make_sample(&s, 505 * SEC, a, 1);
+    ck_assert_int_eq(acct_collector_update(c, &s, NULL, NULL), 0);
+    ck_assert_int_eq(acct_collector_set_sched(c, U1, 128, 0), 0);
+    /* the same pool: what xenosd set stands */
+    a[0].cpu_ns += 4 * SEC;
+    make_sample(&s, 510 * SEC, a, 1);
+    ck_assert_int_eq(acct_collector_update(c, &s, NULL, NULL), 0);
+    ck_assert_uint_eq(acct_collector_find(c, U1)->weight, 128);
+    /* moved to pool 3 */
+    a[0].cpu_ns += 3 * SEC;
+    make_sample(&s, 515 * SEC, a, 1);
+    s.domains[0].sched_group = 3;
+    ck_assert_int_eq(acct_collector_update(c, &s, NULL, NULL), 0);
+    rec = acct_collector_find(c, U1);
+    ck_assert_uint_eq(rec->weight, 0);
+    ck_assert_uint_eq(rec->sched_group, 3);
+    ck_assert_uint_eq(rec->resets, 0);
+    ck_assert_uint_eq(rec->delta.cpu_ns, 3 * SEC);
+    ck_assert_uint_eq(total_cpu(c, U1), 11 * SEC);
+    ck_assert_int_eq(acct_collector_set_sched(c, U1, 128, 0), 0);
+    a[0].cpu_ns += 2 * SEC;
+    make_sample(&s, 520 * SEC, a, 1);
+    s.domains[0].sched_group = 3;
+    ck_assert_int_eq(acct_collector_update(c, &s, NULL, NULL), 0);
+    ck_assert_uint_eq(acct_collector_find(c, U1)->weight, 128);
+    ck_assert_uint_eq(total_cpu(c, U1), 13 * SEC);
+    acct_collector_free(c);
+    acct_sample_free(&s);
+}
+END_TEST
+
 static Suite *collector_suite(void)
 {
     Suite *s = suite_create("collector");
@@ -928,6 +977,7 @@ static Suite *collector_suite(void)
     tcase_add_test(tc, test_collector_checkpoint_hostile_names);
     tcase_add_loop_test(tc, test_collector_damaged_checkpoint, 0, 3);
     tcase_add_test(tc, test_collector_checkpoint_key_twice);
+    tcase_add_test(tc, test_collector_pool_move);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -617,6 +617,7 @@ static int xenb_sample_dom(struct xenb *b, struct acct_sample *out,
         return -ENOMEM;
     memcpy(d->uuid, e->uuid, sizeof(d->uuid));
     d->domid = e->domid;
+    d->sched_group = in->cpupool;
     d->state = xenb__state(in->flags);
     if ( x )
         rc = xenb_from_xenstat(out, d, e, x);

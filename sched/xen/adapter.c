@@ -12,9 +12,12 @@
  * answers the credit domctl and sysctl payloads, so `xl sched-credit`,
  * libxenctrl's xc_sched_credit_domain_set() and xenosd's xen backend drive
  * it unchanged.  Xen creates a cpupool's scheduler by id and takes the first
- * with that id; our patch to core.c (sched/xen/xen-4.17.patch) makes a tie
- * go to the scheduler chosen at boot, so Pool-0 and every "credit" pool run
- * the xenos policy when Xen booted with it, and Xen's credit1 otherwise.
+ * with that id; our patch to core.c (sched/xen/xen-4.17.patch) gives a new
+ * "credit" pool the scheduler the runtime parameter sched_credit_pool names
+ * (xl set-parameters; docs/xen.md, "Swapping a policy live"), and when it
+ * is empty makes a tie go to the scheduler chosen at boot, so Pool-0 and
+ * every "credit" pool run the xenos policy when Xen booted with it, and
+ * Xen's credit1 otherwise.
  *
  * Granularity is one vCPU per unit (sched-gran=cpu, Xen's default): a
  * unit's resource is then its pCPU, which is what struct sch_unit says.
@@ -602,7 +605,12 @@ static void *cf_check xs_alloc_udata(const struct scheduler *ops,
     xs->xu = xu;
     xs->u.id = xu->unit_id;
     xs->u.is_idle = is_idle_unit(xu);
-    xs->u.res = sched_unit_master(xu);
+    /*
+     * A domain moved in from another cpupool (sched_move_domain) has its
+     * units made afresh, with no resource yet: Xen sets it, and calls
+     * adjust_affinity, before insert_unit, which reads it (xs_sync).
+     */
+    xs->u.res = xu->res ? sched_unit_master(xu) : 0;
     if ( xs->u.is_idle )
     {
         sch_cpumask_set(&xs->u.hard_affinity, xs->u.res);

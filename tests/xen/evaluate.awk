@@ -119,6 +119,17 @@ END {
 }
 
 END {
+    # xenosd and xenosctl came from the xenos package, installed in dom0
+    if (I["boot xenos_package"] != "")
+        ok("dom0: xenos " I["boot xenos_package"] " installed with dpkg -i; xenosd run as its unit says: " \
+           I["boot xenosd_exec"])
+    else
+        bad("dom0: the xenos package was not installed")
+    fig("pkg", I["boot xenos_package"] == "" ? "-" : I["boot xenos_package"])
+    if (sched == "swap") {                      # tests/xen/swap.awk
+        swap_eval()
+        exit nfail > 0
+    }
     split("alpha-1 alpha-2 beta-1", G, " ")
     W["alpha-1"] = 128; W["alpha-2"] = 128; W["beta-1"] = 512
     T["alpha-1"] = "alpha"; T["alpha-2"] = "alpha"; T["beta-1"] = "beta"

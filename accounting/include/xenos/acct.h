@@ -85,6 +85,9 @@ struct acct_domain {
     const char *tenant_key;             /* host's tenant key, or NULL */
     enum acct_dom_state state;
     int error;                          /* 0, or -errno: counters invalid */
+    uint32_t sched_group;               /* the scheduler instance it runs
+                                           under (Xen: its cpupool); 0
+                                           where the host has only one */
     uint64_t cpu_ns;
     uint32_t nr_vcpus, online_vcpus;
     struct acct_vcpu *vcpus;
@@ -205,6 +208,8 @@ struct acct_dom {
     struct acct_usage delta;            /* in the last interval */
     uint64_t interval_ns;               /* length of that interval */
     uint32_t weight, cap_pct;           /* in force (set by xenosd) */
+    uint32_t sched_group;               /* of the last sample (not kept
+                                           in the checkpoint) */
     uint64_t last_seen_ns;
     uint64_t resets;                    /* new lives seen (reboots) */
     /* The last sample had the scheduler's counters (SCHED in
