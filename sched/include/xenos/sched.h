@@ -68,12 +68,14 @@ enum sch_ustate {
 
 struct sch_dom_stats {
     struct sch_lock lock;
-    sch_time_t since;           /* counted up to here */
-    sch_time_t win_start;       /* the open window: [win_start, +100 ms) */
-    sch_time_t win_run_ns;      /* run by all its units in it so far */
+    sch_time_t since;           /* the latest time counted */
+    sch_time_t win_end;         /* the open window: [win_end - 100 ms, win_end) */
+    uint64_t win_base;          /* run total at the open window's start */
     uint32_t cap_pct;           /* in force; 0 = none */
-    unsigned int nr[SCH_US_NR]; /* its units in each state */
-    uint64_t run_ns, wait_ns, throttled_ns;
+    /* Per state: its units now, and acc, such that the time spent in it
+     * up to t is acc + nr x t (mod 2^64).  SCH_US_OFF's are not kept. */
+    unsigned int nr[SCH_US_NR];
+    uint64_t acc[SCH_US_NR];
     /* closed windows by use relative to the cap (sch_stats_bucket_pct) */
     uint64_t windows[SCH_STATS_NR_BUCKETS];
 };
