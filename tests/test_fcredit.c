@@ -96,35 +96,6 @@ START_TEST(test_fcredit_cap_spans_vcpus)
 }
 END_TEST
 
-/*
- * The same domain beside two 1-vCPU hogs on 4 pCPUs.  Max-min: the cap
- * binds (4 x 2/3 > 1.5), so the hogs are due a pCPU each (25% of the
- * host).  Units unparked at a frame last raised at a pick, up to a hog's
- * slice ago, lagged the running hogs by it and took their pCPUs at every
- * burst: 15.6% each.  Placed at now's frame they compete level: 20.8%.
- * The rest is the bursts themselves (all four units come back at once;
- * docs/schedulers.md, "Caps that bind beside hogs"), so the bound here is
- * what is reached, not what is due.
- */
-START_TEST(test_fcredit_unpark_at_now_frame)
-{
-    struct st_scenario t;
-    struct sim_domain_spec *d;
-
-    st_init(&t, 4, 5000);
-    d = st_dom(&t, "wide", 4, SIM_WL_CPU);
-    d->cap_pct = 150;
-    st_dom(&t, "h1", 1, SIM_WL_CPU);
-    st_dom(&t, "h2", 1, SIM_WL_CPU);
-    st_run(&t, "fcredit");
-    ck_assert_msg(fabs(st_share(&t, 0) * 4 - 1.5) < 0.06, "%.3f pCPUs",
-                  st_share(&t, 0) * 4);
-    ck_assert_msg(st_share(&t, 1) > 0.20 && st_share(&t, 2) > 0.20,
-                  "hogs %.3f %.3f", st_share(&t, 1), st_share(&t, 2));
-    st_done(&t);
-}
-END_TEST
-
 /* Boost off: the waker is no longer placed ahead, so its latency grows
  * (the tunable really does something). */
 START_TEST(test_fcredit_boost_tunable)
@@ -269,7 +240,6 @@ static Suite *fcredit_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_fcredit_cap_is_work_conserving);
     tcase_add_test(tc, test_fcredit_cap_spans_vcpus);
-    tcase_add_test(tc, test_fcredit_unpark_at_now_frame);
     tcase_add_test(tc, test_fcredit_caps_contend_on_one_pcpu);
     tcase_add_test(tc, test_fcredit_cap_change_keeps_budget);
     tcase_add_test(tc, test_fcredit_boost_tunable);

@@ -1266,7 +1266,6 @@ static void fc_unpark_ready(const struct sch_sched *s, unsigned int cpu,
         fc_unpark(s, fu, now);
         /* A capped unit cannot use the credit it would bank meanwhile. */
         fc_class_of(s, pc->rq, fu);
-        fc_frame_now(s, pc->rq, &pc->rq->cls[fu->cls], fu, now, true);
         if ( fc_vt_before(fu->vtime, pc->rq->cls[fu->cls].frame) )
             fu->vtime = pc->rq->cls[fu->cls].frame;
         fc_queue(s, pc->rq, fu, now);
