@@ -24,7 +24,7 @@
 #include <xenos/sim.h>
 #include <xenos/xentrace.h>
 
-#include "tmpdir.h"
+#include "tmptree.h"
 
 #define DOM             5u
 #define KHZ             2000000u        /* 2 GHz: 2 cycles a ns */
@@ -44,9 +44,16 @@
 #define RUNNABLE        1u
 #define BLOCKED         2u
 
+static char tmpdir[256];
+
 static void tmp_setup(void)
 {
-    tmpdir_make("xentrace");
+    tmptree_make(tmpdir, sizeof(tmpdir), "xentrace");
+}
+
+static void tmp_teardown(void)
+{
+    tmptree_remove(tmpdir);
 }
 
 /* ------------------------------------------------------------------ */
@@ -482,7 +489,7 @@ static Suite *xentrace_suite(void)
 
     while ( sch_policies[n] )
         n++;
-    tcase_add_checked_fixture(tc, tmp_setup, tmpdir_remove);
+    tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
     tcase_add_test(tc, test_xentrace_known_cycles);
     tcase_add_test(tc, test_xentrace_stated_rate);
     tcase_add_test(tc, test_xentrace_lost_records);
