@@ -45,10 +45,12 @@
 #define BLOCKED         2u
 
 static char tmpdir[256];
+static bool lost_untimed;      /* build's TRC_LOST_RECORDS has no TSC */
 
 static void tmp_setup(void)
 {
     tmptree_make(tmpdir, sizeof(tmpdir), "xentrace");
+    lost_untimed = false;
 }
 
 static void tmp_teardown(void)
@@ -171,7 +173,7 @@ static void build(unsigned int lost_at, bool calibrate)
         {
             uint32_t n = 3;
 
-            rec(b, LOST, (t + run / 2) * 2, 1, &n);
+            rec(b, LOST, lost_untimed ? 0 : (t + run / 2) * 2, 1, &n);
         }
         t += run;
         if ( calibrate )
@@ -284,6 +286,26 @@ START_TEST(test_xentrace_lost_records)
     ck_assert_int_eq(v->pairs[2 * 9], run_of(9));
     ck_assert_int_eq(v->pairs[2 * 10], run_of(11));
     ck_assert_int_eq(v->pairs[2 * 10 + 1], block_of(11));
+    xt_free(&r);
+}
+END_TEST
+
+/* A loss without a TSC cuts the cycle it falls in just the same (its
+ * place in time is that of the records around it on its pCPU), rather
+ * than sorting before everything and cutting nothing. */
+START_TEST(test_xentrace_lost_records_untimed)
+{
+    struct xt_recording r;
+    const struct xt_vcpu *v;
+
+    lost_untimed = true;
+    build(10, true);
+    load(&r, 0);
+    v = &r.vcpus[0];
+    ck_assert_uint_eq(r.lost, 1);
+    ck_assert_uint_eq(v->nr_pairs, NCYC - 1);
+    ck_assert_int_eq(v->pairs[2 * 9], run_of(9));
+    ck_assert_int_eq(v->pairs[2 * 10], run_of(11));
     xt_free(&r);
 }
 END_TEST
@@ -493,6 +515,7 @@ static Suite *xentrace_suite(void)
     tcase_add_test(tc, test_xentrace_known_cycles);
     tcase_add_test(tc, test_xentrace_stated_rate);
     tcase_add_test(tc, test_xentrace_lost_records);
+    tcase_add_test(tc, test_xentrace_lost_records_untimed);
     tcase_add_test(tc, test_xentrace_workload_file);
     tcase_add_loop_test(tc, test_xentrace_replay_matches, 0, (int)n);
     tcase_add_test(tc, test_xentrace_bad_input);
