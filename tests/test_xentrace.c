@@ -271,12 +271,15 @@ START_TEST(test_xentrace_stated_rate)
 }
 END_TEST
 
-/* Lost records cut the cycle they fall in: it is dropped, not guessed. */
+/* Lost records cut the cycle they fall in: it is dropped, not guessed.
+ * _i 1: the loss has no TSC, and cuts the same (its place in time is
+ * that of the records around it on its pCPU). */
 START_TEST(test_xentrace_lost_records)
 {
     struct xt_recording r;
     const struct xt_vcpu *v;
 
+    lost_untimed = _i;
     build(10, true);
     load(&r, 0);
     v = &r.vcpus[0];
@@ -286,26 +289,6 @@ START_TEST(test_xentrace_lost_records)
     ck_assert_int_eq(v->pairs[2 * 9], run_of(9));
     ck_assert_int_eq(v->pairs[2 * 10], run_of(11));
     ck_assert_int_eq(v->pairs[2 * 10 + 1], block_of(11));
-    xt_free(&r);
-}
-END_TEST
-
-/* A loss without a TSC cuts the cycle it falls in just the same (its
- * place in time is that of the records around it on its pCPU), rather
- * than sorting before everything and cutting nothing. */
-START_TEST(test_xentrace_lost_records_untimed)
-{
-    struct xt_recording r;
-    const struct xt_vcpu *v;
-
-    lost_untimed = true;
-    build(10, true);
-    load(&r, 0);
-    v = &r.vcpus[0];
-    ck_assert_uint_eq(r.lost, 1);
-    ck_assert_uint_eq(v->nr_pairs, NCYC - 1);
-    ck_assert_int_eq(v->pairs[2 * 9], run_of(9));
-    ck_assert_int_eq(v->pairs[2 * 10], run_of(11));
     xt_free(&r);
 }
 END_TEST
@@ -514,8 +497,7 @@ static Suite *xentrace_suite(void)
     tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
     tcase_add_test(tc, test_xentrace_known_cycles);
     tcase_add_test(tc, test_xentrace_stated_rate);
-    tcase_add_test(tc, test_xentrace_lost_records);
-    tcase_add_test(tc, test_xentrace_lost_records_untimed);
+    tcase_add_loop_test(tc, test_xentrace_lost_records, 0, 2);
     tcase_add_test(tc, test_xentrace_workload_file);
     tcase_add_loop_test(tc, test_xentrace_replay_matches, 0, (int)n);
     tcase_add_test(tc, test_xentrace_bad_input);
