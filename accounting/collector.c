@@ -404,6 +404,21 @@ static bool host_rebooted(const struct acct_collector *c,
     return s->time_ns < c->last_sample_ns;
 }
 
+/* Is any of @d's scheduler counters below what @rec saw last? */
+static bool sched_counters_restarted(const struct acct_domain *d,
+                                     const struct acct_dom *rec)
+{
+    unsigned int b;
+
+    if ( d->wait_ns < rec->last.wait_ns ||
+         d->throttled_ns < rec->last.throttled_ns )
+        return true;
+    for ( b = 0; b < ACCT_NR_WINDOWS; b++ )
+        if ( d->windows[b] < rec->win_last[b] )
+            return true;
+    return false;
+}
+
 /* Account one domain of a sample taken @dt_ns after the last one. */
 static int update_dom(struct acct_collector *c, const struct acct_domain *d,
                       const char *tenant_name, uint64_t now_ns,
@@ -455,8 +470,9 @@ static int update_dom(struct acct_collector *c, const struct acct_domain *d,
      * Moved to another scheduler instance (xl cpupool-migrate): that one
      * made its own record of the domain, with its defaults, so the weight
      * and cap we set are gone; apply the policy again.  Its counters go
-     * on (a move is no new life).  After a restart the group is not
-     * known yet: that costs one needless set at most.
+     * on (a move is no new life), but for the scheduler's own (below).
+     * After a restart the group is not known yet: that costs one needless
+     * set at most.
      */
     if ( rec->sched_group != d->sched_group )
     {
@@ -503,6 +519,18 @@ static int update_dom(struct acct_collector *c, const struct acct_domain *d,
     }
     if ( !dying )
         rec->sched_stats = d->sched_stats;
+    /*
+     * The scheduler's counters are its instance's: a move to another
+     * cpupool starts them again at zero (sched/xen/adapter.c), which no
+     * reading of one instance ever does.  Count them from zero then, as
+     * for a new life, rather than wait for them to pass the old totals.
+     */
+    if ( d->sched_stats && !fresh && !baseline &&
+         sched_counters_restarted(d, rec) )
+    {
+        rec->last.wait_ns = rec->last.throttled_ns = 0;
+        memset(rec->win_last, 0, sizeof(rec->win_last));
+    }
     if ( d->sched_stats )
     {
         /* The highest bucket a window of this interval fell in bounds

@@ -247,7 +247,6 @@ static int sum_rec(void *vctx, const struct exp_usage_rec *r, uint64_t off)
     return 0;
 }
 
-/* The rows, sorted by key: 0, or -ENOMEM (nothing printed). */
 /* sum's contention columns: wait and throttled time added up, the peak
  * the highest; null/empty/- when a record of the row lacks them. */
 static const char *const sched_sums[] = {
@@ -255,6 +254,7 @@ static const char *const sched_sums[] = {
 };
 #define NR_SCHED_SUMS ((int)(sizeof(sched_sums) / sizeof(sched_sums[0])))
 
+/* The rows, sorted by key: 0, or -ENOMEM (nothing printed). */
 static int sum_print(struct ctx *c)
 {
     const struct exp_usage_table *t = c->by_domain ? &c->sum.doms

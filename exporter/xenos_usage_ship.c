@@ -38,7 +38,6 @@
  *
  * Single-threaded; SIGTERM and SIGINT end --follow between transactions.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -336,57 +335,23 @@ static int rec_fill(struct ship *c, struct ship_rec *r,
 /* ------------------------------------------------------------------ */
 /* The ledger                                                          */
 
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The ledger files of @dir, sorted (names sort in time and seq order):
- * *@names (malloc'd, each too), their number or -errno. */
+ * *@names (free_names), their number or -errno. */
 static int list_files(const char *dir, char ***names)
 {
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char **v = NULL, **nv;
-    size_t n = 0, cap = 0;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+    size_t n;
 
-    if ( !d )
+    if ( fd < 0 )
         return -errno;
-    while ( (e = readdir(d)) )
-    {
-        if ( !usage__is_ledger_name(e->d_name) )
-            continue;
-        if ( n == cap )
-        {
-            cap = cap ? cap * 2 : 32;
-            nv = realloc(v, cap * sizeof(*v));
-            if ( !nv )
-                goto out_oom;
-            v = nv;
-        }
-        if ( !(v[n] = strdup(e->d_name)) )
-            goto out_oom;
-        n++;
-    }
-    closedir(d);
-    if ( n )
-        qsort(v, n, sizeof(*v), name_cmp);
-    *names = v;
-    return (int)n;
-
-out_oom:
-    closedir(d);
-    while ( n )
-        free(v[--n]);
-    free(v);
-    return -ENOMEM;
+    rc = exp_usage_files(fd, names, &n);
+    close(fd);
+    return rc ? rc : (int)n;
 }
 
 static void free_names(char **v, int n)
 {
-    while ( n > 0 )
-        free(v[--n]);
-    free(v);
+    exp_usage_files_free(v, (size_t)n);
 }
 
 /* scan: take the records from c->want up to c->limit, in order. */
@@ -469,7 +434,12 @@ static int scan_file(struct ship *c, const char *name)
     if ( snprintf(path, sizeof(path), "%s/%s", c->dir, name) >=
          (int)sizeof(path) )
         return -ENAMETOOLONG;
+    /* A file gone since the listing has no record to give: a record of
+     * it that is wanted shows as a seq missing from the next file.  (Not
+     * an error here: ship_cycle takes -ENOENT for "no record yet".) */
     rc = usage_slurp(path, &buf, &len);
+    if ( rc == -ENOENT )
+        return 0;
     if ( rc )
     {
         fatal(c, "%s: %s", path, strerror(-rc));
@@ -485,6 +455,8 @@ static int scan_file(struct ship *c, const char *name)
         if ( fd >= 0 )
             close(fd);
         free(buf);
+        if ( rc == -ENOENT )
+            return 0;
         fatal(c, "%s: fsync: %s", path, strerror(-rc));
         return rc;
     }

@@ -953,6 +953,60 @@ START_TEST(test_collector_pool_move)
 }
 END_TEST
 
+/*
+ * A move to another cpupool gives the domain a new scheduler instance,
+ * whose contention counters and window histogram start again at zero
+ * (sched/xen/adapter.c): what it waits and is throttled there counts from
+ * the move, not only once it has passed the old pool's totals, and its
+ * windows there show in the peak.
+ */
+START_TEST(test_collector_pool_move_contention)
+{
+    struct acct_collector *c;
+    struct acct_sample s;
+    const struct acct_dom *d;
+    char err[256];
+    struct dom_in a = { U1, 5, 0, 0, "acme-1", false };
+    uint64_t w[ACCT_NR_WINDOWS] = { 0 };
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
+#define SAMPLE(t, group, wait, thr)                                     \
+    do {                                                                \
+        make_sample(&s, (t) * SEC, &a, 1);                              \
+        with_contention(&s, (wait) * SEC, (thr) * SEC);                 \
+        s.domains[0].sched_group = (group);                             \
+        s.domains[0].sched_cap_pct = 30;                                \
+        memcpy(s.domains[0].windows, w, sizeof(w));                     \
+        ck_assert_int_eq(acct_collector_update(c, &s, tenant_by_name,   \
+                                               NULL), 0);               \
+    } while ( 0 )
+    w[5] = 50;
+    SAMPLE(1, 1, 10, 20);
+    SAMPLE(5, 1, 12, 21);
+    d = acct_collector_find(c, U1);
+    ck_assert_uint_eq(d->total.wait_ns, 2 * SEC);
+    ck_assert_uint_eq(d->total.throttled_ns, 1 * SEC);
+    /* moved to pool 2: its counters there began at the move */
+    w[5] = 2;
+    SAMPLE(10, 2, 3, 0);
+    d = acct_collector_find(c, U1);
+    ck_assert_uint_eq(d->delta.wait_ns, 3 * SEC);
+    ck_assert_uint_eq(d->total.wait_ns, 5 * SEC);
+    ck_assert_uint_eq(d->total.throttled_ns, 1 * SEC);
+    ck_assert_uint_eq(d->peak_window_pct, 30);
+    SAMPLE(15, 2, 4, 1);
+    d = acct_collector_find(c, U1);
+    ck_assert_uint_eq(d->total.wait_ns, 6 * SEC);
+    ck_assert_uint_eq(d->total.throttled_ns, 2 * SEC);
+    ck_assert_uint_eq(acct_collector_find_tenant(c, "acme")->total.wait_ns,
+                      6 * SEC);
+#undef SAMPLE
+    acct_collector_free(c);
+    acct_sample_free(&s);
+}
+END_TEST
+
 static Suite *collector_suite(void)
 {
     Suite *s = suite_create("collector");
@@ -978,6 +1032,7 @@ static Suite *collector_suite(void)
     tcase_add_loop_test(tc, test_collector_damaged_checkpoint, 0, 3);
     tcase_add_test(tc, test_collector_checkpoint_key_twice);
     tcase_add_test(tc, test_collector_pool_move);
+    tcase_add_test(tc, test_collector_pool_move_contention);
     suite_add_tcase(s, tc);
     return s;
 }

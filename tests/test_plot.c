@@ -570,7 +570,8 @@ START_TEST(test_compare_winners)
 END_TEST
 
 /* A bad scenario fails before anything runs, naming its file and line;
- * an unknown policy is refused, naming the ones there are. */
+ * an unknown policy is refused, naming the ones there are, and so is an
+ * empty list of policies. */
 START_TEST(test_compare_bad_input)
 {
     char cmd[1024], yaml[300];
@@ -590,6 +591,14 @@ START_TEST(test_compare_bad_input)
     ck_assert_int_eq(run(cmd), 2);
     snprintf(cmd, sizeof(cmd), "grep -q \"unknown policy 'nope' (known: "
              ".*fcredit\" %s/err", tmpdir);
+    ck_assert_int_eq(run(cmd), 0);
+    /* an empty list is no policy at all, not a report of nothing */
+    snprintf(cmd, sizeof(cmd), "%s compare -o %s/r --policies '' "
+             "%s/weights.yaml >/dev/null 2>%s/err", SIM, tmpdir, SCEN,
+             tmpdir);
+    ck_assert_int_eq(run(cmd), 2);
+    snprintf(cmd, sizeof(cmd), "grep -q -- '--policies: no policy named' "
+             "%s/err && test ! -e %s/r", tmpdir, tmpdir);
     ck_assert_int_eq(run(cmd), 0);
 }
 END_TEST

@@ -18,15 +18,22 @@
 
 #include <xenos/sim.h>
 
-#include "tmpdir.h"
+#include "tmptree.h"
 
 #define SCENARIOS XENOS_SOURCE_DIR "/sched/sim/scenarios"
 
-/* Per test: a temporary directory (tmpdir.h), removed with what is in
+/* Per test: a temporary directory (tmptree.h), removed with what is in
  * it. */
+static char tmpdir[256];
+
 static void tmp_setup(void)
 {
-    tmpdir_make("scenario");
+    tmptree_make(tmpdir, sizeof(tmpdir), "scenario");
+}
+
+static void tmp_teardown(void)
+{
+    tmptree_remove(tmpdir);
 }
 
 /* Write @text (length @len) to @name in the temporary directory; @path
@@ -783,7 +790,7 @@ static Suite *scenario_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("files");
-    tcase_add_checked_fixture(tc, tmp_setup, tmpdir_remove);
+    tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
     tcase_add_test(tc, test_scenario_values_converted);
     tcase_add_test(tc, test_scenario_defaults);
     tcase_add_test(tc, test_scenario_zero_tunables_kept);

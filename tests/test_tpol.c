@@ -23,7 +23,7 @@
 #include <xenos/sim.h>
 #include <xenos/tpol.h>
 
-#include "tmpdir.h"
+#include "tmptree.h"
 
 /* A domain as tpol_tenant_of sees it. */
 struct test_dom {
@@ -38,11 +38,18 @@ struct test_dom {
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Per test: a temporary directory (tmpdir.h), removed with what is in
+/* Per test: a temporary directory (tmptree.h), removed with what is in
  * it. */
+static char tmpdir[256];
+
 static void tmp_setup(void)
 {
-    tmpdir_make("tpol");
+    tmptree_make(tmpdir, sizeof(tmpdir), "tpol");
+}
+
+static void tmp_teardown(void)
+{
+    tmptree_remove(tmpdir);
 }
 
 static void put_file_len(const char *name, const char *text, size_t len,
@@ -1681,7 +1688,7 @@ static Suite *tpol_suite(void)
     Suite *s = suite_create("tpol");
     TCase *tc = tcase_create("load");
 
-    tcase_add_checked_fixture(tc, tmp_setup, tmpdir_remove);
+    tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
     tcase_add_test(tc, test_tpol_example_loads);
     tcase_add_test(tc, test_tpol_example_matches_scenario);
     tcase_add_test(tc, test_tpol_values_and_defaults);
@@ -1693,7 +1700,7 @@ static Suite *tpol_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("match");
-    tcase_add_checked_fixture(tc, tmp_setup, tmpdir_remove);
+    tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
     tcase_add_loop_test(tc, test_tpol_match_precedence, 0,
                         ARRAY_SIZE(prec_cases));
     tcase_add_test(tc, test_tpol_uuid_any_case);
@@ -1706,7 +1713,7 @@ static Suite *tpol_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("engine");
-    tcase_add_checked_fixture(tc, tmp_setup, tmpdir_remove);
+    tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_tpol_busy_beside_idle_gets_nearly_all, 0,
                         ARRAY_SIZE(busy_idle_starts));
@@ -1732,7 +1739,7 @@ static Suite *tpol_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("end-to-end");
-    tcase_add_checked_fixture(tc, tmp_setup, tmpdir_remove);
+    tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_tpol_e2e_equal_tenants);
     tcase_add_test(tc, test_tpol_e2e_mixed_tenants);

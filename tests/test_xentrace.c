@@ -24,7 +24,7 @@
 #include <xenos/sim.h>
 #include <xenos/xentrace.h>
 
-#include "tmpdir.h"
+#include "tmptree.h"
 
 #define DOM             5u
 #define KHZ             2000000u        /* 2 GHz: 2 cycles a ns */
@@ -44,9 +44,18 @@
 #define RUNNABLE        1u
 #define BLOCKED         2u
 
+static char tmpdir[256];
+static bool lost_untimed;      /* build's TRC_LOST_RECORDS has no TSC */
+
 static void tmp_setup(void)
 {
-    tmpdir_make("xentrace");
+    tmptree_make(tmpdir, sizeof(tmpdir), "xentrace");
+    lost_untimed = false;
+}
+
+static void tmp_teardown(void)
+{
+    tmptree_remove(tmpdir);
 }
 
 /* ------------------------------------------------------------------ */
@@ -164,7 +173,7 @@ static void build(unsigned int lost_at, bool calibrate)
         {
             uint32_t n = 3;
 
-            rec(b, LOST, (t + run / 2) * 2, 1, &n);
+            rec(b, LOST, lost_untimed ? 0 : (t + run / 2) * 2, 1, &n);
         }
         t += run;
         if ( calibrate )
@@ -262,12 +271,15 @@ START_TEST(test_xentrace_stated_rate)
 }
 END_TEST
 
-/* Lost records cut the cycle they fall in: it is dropped, not guessed. */
+/* Lost records cut the cycle they fall in: it is dropped, not guessed.
+ * _i 1: the loss has no TSC, and cuts the same (its place in time is
+ * that of the records around it on its pCPU). */
 START_TEST(test_xentrace_lost_records)
 {
     struct xt_recording r;
     const struct xt_vcpu *v;
 
+    lost_untimed = _i;
     build(10, true);
     load(&r, 0);
     v = &r.vcpus[0];
@@ -482,10 +494,10 @@ static Suite *xentrace_suite(void)
 
     while ( sch_policies[n] )
         n++;
-    tcase_add_checked_fixture(tc, tmp_setup, tmpdir_remove);
+    tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
     tcase_add_test(tc, test_xentrace_known_cycles);
     tcase_add_test(tc, test_xentrace_stated_rate);
-    tcase_add_test(tc, test_xentrace_lost_records);
+    tcase_add_loop_test(tc, test_xentrace_lost_records, 0, 2);
     tcase_add_test(tc, test_xentrace_workload_file);
     tcase_add_loop_test(tc, test_xentrace_replay_matches, 0, (int)n);
     tcase_add_test(tc, test_xentrace_bad_input);

@@ -352,7 +352,6 @@ static int top_field(FILE *f, const char *s)
     return 0;
 }
 
-/* Returns 0 or -ENOMEM (a field could not be escaped whole). */
 /* The end of a "top" line: waiting and throttled time in the interval,
  * in percent of one pCPU, or "-" twice when not counted. */
 static void top_contention(FILE *f, bool sched_stats,
@@ -365,6 +364,7 @@ static void top_contention(FILE *f, bool sched_stats,
         fputs("\t-\t-\n", f);
 }
 
+/* Returns 0 or -ENOMEM (a field could not be escaped whole). */
 static int render_top(struct xd *xd, FILE *f)
 {
     struct acct_snapshot snap, *c = &snap;

@@ -386,6 +386,14 @@ static int xs_cmp_policies(const char *list, const struct sch_ops **ops,
             ops[(*nr)++] = *p;
         return 0;
     }
+    if ( !*s )
+    {
+        fprintf(stderr, "xenos-sim compare: --policies: no policy named "
+                "(known: ");
+        xs_known_policies(stderr);
+        fprintf(stderr, ")\n");
+        return -EINVAL;
+    }
     while ( *s )
     {
         size_t n = strcspn(s, ",");

@@ -145,8 +145,8 @@ static int parse(const char *path, const unsigned char *buf, size_t len,
                  struct xt_evs *e, uint64_t *records, char *err,
                  size_t errlen)
 {
-    size_t off = 0;
-    uint64_t seq = 0;
+    size_t off = 0, untimed;
+    uint64_t seq = 0, win_tsc;
 
     if ( len == 0 )
     {
@@ -186,6 +186,11 @@ static int parse(const char *path, const unsigned char *buf, size_t len,
             return -EINVAL;
         }
         end = off + bytes;
+        /* A loss without a TSC happened between the timed records around
+         * it on this pCPU: it takes the one before it, or (first in the
+         * window) the one after it, so that it cuts what was open then. */
+        win_tsc = 0;
+        untimed = SIZE_MAX;
         while ( off < end )
         {
             uint32_t ev, nx;
@@ -213,8 +218,14 @@ static int parse(const char *path, const unsigned char *buf, size_t len,
             (*records)++;
             d = buf + off + 4 + (h >> 31 ? 8 : 0);
             if ( h >> 31 )
+            {
                 x.tsc = (uint64_t)le32(buf + off + 4) |
                         (uint64_t)le32(buf + off + 8) << 32;
+                win_tsc = x.tsc;
+                if ( untimed != SIZE_MAX )
+                    e->v[untimed].tsc = x.tsc;
+                untimed = SIZE_MAX;
+            }
             if ( (ev & XT_TRC_RUNSTATE_MASK) == XT_TRC_RUNSTATE_CHANGE )
             {
                 if ( !(h >> 31) || nx < 1 )
@@ -241,8 +252,9 @@ static int parse(const char *path, const unsigned char *buf, size_t len,
                 x.kind = XT_EV_LOST;
                 if ( !(h >> 31) )
                 {
-                    /* a loss with no time: everything open is suspect */
-                    x.tsc = 0;
+                    x.tsc = win_tsc;
+                    if ( !win_tsc )
+                        untimed = e->n;
                 }
             }
             else

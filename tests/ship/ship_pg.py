@@ -15,7 +15,8 @@ sum --by tenant` of the ledger, and `ship --verify` finds every row equal.
 Two shippers of the one host at once share the work, each record once.
 Then the refusals: a row changed in the database under a key the shipper
 meets again is an error naming host and seq; a ledger with a damaged
-record stops at the seq it lacks.  Seeded (XENOS_SHIP_SEED=N repeats a
+record stops at the seq it lacks; a ledger file gone since the listing
+is passed over.  Seeded (XENOS_SHIP_SEED=N repeats a
 run); about 40 s.
 
 Usage: ship_pg.py SOURCE_DIR BUILD_DIR
@@ -221,6 +222,25 @@ def main():
               % r.stderr.strip())
         check(int(pg.sql("SELECT next_seq FROM xenos_ship_position")[0][0])
               == victim - 1, "and the position stays before it")
+
+        # A ledger file gone between the listing and its reading (here a
+        # link to nothing, sorting first): nothing of it to ship; the
+        # other files are shipped whole and no error is left behind.
+        gone = os.path.join(tmp, "gone")
+        os.mkdir(gone)
+        for f in files:
+            shutil.copy(f, gone)
+        os.symlink(os.path.join(tmp, "nothing"),
+                   os.path.join(gone, "usage-19700101T000000Z.xul"))
+        pg.sql("CREATE DATABASE gone")
+        r = subprocess.run([usage, "ship", "--db", pg.conn("gone"), gone],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+        m = int(pg.sql("SELECT count(*) FROM xenos_usage", db="gone")[0][0])
+        check(r.returncode == 0 and m == n and not r.stderr,
+              "a ledger file gone since the listing: the rest shipped "
+              "(%d rows of %d), no error (%s%s)" % (m, n, r.stdout.strip(),
+                                                    r.stderr.strip()))
 
         # A damaged record: shipping stops at the seq it lacks.
         bad = os.path.join(tmp, "damaged")
