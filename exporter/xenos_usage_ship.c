@@ -174,6 +174,13 @@ struct ship {
     bool stop;                          /* reached limit */
     bool any_start;                     /* take the first seq there is */
     bool again;                         /* the position moved under us */
+    /* Is this ledger the one the database's rows came from?  Checked once
+     * (the first cycle, which reads every file): the record just below
+     * the position against its row, and the ledger not ending below it. */
+    bool anchored;
+    bool have_anchor;
+    struct ship_rec anchor;             /* seq pos - 1, from the ledger */
+    uint64_t seen_max;                  /* the last seq the scan met */
     struct ship_rec *recs;
     size_t nr, cap;
     struct txt_buf line;
@@ -370,6 +377,15 @@ static int collect_rec(void *ctx, const Xenos__UsageRecord *m, uint64_t off)
               "ledger directory is one host's", c->dir, c->file, m->seq,
               m->host, c->host);
         return -EBADMSG;
+    }
+    if ( m->seq > c->seen_max )
+        c->seen_max = m->seq;
+    if ( !c->anchored && !c->have_anchor && c->pos > 1 &&
+         m->seq == c->pos - 1 )
+    {
+        if ( (rc = rec_fill(c, &c->anchor, m)) )
+            return rc;
+        c->have_anchor = true;
     }
     if ( m->seq < c->want )
         return 0;                       /* shipped already */
@@ -642,6 +658,12 @@ static int db_position(struct ship *c)
                   "host = $1", 1, p, PGRES_TUPLES_OK, &rc);
     if ( !res )
         return rc;
+    if ( PQntuples(res) != 1 )
+    {
+        /* deleted between the two statements: made again next cycle */
+        PQclear(res);
+        return -EAGAIN;
+    }
     c->pos = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     return 0;
@@ -721,6 +743,36 @@ static int db_compare(struct ship *c, const struct ship_rec *recs, size_t n,
     }
     PQclear(res);
     return 0;
+}
+
+/*
+ * Is the ledger the one the database's rows of this host came from?  A
+ * host reinstalled under the same name starts a new ledger at seq 1: its
+ * records below the position would pass for shipped, and be lost.  So the
+ * ledger's record just below the position must equal its row (a row gone
+ * from the database, pruned, cannot be checked and is passed over), and
+ * the ledger must not end below it (ship_cycle).  0, or -EEXIST with the
+ * error said.
+ */
+static int anchor_check(struct ship *c)
+{
+    uint64_t differ = 0;
+    bool present = false;
+    int rc;
+
+    rc = db_compare(c, &c->anchor, 1, &present, &differ);
+    if ( !rc && differ )
+    {
+        fatal(c, "host %s seq %" PRIu64 ": the ledger's record differs from "
+              "the database's row: this ledger is not the one the database "
+              "has shipped from (a host reinstalled under the same name?); "
+              "not shipping", c->host, c->anchor.seq);
+        rc = -EEXIST;
+    }
+    free(c->anchor.buf);
+    c->anchor.buf = NULL;
+    c->have_anchor = false;
+    return rc;
 }
 
 /* One record as a line of COPY's text format into c->line. */
@@ -878,6 +930,7 @@ static int ship_cycle(struct ship *c)
 {
     char **names;
     uint64_t done = 0;
+    bool first;
     int nr, i, rc;
 
     nr = list_files(c->dir, &names);
@@ -895,6 +948,8 @@ static int ship_cycle(struct ship *c)
     c->limit = UINT64_MAX;
     c->stop = false;
     c->want = c->pos;
+    first = !c->anchored && !c->cursor[0];
+    c->seen_max = 0;
     for ( i = 0; !rc && i < nr && !c->stop; i++ )
     {
         size_t k, n;
@@ -904,6 +959,8 @@ static int ship_cycle(struct ship *c)
         rec_free_all(c);
         rc = scan_file(c, names[i]);
         if ( rc < 0 )
+            break;
+        if ( c->have_anchor && (rc = anchor_check(c)) )
             break;
         for ( k = 0; k < c->nr && !ship_quit; k += n )
         {
@@ -918,6 +975,22 @@ static int ship_cycle(struct ship *c)
     }
     if ( rc == SCAN_STOP || rc == -ENOENT )
         rc = 0;
+    if ( !rc && first && !ship_quit )
+    {
+        /* A ledger ending below the position has nothing to ship, and
+         * would say nothing of having lost what the database holds. */
+        if ( c->pos > 1 && c->seen_max && c->seen_max < c->pos - 1 )
+        {
+            fatal(c, "host %s: the ledger %s ends at seq %" PRIu64 " but the "
+                  "database has shipped up to seq %" PRIu64 ": this ledger "
+                  "is not the one the database has shipped from (a host "
+                  "reinstalled under the same name, or an old copy?); not "
+                  "shipping", c->host, c->dir, c->seen_max, c->pos - 1);
+            rc = -EEXIST;
+        }
+        else
+            c->anchored = true;
+    }
     if ( rc == -EAGAIN )
     {
         c->cursor[0] = '\0';            /* another shipper: start over */
@@ -955,6 +1028,7 @@ static int verify(struct ship *c)
         rc = db_position(c);
     c->stop = false;
     c->any_start = true;
+    c->anchored = true;                 /* it compares every record */
     c->limit = c->pos;
     for ( i = 0; !rc && i < nr && !c->stop; i++ )
     {
@@ -1185,6 +1259,7 @@ int usage_ship_main(int argc, char **argv)
         db_close(&c);
     rec_free_all(&c);
     free(c.recs);
+    free(c.anchor.buf);
     free(c.host);
     txt_buf_free(&c.line);
     if ( fflush(stdout) )

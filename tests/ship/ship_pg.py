@@ -263,6 +263,46 @@ def main():
               int(m[0]) == int(m[1]), "a damaged record stops shipping at "
               "its seq, nothing past it (%s; %s rows)" % (r.stderr.strip(),
                                                           m[1]))
+
+        # A ledger that is not the one the database shipped from (a host
+        # reinstalled under the same name starts again at seq 1): its
+        # records below the position would pass for shipped.  The record
+        # just below the position must equal its row, and the ledger must
+        # not end below it.
+        pg.sql("CREATE DATABASE reinst")
+        r = subprocess.run([usage, "ship", "--db", pg.conn("reinst"), ledger],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+        check(r.returncode == 0, "a ledger shipped whole (%s)"
+              % r.stderr.strip())
+        pg.sql("UPDATE xenos_usage SET cpu_ns = cpu_ns + 1 WHERE seq = %d"
+               % n, db="reinst")
+        r = subprocess.run([usage, "ship", "--db", pg.conn("reinst"), ledger],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+        check(r.returncode == 1 and "host %s seq %d: the ledger's record "
+              "differs from the database's row" % (host, n) in r.stderr,
+              "the record below the position differs from its row: refused,"
+              " naming host and seq (%s)" % r.stderr.strip())
+        pg.sql("UPDATE xenos_usage SET cpu_ns = cpu_ns - 1 WHERE seq = %d"
+               % n, db="reinst")
+        pg.sql("UPDATE xenos_ship_position SET next_seq = %d" % (n + 10),
+               db="reinst")
+        r = subprocess.run([usage, "ship", "--db", pg.conn("reinst"), ledger],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+        check(r.returncode == 1 and "ends at seq %d but the database has "
+              "shipped up to seq %d" % (n, n + 9) in r.stderr,
+              "a ledger ending below the position: refused (%s)"
+              % r.stderr.strip())
+        pg.sql("UPDATE xenos_ship_position SET next_seq = %d" % (n + 1),
+               db="reinst")
+        r = subprocess.run([usage, "ship", "--db", pg.conn("reinst"), ledger],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+        check(r.returncode == 0 and "0 records shipped" in r.stdout,
+              "the same ledger again: nothing to ship, no error (%s%s)"
+              % (r.stdout.strip(), r.stderr.strip()))
     finally:
         for p in (shipper, xenosd):
             if p and p.poll() is None:
