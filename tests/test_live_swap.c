@@ -429,6 +429,17 @@ static void xh_mark(const struct xh *x, sch_time_t *at, sch_time_t *busy)
     *busy = x->busy;
 }
 
+/* The guests' pCPUs, as `xl vcpu-pin d all 1-2` sets them. */
+static struct sch_cpumask pcpus_1_2(void)
+{
+    struct sch_cpumask m;
+
+    sch_cpumask_clear_all(&m);
+    sch_cpumask_set(&m, 1);
+    sch_cpumask_set(&m, 2);
+    return m;
+}
+
 static const struct sch_ops *policy(int i)
 {
     return sch_policies[i];
@@ -459,9 +470,7 @@ static void live_swap(const struct sch_ops *ops, bool decide_first)
     struct xh x;
     unsigned int g;
 
-    sch_cpumask_clear_all(&pins);
-    sch_cpumask_set(&pins, 1);
-    sch_cpumask_set(&pins, 2);
+    pins = pcpus_1_2();
     xh_init(&x, ops);
     xh_cpu_add(&x, 2);
     if ( decide_first )
@@ -540,9 +549,7 @@ START_TEST(test_live_swap_cpu_leaves_busy)
     struct xh x;
     unsigned int g;
 
-    sch_cpumask_clear_all(&pins);
-    sch_cpumask_set(&pins, 1);
-    sch_cpumask_set(&pins, 2);
+    pins = pcpus_1_2();
     xh_init(&x, ops);
     xh_cpu_add(&x, 1);
     xh_cpu_add(&x, 2);
