@@ -762,6 +762,9 @@ cred_do_schedule(const struct sch_sched *s,
     struct cred_unit *scurr = cred_unit(curr), *snext;
     sch_time_t slice = prv->tslice_ns;
     bool migrated = false;
+    /* Leaving its pool (out of s->cpus): it steals nothing and is no
+     * idler, so Xen's moves of units off it come to an end. */
+    bool leaving = !sch_cpumask_test(&s->cpus, cpu);
 
     SCH_ASSERT_LOCKED(sch_res(s, cpu)->lock);
     SCH_ASSERT(curr->res == cpu);
@@ -795,7 +798,7 @@ cred_do_schedule(const struct sch_sched *s,
         snext = sch_list_empty(&spc->runq) ? cred_unit(sr->idle)
                                             : cred_q_entry(spc->runq.next);
         /* Only OVER (or nothing) here: better work elsewhere first. */
-        if ( snext->pri <= CRED_PRI_OVER )
+        if ( snext->pri <= CRED_PRI_OVER && !leaving )
         {
             struct cred_unit *stolen = cred_steal(s, cpu, snext->pri);
 
@@ -809,7 +812,7 @@ cred_do_schedule(const struct sch_sched *s,
             cred_dequeue(s, snext);
     }
 
-    if ( snext->pri == CRED_PRI_IDLE )
+    if ( snext->pri == CRED_PRI_IDLE && !leaving )
         cred_idler_set(prv, cpu);
     else
         cred_idler_clear(prv, cpu);

@@ -1267,12 +1267,17 @@ c2_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
     struct c2_runq *rqd = spc->rqd;
     struct c2_unit *scurr = c2_unit(curr), *snext;
     bool migrated = false;
+    /* Leaving its pool (out of s->cpus, its per-pCPU data not yet freed):
+     * it takes no unit, and is never idle for a wake to pick, or Xen
+     * would move units off it for ever (schedule_cpu_rm waits). */
+    bool leaving = !sch_cpumask_test(&s->cpus, cpu);
 
     SCH_ASSERT_LOCKED(sch_res(s, cpu)->lock);
     SCH_ASSERT_LOCKED(&rqd->lock);
     SCH_ASSERT(curr->res == cpu);
     /* Xen puts a pCPU in the instance after alloc_pdata: it joins now. */
-    c2_cpu_join(spc);
+    if ( !leaving )
+        c2_cpu_join(spc);
     sch_cpumask_clear(&rqd->tickled, cpu);
 
     c2_burn(rqd, scurr, now);
@@ -1280,7 +1285,7 @@ c2_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
     if ( !curr->is_idle && scurr->budget <= 0 )
         c2_grab_budget(scurr, now);
 
-    if ( tasklet_work )
+    if ( tasklet_work || leaving )
     {
         scurr->yield = false;
         snext = c2_unit(sch_res(s, cpu)->idle);
@@ -1325,7 +1330,7 @@ c2_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
     else
     {
         /* A tasklet keeps the pCPU busy as far as tickling goes. */
-        if ( tasklet_work )
+        if ( tasklet_work || leaving )
             sch_cpumask_clear(&rqd->idle, cpu);
         else
             sch_cpumask_set(&rqd->idle, cpu);

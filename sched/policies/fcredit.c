@@ -439,6 +439,39 @@ static void fc_join(struct fc_runq *rq, struct fc_pcpu *pc)
 }
 
 /*
+ * @pc's pCPU stops taking units of its runqueue: it is leaving the
+ * instance (out of s->cpus; Xen moves its units off it next and asks
+ * pick_resource until the answer is a pCPU of the pool), or its data is
+ * being freed.  Nothing may find it idle any more.  Lock of @rq held.
+ */
+static void fc_leave(const struct sch_sched *s, struct fc_runq *rq,
+                     struct fc_pcpu *pc, unsigned int cpu)
+{
+    struct fc_private *prv = fc_priv(s);
+    uint64_t bit = (uint64_t)1 << pc->local;
+
+    SCH_ASSERT_LOCKED(&rq->lock);
+    if ( pc->joined )
+        rq->nr_joined--;
+    pc->joined = false;
+    rq->cpus &= ~bit;
+    rq->idle &= ~bit;
+    rq->all = FC_NO_CLASS;
+    pc->idle = false;
+    if ( fc_mask_set(&prv->idlers, cpu, false) )
+        fc_add(&prv->nr_idlers, -1);
+}
+
+/* The pCPUs of @rq that are the instance's now, as local bits: a pCPU
+ * leaving is out of s->cpus before its next decision takes it out of
+ * rq->cpus, and must not be picked or kicked for a unit meanwhile. */
+static uint64_t fc_rq_members(const struct sch_sched *s,
+                              const struct fc_runq *rq)
+{
+    return (s->cpus.bits[rq->base / 64] >> (rq->base % 64)) & rq->cpus;
+}
+
+/*
  * Every pCPU of @rq that the host has given the instance joins it now: in
  * Xen a pCPU enters s->cpus at switch_sched, after alloc_pdata, and units
  * may be queued for it (dom0's, at boot) before its first decision.  Lock
@@ -958,6 +991,7 @@ static unsigned int fc_idler_out(const struct sch_sched *s,
         return SCH_MAX_CPUS;
     fc_mask_read(&m, &prv->idlers);
     sch_cpumask_and(&m, &m, aff);
+    sch_cpumask_and(&m, &m, &s->cpus);
     sch_for_each_cpu(cpu, &m)
         if ( fc_pcpu(s, cpu)->rq != rq )
             return cpu;
@@ -982,7 +1016,7 @@ static void fc_tickle(const struct sch_sched *s, struct fc_runq *rq,
     unsigned int i, cpu, best = FC_NO_CLASS;
 
     (void)now;
-    idle = rq->idle & mask;
+    idle = rq->idle & mask & fc_rq_members(s, rq);
     if ( idle )
     {
         i = fc_ctz(idle & own ? own : idle);
@@ -1542,20 +1576,12 @@ fc_free_pdata(const struct sch_sched *s, void *pd, unsigned int cpu)
     struct fc_runq *rq;
     bool last;
 
-    (void)cpu;
     if ( !pc )
         return;
     rq = pc->rq;
     sch_spin_lock(&rq->lock);
-    if ( pc->joined )
-        rq->nr_joined--;
-    pc->joined = false;
-    rq->cpus &= ~((uint64_t)1 << pc->local);
-    rq->idle &= ~((uint64_t)1 << pc->local);
-    rq->all = FC_NO_CLASS;
+    fc_leave(s, rq, pc, cpu);
     sch_spin_unlock(&rq->lock);
-    if ( fc_mask_set(&prv->idlers, cpu, false) )
-        fc_add(&prv->nr_idlers, -1);
     sch_spin_lock(&prv->lock);
     prv->nr_pcpus--;
     last = --rq->nr_cpus == 0;
@@ -1740,7 +1766,7 @@ static struct fc_unit *fc_candidate(const struct sch_sched *s,
                                     struct fc_pcpu *pc, unsigned int cpu,
                                     sch_time_t now)
 {
-    struct fc_unit *cand;
+    struct fc_unit *cand, *reclassed = NULL;
 
     while ( (cand = fc_best(pc->rq, pc->local)) )
     {
@@ -1748,7 +1774,13 @@ static struct fc_unit *fc_candidate(const struct sch_sched *s,
                                             cpu)) )
         {
             /* Its affinity changed while it waited (Xen's adjust_affinity,
-             * which has no hook here): it moves to its class now. */
+             * which has no hook here): it moves to its class now.  One
+             * allowed on none of the runqueue's pCPUs stays where the host
+             * left it (fc_class_of), here: picking it again would never
+             * end, so this pCPU runs nothing until the host moves it. */
+            if ( cand == reclassed )
+                return NULL;
+            reclassed = cand;
             fc_unqueue(s, pc->rq, cand);
             fc_class_of(s, pc->rq, cand);
             fc_queue(s, pc->rq, cand, now);
@@ -1849,9 +1881,15 @@ static void fc_decide(const struct sch_sched *s, struct sch_unit *curr,
     struct fc_unit *fc = curr->is_idle ? NULL : fc_unit(curr), *next = NULL;
     struct fc_unit *cand;
     bool keep = false, yielding = false;
+    /* Leaving the instance (fc_leave): it runs no unit from now, so Xen's
+     * moves of units off it come to an end; its current one is queued
+     * for the others, as if preempted. */
+    bool leaving = !sch_cpumask_test(&s->cpus, cpu);
 
     out->migrated = false;
-    if ( sch_unlikely(!pc->joined) )
+    if ( sch_unlikely(leaving) )
+        fc_leave(s, rq, pc, cpu);
+    else if ( sch_unlikely(!pc->joined) )
         fc_join(rq, pc);
     /* Deciding now: no one need kick it. */
     rq->idle &= ~((uint64_t)1 << pc->local);
@@ -1872,14 +1910,14 @@ static void fc_decide(const struct sch_sched *s, struct sch_unit *curr,
                 keep = true;
         }
     }
-    if ( fc_load(&prv->nr_runqs) > 1 &&
+    if ( fc_load(&prv->nr_runqs) > 1 && !leaving &&
          now - rq->last_balance >= SCH_USEC(FC_BALANCE_US) )
     {
         rq->last_balance = now;
         fc_balance(s, rq, cpu, now);
     }
 
-    if ( !tasklet_work )
+    if ( !tasklet_work && !leaving )
     {
         cand = fc_candidate(s, pc, cpu, now);
         if ( keep && cand && !yielding && fc_switch(fc, cand) &&
@@ -1925,7 +1963,8 @@ static void fc_decide(const struct sch_sched *s, struct sch_unit *curr,
         out->task = sch_res(s, cpu)->idle;
         out->time = -1;
         fc_set_running(rq, pc, NULL);
-        fc_set_idle(s, pc, cpu, true);
+        if ( !leaving )
+            fc_set_idle(s, pc, cpu, true);
         return;
     }
 
@@ -1984,7 +2023,7 @@ fc_pick_resource(const struct sch_sched *s, const struct sch_unit *u)
 {
     struct fc_runq *rq = fc_rq_of(s, u);
     uint64_t local = (u->hard_affinity.bits[rq->base / 64] >>
-                      (rq->base % 64)) & rq->idle;
+                      (rq->base % 64)) & rq->idle & fc_rq_members(s, rq);
     struct sch_cpumask mask;
     unsigned int cpu;
 

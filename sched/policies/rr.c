@@ -163,13 +163,16 @@ rr_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
     struct sch_list *pos;
     struct sch_unit *next = sch_res(s, cpu)->idle;
     unsigned int idler = SCH_MAX_CPUS;
+    /* Leaving its pool (out of s->cpus): it takes no unit and is no
+     * idler, so the host's moves of units off it come to an end. */
+    bool leaving = !sch_cpumask_test(&s->cpus, cpu);
 
     SCH_ASSERT_LOCKED(sch_res(s, cpu)->lock);
     (void)now;
     sch_spin_lock(&prv->lock);
     if ( !curr->is_idle && curr->runnable )
         sch_list_add_tail(&rr_unit(curr)->runq_elem, &prv->runq);
-    if ( !tasklet_work )
+    if ( !tasklet_work && !leaving )
     {
         sch_list_for_each(pos, &prv->runq)
         {
@@ -186,11 +189,12 @@ rr_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
             }
         }
     }
-    if ( next->is_idle )
+    if ( next->is_idle && !leaving )
         sch_cpumask_set(&prv->idlers, cpu);
     else
         sch_cpumask_clear(&prv->idlers, cpu);
-    /* Preempted and still waiting: an idler elsewhere may take it. */
+    /* Preempted (or left) and still waiting: an idler elsewhere may
+     * take it. */
     if ( next != curr && !curr->is_idle &&
          !sch_list_empty(&rr_unit(curr)->runq_elem) )
         idler = rr_idler_for(prv, curr);
@@ -212,11 +216,14 @@ rr_pick_resource(const struct sch_sched *s, const struct sch_unit *u)
     unsigned int cpu;
 
     SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
+    /* Within s->cpus: a pCPU leaving may still be marked idle. */
     sch_cpumask_and(&mask, &rr_priv(s)->idlers, &u->hard_affinity);
+    sch_cpumask_and(&mask, &mask, &s->cpus);
     cpu = sch_cpumask_next(&mask, 0);
     if ( cpu < SCH_MAX_CPUS )
         return cpu;
-    if ( sch_cpumask_test(&u->hard_affinity, u->res) )
+    if ( sch_cpumask_test(&u->hard_affinity, u->res) &&
+         sch_cpumask_test(&s->cpus, u->res) )
         return u->res;
     sch_cpumask_and(&mask, &s->cpus, &u->hard_affinity);
     return sch_cpumask_next(&mask, 0);

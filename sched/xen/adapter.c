@@ -354,6 +354,21 @@ static void cf_check xs_free_pdata(const struct scheduler *ops, void *pd,
         x->s.ops->free_pdata(&x->s, pd, cpu);
 }
 
+/* @cpu in or out of s->cpus.  Atomic: pCPUs join and leave under their
+ * own locks, and the bits of one word are several pCPUs'. */
+static void xs_cpus_set(struct xs_sched *x, unsigned int cpu, bool in)
+{
+    uint64_t *w, b = (uint64_t)1 << (cpu % 64);
+
+    if ( cpu >= SCH_MAX_CPUS )
+        return;
+    w = &x->s.cpus.bits[cpu / 64];
+    if ( in )
+        __atomic_fetch_or(w, b, __ATOMIC_SEQ_CST);
+    else
+        __atomic_fetch_and(w, ~b, __ATOMIC_SEQ_CST);
+}
+
 /*
  * @cpu joins the instance.  Xen holds the pCPU's old schedule lock with
  * interrupts off; the pCPU runs its idle unit.
@@ -379,17 +394,29 @@ static spinlock_t *cf_check xs_switch_sched(struct scheduler *ops,
     r->curr = &idle->u;
     if ( !x->s.ops->pcpu_lock )
         x->locks[cpu].xl = &sr->_lock;
-    sch_cpumask_set(&x->s.cpus, cpu);
+    xs_cpus_set(x, cpu, true);
     return x->locks[cpu].xl;
+}
+
+/*
+ * @cpu has left the pool's cpu_valid (cpupool_unassign_cpu_start, through
+ * xen-4.17.patch's hook): Xen moves its units off it next, asking
+ * pick_resource for each until the answer is in cpu_valid.  Out of s->cpus
+ * now, so the policy picks it no more and it takes no unit (docs/xen.md,
+ * "The live swap"); kicked, so it gives up its current one at once.
+ */
+static void cf_check xs_cpu_leaving(const struct scheduler *ops,
+                                    unsigned int cpu)
+{
+    xs_cpus_set(xs_of(ops), cpu, false);
+    cpu_raise_softirq(cpu, SCHEDULE_SOFTIRQ);
 }
 
 static void cf_check xs_deinit_pdata(const struct scheduler *ops, void *pd,
                                      int cpu)
 {
-    struct xs_sched *x = xs_of(ops);
-
     (void)pd;
-    sch_cpumask_clear(&x->s.cpus, cpu);
+    xs_cpus_set(xs_of(ops), cpu, false);
 }
 
 /* ------------------------------------------------------------------ */
@@ -791,9 +818,29 @@ static struct sched_resource *cf_check
 xs_pick_resource(const struct scheduler *ops, const struct sched_unit *xu)
 {
     struct xs_unit *xs = xs_unit(xu);
+    const struct cpupool *c = ops->cpupool;
+    unsigned int cpu = xs_pol(ops)->pick_resource(&xs_of(ops)->s,
+                                                  xs_sync(xs));
 
-    return get_sched_res(xs_pol(ops)->pick_resource(&xs_of(ops)->s,
-                                                    xs_sync(xs)));
+    /*
+     * Xen asks again, for ever and with the unit's locks held, until the
+     * answer is a pCPU of the pool (sched_unit_migrate_finish): a policy
+     * that names one leaving it would hang the host.  It must not
+     * (tests/test_live_swap.c); if it does, say so once and answer within
+     * the pool.
+     */
+    if ( c && (cpu >= nr_cpu_ids || !cpumask_test_cpu(cpu, c->cpu_valid)) )
+    {
+        cpumask_t *m = cpumask_scratch_cpu(xs->u.res);   /* its lock held */
+
+        printk_once(XENLOG_WARNING "xenos %s: pick_resource named pCPU %u, "
+                    "not in the pool\n", xs_pol(ops)->opt_name, cpu);
+        cpumask_and(m, xu->cpu_hard_affinity, c->cpu_valid);
+        if ( cpumask_empty(m) )
+            cpumask_copy(m, c->cpu_valid);
+        cpu = cpumask_cycle(xs->u.res, m);
+    }
+    return get_sched_res(cpu);
 }
 
 static void cf_check xs_migrate(const struct scheduler *ops,
@@ -972,6 +1019,7 @@ static const char *__init xs_opt_name(const char *opt)
         .alloc_pdata    = xs_alloc_pdata,                               \
         .free_pdata     = xs_free_pdata,                                \
         .deinit_pdata   = xs_deinit_pdata,                              \
+        .cpu_leaving    = xs_cpu_leaving,                               \
         .switch_sched   = xs_switch_sched,                              \
         .alloc_domdata  = xs_alloc_domdata,                             \
         .free_domdata   = xs_free_domdata,                              \
