@@ -7,6 +7,7 @@
  *                   [--format table|csv|json|jsonl] FILES...
  *   xenos-usage reconcile [--state-dir DIR] [--ledger DIR]
  *                   [--checkpoint FILE] [--sim-host SOCKET]
+ *                   [--db CONNINFO [--host NAME]]
  *                   [--format table|csv|jsonl]
  *   xenos-usage ship ...   (xenos_usage_ship.c: the ledger into PostgreSQL)
  *
@@ -16,10 +17,11 @@
  * files whole, 1 damage was reported (the output holds every good
  * record), 2 bad usage or a file that could not be read.
  *
- * reconcile holds the ledger against the collector's checkpoint, and that
- * against the simulated host's ground truth (sources: xenos_usage_src.c;
- * the comparison: usage_cmp.c), a line per differing counter; exit 1 on
- * any difference.
+ * reconcile holds the ledger against the collector's checkpoint, that
+ * against the simulated host's ground truth, and the ledger against the
+ * billing database, record by record and in totals (sources:
+ * xenos_usage_src.c, xenos_usage_src_db.c; the comparison: usage_cmp.c),
+ * a line per differing counter or record; exit 1 on any difference.
  *
  * Names are untrusted: escaped for every format (txt_escape for the
  * table, txt_csv_str for CSV: quoted, formulas neutralised, bad UTF-8 as
@@ -346,6 +348,7 @@ static int sum_print(struct ctx *c)
 
 struct rc_opts {
     const char *state_dir, *ledger_dir, *checkpoint, *sim_host;
+    const char *db, *host;
 };
 
 static void rc_damage(const char *file, uint64_t off, uint64_t len,
@@ -370,13 +373,12 @@ static void rc_head(enum fmt fmt)
     fputc('\n', stdout);
 }
 
-/* One difference, a line in @ctx's format. */
-static void rc_diff(void *ctx, const struct exp_usage_src *a,
-                    const struct exp_usage_src *b, bool tenant,
-                    const char *key, const char *name, const char *counter,
-                    uint64_t va, uint64_t vb)
+/* One line of reconcile's output in @fmt: @level is "domain", "tenant"
+ * or "record" (@key then HOST:SEQ, @counter "records"). */
+static void rc_line(enum fmt fmt, const char *a, const char *b,
+                    const char *level, const char *key, const char *name,
+                    const char *counter, uint64_t va, uint64_t vb)
 {
-    enum fmt fmt = *(const enum fmt *)ctx;
     const char *sep = fmt == FMT_CSV ? "," : "\t";
     /* b - a, signed, without overflow for any two u64 */
     const char *sign = vb >= va ? "" : "-";
@@ -385,8 +387,9 @@ static void rc_diff(void *ctx, const struct exp_usage_src *a,
     if ( fmt == FMT_JSONL )
     {
         printf("{\"a\":\"%s\",\"b\":\"%s\",\"level\":\"%s\",\"key\":",
-               a->what, b->what, tenant ? "tenant" : "domain");
-        txt_json_str(stdout, tenant && !key[0] ? NULL : key);
+               a, b, level);
+        txt_json_str(stdout, !strcmp(level, "tenant") && !key[0] ? NULL
+                                                                 : key);
         fputs(",\"name\":", stdout);
         txt_json_str(stdout, name);
         printf(",\"counter\":\"%s\",\"a_value\":%" PRIu64 ",\"b_value\":%"
@@ -394,13 +397,22 @@ static void rc_diff(void *ctx, const struct exp_usage_src *a,
                sign, mag);
         return;
     }
-    printf("%s%s%s%s%s%s", a->what, sep, b->what, sep,
-           tenant ? "tenant" : "domain", sep);
+    printf("%s%s%s%s%s%s", a, sep, b, sep, level, sep);
     put_str(stdout, fmt, key);
     fputs(sep, stdout);
     put_str(stdout, fmt, name ? name : "");
     printf("%s%s%s%" PRIu64 "%s%" PRIu64 "%s%s%" PRIu64 "\n", sep, counter,
            sep, va, sep, vb, sep, sign, mag);
+}
+
+/* One difference of totals, a line in @ctx's format. */
+static void rc_diff(void *ctx, const struct exp_usage_src *a,
+                    const struct exp_usage_src *b, bool tenant,
+                    const char *key, const char *name, const char *counter,
+                    uint64_t va, uint64_t vb)
+{
+    rc_line(*(const enum fmt *)ctx, a->what, b->what,
+            tenant ? "tenant" : "domain", key, name, counter, va, vb);
 }
 
 /* @a against @b: differences printed, a summary on stderr; how many
@@ -419,15 +431,109 @@ static long rc_compare(enum fmt fmt, const struct exp_usage_src *a,
     return n;
 }
 
+/* The ledger's records against the database's rows, by seq. */
+struct rc_recs {
+    enum fmt fmt;
+    const char *host;
+    const struct exp_usage_src *ledger, *db;
+    uint64_t next_seq;                  /* the database's ship position */
+    uint64_t missing, unshipped, extra, twice;
+};
+
+static void rc_rec(void *vctx, uint64_t seq, const char *uuid, uint32_t na,
+                   uint32_t nb)
+{
+    struct rc_recs *x = vctx;
+    const struct exp_usage_row *d = exp_usage_find(&x->ledger->doms, uuid);
+    char key[300];
+
+    if ( !d || !d->name )
+        d = exp_usage_find(&x->db->doms, uuid);
+    if ( !nb )
+    {
+        x->missing++;
+        x->unshipped += seq >= x->next_seq;
+    }
+    else if ( !na )
+        x->extra++;
+    if ( nb > 1 )
+        x->twice++;
+    snprintf(key, sizeof(key), "%s:%" PRIu64, x->host, seq);
+    rc_line(x->fmt, "ledger", "database", "record", key,
+            d && d->name ? d->name : uuid, "records", na, nb);
+}
+
+/* The records of @la and @lb, @a's and @b's (ledger and database):
+ * differences printed, a summary on stderr; how many. */
+static long rc_compare_recs(struct rc_recs *x, struct usrc_recs *la,
+                            struct usrc_recs *lb)
+{
+    long n = usrc_recs_compare(la, lb, rc_rec, x);
+    char pos[48] = "none: nothing shipped";
+
+    if ( x->next_seq )
+        snprintf(pos, sizeof(pos), "%" PRIu64, x->next_seq);
+    fprintf(stderr, "xenos-usage: reconcile: ledger against database: host "
+            "%s: %zu records and %zu rows (ship position %s): %" PRIu64
+            " missing from the database (%" PRIu64 " of them at or past the "
+            "position: not shipped yet), %" PRIu64 " only in the database, %"
+            PRIu64 " there more than once\n", x->host, la->n, lb->n, pos,
+            x->missing, x->unshipped, x->extra, x->twice);
+    return n;
+}
+
+/* --db: the host to read (--host, else the ledger's) and its rows into
+ * @sd and @dids.  0 or -errno with @err. */
+static int rc_db(const struct rc_opts *o, const struct usrc_recs *lids,
+                 struct exp_usage_src *sd, struct usrc_recs *dids,
+                 struct rc_recs *rx, char *err, size_t errlen)
+{
+    const char *host = o->host ? o->host : lids->host;
+
+    if ( lids->many_hosts )
+    {
+        snprintf(err, errlen, "the ledger holds records of more than one "
+                 "host (%s and others): one ledger directory is one host's",
+                 lids->host);
+        return -EINVAL;
+    }
+    if ( !host[0] )
+    {
+        snprintf(err, errlen, "the ledger has no record to name its host: "
+                 "--host NAME");
+        return -EINVAL;
+    }
+    if ( lids->n && strcmp(host, lids->host) )
+    {
+        snprintf(err, errlen, "--host %s: the ledger is host %s's", host,
+                 lids->host);
+        return -EINVAL;
+    }
+    rx->host = host;
+#ifdef XENOS_HAVE_SHIP
+    return usrc_db(sd, dids, &rx->next_seq, o->db, host, err, errlen);
+#else
+    (void)sd;
+    (void)dids;
+    snprintf(err, errlen, "--db is not built in (libpq was not found at "
+             "build time)");
+    return -ENOTSUP;
+#endif
+}
+
 /*
  * xenos-usage reconcile: the ledger against the collector's checkpoint,
- * and (--sim-host) the checkpoint against the simulated host's ground
- * truth.  Exit 0: they agree, 1: a difference (or damage), 2: an error.
+ * (--sim-host) the checkpoint against the simulated host's ground truth,
+ * and (--db) the ledger against the billing database: record by record,
+ * then in totals.  Exit 0: they agree, 1: a difference (or damage), 2: an
+ * error.
  */
 static int reconcile(enum fmt fmt, const struct rc_opts *o)
 {
     char ledger[4096], ckpt[4096], err[1024] = "";
-    struct exp_usage_src sl, sc, sh;
+    struct exp_usage_src sl, sc, sh, sd;
+    struct usrc_recs lids = { 0 }, dids = { 0 };
+    struct rc_recs rx = { .fmt = fmt, .ledger = &sl, .db = &sd };
     struct acct_collector *col = NULL;
     uint32_t all = (1u << EXP_USAGE_NR_COUNTERS) - 1;
     long n = 0, m;
@@ -445,12 +551,16 @@ static int reconcile(enum fmt fmt, const struct rc_opts *o)
     /* The simulated host counts CPU time exactly; its other counters are
      * the domains' own, not a truth to hold the accounting against. */
     exp_usage_src_init(&sh, "host", 1u << 0);
-    rc = usrc_ledger(&sl, ledger, rc_damage, err, sizeof(err));
+    exp_usage_src_init(&sd, "database", all);
+    rc = usrc_ledger(&sl, o->db ? &lids : NULL, ledger, rc_damage, err,
+                     sizeof(err));
     if ( rc == -EBADMSG )
     {
         status = 1;
         rc = 0;
     }
+    if ( !rc && o->db )
+        rc = rc_db(o, &lids, &sd, &dids, &rx, err, sizeof(err));
     if ( !rc )
         rc = usrc_checkpoint_load(&col, ckpt, err, sizeof(err));
     if ( !rc )
@@ -471,6 +581,12 @@ static int reconcile(enum fmt fmt, const struct rc_opts *o)
         m = rc_compare(fmt, &sc, &sh);
         n = m < 0 ? m : n + m;
     }
+    if ( n >= 0 && o->db )
+    {
+        n += rc_compare_recs(&rx, &lids, &dids);
+        m = rc_compare(fmt, &sl, &sd);
+        n = m < 0 ? m : n + m;
+    }
     if ( n < 0 )
     {
         fprintf(stderr, "xenos-usage: reconcile: %s\n", strerror(ENOMEM));
@@ -483,6 +599,9 @@ static int reconcile(enum fmt fmt, const struct rc_opts *o)
     exp_usage_src_deinit(&sl);
     exp_usage_src_deinit(&sc);
     exp_usage_src_deinit(&sh);
+    exp_usage_src_deinit(&sd);
+    usrc_recs_free(&lids);
+    usrc_recs_free(&dids);
     return status;
 }
 
@@ -547,6 +666,7 @@ static int usage(void)
         "                       [--format table|csv|json|jsonl] FILES...\n"
         "       xenos-usage reconcile [--state-dir DIR] [--ledger DIR]\n"
         "                       [--checkpoint FILE] [--sim-host SOCKET]\n"
+        "                       [--db CONNINFO [--host NAME]]\n"
         "                       [--format table|csv|jsonl]\n"
         USAGE_SHIP_HELP
         "       xenos-usage --version | --help\n"
@@ -554,7 +674,9 @@ static int usage(void)
         "counts in [from, to) by its interval's start.\n"
         "reconcile: the ledger (DIR/usage) against the checkpoint\n"
         "(DIR/checkpoint; DIR: /var/lib/xenos), and that against the\n"
-        "simulated host's ground truth; a line per difference.\n"
+        "simulated host's ground truth, and (--db) the ledger against\n"
+        "the billing database (host NAME, default the ledger's) record by\n"
+        "record and in totals; a line per difference.\n"
         "Exit: 0 whole (reconcile: they agree), 1 damage reported (good\n"
         "records still used; reconcile: a difference), 2 error.\n");
     return 0;
@@ -569,6 +691,8 @@ static const struct option long_opts[] = {
     { "ledger", required_argument, NULL, 'L' },
     { "checkpoint", required_argument, NULL, 'C' },
     { "sim-host", required_argument, NULL, 'H' },
+    { "db", required_argument, NULL, 'D' },
+    { "host", required_argument, NULL, 'N' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, CLI_OPT_VERSION },
     { NULL, 0, NULL, 0 },
@@ -630,9 +754,12 @@ int main(int argc, char **argv)
         case 'L':
         case 'C':
         case 'H':
+        case 'D':
+        case 'N':
             rc_set = true;
             *(opt == 'S' ? &ro.state_dir : opt == 'L' ? &ro.ledger_dir
-              : opt == 'C' ? &ro.checkpoint : &ro.sim_host) = optarg;
+              : opt == 'C' ? &ro.checkpoint : opt == 'H' ? &ro.sim_host
+              : opt == 'D' ? &ro.db : &ro.host) = optarg;
             break;
         case 'h':
             return usage();
@@ -659,6 +786,9 @@ int main(int argc, char **argv)
             return cli_usage_error("xenos-usage", "reconcile reads no "
                                    "FILES ('%s'): --ledger DIR",
                                    argv[optind + 1]);
+        if ( ro.host && !ro.db )
+            return cli_usage_error("xenos-usage", "reconcile: --host names "
+                                   "the host in --db's database");
         status = reconcile(c.fmt, &ro);
         if ( fflush(stdout) || ferror(stdout) )
         {
@@ -669,8 +799,8 @@ int main(int argc, char **argv)
     }
     if ( rc_set )
         return cli_usage_error("xenos-usage", "--state-dir, --ledger, "
-                               "--checkpoint and --sim-host are for "
-                               "reconcile");
+                               "--checkpoint, --sim-host, --db and --host "
+                               "are for reconcile");
     if ( strcmp(argv[optind], "dump") && strcmp(argv[optind], "sum") )
         return cli_usage_error("xenos-usage", "unknown command '%s' (dump, "
                                "sum or reconcile)", argv[optind]);

@@ -21,8 +21,85 @@
 /* ------------------------------------------------------------------ */
 /* The ledger                                                          */
 
+int usrc_recs_add(struct usrc_recs *r, const char *host, uint64_t seq,
+                  const char *uuid)
+{
+    if ( !r->n && !r->host[0] )
+        snprintf(r->host, sizeof(r->host), "%s", host);
+    else if ( strcmp(r->host, host) )
+        r->many_hosts = true;
+    if ( r->n == r->cap )
+    {
+        size_t cap = r->cap ? r->cap * 2 : 1024;
+        struct usrc_rec_id *v = realloc(r->v, cap * sizeof(*v));
+
+        if ( !v )
+            return -ENOMEM;
+        r->v = v;
+        r->cap = cap;
+    }
+    r->v[r->n].seq = seq;
+    snprintf(r->v[r->n].uuid, sizeof(r->v[r->n].uuid), "%s", uuid);
+    r->n++;
+    return 0;
+}
+
+void usrc_recs_free(struct usrc_recs *r)
+{
+    free(r->v);
+    memset(r, 0, sizeof(*r));
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+    uint64_t x = ((const struct usrc_rec_id *)a)->seq;
+    uint64_t y = ((const struct usrc_rec_id *)b)->seq;
+
+    return x < y ? -1 : x > y;
+}
+
+/* How many entries from @i on have @v[i]'s seq. */
+static uint32_t run_len(const struct usrc_recs *r, size_t i)
+{
+    size_t j = i;
+
+    while ( j < r->n && r->v[j].seq == r->v[i].seq )
+        j++;
+    return (uint32_t)(j - i);
+}
+
+long usrc_recs_compare(struct usrc_recs *a, struct usrc_recs *b,
+                       usrc_rec_diff_cb diff, void *ctx)
+{
+    size_t i = 0, j = 0;
+    long nd = 0;
+
+    if ( a->n )
+        qsort(a->v, a->n, sizeof(*a->v), id_cmp);
+    if ( b->n )
+        qsort(b->v, b->n, sizeof(*b->v), id_cmp);
+    while ( i < a->n || j < b->n )
+    {
+        bool in_a = i < a->n && (j >= b->n || a->v[i].seq <= b->v[j].seq);
+        bool in_b = j < b->n && (i >= a->n || b->v[j].seq <= a->v[i].seq);
+        uint32_t na = in_a ? run_len(a, i) : 0, nb = in_b ? run_len(b, j) : 0;
+        const struct usrc_rec_id *id = in_a ? &a->v[i] : &b->v[j];
+
+        if ( na != 1 || nb != 1 )
+        {
+            nd++;
+            if ( diff )
+                diff(ctx, id->seq, id->uuid, na, nb);
+        }
+        i += na;
+        j += nb;
+    }
+    return nd;
+}
+
 struct ledger_ctx {
     struct exp_usage_src *s;
+    struct usrc_recs *ids;
     const char *file;
     usrc_damage_cb damage;
 };
@@ -31,9 +108,13 @@ static int ledger_rec(void *vctx, const struct exp_usage_rec *r,
                       uint64_t off)
 {
     struct ledger_ctx *x = vctx;
+    int rc;
 
     (void)off;
-    return exp_usage_src_add_rec(x->s, r);
+    rc = exp_usage_src_add_rec(x->s, r);
+    if ( !rc && x->ids )
+        rc = usrc_recs_add(x->ids, r->host, r->seq, r->uuid);
+    return rc;
 }
 
 static void ledger_damage(void *vctx, uint64_t off, uint64_t len,
@@ -45,10 +126,11 @@ static void ledger_damage(void *vctx, uint64_t off, uint64_t len,
         x->damage(x->file, off, len, why);
 }
 
-int usrc_ledger(struct exp_usage_src *s, const char *dir,
-                usrc_damage_cb damage, char *err, size_t errlen)
+int usrc_ledger(struct exp_usage_src *s, struct usrc_recs *ids,
+                const char *dir, usrc_damage_cb damage, char *err,
+                size_t errlen)
 {
-    struct ledger_ctx x = { .s = s, .damage = damage };
+    struct ledger_ctx x = { .s = s, .ids = ids, .damage = damage };
     char **names = NULL, path[4096];
     size_t nr = 0, i;
     bool damaged = false;
