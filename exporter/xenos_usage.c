@@ -7,6 +7,7 @@
  *                   [--format table|csv|json|jsonl] FILES...
  *   xenos-usage reconcile [--state-dir DIR] [--ledger DIR]
  *                   [--checkpoint FILE] [--sim-host SOCKET]
+ *                   [--counters xen|sim:SOCKET]
  *                   [--db CONNINFO [--host NAME]]
  *                   [--format table|csv|jsonl]
  *   xenos-usage ship ...   (xenos_usage_ship.c: the ledger into PostgreSQL)
@@ -18,8 +19,9 @@
  * record), 2 bad usage or a file that could not be read.
  *
  * reconcile holds the ledger against the collector's checkpoint, that
- * against the simulated host's ground truth, and the ledger against the
- * billing database, record by record and in totals (sources:
+ * against the simulated host's ground truth and the host's live counters
+ * (the xen or sim backend, as xenosd reads them), and the ledger against
+ * the billing database, record by record and in totals (sources:
  * xenos_usage_src.c, xenos_usage_src_db.c; the comparison: usage_cmp.c),
  * a line per differing counter or record; exit 1 on any difference.
  *
@@ -348,7 +350,7 @@ static int sum_print(struct ctx *c)
 
 struct rc_opts {
     const char *state_dir, *ledger_dir, *checkpoint, *sim_host;
-    const char *db, *host;
+    const char *db, *host, *counters;
 };
 
 static void rc_damage(const char *file, uint64_t off, uint64_t len,
@@ -405,30 +407,64 @@ static void rc_line(enum fmt fmt, const char *a, const char *b,
            sep, va, sep, vb, sep, sign, mag);
 }
 
-/* One difference of totals, a line in @ctx's format. */
+/* One comparison of totals under way. */
+struct rc_cmp {
+    enum fmt fmt;
+    /* NULL, or the most b may exceed a by, per domain and tenant (the
+     * host's counters grew since the checkpoint's last sample). */
+    const struct exp_usage_src *slack;
+    long shown;                         /* differences printed */
+    uint64_t within, within_ns;         /* growth inside the slack */
+};
+
+/* One difference of totals: a line in @ctx's format, unless it is growth
+ * inside the slack. */
 static void rc_diff(void *ctx, const struct exp_usage_src *a,
                     const struct exp_usage_src *b, bool tenant,
                     const char *key, const char *name, const char *counter,
                     uint64_t va, uint64_t vb)
 {
-    rc_line(*(const enum fmt *)ctx, a->what, b->what,
-            tenant ? "tenant" : "domain", key, name, counter, va, vb);
+    struct rc_cmp *x = ctx;
+
+    if ( x->slack && vb >= va )
+    {
+        const struct exp_usage_row *r = exp_usage_find(
+            tenant ? &x->slack->tenants : &x->slack->doms, key);
+
+        if ( r && vb - va <= r->v[0] )
+        {
+            x->within++;
+            x->within_ns += tenant ? 0 : vb - va;
+            return;
+        }
+    }
+    x->shown++;
+    rc_line(x->fmt, a->what, b->what, tenant ? "tenant" : "domain", key,
+            name, counter, va, vb);
 }
 
-/* @a against @b: differences printed, a summary on stderr; how many
- * differences, or -ENOMEM. */
+/* @a against @b (@slack: NULL, or what b may exceed a by): differences
+ * printed, a summary on stderr; how many differences, or -ENOMEM. */
 static long rc_compare(enum fmt fmt, const struct exp_usage_src *a,
-                       const struct exp_usage_src *b)
+                       const struct exp_usage_src *b,
+                       const struct exp_usage_src *slack)
 {
-    long n = exp_usage_compare(a, b, rc_diff, &fmt);
+    struct rc_cmp x = { .fmt = fmt, .slack = slack };
+    long n = exp_usage_compare(a, b, rc_diff, &x);
 
-    if ( n >= 0 )
-        fprintf(stderr, "xenos-usage: reconcile: %s against %s: %" PRIu32
-                " and %" PRIu32 " domains, %" PRIu32 " and %" PRIu32
-                " tenants: %ld difference%s\n", a->what, b->what,
-                a->doms.n, b->doms.n, a->tenants.n, b->tenants.n, n,
-                n == 1 ? "" : "s");
-    return n;
+    if ( n < 0 )
+        return n;
+    fprintf(stderr, "xenos-usage: reconcile: %s against %s: %" PRIu32
+            " and %" PRIu32 " domains, %" PRIu32 " and %" PRIu32
+            " tenants: %ld difference%s", a->what, b->what, a->doms.n,
+            b->doms.n, a->tenants.n, b->tenants.n, x.shown,
+            x.shown == 1 ? "" : "s");
+    if ( slack )
+        fprintf(stderr, " (%" PRIu64 " more within what the host could run "
+                "since the checkpoint's last sample: %" PRIu64 " ns of "
+                "the domains')", x.within, x.within_ns);
+    fputc('\n', stderr);
+    return x.shown;
 }
 
 /* The ledger's records against the database's rows, by seq. */
@@ -524,14 +560,15 @@ static int rc_db(const struct rc_opts *o, const struct usrc_recs *lids,
 /*
  * xenos-usage reconcile: the ledger against the collector's checkpoint,
  * (--sim-host) the checkpoint against the simulated host's ground truth,
- * and (--db) the ledger against the billing database: record by record,
- * then in totals.  Exit 0: they agree, 1: a difference (or damage), 2: an
- * error.
+ * (--counters) against the host's counters now, within what the host can
+ * have run since the checkpoint's last sample, and (--db) the ledger
+ * against the billing database: record by record, then in totals.  Exit
+ * 0: they agree, 1: a difference (or damage), 2: an error.
  */
 static int reconcile(enum fmt fmt, const struct rc_opts *o)
 {
     char ledger[4096], ckpt[4096], err[1024] = "";
-    struct exp_usage_src sl, sc, sh, sd;
+    struct exp_usage_src sl, sc, sh, sd, sv, slack, bc, bh;
     struct usrc_recs lids = { 0 }, dids = { 0 };
     struct rc_recs rx = { .fmt = fmt, .ledger = &sl, .db = &sd };
     struct acct_collector *col = NULL;
@@ -552,6 +589,13 @@ static int reconcile(enum fmt fmt, const struct rc_opts *o)
      * the domains' own, not a truth to hold the accounting against. */
     exp_usage_src_init(&sh, "host", 1u << 0);
     exp_usage_src_init(&sd, "database", all);
+    /* The host's counters, as the collector would account them now:
+     * CPU time, the one counter the hypervisor keeps that the bound
+     * below holds. */
+    exp_usage_src_init(&sv, "counters", 1u << 0);
+    exp_usage_src_init(&slack, "slack", 1u << 0);
+    exp_usage_src_init(&bc, "checkpoint_reading", 1u << 0);
+    exp_usage_src_init(&bh, "counter", 1u << 0);
     rc = usrc_ledger(&sl, o->db ? &lids : NULL, ledger, rc_damage, err,
                      sizeof(err));
     if ( rc == -EBADMSG )
@@ -567,6 +611,9 @@ static int reconcile(enum fmt fmt, const struct rc_opts *o)
         rc = usrc_collector(&sc, col);
     if ( !rc && o->sim_host )
         rc = usrc_sim_truth(&sh, o->sim_host, col, err, sizeof(err));
+    if ( !rc && o->counters )
+        rc = usrc_live(&sv, &slack, &bc, &bh, o->counters, ckpt, col, err,
+                       sizeof(err));
     if ( rc )
     {
         fprintf(stderr, "xenos-usage: reconcile: %s\n", err[0] ? err
@@ -575,16 +622,28 @@ static int reconcile(enum fmt fmt, const struct rc_opts *o)
         goto out;
     }
     rc_head(fmt);
-    n = rc_compare(fmt, &sl, &sc);
+    n = rc_compare(fmt, &sl, &sc, NULL);
     if ( n >= 0 && o->sim_host )
     {
-        m = rc_compare(fmt, &sc, &sh);
+        m = rc_compare(fmt, &sc, &sh, NULL);
+        n = m < 0 ? m : n + m;
+    }
+    if ( n >= 0 && o->counters )
+    {
+        m = rc_compare(fmt, &sc, &sv, &slack);
+        n = m < 0 ? m : n + m;
+    }
+    /* Counters below the checkpoint's reading: only when there are any,
+     * as the totals' summary has said how the rest stand. */
+    if ( n >= 0 && bc.doms.n )
+    {
+        m = rc_compare(fmt, &bc, &bh, NULL);
         n = m < 0 ? m : n + m;
     }
     if ( n >= 0 && o->db )
     {
         n += rc_compare_recs(&rx, &lids, &dids);
-        m = rc_compare(fmt, &sl, &sd);
+        m = rc_compare(fmt, &sl, &sd, NULL);
         n = m < 0 ? m : n + m;
     }
     if ( n < 0 )
@@ -600,6 +659,10 @@ static int reconcile(enum fmt fmt, const struct rc_opts *o)
     exp_usage_src_deinit(&sc);
     exp_usage_src_deinit(&sh);
     exp_usage_src_deinit(&sd);
+    exp_usage_src_deinit(&sv);
+    exp_usage_src_deinit(&slack);
+    exp_usage_src_deinit(&bc);
+    exp_usage_src_deinit(&bh);
     usrc_recs_free(&lids);
     usrc_recs_free(&dids);
     return status;
@@ -666,6 +729,7 @@ static int usage(void)
         "                       [--format table|csv|json|jsonl] FILES...\n"
         "       xenos-usage reconcile [--state-dir DIR] [--ledger DIR]\n"
         "                       [--checkpoint FILE] [--sim-host SOCKET]\n"
+        "                       [--counters xen|sim:SOCKET]\n"
         "                       [--db CONNINFO [--host NAME]]\n"
         "                       [--format table|csv|jsonl]\n"
         USAGE_SHIP_HELP
@@ -674,7 +738,9 @@ static int usage(void)
         "counts in [from, to) by its interval's start.\n"
         "reconcile: the ledger (DIR/usage) against the checkpoint\n"
         "(DIR/checkpoint; DIR: /var/lib/xenos), and that against the\n"
-        "simulated host's ground truth, and (--db) the ledger against\n"
+        "simulated host's ground truth and (--counters) against the\n"
+        "host's counters now, within what ran since its last sample, and\n"
+        "(--db) the ledger against\n"
         "the billing database (host NAME, default the ledger's) record by\n"
         "record and in totals; a line per difference.\n"
         "Exit: 0 whole (reconcile: they agree), 1 damage reported (good\n"
@@ -693,6 +759,7 @@ static const struct option long_opts[] = {
     { "sim-host", required_argument, NULL, 'H' },
     { "db", required_argument, NULL, 'D' },
     { "host", required_argument, NULL, 'N' },
+    { "counters", required_argument, NULL, 'V' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, CLI_OPT_VERSION },
     { NULL, 0, NULL, 0 },
@@ -756,10 +823,12 @@ int main(int argc, char **argv)
         case 'H':
         case 'D':
         case 'N':
+        case 'V':
             rc_set = true;
             *(opt == 'S' ? &ro.state_dir : opt == 'L' ? &ro.ledger_dir
               : opt == 'C' ? &ro.checkpoint : opt == 'H' ? &ro.sim_host
-              : opt == 'D' ? &ro.db : &ro.host) = optarg;
+              : opt == 'D' ? &ro.db : opt == 'N' ? &ro.host
+              : &ro.counters) = optarg;
             break;
         case 'h':
             return usage();
@@ -799,8 +868,8 @@ int main(int argc, char **argv)
     }
     if ( rc_set )
         return cli_usage_error("xenos-usage", "--state-dir, --ledger, "
-                               "--checkpoint, --sim-host, --db and --host "
-                               "are for reconcile");
+                               "--checkpoint, --sim-host, --counters, --db "
+                               "and --host are for reconcile");
     if ( strcmp(argv[optind], "dump") && strcmp(argv[optind], "sum") )
         return cli_usage_error("xenos-usage", "unknown command '%s' (dump, "
                                "sum or reconcile)", argv[optind]);

@@ -86,6 +86,33 @@ int usrc_sim_truth(struct exp_usage_src *s, const char *sock,
                    const struct acct_collector *c, char *err, size_t errlen);
 
 /*
+ * The counters a sample of one instant may have read later than its
+ * clock says, per vCPU: the xen backend stamps the sample just before
+ * libxenstat reads every domain's CPU time in one go, so a few
+ * microseconds; 10 ms leaves room for a host under load.
+ */
+#define USRC_LIVE_READ_SLACK_NS 10000000ull
+
+/*
+ * The host's counters now: one more sample, through the backend @spec
+ * ("xen", or "sim:SOCKET"), given to a fresh copy of the checkpoint
+ * @ckpt_path, so the collector's own rules (lives, reboots) turn them into
+ * totals.  Into @s each domain's and tenant's cpu_ns as the collector
+ * would have it now (a domain's tenant as @c names it), into @slack the
+ * most each could have run since the checkpoint's last sample: (the host
+ * clock now - that sample's) x its vCPUs, + USRC_LIVE_READ_SLACK_NS per
+ * vCPU.  A domain whose counter is below the checkpoint's last reading
+ * of the same life (the collector would count nothing, so the totals
+ * cannot show it) goes, domain only, into @back_ckpt with that reading
+ * and into @back_host with the counter.  A checkpoint of another boot of
+ * the host is refused (-ESTALE).  0 or -errno with @err.
+ */
+int usrc_live(struct exp_usage_src *s, struct exp_usage_src *slack,
+              struct exp_usage_src *back_ckpt, struct exp_usage_src *back_host,
+              const char *spec, const char *ckpt_path,
+              const struct acct_collector *c, char *err, size_t errlen);
+
+/*
  * The rows of host @host in the billing database at @conninfo (libpq; the
  * schema `xenos-usage ship` makes, docs/fleet.md) into @s, as the ledger's
  * records are added, and their (host, seq) into @ids; *@next_seq is the

@@ -14,7 +14,14 @@ Then, each planted in the database and taken back:
 - the last rows not shipped yet (position moved back, rows deleted): told
   apart from rows lost below the position;
 and the errors: another host than the ledger's, a database without the
-table, a counter no record can have.  About 15 s.
+table, a counter no record can have.
+`reconcile --counters sim:SOCKET` (the host's live counters through the
+backend, as `--counters xen` reads a real hypervisor's), while the
+simulated host runs on after xenosd stopped: every domain grew since the
+checkpoint by no more than its vCPUs could run; then in copies of the
+checkpoint, a domain's counter claimed 10 s ahead of the host (found:
+the host's total is short) and a last sample claimed later than it was
+(the growth exceeds the bound: found).  About 15 s.
 
 Usage: reconcile_pg.py SOURCE_DIR BUILD_DIR
 """
@@ -31,8 +38,11 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
+sys.path.insert(0, os.path.join(os.path.abspath(sys.argv[2]),
+                                "exporter", "python"))
 import pgtmp  # noqa: E402
 import simhost  # noqa: E402
+import xenos_usage  # noqa: E402  (its CRC-32C seals a planted checkpoint)
 
 FAILED = []
 
@@ -95,6 +105,56 @@ def main():
                            text=True)
         check(r.returncode == 0, "ship: %s%s" % (r.stdout.strip(),
                                                  r.stderr.strip()))
+
+        # The host's live counters: the simulated host runs on.
+        sock = os.path.join(state, "simhost.sock")
+        ckpt = open(os.path.join(state, "checkpoint")).read()
+        last = int(ckpt.split("last_sample_ns=")[1].split()[0])
+
+        def host_ns():
+            return int(simhost.request(sock, "PING").split("time_ns=")[1]
+                       .split()[0])
+        while host_ns() < last + 1000000000 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        r = subprocess.run([usage, "reconcile", "--state-dir", state,
+                            "--counters", "sim:" + sock], text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        grew = [l for l in r.stderr.splitlines() if "against counters" in l]
+        check(r.returncode == 0 and grew and "0 differences (" in grew[0]
+              and " 0 ns of" not in grew[0], "--counters: every domain "
+              "grew within its bound since the checkpoint (%s)"
+              % (grew and grew[0]))
+
+        def planted(old, new):
+            body = ckpt.rsplit("end crc32c=", 1)[0].replace(old, new, 1)
+            path = os.path.join(tmp, "checkpoint")
+            with open(path, "w") as f:
+                f.write(body + "end crc32c=%08x\n"
+                        % xenos_usage.crc32c(body.encode()))
+            return subprocess.run(
+                [usage, "reconcile", "--state-dir", state, "--checkpoint",
+                 path, "--counters", "sim:" + sock, "--format", "jsonl"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        dom = next(l for l in ckpt.splitlines() if l.startswith("dom "))
+        kv = dict(t.split("=", 1) for t in dom.split()[1:])
+        lcpu = int(kv["l.cpu_ns"])
+        r = planted(" l.cpu_ns=%d " % lcpu, " l.cpu_ns=%d " % (lcpu + 10**10))
+        got = [json.loads(l) for l in r.stdout.splitlines()]
+        got = [(d["a"], d["b"], d["level"], d["key"], d["a_value"])
+               for d in got if d["b_minus_a"] < 0]
+        check(r.returncode == 1 and got == [
+            ("checkpoint_reading", "counter", "domain", kv["uuid"],
+             lcpu + 10**10)] and "1 difference" in r.stderr,
+            "--counters: a checkpoint reading 10 s ahead of the host's "
+            "counter of %s is found" % kv["uuid"])
+        now = host_ns()
+        r = planted("last_sample_ns=%d " % last, "last_sample_ns=%d " % now)
+        over = [json.loads(l) for l in r.stdout.splitlines()]
+        check(r.returncode == 1 and over and all(
+            d["b_minus_a"] > 0 and d["b"] == "counters" for d in over),
+            "--counters: a last sample claimed %.1f s later than it was: "
+            "%d domains and tenants grew past their bound"
+            % ((now - last) / 1e9, len(over)))
 
         # Clean: the three agree, record by record and in totals.
         r, lines = reconcile(fmt="table")
