@@ -335,6 +335,14 @@ END {
         fig("a_cpu", worst_ok ? sprintf("%.2f", worst) : "-")
         fig("a_mem", worst_ok ? memok : "-")
         within("xenosd: exit code", r("xenosd exit_code -"), 0, 0)
+        # xenos-usage reconcile after the stop: ledger = checkpoint, and
+        # every domain's growth on Xen's counters within its bound
+        within("reconcile: exit code", r("reconcile exit_code -"), 0, 0)
+        within("reconcile: differences", r("reconcile differences -"), 0, 0)
+        within("reconcile: domains and tenants that grew within the bound",
+               r("reconcile within_bound -"), 1, 1e9)
+        g = r("reconcile grown_ns -")
+        fig("rc_grown", g == "nan" ? "-" : f2(g / 1e9))
         n = r("xenosd policy_reloads_sent -")
         within("xenosd: policy reloads", r("xenosd policy_reloads -"), n, n)
         for (k in R)
@@ -348,6 +356,7 @@ END {
     } else {
         fig("a_cpu", "-")
         fig("a_mem", "-")
+        fig("rc_grown", "-")
     }
     exit nfail > 0
 }
