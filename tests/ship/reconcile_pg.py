@@ -40,17 +40,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 sys.path.insert(0, os.path.join(os.path.abspath(sys.argv[2]),
                                 "exporter", "python"))
+import checks  # noqa: E402
 import pgtmp  # noqa: E402
 import simhost  # noqa: E402
 import xenos_usage  # noqa: E402  (its CRC-32C seals a planted checkpoint)
 
-FAILED = []
-
-
-def check(ok, what):
-    print("reconcile_pg: %s: %s" % ("ok" if ok else "FAIL", what))
-    if not ok:
-        FAILED.append(what)
+check = checks.Checks("reconcile_pg")
 
 
 def main():
@@ -85,12 +80,7 @@ def main():
     try:
         pg.start()
         xenosd = subprocess.Popen(
-            [os.path.join(build, "xenosd/xenosd"), "--backend", "sim",
-             "--scenario", os.path.join(src, "sched/sim/scenarios/demo-host.yaml"),
-             "--policy-file", os.path.join(src, "policies/examples/tenants.yaml"),
-             "--simhost", os.path.join(build, "sched/sim/xenos-simhost"),
-             "--interval-ms", "100", "--usage-interval-s", "1",
-             "--state-dir", state, "--rrd-dir", "off", "--listen", "off"],
+            simhost.xenosd_argv(src, build, state, "--listen", "off"),
             stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while len(records()) < 150 and time.monotonic() < deadline:
@@ -267,14 +257,14 @@ def main():
             xenosd.wait()
         simhost.shutdown(os.path.join(state, "simhost.sock"))
         pg.cleanup()
-        if FAILED:
+        if check.failed:
             log.close()
             with open(os.path.join(tmp, "xenosd.log"),
                       errors="replace") as f:
                 sys.stderr.write("--- xenosd.log (tail)\n%s"
                                  % "".join(f.readlines()[-20:]))
         shutil.rmtree(tmp, ignore_errors=True)
-    return 1 if FAILED else 0
+    return 1 if check.failed else 0
 
 
 if __name__ == "__main__":
