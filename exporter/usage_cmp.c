@@ -69,6 +69,12 @@ static const struct exp_usage_row *row_find(const struct exp_usage_table *t,
     return i < 0 ? NULL : &t->rows[i];
 }
 
+const struct exp_usage_row *exp_usage_find(const struct exp_usage_table *t,
+                                           const char *key)
+{
+    return row_find(t, key);
+}
+
 static struct exp_usage_row *row_get(struct exp_usage_table *t,
                                      const char *key)
 {

@@ -7,6 +7,8 @@
  *                   [--format table|csv|json|jsonl] FILES...
  *   xenos-usage reconcile [--state-dir DIR] [--ledger DIR]
  *                   [--checkpoint FILE] [--sim-host SOCKET]
+ *                   [--counters xen|sim:SOCKET]
+ *                   [--db CONNINFO [--host NAME]]
  *                   [--format table|csv|jsonl]
  *   xenos-usage ship ...   (xenos_usage_ship.c: the ledger into PostgreSQL)
  *
@@ -16,10 +18,12 @@
  * files whole, 1 damage was reported (the output holds every good
  * record), 2 bad usage or a file that could not be read.
  *
- * reconcile holds the ledger against the collector's checkpoint, and that
- * against the simulated host's ground truth (sources: xenos_usage_src.c;
- * the comparison: usage_cmp.c), a line per differing counter; exit 1 on
- * any difference.
+ * reconcile holds the ledger against the collector's checkpoint, that
+ * against the simulated host's ground truth and the host's live counters
+ * (the xen or sim backend, as xenosd reads them), and the ledger against
+ * the billing database, record by record and in totals (sources:
+ * xenos_usage_src.c, xenos_usage_src_db.c; the comparison: usage_cmp.c),
+ * a line per differing counter or record; exit 1 on any difference.
  *
  * Names are untrusted: escaped for every format (txt_escape for the
  * table, txt_csv_str for CSV: quoted, formulas neutralised, bad UTF-8 as
@@ -346,6 +350,7 @@ static int sum_print(struct ctx *c)
 
 struct rc_opts {
     const char *state_dir, *ledger_dir, *checkpoint, *sim_host;
+    const char *db, *host, *counters;
 };
 
 static void rc_damage(const char *file, uint64_t off, uint64_t len,
@@ -370,13 +375,12 @@ static void rc_head(enum fmt fmt)
     fputc('\n', stdout);
 }
 
-/* One difference, a line in @ctx's format. */
-static void rc_diff(void *ctx, const struct exp_usage_src *a,
-                    const struct exp_usage_src *b, bool tenant,
-                    const char *key, const char *name, const char *counter,
-                    uint64_t va, uint64_t vb)
+/* One line of reconcile's output in @fmt: @level is "domain", "tenant"
+ * or "record" (@key then HOST:SEQ, @counter "records"). */
+static void rc_line(enum fmt fmt, const char *a, const char *b,
+                    const char *level, const char *key, const char *name,
+                    const char *counter, uint64_t va, uint64_t vb)
 {
-    enum fmt fmt = *(const enum fmt *)ctx;
     const char *sep = fmt == FMT_CSV ? "," : "\t";
     /* b - a, signed, without overflow for any two u64 */
     const char *sign = vb >= va ? "" : "-";
@@ -385,8 +389,9 @@ static void rc_diff(void *ctx, const struct exp_usage_src *a,
     if ( fmt == FMT_JSONL )
     {
         printf("{\"a\":\"%s\",\"b\":\"%s\",\"level\":\"%s\",\"key\":",
-               a->what, b->what, tenant ? "tenant" : "domain");
-        txt_json_str(stdout, tenant && !key[0] ? NULL : key);
+               a, b, level);
+        txt_json_str(stdout, !strcmp(level, "tenant") && !key[0] ? NULL
+                                                                 : key);
         fputs(",\"name\":", stdout);
         txt_json_str(stdout, name);
         printf(",\"counter\":\"%s\",\"a_value\":%" PRIu64 ",\"b_value\":%"
@@ -394,8 +399,7 @@ static void rc_diff(void *ctx, const struct exp_usage_src *a,
                sign, mag);
         return;
     }
-    printf("%s%s%s%s%s%s", a->what, sep, b->what, sep,
-           tenant ? "tenant" : "domain", sep);
+    printf("%s%s%s%s%s%s", a, sep, b, sep, level, sep);
     put_str(stdout, fmt, key);
     fputs(sep, stdout);
     put_str(stdout, fmt, name ? name : "");
@@ -403,31 +407,170 @@ static void rc_diff(void *ctx, const struct exp_usage_src *a,
            sep, va, sep, vb, sep, sign, mag);
 }
 
-/* @a against @b: differences printed, a summary on stderr; how many
- * differences, or -ENOMEM. */
-static long rc_compare(enum fmt fmt, const struct exp_usage_src *a,
-                       const struct exp_usage_src *b)
-{
-    long n = exp_usage_compare(a, b, rc_diff, &fmt);
+/* One comparison of totals under way. */
+struct rc_cmp {
+    enum fmt fmt;
+    /* NULL, or the most b may exceed a by, per domain and tenant (the
+     * host's counters grew since the checkpoint's last sample). */
+    const struct exp_usage_src *slack;
+    long shown;                         /* differences printed */
+    uint64_t within, within_ns;         /* growth inside the slack */
+};
 
-    if ( n >= 0 )
-        fprintf(stderr, "xenos-usage: reconcile: %s against %s: %" PRIu32
-                " and %" PRIu32 " domains, %" PRIu32 " and %" PRIu32
-                " tenants: %ld difference%s\n", a->what, b->what,
-                a->doms.n, b->doms.n, a->tenants.n, b->tenants.n, n,
-                n == 1 ? "" : "s");
+/* One difference of totals: a line in @ctx's format, unless it is growth
+ * inside the slack. */
+static void rc_diff(void *ctx, const struct exp_usage_src *a,
+                    const struct exp_usage_src *b, bool tenant,
+                    const char *key, const char *name, const char *counter,
+                    uint64_t va, uint64_t vb)
+{
+    struct rc_cmp *x = ctx;
+
+    if ( x->slack && vb >= va )
+    {
+        const struct exp_usage_row *r = exp_usage_find(
+            tenant ? &x->slack->tenants : &x->slack->doms, key);
+
+        if ( r && vb - va <= r->v[0] )
+        {
+            x->within++;
+            x->within_ns += tenant ? 0 : vb - va;
+            return;
+        }
+    }
+    x->shown++;
+    rc_line(x->fmt, a->what, b->what, tenant ? "tenant" : "domain", key,
+            name, counter, va, vb);
+}
+
+/* @a against @b (@slack: NULL, or what b may exceed a by): differences
+ * printed, a summary on stderr; how many differences, or -ENOMEM. */
+static long rc_compare(enum fmt fmt, const struct exp_usage_src *a,
+                       const struct exp_usage_src *b,
+                       const struct exp_usage_src *slack)
+{
+    struct rc_cmp x = { .fmt = fmt, .slack = slack };
+    long n = exp_usage_compare(a, b, rc_diff, &x);
+
+    if ( n < 0 )
+        return n;
+    fprintf(stderr, "xenos-usage: reconcile: %s against %s: %" PRIu32
+            " and %" PRIu32 " domains, %" PRIu32 " and %" PRIu32
+            " tenants: %ld difference%s", a->what, b->what, a->doms.n,
+            b->doms.n, a->tenants.n, b->tenants.n, x.shown,
+            x.shown == 1 ? "" : "s");
+    if ( slack )
+        fprintf(stderr, " (%" PRIu64 " more within what the host could run "
+                "since the checkpoint's last sample: %" PRIu64 " ns of "
+                "the domains')", x.within, x.within_ns);
+    fputc('\n', stderr);
+    return x.shown;
+}
+
+/* The ledger's records against the database's rows, by seq. */
+struct rc_recs {
+    enum fmt fmt;
+    const char *host;
+    const struct exp_usage_src *ledger, *db;
+    uint64_t next_seq;                  /* the database's ship position */
+    uint64_t missing, unshipped, extra, twice;
+};
+
+static void rc_rec(void *vctx, uint64_t seq, const char *uuid, uint32_t na,
+                   uint32_t nb)
+{
+    struct rc_recs *x = vctx;
+    const struct exp_usage_row *d = exp_usage_find(&x->ledger->doms, uuid);
+    char key[300];
+
+    if ( !d || !d->name )
+        d = exp_usage_find(&x->db->doms, uuid);
+    if ( !nb )
+    {
+        x->missing++;
+        x->unshipped += seq >= x->next_seq;
+    }
+    else if ( !na )
+        x->extra++;
+    if ( nb > 1 )
+        x->twice++;
+    snprintf(key, sizeof(key), "%s:%" PRIu64, x->host, seq);
+    rc_line(x->fmt, "ledger", "database", "record", key,
+            d && d->name ? d->name : uuid, "records", na, nb);
+}
+
+/* The records of @la and @lb, @a's and @b's (ledger and database):
+ * differences printed, a summary on stderr; how many. */
+static long rc_compare_recs(struct rc_recs *x, struct usrc_recs *la,
+                            struct usrc_recs *lb)
+{
+    long n = usrc_recs_compare(la, lb, rc_rec, x);
+    char pos[48] = "none: nothing shipped";
+
+    if ( x->next_seq )
+        snprintf(pos, sizeof(pos), "%" PRIu64, x->next_seq);
+    fprintf(stderr, "xenos-usage: reconcile: ledger against database: host "
+            "%s: %zu records and %zu rows (ship position %s): %" PRIu64
+            " missing from the database (%" PRIu64 " of them at or past the "
+            "position: not shipped yet), %" PRIu64 " only in the database, %"
+            PRIu64 " there more than once\n", x->host, la->n, lb->n, pos,
+            x->missing, x->unshipped, x->extra, x->twice);
     return n;
+}
+
+/* --db: the host to read (--host, else the ledger's) and its rows into
+ * @sd and @dids.  0 or -errno with @err. */
+static int rc_db(const struct rc_opts *o, const struct usrc_recs *lids,
+                 struct exp_usage_src *sd, struct usrc_recs *dids,
+                 struct rc_recs *rx, char *err, size_t errlen)
+{
+    const char *host = o->host ? o->host : lids->host;
+
+    if ( lids->many_hosts )
+    {
+        snprintf(err, errlen, "the ledger holds records of more than one "
+                 "host (%s and others): one ledger directory is one host's",
+                 lids->host);
+        return -EINVAL;
+    }
+    if ( !host[0] )
+    {
+        snprintf(err, errlen, "the ledger has no record to name its host: "
+                 "--host NAME");
+        return -EINVAL;
+    }
+    if ( lids->n && strcmp(host, lids->host) )
+    {
+        snprintf(err, errlen, "--host %s: the ledger is host %s's", host,
+                 lids->host);
+        return -EINVAL;
+    }
+    rx->host = host;
+#ifdef XENOS_HAVE_SHIP
+    return usrc_db(sd, dids, &rx->next_seq, o->db, host, err, errlen);
+#else
+    (void)sd;
+    (void)dids;
+    snprintf(err, errlen, "--db is not built in (libpq was not found at "
+             "build time)");
+    return -ENOTSUP;
+#endif
 }
 
 /*
  * xenos-usage reconcile: the ledger against the collector's checkpoint,
- * and (--sim-host) the checkpoint against the simulated host's ground
- * truth.  Exit 0: they agree, 1: a difference (or damage), 2: an error.
+ * (--sim-host) the checkpoint against the simulated host's ground truth,
+ * (--counters) against the host's counters now, within what the host can
+ * have run since the checkpoint's last sample, and (--db) the ledger
+ * against the billing database: record by record, then in totals.  Exit
+ * 0: they agree, 1: a difference (or damage), 2: an error.
  */
 static int reconcile(enum fmt fmt, const struct rc_opts *o)
 {
     char ledger[4096], ckpt[4096], err[1024] = "";
-    struct exp_usage_src sl, sc, sh;
+    struct exp_usage_src sl, sc, sh, sd, sv, slack, bc, bh;
+    struct usrc_recs lids = { 0 }, dids = { 0 };
+    struct rc_recs rx = { .fmt = fmt, .ledger = &sl, .db = &sd };
     struct acct_collector *col = NULL;
     uint32_t all = (1u << EXP_USAGE_NR_COUNTERS) - 1;
     long n = 0, m;
@@ -445,18 +588,32 @@ static int reconcile(enum fmt fmt, const struct rc_opts *o)
     /* The simulated host counts CPU time exactly; its other counters are
      * the domains' own, not a truth to hold the accounting against. */
     exp_usage_src_init(&sh, "host", 1u << 0);
-    rc = usrc_ledger(&sl, ledger, rc_damage, err, sizeof(err));
+    exp_usage_src_init(&sd, "database", all);
+    /* The host's counters, as the collector would account them now:
+     * CPU time, the one counter the hypervisor keeps that the bound
+     * below holds. */
+    exp_usage_src_init(&sv, "counters", 1u << 0);
+    exp_usage_src_init(&slack, "slack", 1u << 0);
+    exp_usage_src_init(&bc, "checkpoint_reading", 1u << 0);
+    exp_usage_src_init(&bh, "counter", 1u << 0);
+    rc = usrc_ledger(&sl, o->db ? &lids : NULL, ledger, rc_damage, err,
+                     sizeof(err));
     if ( rc == -EBADMSG )
     {
         status = 1;
         rc = 0;
     }
+    if ( !rc && o->db )
+        rc = rc_db(o, &lids, &sd, &dids, &rx, err, sizeof(err));
     if ( !rc )
         rc = usrc_checkpoint_load(&col, ckpt, err, sizeof(err));
     if ( !rc )
         rc = usrc_collector(&sc, col);
     if ( !rc && o->sim_host )
         rc = usrc_sim_truth(&sh, o->sim_host, col, err, sizeof(err));
+    if ( !rc && o->counters )
+        rc = usrc_live(&sv, &slack, &bc, &bh, o->counters, ckpt, col, err,
+                       sizeof(err));
     if ( rc )
     {
         fprintf(stderr, "xenos-usage: reconcile: %s\n", err[0] ? err
@@ -465,10 +622,28 @@ static int reconcile(enum fmt fmt, const struct rc_opts *o)
         goto out;
     }
     rc_head(fmt);
-    n = rc_compare(fmt, &sl, &sc);
+    n = rc_compare(fmt, &sl, &sc, NULL);
     if ( n >= 0 && o->sim_host )
     {
-        m = rc_compare(fmt, &sc, &sh);
+        m = rc_compare(fmt, &sc, &sh, NULL);
+        n = m < 0 ? m : n + m;
+    }
+    if ( n >= 0 && o->counters )
+    {
+        m = rc_compare(fmt, &sc, &sv, &slack);
+        n = m < 0 ? m : n + m;
+    }
+    /* Counters below the checkpoint's reading: only when there are any,
+     * as the totals' summary has said how the rest stand. */
+    if ( n >= 0 && bc.doms.n )
+    {
+        m = rc_compare(fmt, &bc, &bh, NULL);
+        n = m < 0 ? m : n + m;
+    }
+    if ( n >= 0 && o->db )
+    {
+        n += rc_compare_recs(&rx, &lids, &dids);
+        m = rc_compare(fmt, &sl, &sd, NULL);
         n = m < 0 ? m : n + m;
     }
     if ( n < 0 )
@@ -483,6 +658,13 @@ static int reconcile(enum fmt fmt, const struct rc_opts *o)
     exp_usage_src_deinit(&sl);
     exp_usage_src_deinit(&sc);
     exp_usage_src_deinit(&sh);
+    exp_usage_src_deinit(&sd);
+    exp_usage_src_deinit(&sv);
+    exp_usage_src_deinit(&slack);
+    exp_usage_src_deinit(&bc);
+    exp_usage_src_deinit(&bh);
+    usrc_recs_free(&lids);
+    usrc_recs_free(&dids);
     return status;
 }
 
@@ -547,6 +729,8 @@ static int usage(void)
         "                       [--format table|csv|json|jsonl] FILES...\n"
         "       xenos-usage reconcile [--state-dir DIR] [--ledger DIR]\n"
         "                       [--checkpoint FILE] [--sim-host SOCKET]\n"
+        "                       [--counters xen|sim:SOCKET]\n"
+        "                       [--db CONNINFO [--host NAME]]\n"
         "                       [--format table|csv|jsonl]\n"
         USAGE_SHIP_HELP
         "       xenos-usage --version | --help\n"
@@ -554,7 +738,11 @@ static int usage(void)
         "counts in [from, to) by its interval's start.\n"
         "reconcile: the ledger (DIR/usage) against the checkpoint\n"
         "(DIR/checkpoint; DIR: /var/lib/xenos), and that against the\n"
-        "simulated host's ground truth; a line per difference.\n"
+        "simulated host's ground truth and (--counters) against the\n"
+        "host's counters now, within what ran since its last sample, and\n"
+        "(--db) the ledger against\n"
+        "the billing database (host NAME, default the ledger's) record by\n"
+        "record and in totals; a line per difference.\n"
         "Exit: 0 whole (reconcile: they agree), 1 damage reported (good\n"
         "records still used; reconcile: a difference), 2 error.\n");
     return 0;
@@ -569,6 +757,9 @@ static const struct option long_opts[] = {
     { "ledger", required_argument, NULL, 'L' },
     { "checkpoint", required_argument, NULL, 'C' },
     { "sim-host", required_argument, NULL, 'H' },
+    { "db", required_argument, NULL, 'D' },
+    { "host", required_argument, NULL, 'N' },
+    { "counters", required_argument, NULL, 'V' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, CLI_OPT_VERSION },
     { NULL, 0, NULL, 0 },
@@ -630,9 +821,14 @@ int main(int argc, char **argv)
         case 'L':
         case 'C':
         case 'H':
+        case 'D':
+        case 'N':
+        case 'V':
             rc_set = true;
             *(opt == 'S' ? &ro.state_dir : opt == 'L' ? &ro.ledger_dir
-              : opt == 'C' ? &ro.checkpoint : &ro.sim_host) = optarg;
+              : opt == 'C' ? &ro.checkpoint : opt == 'H' ? &ro.sim_host
+              : opt == 'D' ? &ro.db : opt == 'N' ? &ro.host
+              : &ro.counters) = optarg;
             break;
         case 'h':
             return usage();
@@ -659,6 +855,9 @@ int main(int argc, char **argv)
             return cli_usage_error("xenos-usage", "reconcile reads no "
                                    "FILES ('%s'): --ledger DIR",
                                    argv[optind + 1]);
+        if ( ro.host && !ro.db )
+            return cli_usage_error("xenos-usage", "reconcile: --host names "
+                                   "the host in --db's database");
         status = reconcile(c.fmt, &ro);
         if ( fflush(stdout) || ferror(stdout) )
         {
@@ -669,8 +868,8 @@ int main(int argc, char **argv)
     }
     if ( rc_set )
         return cli_usage_error("xenos-usage", "--state-dir, --ledger, "
-                               "--checkpoint and --sim-host are for "
-                               "reconcile");
+                               "--checkpoint, --sim-host, --counters, --db "
+                               "and --host are for reconcile");
     if ( strcmp(argv[optind], "dump") && strcmp(argv[optind], "sum") )
         return cli_usage_error("xenos-usage", "unknown command '%s' (dump, "
                                "sum or reconcile)", argv[optind]);

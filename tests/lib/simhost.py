@@ -2,6 +2,7 @@
 simhost.py: talking to a xenos-simhost over its socket (docs/sim-backend.md),
 for the Python tests (tests/ship/, tests/fleet/).
 """
+import os
 import socket
 
 
@@ -30,3 +31,15 @@ def shutdown(sock):
             s.recv(64)
     except OSError:
         pass
+
+
+def xenosd_argv(src, build, state, *extra):
+    """xenosd on the sim backend as tests/ship/ run it: the demo host
+    (runs on until shut down), the tenants example, a sample every 100 ms,
+    a ledger interval of 1 s, state in @state, no RRD; @extra after."""
+    return [os.path.join(build, "xenosd/xenosd"), "--backend", "sim",
+            "--scenario", os.path.join(src, "sched/sim/scenarios/demo-host.yaml"),
+            "--policy-file", os.path.join(src, "policies/examples/tenants.yaml"),
+            "--simhost", os.path.join(build, "sched/sim/xenos-simhost"),
+            "--interval-ms", "100", "--usage-interval-s", "1",
+            "--state-dir", state, "--rrd-dir", "off"] + list(extra)

@@ -36,16 +36,11 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
+import checks  # noqa: E402
 import pgtmp  # noqa: E402
 import simhost  # noqa: E402
 
-FAILED = []
-
-
-def check(ok, what):
-    print("ship_pg: %s: %s" % ("ok" if ok else "FAIL", what))
-    if not ok:
-        FAILED.append(what)
+check = checks.Checks("ship_pg")
 
 
 def main():
@@ -66,13 +61,8 @@ def main():
 
     def start_xenosd():
         return subprocess.Popen(
-            [os.path.join(build, "xenosd/xenosd"), "--backend", "sim",
-             "--scenario", os.path.join(src, "sched/sim/scenarios/demo-host.yaml"),
-             "--policy-file", os.path.join(src, "policies/examples/tenants.yaml"),
-             "--simhost", os.path.join(build, "sched/sim/xenos-simhost"),
-             "--interval-ms", "100", "--usage-interval-s", "1",
-             "--state-dir", state, "--rrd-dir", "off",
-             "--listen", "127.0.0.1:0"], stderr=log)
+            simhost.xenosd_argv(src, build, state, "--listen", "127.0.0.1:0"),
+            stderr=log)
 
     def ship(*args, follow=False):
         argv = [usage, "ship", "--db", pg.conninfo]
@@ -313,7 +303,7 @@ def main():
             pg.stop()
         else:
             pg.cleanup()
-        if FAILED:
+        if check.failed:
             slog.close()
             with open(os.path.join(tmp, "ship.log"), errors="replace") as f:
                 sys.stderr.write("--- ship.log (tail)\n%s"
@@ -322,7 +312,7 @@ def main():
             print("ship_pg: kept %s" % tmp)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    return 1 if FAILED else 0
+    return 1 if check.failed else 0
 
 
 if __name__ == "__main__":

@@ -242,6 +242,10 @@ int exp_usage_src_add(struct exp_usage_src *s, const char *uuid,
 int exp_usage_src_add_rec(struct exp_usage_src *s,
                           const struct exp_usage_rec *r);
 
+/* Row @key of @t, or NULL. */
+const struct exp_usage_row *exp_usage_find(const struct exp_usage_table *t,
+                                           const char *key);
+
 /* The rows of @t sorted by key, as a malloc'd array of pointers into it
  * (valid until @t changes), or NULL (out of memory, or @t empty). */
 const struct exp_usage_row **exp_usage_sorted(const struct exp_usage_table *t);
