@@ -431,7 +431,8 @@ static void span_of(const struct usage_ent *e, uint64_t start, uint64_t end,
  */
 static bool rec_fill(const struct exp_usage *w, Xenos__UsageRecord *r,
                      const struct acct_dom *d, const struct usage_ent *e,
-                     const struct acct_usage *upto, uint64_t end_ns)
+                     const char *tenant, const struct acct_usage *upto,
+                     uint64_t end_ns)
 {
     bool grew = false;
 
@@ -442,10 +443,10 @@ static bool rec_fill(const struct exp_usage *w, Xenos__UsageRecord *r,
     if ( !grew && !e->seen )
         return false;
     r->host = w->host;
-    if ( d->tenant )
+    if ( tenant )
     {
-        r->tenant.data = (uint8_t *)d->tenant;
-        r->tenant.len = strlen(d->tenant);
+        r->tenant.data = (uint8_t *)tenant;
+        r->tenant.len = strlen(tenant);
     }
     r->uuid = (char *)d->uuid;
     if ( d->name )
@@ -482,12 +483,20 @@ static void chunk_drop_if_empty(struct exp_usage *w, struct usage_chunk *ch)
     w->nr_pend--;
 }
 
+static bool same_tenant(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
 /*
  * Domain @d (entry @e) is back after a sample without it (migrated away
- * and back, say) in the open interval, where a sample saw it before: what
- * was observed of it until then becomes a record of its own, so that no
- * span covers the time it was away.  Its totals then were its totals now
- * less this sample's delta (which holds its new life).  0 or -ENOMEM.
+ * and back, say) in the open interval, where a sample saw it before, or
+ * its tenant changed since the sample before: what was observed of it
+ * until then becomes a record of its own, under the tenant it had then,
+ * so that no span covers the time it was away and each tenant is billed
+ * what the collector counted for it.  Its totals then were its totals now
+ * less this sample's delta (which holds its new life, or its new
+ * tenant's).  0 or -ENOMEM.
  */
 static int split_rec(struct exp_usage *w, const struct acct_dom *d,
                      struct usage_ent *e)
@@ -503,7 +512,8 @@ static int split_rec(struct exp_usage *w, const struct acct_dom *d,
 #define X(f) upto.f = d->total.f - d->delta.f;
     USAGE_WRITER_FIELDS(X)
 #undef X
-    if ( rec_fill(w, &r, d, e, &upto, w->open_start_ns + w->interval_ns) )
+    if ( rec_fill(w, &r, d, e, e->tenant_known ? e->tenant : d->tenant,
+                  &upto, w->open_start_ns + w->interval_ns) )
     {
         r.seq = w->next_seq;
         rc = usage_put_record_frame(&ch->buf, &r, rec_bound(&r));
@@ -568,7 +578,7 @@ static int interval_close(struct exp_usage *w, const struct acct_snapshot *c,
         const struct usage_ent *e = ent_of_dom(w, i, d->uuid, false);
         Xenos__UsageRecord r = XENOS__USAGE_RECORD__INIT;
 
-        if ( !e || !rec_fill(w, &r, d, e, &d->total, end_ns) )
+        if ( !e || !rec_fill(w, &r, d, e, d->tenant, &d->total, end_ns) )
             continue;
         r.seq = seq + nrec;
         rc = usage_put_record_frame(&ch->buf, &r, rec_bound(&r));
@@ -673,11 +683,27 @@ int exp_usage_update(struct exp_usage *w, const struct acct_snapshot *c,
         }
         /* (A failed sample exports the last good one again: the same
          * t and snapshot leave all this as it was.) */
-        /* Back after a sample without it: what came before is a record
-         * of its own (split_rec). */
-        if ( d->present && e->span_b && !e->present_prev &&
+        /* Back after a sample without it, or under another tenant:
+         * what came before is a record of its own (split_rec). */
+        if ( d->present && e->span_b &&
+             (!e->present_prev || (e->tenant_known &&
+                                   !same_tenant(e->tenant, d->tenant))) &&
              (rc = split_rec(w, d, e)) )
             goto out;
+        if ( d->present && (!e->tenant_known ||
+                            !same_tenant(e->tenant, d->tenant)) )
+        {
+            char *tn = d->tenant ? strdup(d->tenant) : NULL;
+
+            if ( d->tenant && !tn )
+            {
+                rc = -ENOMEM;
+                goto out;
+            }
+            free(e->tenant);
+            e->tenant = tn;
+            e->tenant_known = true;
+        }
         if ( d->present )
         {
             /* Its usage counted at this sample runs from the previous one
@@ -767,6 +793,8 @@ int exp_usage_close(struct exp_usage *w)
     for ( i = 0; i < w->nr_pend; i++ )
         free(w->pend[i].buf.p);
     free(w->pend);
+    for ( i = 0; i < w->tab_n; i++ )
+        free(w->tab[i].tenant);
     free(w->tab);
     strmap_free(&w->idx);
     free(w->scratch);

@@ -127,6 +127,11 @@ struct usage_ent {
      * "Span").  Not saved: a restart observes afresh. */
     uint64_t span_a, span_b;
     bool present_prev;                  /* present at the previous update */
+    /* Its tenant at the last update that saw it (NULL: none), so that an
+     * interval in which it changes is billed to each in turn (split_rec).
+     * Not saved: a restart takes the tenant afresh, as the span. */
+    char *tenant;
+    bool tenant_known;
     struct usage_base base;             /* totals at its last record */
 };
 

@@ -1147,6 +1147,60 @@ START_TEST(test_usage_span_partial)
 END_TEST
 
 /*
+ * A domain whose tenant changes inside an interval (created, then given
+ * its tenant key: the toolstack writes it after xl create -p) is billed to
+ * each tenant in turn, as the collector counts it: what it used up to the
+ * sample before the change under the old tenant (here none), the rest
+ * under the new, and the two spans meet.  Nothing lost or counted twice.
+ */
+START_TEST(test_usage_tenant_change_splits)
+{
+    uint64_t base[NDOM], want[NDOM], t, before = 0, after = 0;
+    struct exp_usage *w = open_w(60, 3600);
+    struct got *g = malloc(sizeof(*g));
+    unsigned int i, n = 0;
+
+    ck_assert_ptr_nonnull(g);
+    doms[2].tenant = NULL;
+    ck_assert_int_eq(tick(w, T0_S + 5, 7), 0);
+    cpu_now(base);
+    for ( t = T0_S + 10; t <= T0_S + 70; t += 5 )
+    {
+        if ( t == T0_S + 25 )
+            doms[2].tenant = tenants[2];        /* "beta" from +25 on */
+        ck_assert_int_eq(tick_ex(w, t, 7, t == T0_S + 70), 0);
+    }
+    ck_assert_int_eq(exp_usage_close(w), 0);
+    read_all(g);
+    cpu_since(base, want);
+    check_exact(g, want);
+    for ( i = 0; i < g->n; i++ )
+    {
+        if ( strcmp(g->r[i].uuid, doms[2].uuid) || g->r[i].start != T0_S * NS )
+            continue;
+        n++;
+        if ( !g->r[i].tenant[0] )
+        {
+            before = g->r[i].cpu;
+            ck_assert(g->r[i].span_b == (T0_S + 20) * NS);
+        }
+        else
+        {
+            ck_assert_str_eq(g->r[i].tenant, "beta");
+            after = g->r[i].cpu;
+            ck_assert(g->r[i].span_a == (T0_S + 20) * NS);
+        }
+    }
+    ck_assert_uint_eq(n, 2);
+    /* 3 x 7 ns a sample: +10, +15 and +20 without a tenant (+5 is the
+     * base), +25 to +60 under beta (the sample at +60 closes it) */
+    ck_assert_uint_eq(before, 3 * 3 * 7);
+    ck_assert_uint_eq(after, 8 * 3 * 7);
+    free(g);
+}
+END_TEST
+
+/*
  * dump --format jsonl: one JSON object per record per line, under
  * usage.proto's field names, the contention counters null (unknown) when
  * sched_stats is false; --format csv: the documented header and empty
@@ -1275,6 +1329,7 @@ static Suite *usage_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_usage_round_trip);
     tcase_add_test(tc, test_usage_span_partial);
+    tcase_add_test(tc, test_usage_tenant_change_splits);
     tcase_add_test(tc, test_usage_seq_continues_across_reopen);
     tcase_add_loop_test(tc, test_usage_crash_before_state, 0,
                         sizeof(state_every) / sizeof(state_every[0]));
