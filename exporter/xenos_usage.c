@@ -841,8 +841,8 @@ int main(int argc, char **argv)
     /* The options may stand before or after the command (getopt_long
      * moves the words that are not options to the end, in order). */
     if ( optind >= argc )
-        return cli_usage_error("xenos-usage", "no command (dump, sum or "
-                               "reconcile)");
+        return cli_usage_error("xenos-usage", "no command (dump, sum, "
+                               "reconcile or ship)");
     if ( !strcmp(argv[optind], "reconcile") )
     {
         if ( by_set || c.from_ns || c.to_ns != UINT64_MAX )
@@ -870,9 +870,12 @@ int main(int argc, char **argv)
         return cli_usage_error("xenos-usage", "--state-dir, --ledger, "
                                "--checkpoint, --sim-host, --counters, --db "
                                "and --host are for reconcile");
+    if ( !strcmp(argv[optind], "ship") )
+        return cli_usage_error("xenos-usage", "'ship' takes its own options: "
+                               "xenos-usage ship [OPTION]... DIR");
     if ( strcmp(argv[optind], "dump") && strcmp(argv[optind], "sum") )
         return cli_usage_error("xenos-usage", "unknown command '%s' (dump, "
-                               "sum or reconcile)", argv[optind]);
+                               "sum, reconcile or ship)", argv[optind]);
     sum = !strcmp(argv[optind++], "sum");
     if ( sum && !by_set )
         return cli_usage_error("xenos-usage", "sum needs --by tenant or "
