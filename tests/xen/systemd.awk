@@ -28,7 +28,7 @@ function systemd_eval(    i, g, v, n, cpus, e, sec) {
     sd_is("runs the package's binary", "exe", "/usr/sbin/xenosd")
     # no_new_privs, seccomp filter mode, no capability, none to gain
     sd_is("sandbox in force", "sandbox",
-          "NoNewPrivs=1,Seccomp=2,CapEff=0000000000000000,CapBnd=0000000000000000")
+          "CapEff=0000000000000000,CapBnd=0000000000000000,NoNewPrivs=1,Seccomp=2")
     sd_is("GET /metrics (first)", "metrics_first_rc", 0)
     sd_is("GET /metrics (second)", "metrics_second_rc", 0)
     n = split("alpha-1 alpha-2 beta-1 gamma-1", SG, " ")
