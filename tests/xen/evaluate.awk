@@ -29,6 +29,20 @@ function f1(x)          { return x == "nan" || x == "" ? "-" : sprintf("%.1f", x
 function f2(x)          { return x == "nan" || x == "" ? "-" : sprintf("%.2f", x) }
 function fig(k, v)      { gsub(/ /, "_", v); print "FIG", k, v }
 
+# xenosd's error counters, the RESULT lines "PH errors_KIND - N": those
+# whose KIND matches the regular expression judged must be 0, the others
+# are reported.
+function errors_zero(what, ph, judged,    k, p) {
+    for (k in R)
+        if (index(k, ph " errors_") == 1) {
+            split(k, p, " ")
+            if (p[2] ~ ("^errors_(" judged ")$"))
+                within(what ": " p[2], R[k], 0, 0)
+            else
+                ok(what ": " p[2] " " R[k] " (reported, not judged)")
+        }
+}
+
 # The figure, or a failure (and "nan") when dom0 did not print it.
 function r(key) {
     if (key in R)
@@ -126,6 +140,8 @@ END {
     else
         bad("dom0: the xenos package was not installed")
     fig("pkg", I["boot xenos_package"] == "" ? "-" : I["boot xenos_package"])
+    if (systemd == 1)                           # tests/xen/systemd.awk
+        systemd_eval()
     if (sched == "swap") {                      # tests/xen/swap.awk
         swap_eval()
         exit nfail > 0
@@ -355,14 +371,7 @@ END {
         fig("rc_grown", g == "nan" ? "-" : f2(g / 1e9))
         n = r("xenosd policy_reloads_sent -")
         within("xenosd: policy reloads", r("xenosd policy_reloads -"), n, n)
-        for (k in R)
-            if (k ~ /^xenosd errors_/) {
-                split(k, p, " ")
-                if (p[2] ~ /^errors_(sample|set_sched|checkpoint)$/)
-                    within("xenosd: " p[2], R[k], 0, 0)
-                else
-                    ok("xenosd: " p[2] " " R[k] " (reported, not judged)")
-            }
+        errors_zero("xenosd", "xenosd", "sample|set_sched|checkpoint")
     } else {
         fig("a_cpu", "-")
         fig("a_mem", "-")

@@ -1,7 +1,7 @@
 # swap.awk: the checks of the live-swap boot of the real-hypervisor test
 # (issue 17; dom0-test's swap_main).  Loaded after evaluate.awk (its
-# helpers: ok, bad, r, within, in_force, f1, f2, fig), whose END hands
-# over to swap_eval() when sched is "swap".
+# helpers: ok, bad, r, within, in_force, errors_zero, f1, f2, fig), whose
+# END hands over to swap_eval() when sched is "swap".
 # Variables: swaperr (most points a guest's share of pCPUs 1-2 may be off
 # 33.3 in each stage), swapacctms (most ms xenosd's CPU total of a guest
 # may differ from Xen's after the two moves), accttol (percent, against
@@ -111,14 +111,6 @@ function swap_eval(    i, j, k, g, st, stages, n, shares, xs, xd, xl, d, worst, 
         " / " f1(r("acct xenstat_cpu_ns beta-1") / 1e9))
 
     within("xenosd: exit code", r("xenosd exit_code -"), 0, 0)
-    for (k in R)
-        if (k ~ /^xenosd errors_/) {
-            split(k, p, " ")
-            if (p[2] ~ /^errors_(sample|checkpoint)$/)
-                within("xenosd: " p[2], R[k], 0, 0)
-            else
-                ok("xenosd: " p[2] " " R[k] " (reported, not judged)")
-            if (p[2] == "errors_set_sched")
-                fig("s_set_sched_err", R[k])
-        }
+    errors_zero("xenosd", "xenosd", "sample|checkpoint")
+    fig("s_set_sched_err", R["xenosd errors_set_sched -"])
 }
