@@ -248,6 +248,63 @@ START_TEST(test_fairness_lifo_misses_row)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* The vCPU spread the rows use                                       */
+
+/* Each domain's vcpu_spread against its vCPUs' times as sim_dom_info
+ * gives them, (most - least) / most; 0 with one vCPU. */
+static void spread_matches_vcpus(struct st_scenario *t)
+{
+    unsigned int i, j;
+
+    for ( i = 0; i < t->r.nr_domains; i++ )
+    {
+        struct sim_dom_info di;
+        uint64_t lo = UINT64_MAX, hi = 0;
+
+        ck_assert_int_eq(sim_dom_info(t->sim, i, &di), 0);
+        for ( j = 0; j < di.nr_vcpus; j++ )
+        {
+            lo = di.vcpu_ns[j] < lo ? di.vcpu_ns[j] : lo;
+            hi = di.vcpu_ns[j] > hi ? di.vcpu_ns[j] : hi;
+        }
+        ck_assert_msg(fabs(t->r.domains[i].vcpu_spread -
+                           (hi ? (double)(hi - lo) / (double)hi : 0)) < 1e-12,
+                      "%s: %f", t->r.domains[i].name,
+                      t->r.domains[i].vcpu_spread);
+    }
+}
+
+/*
+ * By hand: one pCPU and a 2-vCPU domain.  Under LIFO the first vCPU to
+ * run is on top for good and the other never runs: a spread of exactly 1
+ * (10 s against 0).  Under rr, beside a 1-vCPU domain, the two alternate
+ * slice by slice: at most a slice apart over 10 s.
+ */
+START_TEST(test_fairness_vcpu_spread)
+{
+    struct st_scenario t;
+
+    st_init(&t, 1, 10000);
+    st_dom(&t, "two", 2, SIM_WL_CPU);
+    st_run_ops(&t, &lifo_ops);
+    spread_matches_vcpus(&t);
+    ck_assert_int_eq(t.r.domains[0].cpu_ns, SCH_SEC(10));
+    ck_assert(t.r.domains[0].vcpu_spread == 1.0);
+    st_done(&t);
+
+    st_init(&t, 1, 10000);
+    st_dom(&t, "two", 2, SIM_WL_CPU);
+    st_cpu(&t, "one", 256, 0);
+    st_run(&t, "rr");
+    spread_matches_vcpus(&t);
+    ck_assert_msg(t.r.domains[0].vcpu_spread < 0.01, "%f",
+                  t.r.domains[0].vcpu_spread);
+    ck_assert(t.r.domains[1].vcpu_spread == 0);
+    st_done(&t);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* M/D/1                                                              */
 
 /* Against values worked out independently: P(W = 0) = 1 - rho, so the
@@ -297,6 +354,7 @@ static Suite *fairness_suite(void)
                         (int)sim_judge_nr_rows);
     tcase_add_loop_test(rows, test_fairness_lifo_misses_row, 0,
                         (int)sim_judge_nr_rows);
+    tcase_add_test(rows, test_fairness_vcpu_spread);
     suite_add_tcase(s, rows);
     tcase_set_timeout(md1, 120);
     tcase_add_test(md1, test_fairness_md1_figures);

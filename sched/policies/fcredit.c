@@ -60,6 +60,12 @@
  * as far as any window of time sees it over its cap.  Parked units have no
  * timer: the pCPU holding them bounds its next decision by the time their
  * budget is back.  Overdraft (a late decision) is debt, all paid back.
+ * A domain's parked units come back together, the least of them level
+ * with the frame and the others as far behind it as they were
+ * (fc_unpark_dom): brought each to the frame, they lost what told them
+ * apart, and the same ones won every time (one vCPU of a 3-vCPU domain
+ * capped at 25 on one pCPU never ran).  A unit back from its cap waits a
+ * little for a pCPU to come free rather than take one (fc_fresh_wait).
  *
  * Everything is integer arithmetic.
  *
@@ -187,6 +193,7 @@ struct fc_dom {
     sch_time_t left_at;
     bool throttled;
     struct sch_cpumask parked_on;       /* pCPUs that may hold parked units */
+    struct sch_list parked;             /* its parked units */
 };
 
 struct fc_unit {
@@ -208,6 +215,9 @@ struct fc_unit {
     const struct fc_runq *cls_rq;       /* cls is a class of this one... */
     uint64_t cls_key;                   /* ...for this key */
     struct sch_list park_elem;
+    struct sch_list dom_elem;           /* on dom->parked while parked */
+    unsigned int park_cpu;              /* whose parked list has it */
+    sch_time_t fresh_until;             /* back from its cap: may wait till */
     sch_time_t slept;                   /* asleep since */
     /* Does it use less than its share?  Judged every FC_WINDOW_US: */
     sch_time_t win_start;               /* since then... */
@@ -904,7 +914,9 @@ static bool fc_park(const struct sch_sched *s, struct fc_unit *fu,
     sch_spin_lock(&fd->lock);
     sch_cpumask_set(&fd->parked_on, cpu);
     at = fc_dom_resume_at(fc_priv(s), fd, now);
+    sch_list_add_tail(&fu->dom_elem, &fd->parked);
     sch_spin_unlock(&fd->lock);
+    fu->park_cpu = cpu;
     sooner = sch_list_empty(&pc->parked) || at < pc->next_resume;
     if ( sooner )
         pc->next_resume = at;
@@ -916,10 +928,11 @@ static bool fc_park(const struct sch_sched *s, struct fc_unit *fu,
     return sooner;
 }
 
+/* Off its pCPU's parked list (off its domain's already). */
 static void fc_unpark(const struct sch_sched *s, struct fc_unit *fu,
                       sch_time_t now)
 {
-    SCH_ASSERT(fu->parked);
+    SCH_ASSERT(fu->parked && sch_list_empty(&fu->dom_elem));
     fu->parked = false;
     sch_list_del_init(&fu->park_elem);
     sch_unit_park(s, fu->unit, false, now);
@@ -999,6 +1012,53 @@ static unsigned int fc_idler_out(const struct sch_sched *s,
 }
 
 /*
+ * How long a unit back from its cap may wait for a pCPU that comes free,
+ * rather than take one from a running unit.  It comes back with a quarter
+ * of its bucket (FC_CAP_RESUME_DIV), which a quarter period more of
+ * waiting fills to half: it loses nothing, and the burst that follows
+ * is not one a 100 ms window would see over the cap (with waits of half
+ * a period and more it was, in random shapes: 2 to 4 points).  Taking a
+ * pCPU at once kept capped domains in step: two that came back together
+ * took two pCPUs from an uncapped neighbour that would otherwise have
+ * had a pCPU to itself (two 2-vCPU domains capped at 50 and a hog on 2
+ * pCPUs: the hog got 31.25% of the host where 50 is due).
+ */
+static sch_time_t fc_cap_slack(const struct fc_private *prv)
+{
+    return prv->period / 4;
+}
+
+/*
+ * Should @fu, queued in @rq, wait for a pCPU to come free rather than
+ * take one?  Only while it is fresh from its cap (fc_cap_slack), and a
+ * pCPU of its class but @self runs a capped unit, whose burst ends soon:
+ * with none, nothing would come free sooner than a slice, and it waits
+ * for nothing (a capped domain beside a hog on one pCPU would count that
+ * as waiting, every time).
+ */
+static bool fc_fresh_wait(const struct sch_sched *s, const struct fc_runq *rq,
+                          const struct fc_unit *fu, unsigned int self,
+                          sch_time_t now)
+{
+    uint64_t m;
+
+    if ( now >= fu->fresh_until || fu->cls_rq != rq )
+        return false;
+    m = rq->cls[fu->cls].key & rq->cpus & ~rq->idle;
+    if ( self >= rq->base && self - rq->base < FC_RUNQ_CPUS_MAX )
+        m &= ~((uint64_t)1 << (self - rq->base));
+    for ( ; m; m &= m - 1 )
+    {
+        const struct sch_unit *run = sch_curr_on_cpu(s, rq->base + fc_ctz(m));
+
+        if ( !run->is_idle &&
+             __atomic_load_n(&fc_unit(run)->dom->cap_pct, __ATOMIC_RELAXED) )
+            return true;
+    }
+    return false;
+}
+
+/*
  * @fu was just queued in @rq: have a pCPU run it soon.  An idle pCPU of the
  * runqueue it may use (its own first); else an idle one elsewhere, which
  * steals it.  Else a boosted @fu preempts a pCPU running a unit that is
@@ -1015,7 +1075,6 @@ static void fc_tickle(const struct sch_sched *s, struct fc_runq *rq,
     uint64_t own = (uint64_t)1 << fc_pcpu(s, u->res)->local, far = 0;
     unsigned int i, cpu, best = FC_NO_CLASS;
 
-    (void)now;
     idle = rq->idle & mask & fc_rq_members(s, rq);
     if ( idle )
     {
@@ -1030,6 +1089,9 @@ static void fc_tickle(const struct sch_sched *s, struct fc_runq *rq,
         fc_kick_idler(s, NULL, cpu);
         return;
     }
+    /* Back from its cap: it may wait for a pCPU to come free. */
+    if ( fc_fresh_wait(s, rq, fu, self, now) )
+        return;
     /* Boost off: a waker waits for a slice to end (the tunable's use is
      * to measure what preempting is worth). */
     if ( !fc_priv(s)->boost )
@@ -1265,17 +1327,74 @@ static bool fc_enqueue(const struct sch_sched *s, struct fc_runq *rq,
     return false;
 }
 
-/* Requeue parked units of @cpu whose domain has budget again, and find
- * when the first of those left parked has.  Lock of @cpu's runqueue held. */
+/*
+ * @fd has its budget back: requeue all its units parked on the pCPUs of
+ * @rq (whose lock we hold; its units elsewhere come back by their own
+ * pCPUs' timers).  A capped unit cannot use the credit it would bank
+ * meanwhile, so the least of them comes back level with the frame; the
+ * others keep how far behind that one they were, which is what tells
+ * them apart: the units of a domain share its turns as they share its
+ * weight.
+ */
+static void fc_unpark_dom(const struct sch_sched *s, struct fc_runq *rq,
+                          struct fc_dom *fd, unsigned int cpu, sch_time_t now)
+{
+    struct sch_list back, *pos, *n;
+    uint64_t lag = 0;
+
+    sch_list_init(&back);
+    sch_spin_lock(&fd->lock);
+    sch_list_for_each_safe(pos, n, &fd->parked)
+    {
+        struct fc_unit *fu = sch_list_entry(pos, struct fc_unit, dom_elem);
+
+        if ( fc_pcpu(s, fu->park_cpu)->rq != rq )
+            continue;
+        sch_list_del_init(&fu->dom_elem);
+        sch_list_add_tail(&fu->dom_elem, &back);
+    }
+    sch_spin_unlock(&fd->lock);
+    sch_list_for_each(pos, &back)
+    {
+        struct fc_unit *fu = sch_list_entry(pos, struct fc_unit, dom_elem);
+        uint64_t frame;
+
+        fc_class_of(s, rq, fu);
+        frame = rq->cls[fu->cls].frame;
+        if ( fc_vt_before(fu->vtime, frame) &&
+             fc_vt_before(lag, frame - fu->vtime) )
+            lag = frame - fu->vtime;
+    }
+    sch_list_for_each_safe(pos, n, &back)
+    {
+        struct fc_unit *fu = sch_list_entry(pos, struct fc_unit, dom_elem);
+        uint64_t frame = rq->cls[fu->cls].frame;
+
+        sch_list_del_init(&fu->dom_elem);
+        fc_unpark(s, fu, now);
+        fu->vtime += lag;
+        if ( fc_vt_before(fu->vtime, frame) )
+            fu->vtime = frame;
+        fu->fresh_until = now + fc_cap_slack(fc_priv(s));
+        fc_queue(s, rq, fu, now);
+        fc_tickle(s, rq, fu, cpu, now);
+    }
+}
+
+/* Requeue parked units of @cpu whose domain has budget again (with their
+ * siblings parked elsewhere in the runqueue), and find when the first of
+ * those left parked has.  Lock of @cpu's runqueue held. */
 static void fc_unpark_ready(const struct sch_sched *s, unsigned int cpu,
                             sch_time_t now)
 {
     struct fc_pcpu *pc = fc_pcpu(s, cpu);
-    struct sch_list *pos, *n;
-    bool first = true;
+    struct sch_list *pos;
+    bool first;
 
     SCH_ASSERT_LOCKED(&pc->rq->lock);
-    sch_list_for_each_safe(pos, n, &pc->parked)
+again:
+    first = true;
+    sch_list_for_each(pos, &pc->parked)
     {
         struct fc_unit *fu = sch_list_entry(pos, struct fc_unit, park_elem);
         struct fc_dom *fd = fu->dom;
@@ -1297,13 +1416,9 @@ static void fc_unpark_ready(const struct sch_sched *s, unsigned int cpu,
             first = false;
             continue;
         }
-        fc_unpark(s, fu, now);
-        /* A capped unit cannot use the credit it would bank meanwhile. */
-        fc_class_of(s, pc->rq, fu);
-        if ( fc_vt_before(fu->vtime, pc->rq->cls[fu->cls].frame) )
-            fu->vtime = pc->rq->cls[fu->cls].frame;
-        fc_queue(s, pc->rq, fu, now);
-        fc_tickle(s, pc->rq, fu, cpu, now);
+        /* Siblings further on this list may go too: start over. */
+        fc_unpark_dom(s, pc->rq, fd, cpu, now);
+        goto again;
     }
 }
 
@@ -1608,6 +1723,7 @@ fc_alloc_domdata(const struct sch_sched *s, struct sch_domain *d)
     if ( !fd )
         return NULL;
     sch_spin_lock_init(&fd->lock);
+    sch_list_init(&fd->parked);
     fd->dom = d;
     fd->weight = SCH_WEIGHT_DEFAULT;
     return fd;
@@ -1628,6 +1744,7 @@ fc_alloc_udata(const struct sch_sched *s, struct sch_unit *u, void *dd)
     fu->unit = u;
     fu->dom = dd;
     sch_list_init(&fu->park_elem);
+    sch_list_init(&fu->dom_elem);
     return fu;
 }
 
@@ -1657,6 +1774,9 @@ static void fc_dequeue(const struct sch_sched *s, struct fc_unit *fu)
         fu->parked = false;
         fu->unit->parked = false;
         sch_list_del_init(&fu->park_elem);
+        sch_spin_lock(&fu->dom->lock);
+        sch_list_del_init(&fu->dom_elem);
+        sch_spin_unlock(&fu->dom->lock);
     }
     fu->requeue = false;
     fu->boosted = false;
@@ -1880,6 +2000,7 @@ static void fc_decide(const struct sch_sched *s, struct sch_unit *curr,
     struct fc_runq *rq = pc->rq;
     struct fc_unit *fc = curr->is_idle ? NULL : fc_unit(curr), *next = NULL;
     struct fc_unit *cand;
+    sch_time_t fresh = -1;
     bool keep = false, yielding = false;
     /* Leaving the instance (fc_leave): it runs no unit from now, so Xen's
      * moves of units off it come to an end; its current one is queued
@@ -1932,7 +2053,14 @@ static void fc_decide(const struct sch_sched *s, struct sch_unit *curr,
             fc_set_idle(s, pc, cpu, false);
             return;
         }
-        if ( keep && (!cand || (!yielding && !fc_switch(fc, cand))) )
+        if ( keep && cand && !yielding &&
+             fc_fresh_wait(s, rq, cand, cpu, now) )
+        {
+            /* It waits for a pCPU to come free, till its wait is up. */
+            next = fc;
+            fresh = cand->fresh_until - now;
+        }
+        else if ( keep && (!cand || (!yielding && !fc_switch(fc, cand))) )
             next = fc;
         else if ( cand )
         {
@@ -1982,6 +2110,8 @@ static void fc_decide(const struct sch_sched *s, struct sch_unit *curr,
     fc_advance(rq, next);
     out->task = next->unit;
     out->time = fc_slice(s, next, pc, fc && fc->requeue ? fc : NULL, now);
+    if ( fresh >= 0 && fresh < out->time )
+        out->time = fresh;
     fc_set_running(rq, pc, next);
     fc_set_idle(s, pc, cpu, false);
     if ( !fc && !out->migrated )

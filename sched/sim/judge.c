@@ -49,17 +49,36 @@ static double worst_whole(const struct sim_result *r)
     return worst;
 }
 
+/* Largest spread between the vCPUs of a CPU-bound domain (sim.h:
+ * vcpu_spread): its vCPUs are alike, and each is due the same.  A policy
+ * fair between domains may still starve a vCPU inside one (a guest then
+ * sees one of its CPUs stop). */
+static double worst_vcpus(const struct sim_judge_run *j)
+{
+    double worst = 0;
+    unsigned int d;
+
+    for ( d = 0; d < j->r->nr_domains && d < j->sc->nr_domains; d++ )
+        if ( j->sc->domains[d].workload.type == SIM_WL_CPU )
+            worst = fmax(worst, j->r->domains[d].vcpu_spread);
+    return worst;
+}
+
+#define VCPUS_MAX   0.02
+
 /* ------------------------------------------------------------------ */
 /* Judges                                                              */
 
 /* CPU-bound shapes: each domain within 1% of its share over the run and
- * every 1 s window within 5%. */
+ * every 1 s window within 5%, and its vCPUs within 2% of each other. */
 static bool j_fair(const struct sim_judge_run *j, char *buf, size_t len)
 {
     double whole = worst_whole(j->r), span = sim_worst_span_error(j->r, 10);
+    double vcpus = worst_vcpus(j);
 
-    snprintf(buf, len, "%.2f%%, 1 s %.2f%%", whole * 100, span * 100);
-    return whole <= 0.01 && span <= 0.05;
+    snprintf(buf, len, "%.2f%%, 1 s %.2f%%, vCPUs %.2f%%", whole * 100,
+             span * 100, vcpus * 100);
+    return whole <= 0.01 && span <= 0.05 && vcpus <= VCPUS_MAX;
 }
 
 static int dbl_cmp(const void *a, const void *b)
@@ -117,21 +136,24 @@ static bool j_scale(const struct sim_judge_run *j, char *buf, size_t len)
 
 /* Caps beside uncapped domains: no 100 ms window above cap + 1 point,
  * every domain within 2% of its share (a capped one's is min(cap, fair)),
- * and no pCPU idle while a unit waited over 1 ms (idle_audit_us). */
+ * no pCPU idle while a unit waited over 1 ms (idle_audit_us), and the
+ * vCPUs of each domain within 2% of each other. */
 static bool j_caps(const struct sim_judge_run *j, char *buf, size_t len)
 {
     const struct sim_result *r = j->r;
-    double over = -100;
+    double over = -100, vcpus = worst_vcpus(j);
     unsigned int d;
 
     for ( d = 0; d < r->nr_domains; d++ )
         if ( r->domains[d].cap_pct )
             over = fmax(over, r->domains[d].cap_window_max_pct -
                               r->domains[d].cap_pct);
-    snprintf(buf, len, "window %+.2f pt, %.2f%% off, idle %.3f ms", over,
-             worst_whole(r) * 100, r->idle_while_waiting_ns / 1e6);
+    snprintf(buf, len, "window %+.2f pt, %.2f%% off, idle %.3f ms, "
+             "vCPUs %.2f%%", over, worst_whole(r) * 100,
+             r->idle_while_waiting_ns / 1e6, vcpus * 100);
     return over <= 1 && worst_whole(r) <= 0.02 &&
-           j->sc->idle_audit_ns && r->idle_while_waiting_ns == 0;
+           j->sc->idle_audit_ns && r->idle_while_waiting_ns == 0 &&
+           vcpus <= VCPUS_MAX;
 }
 
 /* The domain a latency row is about: the first of the scenario. */
@@ -245,9 +267,9 @@ static bool gain(const struct sim_judge_run *j, char *buf, size_t len)
 /* ------------------------------------------------------------------ */
 /* The rows                                                            */
 
-#define FAIR    "each <= 1% over the run, every 1 s window <= 5%"
+#define FAIR    "each <= 1% over the run, every 1 s window <= 5%, vCPUs <= 2% apart"
 #define SCALE   "p99 <= 5%, max <= 10%, each weight's mean <= 2%"
-#define CAPS    "no window > cap + 1 pt, all within 2%, idle 0"
+#define CAPS    "no window > cap + 1 pt, all within 2%, idle 0, vCPUs <= 2% apart"
 #define REQ     "wake p99 <= 1 ms, response p99 <= 2 x M/D/1; its due, all theirs"
 
 const struct sim_judge_row sim_judge_rows[] = {
@@ -293,6 +315,10 @@ const struct sim_judge_row sim_judge_rows[] = {
       0, 0, j_caps },
     { "caps", "12 capped at 25 + a hog, a runqueue each",
       "compare/caps-hog-4.yaml", CAPS, 1, 0, j_caps },
+    { "caps", "2 x 2 vCPUs capped at 50 + a hog, 2 pCPUs",
+      "compare/caps-step-2.yaml", CAPS, 0, 0, j_caps },
+    { "caps", "3 vCPUs capped at 25 beside others, 1 pCPU",
+      "compare/caps-turns-1.yaml", CAPS, 0, 0, j_caps },
     { "latency", "request 40% beside a hog, 1 pCPU",
       "compare/request-1.yaml", REQ, 0, 0, j_request },
     { "latency", "request beside 7 hog vCPUs, 4 pCPUs",

@@ -282,6 +282,8 @@ int sim_report_json(FILE *f, const struct sim_result *r)
             rep_json_pct(&o, "response_time_ns", &d->response);
         rep_puts(&o, ",\"cap_window_max_pct\":");
         rep_json_num(&o, d->cap_window_max_pct);
+        rep_puts(&o, ",\"vcpu_spread\":");
+        rep_json_num(&o, d->vcpu_spread);
         rep_printf(&o, ",\"context_switches\":%" PRIu64,
                    d->context_switches);
         if ( d->bursts.count || d->sleeps.count )

@@ -107,6 +107,23 @@ static void hist_spread(const struct sim_hist *h, sch_time_t sum,
 /* ------------------------------------------------------------------ */
 /* Results                                                            */
 
+static double vcpu_spread(const struct sim_dom *d)
+{
+    sch_time_t lo = 0, hi = 0;
+    unsigned int j;
+
+    for ( j = 0; j < d->spec->vcpus; j++ )
+    {
+        sch_time_t ns = d->vcpus[j].ns;
+
+        if ( !j || ns < lo )
+            lo = ns;
+        if ( ns > hi )
+            hi = ns;
+    }
+    return hi > 0 ? (double)(hi - lo) / (double)hi : 0;
+}
+
 int sim_result(struct sim *sim, struct sim_result *out)
 {
     const struct sim_scenario *sc = sim->sc;
@@ -160,6 +177,7 @@ int sim_result(struct sim *sim, struct sim_result *out)
         r->cap_pct = d->spec->cap_pct;
         r->cpu_ns = d->cpu_ns;
         r->share = host_ns ? (double)d->cpu_ns / (double)host_ns : 0;
+        r->vcpu_spread = vcpu_spread(d);
         hist_percentiles(&d->wake_lat, &r->wake_latency);
         hist_percentiles(&d->response, &r->response);
         r->context_switches = d->switches;

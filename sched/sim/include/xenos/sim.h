@@ -318,6 +318,9 @@ struct sim_dom_result {
     struct sim_percentiles wake_latency;
     struct sim_percentiles response;    /* request workloads */
     double cap_window_max_pct;  /* most used in one window, % of a pCPU */
+    /* (most - least) / most of what its vCPUs ran: how evenly a domain's
+     * vCPUs were served (0 with one vCPU, or none ran) */
+    double vcpu_spread;
     uint64_t context_switches;  /* times a vCPU of it was switched in */
     struct sim_spread bursts, sleeps;   /* all its vCPUs' */
 };
