@@ -589,6 +589,16 @@ void exp_rrd_get_stats(const struct exp_rrd *r, struct exp_rrd_stats *st)
     *st = r->st;
 }
 
+/* ":@v", or ":U" unless @known, appended at *@n in @buf (nothing once
+ * *@n is past @len: the caller sees it there). */
+static void rrdx_val(char *buf, size_t len, int *n, bool known, uint64_t v)
+{
+    if ( *n < 0 || (size_t)*n >= len )
+        return;
+    *n += known ? snprintf(buf + *n, len - (size_t)*n, ":%" PRIu64, v)
+                : snprintf(buf + *n, len - (size_t)*n, ":U");
+}
+
 /*
  * "ts:cpu_ns:mem", the rates (rrdx_counters), the cap and the weight,
  * waiting and throttled time, the peak window and the window counts
@@ -606,33 +616,22 @@ static int rrdx_values(char *buf, size_t len, const char *ts,
                      mem_bytes);
     unsigned int i;
 
-    for ( i = 0; i < RRDX_NR_COUNTERS && n >= 0 && (size_t)n < len; i++ )
+    for ( i = 0; i < RRDX_NR_COUNTERS; i++ )
     {
         uint64_t v;
 
         if ( !rrdx_is_rate(i) )
             continue;
         memcpy(&v, (const char *)u + rrdx_counters[i].off, sizeof(v));
-        n += snprintf(buf + n, len - (size_t)n, ":%" PRIu64, v);
+        rrdx_val(buf, len, &n, true, v);
     }
-    if ( n >= 0 && (size_t)n < len )
-        n += weight ? snprintf(buf + n, len - (size_t)n, ":%" PRIu32 ":%"
-                               PRIu32, cap_pct, weight)
-                    : snprintf(buf + n, len - (size_t)n, ":U:U");
-    if ( n >= 0 && (size_t)n < len )
-        n += sched_stats ? snprintf(buf + n, len - (size_t)n, ":%" PRIu64
-                                    ":%" PRIu64, u->wait_ns,
-                                    u->throttled_ns)
-                         : snprintf(buf + n, len - (size_t)n, ":U:U");
-    if ( n >= 0 && (size_t)n < len )
-        n += sched_stats && peak_pct
-             ? snprintf(buf + n, len - (size_t)n, ":%" PRIu32, *peak_pct)
-             : snprintf(buf + n, len - (size_t)n, ":U");
-    if ( n >= 0 && (size_t)n < len )
-        n += sched_stats ? snprintf(buf + n, len - (size_t)n, ":%" PRIu64
-                                    ":%" PRIu64, u->capped_windows,
-                                    u->over_cap_windows)
-                         : snprintf(buf + n, len - (size_t)n, ":U:U");
+    rrdx_val(buf, len, &n, weight, cap_pct);
+    rrdx_val(buf, len, &n, weight, weight);
+    rrdx_val(buf, len, &n, sched_stats, u->wait_ns);
+    rrdx_val(buf, len, &n, sched_stats, u->throttled_ns);
+    rrdx_val(buf, len, &n, sched_stats && peak_pct, peak_pct ? *peak_pct : 0);
+    rrdx_val(buf, len, &n, sched_stats, u->capped_windows);
+    rrdx_val(buf, len, &n, sched_stats, u->over_cap_windows);
     return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
 }
 

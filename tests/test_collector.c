@@ -711,10 +711,14 @@ START_TEST(test_collector_window_counts)
         d2 = acct_collector_find(c, U2);                                \
         t = acct_collector_find_tenant(c, "acme");                      \
     } while ( 0 )
+#define CK_WIN(u, capped, over)                                         \
+    do {                                                                \
+        ck_assert_uint_eq((u).capped_windows, (capped));                \
+        ck_assert_uint_eq((u).over_cap_windows, (over));                \
+    } while ( 0 )
     w[0][ACCT_NR_WINDOWS - 1] = 50;     /* before we looked: not ours */
     SAMPLE(1);
-    ck_assert_uint_eq(d1->total.capped_windows, 0);
-    ck_assert_uint_eq(d1->total.over_cap_windows, 0);
+    CK_WIN(d1->total, 0, 0);
     /* acme-1 at cap 30: 8 at most 100%, 1 at most 102% (held), 1 at most
      * 105% (over); acme-2 uncapped, 10 above one pCPU: not capped */
     w[0][5] += 8;
@@ -722,12 +726,9 @@ START_TEST(test_collector_window_counts)
     w[0][7] += 1;
     w[1][ACCT_NR_WINDOWS - 1] += 10;
     SAMPLE(2);
-    ck_assert_uint_eq(d1->delta.capped_windows, 10);
-    ck_assert_uint_eq(d1->delta.over_cap_windows, 1);
-    ck_assert_uint_eq(d2->delta.capped_windows, 0);
-    ck_assert_uint_eq(d2->delta.over_cap_windows, 0);
-    ck_assert_uint_eq(t->delta.capped_windows, 10);
-    ck_assert_uint_eq(t->delta.over_cap_windows, 1);
+    CK_WIN(d1->delta, 10, 1);
+    CK_WIN(d2->delta, 0, 0);
+    CK_WIN(t->delta, 10, 1);
     /* acme-2 capped at 50 now: 8 at most 98%, 2 at most 125% (over);
      * acme-1: 9 at most 100%, 1 above 150% (over) */
     cap[1] = 50;
@@ -736,13 +737,10 @@ START_TEST(test_collector_window_counts)
     w[0][5] += 9;
     w[0][ACCT_NR_WINDOWS - 1] += 1;
     SAMPLE(3);
-    ck_assert_uint_eq(d1->delta.over_cap_windows, 1);
-    ck_assert_uint_eq(d2->delta.capped_windows, 10);
-    ck_assert_uint_eq(d2->delta.over_cap_windows, 2);
-    ck_assert_uint_eq(t->delta.capped_windows, 20);
-    ck_assert_uint_eq(t->delta.over_cap_windows, 3);
-    ck_assert_uint_eq(t->total.capped_windows, 30);
-    ck_assert_uint_eq(t->total.over_cap_windows, 4);
+    CK_WIN(d1->delta, 10, 1);
+    CK_WIN(d2->delta, 10, 2);
+    CK_WIN(t->delta, 20, 3);
+    CK_WIN(t->total, 30, 4);
     ck_assert_int_eq(acct_collector_checkpoint(c), 0);
     acct_collector_free(c);
 
@@ -750,12 +748,10 @@ START_TEST(test_collector_window_counts)
     ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
     w[1][10] += 1;                      /* at most 150% of 50: over */
     SAMPLE(4);
-    ck_assert_uint_eq(d1->total.capped_windows, 20);
-    ck_assert_uint_eq(d1->total.over_cap_windows, 2);
-    ck_assert_uint_eq(d2->total.capped_windows, 11);
-    ck_assert_uint_eq(d2->total.over_cap_windows, 3);
-    ck_assert_uint_eq(t->total.capped_windows, 31);
-    ck_assert_uint_eq(t->total.over_cap_windows, 5);
+    CK_WIN(d1->total, 20, 2);
+    CK_WIN(d2->total, 11, 3);
+    CK_WIN(t->total, 31, 5);
+#undef CK_WIN
 #undef SAMPLE
     acct_collector_free(c);
     acct_sample_free(&s);

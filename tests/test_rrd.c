@@ -392,8 +392,12 @@ END_TEST
 
 /*
  * Waiting and throttled time as rates (ns per s), per domain and tenant,
- * where the host counts them; unknown, not 0, for a domain whose host does
- * not (and for a tenant none of whose domains has them).
+ * where the host counts them; so is conformance: a domain's peak window
+ * (% of one pCPU) and its windows under a cap and over it as rates
+ * (windows per s), and the tenant's windows, but no tenant peak (a sum or
+ * max of its domains' would not be one).  All unknown, not 0, for a
+ * domain whose host does not count (and for a tenant none of whose
+ * domains does).
  */
 START_TEST(test_rrd_contention_stored)
 {
@@ -406,7 +410,7 @@ START_TEST(test_rrd_contention_stored)
         { U1, "web-1", "acme", SEC, 0, 0, GIB, 0, 0, 0, 0 },
         { U2, "stock", NULL, SEC, 0, 0, GIB, 0, 0, 0, 0 },
     };
-    struct sched_in sched[2] = { { true, SEC, 0, 0, { 0 } },
+    struct sched_in sched[2] = { { true, SEC, 0, 30, { 0 } },
                                  { false, 0, 0, 0, { 0 } } };
     unsigned int k;
 
@@ -420,56 +424,6 @@ START_TEST(test_rrd_contention_stored)
         feed_sched = NULL;
         sched[0].wait_ns += 1000000000ull;      /* 0.2 s a second */
         sched[0].throttled_ns += 3500000000ull; /* 0.7 s a second */
-    }
-    exp_rrd_close(r);
-    acct_collector_free(c);
-    acct_sample_free(&s);
-    fetch_four(a, b, t, u);
-    for ( k = 2; k <= 5; k++ )
-    {
-        uint64_t ts = t0_s + 5 * k;
-
-        ck_assert_double_eq_tol(fetched(a, "wait_ns", ts), 2e8, 1e-3);
-        ck_assert_double_eq_tol(fetched(a, "throttled_ns", ts), 7e8, 1e-3);
-        ck_assert_double_eq_tol(fetched(t, "wait_ns", ts), 2e8, 1e-3);
-        ck_assert(isnan(fetched(b, "wait_ns", ts)));
-        ck_assert(isnan(fetched(b, "throttled_ns", ts)));
-        ck_assert(isnan(fetched(u, "wait_ns", ts)));
-        ck_assert_double_eq_tol(fetched(b, "cpu", ts), 0, 1e-9);
-    }
-}
-END_TEST
-
-/*
- * Conformance: a domain's peak window (% of one pCPU) and its windows
- * under a cap and over it as rates (windows per s), per domain and the
- * windows per tenant; the tenant has no peak (a sum or max of its
- * domains' would not be one), and a domain whose host does not count
- * has none of the three: unknown, not 0.
- */
-START_TEST(test_rrd_conformance_stored)
-{
-    struct acct_collector *c;
-    struct acct_sample s;
-    struct exp_rrd *r;
-    char err[256] = "", a[1 << 14], b[1 << 14], t[1 << 14];
-    char u[1 << 14];
-    struct dom_in in[2] = {
-        { U1, "web-1", "acme", SEC, 0, 0, GIB, 0, 0, 0, 0 },
-        { U2, "stock", NULL, SEC, 0, 0, GIB, 0, 0, 0, 0 },
-    };
-    struct sched_in sched[2] = { { true, 0, 0, 30, { 0 } },
-                                 { false, 0, 0, 0, { 0 } } };
-    unsigned int k;
-
-    acct_sample_init(&s);
-    ck_assert_int_eq(acct_collector_alloc(&c, ckpt, err, sizeof(err)), 0);
-    ck_assert_int_eq(exp_rrd_open(&r, rdir, NULL, 5, err, sizeof(err)), 0);
-    for ( k = 0; k < 6; k++ )
-    {
-        feed_sched = sched;
-        feed(c, &s, r, t0_s + 5 * k, in, 2);
-        feed_sched = NULL;
         /* each 5 s at cap 30: 40 windows at most 100% of it and 10 at
          * most 105% (31.5% of a pCPU: 32), those 10 over the cap */
         sched[0].windows[5] += 40;
@@ -481,19 +435,36 @@ START_TEST(test_rrd_conformance_stored)
     fetch_four(a, b, t, u);
     for ( k = 2; k <= 5; k++ )
     {
+        /* file, DS, value (NAN: unknown) */
+        const struct {
+            const char *out, *ds;
+            double want;
+        } want[] = {
+            { a, "wait_ns", 2e8 }, { a, "throttled_ns", 7e8 },
+            { t, "wait_ns", 2e8 }, { b, "cpu", 0 },
+            { a, "peak_window_pct", 32 }, { a, "capped_windows", 10 },
+            { a, "over_cap_windows", 2 }, { t, "capped_windows", 10 },
+            { t, "over_cap_windows", 2 }, { t, "peak_window_pct", NAN },
+            { b, "wait_ns", NAN }, { b, "throttled_ns", NAN },
+            { b, "peak_window_pct", NAN }, { b, "capped_windows", NAN },
+            { b, "over_cap_windows", NAN }, { u, "wait_ns", NAN },
+            { u, "over_cap_windows", NAN },
+        };
         uint64_t ts = t0_s + 5 * k;
+        unsigned int i;
 
-        ck_assert_double_eq_tol(fetched(a, "peak_window_pct", ts), 32, 1e-9);
-        ck_assert_double_eq_tol(fetched(a, "capped_windows", ts), 10, 1e-9);
-        ck_assert_double_eq_tol(fetched(a, "over_cap_windows", ts), 2, 1e-9);
-        ck_assert_double_eq_tol(fetched(t, "capped_windows", ts), 10, 1e-9);
-        ck_assert_double_eq_tol(fetched(t, "over_cap_windows", ts), 2, 1e-9);
-        ck_assert(isnan(fetched(t, "peak_window_pct", ts)));
-        ck_assert(isnan(fetched(b, "peak_window_pct", ts)));
-        ck_assert(isnan(fetched(b, "capped_windows", ts)));
-        ck_assert(isnan(fetched(b, "over_cap_windows", ts)));
-        ck_assert(isnan(fetched(u, "over_cap_windows", ts)));
-        ck_assert_double_eq_tol(fetched(b, "cpu", ts), 0, 1e-9);
+        for ( i = 0; i < sizeof(want) / sizeof(want[0]); i++ )
+        {
+            double got = fetched(want[i].out, want[i].ds, ts);
+
+            ck_assert_msg(isnan(want[i].want) ? isnan(got)
+                                              : fabs(got - want[i].want) <
+                                                1e-3,
+                          "%s of file %c at +%us: %g, not %g", want[i].ds,
+                          want[i].out == a ? 'a' : want[i].out == b ? 'b'
+                          : want[i].out == t ? 't' : 'u', 5 * k, got,
+                          want[i].want);
+        }
     }
 }
 END_TEST
@@ -1239,7 +1210,6 @@ static Suite *rrd_suite(void)
     tcase_add_test(tc, test_rrd_fetch_reads_rates);
     tcase_add_test(tc, test_rrd_cap_and_weight_stored);
     tcase_add_test(tc, test_rrd_contention_stored);
-    tcase_add_test(tc, test_rrd_conformance_stored);
     tcase_add_loop_test(tc, test_rrd_old_file_gets_cap, 0, 3);
     tcase_add_test(tc, test_rrd_creation_budget_spreads);
     tcase_add_test(tc, test_rrd_hostile_names_safe_and_found);

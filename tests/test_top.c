@@ -304,6 +304,20 @@ START_TEST(test_top_summary_without_pcpus)
 }
 END_TEST
 
+/* The line of the row named @name (a tenant or a domain) under @l. */
+static void row_line(const struct top_row *r, size_t nr, const char *name,
+                     const struct top_layout *l, char *line, size_t len)
+{
+    size_t i;
+
+    for ( i = 0; i < nr; i++ )
+        if ( !strcmp(r[i].dom < 0 ? m.tenants[r[i].tenant].name
+                                  : m.doms[r[i].dom].name, name) )
+            break;
+    ck_assert_msg(i < nr, "no row %s", name);
+    ck_assert_int_eq(top_format_row(&m, &v, &r[i], l, line, len), 0);
+}
+
 /* Waiting and throttled time where the host counts them, "-" where it
  * does not (globex) or the daemon is of old (initech): never a 0 that
  * nobody measured. */
@@ -321,7 +335,7 @@ START_TEST(test_top_contention_columns)
     struct top_layout l;
     struct top_row *r;
     char line[1024], head[1024];
-    size_t nr, i, k, off;
+    size_t nr, k, off;
 
     top_fit(&l, &m, 0, false);
     ck_assert_int_eq(top_format_header(&l, head, sizeof(head)), 0);
@@ -333,14 +347,7 @@ START_TEST(test_top_contention_columns)
     {
         char wcol[16], tcol[16];
 
-        for ( i = 0; i < nr; i++ )
-            if ( !strcmp(r[i].dom < 0 ? m.tenants[r[i].tenant].name
-                                      : m.doms[r[i].dom].name,
-                         want[k].name) )
-                break;
-        ck_assert_msg(i < nr, "no row %s", want[k].name);
-        ck_assert_int_eq(top_format_row(&m, &v, &r[i], &l, line,
-                                        sizeof(line)), 0);
+        row_line(r, nr, want[k].name, &l, line, sizeof(line));
         ck_assert_int_eq(sscanf(line + off, "%15s %15s", wcol, tcol), 2);
         ck_assert_msg(!strcmp(wcol, want[k].wait) &&
                       !strcmp(tcol, want[k].thr), "%s: %s %s in \"%s\"",
@@ -391,7 +398,7 @@ START_TEST(test_top_conformance_columns)
     struct top_layout l;
     struct top_row *r;
     char line[1024], head[1024], peak[16], over[16];
-    size_t nr, i, k;
+    size_t nr, k;
 
     top_fit(&l, &m, 0, false);
     ck_assert_int_eq(top_format_header(&l, head, sizeof(head)), 0);
@@ -399,14 +406,7 @@ START_TEST(test_top_conformance_columns)
     ck_assert_int_eq(top_rows(&m, &v, &r, &nr), 0);
     for ( k = 0; k < sizeof(want) / sizeof(want[0]); k++ )
     {
-        for ( i = 0; i < nr; i++ )
-            if ( !strcmp(r[i].dom < 0 ? m.tenants[r[i].tenant].name
-                                      : m.doms[r[i].dom].name,
-                         want[k].name) )
-                break;
-        ck_assert_msg(i < nr, "no row %s", want[k].name);
-        ck_assert_int_eq(top_format_row(&m, &v, &r[i], &l, line,
-                                        sizeof(line)), 0);
+        row_line(r, nr, want[k].name, &l, line, sizeof(line));
         cell_under(head, line, "PEAK%", peak, sizeof(peak));
         cell_under(head, line, "OVER", over, sizeof(over));
         ck_assert_msg(!strcmp(peak + strspn(peak, " "), want[k].peak) &&
