@@ -305,6 +305,7 @@ static int top_parse_tenant(struct top_model *m, char **f, unsigned int n)
 static int top_parse_dom(struct top_model *m, char **f, unsigned int n)
 {
     struct top_dom *d = &m->doms[m->nr_doms];
+    uint64_t peak = 0;
 
     *d = (struct top_dom){
         .tenant = top_tty(f[1]),
@@ -321,8 +322,6 @@ static int top_parse_dom(struct top_model *m, char **f, unsigned int n)
         .net_kibps = top_kibps(f[12], f[13]),
         .error = strcmp(f[14], "0") != 0,
     };
-    uint64_t peak = 0;
-
     d->sched_stats = top_pct_field(f, n, 16, &d->wait_pct) &&
                      top_pct_field(f, n, 17, &d->thr_pct);
     d->has_peak = top_count_field(f, n, 18, &peak);
