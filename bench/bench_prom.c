@@ -300,7 +300,7 @@ int main(int argc, char **argv)
     acct_sample_init(&s);
     info.sample_unix_ns = clock_ns(CLOCK_REALTIME);
     txt_buf_init(&b);
-    if ( sched )
+    if ( sched && !dump )
     {
         /* the baseline: the same domains on a stock scheduler */
         c = collect(&s, n, ckpt, false);
