@@ -419,6 +419,24 @@ static bool sched_counters_restarted(const struct acct_domain *d,
     return false;
 }
 
+/*
+ * Count @n windows of @d's that closed in bucket @b into @u.  They were
+ * judged against the cap in force when each closed; the cap the sample
+ * reports is the one of the whole interval, but for windows that closed
+ * between the last sample and xenosd setting a new cap just after it.
+ * An uncapped domain's windows are against one pCPU: none is capped.
+ */
+static void window_counts(struct acct_usage *u, const struct acct_domain *d,
+                          unsigned int b, uint64_t n)
+{
+    if ( !d->sched_cap_pct )
+        return;
+    u->capped_windows += n;
+    if ( b >= ACCT_NR_WINDOWS - 1 ||
+         acct_window_le_pct[b] > ACCT_WINDOW_OVER_CAP_PCT )
+        u->over_cap_windows += n;
+}
+
 /* Account one domain of a sample taken @dt_ns after the last one. */
 static int update_dom(struct acct_collector *c, const struct acct_domain *d,
                       const char *tenant_name, uint64_t now_ns,
@@ -542,7 +560,10 @@ static int update_dom(struct acct_collector *c, const struct acct_domain *d,
         for ( b = 0; b < ACCT_NR_WINDOWS; b++ )
         {
             if ( d->windows[b] > rec->win_last[b] && !baseline )
+            {
                 top = b;
+                window_counts(&u, d, b, d->windows[b] - rec->win_last[b]);
+            }
             if ( d->windows[b] >= rec->win_last[b] || fresh )
                 rec->win_last[b] = d->windows[b];
         }

@@ -5,8 +5,12 @@
  * the main thread keeps updating once a second as xenosd would (its
  * update times show whether scrapes disturb sampling).
  *
- *   bench_prom [--domains N] [--seconds S] [--connections C] [--dump]
+ *   bench_prom [--domains N] [--seconds S] [--connections C] [--sched]
+ *              [--dump]
  * --dump writes the text to stdout instead (to look at, or for promtool).
+ * --sched: the domains' scheduler counts (fcredit's host: waiting and
+ * throttled time, every other domain capped, its 100 ms windows), and
+ * the render is timed against the same domains without, in the same run.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -55,8 +59,10 @@ static const char *tenant_of(void *ctx, const struct acct_domain *d)
     return t[d->domid % 8][0] == '-' ? NULL : t[d->domid % 8];
 }
 
-/* @n domains like a busy host's: 2..5 vCPUs, a disk, a NIC. */
-static void make_sample(struct acct_sample *s, unsigned int n, uint64_t t)
+/* @n domains like a busy host's: 2..5 vCPUs, a disk, a NIC; with
+ * @sched, the counters of a scheduler that counts (fcredit's). */
+static void make_sample(struct acct_sample *s, unsigned int n, uint64_t t,
+                        bool sched)
 {
     unsigned int i, v;
     char name[64];
@@ -92,7 +98,67 @@ static void make_sample(struct acct_sample *s, unsigned int n, uint64_t t)
         d->vifs[0].tx_bytes = cpu * 2;
         d->vifs[0].rx_pkts = cpu / 1000;
         d->vifs[0].tx_pkts = cpu / 1500;
+        if ( !sched )
+            continue;
+        d->sched_stats = true;
+        d->wait_ns = cpu / 5;
+        d->throttled_ns = i % 2 ? cpu / 3 : 0;
+        d->sched_cap_pct = i % 2 ? 50 : 0;
+        /* a window every 100 ms since boot, most at the cap, some over */
+        d->windows[5] = t / 100000000u - i % 3;
+        d->windows[7] = i % 3;
     }
+}
+
+/* Best of 10 renderings of @c into @b, ns. */
+static uint64_t best_render_ns(struct txt_buf *b, struct acct_collector *c,
+                               const struct exp_info *info)
+{
+    uint64_t best = UINT64_MAX;
+    unsigned int i;
+
+    for ( i = 0; i < 10; i++ )
+    {
+        uint64_t t0 = clock_ns(CLOCK_MONOTONIC), t;
+
+        txt_buf_reset(b);
+        exp_prom_render(b, SNAP(c), info);
+        t = clock_ns(CLOCK_MONOTONIC) - t0;
+        best = t < best ? t : best;
+    }
+    return best;
+}
+
+/* Series (lines that are no comment) in @b. */
+static size_t series_of(const struct txt_buf *b)
+{
+    size_t i, n = 0;
+
+    for ( i = 0; i < b->len; i++ )
+        n += b->p[i] == '\n' && i + 1 < b->len && b->p[i + 1] != '#';
+    return n;
+}
+
+/* A collector of @n domains through two samples, its checkpoint at
+ * @ckpt; NULL (said) on failure. */
+static struct acct_collector *collect(struct acct_sample *s, unsigned int n,
+                                      const char *ckpt, bool sched)
+{
+    struct acct_collector *c;
+    char err[256] = "";
+    unsigned int i;
+
+    if ( acct_collector_alloc(&c, ckpt, err, sizeof(err)) )
+    {
+        fprintf(stderr, "bench_prom: %s\n", err);
+        return NULL;
+    }
+    for ( i = 0; i < 2; i++ )
+    {
+        make_sample(s, n, (100 + 5 * i) * SEC, sched);
+        acct_collector_update(c, s, tenant_of, NULL);
+    }
+    return c;
 }
 
 struct wrk_result {
@@ -193,6 +259,7 @@ int main(int argc, char **argv)
         { "seconds", required_argument, NULL, 's' },
         { "connections", required_argument, NULL, 'c' },
         { "dump", no_argument, NULL, 'd' },
+        { "sched", no_argument, NULL, 'S' },
         { NULL, 0, NULL, 0 },
     };
     unsigned int n = 1000, seconds = 5, conns = 4;
@@ -201,14 +268,14 @@ int main(int argc, char **argv)
                              .interval_ms = 1000, .intervals = 2,
                              .sample_duration_ns = 1000000 };
     char dir[] = "/tmp/xenos-bench-prom-XXXXXX", ckpt[64], err[256] = "";
-    uint64_t best_render = UINT64_MAX, best_gz = UINT64_MAX;
+    uint64_t best_render = UINT64_MAX, best_gz = UINT64_MAX, base_render;
     uint64_t best_upd = UINT64_MAX;
     struct acct_collector *c;
     struct acct_sample s;
     struct txt_buf b;
     struct exp_prom *p;
-    size_t gz_len = 0, series = 0;
-    bool dump = false;
+    size_t gz_len = 0, series = 0, base_series;
+    bool dump = false, sched = false;
     int opt;
 
     while ( (opt = getopt_long(argc, argv, "", opts, NULL)) != -1 )
@@ -221,6 +288,8 @@ int main(int argc, char **argv)
             conns = (unsigned int)atoi(optarg);
         else if ( opt == 'd' )
             dump = true;
+        else if ( opt == 'S' )
+            sched = true;
         else
             return 2;
     }
@@ -229,28 +298,26 @@ int main(int argc, char **argv)
         return 1;
     snprintf(ckpt, sizeof(ckpt), "%s/checkpoint", dir);
     acct_sample_init(&s);
-    if ( acct_collector_alloc(&c, ckpt, err, sizeof(err)) )
-    {
-        fprintf(stderr, "bench_prom: %s\n", err);
-        return 1;
-    }
-    for ( i = 0; i < 2; i++ )
-    {
-        make_sample(&s, n, (100 + 5 * i) * SEC);
-        acct_collector_update(c, &s, tenant_of, NULL);
-    }
     info.sample_unix_ns = clock_ns(CLOCK_REALTIME);
-
     txt_buf_init(&b);
-    for ( i = 0; i < 10; i++ )
+    if ( sched && !dump )
     {
-        uint64_t t0 = clock_ns(CLOCK_MONOTONIC), t;
-
-        txt_buf_reset(&b);
-        exp_prom_render(&b, SNAP(c), &info);
-        t = clock_ns(CLOCK_MONOTONIC) - t0;
-        best_render = t < best_render ? t : best_render;
+        /* the baseline: the same domains on a stock scheduler */
+        c = collect(&s, n, ckpt, false);
+        if ( !c )
+            return 1;
+        best_render = best_render_ns(&b, c, &info);
+        series = series_of(&b);
+        acct_collector_free(c);
+        unlink(ckpt);
+        printf("baseline, no scheduler counters: %zu series, render %.2f ms "
+               "(best of 10)\n", series, best_render / 1e6);
     }
+    c = collect(&s, n, ckpt, sched);
+    if ( !c )
+        return 1;
+    base_render = best_render;
+    best_render = best_render_ns(&b, c, &info);
     for ( i = 0; i < 5; i++ )
     {
         uLongf len = compressBound((uLong)b.len) + 32;
@@ -276,10 +343,15 @@ int main(int argc, char **argv)
         fwrite(b.p, 1, b.len, stdout);
         goto out;
     }
-    for ( i = 0; i < b.len; i++ )
-        series += b.p[i] == '\n' && i + 1 < b.len && b.p[i + 1] != '#';
+    base_series = series;
+    series = series_of(&b);
     printf("domains %u: text %zu bytes (%zu series), render %.2f ms "
            "(best of 10)\n", n, b.len, series, best_render / 1e6);
+    if ( sched )
+        printf("scheduler counters: %zu series more (x%.3f), render "
+               "x%.3f the baseline's\n", series - base_series,
+               (double)series / (double)base_series,
+               (double)best_render / (double)base_render);
     printf("gzip level 1: %zu bytes (ratio %.1f), %.2f ms (best of 5)\n",
            gz_len, (double)b.len / (double)gz_len, best_gz / 1e6);
 

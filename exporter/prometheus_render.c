@@ -329,12 +329,15 @@ enum prom_rec {
 };
 
 /* ...and what the value is: a uint32 or uint64 as it is, a uint32
- * percentage as a ratio (prom_put_pct), an int as 1 when not 0. */
+ * percentage as a ratio (prom_put_pct), an int as 1 when not 0; with
+ * PROM_SCHED or'ed in, counted by the host's scheduler, so only where it
+ * counts (sched_stats), as the SCHED counters of counters.def. */
 enum prom_kind {
     PROM_U32,
     PROM_U64,
     PROM_PCT,
     PROM_NONZERO,
+    PROM_SCHED = 0x10,
 };
 
 /*
@@ -348,8 +351,11 @@ static void prom_field(struct prom_r *r, enum prom_rec rec, const char *name,
 {
     const char *prefix = rec == PROM_DOM ? "xenos_domain_" : "xenos_tenant_";
     uint32_t n = rec == PROM_DOM ? r->nr : r->c->nr_tenants, k, v32;
+    const bool sched = (kind & PROM_SCHED) != 0;
     uint64_t v64;
     int vint;
+
+    kind &= ~PROM_SCHED;
 
     prom_family(r->b, prefix, name, type, help);
     for ( k = 0; k < n; k++ )
@@ -358,9 +364,16 @@ static void prom_field(struct prom_r *r, enum prom_rec rec, const char *name,
                          : rec == PROM_TENANT ? (const char *)&r->c->tenants[k]
                                               : (const char *)&r->tsum[k];
         size_t len;
-        const char *l = rec == PROM_DOM ? prom_dlab(r, k, &len)
-                                        : prom_tlab(r, k, &len);
+        const char *l;
 
+        /* Not counted by this host's scheduler: no series, as for the
+         * SCHED counters (prom_usage_families). */
+        if ( sched &&
+             !(rec == PROM_DOM ? r->doms[k]->sched_stats
+                               : rec == PROM_TENANT &&
+                                 r->c->tenants[k].sched_stats) )
+            continue;
+        l = rec == PROM_DOM ? prom_dlab(r, k, &len) : prom_tlab(r, k, &len);
         prom_series(r->b, prefix, name, l, len);
         txt_puts(r->b, "} ");
         switch ( kind )
@@ -380,6 +393,8 @@ static void prom_field(struct prom_r *r, enum prom_rec rec, const char *name,
         case PROM_NONZERO:
             memcpy(&vint, base + off, sizeof(vint));
             txt_putc(r->b, vint ? '1' : '0');
+            break;
+        default:
             break;
         }
         txt_putc(r->b, '\n');
@@ -492,6 +507,12 @@ static void prom_domains(struct prom_r *r)
     prom_field(r, PROM_DOM, "cap_ratio", "gauge",
                "CPU cap in force in pCPUs (1 = one whole pCPU; 0 = none).",
                offsetof(struct acct_dom, cap_pct), PROM_PCT);
+    prom_field(r, PROM_DOM, "peak_window_ratio", "gauge",
+               "Most CPU used in any 100 ms window that closed in the last "
+               "interval, in pCPUs, as an upper bound: the bound of the "
+               "highest bucket of use against the cap (0: none closed).",
+               offsetof(struct acct_dom, peak_window_pct),
+               PROM_PCT | PROM_SCHED);
     prom_field(r, PROM_DOM, "reboots_total", "counter",
                "Reboots seen (the same uuid under a new domid).",
                offsetof(struct acct_dom, resets), PROM_U64);

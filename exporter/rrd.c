@@ -16,9 +16,10 @@
  * socket of our own: one round trip for all files (librrd's client has no
  * BATCH).  Counters are the collector's totals, which never go back, as
  * DERIVE with a minimum of 0 (a lost checkpoint reads as unknown, never as
- * a negative rate); the cap in force and the weight follow as gauges.  A
- * file of an older xenos, without those two, is given them on first sight
- * (rrd_tune, which rewrites it keeping every row), under the same budget.
+ * a negative rate); the cap in force, the weight and the peak window
+ * follow as gauges.  A file of an older xenos, without some of the DS
+ * after the first seven, is given them on first sight (rrd_tune, which
+ * rewrites it keeping every row), under the same budget.
  *
  * Files: librrd opens by path, so the directory is opened once and
  * checked (fio_dir_open: ours, not writable by others, not a symbolic
@@ -297,24 +298,29 @@ static bool rrdx_is_rate(unsigned int i)
  * Data sources after the rates, in the order they came to xenos: the cap
  * in force (% of one pCPU, 0 = none) and the weight, as gauges; then the
  * scheduler's waiting and throttled time (counters.def's SCHED counters,
- * in ns, as rates: ns per s), unknown where the host cannot count them.
- * Files of an older xenos lack some: rrdx_upgrade adds them at the end,
- * so the DS before keep their places (and the COMPUTE DS its reference to
- * cpu_ns).
+ * in ns, as rates: ns per s); then the peak window of the interval (% of
+ * one pCPU, a gauge) and the windows under a cap and over it (SCHED
+ * counters, as rates: windows per s).  The scheduler's are unknown where
+ * the host cannot count them.  Files of an older xenos lack some:
+ * rrdx_upgrade adds them at the end, so the DS before keep their places
+ * (and the COMPUTE DS its reference to cpu_ns).
  */
 static const char *const rrdx_sched_ds[] = {
     RRDX_DS_CAP, RRDX_DS_WEIGHT, RRDX_DS_WAIT, RRDX_DS_THROTTLED,
+    RRDX_DS_PEAK, RRDX_DS_CAPPED_WIN, RRDX_DS_OVER_CAP_WIN,
 };
 #define RRDX_NR_SCHED_DS (sizeof(rrdx_sched_ds) / sizeof(rrdx_sched_ds[0]))
-#define RRDX_NR_GAUGE_DS 2      /* the first of rrdx_sched_ds */
 #define RRDX_NR_DS       (7 + RRDX_NR_SCHED_DS)
 
 /* "DS:NAME:TYPE:HB:0:U" of the i-th of rrdx_sched_ds into @buf. */
 static void rrdx_sched_ds_spec(const struct exp_rrd *r, unsigned int i,
                                char *buf, size_t len)
 {
-    snprintf(buf, len, "DS:%s:%s:%u:0:U", rrdx_sched_ds[i],
-             i < RRDX_NR_GAUGE_DS ? "GAUGE" : "DERIVE",
+    const char *ds = rrdx_sched_ds[i];
+    bool gauge = !strcmp(ds, RRDX_DS_CAP) || !strcmp(ds, RRDX_DS_WEIGHT) ||
+                 !strcmp(ds, RRDX_DS_PEAK);
+
+    snprintf(buf, len, "DS:%s:%s:%u:0:U", ds, gauge ? "GAUGE" : "DERIVE",
              r->step_s * RRDX_HEARTBEAT_STEPS);
 }
 
@@ -583,38 +589,49 @@ void exp_rrd_get_stats(const struct exp_rrd *r, struct exp_rrd_stats *st)
     *st = r->st;
 }
 
+/* ":@v", or ":U" unless @known, appended at *@n in @buf (nothing once
+ * *@n is past @len: the caller sees it there). */
+static void rrdx_val(char *buf, size_t len, int *n, bool known, uint64_t v)
+{
+    if ( *n < 0 || (size_t)*n >= len )
+        return;
+    *n += known ? snprintf(buf + *n, len - (size_t)*n, ":%" PRIu64, v)
+                : snprintf(buf + *n, len - (size_t)*n, ":U");
+}
+
 /*
  * "ts:cpu_ns:mem", the rates (rrdx_counters), the cap and the weight,
- * waiting and throttled time (rrdx_sched_ds) into @buf.  A weight of 0 is
- * "not set by xenosd (yet)": cap and weight are then unknown, not "no
- * cap"; without @sched_stats the two times are unknown, not 0.
+ * waiting and throttled time, the peak window and the window counts
+ * (rrdx_sched_ds) into @buf.  A weight of 0 is "not set by xenosd (yet)":
+ * cap and weight are then unknown, not "no cap"; without @sched_stats the
+ * scheduler's are unknown, not 0.  @peak_pct: the peak, or NULL where
+ * there is none (a tenant: docs/exporters.md says why).
  */
 static int rrdx_values(char *buf, size_t len, const char *ts,
                       const struct acct_usage *u, uint64_t mem_bytes,
-                      uint32_t weight, uint32_t cap_pct, bool sched_stats)
+                      uint32_t weight, uint32_t cap_pct, bool sched_stats,
+                      const uint32_t *peak_pct)
 {
     int n = snprintf(buf, len, "%s:%" PRIu64 ":%" PRIu64, ts, u->cpu_ns,
                      mem_bytes);
     unsigned int i;
 
-    for ( i = 0; i < RRDX_NR_COUNTERS && n >= 0 && (size_t)n < len; i++ )
+    for ( i = 0; i < RRDX_NR_COUNTERS; i++ )
     {
         uint64_t v;
 
         if ( !rrdx_is_rate(i) )
             continue;
         memcpy(&v, (const char *)u + rrdx_counters[i].off, sizeof(v));
-        n += snprintf(buf + n, len - (size_t)n, ":%" PRIu64, v);
+        rrdx_val(buf, len, &n, true, v);
     }
-    if ( n >= 0 && (size_t)n < len )
-        n += weight ? snprintf(buf + n, len - (size_t)n, ":%" PRIu32 ":%"
-                               PRIu32, cap_pct, weight)
-                    : snprintf(buf + n, len - (size_t)n, ":U:U");
-    if ( n >= 0 && (size_t)n < len )
-        n += sched_stats ? snprintf(buf + n, len - (size_t)n, ":%" PRIu64
-                                    ":%" PRIu64, u->wait_ns,
-                                    u->throttled_ns)
-                         : snprintf(buf + n, len - (size_t)n, ":U:U");
+    rrdx_val(buf, len, &n, weight, cap_pct);
+    rrdx_val(buf, len, &n, weight, weight);
+    rrdx_val(buf, len, &n, sched_stats, u->wait_ns);
+    rrdx_val(buf, len, &n, sched_stats, u->throttled_ns);
+    rrdx_val(buf, len, &n, sched_stats && peak_pct, peak_pct ? *peak_pct : 0);
+    rrdx_val(buf, len, &n, sched_stats, u->capped_windows);
+    rrdx_val(buf, len, &n, sched_stats, u->over_cap_windows);
     return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
 }
 
@@ -702,7 +719,7 @@ int exp_rrd_update(struct exp_rrd *r, const struct acct_snapshot *c,
              !rrdx_ready(r, e, path, first_s) ||
              rrdx_values(vals, sizeof(vals), ts, &t->total, e->mem_bytes,
                          strcmp(t->name, "-") ? t->weight : 0, t->cap_pct,
-                         t->sched_stats) )
+                         t->sched_stats, NULL) )
             continue;
         if ( (rc = rrdx_put(r, path, vals)) < 0 )
             return rc;
@@ -733,7 +750,7 @@ int exp_rrd_update(struct exp_rrd *r, const struct acct_snapshot *c,
              !rrdx_ready(r, e, path, first_s) ||
              rrdx_values(vals, sizeof(vals), ts, &d->total,
                          d->mem_cur_bytes, d->weight, d->cap_pct,
-                         d->sched_stats) )
+                         d->sched_stats, &d->peak_window_pct) )
             continue;
         if ( (rc = rrdx_put(r, path, vals)) < 0 )
             return rc;

@@ -20,6 +20,9 @@ struct rrdx_ent;
 #define RRDX_DS_WEIGHT          "weight"
 #define RRDX_DS_WAIT            "wait_ns"       /* DERIVE: ns per s */
 #define RRDX_DS_THROTTLED       "throttled_ns"
+#define RRDX_DS_PEAK            "peak_window_pct"
+#define RRDX_DS_CAPPED_WIN      "capped_windows"   /* DERIVE: per s */
+#define RRDX_DS_OVER_CAP_WIN    "over_cap_windows"
 
 struct exp_rrd {
     char *dir;                          /* absolute */

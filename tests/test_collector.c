@@ -673,6 +673,91 @@ START_TEST(test_collector_peak_window)
 }
 END_TEST
 
+/*
+ * Windows under a cap and over it, counted from the histogram's growth:
+ * a capped domain's windows are capped ones, and those above 102% of the
+ * cap (ACCT_WINDOW_OVER_CAP_PCT) are over it; an uncapped domain's
+ * (judged against one pCPU) are neither.  They add up per tenant, as
+ * counters do, and a restart from the checkpoint neither loses nor
+ * recounts them.
+ */
+START_TEST(test_collector_window_counts)
+{
+    struct acct_collector *c;
+    struct acct_sample s;
+    char err[256] = "";
+    struct dom_in a[2] = { { U1, 5, 0, 0, "acme-1", false },
+                           { U2, 6, 0, 0, "acme-2", false } };
+    uint64_t w[2][ACCT_NR_WINDOWS] = { { 0 } };
+    uint32_t cap[2] = { 30, 0 };
+    const struct acct_tenant *t;
+    const struct acct_dom *d1, *d2;
+
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
+#define SAMPLE(at)                                                      \
+    do {                                                                \
+        unsigned int i_;                                                \
+        make_sample(&s, (at) * SEC, a, 2);                              \
+        for ( i_ = 0; i_ < 2; i_++ )                                    \
+        {                                                               \
+            s.domains[i_].sched_stats = true;                           \
+            s.domains[i_].sched_cap_pct = cap[i_];                      \
+            memcpy(s.domains[i_].windows, w[i_], sizeof(w[i_]));        \
+        }                                                               \
+        ck_assert_int_eq(acct_collector_update(c, &s, tenant_by_name,   \
+                                               NULL), 0);               \
+        d1 = acct_collector_find(c, U1);                                \
+        d2 = acct_collector_find(c, U2);                                \
+        t = acct_collector_find_tenant(c, "acme");                      \
+    } while ( 0 )
+#define CK_WIN(u, capped, over)                                         \
+    do {                                                                \
+        ck_assert_uint_eq((u).capped_windows, (capped));                \
+        ck_assert_uint_eq((u).over_cap_windows, (over));                \
+    } while ( 0 )
+    w[0][ACCT_NR_WINDOWS - 1] = 50;     /* before we looked: not ours */
+    SAMPLE(1);
+    CK_WIN(d1->total, 0, 0);
+    /* acme-1 at cap 30: 8 at most 100%, 1 at most 102% (held), 1 at most
+     * 105% (over); acme-2 uncapped, 10 above one pCPU: not capped */
+    w[0][5] += 8;
+    w[0][6] += 1;
+    w[0][7] += 1;
+    w[1][ACCT_NR_WINDOWS - 1] += 10;
+    SAMPLE(2);
+    CK_WIN(d1->delta, 10, 1);
+    CK_WIN(d2->delta, 0, 0);
+    CK_WIN(t->delta, 10, 1);
+    /* acme-2 capped at 50 now: 8 at most 98%, 2 at most 125% (over);
+     * acme-1: 9 at most 100%, 1 above 150% (over) */
+    cap[1] = 50;
+    w[1][4] += 8;
+    w[1][9] += 2;
+    w[0][5] += 9;
+    w[0][ACCT_NR_WINDOWS - 1] += 1;
+    SAMPLE(3);
+    CK_WIN(d1->delta, 10, 1);
+    CK_WIN(d2->delta, 10, 2);
+    CK_WIN(t->delta, 20, 3);
+    CK_WIN(t->total, 30, 4);
+    ck_assert_int_eq(acct_collector_checkpoint(c), 0);
+    acct_collector_free(c);
+
+    /* restarted: the checkpoint's totals, and only what grew since */
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
+    w[1][10] += 1;                      /* at most 150% of 50: over */
+    SAMPLE(4);
+    CK_WIN(d1->total, 20, 2);
+    CK_WIN(d2->total, 11, 3);
+    CK_WIN(t->total, 31, 5);
+#undef CK_WIN
+#undef SAMPLE
+    acct_collector_free(c);
+    acct_sample_free(&s);
+}
+END_TEST
+
 /* A reboot between samples: the dying life's tail is counted, then its
  * successor from zero, and the dying life seen again (a later sample, or
  * after a restart) is not counted twice. */
@@ -1025,6 +1110,7 @@ static Suite *collector_suite(void)
     tcase_add_test(tc, test_collector_crash_between_checkpoints);
     tcase_add_test(tc, test_collector_contention_counted_once);
     tcase_add_test(tc, test_collector_peak_window);
+    tcase_add_test(tc, test_collector_window_counts);
     tcase_add_test(tc, test_collector_vanished_domain);
     tcase_add_test(tc, test_collector_dying_tail_counted_once);
     tcase_add_test(tc, test_collector_destroyed_between_samples);

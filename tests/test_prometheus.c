@@ -228,6 +228,15 @@ static int promtool(const char *text, char *out, size_t outlen)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* promtool passes @text with nothing to say. */
+static void assert_promtool(const char *text)
+{
+    char out[4096];
+
+    ck_assert_msg(promtool(text, out, sizeof(out)) == 0 && !out[0],
+                  "promtool check metrics: %s", out);
+}
+
 /* ------------------------------------------------------------------ */
 /* Rendering                                                           */
 
@@ -237,13 +246,11 @@ START_TEST(test_prom_render_promtool)
 {
     struct acct_collector *c;
     struct acct_sample s;
-    char out[4096];
     char *text;
 
     c = build(&s, hostile, NR_HOSTILE, _i ? 0 : 3, UINT32_MAX);
     text = render(c);
-    ck_assert_msg(promtool(text, out, sizeof(out)) == 0 && !out[0],
-                  "promtool check metrics: %s", out);
+    assert_promtool(text);
     free(text);
     acct_collector_free(c);
     acct_sample_free(&s);
@@ -418,6 +425,72 @@ START_TEST(test_prom_render_vanished_domain)
     ck_assert_line(text, "xenos_tenant_cpu_seconds_total{tenant=\"acme\"} "
                    "20.987654130");
     ck_assert_line(text, "xenos_tenant_domains{tenant=\"acme\"} 2");
+    free(text);
+    acct_collector_free(c);
+    acct_sample_free(&s);
+}
+END_TEST
+
+/*
+ * Conformance (issue 16): a domain whose scheduler counts has its peak
+ * window of the last interval and its windows under and over its cap, and
+ * its tenant the sums of those windows; a domain on a stock scheduler
+ * (and a tenant with none that counts) has no such series, not 0, while
+ * the families keep HELP and TYPE.  promtool still passes.
+ */
+START_TEST(test_prom_render_conformance)
+{
+    static const struct dom_in in[2] = {
+        { "acme-web", "acme" }, { "stock", NULL },
+    };
+    struct acct_collector *c;
+    struct acct_sample s;
+    uint64_t w[ACCT_NR_WINDOWS] = { 0 };
+    char err[256] = "", *text;
+    unsigned int j;
+
+    cur_in = in;
+    acct_sample_init(&s);
+    ck_assert_int_eq(acct_collector_alloc(&c, path, err, sizeof(err)), 0);
+    for ( j = 0; j < 2; j++ )
+    {
+        make_sample(&s, (10 + 5 * j) * SEC, in, 2, 1234567890ull * j,
+                    UINT32_MAX);
+        /* acme-web at cap 30, 2 vCPUs: in the interval 40 windows at
+         * most 100% of the cap and 10 at most 105% (31.5% of a pCPU,
+         * rounded up: 0.32), those 10 over the cap */
+        s.domains[0].sched_stats = true;
+        s.domains[0].sched_cap_pct = 30;
+        memcpy(s.domains[0].windows, w, sizeof(w));
+        ck_assert_int_eq(acct_collector_update(c, &s, tenant_of, NULL), 0);
+        w[5] += 40;
+        w[7] += 10;
+    }
+    text = render(c);
+#define LA "{uuid=\"" U1 "\",name=\"acme-web\",tenant=\"acme\"}"
+    ck_assert_line(text, "xenos_domain_peak_window_ratio" LA " 0.32");
+    ck_assert_line(text, "xenos_domain_capped_windows_total" LA " 50");
+    ck_assert_line(text, "xenos_domain_over_cap_windows_total" LA " 10");
+    ck_assert_line(text, "xenos_tenant_capped_windows_total"
+                   "{tenant=\"acme\"} 50");
+    ck_assert_line(text, "xenos_tenant_over_cap_windows_total"
+                   "{tenant=\"acme\"} 10");
+#undef LA
+    ck_assert_line(text, "# TYPE xenos_domain_peak_window_ratio gauge");
+    ck_assert_line(text, "# TYPE xenos_tenant_over_cap_windows_total "
+                   "counter");
+    /* the stock domain and its tenant "-": no conformance series */
+    ck_assert_ptr_null(strstr(text, "xenos_domain_peak_window_ratio{uuid="
+                                    "\"00000000-0000-0000-0000-000000000002"));
+    ck_assert_ptr_null(strstr(text, "xenos_domain_over_cap_windows_total"
+                                    "{uuid=\"00000000-0000-0000-0000-"
+                                    "000000000002"));
+    ck_assert_ptr_null(strstr(text, "xenos_tenant_capped_windows_total"
+                                    "{tenant=\"-\"}"));
+    ck_assert_line(text, "xenos_domain_online_vcpus{uuid=\"00000000-0000-"
+                   "0000-0000-000000000002\",name=\"stock\",tenant=\"-\"}"
+                   " 2");
+    assert_promtool(text);
     free(text);
     acct_collector_free(c);
     acct_sample_free(&s);
@@ -1107,6 +1180,7 @@ static Suite *prom_suite(void)
     tcase_add_test(tc, test_prom_render_help_type);
     tcase_add_test(tc, test_prom_render_values);
     tcase_add_test(tc, test_prom_render_vanished_domain);
+    tcase_add_test(tc, test_prom_render_conformance);
     tcase_add_test(tc, test_prom_render_series_stay_put);
     suite_add_tcase(s, tc);
 

@@ -91,6 +91,8 @@ struct dom_in {
 static const struct sched_in {
     bool sched_stats;
     uint64_t wait_ns, throttled_ns;
+    uint32_t cap_pct;                   /* the cap the windows are under */
+    uint64_t windows[ACCT_NR_WINDOWS];  /* the histogram, cumulative */
 } *feed_sched;
 
 static const char *tenant_of(void *ctx, const struct acct_domain *d)
@@ -136,6 +138,8 @@ static void feed(struct acct_collector *c, struct acct_sample *s,
             d->sched_stats = feed_sched[i].sched_stats;
             d->wait_ns = feed_sched[i].wait_ns;
             d->throttled_ns = feed_sched[i].throttled_ns;
+            d->sched_cap_pct = feed_sched[i].cap_pct;
+            memcpy(d->windows, feed_sched[i].windows, sizeof(d->windows));
         }
     }
     ck_assert_int_eq(acct_collector_update(c, s, tenant_of, NULL), 0);
@@ -263,6 +267,10 @@ START_TEST(test_rrd_info_layout)
         "ds[cap].type = \"GAUGE\"", "ds[cap].minimal_heartbeat = 15",
         "ds[weight].type = \"GAUGE\"",
         "ds[wait_ns].type = \"DERIVE\"", "ds[throttled_ns].type = \"DERIVE\"",
+        "ds[peak_window_pct].type = \"GAUGE\"",
+        "ds[capped_windows].type = \"DERIVE\"",
+        "ds[over_cap_windows].type = \"DERIVE\"",
+        "ds[over_cap_windows].min = 0",
         "rra[0].cf = \"AVERAGE\"", "rra[0].rows = 120",
         "rra[0].pdp_per_row = 1", "rra[1].cf = \"MAX\"",
         "rra[2].pdp_per_row = 12", "rra[2].rows = 120",
@@ -384,8 +392,12 @@ END_TEST
 
 /*
  * Waiting and throttled time as rates (ns per s), per domain and tenant,
- * where the host counts them; unknown, not 0, for a domain whose host does
- * not (and for a tenant none of whose domains has them).
+ * where the host counts them; so is conformance: a domain's peak window
+ * (% of one pCPU) and its windows under a cap and over it as rates
+ * (windows per s), and the tenant's windows, but no tenant peak (a sum or
+ * max of its domains' would not be one).  All unknown, not 0, for a
+ * domain whose host does not count (and for a tenant none of whose
+ * domains does).
  */
 START_TEST(test_rrd_contention_stored)
 {
@@ -398,7 +410,8 @@ START_TEST(test_rrd_contention_stored)
         { U1, "web-1", "acme", SEC, 0, 0, GIB, 0, 0, 0, 0 },
         { U2, "stock", NULL, SEC, 0, 0, GIB, 0, 0, 0, 0 },
     };
-    struct sched_in sched[2] = { { true, SEC, 0 }, { false, 0, 0 } };
+    struct sched_in sched[2] = { { true, SEC, 0, 30, { 0 } },
+                                 { false, 0, 0, 0, { 0 } } };
     unsigned int k;
 
     acct_sample_init(&s);
@@ -411,6 +424,10 @@ START_TEST(test_rrd_contention_stored)
         feed_sched = NULL;
         sched[0].wait_ns += 1000000000ull;      /* 0.2 s a second */
         sched[0].throttled_ns += 3500000000ull; /* 0.7 s a second */
+        /* each 5 s at cap 30: 40 windows at most 100% of it and 10 at
+         * most 105% (31.5% of a pCPU: 32), those 10 over the cap */
+        sched[0].windows[5] += 40;
+        sched[0].windows[7] += 10;
     }
     exp_rrd_close(r);
     acct_collector_free(c);
@@ -418,22 +435,44 @@ START_TEST(test_rrd_contention_stored)
     fetch_four(a, b, t, u);
     for ( k = 2; k <= 5; k++ )
     {
+        /* file, DS, value (NAN: unknown) */
+        const struct {
+            const char *out, *ds;
+            double want;
+        } want[] = {
+            { a, "wait_ns", 2e8 }, { a, "throttled_ns", 7e8 },
+            { t, "wait_ns", 2e8 }, { b, "cpu", 0 },
+            { a, "peak_window_pct", 32 }, { a, "capped_windows", 10 },
+            { a, "over_cap_windows", 2 }, { t, "capped_windows", 10 },
+            { t, "over_cap_windows", 2 }, { t, "peak_window_pct", NAN },
+            { b, "wait_ns", NAN }, { b, "throttled_ns", NAN },
+            { b, "peak_window_pct", NAN }, { b, "capped_windows", NAN },
+            { b, "over_cap_windows", NAN }, { u, "wait_ns", NAN },
+            { u, "over_cap_windows", NAN },
+        };
         uint64_t ts = t0_s + 5 * k;
+        unsigned int i;
 
-        ck_assert_double_eq_tol(fetched(a, "wait_ns", ts), 2e8, 1e-3);
-        ck_assert_double_eq_tol(fetched(a, "throttled_ns", ts), 7e8, 1e-3);
-        ck_assert_double_eq_tol(fetched(t, "wait_ns", ts), 2e8, 1e-3);
-        ck_assert(isnan(fetched(b, "wait_ns", ts)));
-        ck_assert(isnan(fetched(b, "throttled_ns", ts)));
-        ck_assert(isnan(fetched(u, "wait_ns", ts)));
-        ck_assert_double_eq_tol(fetched(b, "cpu", ts), 0, 1e-9);
+        for ( i = 0; i < sizeof(want) / sizeof(want[0]); i++ )
+        {
+            double got = fetched(want[i].out, want[i].ds, ts);
+
+            ck_assert_msg(isnan(want[i].want) ? isnan(got)
+                                              : fabs(got - want[i].want) <
+                                                1e-3,
+                          "%s of file %c at +%us: %g, not %g", want[i].ds,
+                          want[i].out == a ? 'a' : want[i].out == b ? 'b'
+                          : want[i].out == t ? 't' : 'u', 5 * k, got,
+                          want[i].want);
+        }
     }
 }
 END_TEST
 
-/* An RRD as xenos wrote them before the cap (seven DS), with four points
- * of 0.5 pCPU and 100 KiB/s read. */
-static void make_old_rrd(const char *file, const char *daemon)
+/* An RRD as xenos wrote them before the cap (seven DS), or with @sched
+ * as before the conformance DS (eleven: cap 60, weight 128, no
+ * contention), with four points of 0.5 pCPU and 100 KiB/s read. */
+static void make_old_rrd(const char *file, const char *daemon, bool sched)
 {
     char cmd[1024];
     unsigned int k;
@@ -443,26 +482,32 @@ static void make_old_rrd(const char *file, const char *daemon)
              "DS:cpu:COMPUTE:cpu_ns,1000,/,1000,/,1000,/ "
              "DS:mem:GAUGE:15:0:U DS:disk_rd:DERIVE:15:0:U "
              "DS:disk_wr:DERIVE:15:0:U DS:net_rx:DERIVE:15:0:U "
-             "DS:net_tx:DERIVE:15:0:U RRA:AVERAGE:0.5:1:120 "
+             "DS:net_tx:DERIVE:15:0:U %s RRA:AVERAGE:0.5:1:120 "
              "RRA:MAX:0.5:1:120 RRA:AVERAGE:0.5:12:120 RRA:MAX:0.5:12:120",
-             file, (unsigned long long)t0_s - 1);
+             file, (unsigned long long)t0_s - 1,
+             sched ? "DS:cap:GAUGE:15:0:U DS:weight:GAUGE:15:0:U "
+                     "DS:wait_ns:DERIVE:15:0:U DS:throttled_ns:DERIVE:15:0:U"
+                   : "");
     run(cmd);
     for ( k = 0; k < 4; k++ )
     {
         snprintf(cmd, sizeof(cmd), "rrdtool update %s%s %s "
-                 "%llu:%llu:%llu:%u:0:0:0", daemon ? "--daemon " : "",
+                 "%llu:%llu:%llu:%u:0:0:0%s", daemon ? "--daemon " : "",
                  daemon ? daemon : "", file,
                  (unsigned long long)t0_s + 5 * k,
-                 100 * SEC + k * 2500000000ull, GIB, k * 512000);
+                 100 * SEC + k * 2500000000ull, GIB, k * 512000,
+                 sched ? ":60:128:U:U" : "");
         run(cmd);
     }
 }
 
 /*
- * An RRD of an older xenos gets the cap and weight DS when the store
- * first writes it: its rows are all still there, the new points carry
- * the cap.  Through rrdcached (_i 1), its pending points of the old shape
- * are flushed into the file first, not lost or refused.
+ * An RRD of an older xenos gets the DS it lacks when the store first
+ * writes it: its rows are all still there, the new points carry the cap
+ * and the conformance.  Through rrdcached (_i 1), its pending points of
+ * the old shape are flushed into the file first, not lost or refused.
+ * _i 2: a file of the version before the conformance DS, whose cap and
+ * weight rows are kept as they were.
  */
 START_TEST(test_rrd_old_file_gets_cap)
 {
@@ -474,11 +519,12 @@ START_TEST(test_rrd_old_file_gets_cap)
     char *out, cmd[512];
     struct dom_in in = { U1, "web-1", "acme", 110 * SEC, 0, 0, GIB, 256,
                          75, 0, 0 };
+    struct sched_in sched = { true, 0, 0, 75, { 0 } };
     unsigned int k;
 
     ck_assert_int_eq(mkdir(rdir, 0750), 0);
     snprintf(file, sizeof(file), "%s/dom-%s.rrd", rdir, U1);
-    if ( _i )
+    if ( _i == 1 )
     {
         snprintf(sock, sizeof(sock), "%s/rrdcached.sock", dir);
         snprintf(addr, sizeof(addr), "unix:%s", sock);
@@ -486,15 +532,18 @@ START_TEST(test_rrd_old_file_gets_cap)
             return;
         daemon = addr;
     }
-    make_old_rrd(file, daemon);
+    make_old_rrd(file, daemon, _i == 2);
     acct_sample_init(&s);
     ck_assert_int_eq(acct_collector_alloc(&c, ckpt, err, sizeof(err)), 0);
     ck_assert_int_eq(exp_rrd_open(&r, rdir, daemon, 5, err, sizeof(err)),
                      0);
     for ( k = 4; k < 9; k++ )
     {
+        feed_sched = &sched;
         feed(c, &s, r, t0_s + 5 * k, &in, 1);
+        feed_sched = NULL;
         in.cpu_ns += 2500000000ull;
+        sched.windows[5] += 50;         /* all 50 held the cap of 75 */
     }
     exp_rrd_get_stats(r, &st);
     ck_assert_uint_eq(st.upgraded, 1);
@@ -508,6 +557,9 @@ START_TEST(test_rrd_old_file_gets_cap)
     ck_assert_ptr_nonnull(strstr(out, "ds[cap].type = \"GAUGE\""));
     ck_assert_ptr_nonnull(strstr(out, "ds[weight].type = \"GAUGE\""));
     ck_assert_ptr_nonnull(strstr(out, "ds[throttled_ns].type = \"DERIVE\""));
+    ck_assert_ptr_nonnull(strstr(out, "ds[peak_window_pct].type = \"GAUGE\""));
+    ck_assert_ptr_nonnull(strstr(out,
+                                 "ds[over_cap_windows].type = \"DERIVE\""));
     out = fetch_for(file, daemon, 40);
     for ( k = 1; k <= 3; k++ )
     {
@@ -516,7 +568,11 @@ START_TEST(test_rrd_old_file_gets_cap)
         ck_assert_double_eq_tol(fetched(out, "cpu", ts), 0.5, 1e-9);
         ck_assert_double_eq_tol(fetched(out, "disk_rd", ts), 102400, 1e-6);
         ck_assert_double_eq_tol(fetched(out, "mem", ts), (double)GIB, 1);
-        ck_assert(isnan(fetched(out, "cap", ts)));
+        if ( _i == 2 )
+            ck_assert_double_eq_tol(fetched(out, "cap", ts), 60, 1e-9);
+        else
+            ck_assert(isnan(fetched(out, "cap", ts)));
+        ck_assert(isnan(fetched(out, "peak_window_pct", ts)));
     }
     /* the collector's first total reads as a step back (unknown) */
     for ( k = 6; k <= 8; k++ )
@@ -526,6 +582,12 @@ START_TEST(test_rrd_old_file_gets_cap)
         ck_assert_double_eq_tol(fetched(out, "cpu", ts), 0.5, 1e-9);
         ck_assert_double_eq_tol(fetched(out, "cap", ts), 75, 1e-9);
         ck_assert_double_eq_tol(fetched(out, "weight", ts), 256, 1e-9);
+        ck_assert_double_eq_tol(fetched(out, "peak_window_pct", ts), 75,
+                                1e-9);
+        ck_assert_double_eq_tol(fetched(out, "capped_windows", ts), 10,
+                                1e-9);
+        ck_assert_double_eq_tol(fetched(out, "over_cap_windows", ts), 0,
+                                1e-9);
     }
 }
 END_TEST
@@ -1119,7 +1181,7 @@ START_TEST(test_rrd_graph_old_file)
 
     ck_assert_int_eq(mkdir(rdir, 0750), 0);
     snprintf(file, sizeof(file), "%s/dom-%s.rrd", rdir, U1);
-    make_old_rrd(file, NULL);
+    make_old_rrd(file, NULL, false);
     v.end_s = t0_s + 30;
     ck_assert_int_eq(exp_rrd_xport(file, EXP_RRD_PANEL_CPU, &v, &x, err,
                                    sizeof(err)), 0);
@@ -1148,7 +1210,7 @@ static Suite *rrd_suite(void)
     tcase_add_test(tc, test_rrd_fetch_reads_rates);
     tcase_add_test(tc, test_rrd_cap_and_weight_stored);
     tcase_add_test(tc, test_rrd_contention_stored);
-    tcase_add_loop_test(tc, test_rrd_old_file_gets_cap, 0, 2);
+    tcase_add_loop_test(tc, test_rrd_old_file_gets_cap, 0, 3);
     tcase_add_test(tc, test_rrd_creation_budget_spreads);
     tcase_add_test(tc, test_rrd_hostile_names_safe_and_found);
     tcase_add_test(tc, test_rrd_rrdcached_batch);

@@ -25,26 +25,28 @@ static char *reply(void)
                   "H\tsim\t1000\t5\t0\tsample=0\tset_sched=2\n"
                   "P\t8\n");
     /* T name weight cap doms cpu% total disk net mem_byte_s iv
-     * [wait% throttled%]: acme's host counts them, globex's does not,
-     * initech's daemon is of old */
+     * [wait% throttled% [over_cap_windows]]: acme's host counts them,
+     * globex's does not, initech's daemon is of old */
     n += snprintf(buf + n, sizeof(buf) - (size_t)n,
                   "T\tacme\t1024\t0\t2\t50.00\t0\t2048\t1024\t%llu\t"
-                  "1000000000\t12.50\t0.00\n"
+                  "1000000000\t12.50\t0.00\t3\n"
                   "T\tglobex\t512\t150\t2\t145.00\t0\t0\t0\t%llu\t"
-                  "1000000000\t-\t-\n"
+                  "1000000000\t-\t-\t-\n"
                   "T\tinitech\t256\t100\t1\t10.00\t0\t0\t0\t%llu\t"
                   "1000000000\n", 2 * GIB, GIB, 4 * GIB);
     /* D tenant name uuid domid vcpus weight cap cpu mem maxmem disk net
-     * iv error [state [wait% throttled%]] */
+     * iv error [state [wait% throttled% [peak% over_cap_windows]]]:
+     * acme-web's counted, globex-b's not, the others' of old */
     n += snprintf(buf + n, sizeof(buf) - (size_t)n,
                   "D\tacme\tacme-web\tu1\t1\t2\t512\t0\t30.00\t%llu\t%llu\t"
-                  "0\t1024\t1000000000\t0\trunning\t12.50\t70.25\n"
+                  "0\t1024\t1000000000\t0\trunning\t12.50\t70.25\t32\t"
+                  "3\n"
                   "D\tacme\tacme-db\tu2\t2\t2\t512\t0\t20.00\t%llu\t%llu\t"
                   "2048\t0\t1000000000\t0\tblocked\n"
                   "D\tglobex\tglobex-a\tu3\t3\t1\t256\t75\t100.00\t%llu\t"
                   "%llu\t0\t0\t1000000000\t0\trunning\n"
                   "D\tglobex\tglobex-b\tu4\t4\t1\t256\t75\t45.00\t%llu\t"
-                  "%llu\t0\t0\t1000000000\t0\trunning\n"
+                  "%llu\t0\t0\t1000000000\t0\trunning\t-\t-\t-\t-\n"
                   "D\tinitech\tinitech-x\tu5\t5\t4\t256\t100\t10.00\t%llu\t"
                   "%llu\t0\t0\t1000000000\t0\n",
                   GIB, GIB, GIB, GIB, GIB / 2, GIB / 2, GIB / 2, GIB / 2,
@@ -91,19 +93,20 @@ static const char *rows_text(void)
 
 static const struct {
     unsigned int width;
-    const char *dropped[8];             /* NULL-terminated */
+    const char *dropped[12];            /* NULL-terminated */
 } fits[] = {
-    /* 80: the least important go, contention first; CPU, cap, memory
-     * and state stay */
-    { 80, { "THR%", "WAIT%", "MAXMEM", "VCPUS", " ID ", "DISK(KiB/s)",
-            NULL } },
-    { 132, { NULL } },
+    /* 80: the least important go, conformance and contention first;
+     * CPU, cap, memory and state stay */
+    { 80, { "OVER", "PEAK%", "THR%", "WAIT%", "MAXMEM", "VCPUS", " ID ",
+            "DISK(KiB/s)", NULL } },
+    { 132, { "OVER", NULL } },
     { 200, { NULL } },
 };
 
 static const char *const all_cols[] = {
     "NAME", "STATE", " ID ", "VCPUS", "WEIGHT", "CAP%", "DOMS", "CPU%",
-    "WAIT%", "THR%", "MEM(MiB)", "MAXMEM", "DISK(KiB/s)", "NET(KiB/s)",
+    "WAIT%", "THR%", "PEAK%", "OVER", "MEM(MiB)", "MAXMEM", "DISK(KiB/s)",
+    "NET(KiB/s)",
 };
 
 static bool dropped_at(unsigned int k, const char *col)
@@ -301,6 +304,20 @@ START_TEST(test_top_summary_without_pcpus)
 }
 END_TEST
 
+/* The line of the row named @name (a tenant or a domain) under @l. */
+static void row_line(const struct top_row *r, size_t nr, const char *name,
+                     const struct top_layout *l, char *line, size_t len)
+{
+    size_t i;
+
+    for ( i = 0; i < nr; i++ )
+        if ( !strcmp(r[i].dom < 0 ? m.tenants[r[i].tenant].name
+                                  : m.doms[r[i].dom].name, name) )
+            break;
+    ck_assert_msg(i < nr, "no row %s", name);
+    ck_assert_int_eq(top_format_row(&m, &v, &r[i], l, line, len), 0);
+}
+
 /* Waiting and throttled time where the host counts them, "-" where it
  * does not (globex) or the daemon is of old (initech): never a 0 that
  * nobody measured. */
@@ -318,7 +335,7 @@ START_TEST(test_top_contention_columns)
     struct top_layout l;
     struct top_row *r;
     char line[1024], head[1024];
-    size_t nr, i, k, off;
+    size_t nr, k, off;
 
     top_fit(&l, &m, 0, false);
     ck_assert_int_eq(top_format_header(&l, head, sizeof(head)), 0);
@@ -330,18 +347,72 @@ START_TEST(test_top_contention_columns)
     {
         char wcol[16], tcol[16];
 
-        for ( i = 0; i < nr; i++ )
-            if ( !strcmp(r[i].dom < 0 ? m.tenants[r[i].tenant].name
-                                      : m.doms[r[i].dom].name,
-                         want[k].name) )
-                break;
-        ck_assert_msg(i < nr, "no row %s", want[k].name);
-        ck_assert_int_eq(top_format_row(&m, &v, &r[i], &l, line,
-                                        sizeof(line)), 0);
+        row_line(r, nr, want[k].name, &l, line, sizeof(line));
         ck_assert_int_eq(sscanf(line + off, "%15s %15s", wcol, tcol), 2);
         ck_assert_msg(!strcmp(wcol, want[k].wait) &&
                       !strcmp(tcol, want[k].thr), "%s: %s %s in \"%s\"",
                       want[k].name, wcol, tcol, line);
+    }
+    free(r);
+}
+END_TEST
+
+/* The cell of @line under the column titled @title in @head (cells end
+ * where their titles end), leading spaces cut, into @out. */
+static void cell_under(const char *head, const char *line, const char *title,
+                       char *out, size_t len)
+{
+    const char *t = strstr(head, title);
+    size_t end, start;
+
+    ck_assert_ptr_nonnull(t);
+    end = (size_t)(t - head) + strlen(title);
+    for ( start = end; start > 0 && head[start - 1] != ' '; start-- )
+        ;
+    /* the cell may be wider than its title: back to the space before it */
+    while ( start > 0 && line[start - 1] != ' ' )
+        start--;
+    ck_assert_uint_le(end, strlen(line));
+    snprintf(out, len, "%.*s", (int)(end - start), line + start);
+}
+
+/*
+ * A domain's peak window of the interval and its windows over the cap,
+ * a tenant's windows over the caps (it has no peak: blank); "-" where the
+ * host does not count them (globex) or the daemon is of old (initech,
+ * acme-db): never a 0 that nobody measured.
+ */
+START_TEST(test_top_conformance_columns)
+{
+    static const struct {
+        const char *name, *peak, *over;
+    } want[] = {
+        { "acme", "", "3" },
+        { "acme-web", "32", "3" },
+        { "acme-db", "-", "-" },
+        { "globex", "", "-" },
+        { "globex-b", "-", "-" },
+        { "initech", "", "-" },
+        { "initech-x", "-", "-" },
+    };
+    struct top_layout l;
+    struct top_row *r;
+    char line[1024], head[1024], peak[16], over[16];
+    size_t nr, k;
+
+    top_fit(&l, &m, 0, false);
+    ck_assert_int_eq(top_format_header(&l, head, sizeof(head)), 0);
+    ck_assert_ptr_nonnull(strstr(head, "   THR%  PEAK%  OVER "));
+    ck_assert_int_eq(top_rows(&m, &v, &r, &nr), 0);
+    for ( k = 0; k < sizeof(want) / sizeof(want[0]); k++ )
+    {
+        row_line(r, nr, want[k].name, &l, line, sizeof(line));
+        cell_under(head, line, "PEAK%", peak, sizeof(peak));
+        cell_under(head, line, "OVER", over, sizeof(over));
+        ck_assert_msg(!strcmp(peak + strspn(peak, " "), want[k].peak) &&
+                      !strcmp(over + strspn(over, " "), want[k].over),
+                      "%s: '%s' '%s' in \"%s\"", want[k].name, peak, over,
+                      line);
     }
     free(r);
 }
@@ -404,6 +475,7 @@ static Suite *top_suite(void)
     tcase_add_test(show, test_top_summary_without_pcpus);
     tcase_add_test(show, test_top_state_column);
     tcase_add_test(show, test_top_contention_columns);
+    tcase_add_test(show, test_top_conformance_columns);
     tcase_add_test(show, test_top_names_escaped_for_the_terminal);
     suite_add_tcase(s, show);
     return s;

@@ -877,6 +877,10 @@ START_TEST(test_xenosd_contention_metrics)
         ck_assert_ptr_null(strstr(buf,
                                   "xenos_tenant_throttled_seconds_total{"));
         ck_assert_ptr_nonnull(strstr(buf, "# TYPE xenos_domain_wait_"));
+        ck_assert_ptr_null(strstr(buf, "xenos_domain_peak_window_ratio{"));
+        ck_assert_ptr_null(strstr(buf, "xenos_domain_capped_windows_total{"));
+        ck_assert_ptr_null(strstr(buf, "xenos_tenant_over_cap_windows_total{"));
+        ck_assert_ptr_nonnull(strstr(buf, "# TYPE xenos_domain_peak_window"));
         return;
     }
     /* each is always runnable: cpu + wait + throttled is its wall time */
@@ -892,6 +896,37 @@ START_TEST(test_xenosd_contention_metrics)
                                  "c") - thr) < 1e-6 ||
                   strstr(buf, "xenos_tenant_throttled_seconds_total{"
                               "tenant=\"c\"}"), "no tenant series");
+    /*
+     * Conformance in /metrics: capd's peak as in the status, and its
+     * windows all capped; over the cap at most the window or two in which
+     * the tenant's cap was first set (it ran half a pCPU before), none
+     * after; the hog, uncapped, has no capped window.  Tenant c (capd
+     * alone) sums the same.
+     */
+    {
+        double peak = metric_of(buf, "xenos_domain_peak_window_ratio", "capd");
+        double capped = metric_of(buf, "xenos_domain_capped_windows_total",
+                                  "capd");
+        double over = metric_of(buf, "xenos_domain_over_cap_windows_total",
+                                "capd");
+        const char *tc = strstr(buf, "xenos_tenant_capped_windows_total{"
+                                     "tenant=\"c\"} ");
+        const char *to = strstr(buf, "xenos_tenant_over_cap_windows_total{"
+                                     "tenant=\"c\"} ");
+
+        ck_assert_msg(peak == 0.30 || peak == 0.31, "capd peak %.2f", peak);
+        ck_assert_double_eq(metric_of(buf, "xenos_domain_peak_window_ratio",
+                                      "hog"), 0.75);
+        ck_assert_msg(capped >= 50 && over >= 0 && over <= 2,
+                      "capd windows: %.0f capped, %.0f over", capped, over);
+        ck_assert_double_eq(metric_of(buf,
+                                      "xenos_domain_capped_windows_total",
+                                      "hog"), 0);
+        ck_assert_ptr_nonnull(tc);
+        ck_assert_ptr_nonnull(to);
+        ck_assert_double_eq(strtod(strchr(tc, '}') + 1, NULL), capped);
+        ck_assert_double_eq(strtod(strchr(to, '}') + 1, NULL), over);
+    }
 }
 END_TEST
 

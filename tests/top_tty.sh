@@ -188,8 +188,8 @@ quit_top
 run_top 200 60
 check_screen 200
 keep top-200x60.txt
-for c in STATE ID VCPUS WEIGHT 'CAP%' DOMS 'CPU%' 'WAIT%' 'THR%' 'MEM(MiB)' MAXMEM \
-         'DISK(KiB/s)' 'NET(KiB/s)'; do
+for c in STATE ID VCPUS WEIGHT 'CAP%' DOMS 'CPU%' 'WAIT%' 'THR%' 'PEAK%' OVER \
+         'MEM(MiB)' MAXMEM 'DISK(KiB/s)' 'NET(KiB/s)'; do
     sed -n 3p "$T/screen" | grep -qF "$c" || fail "column $c missing at 200"
 done
 quit_top

@@ -9,7 +9,8 @@
  *   "status"  one JSON object (see docs/xenosd.md)
  *   "top"     tab-separated lines for xenosctl top: "H" header, "P" the
  *             host's pCPUs (when the backend knows them), "T" per tenant,
- *             "D" per domain (its state last); fields escaped with
+ *             "D" per domain (state, contention, conformance last,
+ *             in that order); fields escaped with
  *             cfg_escape (no tab or newline can appear inside one).  New
  *             fields are only ever appended, new kinds only added: a
  *             client passes over what it does not know

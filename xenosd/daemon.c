@@ -352,16 +352,26 @@ static int top_field(FILE *f, const char *s)
     return 0;
 }
 
-/* The end of a "top" line: waiting and throttled time in the interval,
- * in percent of one pCPU, or "-" twice when not counted. */
+/*
+ * The end of a "top" line: waiting and throttled time in the interval,
+ * in percent of one pCPU; a domain's peak window (@peak_pct; NULL for a
+ * tenant, which has none); the windows over the cap in the interval.
+ * Each "-" when not counted.
+ */
 static void top_contention(FILE *f, bool sched_stats,
-                           const struct acct_usage *delta, uint64_t iv)
+                           const struct acct_usage *delta, uint64_t iv,
+                           const uint32_t *peak_pct)
 {
-    if ( sched_stats )
-        fprintf(f, "\t%.2f\t%.2f\n", pct_of(delta->wait_ns, iv),
-                pct_of(delta->throttled_ns, iv));
-    else
-        fputs("\t-\t-\n", f);
+    if ( !sched_stats )
+    {
+        fputs(peak_pct ? "\t-\t-\t-\t-\n" : "\t-\t-\t-\n", f);
+        return;
+    }
+    fprintf(f, "\t%.2f\t%.2f", pct_of(delta->wait_ns, iv),
+            pct_of(delta->throttled_ns, iv));
+    if ( peak_pct )
+        fprintf(f, "\t%" PRIu32, *peak_pct);
+    fprintf(f, "\t%" PRIu64 "\n", delta->over_cap_windows);
 }
 
 /* Returns 0 or -ENOMEM (a field could not be escaped whole). */
@@ -396,7 +406,7 @@ static int render_top(struct xd *xd, FILE *f)
                 t->delta.vbd_read_bytes + t->delta.vbd_write_bytes,
                 t->delta.vif_rx_bytes + t->delta.vif_tx_bytes,
                 t->delta.memory_byte_seconds, iv);
-        top_contention(f, t->sched_stats, &t->delta, iv);
+        top_contention(f, t->sched_stats, &t->delta, iv, NULL);
     }
     for ( i = 0; i < c->nr_doms; i++ )
     {
@@ -418,7 +428,8 @@ static int render_top(struct xd *xd, FILE *f)
                 d->interval_ns, d->error,
                 (unsigned int)d->state < ACCT_NR_DOM_STATES ?
                 acct_dom_state_names[d->state] : "unknown");
-        top_contention(f, d->sched_stats, &d->delta, d->interval_ns);
+        top_contention(f, d->sched_stats, &d->delta, d->interval_ns,
+                       &d->peak_window_pct);
     }
     return 0;
 }

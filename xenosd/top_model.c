@@ -44,6 +44,8 @@ static const struct top_col_def top_cols[TOP_NR_COLS] = {
     [TOP_COL_CPU] = { "CPU%", 7 },
     [TOP_COL_WAIT] = { "WAIT%", 6 },
     [TOP_COL_THR] = { "THR%", 6 },
+    [TOP_COL_PEAK] = { "PEAK%", 6 },
+    [TOP_COL_OVER] = { "OVER", 5 },
     [TOP_COL_MEM] = { "MEM(MiB)", 9 },
     [TOP_COL_MAXMEM] = { "MAXMEM", 9 },
     [TOP_COL_DISK] = { "DISK(KiB/s)", 11 },
@@ -52,9 +54,9 @@ static const struct top_col_def top_cols[TOP_NR_COLS] = {
 
 /* Dropped first to last when the width runs short; NAME never. */
 static const enum top_col top_drop_order[] = {
-    TOP_COL_THR, TOP_COL_WAIT, TOP_COL_MAXMEM, TOP_COL_VCPUS, TOP_COL_ID, TOP_COL_DISK, TOP_COL_DOMS,
-    TOP_COL_NET, TOP_COL_WEIGHT, TOP_COL_STATE, TOP_COL_MEM, TOP_COL_CAP,
-    TOP_COL_CPU,
+    TOP_COL_OVER, TOP_COL_PEAK, TOP_COL_THR, TOP_COL_WAIT, TOP_COL_MAXMEM,
+    TOP_COL_VCPUS, TOP_COL_ID, TOP_COL_DISK, TOP_COL_DOMS, TOP_COL_NET,
+    TOP_COL_WEIGHT, TOP_COL_STATE, TOP_COL_MEM, TOP_COL_CAP, TOP_COL_CPU,
 };
 
 #define TOP_MIB             (1024.0 * 1024.0)
@@ -261,8 +263,19 @@ static bool top_pct_field(char **f, unsigned int n, unsigned int i,
     return true;
 }
 
+/* A count of the scheduler's: "-" (or absent, from an older xenosd) says
+ * it is not counted.  Returns whether it is. */
+static bool top_count_field(char **f, unsigned int n, unsigned int i,
+                            uint64_t *out)
+{
+    if ( i >= n || !strcmp(f[i], "-") )
+        return false;
+    *out = top_u64(f[i]);
+    return true;
+}
+
 /* f: T name weight cap doms cpu% total disk net memory_byte_seconds iv
- * [wait% throttled%] */
+ * [wait% throttled% [over_cap_windows]] */
 static int top_parse_tenant(struct top_model *m, char **f, unsigned int n)
 {
     struct top_tenant *t = &m->tenants[m->nr_tenants];
@@ -280,6 +293,7 @@ static int top_parse_tenant(struct top_model *m, char **f, unsigned int n)
     };
     t->sched_stats = top_pct_field(f, n, 11, &t->wait_pct) &&
                      top_pct_field(f, n, 12, &t->thr_pct);
+    t->has_over = top_count_field(f, n, 13, &t->over_windows);
     if ( !t->name )
         return -ENOMEM;
     m->nr_tenants++;
@@ -287,10 +301,11 @@ static int top_parse_tenant(struct top_model *m, char **f, unsigned int n)
 }
 
 /* f: D tenant name uuid domid vcpus weight cap cpu mem maxmem disk net iv
- * error [state [wait% throttled%]] */
+ * error [state [wait% throttled% [peak% over_cap_windows]]] */
 static int top_parse_dom(struct top_model *m, char **f, unsigned int n)
 {
     struct top_dom *d = &m->doms[m->nr_doms];
+    uint64_t peak = 0;
 
     *d = (struct top_dom){
         .tenant = top_tty(f[1]),
@@ -309,6 +324,9 @@ static int top_parse_dom(struct top_model *m, char **f, unsigned int n)
     };
     d->sched_stats = top_pct_field(f, n, 16, &d->wait_pct) &&
                      top_pct_field(f, n, 17, &d->thr_pct);
+    d->has_peak = top_count_field(f, n, 18, &peak);
+    d->peak_pct = peak > UINT32_MAX ? UINT32_MAX : (uint32_t)peak;
+    d->has_over = top_count_field(f, n, 19, &d->over_windows);
     m->nr_doms++;               /* freed whole by top_model_free */
     return d->tenant && d->name && d->state ? 0 : -ENOMEM;
 }
@@ -623,6 +641,20 @@ static void top_cell(enum top_col k, const struct top_tenant *t,
             snprintf(s, n, "%.1f", k == TOP_COL_WAIT ?
                      (d ? d->wait_pct : t->wait_pct) :
                      (d ? d->thr_pct : t->thr_pct));
+        break;
+    case TOP_COL_PEAK:
+        /* a tenant has no peak window (docs/exporters.md): blank */
+        if ( d && d->has_peak )
+            snprintf(s, n, "%u", (unsigned int)d->peak_pct);
+        else if ( d )
+            snprintf(s, n, "-");
+        break;
+    case TOP_COL_OVER:
+        if ( d ? d->has_over : t->has_over )
+            snprintf(s, n, "%llu", (unsigned long long)
+                     (d ? d->over_windows : t->over_windows));
+        else
+            snprintf(s, n, "-");
         break;
     case TOP_COL_MEM:
         snprintf(s, n, "%.0f",

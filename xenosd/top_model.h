@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TOP_MAX_FIELDS      20
+#define TOP_MAX_FIELDS      24
 
 /* Columns, in the order they stand on a line. */
 enum top_col {
@@ -34,6 +34,8 @@ enum top_col {
     TOP_COL_CPU,
     TOP_COL_WAIT,                       /* waiting for a pCPU, % */
     TOP_COL_THR,                        /* parked by the cap, % */
+    TOP_COL_PEAK,                       /* peak 100 ms window, % */
+    TOP_COL_OVER,                       /* windows over the cap */
     TOP_COL_MEM,
     TOP_COL_MAXMEM,
     TOP_COL_DISK,
@@ -60,6 +62,10 @@ struct top_tenant {
     /* of one pCPU, last interval; sched_stats false: not counted ("-") */
     double wait_pct, thr_pct;
     bool sched_stats;
+    /* its domains' 100 ms windows over their caps in the last interval;
+     * has_over false: not counted, or a daemon of old ("-") */
+    uint64_t over_windows;
+    bool has_over;
 };
 
 struct top_dom {
@@ -70,6 +76,10 @@ struct top_dom {
     double disk_kibps, net_kibps;
     double wait_pct, thr_pct;           /* as a tenant's */
     bool sched_stats;
+    uint64_t over_windows;              /* as a tenant's */
+    bool has_over;
+    uint32_t peak_pct;                  /* most in a 100 ms window, % */
+    bool has_peak;
     bool error;                         /* its last sample failed */
 };
 

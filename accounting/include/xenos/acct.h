@@ -42,6 +42,15 @@ extern const char *const acct_dom_state_names[ACCT_NR_DOM_STATES];
 extern const uint32_t acct_window_le_pct[ACCT_NR_WINDOWS - 1];
 
 /*
+ * A window is over its cap (the over_cap_windows counter) when its
+ * bucket lies above this bound, one of acct_window_le_pct: a cap held to
+ * within 2% counts none.  fcredit lets a 100 ms window see a busy capped
+ * domain at most a quarter of its 2 ms budget period over the cap (0.5%),
+ * so 100% would count windows of a cap that held (docs/exporters.md).
+ */
+#define ACCT_WINDOW_OVER_CAP_PCT 102
+
+/*
  * The most a domain can have used in one window whose bucket is @b,
  * in percent of one pCPU: the bucket's bound applied to the cap
  * @cap_pct (0: one pCPU), at most all its @nr_vcpus busy.
