@@ -1031,10 +1031,11 @@ static sch_time_t fc_cap_slack(const struct fc_private *prv)
 /*
  * Should @fu, queued in @rq, wait for a pCPU to come free rather than
  * take one?  Only while it is fresh from its cap (fc_cap_slack), and a
- * pCPU of its class but @self runs a capped unit, whose burst ends soon:
- * with none, nothing would come free sooner than a slice, and it waits
- * for nothing (a capped domain beside a hog on one pCPU would count that
- * as waiting, every time).
+ * pCPU of its class but @self is idle (kicked for one of the units just
+ * back, maybe) or runs a capped unit, whose burst ends soon: with none,
+ * nothing would come free sooner than a slice, and it waits for nothing
+ * (a capped domain beside a hog on one pCPU would count that as waiting,
+ * every time).
  */
 static bool fc_fresh_wait(const struct sch_sched *s, const struct fc_runq *rq,
                           const struct fc_unit *fu, unsigned int self,
@@ -1044,14 +1045,15 @@ static bool fc_fresh_wait(const struct sch_sched *s, const struct fc_runq *rq,
 
     if ( now >= fu->fresh_until || fu->cls_rq != rq )
         return false;
-    m = rq->cls[fu->cls].key & rq->cpus & ~rq->idle;
+    m = rq->cls[fu->cls].key & rq->cpus & ~FC_KEY_OUT;
     if ( self >= rq->base && self - rq->base < FC_RUNQ_CPUS_MAX )
         m &= ~((uint64_t)1 << (self - rq->base));
     for ( ; m; m &= m - 1 )
     {
         const struct sch_unit *run = sch_curr_on_cpu(s, rq->base + fc_ctz(m));
 
-        if ( !run->is_idle &&
+        /* Idle (kicked for it, maybe) or capped: free soon. */
+        if ( run->is_idle ||
              __atomic_load_n(&fc_unit(run)->dom->cap_pct, __ATOMIC_RELAXED) )
             return true;
     }
