@@ -193,7 +193,6 @@ struct fc_dom {
     sch_time_t left_at;
     bool throttled;
     struct sch_cpumask parked_on;       /* pCPUs that may hold parked units */
-    struct sch_list parked;             /* its parked units */
 };
 
 struct fc_unit {
@@ -208,6 +207,7 @@ struct fc_unit {
     bool requeue;                       /* queue it once its context is saved */
     bool woke;                          /* ...and place it as a waker */
     uint8_t cls;                        /* of cls_rq, if that is set */
+    bool fresh;                         /* back from its cap: fresh_until */
     uint64_t rem;                       /* vtime remainder, in weight units */
     uint64_t boost_limit;               /* boosted while vtime is before */
     sch_time_t start;                   /* accounted up to here */
@@ -215,9 +215,6 @@ struct fc_unit {
     const struct fc_runq *cls_rq;       /* cls is a class of this one... */
     uint64_t cls_key;                   /* ...for this key */
     struct sch_list park_elem;
-    struct sch_list dom_elem;           /* on dom->parked while parked */
-    unsigned int park_cpu;              /* whose parked list has it */
-    sch_time_t fresh_until;             /* back from its cap: may wait till */
     sch_time_t slept;                   /* asleep since */
     /* Does it use less than its share?  Judged every FC_WINDOW_US: */
     sch_time_t win_start;               /* since then... */
@@ -226,6 +223,7 @@ struct fc_unit {
     sch_time_t waited;                  /* ...and waited its turn so long */
     sch_time_t queued_at;               /* waits for its turn since */
     bool under;                         /* it did, last time */
+    sch_time_t fresh_until;             /* back from its cap: may wait */
 };
 
 static struct fc_private *fc_priv(const struct sch_sched *s)
@@ -914,9 +912,7 @@ static bool fc_park(const struct sch_sched *s, struct fc_unit *fu,
     sch_spin_lock(&fd->lock);
     sch_cpumask_set(&fd->parked_on, cpu);
     at = fc_dom_resume_at(fc_priv(s), fd, now);
-    sch_list_add_tail(&fu->dom_elem, &fd->parked);
     sch_spin_unlock(&fd->lock);
-    fu->park_cpu = cpu;
     sooner = sch_list_empty(&pc->parked) || at < pc->next_resume;
     if ( sooner )
         pc->next_resume = at;
@@ -928,11 +924,10 @@ static bool fc_park(const struct sch_sched *s, struct fc_unit *fu,
     return sooner;
 }
 
-/* Off its pCPU's parked list (off its domain's already). */
 static void fc_unpark(const struct sch_sched *s, struct fc_unit *fu,
                       sch_time_t now)
 {
-    SCH_ASSERT(fu->parked && sch_list_empty(&fu->dom_elem));
+    SCH_ASSERT(fu->parked);
     fu->parked = false;
     sch_list_del_init(&fu->park_elem);
     sch_unit_park(s, fu->unit, false, now);
@@ -1038,13 +1033,18 @@ static sch_time_t fc_cap_slack(const struct fc_private *prv)
  * every time).
  */
 static bool fc_fresh_wait(const struct sch_sched *s, const struct fc_runq *rq,
-                          const struct fc_unit *fu, unsigned int self,
+                          struct fc_unit *fu, unsigned int self,
                           sch_time_t now)
 {
     uint64_t m;
 
-    if ( now >= fu->fresh_until || fu->cls_rq != rq )
+    if ( !fu->fresh )
         return false;
+    if ( now >= fu->fresh_until || fu->cls_rq != rq )
+    {
+        fu->fresh = false;
+        return false;
+    }
     m = rq->cls[fu->cls].key & rq->cpus & ~FC_KEY_OUT;
     if ( self >= rq->base && self - rq->base < FC_RUNQ_CPUS_MAX )
         m &= ~((uint64_t)1 << (self - rq->base));
@@ -1342,23 +1342,24 @@ static void fc_unpark_dom(const struct sch_sched *s, struct fc_runq *rq,
                           struct fc_dom *fd, unsigned int cpu, sch_time_t now)
 {
     struct sch_list back, *pos, *n;
-    uint64_t lag = 0;
+    uint64_t lag = 0, m;
 
     sch_list_init(&back);
-    sch_spin_lock(&fd->lock);
-    sch_list_for_each_safe(pos, n, &fd->parked)
-    {
-        struct fc_unit *fu = sch_list_entry(pos, struct fc_unit, dom_elem);
+    for ( m = rq->cpus; m; m &= m - 1 )
+        sch_list_for_each_safe(pos, n,
+                               &fc_pcpu(s, rq->base + fc_ctz(m))->parked)
+        {
+            struct fc_unit *fu = sch_list_entry(pos, struct fc_unit,
+                                                park_elem);
 
-        if ( fc_pcpu(s, fu->park_cpu)->rq != rq )
-            continue;
-        sch_list_del_init(&fu->dom_elem);
-        sch_list_add_tail(&fu->dom_elem, &back);
-    }
-    sch_spin_unlock(&fd->lock);
+            if ( fu->dom != fd )
+                continue;
+            sch_list_del_init(&fu->park_elem);
+            sch_list_add_tail(&fu->park_elem, &back);
+        }
     sch_list_for_each(pos, &back)
     {
-        struct fc_unit *fu = sch_list_entry(pos, struct fc_unit, dom_elem);
+        struct fc_unit *fu = sch_list_entry(pos, struct fc_unit, park_elem);
         uint64_t frame;
 
         fc_class_of(s, rq, fu);
@@ -1369,14 +1370,14 @@ static void fc_unpark_dom(const struct sch_sched *s, struct fc_runq *rq,
     }
     sch_list_for_each_safe(pos, n, &back)
     {
-        struct fc_unit *fu = sch_list_entry(pos, struct fc_unit, dom_elem);
+        struct fc_unit *fu = sch_list_entry(pos, struct fc_unit, park_elem);
         uint64_t frame = rq->cls[fu->cls].frame;
 
-        sch_list_del_init(&fu->dom_elem);
         fc_unpark(s, fu, now);
         fu->vtime += lag;
         if ( fc_vt_before(fu->vtime, frame) )
             fu->vtime = frame;
+        fu->fresh = true;
         fu->fresh_until = now + fc_cap_slack(fc_priv(s));
         fc_queue(s, rq, fu, now);
         fc_tickle(s, rq, fu, cpu, now);
@@ -1725,7 +1726,6 @@ fc_alloc_domdata(const struct sch_sched *s, struct sch_domain *d)
     if ( !fd )
         return NULL;
     sch_spin_lock_init(&fd->lock);
-    sch_list_init(&fd->parked);
     fd->dom = d;
     fd->weight = SCH_WEIGHT_DEFAULT;
     return fd;
@@ -1746,7 +1746,6 @@ fc_alloc_udata(const struct sch_sched *s, struct sch_unit *u, void *dd)
     fu->unit = u;
     fu->dom = dd;
     sch_list_init(&fu->park_elem);
-    sch_list_init(&fu->dom_elem);
     return fu;
 }
 
@@ -1776,9 +1775,6 @@ static void fc_dequeue(const struct sch_sched *s, struct fc_unit *fu)
         fu->parked = false;
         fu->unit->parked = false;
         sch_list_del_init(&fu->park_elem);
-        sch_spin_lock(&fu->dom->lock);
-        sch_list_del_init(&fu->dom_elem);
-        sch_spin_unlock(&fu->dom->lock);
     }
     fu->requeue = false;
     fu->boosted = false;
@@ -2069,6 +2065,7 @@ static void fc_decide(const struct sch_sched *s, struct sch_unit *curr,
             next = cand;
             fc_unqueue(s, rq, next);
             next->waited += now - next->queued_at;
+            next->fresh = false;
         }
         else
         {
