@@ -52,7 +52,8 @@
 
  * Caps: a capped domain's budget is a token bucket shared by its units.
  * It accrues cap% of every ns, drains one ns per ns per running unit, and
- * holds at most cap% of a period (default 2 ms).  A unit of a capped
+ * holds at most cap% of a period (default 2 ms), and never more than 1 ms
+ * of a pCPU: one point of a 100 ms window.  A unit of a capped
  * domain runs for at most what the budget lasts, so its pCPU reschedules
  * exactly when it is out; the domain is then throttled: its units are
  * parked, off the queues, until a quarter of the bucket is back.  So a
@@ -90,6 +91,7 @@
 #define FC_RATELIMIT_US_DEFAULT  50u      /* least run before a wake preempts */
 #define FC_PERIOD_US_DEFAULT     2000u    /* cap bucket depth, as time at cap */
 #define FC_CAP_RESUME_DIV        4u       /* throttled till 1/4 of it is back */
+#define FC_CAP_DEPTH_MAX_US      1000u    /* ...of one pCPU at most */
 #define FC_LATENCY_US_DEFAULT    12000u   /* lead of a waker under its share */
 #define FC_RUNQ_CPUS_DEFAULT     16u      /* pCPUs sharing a runqueue */
 #define FC_GRAN_US               500u     /* vtime lead before a switch */
@@ -751,26 +753,41 @@ static void fc_burn(struct fc_unit *fu, sch_time_t now)
     fu->rem = scaled % w;
 }
 
+/*
+ * The depth of the bucket (ns x 100) of a domain capped at @cap_pct: a
+ * period at the cap, but never more than FC_CAP_DEPTH_MAX_US of one pCPU,
+ * so that no burst takes a 100 ms window more than a point over the cap
+ * (a cap of 300 would burst 6 ms: 6 points).
+ */
+static int64_t fc_cap_depth(const struct fc_private *prv, uint32_t cap_pct)
+{
+    int64_t depth = prv->period * cap_pct;
+
+    return depth < SCH_USEC(FC_CAP_DEPTH_MAX_US) * 100
+           ? depth : SCH_USEC(FC_CAP_DEPTH_MAX_US) * 100;
+}
+
 /* The budget (ns x 100) a throttled domain capped at @cap_pct waits for. */
 static int64_t fc_cap_resume(const struct fc_private *prv, uint32_t cap_pct)
 {
-    return prv->period * cap_pct / FC_CAP_RESUME_DIV;
+    return fc_cap_depth(prv, cap_pct) / FC_CAP_RESUME_DIV;
 }
 
 /*
  * Caps are a token bucket, kept in ns x 100 so that accruing cap_pct per
  * ns is exact.  @left is the budget at @left_at.  Between two syncs the
  * domain's number of running units is constant, so the budget moved in a
- * straight line and the clamp at the depth is exact.  The depth, a
- * period's budget, is all a domain may burst after a sleep or a wait: a
- * cap holds in every window first, and over time as well only as far as
- * that allows.  Domain lock held.
+ * straight line and the clamp at the depth is exact.  The depth (a
+ * period's budget, at most a millisecond of a pCPU: fc_cap_depth) is all
+ * a domain may burst after a sleep or a wait: a cap holds in every window
+ * first, and over time as well only as far as that allows.  Domain lock
+ * held.
  */
 static void fc_cap_sync(const struct fc_private *prv, struct fc_dom *fd,
                         sch_time_t now)
 {
     sch_time_t dt = now - fd->left_at;
-    int64_t depth = prv->period * fd->cap_pct;
+    int64_t depth = fc_cap_depth(prv, fd->cap_pct);
     unsigned int running = fc_load(&fd->nr_running);
 
     SCH_ASSERT_LOCKED(&fd->lock);
@@ -1007,20 +1024,21 @@ static unsigned int fc_idler_out(const struct sch_sched *s,
 }
 
 /*
- * How long a unit back from its cap may wait for a pCPU that comes free,
- * rather than take one from a running unit.  It comes back with a quarter
- * of its bucket (FC_CAP_RESUME_DIV), which a quarter period more of
- * waiting fills to half: it loses nothing, and the burst that follows
- * is not one a 100 ms window would see over the cap (with waits of half
- * a period and more it was, in random shapes: 2 to 4 points).  Taking a
+ * How long a unit of a domain capped at @cap_pct, back from its cap, may
+ * wait for a pCPU that comes free rather than take one from a running
+ * unit.  It comes back with a quarter of its bucket (FC_CAP_RESUME_DIV),
+ * which a quarter of the depth more fills to half: it loses nothing (with
+ * waits to three quarters, the burst after the wait took 100 ms windows
+ * 2 to 4 points over the cap in random shapes).  Taking a
  * pCPU at once kept capped domains in step: two that came back together
  * took two pCPUs from an uncapped neighbour that would otherwise have
  * had a pCPU to itself (two 2-vCPU domains capped at 50 and a hog on 2
  * pCPUs: the hog got 31.25% of the host where 50 is due).
  */
-static sch_time_t fc_cap_slack(const struct fc_private *prv)
+static sch_time_t fc_cap_slack(const struct fc_private *prv,
+                               uint32_t cap_pct)
 {
-    return prv->period / 4;
+    return cap_pct ? fc_cap_depth(prv, cap_pct) / (4 * (int64_t)cap_pct) : 0;
 }
 
 /*
@@ -1378,7 +1396,7 @@ static void fc_unpark_dom(const struct sch_sched *s, struct fc_runq *rq,
         if ( fc_vt_before(fu->vtime, frame) )
             fu->vtime = frame;
         fu->fresh = true;
-        fu->fresh_until = now + fc_cap_slack(fc_priv(s));
+        fu->fresh_until = now + fc_cap_slack(fc_priv(s), fd->cap_pct);
         fc_queue(s, rq, fu, now);
         fc_tickle(s, rq, fu, cpu, now);
     }
