@@ -567,6 +567,69 @@ START_TEST(test_live_swap_cpu_leaves_busy)
 }
 END_TEST
 
+/*
+ * Xen's debug key 'r' (the dump hooks) must tell a guest the policy runs
+ * from one it has queued: that dump, set beside what Xen ran, is what
+ * found why guests moved into a pool made at run time never ran in Xen
+ * (docs/xen.md, "Why moved guests never ran").  Three guests on pCPUs
+ * 1-2: each pCPU's line names the guest current there, and each guest's
+ * line says it is queued exactly when it is current nowhere.
+ */
+START_TEST(test_live_swap_dump_tells_queued_from_running)
+{
+    const struct sch_ops *ops = sch_policy_find("fcredit");
+    struct sch_cpumask pins;
+    struct xh x;
+    unsigned int g, cpu;
+
+    ck_assert_ptr_nonnull(ops);
+    ck_assert_ptr_nonnull(ops->dump_unit);
+    pins = pcpus_1_2();
+    xh_init(&x, ops);
+    xh_cpu_add(&x, 1);
+    xh_cpu_add(&x, 2);
+    for ( g = 0; g < XH_GUESTS; g++ )
+        xh_move_in(&x, g, &pins);
+    xh_run(&x, SCH_MSEC(50));
+    for ( cpu = 1; cpu <= 2; cpu++ )
+    {
+        const struct sch_unit *curr = x.res[cpu].curr;
+        char *buf = NULL, want[32];
+        size_t len = 0;
+
+        ck_assert_ptr_nonnull(x.sim->log = open_memstream(&buf, &len));
+        ops->dump_cpu_state(x.s, cpu);
+        fclose(x.sim->log);
+        x.sim->log = NULL;
+        ck_assert(!curr->is_idle);
+        snprintf(want, sizeof(want), "curr d%u.0\n", curr->domain->id);
+        ck_assert_msg(strstr(buf, want), "pCPU %u runs guest %u; its dump: %s",
+                      cpu, curr->domain->id, buf);
+        free(buf);
+    }
+    for ( g = 0; g < XH_GUESTS; g++ )
+    {
+        const struct sch_unit *u = &x.unit[g];
+        bool current = x.res[1].curr == u || x.res[2].curr == u;
+        struct sch_lock *lock = xh_lock(&x, u->res);
+        char *buf = NULL;
+        size_t len = 0;
+
+        ck_assert_ptr_nonnull(x.sim->log = open_memstream(&buf, &len));
+        sch_spin_lock(lock);
+        ops->dump_unit(x.s, u);
+        sch_spin_unlock(lock);
+        fclose(x.sim->log);
+        x.sim->log = NULL;
+        ck_assert_msg(strstr(buf, current ? "queued 0" : "queued 1"),
+                      "guest %u, %s; its dump: %s", g + 1,
+                      current ? "running" : "waiting", buf);
+        free(buf);
+    }
+    xh_done(&x);
+}
+END_TEST
+
 static Suite *live_swap_suite(void)
 {
     Suite *su = suite_create("live_swap");
@@ -578,6 +641,7 @@ static Suite *live_swap_suite(void)
                         (int)nr_policies() * 2);
     tcase_add_loop_test(tc, test_live_swap_cpu_leaves_busy, 0,
                         (int)nr_policies());
+    tcase_add_test(tc, test_live_swap_dump_tells_queued_from_running);
     suite_add_tcase(su, tc);
     return su;
 }
