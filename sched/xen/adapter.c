@@ -967,8 +967,9 @@ static int cf_check xs_adjust_global(const struct scheduler *ops,
 /*
  * Xen's debug key 'r' (`xl debug-keys r; xl dmesg`).  Besides the
  * policy's own dumps, what the adapter holds of each unit of the pool
- * beside Xen's flags for it, so a unit Xen and the policy see differently
- * (awake or not, on which pCPU, running or not) shows.
+ * beside Xen's flags for it, and per pCPU the unit Xen counts as current
+ * beside the one the policy picked (Xen's own line before it names the
+ * vCPU the pCPU runs), so that where Xen and the policy part shows.
  */
 static void xs_dump_unit(struct xs_sched *x, struct sched_unit *xu)
 {
@@ -1017,8 +1018,8 @@ static void cf_check xs_dump_cpu_state(const struct scheduler *ops, int cpu)
     const struct sched_resource *sr = get_sched_res(cpu);
     struct sch_unit *curr = x->s.res[cpu].curr;
 
-    printk("  cpu %d: Xen runs %pv, ours %pv, lock ours %d, "
-           "schedule softirq pending %d\n", cpu,
+    printk("  cpu %d: Xen's current unit %pv, the policy's %pv, "
+           "lock ours %d, schedule softirq pending %d\n", cpu,
            sr->curr ? sr->curr->vcpu_list : NULL,
            curr ? xs_of_unit(curr)->xu->vcpu_list : NULL,
            sr->schedule_lock == x->locks[cpu].xl,
