@@ -808,12 +808,12 @@ static void cf_check xs_do_schedule(const struct scheduler *ops,
      * Xen switches to a vCPU of the unit only if the vCPU's new_state
      * says "running"; every Xen scheduler sets it, with this lock held,
      * by calling unit_runnable_state() on the unit it picks.  Without
-     * that a vCPU keeps the new_state it was last given: "running" from
-     * its creation if it never ran under another scheduler, but "offline"
-     * if it last left a pCPU under one (Xen's credit2 switching it out as
-     * sched_move_domain paused it).  Xen then took the unit as current and
-     * ran the pCPU's idle vCPU instead: guests moved into a pool made at
-     * run time never ran (docs/xen.md, "The live swap").
+     * that a vCPU keeps the new_state it was last given: "running" (0,
+     * as it is allocated) if it never ran under another scheduler, but
+     * "offline" if it last left a pCPU under one (Xen's credit2 switching
+     * it out as sched_move_domain paused it).  Xen then took the unit as
+     * current and ran the pCPU's idle vCPU instead: guests moved into a
+     * pool made at run time never ran (docs/xen.md, "The live swap").
      */
     if ( !next->u.is_idle && !unit_runnable_state(next->xu) )
         printk_once(XENLOG_WARNING "xenos %s: pCPU %u picked %pv, which "
