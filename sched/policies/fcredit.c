@@ -2321,14 +2321,77 @@ static void SCH_HOOK fc_dump_settings(const struct sch_sched *s)
                prv->runq_cpus);
 }
 
+/*
+ * One pCPU: whether it is the runqueue's and idle in each mask a wake
+ * looks at, and (with the runqueue's first pCPU) the runqueue's masks and
+ * the head of each class with units queued: enough to tell a unit that
+ * waits where no pCPU looks from a pCPU that is never kicked.
+ */
 static void SCH_HOOK
 fc_dump_cpu_state(const struct sch_sched *s, unsigned int cpu)
 {
+    const struct fc_private *prv = fc_priv(s);
     const struct fc_pcpu *pc = fc_pcpu(s, cpu);
+    const struct sch_unit *curr;
+    struct fc_runq *rq;
+    uint64_t bit, m;
 
-    sch_printk(s, "fcredit cpu %u: runqueue %u, %u queued, frame %llu\n",
-               cpu, pc->rq->id, pc->rq->nr_queued,
-               (unsigned long long)pc->rq->frame);
+    if ( !pc )
+        return;
+    rq = pc->rq;
+    bit = (uint64_t)1 << pc->local;
+    sch_spin_lock(&rq->lock);
+    curr = sch_curr_on_cpu(s, cpu);
+    sch_printk(s, "  cpu %u: runqueue %u, joined %d (cpus %d), idle %d "
+               "(runqueue %d, idlers %d), parked %d, curr %s%u.%u\n",
+               cpu, rq->id, pc->joined, sch_cpumask_test(&s->cpus, cpu),
+               pc->idle, !!(rq->idle & bit),
+               sch_cpumask_test(&prv->idlers, cpu),
+               !sch_list_empty(&pc->parked),
+               curr && !curr->is_idle ? "d" : "idle d",
+               curr && curr->domain ? curr->domain->id : 0,
+               curr ? curr->id : 0);
+    if ( (rq->cpus & fc_rq_members(s, rq)) &&
+         fc_ctz(rq->cpus & fc_rq_members(s, rq)) != pc->local )
+        goto out;
+    sch_printk(s, "  runqueue %u: cpus %#llx of %u (joined %u), idle %#llx, "
+               "classes of this cpu %#llx, nonempty %#llx, %u queued, "
+               "frame %llu\n", rq->id, (unsigned long long)rq->cpus,
+               rq->nr_cpus, rq->nr_joined, (unsigned long long)rq->idle,
+               (unsigned long long)rq->cpu_cls[pc->local],
+               (unsigned long long)rq->nonempty, rq->nr_queued,
+               (unsigned long long)rq->frame);
+    for ( m = rq->nonempty; m; m &= m - 1 )
+    {
+        const struct fc_class *c = &rq->cls[fc_ctz(m)];
+        const struct fc_unit *h = fc_head(c);
+
+        sch_printk(s, "    class %u: key %#llx, %u queued, frame %llu, "
+                   "head d%u.%u vtime %llu%s\n", fc_ctz(m),
+                   (unsigned long long)c->key, c->nr,
+                   (unsigned long long)c->frame,
+                   h ? h->unit->domain->id : 0, h ? h->unit->id : 0,
+                   h ? (unsigned long long)h->vtime : 0ULL,
+                   h && h->boosted ? " boosted" : "");
+    }
+ out:
+    sch_spin_unlock(&rq->lock);
+}
+
+/* One unit as fcredit holds it.  Lock of u->res held. */
+static void SCH_HOOK
+fc_dump_unit(const struct sch_sched *s, const struct sch_unit *u)
+{
+    const struct fc_unit *fu = fc_unit(u);
+
+    sch_printk(s, "    fcredit: queued %d (class %u, key %#llx), parked %d, "
+               "requeue %d, woke %d, boosted %d, vtime %llu, domain "
+               "runnable %u running %u weight %u cap %u\n", fu->queued,
+               fu->cls_rq ? fu->cls : FC_NO_CLASS,
+               (unsigned long long)fu->cls_key, fu->parked, fu->requeue,
+               fu->woke, fu->boosted, (unsigned long long)fu->vtime,
+               fc_load(&fu->dom->nr_runnable), fc_load(&fu->dom->nr_running),
+               fu->dom->weight, fu->dom->cap_pct);
 }
 
 const struct sch_ops sch_ops_fcredit = {
@@ -2357,4 +2420,5 @@ const struct sch_ops sch_ops_fcredit = {
     .adjust_global  = fc_adjust_global,
     .dump_settings  = fc_dump_settings,
     .dump_cpu_state = fc_dump_cpu_state,
+    .dump_unit      = fc_dump_unit,
 };

@@ -804,6 +804,21 @@ static void cf_check xs_do_schedule(const struct scheduler *ops,
     next = xs_of_unit(out.task);
     /* A stolen unit was moved by sch_unit_set_res() already. */
     ASSERT(next->u.res == cpu);
+    /*
+     * Xen switches to a vCPU of the unit only if the vCPU's new_state
+     * says "running"; every Xen scheduler sets it, with this lock held,
+     * by calling unit_runnable_state() on the unit it picks.  Without
+     * that a vCPU keeps the new_state it was last given: "running" (0,
+     * as it is allocated) if it never ran under another scheduler, but
+     * "offline" if it last left a pCPU under one (Xen's credit2 switching
+     * it out as sched_move_domain paused it).  Xen then took the unit as
+     * current and ran the pCPU's idle vCPU instead: guests moved into a
+     * pool made at run time never ran (docs/xen.md, "The live swap").
+     */
+    if ( !next->u.is_idle && !unit_runnable_state(next->xu) )
+        printk_once(XENLOG_WARNING "xenos %s: pCPU %u picked %pv, which "
+                    "cannot run\n", x->s.ops->opt_name, cpu,
+                    next->xu->vcpu_list);
     next->xu->migrated = out.migrated;
     next->u.is_running = true;
     x->s.res[cpu].curr = &next->u;
@@ -949,19 +964,66 @@ static int cf_check xs_adjust_global(const struct scheduler *ops,
     return -EINVAL;
 }
 
+/*
+ * Xen's debug key 'r' (`xl debug-keys r; xl dmesg`).  Besides the
+ * policy's own dumps, what the adapter holds of each unit of the pool
+ * beside Xen's flags for it, and per pCPU the unit Xen counts as current
+ * beside the one the policy picked (Xen's own line before it names the
+ * vCPU the pCPU runs), so that where Xen and the policy part shows.
+ */
+static void xs_dump_unit(struct xs_sched *x, struct sched_unit *xu)
+{
+    struct xs_unit *xs = xs_unit(xu);
+    const struct vcpu *v = xu->vcpu_list;
+    unsigned long flags;
+    spinlock_t *lock;
+
+    lock = unit_schedule_lock_irqsave(xu, &flags);
+    printk("  %pv: cpu %u (ours %u), awake %d, runnable %d (ours %d), "
+           "running %d (ours %d), pause_flags %#lx, pause_count %d/%d, "
+           "runstate %d, hard %*pbl\n", v, sched_unit_master(xu),
+           xs->u.res, xs->awake, unit_runnable(xu), xs->u.runnable,
+           xu->is_running, xs->u.is_running, v->pause_flags,
+           atomic_read(&v->pause_count), atomic_read(&v->domain->pause_count),
+           v->runstate.state, CPUMASK_PR(xu->cpu_hard_affinity));
+    if ( x->s.ops->dump_unit )
+        x->s.ops->dump_unit(&x->s, &xs->u);
+    unit_schedule_unlock_irqrestore(lock, flags, xu);
+}
+
 static void cf_check xs_dump_settings(const struct scheduler *ops)
 {
     struct xs_sched *x = xs_of(ops);
+    struct sched_unit *xu;
+    struct domain *d;
 
-    printk("xenos policy %s (%s)\n", x->s.ops->name, x->s.ops->opt_name);
+    printk("xenos policy %s (%s), cpus %*pbl\n", x->s.ops->name,
+           x->s.ops->opt_name, nr_cpu_ids,
+           (const unsigned long *)x->s.cpus.bits);
     if ( x->s.ops->dump_settings )
         x->s.ops->dump_settings(&x->s);
+    if ( !ops->cpupool )
+        return;
+    rcu_read_lock(&domlist_read_lock);
+    for_each_domain_in_cpupool ( d, ops->cpupool )
+        for_each_sched_unit ( d, xu )
+            if ( xu->priv )
+                xs_dump_unit(x, xu);
+    rcu_read_unlock(&domlist_read_lock);
 }
 
 static void cf_check xs_dump_cpu_state(const struct scheduler *ops, int cpu)
 {
     struct xs_sched *x = xs_of(ops);
+    const struct sched_resource *sr = get_sched_res(cpu);
+    struct sch_unit *curr = x->s.res[cpu].curr;
 
+    printk("  cpu %d: Xen's current unit %pv, the policy's %pv, "
+           "lock ours %d, schedule softirq pending %d\n", cpu,
+           sr->curr ? sr->curr->vcpu_list : NULL,
+           curr ? xs_of_unit(curr)->xu->vcpu_list : NULL,
+           sr->schedule_lock == x->locks[cpu].xl,
+           test_bit(SCHEDULE_SOFTIRQ, &softirq_pending(cpu)));
     if ( x->s.ops->dump_cpu_state )
         x->s.ops->dump_cpu_state(&x->s, cpu);
 }

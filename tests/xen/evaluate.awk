@@ -99,7 +99,8 @@ $1 == "INFO"   { v = $4; for (i = 5; i <= NF; i++) v = v " " $i; I[$2 " " $3] = 
 
 # The xentrace replay (tests/xen/run's xentrace_replay): the simulator's
 # figures against the recording's, "RESULT xentrace FIGURE rec|sim V".
-# Its own END block, run before the one below (which exits).
+# Its own END block, run before the one below (which exits); not for the
+# swap boot, which records no trace (dom0-test's swap_main).
 function xt_rel(what, k,    a, b, e) {
     a = r("xentrace " k " rec"); b = r("xentrace " k " sim")
     if (a == "nan" || b == "nan" || a + 0 <= 0) {
@@ -115,6 +116,10 @@ function xt_rel(what, k,    a, b, e) {
 function xt_us(k, w,    v) { v = R["xentrace " k " " w]; return v == "" ? "-" : sprintf("%.0f", v / 1000) }
 function xt_3(p, w) { return xt_us(p "_mean", w) " / " xt_us(p "_p50", w) " / " xt_us(p "_p90", w) }
 END {
+    if (sched != "swap")
+        xt_eval()
+}
+function xt_eval(    xb, yb) {
     xt_rel("run bursts", "bursts")
     xt_rel("burst mean", "bursts_ns_mean")
     xt_rel("burst p50", "bursts_ns_p50")

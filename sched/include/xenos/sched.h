@@ -261,9 +261,13 @@ struct sch_ops {
     int (*adjust_global)(const struct sch_sched *s,
                          struct sch_global_params *p);
 
-    /* Print settings / one pCPU's state through sch_printk.  Optional. */
+    /* Print settings / one pCPU's state / what the policy holds of one
+     * unit (queued or not, where, its virtual time) through sch_printk:
+     * Xen's debug key 'r'.  Optional.  No lock held but for dump_unit,
+     * which is called with the lock of u->res held. */
     void (*dump_settings)(const struct sch_sched *s);
     void (*dump_cpu_state)(const struct sch_sched *s, unsigned int cpu);
+    void (*dump_unit)(const struct sch_sched *s, const struct sch_unit *u);
 
     /* The policy reports each park and unpark (sch_unit_park) and each
      * cap (sch_stats_set_cap), so its domains' counters mean what
