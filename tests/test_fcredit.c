@@ -96,6 +96,85 @@ START_TEST(test_fcredit_cap_spans_vcpus)
 }
 END_TEST
 
+/* Domain @d's counts of runnable and running units as fcredit's dump of
+ * its first unit prints them, beside the truth: every vCPU busy, and its
+ * units current on a pCPU. */
+static void st_check_counts(struct st_scenario *t, unsigned int d)
+{
+    const struct sch_sched *s = sim_sched(t->sim);
+    struct sch_domain *dom = sim_domain(t->sim, d);
+    unsigned int runnable = ~0u, running = ~0u, on = 0, cpu;
+    char *buf = NULL, *at;
+    size_t len;
+    FILE *f = open_memstream(&buf, &len);
+
+    ck_assert_ptr_nonnull(f);
+    sim_set_log(t->sim, f);
+    s->ops->dump_unit(s, dom->units[0]);
+    sim_set_log(t->sim, NULL);
+    fclose(f);
+    at = strstr(buf, "domain runnable ");
+    ck_assert_msg(at && sscanf(at, "domain runnable %u running %u",
+                               &runnable, &running) == 2, "%s", buf);
+    for ( cpu = 0; cpu < s->nr_cpus; cpu++ )
+        on += sch_curr_on_cpu(s, cpu)->domain == dom;
+    ck_assert_msg(runnable == dom->nr_units && running == on,
+                  "at %lld ns: runnable %u running %u counted, %u and %u "
+                  "true", (long long)sim_now(t->sim), runnable, running,
+                  dom->nr_units, on);
+    free(buf);
+}
+
+/*
+ * A domain counts its running units only while capped (fc_count): a cap
+ * set on a busy 4-vCPU domain spread over two runqueues, lifted, and set
+ * again, finds the counts exact at once (a unit counts itself at its next
+ * switch, but the budget drains by the count meanwhile), and the cap
+ * holds in each phase while the neighbour, as busy, takes the rest.
+ */
+START_TEST(test_fcredit_cap_set_on_busy_domain)
+{
+    static const struct { unsigned int at_ms, cap; double pcpus; } ph[] = {
+        { 0, 0, 2.0 }, { 1500, 150, 1.5 }, { 3000, 0, 2.0 },
+        { 4000, 100, 1.0 }, { 5000, 250, 2.0 },
+    };
+    struct st_scenario t;
+    struct sim_domain_spec *d;
+    unsigned int i, w0, w1;
+    double got;
+
+    st_init(&t, 4, 6000);
+    t.sc.sched.runq_cpus = 2;
+    st_dom(&t, "wide", 4, SIM_WL_CPU);
+    d = st_dom(&t, "hog", 4, SIM_WL_CPU);
+    d->weight = 256;
+    st_start_ops(&t, sch_policy_find("fcredit"));
+    for ( i = 1; i < SCH_ARRAY_SIZE(ph); i++ )
+    {
+        sim_run_until(t.sim, SCH_MSEC(ph[i].at_ms));
+        ck_assert_int_eq(sim_dom_set_sched(t.sim, 0, 256, ph[i].cap), 0);
+        if ( ph[i].cap )
+            st_check_counts(&t, 0);
+    }
+    sim_run_until(t.sim, t.sc.duration_ns);
+    ck_assert_int_eq(sim_result(t.sim, &t.r), 0);
+    for ( i = 0; i < SCH_ARRAY_SIZE(ph); i++ )
+    {
+        /* Each phase's windows but its first (the change settles). */
+        w0 = ph[i].at_ms / 100 + 1;
+        w1 = i + 1 < SCH_ARRAY_SIZE(ph) ? ph[i + 1].at_ms / 100 : 60;
+        got = st_window_share(&t, 0, w0, w1) * 4;
+        ck_assert_msg(fabs(got - ph[i].pcpus) < 0.02 * ph[i].pcpus,
+                      "cap %u from %u ms: %.3f pCPUs, %.2f due", ph[i].cap,
+                      ph[i].at_ms, got, ph[i].pcpus);
+        got = st_window_share(&t, 1, w0, w1) * 4;
+        ck_assert_msg(fabs(got - (4 - ph[i].pcpus)) < 0.02 * 2,
+                      "neighbour, cap %u: %.3f pCPUs", ph[i].cap, got);
+    }
+    st_done(&t);
+}
+END_TEST
+
 /* Boost off: the waker is no longer placed ahead, so its latency grows
  * (the tunable really does something). */
 START_TEST(test_fcredit_boost_tunable)
@@ -242,6 +321,7 @@ static Suite *fcredit_suite(void)
     tcase_add_test(tc, test_fcredit_cap_spans_vcpus);
     tcase_add_test(tc, test_fcredit_caps_contend_on_one_pcpu);
     tcase_add_test(tc, test_fcredit_cap_change_keeps_budget);
+    tcase_add_test(tc, test_fcredit_cap_set_on_busy_domain);
     tcase_add_test(tc, test_fcredit_boost_tunable);
     tcase_add_test(tc, test_fcredit_weight_per_vcpu);
     tcase_add_test(tc, test_fcredit_affinity_weights);

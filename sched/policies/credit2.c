@@ -1349,22 +1349,9 @@ c2_do_schedule(const struct sch_sched *s, struct sch_unit *curr,
  * private lock is held, which Xen takes first. */
 #define c2_for_each_unit_locked(s, d, i, u, lock)                          \
     for ( (i) = 0; (i) < (d)->nr_units &&                                  \
-                   ((u) = (d)->units[i], (lock) = c2_lock_unit(s, u), 1);  \
+                   ((u) = (d)->units[i],                                   \
+                    (lock) = sch_unit_lock_acquire(s, u), 1);              \
           sch_spin_unlock(lock), (i)++ )
-
-static struct sch_lock *c2_lock_unit(const struct sch_sched *s,
-                                     const struct sch_unit *u)
-{
-    for ( ;; )
-    {
-        struct sch_lock *lock = sch_unit_lock(s, u);
-
-        sch_spin_lock(lock);
-        if ( lock == sch_unit_lock(s, u) )
-            return lock;
-        sch_spin_unlock(lock);
-    }
-}
 
 static void c2_set_cap(const struct sch_sched *s, struct c2_dom *sdom,
                        uint32_t cap_pct, sch_time_t now)
@@ -1741,7 +1728,7 @@ static void SCH_HOOK c2_free_udata(const struct sch_sched *s, void *ud)
         return;
     if ( svc->rqd )
     {
-        struct sch_lock *lock = c2_lock_unit(s, svc->unit);
+        struct sch_lock *lock = sch_unit_lock_acquire(s, svc->unit);
 
         if ( c2_on_runq(svc) )
             c2_runq_remove(svc);

@@ -120,6 +120,10 @@
  * runqueue's pCPUs a unit may use, plus FC_KEY_OUT if it may also use pCPUs
  * of other runqueues (only those classes are pulled or stolen from).
  */
+/* What a unit adds to its domain's counts (fc_unit.counted). */
+#define FC_CNT_RUNNABLE          1u
+#define FC_CNT_RUNNING           2u
+
 #define FC_CLASSES               64u
 #define FC_KEY_OUT               ((uint64_t)1 << 63)
 #define FC_NO_CLASS              (~0u)
@@ -189,8 +193,9 @@ struct fc_dom {
     struct sch_lock lock;               /* the cap budget */
     struct sch_domain *dom;
     uint32_t weight, cap_pct;
-    unsigned int nr_runnable;           /* atomic */
-    unsigned int nr_running;            /* units on a pCPU now: atomic */
+    /* Counted while capped only (fc_count): atomic. */
+    unsigned int nr_runnable;           /* units awake */
+    unsigned int nr_running;            /* units on a pCPU now */
     int64_t left;                       /* cap budget, ns x 100: fc_cap_sync */
     sch_time_t left_at;
     bool throttled;
@@ -210,23 +215,36 @@ struct fc_unit {
     bool woke;                          /* ...and place it as a waker */
     uint8_t cls;                        /* of cls_rq, if that is set */
     bool fresh;                         /* back from its cap: fresh_until */
+    /* What a switch reads and writes: the second line.  The domain's
+     * weight and whether it is capped are copied here (fc_sync_units), as
+     * credit2 keeps a unit's weight, so that an uncapped domain's switches
+     * read nothing of its domain (its other units on other runqueues
+     * share that memory). */
+    uint16_t weight;                    /* the domain's (SCH_WEIGHT_MAX) */
+    bool capped;                        /* counted: fc_count */
+    bool awake, on_cpu;                 /* between wake and sleep; running */
+    bool under;                         /* under its share: fc_place */
+    uint8_t counted;                    /* FC_CNT_*: in its domain's counts */
     uint64_t rem;                       /* vtime remainder, in weight units */
-    uint64_t boost_limit;               /* boosted while vtime is before */
     sch_time_t start;                   /* accounted up to here */
     sch_time_t run_start;               /* switched in at */
-    const struct fc_runq *cls_rq;       /* cls is a class of this one... */
-    uint64_t cls_key;                   /* ...for this key */
-    struct sch_list park_elem;
-    sch_time_t slept;                   /* asleep since */
-    /* Does it use less than its share?  Judged every FC_WINDOW_US: */
+    sch_time_t queued_at;               /* waits for its turn since */
+    /* Does it use less than its share ("under")?  Judged every
+     * FC_WINDOW_US: */
     sch_time_t win_start;               /* since then... */
-    uint64_t win_frame;                 /* ...from this frame... */
     sch_time_t served;                  /* ...it ran so long... */
     sch_time_t waited;                  /* ...and waited its turn so long */
-    sch_time_t queued_at;               /* waits for its turn since */
-    bool under;                         /* it did, last time */
+    /* The third line: a wake's and a queue's. */
+    uint64_t win_frame;                 /* ...from this frame */
+    uint64_t boost_limit;               /* boosted while vtime is before */
+    const struct fc_runq *cls_rq;       /* cls is a class of this one... */
+    uint64_t cls_key;                   /* ...for this key */
+    sch_time_t slept;                   /* asleep since */
     sch_time_t fresh_until;             /* back from its cap: may wait */
+    struct sch_list park_elem;
 };
+_Static_assert(sizeof(struct fc_unit) <= 192,
+               "struct fc_unit: three cache lines, as laid out");
 
 static struct fc_private *fc_priv(const struct sch_sched *s)
 {
@@ -268,6 +286,33 @@ static unsigned int fc_load(const unsigned int *p)
 static void fc_add(unsigned int *p, int d)
 {
     __atomic_add_fetch(p, (unsigned int)d, __ATOMIC_RELAXED);
+}
+
+/*
+ * Bring @fu's part of its domain's counts in line with its state, under
+ * @fu's runqueue lock.  Only a cap reads the counts, so a domain keeps
+ * them only while its units are "capped" (from before its cap takes
+ * effect until it is lifted: fc_sync_units): an uncapped domain's wakes,
+ * sleeps and switches then write no memory its units on other runqueues
+ * share.  Every unit is brought in line before a cap takes effect, so the
+ * counts are exact whenever they are read.
+ */
+static void fc_count(struct fc_unit *fu)
+{
+    struct fc_dom *fd = fu->dom;
+    uint8_t want = 0, diff;
+
+    if ( fu->capped )
+        want = (fu->awake ? FC_CNT_RUNNABLE : 0) |
+               (fu->on_cpu ? FC_CNT_RUNNING : 0);
+    diff = want ^ fu->counted;
+    if ( !diff )
+        return;
+    if ( diff & FC_CNT_RUNNABLE )
+        fc_add(&fd->nr_runnable, (want & FC_CNT_RUNNABLE) ? 1 : -1);
+    if ( diff & FC_CNT_RUNNING )
+        fc_add(&fd->nr_running, (want & FC_CNT_RUNNING) ? 1 : -1);
+    fu->counted = want;
 }
 
 /* Set or clear @bit of @m atomically; returns whether that changed it. */
@@ -315,7 +360,7 @@ static uint64_t fc_vtime_at(const struct fc_unit *fu, sch_time_t now)
     if ( delta <= 0 )
         return fu->vtime;
     return fu->vtime + ((uint64_t)delta * FC_WEIGHT_UNIT + fu->rem) /
-                       fu->dom->weight;
+                       fu->weight;
 }
 
 /* Real time for a unit of weight @w to advance its vtime by @lead. */
@@ -358,6 +403,8 @@ static struct fc_node *fc_merge_pairs(struct fc_node *first)
         a = first;
         b = a->next;
         rest = b ? b->next : NULL;
+        if ( rest )                     /* its miss under the meld: 0.6% */
+            __builtin_prefetch(rest);
         if ( b )
             a = fc_meld(a, b);
         a->next = pairs;        /* stack of pairs, last pair on top */
@@ -741,7 +788,7 @@ static void fc_advance(struct fc_runq *rq, const struct fc_unit *next)
 static void fc_burn(struct fc_unit *fu, sch_time_t now)
 {
     sch_time_t delta = now - fu->start;
-    uint32_t w = fu->dom->weight;
+    uint32_t w = fu->weight;
     uint64_t scaled;
 
     if ( delta <= 0 )
@@ -829,14 +876,15 @@ static bool fc_dom_throttle_locked(const struct sch_sched *s,
     return fd->throttled;
 }
 
-/* Is @fd throttled at @now?  An uncapped domain is not, and costs no lock
- * (a cap set meanwhile is seen at the next decision). */
-static bool fc_throttled(const struct sch_sched *s, struct fc_dom *fd,
+/* Is @fu's domain throttled at @now?  An uncapped one is not, and costs
+ * no lock. */
+static bool fc_throttled(const struct sch_sched *s, const struct fc_unit *fu,
                          sch_time_t now)
 {
+    struct fc_dom *fd = fu->dom;
     bool throttled;
 
-    if ( !__atomic_load_n(&fd->cap_pct, __ATOMIC_RELAXED) )
+    if ( !fu->capped )
         return false;
     sch_spin_lock(&fd->lock);
     throttled = fc_dom_throttle_locked(s, fd, now);
@@ -868,15 +916,16 @@ static void fc_running(const struct sch_sched *s, struct fc_unit *fu, bool on,
     struct fc_dom *fd = fu->dom;
 
     SCH_ASSERT(fu->start == now);
-    if ( !__atomic_load_n(&fd->cap_pct, __ATOMIC_RELAXED) )
+    SCH_ASSERT(fu->on_cpu != on);
+    fu->on_cpu = on;
+    if ( !fu->capped )
     {
-        fc_add(&fd->nr_running, on ? 1 : -1);
+        fc_count(fu);
         return;
     }
     sch_spin_lock(&fd->lock);
     fc_cap_sync(fc_priv(s), fd, now);
-    SCH_ASSERT(on || fc_load(&fd->nr_running) > 0);
-    fc_add(&fd->nr_running, on ? 1 : -1);
+    fc_count(fu);
     sch_spin_unlock(&fd->lock);
 }
 
@@ -1071,8 +1120,7 @@ static bool fc_fresh_wait(const struct sch_sched *s, const struct fc_runq *rq,
         const struct sch_unit *run = sch_curr_on_cpu(s, rq->base + fc_ctz(m));
 
         /* Idle (kicked for it, maybe) or capped: free soon. */
-        if ( run->is_idle ||
-             __atomic_load_n(&fc_unit(run)->dom->cap_pct, __ATOMIC_RELAXED) )
+        if ( run->is_idle || fc_unit(run)->capped )
             return true;
     }
     return false;
@@ -1299,7 +1347,7 @@ static void fc_place(const struct sch_sched *s, struct fc_runq *rq,
     {
         fu->under = fu->win_start != 0 && fu->waited < fu->served &&
                     (uint64_t)fu->served * FC_WEIGHT_UNIT /
-                    fu->dom->weight * 10 < (c->frame - fu->win_frame) * 9;
+                    fu->weight * 10 < (c->frame - fu->win_frame) * 9;
         fu->win_start = now;
         fu->win_frame = c->frame;
         fu->served = fu->waited = 0;
@@ -1323,7 +1371,7 @@ static void fc_place(const struct sch_sched *s, struct fc_runq *rq,
      * the weight: a request domain's busy period lasts so long, not so
      * much vtime.
      */
-    lead = (uint64_t)prv->latency * FC_WEIGHT_UNIT / fu->dom->weight;
+    lead = (uint64_t)prv->latency * FC_WEIGHT_UNIT / fu->weight;
     fu->boosted = prv->boost && fu->under &&
                   now - fu->slept < SCH_USEC(FC_WINDOW_US) &&
                   fc_vt_before(fu->vtime, c->frame + lead);
@@ -1338,7 +1386,7 @@ static bool fc_enqueue(const struct sch_sched *s, struct fc_runq *rq,
                        struct fc_unit *fu, bool classed, unsigned int self,
                        sch_time_t now)
 {
-    if ( fc_throttled(s, fu->dom, now) )
+    if ( fc_throttled(s, fu, now) )
         return fc_park(s, fu, fu->unit->res, now);
     if ( !classed )
         fc_class_of(s, rq, fu);
@@ -1763,6 +1811,11 @@ fc_alloc_udata(const struct sch_sched *s, struct sch_unit *u, void *dd)
         return NULL;
     fu->unit = u;
     fu->dom = dd;
+    if ( fu->dom )                      /* not an idle unit */
+    {
+        fu->weight = (uint16_t)fu->dom->weight;
+        fu->capped = fu->dom->cap_pct != 0;
+    }
     sch_list_init(&fu->park_elem);
     return fu;
 }
@@ -1801,8 +1854,15 @@ static void fc_dequeue(const struct sch_sched *s, struct fc_unit *fu)
 static void SCH_HOOK
 fc_remove_unit(const struct sch_sched *s, struct sch_unit *u)
 {
+    struct fc_unit *fu = fc_unit(u);
+
     SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
-    fc_dequeue(s, fc_unit(u));
+    fc_dequeue(s, fu);
+    /* It leaves its domain's counts with it (the host puts it to sleep
+     * first, but a count left behind would hold the cap's drain wrong for
+     * good). */
+    fu->awake = false;
+    fc_count(fu);
 }
 
 static void SCH_HOOK
@@ -1833,7 +1893,8 @@ fc_sleep(const struct sch_sched *s, struct sch_unit *u, sch_time_t now)
     }
     fu->boosted = false;
     fu->slept = now;
-    fc_add(&fu->dom->nr_runnable, -1);
+    fu->awake = false;
+    fc_count(fu);
 }
 
 static void SCH_HOOK
@@ -1843,7 +1904,8 @@ fc_wake(const struct sch_sched *s, struct sch_unit *u, sch_time_t now)
     struct fc_runq *rq = fc_rq_of(s, u);
 
     SCH_ASSERT_LOCKED(sch_unit_lock(s, u));
-    fc_add(&fu->dom->nr_runnable, 1);
+    fu->awake = true;
+    fc_count(fu);
     /* Current on its pCPU: do_schedule will see it runnable. */
     if ( sch_curr_on_cpu(s, u->res) == u || fu->queued || fu->parked )
         return;
@@ -1922,7 +1984,7 @@ static struct fc_unit *fc_candidate(const struct sch_sched *s,
             fc_queue(s, pc->rq, cand, now);
             continue;
         }
-        if ( !fc_throttled(s, cand->dom, now) )
+        if ( !fc_throttled(s, cand, now) )
             break;
         fc_unqueue(s, pc->rq, cand);
         fc_park(s, cand, cpu, now);
@@ -1961,7 +2023,7 @@ static sch_time_t fc_slice(const struct sch_sched *s, struct fc_unit *fu,
     if ( limited )
     {
         t = fc_vt_before(fu->vtime, goal) ? fc_vt_ns(goal - fu->vtime,
-                                                     fd->weight) : 0;
+                                                     fu->weight) : 0;
         if ( t < slice )
             slice = t;
         if ( slice < SCH_USEC(FC_MIN_SLICE_US) )
@@ -1978,7 +2040,7 @@ static sch_time_t fc_slice(const struct sch_sched *s, struct fc_unit *fu,
         if ( !sch_cpumask_empty(&waiting) )
             slice = SCH_USEC(FC_BALANCE_US);
     }
-    if ( __atomic_load_n(&fd->cap_pct, __ATOMIC_RELAXED) )
+    if ( fu->capped )
     {
         t = fc_budget_slice(s, fd, now);
         if ( t >= 0 && t < slice )
@@ -1987,7 +2049,7 @@ static sch_time_t fc_slice(const struct sch_sched *s, struct fc_unit *fu,
     /* Where it will stop, for fc_tickle to compare wakers with. */
     t = slice;
     pc->rq->goal[pc->local] = fu->vtime + (uint64_t)t * FC_WEIGHT_UNIT /
-                                          fd->weight;
+                                          fu->weight;
     if ( fc_vt_before(pc->rq->goal_hi, pc->rq->goal[pc->local]) )
         pc->rq->goal_hi = pc->rq->goal[pc->local];
     return slice;
@@ -2041,7 +2103,7 @@ static void fc_decide(const struct sch_sched *s, struct sch_unit *curr,
             fc->boosted = false;
         if ( curr->runnable )
         {
-            if ( fc_throttled(s, fc->dom, now) )
+            if ( fc_throttled(s, fc, now) )
                 fc_park(s, fc, cpu, now);
             else
                 keep = true;
@@ -2208,6 +2270,33 @@ static void fc_cap_changed(const struct fc_private *prv, struct fc_dom *fd,
     fd->left_at = now;
 }
 
+/*
+ * Give each unit of @d its domain's weight and @capped, and bring its part
+ * of the counts in line (fc_count), under its runqueue's lock, as credit2
+ * takes each unit's lock to change its weight.  Units are capped before a
+ * cap takes effect and uncapped after it is lifted, so the counts are
+ * exact while a cap reads them.  The host runs one adjust of a domain at a
+ * time, and none beside adding its units (Xen: the domctl lock).
+ */
+static void fc_sync_units(const struct sch_sched *s, struct sch_domain *d,
+                          bool capped)
+{
+    const struct fc_dom *fd = d->priv;
+    struct sch_lock *lock;
+    struct fc_unit *fu;
+    unsigned int i;
+
+    for ( i = 0; i < d->nr_units; i++ )
+    {
+        lock = sch_unit_lock_acquire(s, d->units[i]);
+        fu = fc_unit(d->units[i]);
+        fu->weight = (uint16_t)fd->weight;
+        fu->capped = capped;
+        fc_count(fu);
+        sch_spin_unlock(lock);
+    }
+}
+
 static int SCH_HOOK
 fc_adjust(const struct sch_sched *s, struct sch_domain *d,
           struct sch_dom_params *p, sch_time_t now)
@@ -2215,6 +2304,7 @@ fc_adjust(const struct sch_sched *s, struct sch_domain *d,
     struct fc_dom *fd = d->priv;
     struct sch_cpumask kick;
     unsigned int cpu;
+    bool capped;
 
     sch_cpumask_clear_all(&kick);
     if ( p->cmd == SCH_PARAM_GET )
@@ -2231,9 +2321,13 @@ fc_adjust(const struct sch_sched *s, struct sch_domain *d,
     if ( p->cap_pct != SCH_PARAM_UNCHANGED &&
          p->cap_pct > 100 * s->nr_cpus )
         return -SCH_EINVAL;
-    sch_spin_lock(&fd->lock);
     if ( p->weight != SCH_PARAM_UNCHANGED )
         __atomic_store_n(&fd->weight, p->weight, __ATOMIC_RELAXED);
+    capped = p->cap_pct != SCH_PARAM_UNCHANGED ? p->cap_pct != 0
+                                               : fd->cap_pct != 0;
+    if ( capped )                       /* counted before the cap holds */
+        fc_sync_units(s, d, true);
+    sch_spin_lock(&fd->lock);
     if ( p->cap_pct != SCH_PARAM_UNCHANGED && p->cap_pct != fd->cap_pct )
     {
         fc_cap_changed(fc_priv(s), fd, p->cap_pct, now);
@@ -2244,6 +2338,8 @@ fc_adjust(const struct sch_sched *s, struct sch_domain *d,
         sch_cpumask_clear_all(&fd->parked_on);
     }
     sch_spin_unlock(&fd->lock);
+    if ( !capped )                      /* uncounted once it is lifted */
+        fc_sync_units(s, d, false);
     sch_for_each_cpu(cpu, &kick)
         sch_kick(s, cpu);
     return 0;
@@ -2386,11 +2482,12 @@ fc_dump_unit(const struct sch_sched *s, const struct sch_unit *u)
 
     sch_printk(s, "    fcredit: queued %d (class %u, key %#llx), parked %d, "
                "requeue %d, woke %d, boosted %d, vtime %llu, domain "
-               "runnable %u running %u weight %u cap %u\n", fu->queued,
-               fu->cls_rq ? fu->cls : FC_NO_CLASS,
+               "runnable %u running %u (counted %d) weight %u cap %u\n",
+               fu->queued, fu->cls_rq ? fu->cls : FC_NO_CLASS,
                (unsigned long long)fu->cls_key, fu->parked, fu->requeue,
                fu->woke, fu->boosted, (unsigned long long)fu->vtime,
                fc_load(&fu->dom->nr_runnable), fc_load(&fu->dom->nr_running),
+               fu->capped,
                fu->dom->weight, fu->dom->cap_pct);
 }
 

@@ -288,6 +288,23 @@ static inline struct sch_lock *sch_unit_lock(const struct sch_sched *s,
     return s->res[u->res].lock;
 }
 
+/* Takes @u's lock and returns it, for a hook that holds none of its own
+ * (adjust): @u may move while the lock is awaited, so the lock got is
+ * checked to be still @u's (Xen's unit_schedule_lock). */
+static inline struct sch_lock *sch_unit_lock_acquire(const struct sch_sched *s,
+                                                     const struct sch_unit *u)
+{
+    for ( ;; )
+    {
+        struct sch_lock *lock = sch_unit_lock(s, u);
+
+        sch_spin_lock(lock);
+        if ( lock == sch_unit_lock(s, u) )
+            return lock;
+        sch_spin_unlock(lock);
+    }
+}
+
 static inline struct sch_unit *sch_curr_on_cpu(const struct sch_sched *s,
                                                unsigned int cpu)
 {
