@@ -65,8 +65,13 @@
  * with the frame and the others as far behind it as they were
  * (fc_unpark_dom): brought each to the frame, they lost what told them
  * apart, and the same ones won every time (one vCPU of a 3-vCPU domain
- * capped at 25 on one pCPU never ran).  A unit back from its cap waits a
- * little for a pCPU to come free rather than take one (fc_fresh_wait).
+ * capped at 25 on one pCPU never ran).  Its units still queued come
+ * back with them, and they go first among units of the same vtime:
+ * queued last, behind every unit level with the frame, a capped domain
+ * lost a turn of all of them at every throttle (4 vCPUs weighing 256 and
+ * capped at 50 beside 8 weighing 512 on two pCPUs got 14.4% of the host
+ * where 20 was due).  A unit back from its cap waits a little for a pCPU
+ * to come free rather than take one (fc_fresh_wait).
  *
  * Everything is integer arithmetic.
  *
@@ -124,6 +129,10 @@
 #define FC_CNT_RUNNABLE          1u
 #define FC_CNT_RUNNING           2u
 
+/* Queue order in a tie of vtime: from here up as units come, down from
+ * here for units back from their cap (fc_unpark_dom). */
+#define FC_SEQ_MID               ((uint64_t)1 << 62)
+
 #define FC_CLASSES               64u
 #define FC_KEY_OUT               ((uint64_t)1 << 63)
 #define FC_NO_CLASS              (~0u)
@@ -155,7 +164,8 @@ struct fc_runq {
     uint64_t out;                       /* classes whose key has OUT */
     unsigned int all;                   /* class of every pCPU, if any */
     unsigned int nr_queued;
-    uint64_t seq;
+    uint64_t seq;                       /* the next queued, FIFO in a tie... */
+    uint64_t front;                     /* ...below it: fc_unpark_dom's */
     uint64_t frame;                     /* the all class's: atomic */
     uint64_t low;                       /* least vtime that may leave... */
     bool give;                          /* ...if any: both atomic */
@@ -680,14 +690,14 @@ static void fc_publish_low(struct fc_runq *rq)
 }
 
 /* Track which runqueues have units queued, so stealing looks only there. */
-static void fc_queue(const struct sch_sched *s, struct fc_runq *rq,
-                     struct fc_unit *fu, sch_time_t now)
+static void fc_queue_seq(const struct sch_sched *s, struct fc_runq *rq,
+                         struct fc_unit *fu, sch_time_t now, uint64_t seq)
 {
     struct fc_class *c = &rq->cls[fu->cls];
 
     SCH_ASSERT_LOCKED(&rq->lock);
     SCH_ASSERT(!fu->queued && !fu->parked && fu->cls_rq == rq);
-    fu->seq = rq->seq++;
+    fu->seq = seq;
     fu->queued = true;
     fu->queued_at = now;
     fc_heap_insert(fu->boosted ? &c->boost : &c->heap, &fu->node);
@@ -702,6 +712,12 @@ static void fc_queue(const struct sch_sched *s, struct fc_runq *rq,
         __atomic_store_n(&rq->low, fu->vtime, __ATOMIC_RELAXED);
         __atomic_store_n(&rq->give, true, __ATOMIC_RELAXED);
     }
+}
+
+static void fc_queue(const struct sch_sched *s, struct fc_runq *rq,
+                     struct fc_unit *fu, sch_time_t now)
+{
+    fc_queue_seq(s, rq, fu, now, rq->seq++);
 }
 
 static void fc_unqueue(const struct sch_sched *s, struct fc_runq *rq,
@@ -1402,13 +1418,20 @@ static bool fc_enqueue(const struct sch_sched *s, struct fc_runq *rq,
  * meanwhile, so the least of them comes back level with the frame; the
  * others keep how far behind that one they were, which is what tells
  * them apart: the units of a domain share its turns as they share its
- * weight.
+ * weight.  Its units still queued in @rq (a throttle parks only the units
+ * picked) are requeued with them, so the shift does not hand them the
+ * parked ones' turns (an 8-vCPU domain's vCPUs got 0.377 and 0.63 of a
+ * share).  They go before every unit of the same vtime (FC_SEQ_MID): the
+ * frame is the vtime of the units that ran while they were parked, and
+ * queued behind those the domain lost a turn of all of them at every
+ * throttle.  O(the domain's vCPUs), once a throttle.
  */
 static void fc_unpark_dom(const struct sch_sched *s, struct fc_runq *rq,
                           struct fc_dom *fd, unsigned int cpu, sch_time_t now)
 {
     struct sch_list back, *pos, *n;
-    uint64_t lag = 0, m;
+    uint64_t lag = 0, m, seq;
+    unsigned int nr = 0, i;
 
     sch_list_init(&back);
     for ( m = rq->cpus; m; m &= m - 1 )
@@ -1423,29 +1446,51 @@ static void fc_unpark_dom(const struct sch_sched *s, struct fc_runq *rq,
             sch_list_del_init(&fu->park_elem);
             sch_list_add_tail(&fu->park_elem, &back);
         }
+    if ( sch_list_empty(&back) )
+        return;
+    for ( i = 0; i < fd->dom->nr_units; i++ )
+    {
+        struct fc_unit *fu = fc_unit(fd->dom->units[i]);
+
+        /* Ours (under our lock) first: another runqueue's are not. */
+        if ( fc_rq_of(s, fu->unit) == rq && fu->queued && !fu->boosted &&
+             fu->cls_rq == rq )
+        {
+            fc_unqueue(s, rq, fu);
+            sch_list_add_tail(&fu->park_elem, &back);
+        }
+    }
     sch_list_for_each(pos, &back)
     {
         struct fc_unit *fu = sch_list_entry(pos, struct fc_unit, park_elem);
         uint64_t frame;
 
         fc_class_of(s, rq, fu);
+        nr++;
         frame = rq->cls[fu->cls].frame;
         if ( fc_vt_before(fu->vtime, frame) &&
              fc_vt_before(lag, frame - fu->vtime) )
             lag = frame - fu->vtime;
     }
+    rq->front -= nr;
+    seq = rq->front;
     sch_list_for_each_safe(pos, n, &back)
     {
         struct fc_unit *fu = sch_list_entry(pos, struct fc_unit, park_elem);
         uint64_t frame = rq->cls[fu->cls].frame;
 
-        fc_unpark(s, fu, now);
+        if ( fu->parked )
+        {
+            fc_unpark(s, fu, now);
+            fu->fresh = true;
+            fu->fresh_until = now + fc_cap_slack(fc_priv(s), fd->cap_pct);
+        }
+        else
+            sch_list_del_init(&fu->park_elem);
         fu->vtime += lag;
         if ( fc_vt_before(fu->vtime, frame) )
             fu->vtime = frame;
-        fu->fresh = true;
-        fu->fresh_until = now + fc_cap_slack(fc_priv(s), fd->cap_pct);
-        fc_queue(s, rq, fu, now);
+        fc_queue_seq(s, rq, fu, now, seq++);
         fc_tickle(s, rq, fu, cpu, now);
     }
 }
@@ -1726,6 +1771,8 @@ fc_alloc_pdata(const struct sch_sched *s, unsigned int cpu)
         rq->base = id * prv->runq_cpus;
         rq->nsingle = prv->runq_cpus;
         rq->all = FC_NO_CLASS;
+        rq->seq = FC_SEQ_MID;
+        rq->front = FC_SEQ_MID;
         for ( i = 0; i < SCH_MAX_CPUS && !frame; i++ )
             if ( prv->runq[i] )
                 frame = __atomic_load_n(&prv->runq[i]->frame,
