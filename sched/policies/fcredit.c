@@ -1450,10 +1450,11 @@ static void fc_unpark_dom(const struct sch_sched *s, struct fc_runq *rq,
         return;
     for ( i = 0; i < fd->dom->nr_units; i++ )
     {
-        struct fc_unit *fu = fc_unit(fd->dom->units[i]);
+        struct sch_unit *u = fd->dom->units[i];
+        struct fc_unit *fu = u ? fc_unit(u) : NULL;
 
         /* Ours (under our lock) first: another runqueue's are not. */
-        if ( fc_rq_of(s, fu->unit) == rq && fu->queued && !fu->boosted &&
+        if ( fu && fc_rq_of(s, u) == rq && fu->queued && !fu->boosted &&
              fu->cls_rq == rq )
         {
             fc_unqueue(s, rq, fu);
@@ -2335,6 +2336,8 @@ static void fc_sync_units(const struct sch_sched *s, struct sch_domain *d,
 
     for ( i = 0; i < d->nr_units; i++ )
     {
+        if ( !d->units[i] )             /* a vCPU not made (yet), in Xen */
+            continue;
         lock = sch_unit_lock_acquire(s, d->units[i]);
         fu = fc_unit(d->units[i]);
         fu->weight = (uint16_t)fd->weight;
