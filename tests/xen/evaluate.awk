@@ -44,6 +44,30 @@ function errors_zero(what, ph, judged,    k, p) {
 }
 
 # The figure, or a failure (and "nan") when dom0 did not print it.
+# The guests' part of the time Xen accounted on pCPUs 1-2 in phase @ph
+# (the rest was idle or another domain's): a scheduler that leaves a pCPU
+# idle while a guest waits, or gives it away, falls short of it; judged
+# 90 to 101 for every scheduler.  Their total by dom0's clock is judged
+# the same only where @ours (fcredit): Xen's core drops a vCPU's time
+# when it moves to a pCPU whose clock reads behind the one it left, and
+# under QEMU the pCPUs' clocks are tens to hundreds of microseconds
+# apart, so the more a scheduler moves the guests, the less of their
+# time the stock core counts; fcredit's adapter mends those gaps, stock
+# credit2 and credit keep them (docs/xen.md, "Where the guests' time
+# goes").
+function guests_part(ph, a, b, c) {
+    return r(ph " xshare_pct " a) + r(ph " xshare_pct " b) + r(ph " xshare_pct " c)
+}
+function judge_total(ph, what, ours, a, b, c) {
+    within(what ": guests' part of the time Xen accounted on pCPUs 1-2 (%)",
+           guests_part(ph, a, b, c), 90, 101)
+    if (ours)
+        within(what ": guests' total by dom0's clock (% of pCPUs 1-2)", r(ph " total_pct -"), 90, 101)
+    else
+        print "info " what ": guests' total by dom0's clock " f1(r(ph " total_pct -")) \
+              "% of pCPUs 1-2 (reported: the stock core drops time, docs/xen.md)"
+}
+
 function r(key) {
     if (key in R)
         return R[key]
@@ -224,7 +248,7 @@ END {
               r("eq3 xshare_err_pts_max -"), 0, eq3err)
     within_if(eq3judged, "eq3: worst 1 s window of a guest's share of pCPUs 1-2, relative error (%)",
               r("eq3 xwin1s_relerr_pct_max -"), 0, eq3win)
-    within("eq3: guests' total (% of pCPUs 1-2)", r("eq3 total_pct -"), 90, 101)
+    judge_total("eq3", "eq3", sched == "fcredit", "alpha-1", "alpha-2", "beta-1")
     fig("e_shares", shares)
     fig("e_xerr", f2(r("eq3 xshare_err_pts_max -")))
     fig("e_xwin1s", f1(r("eq3 xwin1s_relerr_pct_max -")))
@@ -237,6 +261,25 @@ END {
         f1(r("eq3 total_win1s_min_dom0_pct -")) ", others " \
         f1(r("eq3 total_win1s_min_rest_pct -")) "; host accounted " \
         f1(r("eq3 total_win1s_min_accounted_pct -")))
+    # What fcredit's switches cost in Xen's count (sched/xen/adapter.c,
+    # struct xs_clock; fcredit only): switches and moves a second, how
+    # often a vCPU came to a pCPU whose clock was behind its stamp and by
+    # how much in all, beside the guests' shortfall by dom0's clock.
+    if ("eq3 sched_span_ms -" in R && R["eq3 sched_span_ms -"] > 0) {
+        span = R["eq3 sched_span_ms -"] / 1000
+        short = (100 - R["eq3 total_pct -"]) * 2 * phase_s * 10
+        fig("e_drop", f1(R["eq3 sched_switches -"] / span) " / " \
+            f1(R["eq3 sched_moves -"] / span) " a second over " f1(span) " s; behind " \
+            R["eq3 clock_behind -"] " times, " f1(R["eq3 clock_behind_ns -"] / 1e6) " ms (" \
+            f1(R["eq3 clock_behind_ns -"] / 1e6 / span) " ms a second); shortfall " \
+            f1(short) " ms (" f1(short / phase_s) " ms a second)")
+    }
+    # How far apart the pCPUs' clocks were (dom0-test's clock_skew_end):
+    # reported, never judged; a boot from before it has none.
+    if ("eq3 skew_samples -" in R)
+        fig("e_skew", R["eq3 skew_samples -"] " samples: " \
+            f1(R["eq3 skew_stime_ns_p50 -"] / 1000) " / " f1(R["eq3 skew_stime_ns_max -"] / 1000) \
+            " us; TSC " R["eq3 skew_cycles_p50 -"] " / " R["eq3 skew_cycles_max -"] " cycles")
 
     # two tenants of equal weight on pCPUs 1-2: alpha (two 1-vCPU guests)
     # against gamma (one 2-vCPU guest)
@@ -251,7 +294,7 @@ END {
                f1(R["tenants tenant_share_pct " t]) " by dom0's clock), error (points)",
                r("tenants xtenant_err_pts " t), 0, terr)
     }
-    within("tenants: guests' total (% of pCPUs 1-2)", r("tenants total_pct -"), 90, 101)
+    judge_total("tenants", "tenants", sched == "fcredit", "alpha-1", "alpha-2", "gamma-1")
     fig("t_shares", f1(r("tenants xtenant_share_pct alpha")) " / " f1(r("tenants xtenant_share_pct gamma")))
     fig("t_gshares", f1(r("tenants xshare_pct alpha-1")) " / " f1(r("tenants xshare_pct alpha-2")) \
         " / " f1(r("tenants xshare_pct gamma-1")))

@@ -1,7 +1,7 @@
 # swap.awk: the checks of the live-swap boot of the real-hypervisor test
 # (issue 17; dom0-test's swap_main).  Loaded after evaluate.awk (its
-# helpers: ok, bad, r, within, in_force, errors_zero, f1, f2, fig), whose
-# END hands over to swap_eval() when sched is "swap".
+# helpers: ok, bad, r, within, judge_total, in_force, errors_zero, f1,
+# f2, fig), whose END hands over to swap_eval() when sched is "swap".
 # Variables: swaperr (most points a guest's share of pCPUs 1-2 may be off
 # 33.3 in each stage), swapacctms (most ms xenosd's CPU total of a guest
 # may differ from Xen's after the two moves), accttol (percent, against
@@ -65,7 +65,7 @@ function swap_eval(    i, j, k, g, st, stages, n, shares, xs, xd, xl, d, worst, 
             shares = shares (j > 1 ? " / " : "") f1(r("swap_" st " xshare_pct " G[j]))
         within("swap " st ": each guest's share of pCPUs 1-2 (" shares ") vs 33.3, worst error (points)",
                r("swap_" st " xshare_err_pts_max -"), 0, swaperr)
-        within("swap " st ": guests' total (% of pCPUs 1-2)", r("swap_" st " total_pct -"), 90, 101)
+        judge_total("swap_" st, "swap " st, st == "during", G[1], G[2], G[3])
         within("swap " st ": readings slower than 4 ms kept", r("swap_" st " slow -"),
                0, r("swap_" st " samples -") * 0.05)
         fig("s_shares_" st, shares)
